@@ -1,0 +1,144 @@
+"""create_app(settings): load the spec, seed the state, compile validators and routes, once."""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any
+
+import orjson
+import yaml
+from flask import Flask, Response, g, render_template, request
+from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound, RequestEntityTooLarge
+
+from mockserver import __version__
+from mockserver.behaviours import install_domain
+from mockserver.behaviours.engine import Engine
+from mockserver.behaviours.seeding import seed_store
+from mockserver.errors import ApiError, BadRequest, PayloadTooLarge
+from mockserver.errors import MethodNotAllowed as ApiMethodNotAllowed
+from mockserver.errors import NotFound as ApiNotFound
+from mockserver.platform.auth import KeyRing
+from mockserver.platform.ratelimit import RateLimiter
+from mockserver.settings import Settings
+from mockserver.spec import Operation, SpecIndex, load_spec
+from mockserver.state import Store
+from mockserver.state.clock import Clock
+from mockserver.state.fixtures import load_fixtures
+from mockserver.validation import OperationValidator
+from mockserver.views import ALLOWED_HEADERS, EXPOSED_HEADERS, OperationView, error_response, request_id
+
+log = logging.getLogger("mockserver")
+
+
+def flask_rule(base_path: str, path: str) -> str:
+    """``/customers/{id}`` under ``/api/v1`` -> ``/api/v1/customers/<id>``."""
+    return base_path + re.sub(r"{([^}]+)}", r"<\1>", path)
+
+
+def create_app(settings: Settings | None = None) -> Flask:
+    """Build a ready-to-serve sandbox from settings (spec, seed, scale, strictness)."""
+    settings = settings or Settings.from_env()
+    document = load_spec(settings.spec_path)
+    index = SpecIndex.build(document)
+    fixtures = load_fixtures(settings.fixtures_dir)
+    clock = Clock(settings.today)
+    store = Store()
+    engine = Engine(index, store, clock)
+    keyring = KeyRing(fixtures, index.security_schemes, clock)
+    install_domain(engine, keyring)
+    seed_store(engine, fixtures, settings.seed, settings.scale)
+
+    routes: dict[str, dict[str, Operation]] = {}
+    for operation in index.operations:
+        routes.setdefault(flask_rule(index.base_path, operation.path), {})[operation.method] = operation
+    validators = {op.operation_id: OperationValidator(op, strict=settings.strict) for op in index.operations}
+    limiter = RateLimiter(settings.rate_limit, settings.rate_window_seconds)
+    view = OperationView(
+        engine,
+        keyring,
+        limiter,
+        validators,
+        routes,
+        default_company=fixtures.companies[0].id if fixtures.companies else 1,
+        strict=settings.strict,
+    )
+
+    app = Flask(__name__)
+    app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
+    app.extensions["sandbox"] = {"engine": engine, "index": index, "keyring": keyring, "fixtures": fixtures}
+    for rule, methods in routes.items():
+        app.add_url_rule(
+            rule,
+            endpoint=f"op:{rule}",
+            view_func=view,
+            methods=[*methods, "OPTIONS"],
+            provide_automatic_options=False,
+        )
+    _add_documents(app, document, index)
+    _add_http_manners(app, limiter)
+    return app
+
+
+def _add_documents(app: Flask, document: dict[str, Any], index: SpecIndex) -> None:
+    """Serve the spec as JSON and YAML, and a human docs page."""
+    as_json = orjson.dumps(document)
+    as_yaml = yaml.safe_dump(document, sort_keys=False, allow_unicode=True)
+
+    @app.get("/openapi.json")
+    def openapi_json() -> Response:
+        return Response(as_json, mimetype="application/json")
+
+    @app.get("/openapi.yaml")
+    def openapi_yaml() -> Response:
+        return Response(as_yaml, mimetype="application/yaml")
+
+    @app.get("/docs")
+    def docs() -> str:
+        return render_template("docs.html", spec=document, index=index, base_url=request.host_url.rstrip("/"))
+
+    @app.get("/")
+    def root() -> Response:
+        body = {
+            "name": document.get("info", {}).get("title", "sandbox"),
+            "version": __version__,
+            "api": request.host_url.rstrip("/") + index.base_path,
+            "docs": request.host_url + "docs",
+            "openapi": request.host_url + "openapi.json",
+        }
+        return Response(orjson.dumps(body), mimetype="application/json")
+
+
+def _add_http_manners(app: Flask, limiter: RateLimiter) -> None:
+    """One error shape for Werkzeug's own errors, and the headers every response carries."""
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException) -> Response:
+        error: ApiError
+        if isinstance(exc, NotFound):
+            error = ApiNotFound(f"No route matches {request.method} {request.path}.")
+        elif isinstance(exc, MethodNotAllowed):
+            allowed = sorted(exc.valid_methods or ())
+            error = ApiMethodNotAllowed(f"{request.method} is not allowed on {request.path}.", allowed)
+        elif isinstance(exc, RequestEntityTooLarge):
+            error = PayloadTooLarge(f"The request body exceeds the limit of {request.max_content_length} bytes.")
+        else:
+            error = BadRequest(exc.description or "The request could not be understood.")
+        return error_response(error)
+
+    @app.errorhandler(Exception)
+    def unexpected(exc: Exception) -> Response:
+        log.exception("unhandled error while serving %s %s", request.method, request.path)
+        body = {"error": "internal_error", "message": f"The sandbox failed: {exc!r}", "request_id": request_id()}
+        return Response(orjson.dumps(body), status=500, mimetype="application/json")
+
+    @app.after_request
+    def common_headers(response: Response) -> Response:
+        response.headers["X-Request-Id"] = request_id()
+        budget = g.get("budget") or limiter.peek(f"ip:{request.remote_addr}")
+        for name, value in budget.headers().items():
+            response.headers.setdefault(name, value)
+        response.headers["Access-Control-Allow-Origin"] = "*"
+        response.headers["Access-Control-Expose-Headers"] = EXPOSED_HEADERS
+        response.headers.setdefault("Access-Control-Allow-Headers", ALLOWED_HEADERS)
+        return response

@@ -1,0 +1,29 @@
+"""The start-up message: where the sandbox listens and which keys to use."""
+
+from __future__ import annotations
+
+from mockserver.settings import Settings
+from mockserver.spec import SpecIndex
+from mockserver.state.fixtures import Fixtures
+
+
+def banner(settings: Settings, index: SpecIndex, fixtures: Fixtures) -> str:
+    """Base URL, docs URL and every sandbox key, ready to paste into curl."""
+    root = f"http://{settings.host}:{settings.port}"
+    title = index.document.get("info", {}).get("title", "API")
+    lines = [
+        f"{title} sandbox (seed {settings.seed}, scale {settings.scale:g}{', strict' if settings.strict else ''})",
+        f"  base URL  {root}{index.base_path}",
+        f"  docs      {root}/docs   spec {root}/openapi.json",
+        "  keys (Authorization: Bearer <key>):",
+    ]
+    for company in fixtures.companies:
+        for key in company.keys:
+            expired = "  [expired]" if key.expires_at else ""
+            lines.append(f"    {company.name:<12} {key.name:<28} {key.key}{expired}")
+    lines.append(f"  try: curl -H 'Authorization: Bearer {_first_key(fixtures)}' {root}{index.base_path}/health")
+    return "\n".join(lines)
+
+
+def _first_key(fixtures: Fixtures) -> str:
+    return next((k.key for c in fixtures.companies for k in c.keys), "<key>")

@@ -1,0 +1,15 @@
+"""Behaviours: generic CRUD by operation kind, and the API's rules keyed by operationId. No Flask here."""
+
+from __future__ import annotations
+
+from mockserver.behaviours import system
+from mockserver.behaviours.engine import Engine
+from mockserver.behaviours.system import TokenIssuer
+
+
+def install_domain(engine: Engine, issuer: TokenIssuer) -> None:
+    """Attach the services and per-resource rule hooks the domain behaviours rely on."""
+    engine.issuer = issuer
+
+
+__all__ = ["Engine", "TokenIssuer", "install_domain", "system"]

@@ -1,0 +1,53 @@
+"""The plain values a behaviour receives and returns: no HTTP objects cross this line."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+from mockserver.spec import Operation, Resource
+from mockserver.state import Tenant
+from mockserver.state.clock import Clock
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who is calling: the company and the credential (never the secret itself)."""
+
+    company_id: int
+    company: dict[str, Any]
+    key_name: str
+    key_prefix: str
+    scopes: tuple[str, ...]
+    expires_at: dt.datetime | None = None
+
+
+@dataclass
+class Call:
+    """One request as a behaviour sees it: parsed parameters and body, the tenant's data, the clock."""
+
+    operation: Operation
+    resource: Resource | None
+    tenant: Tenant
+    params: dict[str, Any]
+    body: Any
+    caller: Caller | None
+    clock: Clock
+    url: str
+    query_pairs: list[tuple[str, str]] = field(default_factory=list)
+
+    def param(self, name: str, default: Any = None) -> Any:
+        """A parsed parameter's value, or ``default`` when it was not sent."""
+        return self.params.get(name, default)
+
+
+@dataclass
+class Reply:
+    """What a behaviour answers: a status, a JSON-ready body (or raw bytes) and extra headers."""
+
+    status: int
+    body: Any = None
+    headers: dict[str, str] = field(default_factory=dict)
+    content_type: str = "application/json"
+    raw: bytes | None = None

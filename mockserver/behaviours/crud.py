@@ -1,0 +1,184 @@
+"""Generic behaviour for each operation kind: list, create, read, replace, update, delete, actions."""
+
+from __future__ import annotations
+
+import copy
+import re
+from typing import TYPE_CHECKING, Any
+
+from mockserver.behaviours import listing, records
+from mockserver.behaviours.context import Call, Reply
+from mockserver.errors import Conflict, NotFound, ValidationFailed
+from mockserver.spec import Operation, Resource
+from mockserver.spec.index import singular
+from mockserver.state.store import Record, RecordId
+
+if TYPE_CHECKING:
+    from mockserver.behaviours.engine import Engine
+
+_PATH_PARAM = re.compile(r"{([^}]+)}")
+
+
+def path_id(call: Call, position: int = -1) -> RecordId:
+    """The record id named by the path parameter at ``position`` among the path's parameters."""
+    names = _PATH_PARAM.findall(call.operation.path)
+    value = call.params.get(names[position])
+    if value is None:
+        raise NotFound("The path does not name a record.")
+    return value  # type: ignore[no-any-return]
+
+
+def require_resource(call: Call) -> Resource:
+    """The resource an operation acts on (the index guarantees one for CRUD kinds)."""
+    if call.resource is None:
+        raise NotFound(f"{call.operation.path} does not address a stored resource.")
+    return call.resource
+
+
+def find(call: Call, resource: Resource, record_id: RecordId) -> Record:
+    """The caller's record, or 404 whether it is absent or another company's."""
+    record = call.tenant.get(resource.name, record_id)
+    if record is None:
+        raise NotFound(f"No {singular(resource.name).replace('_', ' ')} with id {record_id} exists.")
+    return record
+
+
+def list_records(call: Call, engine: Engine) -> Reply:
+    """GET collection: filter, search, sort, paginate."""
+    resource = require_resource(call)
+    return _listing(call, engine, resource, call.tenant.all(resource.name))
+
+
+def _listing(call: Call, engine: Engine, resource: Resource, rows: list[Record]) -> Reply:
+    chosen = listing.select(rows, resource, call.operation, call.params)
+    chosen = listing.order(chosen, call.param("sort"), resource.id_field)
+    names = {p.name for p in call.operation.parameters}
+    if "limit" not in names and "page" not in names:
+        return Reply(call.operation.success_status, engine.render_list(call, chosen))
+    page, limit = int(call.param("page", 1)), int(call.param("limit", 10))
+    chunk, links, meta = listing.paginate(chosen, page, limit, call.url, call.query_pairs)
+    return Reply(call.operation.success_status, engine.render_list(call, chunk, links=links, meta=meta))
+
+
+def list_children(call: Call, engine: Engine) -> Reply:
+    """GET /parents/{id}/children: the children whose parent link names this parent."""
+    resource = require_resource(call)
+    parent_id = path_id(call)
+    parent = engine.index.resources.get(call.operation.parent or "")
+    if parent is not None:
+        find(call, parent, parent_id)
+    link = call.operation.parent_field or ""
+    rows = [r for r in call.tenant.all(resource.name) if r.get(link) == parent_id]
+    return _listing(call, engine, resource, rows)
+
+
+def create(call: Call, engine: Engine) -> Reply:
+    """POST collection: assign id, numbers and timestamps, enforce the rules, store."""
+    resource = require_resource(call)
+    record = engine.new_record(call, resource, call.body if isinstance(call.body, dict) else {})
+    return Reply(call.operation.success_status, engine.render_item(call, record))
+
+
+def read(call: Call, engine: Engine) -> Reply:
+    """GET item."""
+    resource = require_resource(call)
+    return Reply(call.operation.success_status, engine.render_item(call, find(call, resource, path_id(call))))
+
+
+def replace(call: Call, engine: Engine) -> Reply:
+    """PUT item: the body replaces every writable field; server fields are kept."""
+    resource = require_resource(call)
+    return _rewrite(call, engine, resource, path_id(call), merge=False)
+
+
+def update(call: Call, engine: Engine) -> Reply:
+    """PATCH item: the body's fields are merged into the record."""
+    resource = require_resource(call)
+    return _rewrite(call, engine, resource, path_id(call), merge=True)
+
+
+def update_by_body(call: Call, engine: Engine) -> Reply:
+    """PUT/PATCH on a collection whose body carries the id (the Petstore's ``PUT /pet``)."""
+    resource = require_resource(call)
+    body = call.body if isinstance(call.body, dict) else {}
+    if body.get(resource.id_field) is None:
+        raise ValidationFailed({resource.id_field: ["This field is required to identify the record."]})
+    return _rewrite(call, engine, resource, body[resource.id_field], merge=call.operation.method == "PATCH")
+
+
+def _rewrite(call: Call, engine: Engine, resource: Resource, record_id: RecordId, *, merge: bool) -> Reply:
+    current = find(call, resource, record_id)
+    body: Any = call.body
+    if not isinstance(body, dict):
+        body = {k: v for k, v in call.params.items() if k in (resource.schema.get("properties") or {})}
+        merge = True
+    changes = records.writable(body, resource.schema)
+    if merge:
+        record = {**copy.deepcopy(current), **changes}
+    else:
+        record = {k: copy.deepcopy(v) for k, v in current.items() if k in resource.read_only}
+        for name in resource.write_only:
+            if name in current and name not in changes:
+                record[name] = current[name]
+        record.update(changes)
+    record[resource.id_field] = current[resource.id_field]
+    records.stamp(record, resource, engine.clock, created=False)
+    engine.finish(call, resource, record, body)
+    call.tenant.put(resource.name, record_id, record)
+    return Reply(call.operation.success_status, engine.render_item(call, record))
+
+
+def delete(call: Call, engine: Engine) -> Reply:
+    """DELETE item (guards may refuse with 409)."""
+    resource = require_resource(call)
+    record_id = path_id(call)
+    record = find(call, resource, record_id)
+    for guard in engine.delete_guards.get(resource.name, []):
+        guard(record, call.tenant)
+    call.tenant.delete(resource.name, record_id)
+    status = call.operation.success_status
+    return Reply(status, None if status == 204 else engine.render_item(call, record))
+
+
+def action(call: Call, engine: Engine) -> Reply:
+    """POST item/verb: apply the operation's ``x-sandbox-transition`` (409 from a wrong state)."""
+    resource = require_resource(call)
+    record_id = path_id(call)
+    record = find(call, resource, record_id)
+    transition = call.operation.extensions.get("x-sandbox-transition")
+    if isinstance(transition, dict):
+        apply_transition(record, transition, call.operation)
+        records.stamp(record, resource, engine.clock, created=False)
+    return Reply(call.operation.success_status, engine.render_item(call, record))
+
+
+def apply_transition(record: Record, transition: dict[str, Any], operation: Operation) -> None:
+    """Move a record's state field, or raise 409 naming the state it is in."""
+    field = str(transition.get("field", "status"))
+    allowed = transition.get("from")
+    current = record.get(field)
+    if allowed is not None and current not in allowed:
+        verb = operation.path.rsplit("/", 1)[-1]
+        raise Conflict(
+            f"Cannot {verb} a record whose {field} is {current}; allowed from: {', '.join(map(str, allowed))}."
+        )
+    record[field] = transition.get("to", current)
+
+
+def query(call: Call, engine: Engine) -> Reply:
+    """GET collection/word (e.g. ``/pet/findByStatus``): records matching the query parameters."""
+    return list_records(call, engine)
+
+
+GENERIC = {
+    "list": list_records,
+    "sublist": list_children,
+    "query": query,
+    "create": create,
+    "read": read,
+    "replace": replace,
+    "update": update,
+    "update_by_body": update_by_body,
+    "delete": delete,
+    "action": action,
+}

@@ -1,0 +1,126 @@
+"""The behaviour engine: picks the answer for each operation and owns the generic record rules."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from typing import Any
+
+from mockserver.behaviours import records
+from mockserver.behaviours.context import Call, Reply
+from mockserver.behaviours.crud import GENERIC
+from mockserver.behaviours.registry import lookup
+from mockserver.errors import Conflict, ValidationFailed
+from mockserver.spec import Operation, Resource, SpecIndex
+from mockserver.state import Store, Tenant
+from mockserver.state.clock import Clock
+from mockserver.state.fake import FakeRecordFactory
+from mockserver.state.store import Record
+
+DeleteGuard = Callable[[Record, Tenant], None]
+
+
+class Engine:
+    """Everything behaviours share: the index, the store, the clock and the per-resource rule hooks."""
+
+    def __init__(self, index: SpecIndex, store: Store, clock: Clock) -> None:
+        self.index = index
+        self.store = store
+        self.clock = clock
+        self.derive: dict[str, list[records.Derive]] = {}
+        self.delete_guards: dict[str, list[DeleteGuard]] = {}
+        self.issuer: Any = None
+        self.fake = FakeRecordFactory(0, clock.today())
+        self.hidden: dict[str, frozenset[str]] = {op.operation_id: _hidden_fields(op) for op in index.operations}
+
+    def dispatch(self, call: Call) -> Reply:
+        """Answer a call: its operation's behaviour, else the generic kind, else the documented example."""
+        operation = call.operation
+        answer = lookup(operation.operation_id) or GENERIC.get(operation.kind)
+        if answer is None:
+            return self.documented_example(operation)
+        reply = answer(call, self)
+        if 200 <= reply.status < 300 and not operation.success.content:
+            reply.body = reply.raw = None
+        return reply
+
+    def has_behaviour(self, operation: Operation) -> bool:
+        """Whether an operation is answered by real behaviour rather than its documented example."""
+        return lookup(operation.operation_id) is not None or operation.kind in GENERIC
+
+    def new_record(self, call: Call, resource: Resource, body: dict[str, Any]) -> Record:
+        """Create and store a record from a client body, or raise 409/422."""
+        tenant = call.tenant
+        record = records.writable(body, resource.schema)
+        if resource.id_field in resource.read_only or record.get(resource.id_field) is None:
+            if not resource.id_is_integer:
+                raise ValidationFailed({resource.id_field: ["This field is required."]})
+            record[resource.id_field] = tenant.next_id(resource.name)
+        elif tenant.get(resource.name, record[resource.id_field]) is not None:
+            raise Conflict(f"A record with {resource.id_field} {record[resource.id_field]!r} already exists.")
+        records.assign_sequences(record, resource, tenant)
+        records.stamp(record, resource, self.clock, created=True)
+        self.finish(call, resource, record, body)
+        tenant.put(resource.name, record[resource.id_field], record)
+        return record
+
+    def finish(self, call: Call, resource: Resource, record: Record, sent: Any) -> None:
+        """Derive computed fields and enforce readOnly, reference and uniqueness rules."""
+        records.finish(record, sent, resource, call.tenant, self.clock, self.derive.get(resource.name, []))
+
+    def render_item(self, call: Call, record: Record) -> Any:
+        """A record as the operation's response shows it (writeOnly fields removed, wrapped if documented)."""
+        hidden = self.hidden.get(call.operation.operation_id)
+        shown = {k: v for k, v in record.items() if k not in hidden} if hidden else record
+        return {"data": shown} if call.operation.envelope == "data" else shown
+
+    def render_list(
+        self,
+        call: Call,
+        rows: list[Record],
+        *,
+        links: dict[str, Any] | None = None,
+        meta: dict[str, Any] | None = None,
+    ) -> Any:
+        """A page of records in the operation's list shape."""
+        hidden = self.hidden.get(call.operation.operation_id)
+        data = [{k: v for k, v in r.items() if k not in hidden} for r in rows] if hidden else rows
+        if call.operation.envelope != "data":
+            return data
+        body: dict[str, Any] = {"data": data}
+        if links is not None:
+            body["links"] = links
+        if meta is not None:
+            body["meta"] = meta
+        return body
+
+
+    def documented_example(self, operation: Operation) -> Reply:
+        """The documented example (else a fake value of the schema) for operations no rule describes."""
+        success = operation.success
+        if not success.content:
+            return Reply(operation.success_status)
+        schema = success.json_schema
+        example = copy.deepcopy(success.example)
+        if example is None and schema is not None:
+            example = self.fake.value("response", schema, lambda _resource: None)
+        if schema is not None:
+            media = next(m for m in success.content if m.endswith("json"))
+            return Reply(operation.success_status, example, content_type=media)
+        media = next(iter(success.content))
+        raw = example if isinstance(example, bytes) else str(example or "").encode()
+        return Reply(operation.success_status, raw=raw, content_type=media)
+
+
+def _hidden_fields(operation: Operation) -> frozenset[str]:
+    """Record fields the operation's response schema forbids (the writeOnly ones)."""
+    schema = operation.success.json_schema
+    if not schema:
+        return frozenset()
+    data = (schema.get("properties") or {}).get("data") if operation.envelope == "data" else schema
+    if isinstance(data, dict) and isinstance(data.get("items"), dict):
+        data = data["items"]
+    properties = data.get("properties") if isinstance(data, dict) else None
+    if not isinstance(properties, dict):
+        return frozenset()
+    return frozenset(name for name, sub in properties.items() if sub is False)

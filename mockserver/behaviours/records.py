@@ -1,0 +1,187 @@
+"""Build, merge and check records against their resource's schema: the generic write rules.
+
+readOnly fields are the server's: a client may echo them, but a value that differs from what the
+server holds or computes is a 422 naming the field. References must point at an existing record
+of the same company; unique fields must be unique within the company.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from mockserver.errors import ValidationFailed
+from mockserver.spec import Resource
+from mockserver.spec.index import singular
+from mockserver.spec.resolve import JsonSchema, schema_types
+from mockserver.state import Tenant
+from mockserver.state.clock import Clock
+from mockserver.state.store import Record
+
+Derive = Callable[[Record, Tenant, Clock], None]
+
+
+def strip_read_only(value: Any, schema: Mapping[str, Any]) -> Any:
+    """A copy of a client value without any readOnly field, at any depth."""
+    if isinstance(value, dict):
+        properties = schema.get("properties") or {}
+        return {
+            key: strip_read_only(item, properties.get(key) or {})
+            for key, item in value.items()
+            if not (isinstance(properties.get(key), dict) and properties[key].get("readOnly") is True)
+        }
+    if isinstance(value, list):
+        items = schema.get("items")
+        return [strip_read_only(item, items if isinstance(items, dict) else {}) for item in value]
+    return value
+
+
+def read_only_mismatches(sent: Any, built: Any, schema: Mapping[str, Any], path: str = "") -> dict[str, list[str]]:
+    """Fields where a client sent a readOnly value that differs from the server's."""
+    errors: dict[str, list[str]] = {}
+    if isinstance(sent, dict) and isinstance(built, dict):
+        properties = schema.get("properties") or {}
+        for key, value in sent.items():
+            sub = properties.get(key)
+            if not isinstance(sub, dict):
+                continue
+            where = f"{path}.{key}" if path else key
+            if sub.get("readOnly") is True:
+                if built.get(key) != value:
+                    errors[where] = [
+                        f"{key} is read-only and computed by the server (expected {built.get(key)!r}, got {value!r})."
+                    ]
+            else:
+                errors.update(read_only_mismatches(value, built.get(key), sub, where))
+    elif isinstance(sent, list) and isinstance(built, list):
+        items = schema.get("items")
+        for index, (left, right) in enumerate(zip(sent, built, strict=False)):
+            errors.update(read_only_mismatches(left, right, items if isinstance(items, dict) else {}, f"{path}.{index}"))
+    return errors
+
+
+def fill_required(value: Any, schema: Mapping[str, Any], clock: Clock) -> None:
+    """Give every required-but-missing property a schema-valid value (default, null, or a zero)."""
+    if isinstance(value, list):
+        items = schema.get("items")
+        for index, item in enumerate(value):
+            if isinstance(items, dict):
+                if isinstance(item, dict) and "id" in (items.get("properties") or {}) and "id" not in item:
+                    item["id"] = index + 1
+                fill_required(item, items, clock)
+        return
+    if not isinstance(value, dict):
+        return
+    properties = schema.get("properties") or {}
+    for name, sub in properties.items():
+        if not isinstance(sub, dict):
+            continue
+        if name not in value and (name in schema.get("required", ()) or sub.get("readOnly") is True):
+            value[name] = _zero(sub, clock)
+        if name in value:
+            fill_required(value[name], sub, clock)
+
+
+def _zero(schema: Mapping[str, Any], clock: Clock) -> Any:
+    """The plainest value a schema admits: its default, null, the first enum value, or an empty value."""
+    if "default" in schema:
+        return copy.deepcopy(schema["default"])
+    types = schema_types(schema)
+    if "null" in types:
+        return None
+    if "enum" in schema and schema["enum"]:
+        return schema["enum"][0]
+    if "const" in schema:
+        return schema["const"]
+    if schema.get("format") == "date-time":
+        return clock.timestamp()
+    if schema.get("format") == "date":
+        return clock.today().isoformat()
+    minimum = schema.get("minimum", schema.get("exclusiveMinimum", 0))
+    if "integer" in types:
+        return int(minimum) + (1 if "exclusiveMinimum" in schema else 0)
+    if "number" in types:
+        return float(minimum) + (1.0 if "exclusiveMinimum" in schema else 0.0)
+    if "boolean" in types:
+        return False
+    if "array" in types:
+        return []
+    if "object" in types:
+        return {}
+    return "x" * int(schema.get("minLength", 0))
+
+
+def stamp(record: Record, resource: Resource, clock: Clock, *, created: bool) -> None:
+    """Set created_at/updated_at when the resource has them."""
+    properties = resource.schema.get("properties") or {}
+    now = clock.timestamp()
+    if created and "created_at" in properties:
+        record["created_at"] = now
+    if "updated_at" in properties:
+        record["updated_at"] = now
+
+
+def assign_sequences(record: Record, resource: Resource, tenant: Tenant) -> None:
+    """Generate numbers such as ``INV-000001`` for sequence fields the client left out."""
+    taken_by_field = {
+        field: {other.get(field) for other in tenant.all(resource.name)} for field in resource.sequences
+    }
+    for field, pattern in resource.sequences.items():
+        if record.get(field) in (None, ""):
+            while True:
+                candidate = pattern.format(tenant.next_sequence(resource.name, field))
+                if candidate not in taken_by_field[field]:
+                    record[field] = candidate
+                    break
+
+
+def check_references(record: Record, resource: Resource, tenant: Tenant) -> dict[str, list[str]]:
+    """Fields that reference a record this company does not have."""
+    errors: dict[str, list[str]] = {}
+    for field, target in resource.refs.items():
+        value = record.get(field)
+        if value is not None and not isinstance(value, (list, dict)) and tenant.get(target, value) is None:
+            errors[field] = [f"No {singular(target).replace('_', ' ')} with id {value} exists."]
+    return errors
+
+
+def check_unique(record: Record, resource: Resource, tenant: Tenant) -> dict[str, list[str]]:
+    """Unique fields whose value another record of this company already has."""
+    errors: dict[str, list[str]] = {}
+    own_id = record.get(resource.id_field)
+    for field in resource.unique:
+        value = record.get(field)
+        if value is None:
+            continue
+        for other in tenant.table(resource.name).values():
+            if other.get(field) == value and other.get(resource.id_field) != own_id:
+                errors[field] = [f"The {field.replace('_', ' ')} {value!r} has already been taken."]
+                break
+    return errors
+
+
+def finish(
+    record: Record,
+    sent: Any,
+    resource: Resource,
+    tenant: Tenant,
+    clock: Clock,
+    derive: list[Derive],
+) -> Record:
+    """Complete a record (derived and required fields), then enforce the write rules or raise 422."""
+    for function in derive:
+        function(record, tenant, clock)
+    fill_required(record, resource.schema, clock)
+    errors = read_only_mismatches(sent, record, resource.schema)
+    errors.update(check_references(record, resource, tenant))
+    errors.update(check_unique(record, resource, tenant))
+    if errors:
+        raise ValidationFailed(errors)
+    return record
+
+
+def writable(body: Any, schema: JsonSchema) -> dict[str, Any]:
+    """The client-writable part of a request body."""
+    value = strip_read_only(body, schema)
+    return value if isinstance(value, dict) else {}

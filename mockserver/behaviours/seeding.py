@@ -1,0 +1,114 @@
+"""Fill the store at start-up: fixture reference records, then Faker records that obey the rules.
+
+Seeded records go through the same derive hooks and required-field filling as created ones, so
+the seed never holds a record the API could not have produced. Deterministic for a seed.
+"""
+
+from __future__ import annotations
+
+import copy
+import random
+from graphlib import CycleError, TopologicalSorter
+
+from mockserver.behaviours import records
+from mockserver.behaviours.engine import Engine
+from mockserver.spec import Resource
+from mockserver.state import Tenant
+from mockserver.state.fake import FakeRecordFactory
+from mockserver.state.fixtures import Fixtures
+
+_SERVER_STAMPS = frozenset({"created_at", "updated_at"})
+
+
+def seeding_order(resources: dict[str, Resource]) -> list[Resource]:
+    """Resources ordered so each one's references are seeded before it."""
+    graph = {
+        name: {t for t in r.refs.values() if t != name and t in resources} for name, r in sorted(resources.items())
+    }
+    try:
+        order = list(TopologicalSorter(graph).static_order())
+    except CycleError:
+        order = sorted(graph)
+    return [resources[name] for name in order]
+
+
+def seed_store(engine: Engine, fixtures: Fixtures, seed: int, scale: float) -> None:
+    """Seed every fixture company with reference data and ``seed_count * scale`` fake records each."""
+    index = engine.index
+    order = seeding_order(index.resources)
+    for company in fixtures.companies:
+        factory = FakeRecordFactory(seed * 1000 + company.id, engine.clock.today())
+        rng = random.Random(seed * 7919 + company.id)
+        with engine.store.tenant(company.id) as tenant:
+            _load_reference(tenant, index.resources, fixtures)
+            for resource in order:
+                count = round(resource.seed_count * scale)
+                if count > 0 and resource.parent is None:
+                    _seed_resource(engine, tenant, resource, count, factory, rng)
+
+
+def _load_reference(tenant: Tenant, resources: dict[str, Resource], fixtures: Fixtures) -> None:
+    for name, rows in fixtures.reference.items():
+        resource = resources.get(name)
+        if resource is None:
+            continue
+        for row in rows:
+            tenant.put(name, row[resource.id_field], copy.deepcopy(row))
+
+
+def _seed_resource(
+    engine: Engine, tenant: Tenant, resource: Resource, count: int, factory: FakeRecordFactory, rng: random.Random
+) -> None:
+    pools: dict[str, list[object]] = {}
+
+    def pick_ref(target: str) -> int | str | None:
+        if target not in pools:
+            pools[target] = list(tenant.table(target))
+        pool = pools[target]
+        return rng.choice(pool) if pool else None  # type: ignore[return-value]
+
+    skip = {resource.id_field, *resource.sequences, *_SERVER_STAMPS}
+    derive = engine.derive.get(resource.name, [])
+    seen: dict[str, set[object]] = {field: set() for field in resource.unique}
+    for existing in tenant.table(resource.name).values():
+        for field, values in seen.items():
+            values.add(existing.get(field))
+    properties = resource.schema.get("properties") or {}
+    for _ in range(count):
+        record = factory.record(resource.schema, pick_ref, skip=skip)
+        if resource.id_is_integer:
+            record[resource.id_field] = tenant.next_id(resource.name)
+        elif record.get(resource.id_field) in (None, *tenant.table(resource.name)):
+            record[resource.id_field] = f"{resource.name}{tenant.count(resource.name) + 1}"
+        for field, pattern in resource.sequences.items():
+            record[field] = pattern.format(tenant.next_sequence(resource.name, field))
+        for field, values in seen.items():
+            value = record.get(field)
+            if value in values and isinstance(value, str):
+                record[field] = _distinct(value, values)
+            values.add(record.get(field))
+        stamp = _stamp_from_dates(record, resource)
+        for name in _SERVER_STAMPS & properties.keys():
+            record[name] = stamp or engine.clock.timestamp()
+        for function in derive:
+            function(record, tenant, engine.clock)
+        records.fill_required(record, resource.schema, engine.clock)
+        tenant.put(resource.name, record[resource.id_field], record)
+
+
+def _stamp_from_dates(record: dict[str, object], resource: Resource) -> str | None:
+    """A created_at that fits the record's own date (noon UTC on it), when it has one."""
+    if resource.date_field and isinstance(record.get(resource.date_field), str):
+        return f"{str(record[resource.date_field])[:10]}T12:00:00Z"
+    return None
+
+
+def _distinct(value: str, taken: set[object]) -> str:
+    """Make a unique string value distinct by suffixing a counter before any ``@``."""
+    local, at, domain = value.partition("@")
+    counter = 2
+    while True:
+        candidate = f"{local}{counter}{at}{domain}"
+        if candidate not in taken:
+            return candidate
+        counter += 1

@@ -1,0 +1,51 @@
+"""Operations about the service itself: health, the calling key, OAuth2 tokens."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, Protocol
+
+from mockserver import __version__
+from mockserver.behaviours.context import Call, Reply
+from mockserver.behaviours.registry import behaviour
+from mockserver.errors import Unauthorized
+
+if TYPE_CHECKING:
+    from mockserver.behaviours.engine import Engine
+
+
+class TokenIssuer(Protocol):
+    """Mints OAuth2 client-credentials tokens (implemented by the platform's key ring)."""
+
+    def issue_token(self, form: Mapping[str, Any]) -> dict[str, Any]:
+        """Return the RFC 6749 token response, or raise 400/401."""
+
+
+@behaviour("getHealth")
+def get_health(call: Call, engine: Engine) -> Reply:
+    """The service is up: status, version and the sandbox's current time."""
+    return Reply(200, {"status": "healthy", "version": __version__, "timestamp": call.clock.timestamp()})
+
+
+@behaviour("getMe")
+def get_me(call: Call, engine: Engine) -> Reply:
+    """The calling company and key (a prefix of the key only, never the secret)."""
+    caller = call.caller
+    if caller is None:
+        raise Unauthorized("Missing credentials: send 'Authorization: Bearer <your sandbox API key>'.")
+    company = {k: v for k, v in caller.company.items() if k in {"id", "name", "slug", "address", "currency"}}
+    key = {
+        "name": caller.key_name,
+        "prefix": caller.key_prefix,
+        "scopes": list(caller.scopes),
+        "expires_at": caller.expires_at.isoformat().replace("+00:00", "Z") if caller.expires_at else None,
+        "last_used_at": call.clock.timestamp(),
+    }
+    return Reply(200, {"data": {"company": company, "api_key": key}})
+
+
+@behaviour("createOAuthToken")
+def create_oauth_token(call: Call, engine: Engine) -> Reply:
+    """OAuth2 client-credentials grant."""
+    form = call.body if isinstance(call.body, dict) else {}
+    return Reply(200, engine.issuer.issue_token(form), headers={"Cache-Control": "no-store"})

@@ -1,0 +1,3 @@
+"""Cross-cutting HTTP concerns: authentication and tenancy, rate limits, request ids."""
+
+from __future__ import annotations

@@ -1,0 +1,175 @@
+"""API keys, OAuth2 client-credentials tokens, scopes and tenancy.
+
+Credentials are found by the SHA-256 digest of what was presented and then confirmed with
+``hmac.compare_digest``, so lookup time does not depend on how much of a secret was guessed.
+Scope grants are patterns: ``*`` is every scope the spec declares, ``*:read`` every read scope.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import fnmatch
+import hashlib
+import hmac
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from mockserver.behaviours.context import Caller
+from mockserver.errors import BadRequest, Forbidden, Unauthorized
+from mockserver.spec import Operation
+from mockserver.state.clock import Clock
+from mockserver.state.fixtures import CompanyFixture, Fixtures
+
+TOKEN_LIFETIME_SECONDS = 3600
+
+
+@dataclass(frozen=True)
+class Credential:
+    """A key or token as the sandbox knows it."""
+
+    secret: str
+    company: CompanyFixture
+    name: str
+    grants: tuple[str, ...]
+    expires_at: dt.datetime | None
+    allowed_ips: tuple[str, ...] = ()
+
+    def grants_scope(self, scope: str) -> bool:
+        """Whether one of this credential's patterns covers ``scope``."""
+        return any(fnmatch.fnmatchcase(scope, pattern) for pattern in self.grants)
+
+    def caller(self) -> Caller:
+        """The behaviour-facing view: company and key name, never the secret."""
+        return Caller(
+            company_id=self.company.id,
+            company=self.company.profile,
+            key_name=self.name,
+            key_prefix=self.secret[:12],
+            scopes=self.grants,
+            expires_at=self.expires_at,
+        )
+
+
+@dataclass(frozen=True)
+class Presented:
+    """What a request carried for one security scheme (None when it carried nothing)."""
+
+    scheme: str
+    value: str | None
+
+
+class KeyRing:
+    """Every credential the sandbox accepts, and the rules for checking them."""
+
+    def __init__(self, fixtures: Fixtures, schemes: Mapping[str, Any], clock: Clock) -> None:
+        self._schemes = schemes
+        self._clock = clock
+        self._by_digest: dict[bytes, Credential] = {}
+        self._clients = {c.client_id: (company, c) for company in fixtures.companies for c in company.clients}
+        for company in fixtures.companies:
+            for key in company.keys:
+                self._add(Credential(key.key, company, key.name, key.scopes, key.expires_at, key.allowed_ips))
+
+    def _add(self, credential: Credential) -> None:
+        self._by_digest[_digest(credential.secret)] = credential
+
+    def identify(self, presented: str) -> Credential | None:
+        """The credential matching a presented secret, compared in constant time."""
+        candidate = self._by_digest.get(_digest(presented))
+        if candidate is None or not hmac.compare_digest(candidate.secret.encode(), presented.encode()):
+            return None
+        return candidate
+
+    def authenticate(
+        self, operation: Operation, headers: Mapping[str, str], query: Mapping[str, str], cookies: Mapping[str, str]
+    ) -> Credential | None:
+        """Check an operation's security requirements; None for a public operation, else raise 401/403."""
+        requirements = operation.security
+        if not requirements or any(not alternative for alternative in requirements):
+            return None
+        missing_scopes: list[str] = []
+        saw_credential = False
+        for alternative in requirements:
+            credential = None
+            for scheme in alternative:
+                presented = self._extract(scheme, headers, query, cookies)
+                if presented is None:
+                    credential = None
+                    break
+                saw_credential = True
+                credential = self._verify(presented)
+            if credential is None:
+                continue
+            required = [scope for scopes in alternative.values() for scope in scopes]
+            lacking = [scope for scope in required if not credential.grants_scope(scope)]
+            if not lacking:
+                return credential
+            missing_scopes = missing_scopes or lacking
+        if not saw_credential:
+            raise Unauthorized("Missing credentials: send 'Authorization: Bearer <your sandbox API key>'.")
+        raise Forbidden(f"Your API key does not have the required scope(s): {', '.join(missing_scopes)}")
+
+    def _extract(
+        self, scheme_name: str, headers: Mapping[str, str], query: Mapping[str, str], cookies: Mapping[str, str]
+    ) -> str | None:
+        scheme = self._schemes.get(scheme_name) or {}
+        kind = scheme.get("type")
+        if kind == "apiKey":
+            source = {"header": headers, "query": query, "cookie": cookies}.get(scheme.get("in", "header"), headers)
+            value = source.get(scheme.get("name", ""))
+            if value is None and scheme.get("in", "header") == "header":
+                value = _bearer(headers)
+            return value or None
+        if kind == "http" and str(scheme.get("scheme", "")).lower() != "bearer":
+            return None
+        return _bearer(headers)
+
+    def _verify(self, presented: str) -> Credential:
+        credential = self.identify(presented)
+        if credential is None:
+            raise Unauthorized("Invalid API key or access token.")
+        if credential.expires_at is not None and credential.expires_at <= self._clock.now():
+            raise Unauthorized(f"This API key expired at {credential.expires_at.isoformat()}.")
+        return credential
+
+    def check_address(self, credential: Credential, remote_addr: str | None) -> None:
+        """Refuse a key used from outside its IP allowlist (403)."""
+        if credential.allowed_ips and remote_addr not in credential.allowed_ips:
+            raise Forbidden(f"This API key may not be used from {remote_addr}.")
+
+    def issue_token(self, form: Mapping[str, Any]) -> dict[str, Any]:
+        """OAuth2 client-credentials grant: a bearer token limited to the requested scopes."""
+        if form.get("grant_type") != "client_credentials":
+            raise BadRequest("Unsupported grant_type: only 'client_credentials' is supported.")
+        entry = self._clients.get(str(form.get("client_id", "")))
+        secret = str(form.get("client_secret", ""))
+        if entry is None or not hmac.compare_digest(entry[1].client_secret.encode(), secret.encode()):
+            raise Unauthorized("Invalid client_id or client_secret.")
+        company, client = entry
+        wanted = str(form.get("scope") or "").split()
+        client_credential = Credential("", company, client.client_id, client.scopes, None)
+        refused = [scope for scope in wanted if not client_credential.grants_scope(scope)]
+        if refused:
+            raise BadRequest(f"The client may not request the scope(s): {', '.join(refused)}")
+        grants = tuple(wanted) or client.scopes
+        token = "at_test_" + secrets.token_urlsafe(24)
+        expires = self._clock.now() + dt.timedelta(seconds=TOKEN_LIFETIME_SECONDS)
+        self._add(Credential(token, company, f"OAuth token for {client.client_id}", grants, expires))
+        return {
+            "access_token": token,
+            "token_type": "Bearer",
+            "expires_in": TOKEN_LIFETIME_SECONDS,
+            "scope": " ".join(grants),
+        }
+
+
+def _digest(secret: str) -> bytes:
+    return hashlib.sha256(secret.encode("utf-8", "surrogatepass")).digest()
+
+
+def _bearer(headers: Mapping[str, str]) -> str | None:
+    value = headers.get("Authorization", "")
+    kind, _, token = value.partition(" ")
+    return token.strip() or None if kind.lower() == "bearer" else None

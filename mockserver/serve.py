@@ -1,0 +1,28 @@
+"""Run the sandbox under Granian (WSGI, one worker process so there is one in-memory store)."""
+
+from __future__ import annotations
+
+import os
+
+from granian import Granian
+from granian.constants import Interfaces
+from granian.log import LogLevels
+
+from mockserver.settings import Settings
+
+
+def serve(settings: Settings) -> int:
+    """Serve until interrupted; the worker builds the app from the MOCKSERVER_* environment."""
+    os.environ.update(settings.to_env())
+    server = Granian(
+        "mockserver.wsgi:app_from_env",
+        address=settings.host,
+        port=settings.port,
+        interface=Interfaces.WSGI,
+        workers=1,
+        blocking_threads=settings.threads,
+        factory=True,
+        log_level=LogLevels.warning,
+    )
+    server.serve()
+    return 0

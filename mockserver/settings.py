@@ -1,0 +1,85 @@
+"""One frozen Settings value built from CLI flags and MOCKSERVER_* environment variables."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+_PACKAGE_DIR = Path(__file__).resolve().parent
+_REPO_DIR = _PACKAGE_DIR.parent
+
+
+def _bundled(name: str) -> Path:
+    """Find a data file: the checkout's copy (editable install) or the wheel's copy."""
+    in_checkout = _REPO_DIR / name
+    return in_checkout if in_checkout.exists() else _PACKAGE_DIR / "data" / name
+
+
+def default_spec_path() -> Path:
+    """The Invoicing API's openapi.yaml."""
+    return _bundled("openapi.yaml")
+
+
+def default_fixtures_dir() -> Path:
+    """The fixtures folder: companies, keys, reference data."""
+    return _bundled("fixtures")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything that configures one sandbox instance."""
+
+    spec_path: Path = field(default_factory=default_spec_path)
+    fixtures_dir: Path = field(default_factory=default_fixtures_dir)
+    host: str = "127.0.0.1"
+    port: int = 8080
+    seed: int = 1
+    scale: float = 1.0
+    strict: bool = False
+    today: dt.date | None = None
+    max_body_bytes: int = 1024 * 1024
+    rate_limit: int = 1000
+    rate_window_seconds: int = 3600
+    threads: int = 8
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> Settings:
+        """Read MOCKSERVER_<FIELD> variables, then apply explicit overrides."""
+        env = os.environ if env is None else env
+        values: dict[str, object] = {}
+        for spec in dataclasses.fields(cls):
+            raw = env.get(f"MOCKSERVER_{spec.name.upper()}")
+            if raw is not None and raw != "":
+                values[spec.name] = _parse(spec.name, raw)
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**values)  # type: ignore[arg-type]
+
+    def to_env(self) -> dict[str, str]:
+        """The MOCKSERVER_* variables that reproduce these settings in another process."""
+        env: dict[str, str] = {}
+        for spec in dataclasses.fields(self):
+            value = getattr(self, spec.name)
+            if value is not None:
+                env[f"MOCKSERVER_{spec.name.upper()}"] = value.isoformat() if isinstance(
+                    value, dt.date
+                ) else str(value)
+        return env
+
+
+def _parse(name: str, raw: str) -> object:
+    """Convert one environment string to the type of the named field."""
+    if name in {"spec_path", "fixtures_dir"}:
+        return Path(raw)
+    if name in {"port", "seed", "max_body_bytes", "rate_limit", "rate_window_seconds", "threads"}:
+        return int(raw)
+    if name == "scale":
+        return float(raw)
+    if name == "strict":
+        return raw.strip().lower() in {"1", "true", "yes", "on"}
+    if name == "today":
+        return dt.date.fromisoformat(raw)
+    return raw

@@ -1,0 +1,8 @@
+"""Load, resolve and index an OpenAPI document. No Flask here."""
+
+from __future__ import annotations
+
+from mockserver.spec.index import Operation, Parameter, Resource, SpecIndex
+from mockserver.spec.loader import SpecError, load_spec
+
+__all__ = ["Operation", "Parameter", "Resource", "SpecError", "SpecIndex", "load_spec"]

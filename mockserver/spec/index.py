@@ -1,0 +1,441 @@
+"""Index a spec once at start-up: operations, their kinds, and the resources they act on.
+
+Path shapes decide the kind of each operation (see docs/spec-conventions.md); ``x-sandbox-kind``
+and ``x-sandbox-resource`` override the guess. Nothing here knows the Invoicing API.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlparse
+
+from mockserver.spec.resolve import (
+    JsonSchema,
+    SchemaResolver,
+    property_names,
+    request_view,
+    response_view,
+    schema_types,
+)
+
+HTTP_METHODS = ("get", "put", "post", "patch", "delete", "head", "options", "trace")
+_ITEM_KINDS = {"get": "read", "put": "replace", "patch": "update", "delete": "delete", "post": "update"}
+_DEFAULT_SEED = 10
+
+
+@dataclass(frozen=True)
+class Parameter:
+    """A query, path, header or cookie parameter with its resolved schema."""
+
+    name: str
+    location: str
+    required: bool
+    schema: JsonSchema
+    explode: bool
+
+
+@dataclass(frozen=True)
+class ResponseSpec:
+    """One documented response: its media types (response view of each schema) and headers."""
+
+    status: str
+    content: dict[str, JsonSchema | None]
+    headers: dict[str, tuple[bool, JsonSchema]]
+    example: Any = None
+
+    @property
+    def json_schema(self) -> JsonSchema | None:
+        """The schema of the JSON body, if the response has one."""
+        for media_type, schema in self.content.items():
+            if media_type.endswith("json"):
+                return schema
+        return None
+
+
+@dataclass(frozen=True)
+class Operation:
+    """One method on one path, with everything a request needs compiled up front."""
+
+    operation_id: str
+    method: str
+    path: str
+    kind: str
+    resource: str | None
+    parameters: tuple[Parameter, ...]
+    request_content: dict[str, JsonSchema]
+    body_required: bool
+    responses: dict[str, ResponseSpec]
+    success: ResponseSpec
+    security: tuple[dict[str, tuple[str, ...]], ...]
+    extensions: dict[str, Any]
+    envelope: str | None = None
+    parent: str | None = None
+    parent_field: str | None = None
+
+    @property
+    def success_status(self) -> int:
+        """The status a successful call returns (first documented 2xx)."""
+        return int(self.success.status) if self.success.status.isdigit() else 200
+
+
+@dataclass
+class Resource:
+    """A stored record type: its representation schema and the facts the engine needs about it."""
+
+    name: str
+    schema: JsonSchema
+    id_field: str = "id"
+    id_is_integer: bool = True
+    read_only: frozenset[str] = frozenset()
+    write_only: frozenset[str] = frozenset()
+    refs: dict[str, str] = field(default_factory=dict)
+    unique: tuple[str, ...] = ()
+    sequences: dict[str, str] = field(default_factory=dict)
+    date_field: str | None = None
+    search_fields: tuple[str, ...] = ()
+    seed_count: int = 0
+    creatable: bool = False
+    parent: str | None = None
+    parent_field: str | None = None
+
+
+@dataclass
+class SpecIndex:
+    """The compiled view of a spec: operations by route and by id, and resources by name."""
+
+    document: dict[str, Any]
+    base_path: str
+    operations: list[Operation]
+    resources: dict[str, Resource]
+    security_schemes: dict[str, JsonSchema]
+    resolver: SchemaResolver
+
+    @property
+    def by_operation_id(self) -> dict[str, Operation]:
+        """Operations keyed by operationId."""
+        return {op.operation_id: op for op in self.operations}
+
+    @classmethod
+    def build(cls, document: dict[str, Any]) -> SpecIndex:
+        """Classify every operation and infer the resources behind them."""
+        return _Builder(document).build()
+
+
+def singular(plural: str) -> str:
+    """A crude English singular, good enough for resource names (categories -> category)."""
+    if plural.endswith("ies"):
+        return plural[:-3] + "y"
+    if plural.endswith(("sses", "ches", "shes", "xes")):
+        return plural[:-2]
+    if plural.endswith("s") and not plural.endswith("ss"):
+        return plural[:-1]
+    return plural
+
+
+def resource_name(segment: str) -> str:
+    """The store name of a path segment (``payment-methods`` -> ``payment_methods``)."""
+    return re.sub(r"[^0-9A-Za-z_]", "_", segment)
+
+
+def _is_param(segment: str) -> bool:
+    return segment.startswith("{") and segment.endswith("}")
+
+
+class _Builder:
+    """One-shot classifier; kept separate so SpecIndex stays a plain value."""
+
+    def __init__(self, document: dict[str, Any]) -> None:
+        self.document = document
+        self.resolver = SchemaResolver(document)
+        self.paths: dict[str, Any] = document.get("paths") or {}
+        item_prefixes = {p.rsplit("/", 1)[0] for p in self.paths if _is_param(p.rsplit("/", 1)[-1])}
+        self.collections = {p for p in item_prefixes if p and not _is_param(p.rsplit("/", 1)[-1])}
+        self.resources: dict[str, Resource] = {}
+        self.collection_of: dict[str, str] = {}
+
+    def build(self) -> SpecIndex:
+        raw_ops = [
+            (path, method, self.resolver.resolve(op))
+            for path, item in self.paths.items()
+            for method, op in (self.resolver.resolve(item) or {}).items()
+            if method in HTTP_METHODS and isinstance(op, dict)
+        ]
+        for path, method, op in raw_ops:
+            literal = not any(_is_param(segment) for segment in path.split("/"))
+            if (
+                method == "get"
+                and literal
+                and path.rsplit("/", 1)[0] not in self.collections
+                and self._list_schema(op) is not None
+            ):
+                self.collections.add(path)
+        self.collections |= {p for p in self.paths if self._declared_kind(p) == "collection"}
+        for path in sorted(self.collections):
+            self._add_collection_resource(path, raw_ops)
+        operations = [self._operation(path, method, op) for path, method, op in raw_ops]
+        for op in operations:
+            if op.kind == "sublist" and op.resource and op.resource not in self.resources:
+                self._add_child_resource(op)
+        self._finish_resources(operations)
+        server = (self.document.get("servers") or [{"url": "/"}])[0].get("url", "/")
+        base_path = urlparse(server).path.rstrip("/")
+        schemes = (self.document.get("components") or {}).get("securitySchemes") or {}
+        return SpecIndex(
+            document=self.document,
+            base_path=base_path,
+            operations=operations,
+            resources=self.resources,
+            security_schemes=self.resolver.resolve(schemes),
+            resolver=self.resolver,
+        )
+
+    def _declared_kind(self, path: str) -> str | None:
+        for op in (self.paths.get(path) or {}).values():
+            if isinstance(op, dict) and op.get("x-sandbox-kind") == "collection":
+                return "collection"
+        return None
+
+    def _list_schema(self, op: Mapping[str, Any]) -> JsonSchema | None:
+        """The item schema when the operation's success body is a list (bare or under ``data``)."""
+        schema = _success_schema(op)
+        if schema is None:
+            return None
+        if "array" in schema_types(schema):
+            items = schema.get("items")
+            return items if isinstance(items, dict) else None
+        data = (schema.get("properties") or {}).get("data")
+        if isinstance(data, dict) and "array" in schema_types(data) and isinstance(data.get("items"), dict):
+            items = data["items"]
+            return items if isinstance(items, dict) else None
+        return None
+
+    def _add_collection_resource(self, path: str, raw_ops: list[tuple[str, str, Any]]) -> None:
+        ops = {(p, m): op for p, m, op in raw_ops}
+        name = resource_name(path.rsplit("/", 1)[-1])
+        for p, m, op in raw_ops:
+            if p == path and "x-sandbox-resource" in op:
+                name = op["x-sandbox-resource"]
+        item_path = next((p for p in self.paths if p.rsplit("/", 1)[0] == path and _is_param(p.rsplit("/", 1)[-1])), None)
+        schema: JsonSchema | None = None
+        if item_path and (item_path, "get") in ops:
+            schema = _unwrap_item(_success_schema(ops[(item_path, "get")]))
+        if schema is None and (path, "post") in ops:
+            schema = _request_schema(ops[(path, "post")])
+        if schema is None and (path, "get") in ops:
+            schema = self._list_schema(ops[(path, "get")])
+        if schema is None:
+            schema = {"type": "object"}
+        param = item_path.rsplit("/", 1)[-1][1:-1] if item_path else "id"
+        properties = schema.get("properties") or {}
+        id_field = param if param in properties else "id"
+        id_schema = properties.get(id_field) or {}
+        list_op = ops.get((path, "get")) or {}
+        creatable = (path, "post") in ops
+        seed = list_op.get("x-sandbox-seed", _DEFAULT_SEED if creatable else 0)
+        self.collection_of[path] = name
+        self.resources[name] = Resource(
+            name=name,
+            schema=schema,
+            id_field=id_field,
+            id_is_integer="string" not in schema_types(id_schema),
+            seed_count=int(seed),
+            creatable=creatable,
+        )
+
+    def _operation(self, path: str, method: str, op: dict[str, Any]) -> Operation:
+        kind, resource, parent = self._classify(path, method, op)
+        params: dict[tuple[str, str], Parameter] = {}
+        for raw in [*((self.paths[path] or {}).get("parameters") or []), *(op.get("parameters") or [])]:
+            p = self.resolver.resolve(raw)
+            style_default = p.get("in") in ("query", "cookie")
+            params[(p["name"], p["in"])] = Parameter(
+                name=p["name"],
+                location=p["in"],
+                required=bool(p.get("required", p["in"] == "path")),
+                schema=p.get("schema") or {},
+                explode=bool(p.get("explode", style_default)),
+            )
+        body = op.get("requestBody") or {}
+        request_content = {
+            media: request_view(content.get("schema") or {}) for media, content in (body.get("content") or {}).items()
+        }
+        responses = {str(status): _response_spec(str(status), r) for status, r in (op.get("responses") or {}).items()}
+        success = next(
+            (responses[s] for s in sorted(responses) if s.startswith("2")),
+            responses.get("default") or ResponseSpec("200", {}, {}),
+        )
+        security = op.get("security", self.document.get("security", []))
+        envelope = None
+        success_schema = success.json_schema
+        if success_schema and "data" in (success_schema.get("properties") or {}):
+            envelope = "data"
+        parent_field = None
+        if parent is not None:
+            parent_field = singular(parent) + "_id"
+        return Operation(
+            operation_id=op.get("operationId") or f"{method}_{re.sub(r'[^0-9A-Za-z]+', '_', path).strip('_')}",
+            method=method.upper(),
+            path=path,
+            kind=kind,
+            resource=resource,
+            parameters=tuple(params.values()),
+            request_content=request_content,
+            body_required=bool(body.get("required", False)),
+            responses=responses,
+            success=success,
+            security=tuple({k: tuple(v) for k, v in req.items()} for req in security),
+            extensions={k: v for k, v in op.items() if k.startswith("x-")},
+            envelope=envelope,
+            parent=parent,
+            parent_field=parent_field,
+        )
+
+    def _classify(self, path: str, method: str, op: Mapping[str, Any]) -> tuple[str, str | None, str | None]:
+        """(kind, resource, parent resource) of one operation, from its path shape."""
+        segments = path.rstrip("/").split("/")
+        declared_resource = op.get("x-sandbox-resource")
+        kind: str | None = op.get("x-sandbox-kind")
+        prefix, last = path.rsplit("/", 1)
+        if path in self.collections:
+            res = declared_resource or self.collection_of.get(path)
+            default = {"get": "list", "post": "create", "put": "update_by_body", "patch": "update_by_body"}
+            return kind or default.get(method, "operation"), res, None
+        if _is_param(last) and prefix in self.collections:
+            res = declared_resource or self.collection_of.get(prefix)
+            return kind or _ITEM_KINDS.get(method, "operation"), res, None
+        if len(segments) >= 4 and _is_param(segments[-2]) and "/".join(segments[:-2]) in self.collections:
+            parent_path = "/".join(segments[:-2])
+            parent = self.collection_of.get(parent_path)
+            if method == "get" and self._list_schema(op) is not None:
+                child = declared_resource or resource_name(last)
+                return kind or "sublist", child, parent
+            if method in ("post", "put", "patch"):
+                return kind or "action", declared_resource or parent, None
+            return kind or "operation", declared_resource or parent, None
+        if prefix in self.collections and method == "get" and self._list_schema(op) is not None:
+            return kind or "query", declared_resource or self.collection_of.get(prefix), None
+        return kind or "operation", declared_resource, None
+
+    def _add_child_resource(self, op: Operation) -> None:
+        item = op.success.json_schema or {}
+        schema = _unwrap_list(item) or {"type": "object"}
+        properties = schema.get("properties") or {}
+        assert op.resource is not None
+        self.resources[op.resource] = Resource(
+            name=op.resource,
+            schema=schema,
+            id_field="id",
+            id_is_integer="string" not in schema_types(properties.get("id") or {}),
+            parent=op.parent,
+            parent_field=op.parent_field if op.parent_field in properties else None,
+        )
+
+    def _finish_resources(self, operations: list[Operation]) -> None:
+        """Fill in what depends on every resource being known: refs, uniques, search fields."""
+        names = set(self.resources)
+        for resource in self.resources.values():
+            schema = resource.schema
+            properties: dict[str, Any] = schema.get("properties") or {}
+            resource.read_only = property_names(schema, "readOnly")
+            resource.write_only = property_names(schema, "writeOnly")
+            for prop, sub in properties.items():
+                if not isinstance(sub, dict):
+                    continue
+                target = sub.get("x-sandbox-ref") or _guess_ref(prop, names)
+                if target and target in names and prop != resource.id_field:
+                    resource.refs[prop] = target
+                if sub.get("x-sandbox-sequence"):
+                    resource.sequences[prop] = str(sub["x-sandbox-sequence"])
+            resource.unique = tuple(
+                p for p, s in properties.items() if isinstance(s, dict) and s.get("x-sandbox-unique")
+            )
+            resource.date_field = schema.get("x-sandbox-date-field") or next(
+                (p for p, s in properties.items() if isinstance(s, dict) and s.get("format") == "date"), None
+            )
+            resource.search_fields = tuple(
+                schema.get("x-sandbox-search")
+                or [p for p, s in properties.items() if _is_text(s) and p not in resource.write_only]
+            )
+
+
+def _is_text(schema: Any) -> bool:
+    """A plain free-text string property (not an enum, date, or other formatted value)."""
+    return (
+        isinstance(schema, dict)
+        and schema_types(schema) & {"string"} == {"string"}
+        and "enum" not in schema
+        and schema.get("format") in (None, "email")
+    )
+
+
+def _guess_ref(prop: str, names: set[str]) -> str | None:
+    """``customer_id`` -> ``customers`` when such a resource exists."""
+    if not prop.endswith("_id"):
+        return None
+    base = prop[:-3]
+    for candidate in (base + "s", base[:-1] + "ies" if base.endswith("y") else "", base + "es", base):
+        if candidate in names:
+            return candidate
+    return None
+
+
+def _success_schema(op: Mapping[str, Any]) -> JsonSchema | None:
+    for status, response in sorted((op.get("responses") or {}).items(), key=lambda kv: str(kv[0])):
+        if str(status).startswith("2") and isinstance(response, dict):
+            for media, content in (response.get("content") or {}).items():
+                if media.endswith("json") and isinstance(content, dict):
+                    schema = content.get("schema")
+                    return schema if isinstance(schema, dict) else None
+    return None
+
+
+def _request_schema(op: Mapping[str, Any]) -> JsonSchema | None:
+    for media, content in ((op.get("requestBody") or {}).get("content") or {}).items():
+        if media.endswith("json") and isinstance(content, dict) and isinstance(content.get("schema"), dict):
+            schema: JsonSchema = content["schema"]
+            return schema
+    return None
+
+
+def _unwrap_item(schema: JsonSchema | None) -> JsonSchema | None:
+    """The record schema inside a ``{"data": {...}}`` wrapper, or the schema itself."""
+    if schema is None:
+        return None
+    data = (schema.get("properties") or {}).get("data")
+    if isinstance(data, dict) and "object" in (schema_types(data) or {"object"}) and "properties" in data:
+        return data
+    return schema
+
+
+def _unwrap_list(schema: JsonSchema) -> JsonSchema | None:
+    if "array" in schema_types(schema):
+        items = schema.get("items")
+        return items if isinstance(items, dict) else None
+    data = (schema.get("properties") or {}).get("data")
+    if isinstance(data, dict) and isinstance(data.get("items"), dict):
+        items = data["items"]
+        return items if isinstance(items, dict) else None
+    return None
+
+
+def _response_spec(status: str, response: Mapping[str, Any]) -> ResponseSpec:
+    content: dict[str, JsonSchema | None] = {}
+    example: Any = None
+    for media, body in (response.get("content") or {}).items():
+        body = body or {}
+        schema = body.get("schema")
+        content[media] = response_view(schema) if isinstance(schema, dict) else None
+        if example is None:
+            if "example" in body:
+                example = body["example"]
+            elif body.get("examples"):
+                example = next(iter(body["examples"].values())).get("value")
+    headers = {
+        name: (bool(h.get("required", False)), h.get("schema") or {})
+        for name, h in (response.get("headers") or {}).items()
+        if isinstance(h, dict)
+    }
+    return ResponseSpec(status=status, content=content, headers=headers, example=example)

@@ -1,0 +1,27 @@
+"""The sandbox's clock: real time, or a fixed "today" so OVERDUE and expiry can be tested."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+
+class Clock:
+    """Tells the sandbox's today and now; ``today`` may be pinned while the time of day runs on."""
+
+    def __init__(self, today: dt.date | None = None) -> None:
+        self.pinned: dt.date | None = today
+
+    def now(self) -> dt.datetime:
+        """The current UTC instant, moved onto the pinned day if there is one."""
+        real = dt.datetime.now(dt.UTC).replace(microsecond=0)
+        if self.pinned is None:
+            return real
+        return dt.datetime.combine(self.pinned, real.timetz())
+
+    def today(self) -> dt.date:
+        """The sandbox's current date."""
+        return self.pinned or self.now().date()
+
+    def timestamp(self) -> str:
+        """Now as an RFC 3339 UTC string (``2026-02-07T10:30:00Z``)."""
+        return self.now().isoformat().replace("+00:00", "Z")

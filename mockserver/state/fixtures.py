@@ -1,0 +1,91 @@
+"""Load the fixtures folder: companies, their keys and OAuth clients, and reference records."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+
+@dataclass(frozen=True)
+class KeyFixture:
+    """A sandbox API key: the secret, a display name, scope patterns, expiry and IP allowlist."""
+
+    key: str
+    name: str
+    scopes: tuple[str, ...]
+    expires_at: dt.datetime | None = None
+    allowed_ips: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ClientFixture:
+    """An OAuth2 client-credentials client."""
+
+    client_id: str
+    client_secret: str
+    scopes: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class CompanyFixture:
+    """One tenant of the sandbox with its credentials and profile."""
+
+    id: int
+    name: str
+    slug: str
+    profile: dict[str, Any]
+    keys: tuple[KeyFixture, ...]
+    clients: tuple[ClientFixture, ...]
+
+
+@dataclass(frozen=True)
+class Fixtures:
+    """Everything loaded from the fixtures folder."""
+
+    companies: tuple[CompanyFixture, ...]
+    reference: dict[str, list[dict[str, Any]]]
+
+
+def _timestamp(value: Any) -> dt.datetime | None:
+    if value is None:
+        return None
+    if isinstance(value, dt.datetime):
+        return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+    return dt.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+
+
+def load_fixtures(directory: Path) -> Fixtures:
+    """Read companies.yaml and reference.yaml (the latter optional) from ``directory``."""
+    raw = yaml.safe_load((directory / "companies.yaml").read_text(encoding="utf-8")) or {}
+    companies = tuple(
+        CompanyFixture(
+            id=int(c["id"]),
+            name=str(c["name"]),
+            slug=str(c.get("slug", c["name"])),
+            profile={k: v for k, v in c.items() if k not in {"keys", "oauth_clients"}},
+            keys=tuple(
+                KeyFixture(
+                    key=str(k["key"]),
+                    name=str(k["name"]),
+                    scopes=tuple(k.get("scopes", ())),
+                    expires_at=_timestamp(k.get("expires_at")),
+                    allowed_ips=tuple(k.get("allowed_ips", ())),
+                )
+                for k in c.get("keys", ())
+            ),
+            clients=tuple(
+                ClientFixture(str(o["client_id"]), str(o["client_secret"]), tuple(o.get("scopes", ())))
+                for o in c.get("oauth_clients", ())
+            ),
+        )
+        for c in raw.get("companies", ())
+    )
+    reference_file = directory / "reference.yaml"
+    reference: dict[str, list[dict[str, Any]]] = {}
+    if reference_file.exists():
+        reference = yaml.safe_load(reference_file.read_text(encoding="utf-8")) or {}
+    return Fixtures(companies=companies, reference=reference)

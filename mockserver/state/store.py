@@ -1,0 +1,105 @@
+"""A thread-safe in-memory store of JSON-ready records, partitioned by company.
+
+Records are plain dicts so the whole state can be snapshotted, restored or exported as JSON.
+Every read or write goes through a ``Tenant`` obtained under the store's lock, so one request
+sees and changes one company's data atomically, and no tenant can reach another's records.
+"""
+
+from __future__ import annotations
+
+import copy
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+Record = dict[str, Any]
+RecordId = int | str
+
+
+@dataclass
+class CompanyData:
+    """One company's records (resource -> id -> record) and its id/sequence counters."""
+
+    records: dict[str, dict[RecordId, Record]] = field(default_factory=dict)
+    counters: dict[str, int] = field(default_factory=dict)
+
+
+class Tenant:
+    """The view of one company's data that a request works through (valid only under the lock)."""
+
+    def __init__(self, company_id: int, data: CompanyData) -> None:
+        self.company_id = company_id
+        self._data = data
+
+    def table(self, resource: str) -> dict[RecordId, Record]:
+        """The live id -> record mapping of one resource (created empty on first use)."""
+        return self._data.records.setdefault(resource, {})
+
+    def all(self, resource: str) -> list[Record]:
+        """Every record of a resource, oldest first."""
+        return list(self.table(resource).values())
+
+    def get(self, resource: str, record_id: RecordId) -> Record | None:
+        """One record, or None when this company has no such record."""
+        return self.table(resource).get(record_id)
+
+    def count(self, resource: str) -> int:
+        """How many records of a resource this company has."""
+        return len(self.table(resource))
+
+    def next_id(self, resource: str) -> int:
+        """Reserve the next integer id of a resource (ids are never reused)."""
+        key = f"{resource}#id"
+        table = self.table(resource)
+        current = max(self._data.counters.get(key, 0), len(table))
+        while current + 1 in table:
+            current += 1
+        self._data.counters[key] = current + 1
+        return current + 1
+
+    def next_sequence(self, resource: str, field_name: str) -> int:
+        """Advance and return a per-company counter such as the invoice number sequence."""
+        key = f"{resource}.{field_name}"
+        self._data.counters[key] = self._data.counters.get(key, 0) + 1
+        return self._data.counters[key]
+
+    def put(self, resource: str, record_id: RecordId, record: Record) -> Record:
+        """Insert or replace a record under its id."""
+        self.table(resource)[record_id] = record
+        return record
+
+    def delete(self, resource: str, record_id: RecordId) -> Record | None:
+        """Remove a record, returning it (or None if it was not there)."""
+        return self.table(resource).pop(record_id, None)
+
+
+class Store:
+    """All companies' data behind one re-entrant lock."""
+
+    def __init__(self) -> None:
+        self._lock = threading.RLock()
+        self._companies: dict[int, CompanyData] = {}
+
+    @contextmanager
+    def tenant(self, company_id: int) -> Iterator[Tenant]:
+        """Hold the lock and expose one company's data."""
+        with self._lock:
+            data = self._companies.setdefault(company_id, CompanyData())
+            yield Tenant(company_id, data)
+
+    def company_ids(self) -> list[int]:
+        """Companies that have data."""
+        with self._lock:
+            return sorted(self._companies)
+
+    def snapshot(self) -> dict[int, CompanyData]:
+        """A deep copy of the whole state, for reset and export."""
+        with self._lock:
+            return copy.deepcopy(self._companies)
+
+    def restore(self, snapshot: dict[int, CompanyData]) -> None:
+        """Replace the whole state with a copy of a snapshot."""
+        with self._lock:
+            self._companies = copy.deepcopy(snapshot)

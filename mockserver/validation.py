@@ -1,0 +1,215 @@
+"""Request and response validation, compiled once per operation with jsonschema-rs.
+
+Parameters are coerced from strings by their schema's type, then validated (400 on failure).
+Bodies are checked for content type (415), parsed (400 when malformed) and validated (422 with
+per-field messages). In strict mode every response is validated too; a mismatch raises
+``ContractViolation``, because the mock must never lie about its own contract.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import parse_qsl
+
+import jsonschema_rs
+import orjson
+
+from mockserver.errors import BadRequest, ContractViolation, UnsupportedMediaType, ValidationFailed
+from mockserver.spec import Operation, Parameter
+from mockserver.spec.resolve import JsonSchema, schema_types
+
+_INTEGER = re.compile(r"[+-]?\d{1,30}")
+_NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d{1,3})?")
+_MAX_MESSAGE = 300
+
+
+def compile_schema(schema: JsonSchema | bool) -> Any:
+    """A reusable jsonschema-rs validator with format checking on."""
+    return jsonschema_rs.validator_for(schema, validate_formats=True)
+
+
+class OperationValidator:
+    """Everything needed to check one operation's requests (and, in strict mode, its responses)."""
+
+    def __init__(self, operation: Operation, *, strict: bool) -> None:
+        self.operation = operation
+        self._parameters = [(p, compile_schema(p.schema)) for p in operation.parameters]
+        self._bodies = {media: compile_schema(schema) for media, schema in operation.request_content.items()}
+        self._responses: dict[tuple[str, str], Any] = {}
+        if strict:
+            for status, response in operation.responses.items():
+                for media, schema in response.content.items():
+                    if schema is not None and media.endswith("json"):
+                        self._responses[(status, media)] = compile_schema(schema)
+
+    def parameters(
+        self,
+        path: Mapping[str, str],
+        query: Mapping[str, list[str]],
+        headers: Mapping[str, str],
+        cookies: Mapping[str, str],
+    ) -> dict[str, Any]:
+        """Coerce and validate every declared parameter, or raise 400 naming the first bad one."""
+        values: dict[str, Any] = {}
+        for parameter, validator in self._parameters:
+            raw: list[str] | None
+            if parameter.location == "path":
+                raw = [path[parameter.name]] if parameter.name in path else None
+            elif parameter.location == "query":
+                raw = query.get(parameter.name)
+            elif parameter.location == "header":
+                header = headers.get(parameter.name)
+                raw = None if header is None else [header]
+            else:
+                cookie = cookies.get(parameter.name)
+                raw = None if cookie is None else [cookie]
+            if raw is None or raw == [""] and parameter.location != "path":
+                if parameter.required:
+                    raise BadRequest(f"The {parameter.location} parameter '{parameter.name}' is required.")
+                continue
+            value = _coerce_parameter(parameter, raw)
+            try:
+                errors = list(validator.iter_errors(value))
+            except (ValueError, OverflowError):
+                errors = []
+                raise BadRequest(f"The {parameter.location} parameter '{parameter.name}' is out of range.") from None
+            if errors:
+                raise BadRequest(
+                    f"The {parameter.location} parameter '{parameter.name}' is invalid: {_short(errors[0].message)}"
+                )
+            values[parameter.name] = value
+        return values
+
+    def body(self, content_type: str | None, raw: bytes) -> Any:
+        """Parse and validate the request body; None when the operation takes none and none was sent."""
+        if not self._bodies:
+            return None
+        media = (content_type or "").split(";", 1)[0].strip().lower()
+        if not raw:
+            if self.operation.body_required:
+                raise BadRequest(f"A request body is required ({', '.join(self._bodies)}).")
+            return None
+        chosen = _match_media(media, self._bodies)
+        if chosen is None:
+            raise UnsupportedMediaType(
+                f"Content-Type {media or '(none)'} is not supported here; send one of: {', '.join(self._bodies)}."
+            )
+        if chosen.endswith("json"):
+            try:
+                body = orjson.loads(raw)
+            except orjson.JSONDecodeError as exc:
+                raise BadRequest(f"The request body is not valid JSON: {exc}.") from None
+        elif chosen == "application/x-www-form-urlencoded":
+            body = _parse_form(raw, self.operation.request_content[chosen])
+        else:
+            return raw
+        self._check_body(self._bodies[chosen], body)
+        return body
+
+    def _check_body(self, validator: Any, body: Any) -> None:
+        try:
+            if validator.is_valid(body):
+                return
+            errors = list(validator.iter_errors(body))
+        except (ValueError, OverflowError) as exc:
+            raise BadRequest(f"The request body holds a value out of range: {_short(str(exc))}") from None
+        fields: dict[str, list[str]] = {}
+        for error in errors:
+            for field, message in _describe(error):
+                fields.setdefault(field, []).append(message)
+        raise ValidationFailed(fields)
+
+    def response(self, status: int, content_type: str | None, body: Any) -> None:
+        """Raise ContractViolation unless the spec documents this status, media type and body."""
+        op = self.operation
+        key = str(status)
+        documented = op.responses.get(key) or op.responses.get(f"{key[0]}XX") or op.responses.get("default")
+        if documented is None:
+            raise ContractViolation(f"{op.operation_id} answered {status}, which its spec does not document.")
+        if documented.status != key and documented.status in op.responses and f"{key[0]}XX" != documented.status:
+            key = documented.status
+        if not documented.content:
+            if body is not None and status < 400:
+                raise ContractViolation(f"{op.operation_id} {status} has a body but the spec documents none.")
+            return
+        media = (content_type or "").split(";", 1)[0].strip()
+        if media not in documented.content:
+            raise ContractViolation(f"{op.operation_id} {status} answered {media}; spec says {list(documented.content)}.")
+        validator = self._responses.get((documented.status, media))
+        if validator is None:
+            return
+        errors = list(validator.iter_errors(body))
+        if errors:
+            where = "/".join(map(str, errors[0].instance_path)) or "(root)"
+            raise ContractViolation(
+                f"{op.operation_id} {status} response breaks its schema at {where}: {_short(errors[0].message)}"
+            )
+
+
+def _match_media(media: str, declared: Mapping[str, Any]) -> str | None:
+    if media in declared:
+        return media
+    for candidate in declared:
+        if candidate in ("*/*", f"{media.split('/')[0]}/*"):
+            return candidate
+        if media.endswith("+json") and candidate == "application/json":
+            return candidate
+    return None
+
+
+def _coerce_parameter(parameter: Parameter, raw: list[str]) -> Any:
+    schema = parameter.schema
+    if "array" in schema_types(schema):
+        items = schema.get("items") if isinstance(schema.get("items"), dict) else {}
+        parts = raw if parameter.explode else [p for chunk in raw for p in chunk.split(",")]
+        return [coerce_scalar(part, items or {}) for part in parts]
+    if "object" in schema_types(schema):
+        return raw[-1]
+    return coerce_scalar(raw[-1], schema)
+
+
+def coerce_scalar(text: str, schema: Mapping[str, Any]) -> Any:
+    """Read a string as the schema's type when it parses as one (else leave it for the validator)."""
+    types = schema_types(schema)
+    if "integer" in types and _INTEGER.fullmatch(text):
+        return int(text)
+    if "number" in types and _NUMBER.fullmatch(text):
+        number = float(text)
+        return int(number) if number.is_integer() and "integer" in types else number
+    if "boolean" in types and text in ("true", "false"):
+        return text == "true"
+    if "null" in types and text in ("", "null"):
+        return None
+    return text
+
+
+def _parse_form(raw: bytes, schema: Mapping[str, Any]) -> dict[str, Any]:
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise BadRequest("The form body is not valid UTF-8.") from None
+    properties = schema.get("properties") or {}
+    form: dict[str, Any] = {}
+    for name, value in parse_qsl(text, keep_blank_values=True):
+        form[name] = coerce_scalar(value, properties.get(name) or {})
+    return form
+
+
+def _describe(error: Any) -> list[tuple[str, str]]:
+    """(field path, human message) pairs for one validation error."""
+    path = ".".join(str(part) for part in error.instance_path)
+    kind = error.kind
+    prefix = f"{path}." if path else ""
+    if isinstance(kind, jsonschema_rs.ValidationErrorKind.Required):
+        return [(f"{prefix}{kind.property}", "This field is required.")]
+    if isinstance(kind, jsonschema_rs.ValidationErrorKind.AdditionalProperties):
+        return [(f"{prefix}{name}", "Unknown field: it is not part of this resource.") for name in kind.unexpected]
+    if isinstance(kind, jsonschema_rs.ValidationErrorKind.FalseSchema):
+        return [(path or "(body)", "This field is not allowed here.")]
+    return [(path or "(body)", _short(error.message))]
+
+
+def _short(message: str) -> str:
+    return message if len(message) <= _MAX_MESSAGE else message[: _MAX_MESSAGE - 3] + "..."
