@@ -45,7 +45,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     clock = Clock(settings.today)
     store = Store()
     engine = Engine(index, store, clock)
-    keyring = KeyRing(fixtures, index.security_schemes, clock)
+    keyring = KeyRing(fixtures, index.security_schemes, clock, index.operations)
     install_domain(engine, keyring)
     seed_store(engine, fixtures, settings.seed, settings.scale)
 

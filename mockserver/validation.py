@@ -20,7 +20,7 @@ from mockserver.errors import BadRequest, ContractViolation, UnsupportedMediaTyp
 from mockserver.spec import Operation, Parameter
 from mockserver.spec.resolve import JsonSchema, schema_types
 
-_INTEGER = re.compile(r"[+-]?\d{1,30}")
+_INTEGER = re.compile(r"[+-]?\d{1,4000}")
 _NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d{1,3})?")
 _MAX_MESSAGE = 300
 
@@ -38,6 +38,7 @@ class OperationValidator:
         self._parameters = [(p, compile_schema(p.schema)) for p in operation.parameters]
         self._bodies = {media: compile_schema(schema) for media, schema in operation.request_content.items()}
         self._responses: dict[tuple[str, str], Any] = {}
+        self._invalid_body_is_400 = "422" not in operation.responses and "400" in operation.responses
         if strict:
             for status, response in operation.responses.items():
                 for media, schema in response.content.items():
@@ -65,7 +66,7 @@ class OperationValidator:
             else:
                 cookie = cookies.get(parameter.name)
                 raw = None if cookie is None else [cookie]
-            if raw is None or raw == [""] and parameter.location != "path":
+            if raw is None:
                 if parameter.required:
                     raise BadRequest(f"The {parameter.location} parameter '{parameter.name}' is required.")
                 continue
@@ -106,7 +107,7 @@ class OperationValidator:
         else:
             return raw
         self._check_body(self._bodies[chosen], body)
-        return body
+        return integral_floats_to_int(body, self.operation.request_content[chosen])
 
     def _check_body(self, validator: Any, body: Any) -> None:
         try:
@@ -119,6 +120,9 @@ class OperationValidator:
         for error in errors:
             for field, message in _describe(error):
                 fields.setdefault(field, []).append(message)
+        if self._invalid_body_is_400:
+            field, messages = next(iter(fields.items()))
+            raise BadRequest(f"Invalid request: {field}: {messages[0]}")
         raise ValidationFailed(fields)
 
     def response(self, status: int, content_type: str | None, body: Any) -> None:
@@ -146,6 +150,21 @@ class OperationValidator:
             raise ContractViolation(
                 f"{op.operation_id} {status} response breaks its schema at {where}: {_short(errors[0].message)}"
             )
+
+
+def integral_floats_to_int(value: Any, schema: Mapping[str, Any]) -> Any:
+    """Store ``5.0`` sent for an integer field as ``5`` (JSON Schema counts it as an integer)."""
+    if isinstance(value, float) and value.is_integer() and "integer" in schema_types(schema):
+        return int(value)
+    if isinstance(value, dict):
+        properties = schema.get("properties") or {}
+        for key, item in value.items():
+            sub = properties.get(key)
+            if isinstance(sub, dict):
+                value[key] = integral_floats_to_int(item, sub)
+    elif isinstance(value, list) and isinstance(schema.get("items"), dict):
+        return [integral_floats_to_int(item, schema["items"]) for item in value]
+    return value
 
 
 def _match_media(media: str, declared: Mapping[str, Any]) -> str | None:

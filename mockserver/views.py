@@ -104,7 +104,7 @@ class OperationView:
                 tenant=tenant,
                 params=params,
                 body=body,
-                caller=credential.caller() if credential else None,
+                caller=credential.caller(self.keyring.declared_scopes) if credential else None,
                 clock=self.engine.clock,
                 url=request.base_url,
                 query_pairs=list(request.args.items(multi=True)),

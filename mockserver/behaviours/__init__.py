@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from mockserver.behaviours import system
+from mockserver.behaviours import documents, insights, invoicing, system, webhooks
 from mockserver.behaviours.engine import Engine
 from mockserver.behaviours.system import TokenIssuer
 
@@ -10,6 +10,8 @@ from mockserver.behaviours.system import TokenIssuer
 def install_domain(engine: Engine, issuer: TokenIssuer) -> None:
     """Attach the services and per-resource rule hooks the domain behaviours rely on."""
     engine.issuer = issuer
+    invoicing.install(engine)
+    webhooks.install(engine)
 
 
-__all__ = ["Engine", "TokenIssuer", "install_domain", "system"]
+__all__ = ["Engine", "TokenIssuer", "documents", "insights", "install_domain", "system"]

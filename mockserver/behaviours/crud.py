@@ -117,7 +117,7 @@ def _rewrite(call: Call, engine: Engine, resource: Resource, record_id: RecordId
         record = {**copy.deepcopy(current), **changes}
     else:
         record = {k: copy.deepcopy(v) for k, v in current.items() if k in resource.read_only}
-        for name in resource.write_only:
+        for name in (*resource.write_only, *resource.sequences):
             if name in current and name not in changes:
                 record[name] = current[name]
         record.update(changes)
@@ -125,6 +125,7 @@ def _rewrite(call: Call, engine: Engine, resource: Resource, record_id: RecordId
     records.stamp(record, resource, engine.clock, created=False)
     engine.finish(call, resource, record, body)
     call.tenant.put(resource.name, record_id, record)
+    engine.written(resource, current, record, call.tenant)
     return Reply(call.operation.success_status, engine.render_item(call, record))
 
 
@@ -136,6 +137,7 @@ def delete(call: Call, engine: Engine) -> Reply:
     for guard in engine.delete_guards.get(resource.name, []):
         guard(record, call.tenant)
     call.tenant.delete(resource.name, record_id)
+    engine.written(resource, record, None, call.tenant)
     status = call.operation.success_status
     return Reply(status, None if status == 204 else engine.render_item(call, record))
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import random
 from collections.abc import Callable
 from typing import Any
 
@@ -18,6 +19,8 @@ from mockserver.state.fake import FakeRecordFactory
 from mockserver.state.store import Record
 
 DeleteGuard = Callable[[Record, Tenant], None]
+AfterWrite = Callable[[Record | None, Record | None, Tenant, Clock], None]
+SeedFix = Callable[[Record, Tenant, random.Random], None]
 
 
 class Engine:
@@ -29,6 +32,8 @@ class Engine:
         self.clock = clock
         self.derive: dict[str, list[records.Derive]] = {}
         self.delete_guards: dict[str, list[DeleteGuard]] = {}
+        self.after_write: dict[str, list[AfterWrite]] = {}
+        self.seed_fixes: dict[str, list[SeedFix]] = {}
         self.issuer: Any = None
         self.fake = FakeRecordFactory(0, clock.today())
         self.hidden: dict[str, frozenset[str]] = {op.operation_id: _hidden_fields(op) for op in index.operations}
@@ -59,10 +64,16 @@ class Engine:
         elif tenant.get(resource.name, record[resource.id_field]) is not None:
             raise Conflict(f"A record with {resource.id_field} {record[resource.id_field]!r} already exists.")
         records.assign_sequences(record, resource, tenant)
-        records.stamp(record, resource, self.clock, created=True)
+        records.stamp(record, resource, self.clock, created=True, company_id=tenant.company_id)
         self.finish(call, resource, record, body)
         tenant.put(resource.name, record[resource.id_field], record)
+        self.written(resource, None, record, tenant)
         return record
+
+    def written(self, resource: Resource, before: Record | None, after: Record | None, tenant: Tenant) -> None:
+        """Run the after-write hooks of a resource (``after`` is None for a delete)."""
+        for hook in self.after_write.get(resource.name, []):
+            hook(before, after, tenant, self.clock)
 
     def finish(self, call: Call, resource: Resource, record: Record, sent: Any) -> None:
         """Derive computed fields and enforce readOnly, reference and uniqueness rules."""

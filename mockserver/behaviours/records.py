@@ -112,9 +112,11 @@ def _zero(schema: Mapping[str, Any], clock: Clock) -> Any:
     return "x" * int(schema.get("minLength", 0))
 
 
-def stamp(record: Record, resource: Resource, clock: Clock, *, created: bool) -> None:
-    """Set created_at/updated_at when the resource has them."""
+def stamp(record: Record, resource: Resource, clock: Clock, *, created: bool, company_id: int | None = None) -> None:
+    """Set the server-owned fields the resource has: created_at, updated_at and the owning company_id."""
     properties = resource.schema.get("properties") or {}
+    if company_id is not None and "company_id" in properties:
+        record["company_id"] = company_id
     now = clock.timestamp()
     if created and "created_at" in properties:
         record["created_at"] = now

@@ -12,10 +12,11 @@ from graphlib import CycleError, TopologicalSorter
 
 from mockserver.behaviours import records
 from mockserver.behaviours.engine import Engine
-from mockserver.spec import Resource
+from mockserver.spec import Resource, SpecIndex
 from mockserver.state import Tenant
 from mockserver.state.fake import FakeRecordFactory
 from mockserver.state.fixtures import Fixtures
+from mockserver.state.store import Record
 
 _SERVER_STAMPS = frozenset({"created_at", "updated_at"})
 
@@ -42,9 +43,33 @@ def seed_store(engine: Engine, fixtures: Fixtures, seed: int, scale: float) -> N
         with engine.store.tenant(company.id) as tenant:
             _load_reference(tenant, index.resources, fixtures)
             for resource in order:
+                example = documented_record(index, resource)
+                if example is not None and tenant.get(resource.name, example[resource.id_field]) is None:
+                    _store_seeded(engine, tenant, resource, example)
+            for resource in order:
                 count = round(resource.seed_count * scale)
                 if count > 0 and resource.parent is None:
                     _seed_resource(engine, tenant, resource, count, factory, rng)
+
+
+def documented_record(index: SpecIndex, resource: Resource) -> Record | None:
+    """The record the spec's get-item example shows, so documented ids and numbers exist in the seed."""
+    read = next((op for op in index.operations if op.kind == "read" and op.resource == resource.name), None)
+    example = copy.deepcopy(read.success.example) if read is not None else None
+    if isinstance(example, dict) and read is not None and read.envelope == "data":
+        example = example.get("data")
+    if not isinstance(example, dict) or example.get(resource.id_field) is None:
+        return None
+    return example
+
+
+def _store_seeded(engine: Engine, tenant: Tenant, resource: Resource, record: Record) -> None:
+    """Run a seeded record through the same rules as a created one, then store it."""
+    for function in engine.derive.get(resource.name, []):
+        function(record, tenant, engine.clock)
+    records.fill_required(record, resource.schema, engine.clock)
+    tenant.put(resource.name, record[resource.id_field], record)
+    engine.written(resource, None, record, tenant)
 
 
 def _load_reference(tenant: Tenant, resources: dict[str, Resource], fixtures: Fixtures) -> None:
@@ -68,8 +93,7 @@ def _seed_resource(
         return rng.choice(pool) if pool else None  # type: ignore[return-value]
 
     skip = {resource.id_field, *resource.sequences, *_SERVER_STAMPS}
-    derive = engine.derive.get(resource.name, [])
-    seen: dict[str, set[object]] = {field: set() for field in resource.unique}
+    seen: dict[str, set[object]] = {field: set() for field in (*resource.unique, *resource.sequences)}
     for existing in tenant.table(resource.name).values():
         for field, values in seen.items():
             values.add(existing.get(field))
@@ -81,7 +105,9 @@ def _seed_resource(
         elif record.get(resource.id_field) in (None, *tenant.table(resource.name)):
             record[resource.id_field] = f"{resource.name}{tenant.count(resource.name) + 1}"
         for field, pattern in resource.sequences.items():
-            record[field] = pattern.format(tenant.next_sequence(resource.name, field))
+            while (number := pattern.format(tenant.next_sequence(resource.name, field))) in seen[field]:
+                pass
+            record[field] = number
         for field, values in seen.items():
             value = record.get(field)
             if value in values and isinstance(value, str):
@@ -90,10 +116,11 @@ def _seed_resource(
         stamp = _stamp_from_dates(record, resource)
         for name in _SERVER_STAMPS & properties.keys():
             record[name] = stamp or engine.clock.timestamp()
-        for function in derive:
-            function(record, tenant, engine.clock)
-        records.fill_required(record, resource.schema, engine.clock)
-        tenant.put(resource.name, record[resource.id_field], record)
+        if "company_id" in properties:
+            record["company_id"] = tenant.company_id
+        for fix in engine.seed_fixes.get(resource.name, []):
+            fix(record, tenant, rng)
+        _store_seeded(engine, tenant, resource, record)
 
 
 def _stamp_from_dates(record: dict[str, object], resource: Resource) -> str | None:

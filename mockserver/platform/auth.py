@@ -12,7 +12,7 @@ import fnmatch
 import hashlib
 import hmac
 import secrets
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -40,14 +40,14 @@ class Credential:
         """Whether one of this credential's patterns covers ``scope``."""
         return any(fnmatch.fnmatchcase(scope, pattern) for pattern in self.grants)
 
-    def caller(self) -> Caller:
-        """The behaviour-facing view: company and key name, never the secret."""
+    def caller(self, declared_scopes: tuple[str, ...]) -> Caller:
+        """The behaviour-facing view: company, key name and concrete scopes, never the secret."""
         return Caller(
             company_id=self.company.id,
             company=self.company.profile,
             key_name=self.name,
             key_prefix=self.secret[:12],
-            scopes=self.grants,
+            scopes=tuple(scope for scope in declared_scopes if self.grants_scope(scope)),
             expires_at=self.expires_at,
         )
 
@@ -63,8 +63,11 @@ class Presented:
 class KeyRing:
     """Every credential the sandbox accepts, and the rules for checking them."""
 
-    def __init__(self, fixtures: Fixtures, schemes: Mapping[str, Any], clock: Clock) -> None:
+    def __init__(
+        self, fixtures: Fixtures, schemes: Mapping[str, Any], clock: Clock, operations: Iterable[Operation] = ()
+    ) -> None:
         self._schemes = schemes
+        self.declared_scopes = _declared_scopes(schemes, operations)
         self._clock = clock
         self._by_digest: dict[bytes, Credential] = {}
         self._clients = {c.client_id: (company, c) for company in fixtures.companies for c in company.clients}
@@ -163,6 +166,19 @@ class KeyRing:
             "expires_in": TOKEN_LIFETIME_SECONDS,
             "scope": " ".join(grants),
         }
+
+
+def _declared_scopes(schemes: Mapping[str, Any], operations: Iterable[Operation]) -> tuple[str, ...]:
+    """Every scope the spec names, in OAuth flows or in operation requirements, sorted."""
+    scopes: set[str] = set()
+    for scheme in schemes.values():
+        for flow in (scheme.get("flows") or {}).values():
+            scopes.update((flow.get("scopes") or {}).keys())
+    for operation in operations:
+        for requirement in operation.security:
+            for names in requirement.values():
+                scopes.update(names)
+    return tuple(sorted(scopes))
 
 
 def _digest(secret: str) -> bytes:

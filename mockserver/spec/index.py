@@ -24,6 +24,15 @@ from mockserver.spec.resolve import (
 HTTP_METHODS = ("get", "put", "post", "patch", "delete", "head", "options", "trace")
 _ITEM_KINDS = {"get": "read", "put": "replace", "patch": "update", "delete": "delete", "post": "update"}
 _DEFAULT_SEED = 10
+# x-sandbox-kind values (docs/spec-conventions.md) -> the engine's kind for each method.
+_DECLARED_KINDS: dict[str, dict[str, str]] = {
+    "collection": {"get": "list", "post": "create", "put": "update_by_body", "patch": "update_by_body"},
+    "item": _ITEM_KINDS,
+    "subcollection": {"get": "sublist"},
+    "query": {"get": "query"},
+    "action": {m: "action" for m in HTTP_METHODS},
+    "operation": {m: "operation" for m in HTTP_METHODS},
+}
 
 
 @dataclass(frozen=True)
@@ -297,7 +306,7 @@ class _Builder:
         """(kind, resource, parent resource) of one operation, from its path shape."""
         segments = path.rstrip("/").split("/")
         declared_resource = op.get("x-sandbox-resource")
-        kind: str | None = op.get("x-sandbox-kind")
+        kind = _DECLARED_KINDS.get(str(op.get("x-sandbox-kind")), {}).get(method)
         prefix, last = path.rsplit("/", 1)
         if path in self.collections:
             res = declared_resource or self.collection_of.get(path)

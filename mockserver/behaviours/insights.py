@@ -1,0 +1,86 @@
+"""Read-only views across resources: /search and /reports/financial."""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+from typing import TYPE_CHECKING, Any
+
+from mockserver.behaviours import listing, money
+from mockserver.behaviours.context import Call, Reply
+from mockserver.behaviours.registry import behaviour
+from mockserver.spec import Resource
+
+if TYPE_CHECKING:
+    from mockserver.behaviours.engine import Engine
+
+_TITLE_FIELDS = ("name", "invoice_number", "estimate_number", "payment_number", "expense_number", "subject", "title")
+
+
+@behaviour("search")
+def search(call: Call, engine: Engine) -> Reply:
+    """Case-insensitive substring search over the text fields of the searchable resources."""
+    needle = str(call.param("q", "")).casefold()
+    type_param = next((p for p in call.operation.parameters if p.name == "type"), None)
+    searchable = list((type_param.schema.get("enum") if type_param else None) or engine.index.resources)
+    wanted = call.param("type")
+    types = [t for t in searchable if t == wanted] if wanted else searchable
+    hits: list[dict[str, Any]] = []
+    for name in types:
+        resource = engine.index.resources.get(name)
+        if resource is None:
+            continue
+        for record in call.tenant.all(name):
+            if any(needle in str(record.get(f) or "").casefold() for f in resource.search_fields):
+                hits.append(_hit(resource, record))
+    page, limit = int(call.param("page", 1)), int(call.param("limit", 10))
+    chunk, links, meta = listing.paginate(hits, page, limit, call.url, call.query_pairs)
+    return Reply(200, {"data": chunk, "links": links, "meta": meta})
+
+
+def _hit(resource: Resource, record: dict[str, Any]) -> dict[str, Any]:
+    title_field = next((f for f in _TITLE_FIELDS if record.get(f)), None)
+    title = str(record[title_field]) if title_field else f"{resource.name} {record.get(resource.id_field)}"
+    subtitle = next(
+        (str(record[f]) for f in resource.search_fields if f != title_field and record.get(f)),
+        None,
+    )
+    return {"type": resource.name, "id": record.get(resource.id_field), "title": title, "subtitle": subtitle}
+
+
+@behaviour("getFinancialReport")
+def financial_report(call: Call, engine: Engine) -> Reply:
+    """Income (payments), expenses, profit and outstanding (open invoices) for a year or a month."""
+    today = call.clock.today()
+    year = int(call.param("year", today.year))
+    month = call.param("month")
+    if month is None:
+        start, end = dt.date(year, 1, 1), dt.date(year, 12, 31)
+    else:
+        start = dt.date(year, int(month), 1)
+        end = dt.date(year, int(month), calendar.monthrange(year, int(month))[1])
+
+    def within(record: dict[str, Any], field: str) -> bool:
+        value = str(record.get(field) or "")[:10]
+        return start.isoformat() <= value <= end.isoformat()
+
+    income = money.sum_amounts(p for p in call.tenant.all("payments") if within(p, "payment_date"))
+    expenses = money.sum_amounts(e for e in call.tenant.all("expenses") if within(e, "expense_date"))
+    outstanding = money.sum_amounts(
+        (i for i in call.tenant.all("invoices") if within(i, "invoice_date") and i.get("status") != "DRAFT"),
+        "due_amount",
+    )
+    company = call.caller.company if call.caller else {}
+    return Reply(
+        200,
+        {
+            "data": {
+                "period": {"year": year, "month": month, "from": start.isoformat(), "to": end.isoformat()},
+                "currency": company.get("currency", "USD"),
+                "income": income,
+                "expenses": expenses,
+                "profit": income - expenses,
+                "outstanding": outstanding,
+            }
+        },
+    )

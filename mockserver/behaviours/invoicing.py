@@ -1,0 +1,177 @@
+"""Invoices, estimates, payments and customers: totals, dues, conversions and integrity rules."""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+from typing import TYPE_CHECKING, Any
+
+from mockserver.behaviours import money
+from mockserver.behaviours.context import Call, Reply
+from mockserver.behaviours.crud import find, path_id
+from mockserver.behaviours.registry import behaviour
+from mockserver.errors import Conflict, ValidationFailed
+from mockserver.state import Tenant
+from mockserver.state.clock import Clock
+from mockserver.state.store import Record
+
+if TYPE_CHECKING:
+    from mockserver.behaviours.engine import Engine
+
+_DOCUMENT_FIELDS = ("customer_id", "currency_id", "discount_type", "discount", "notes", "project_id")
+_LINE_FIELDS = ("name", "description", "quantity", "price", "tax_rate")
+
+
+def install(engine: Engine) -> None:
+    """Register the invoicing rules as hooks on the resources the spec defines."""
+    resources = engine.index.resources
+    if "invoices" in resources:
+        engine.derive.setdefault("invoices", []).append(derive_invoice)
+        engine.delete_guards.setdefault("invoices", []).append(_guard_invoice_delete)
+    if "estimates" in resources:
+        engine.derive.setdefault("estimates", []).append(lambda record, tenant, clock: money.apply_totals(record))
+    if "payments" in resources and "invoices" in resources:
+        engine.derive.setdefault("payments", []).append(_check_payment)
+        engine.after_write.setdefault("payments", []).append(_refresh_paid_invoices)
+        engine.seed_fixes.setdefault("payments", []).append(_seed_payment)
+    if "customers" in resources:
+        engine.delete_guards.setdefault("customers", []).append(_guard_customer_delete)
+
+
+def derive_invoice(invoice: Record, tenant: Tenant, clock: Clock) -> None:
+    """Totals, due amount and paid status of an invoice from its items and its payments."""
+    money.apply_totals(invoice)
+    paid = money.sum_amounts(p for p in tenant.all("payments") if p.get("invoice_id") == invoice.get("id"))
+    invoice["due_amount"] = max(0, invoice["total"] - paid)
+    invoice["paid_status"] = money.paid_status(invoice["total"], invoice["due_amount"])
+    if invoice["paid_status"] == "PAID" and invoice.get("status") not in (None, "DRAFT"):
+        invoice["status"] = "COMPLETED"
+
+
+def _check_payment(payment: Record, tenant: Tenant, clock: Clock) -> None:
+    """A payment applies to an invoice of the same customer and never exceeds what is due."""
+    invoice = tenant.get("invoices", payment.get("invoice_id")) if payment.get("invoice_id") else None
+    if invoice is None:
+        return
+    errors: dict[str, list[str]] = {}
+    if payment.get("customer_id") != invoice.get("customer_id"):
+        errors["customer_id"] = [f"The invoice belongs to customer {invoice.get('customer_id')}."]
+    previous = tenant.get("payments", payment.get("id"))
+    refund = int(previous.get("amount") or 0) if previous and previous.get("invoice_id") == invoice["id"] else 0
+    available = int(invoice.get("due_amount") or 0) + refund
+    if int(payment.get("amount") or 0) > available:
+        errors["amount"] = [f"The amount exceeds the invoice's due amount of {available}."]
+    if errors:
+        raise ValidationFailed(errors)
+
+
+def _refresh_paid_invoices(before: Record | None, after: Record | None, tenant: Tenant, clock: Clock) -> None:
+    """Recompute the dues of the invoices a payment was and is applied to."""
+    for payment in (before, after):
+        invoice = tenant.get("invoices", payment.get("invoice_id")) if payment and payment.get("invoice_id") else None
+        if invoice is not None:
+            derive_invoice(invoice, tenant, clock)
+
+
+def _seed_payment(payment: Record, tenant: Tenant, rng: random.Random) -> None:
+    """Point a seeded payment at an open invoice, for that invoice's customer and at most its due."""
+    open_invoices = [i for i in tenant.all("invoices") if int(i.get("due_amount") or 0) > 0 and i.get("status") != "DRAFT"]
+    if not open_invoices:
+        payment["invoice_id"] = None
+        return
+    invoice = rng.choice(open_invoices)
+    due = int(invoice["due_amount"])
+    payment["invoice_id"] = invoice["id"]
+    payment["customer_id"] = invoice["customer_id"]
+    payment["amount"] = due if rng.random() < 0.6 else max(1, due // rng.choice((2, 3, 4)))
+
+
+def _guard_invoice_delete(invoice: Record, tenant: Tenant) -> None:
+    if any(p.get("invoice_id") == invoice.get("id") for p in tenant.all("payments")):
+        raise Conflict(f"Invoice {invoice.get('id')} has payments; delete them first.")
+
+
+def _guard_customer_delete(customer: Record, tenant: Tenant) -> None:
+    for resource in ("invoices", "estimates", "payments"):
+        if any(r.get("customer_id") == customer.get("id") for r in tenant.all(resource)):
+            raise Conflict(f"Customer {customer.get('id')} still has {resource}; delete them first.")
+
+
+@behaviour("markInvoicePaid")
+def mark_invoice_paid(call: Call, engine: Engine) -> Reply:
+    """Record a payment for the whole due amount."""
+    invoice = find(call, engine.index.resources["invoices"], path_id(call))
+    due = int(invoice.get("due_amount") or 0)
+    if due <= 0:
+        raise Conflict(f"Invoice {invoice['id']} is already paid (status {invoice.get('status')}).")
+    payment = {
+        "payment_date": call.clock.today().isoformat(),
+        "amount": due,
+        "customer_id": invoice["customer_id"],
+        "invoice_id": invoice["id"],
+        "notes": "Recorded by mark-paid.",
+    }
+    payments = engine.index.resources["payments"]
+    properties = payments.schema.get("properties") or {}
+    engine.new_record(call, payments, {k: v for k, v in payment.items() if k in properties})
+    return Reply(200, engine.render_item(call, invoice))
+
+
+@behaviour("convertEstimate")
+def convert_estimate(call: Call, engine: Engine) -> Reply:
+    """Create an invoice with the estimate's customer and items; the estimate becomes ACCEPTED."""
+    estimate = find(call, engine.index.resources["estimates"], path_id(call))
+    if estimate.get("invoice_id"):
+        raise Conflict(f"Estimate {estimate['id']} was already converted to invoice {estimate['invoice_id']}.")
+    if estimate.get("status") in ("REJECTED", "EXPIRED"):
+        raise Conflict(f"Cannot convert an estimate whose status is {estimate['status']}.")
+    invoices = engine.index.resources["invoices"]
+    today = call.clock.today()
+    body: dict[str, Any] = {k: estimate[k] for k in _DOCUMENT_FIELDS if estimate.get(k) is not None}
+    body["invoice_date"] = today.isoformat()
+    body["due_date"] = (today + dt.timedelta(days=30)).isoformat()
+    body["items"] = [{k: line[k] for k in _LINE_FIELDS if line.get(k) is not None} for line in estimate.get("items", [])]
+    invoice = engine.new_record(call, invoices, _known(body, invoices.schema))
+    invoice["estimate_id"] = estimate["id"]
+    estimate.update(status="ACCEPTED", invoice_id=invoice["id"], updated_at=call.clock.timestamp())
+    return Reply(call.operation.success_status, engine.render_item(call, invoice))
+
+
+@behaviour("convertLead")
+def convert_lead(call: Call, engine: Engine) -> Reply:
+    """Create a customer from a lead; the lead becomes CONVERTED and points at it."""
+    lead = find(call, engine.index.resources["leads"], path_id(call))
+    if lead.get("status") == "CONVERTED" or lead.get("customer_id"):
+        raise Conflict(f"Lead {lead['id']} was already converted to customer {lead.get('customer_id')}.")
+    customers = engine.index.resources["customers"]
+    name = " ".join(str(lead.get(k) or "") for k in ("first_name", "last_name")).strip() or str(lead.get("company"))
+    body = {"name": name, "email": lead.get("email"), "phone": lead.get("phone"), "company_name": lead.get("company")}
+    customer = engine.new_record(call, customers, _known({k: v for k, v in body.items() if v}, customers.schema))
+    lead.update(status="CONVERTED", customer_id=customer["id"], updated_at=call.clock.timestamp())
+    return Reply(call.operation.success_status, engine.render_item(call, customer))
+
+
+@behaviour("batchCreateCustomers")
+def batch_create_customers(call: Call, engine: Engine) -> Reply:
+    """Create many customers, all or nothing; errors are keyed ``customers.<index>.<field>``."""
+    customers = engine.index.resources["customers"]
+    rows = (call.body or {}).get("customers", [])
+    created: list[Record] = []
+    errors: dict[str, list[str]] = {}
+    for position, row in enumerate(rows):
+        try:
+            created.append(engine.new_record(call, customers, row))
+        except ValidationFailed as failure:
+            for field, messages in (failure.errors or {}).items():
+                errors[f"customers.{position}.{field}"] = messages
+    if errors:
+        for record in created:
+            call.tenant.delete("customers", record["id"])
+        raise ValidationFailed(errors, "No customer was created: fix the listed rows and send the batch again.")
+    return Reply(call.operation.success_status, {"data": [engine.render_item(call, r)["data"] for r in created]})
+
+
+def _known(body: dict[str, Any], schema: dict[str, Any]) -> dict[str, Any]:
+    """Only the fields a resource's schema declares and a client may write."""
+    properties = schema.get("properties") or {}
+    return {k: v for k, v in body.items() if k in properties and not properties[k].get("readOnly")}
