@@ -6,7 +6,6 @@ import logging
 import re
 from typing import Any
 
-import orjson
 import yaml
 from flask import Flask, Response, g, render_template, request
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound, RequestEntityTooLarge
@@ -18,6 +17,7 @@ from mockserver.behaviours.seeding import seed_store
 from mockserver.errors import ApiError, BadRequest, PayloadTooLarge
 from mockserver.errors import MethodNotAllowed as ApiMethodNotAllowed
 from mockserver.errors import NotFound as ApiNotFound
+from mockserver.jsonio import dumps
 from mockserver.platform.auth import KeyRing
 from mockserver.platform.ratelimit import RateLimiter
 from mockserver.settings import Settings
@@ -82,7 +82,7 @@ def create_app(settings: Settings | None = None) -> Flask:
 
 def _add_documents(app: Flask, document: dict[str, Any], index: SpecIndex) -> None:
     """Serve the spec as JSON and YAML, and a human docs page."""
-    as_json = orjson.dumps(document)
+    as_json = dumps(document)
     as_yaml = yaml.safe_dump(document, sort_keys=False, allow_unicode=True)
 
     @app.get("/openapi.json")
@@ -106,7 +106,7 @@ def _add_documents(app: Flask, document: dict[str, Any], index: SpecIndex) -> No
             "docs": request.host_url + "docs",
             "openapi": request.host_url + "openapi.json",
         }
-        return Response(orjson.dumps(body), mimetype="application/json")
+        return Response(dumps(body), mimetype="application/json")
 
 
 def _add_http_manners(app: Flask, limiter: RateLimiter) -> None:
@@ -130,7 +130,7 @@ def _add_http_manners(app: Flask, limiter: RateLimiter) -> None:
     def unexpected(exc: Exception) -> Response:
         log.exception("unhandled error while serving %s %s", request.method, request.path)
         body = {"error": "internal_error", "message": f"The sandbox failed: {exc!r}", "request_id": request_id()}
-        return Response(orjson.dumps(body), status=500, mimetype="application/json")
+        return Response(dumps(body), status=500, mimetype="application/json")
 
     @app.after_request
     def common_headers(response: Response) -> Response:

@@ -7,13 +7,13 @@ import re
 import uuid
 from typing import Any
 
-import orjson
 from flask import Response, g, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from mockserver.behaviours.context import Call, Reply
 from mockserver.behaviours.engine import Engine
 from mockserver.errors import ApiError, ContractViolation, PayloadTooLarge, error_body
+from mockserver.jsonio import dumps
 from mockserver.platform.auth import KeyRing
 from mockserver.platform.ratelimit import RateLimiter
 from mockserver.spec import Operation
@@ -37,7 +37,7 @@ def json_response(status: int, body: Any, headers: dict[str, str] | None = None)
     """A JSON response (``None`` body means no content)."""
     if body is None:
         return Response(status=status, headers=headers)
-    return Response(orjson.dumps(body), status=status, headers=headers, mimetype="application/json")
+    return Response(dumps(body), status=status, headers=headers, mimetype="application/json")
 
 
 def error_response(error: ApiError) -> Response:
@@ -111,12 +111,12 @@ class OperationView:
             )
             reply = self.engine.dispatch(call)
             if reply.raw is None and reply.body is not None:
-                reply.raw = orjson.dumps(reply.body)
+                reply.raw = dumps(reply.body)
         return reply
 
     def _respond(self, operation: Operation, validator: OperationValidator, reply: Reply) -> Response:
         if reply.raw is None and reply.body is not None:
-            reply.raw = orjson.dumps(reply.body)
+            reply.raw = dumps(reply.body)
         if self.strict:
             try:
                 validator.response(reply.status, reply.content_type, reply.body if reply.raw is not None else None)

@@ -1,9 +1,9 @@
 """Invoice and estimate arithmetic in integer cents, with one rounding rule: half up.
 
-    line.total   = round_half_up(quantity * price)
-    tax          = sum(round_half_up(line.total * line.tax_rate / 100))
-    discount_val = discount (fixed, cents) or round_half_up(sub_total * discount / 100) (percentage)
-    total        = sub_total - discount_val + tax
+line.total   = round_half_up(quantity * price)
+tax          = sum(round_half_up(line.total * line.tax_rate / 100))
+discount_val = discount (fixed, cents) or round_half_up(sub_total * discount / 100) (percentage)
+total        = sub_total - discount_val + tax
 """
 
 from __future__ import annotations

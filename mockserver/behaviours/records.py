@@ -90,7 +90,7 @@ def _zero(schema: Mapping[str, Any], clock: Clock) -> Any:
     types = schema_types(schema)
     if "null" in types:
         return None
-    if "enum" in schema and schema["enum"]:
+    if schema.get("enum"):
         return schema["enum"][0]
     if "const" in schema:
         return schema["const"]

@@ -30,8 +30,8 @@ _DECLARED_KINDS: dict[str, dict[str, str]] = {
     "item": _ITEM_KINDS,
     "subcollection": {"get": "sublist"},
     "query": {"get": "query"},
-    "action": {m: "action" for m in HTTP_METHODS},
-    "operation": {m: "operation" for m in HTTP_METHODS},
+    "action": dict.fromkeys(HTTP_METHODS, "action"),
+    "operation": dict.fromkeys(HTTP_METHODS, "operation"),
 }
 
 
