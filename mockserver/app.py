@@ -48,6 +48,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     keyring = KeyRing(fixtures, index.security_schemes, clock, index.operations)
     install_domain(engine, keyring)
     seed_store(engine, fixtures, settings.seed, settings.scale)
+    engine.baseline = store.snapshot()
 
     routes: dict[str, dict[str, Operation]] = {}
     for operation in index.operations:
@@ -66,7 +67,14 @@ def create_app(settings: Settings | None = None) -> Flask:
 
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
-    app.extensions["sandbox"] = {"engine": engine, "index": index, "keyring": keyring, "fixtures": fixtures}
+    app.extensions["sandbox"] = {
+        "engine": engine,
+        "index": index,
+        "keyring": keyring,
+        "fixtures": fixtures,
+        "limiter": limiter,
+        "settings": settings,
+    }
     for rule, methods in routes.items():
         app.add_url_rule(
             rule,

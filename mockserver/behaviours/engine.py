@@ -16,7 +16,7 @@ from mockserver.spec import Operation, Resource, SpecIndex
 from mockserver.state import Store, Tenant
 from mockserver.state.clock import Clock
 from mockserver.state.fake import FakeRecordFactory
-from mockserver.state.store import Record
+from mockserver.state.store import CompanyData, Record
 
 DeleteGuard = Callable[[Record, Tenant], None]
 AfterWrite = Callable[[Record | None, Record | None, Tenant, Clock], None]
@@ -36,6 +36,7 @@ class Engine:
         self.seed_fixes: dict[str, list[SeedFix]] = {}
         self.issuer: Any = None
         self.fake = FakeRecordFactory(0, clock.today())
+        self.baseline: dict[int, CompanyData] = {}
         self.hidden: dict[str, frozenset[str]] = {op.operation_id: _hidden_fields(op) for op in index.operations}
 
     def dispatch(self, call: Call) -> Reply:
@@ -48,6 +49,10 @@ class Engine:
         if 200 <= reply.status < 300 and not operation.success.content:
             reply.body = reply.raw = None
         return reply
+
+    def reset(self) -> None:
+        """Put every company's data back to the seeded baseline."""
+        self.store.restore(self.baseline)
 
     def has_behaviour(self, operation: Operation) -> bool:
         """Whether an operation is answered by real behaviour rather than its documented example."""

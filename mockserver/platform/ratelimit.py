@@ -52,6 +52,11 @@ class RateLimiter:
             self._counts[caller] = (window_index, used + 1)
         return Budget(self.limit, self.limit - used - 1, reset)
 
+    def clear(self) -> None:
+        """Forget every caller's usage (a fresh window for all)."""
+        with self._lock:
+            self._counts.clear()
+
     def peek(self, caller: str) -> Budget:
         """The caller's budget without spending any of it."""
         now = time.time()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 from pathlib import Path
 from typing import Any
@@ -15,8 +16,21 @@ class SpecError(Exception):
     """The document cannot be served: unreadable, invalid, or not OpenAPI 3."""
 
 
+_LOADED: dict[tuple[str, int, bool], dict[str, Any]] = {}
+
+
 def load_spec(path: Path, *, check: bool = True) -> dict[str, Any]:
-    """Load and (optionally) validate a spec, returning a 3.1-flavoured plain dict."""
+    """Load and (optionally) validate a spec, returning a 3.1-flavoured plain dict (a private copy)."""
+    try:
+        key = (str(path.resolve()), path.stat().st_mtime_ns, check)
+    except OSError as exc:
+        raise SpecError(f"cannot read spec {path}: {exc}") from exc
+    if key not in _LOADED:
+        _LOADED[key] = _load(path, check=check)
+    return copy.deepcopy(_LOADED[key])
+
+
+def _load(path: Path, *, check: bool) -> dict[str, Any]:
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:

@@ -1,0 +1,117 @@
+"""Throughput and latency of a live sandbox: list 20 invoices, get one, create a customer.
+
+Starts ``mockserver`` on a free port, then drives it from a separate process with keep-alive
+connections on several threads, and prints requests/s and p50/p99 latency per scenario.
+
+    python bench/run.py [--seconds 5] [--connections 8] [--strict] [--scale 1]
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import multiprocessing
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+
+KEY = "sk_test_acme_full_4eC39HqLyjWDarjtT1zdp7dc"
+SCENARIOS = {
+    "list 20 invoices": ("GET", "/api/v1/invoices?limit=20", None),
+    "get one invoice": ("GET", "/api/v1/invoices/1", None),
+    "create a customer": (
+        "POST",
+        "/api/v1/customers",
+        json.dumps({"name": "Bench Customer", "email": "bench@example.com", "currency_id": 1}),
+    ),
+}
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def worker(port: int, method: str, path: str, body: str | None, seconds: float, out: list[float]) -> None:
+    headers = {"Authorization": f"Bearer {KEY}", "Content-Type": "application/json"}
+    conn = http.client.HTTPConnection("127.0.0.1", port)
+    deadline = time.perf_counter() + seconds
+    while (start := time.perf_counter()) < deadline:
+        conn.request(method, path, body=body, headers=headers)
+        response = conn.getresponse()
+        response.read()
+        if response.status >= 400:
+            raise RuntimeError(f"{method} {path} -> {response.status}")
+        out.append(time.perf_counter() - start)
+
+
+def drive(port: int, scenario: str, seconds: float, connections: int, results: dict[str, object]) -> None:
+    method, path, body = SCENARIOS[scenario]
+    latencies: list[list[float]] = [[] for _ in range(connections)]
+    threads = [
+        threading.Thread(target=worker, args=(port, method, path, body, seconds, latencies[i]))
+        for i in range(connections)
+    ]
+    began = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    elapsed = time.perf_counter() - began
+    flat = sorted(x for chunk in latencies for x in chunk)
+    results[scenario] = {
+        "requests": len(flat),
+        "rps": len(flat) / elapsed,
+        "p50_ms": statistics.median(flat) * 1000,
+        "p99_ms": flat[int(len(flat) * 0.99) - 1] * 1000,
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=5.0)
+    parser.add_argument("--connections", type=int, default=8)
+    parser.add_argument("--strict", action="store_true", help="also validate every response")
+    parser.add_argument("--scale", type=float, default=1.0)
+    args = parser.parse_args()
+    port = free_port()
+    command = [sys.executable, "-m", "mockserver", "--port", str(port), "--scale", str(args.scale)]
+    command += ["--rate-limit", "100000000"] + (["--strict"] if args.strict else [])
+    started = time.perf_counter()
+    server = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        while True:
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/openapi.json", timeout=1)
+                break
+            except OSError:
+                if server.poll() is not None or time.perf_counter() - started > 120:
+                    raise SystemExit("mockserver did not start") from None
+                time.sleep(0.05)
+        print(f"start-up (scale {args.scale:g}): {time.perf_counter() - started:.2f} s")
+        manager = multiprocessing.Manager()
+        results = manager.dict()
+        print(f"{'scenario':<20} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8}  ({args.connections} connections, "
+              f"{args.seconds:g} s, {'strict' if args.strict else 'request validation'})")
+        for scenario in SCENARIOS:
+            process = multiprocessing.Process(
+                target=drive, args=(port, scenario, args.seconds, args.connections, results)
+            )
+            process.start()
+            process.join()
+            r = results[scenario]
+            print(f"{scenario:<20} {r['rps']:>8.0f} {r['p50_ms']:>8.2f} {r['p99_ms']:>8.2f}")
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,110 @@
+"""Shared fixtures: the sandbox keys, a strict in-process app, and a live server on a free port."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import requests
+from flask import Flask
+from flask.testing import FlaskClient
+
+from mockserver.app import create_app
+from mockserver.settings import Settings
+
+ROOT = Path(__file__).resolve().parents[1]
+SPEC = ROOT / "openapi.yaml"
+PETSTORE = ROOT.parent / "shared" / "specs" / "petstore3.yaml"
+API = "/api/v1"
+
+ACME_FULL = "sk_test_acme_full_4eC39HqLyjWDarjtT1zdp7dc"
+ACME_READONLY = "sk_test_acme_readonly_9kR2mXq7LpZ4vB8nW3yT"
+ACME_INVOICES_READ = "sk_test_acme_invoices_read_7hQ2cV9pXb4Kd1Lm"
+ACME_EXPIRED = "sk_test_acme_expired_2Zt6Yw1Nq8Rs5Uv3Mx0P"
+GLOBEX_FULL = "sk_test_globex_full_8Jd3Kf0Lp2Qw5Er7Ty9U"
+TODAY = "2026-06-15"
+
+
+def auth(key: str = ACME_FULL) -> dict[str, str]:
+    """The Authorization header for a key."""
+    return {"Authorization": f"Bearer {key}"}
+
+
+@pytest.fixture(scope="session")
+def strict_settings() -> Settings:
+    return Settings(strict=True, seed=1, today=__import__("datetime").date.fromisoformat(TODAY))
+
+
+@pytest.fixture(scope="session")
+def shared_app(strict_settings: Settings) -> Flask:
+    """One strict sandbox for the session; ``app`` resets it before each test."""
+    return create_app(strict_settings)
+
+
+@pytest.fixture
+def app(shared_app: Flask) -> Flask:
+    """The strict sandbox, with its data back at the seed and rate limits cleared."""
+    sandbox = shared_app.extensions["sandbox"]
+    sandbox["engine"].reset()
+    sandbox["limiter"].clear()
+    return shared_app
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class LiveServer:
+    """A real ``mockserver`` process on 127.0.0.1 and a free port, stopped on exit."""
+
+    def __init__(self, *args: str) -> None:
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        env = {k: v for k, v in os.environ.items() if not k.startswith("MOCKSERVER_")}
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "mockserver", "--port", str(self.port), *args],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            env=env,
+            text=True,
+        )
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"mockserver exited early:\n{self.process.stdout.read() if self.process.stdout else ''}")
+            try:
+                requests.get(f"{self.base}/openapi.json", timeout=1)
+                return
+            except requests.ConnectionError:
+                time.sleep(0.1)
+        self.stop()
+        raise RuntimeError("mockserver did not start within 60 s")
+
+    def stop(self) -> str:
+        self.process.terminate()
+        try:
+            out, _ = self.process.communicate(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            out, _ = self.process.communicate()
+        return out or ""
+
+
+@pytest.fixture(scope="session")
+def live_server() -> Iterator[LiveServer]:
+    server = LiveServer("--strict", "--seed", "1", "--today", TODAY, "--rate-limit", "1000000")
+    yield server
+    server.stop()
