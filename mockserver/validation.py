@@ -17,6 +17,7 @@ import jsonschema_rs
 import orjson
 
 from mockserver.errors import BadRequest, ContractViolation, UnsupportedMediaType, ValidationFailed
+from mockserver.jsonio import dumps
 from mockserver.spec import Operation, Parameter
 from mockserver.spec.resolve import JsonSchema, schema_types
 
@@ -78,7 +79,7 @@ class OperationValidator:
                 raise BadRequest(f"The {parameter.location} parameter '{parameter.name}' is out of range.") from None
             if errors:
                 raise BadRequest(
-                    f"The {parameter.location} parameter '{parameter.name}' is invalid: {_short(errors[0].message)}"
+                    f"The {parameter.location} parameter '{parameter.name}' is invalid: {_message(errors[0])}"
                 )
             values[parameter.name] = value
         return values
@@ -227,7 +228,15 @@ def _describe(error: Any) -> list[tuple[str, str]]:
         return [(f"{prefix}{name}", "Unknown field: it is not part of this resource.") for name in kind.unexpected]
     if isinstance(kind, jsonschema_rs.ValidationErrorKind.FalseSchema):
         return [(path or "(body)", "This field is not allowed here.")]
-    return [(path or "(body)", _short(error.message))]
+    return [(path or "(body)", _message(error))]
+
+
+def _message(error: Any) -> str:
+    """The human message of one error; an enum error lists every allowed value, not just the first two."""
+    if isinstance(error.kind, jsonschema_rs.ValidationErrorKind.Enum):
+        allowed = ", ".join(_short(dumps(option).decode()) for option in error.kind.options)
+        return f"{_short(dumps(error.instance).decode())} is not one of the allowed values: {allowed}."
+    return _short(error.message)
 
 
 def _short(message: str) -> str:

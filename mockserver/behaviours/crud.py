@@ -149,12 +149,12 @@ def action(call: Call, engine: Engine) -> Reply:
     record = find(call, resource, record_id)
     transition = call.operation.extensions.get("x-sandbox-transition")
     if isinstance(transition, dict):
-        apply_transition(record, transition, call.operation)
+        apply_transition(record, transition, call.operation, f"{singular(resource.name)} {record_id}")
         records.stamp(record, resource, engine.clock, created=False)
     return Reply(call.operation.success_status, engine.render_item(call, record))
 
 
-def apply_transition(record: Record, transition: dict[str, Any], operation: Operation) -> None:
+def apply_transition(record: Record, transition: dict[str, Any], operation: Operation, label: str) -> None:
     """Move a record's state field, or raise 409 naming the state it is in."""
     field = str(transition.get("field", "status"))
     allowed = transition.get("from")
@@ -162,7 +162,8 @@ def apply_transition(record: Record, transition: dict[str, Any], operation: Oper
     if allowed is not None and current not in allowed:
         verb = operation.path.rsplit("/", 1)[-1]
         raise Conflict(
-            f"Cannot {verb} a record whose {field} is {current}; allowed from: {', '.join(map(str, allowed))}."
+            f"Cannot {verb} {label.replace('_', ' ')}: its {field} is {current} "
+            f"(allowed from {', '.join(map(str, allowed))})."
         )
     record[field] = transition.get("to", current)
 

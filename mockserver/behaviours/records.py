@@ -112,6 +112,14 @@ def _zero(schema: Mapping[str, Any], clock: Clock) -> Any:
     return "x" * int(schema.get("minLength", 0))
 
 
+def in_schema_order(record: Record, schema: Mapping[str, Any]) -> None:
+    """Reorder a record's keys as the schema lists its properties (id first, as documented)."""
+    order = {name: position for position, name in enumerate(schema.get("properties") or {})}
+    items = sorted(record.items(), key=lambda kv: order.get(kv[0], len(order)))
+    record.clear()
+    record.update(items)
+
+
 def stamp(record: Record, resource: Resource, clock: Clock, *, created: bool, company_id: int | None = None) -> None:
     """Set the server-owned fields the resource has: created_at, updated_at and the owning company_id."""
     properties = resource.schema.get("properties") or {}
@@ -175,6 +183,7 @@ def finish(
     for function in derive:
         function(record, tenant, clock)
     fill_required(record, resource.schema, clock)
+    in_schema_order(record, resource.schema)
     errors = read_only_mismatches(sent, record, resource.schema)
     errors.update(check_references(record, resource, tenant))
     errors.update(check_unique(record, resource, tenant))

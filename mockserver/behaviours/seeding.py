@@ -68,6 +68,7 @@ def _store_seeded(engine: Engine, tenant: Tenant, resource: Resource, record: Re
     for function in engine.derive.get(resource.name, []):
         function(record, tenant, engine.clock)
     records.fill_required(record, resource.schema, engine.clock)
+    records.in_schema_order(record, resource.schema)
     tenant.put(resource.name, record[resource.id_field], record)
     engine.written(resource, None, record, tenant)
 

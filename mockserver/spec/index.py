@@ -178,6 +178,7 @@ class _Builder:
                 method == "get"
                 and literal
                 and path.rsplit("/", 1)[0] not in self.collections
+                and op.get("x-sandbox-kind") in (None, "collection")
                 and self._list_schema(op) is not None
             ):
                 self.collections.add(path)

@@ -66,8 +66,11 @@ class Tenant:
         return self._data.counters[key]
 
     def put(self, resource: str, record_id: RecordId, record: Record) -> Record:
-        """Insert or replace a record under its id."""
+        """Insert or replace a record under its id (an integer id also moves the id counter past it)."""
         self.table(resource)[record_id] = record
+        if isinstance(record_id, int):
+            key = f"{resource}#id"
+            self._data.counters[key] = max(self._data.counters.get(key, 0), record_id)
         return record
 
     def delete(self, resource: str, record_id: RecordId) -> Record | None:
