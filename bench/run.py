@@ -1,7 +1,8 @@
 """Throughput and latency of a live sandbox: list 20 invoices, get one, create a customer.
 
-Starts ``mockserver`` on a free port, then drives it from a separate process with keep-alive
-connections on several threads, and prints requests/s and p50/p99 latency per scenario.
+Starts ``mockserver`` on a free port, then drives it from a separate process (``wrk`` when it is
+installed, else a Python client with keep-alive connections on several threads), and prints
+requests/s and p50/p99 latency per scenario.
 
     python bench/run.py [--seconds 5] [--connections 8] [--strict] [--scale 1]
 """
@@ -12,13 +13,17 @@ import argparse
 import http.client
 import json
 import multiprocessing
+import re
+import shutil
 import socket
 import statistics
 import subprocess
 import sys
 import threading
+import tempfile
 import time
 import urllib.request
+from pathlib import Path
 
 KEY = "sk_test_acme_full_4eC39HqLyjWDarjtT1zdp7dc"
 SCENARIOS = {
@@ -73,12 +78,38 @@ def drive(port: int, scenario: str, seconds: float, connections: int, results: d
     }
 
 
+def drive_with_wrk(port: int, scenario: str, seconds: float, connections: int) -> dict[str, float]:
+    """Run wrk against one scenario and parse its requests/s and latency percentiles."""
+    method, path, body = SCENARIOS[scenario]
+    script = Path(tempfile.mkdtemp()) / "scenario.lua"
+    lua_body = "nil" if body is None else "[[" + body + "]]"
+    script.write_text(
+        f'wrk.method = "{method}"\nwrk.body = {lua_body}\n'
+        f'wrk.headers["Authorization"] = "Bearer {KEY}"\nwrk.headers["Content-Type"] = "application/json"\n'
+    )
+    out = subprocess.run(
+        ["wrk", "-t1", f"-c{connections}", f"-d{seconds:g}s", "--latency", "-s", str(script),
+         f"http://127.0.0.1:{port}{path}"],
+        capture_output=True, text=True, check=True,
+    ).stdout
+    if "Non-2xx" in out:
+        raise RuntimeError(f"{scenario}: non-2xx responses\n{out}")
+
+    def millis(label: str) -> float:
+        value, unit = re.search(rf"{label}%\s+([\d.]+)(us|ms|s)", out).groups()  # type: ignore[union-attr]
+        return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    return {"rps": rps, "p50_ms": millis("50"), "p99_ms": millis("99")}
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--strict", action="store_true", help="also validate every response")
     parser.add_argument("--scale", type=float, default=1.0)
+    parser.add_argument("--python-client", action="store_true", help="drive with Python even if wrk exists")
     args = parser.parse_args()
     port = free_port()
     command = [sys.executable, "-m", "mockserver", "--port", str(port), "--scale", str(args.scale)]
@@ -97,14 +128,18 @@ def main() -> int:
         print(f"start-up (scale {args.scale:g}): {time.perf_counter() - started:.2f} s")
         manager = multiprocessing.Manager()
         results = manager.dict()
-        print(f"{'scenario':<20} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8}  ({args.connections} connections, "
+        driver = "wrk" if shutil.which("wrk") and not args.python_client else "python client"
+        print(f"{'scenario':<20} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8}  ({driver}, {args.connections} connections, "
               f"{args.seconds:g} s, {'strict' if args.strict else 'request validation'})")
         for scenario in SCENARIOS:
-            process = multiprocessing.Process(
-                target=drive, args=(port, scenario, args.seconds, args.connections, results)
-            )
-            process.start()
-            process.join()
+            if driver == "wrk":
+                results[scenario] = drive_with_wrk(port, scenario, args.seconds, args.connections)
+            else:
+                process = multiprocessing.Process(
+                    target=drive, args=(port, scenario, args.seconds, args.connections, results)
+                )
+                process.start()
+                process.join()
             r = results[scenario]
             print(f"{scenario:<20} {r['rps']:>8.0f} {r['p50_ms']:>8.2f} {r['p99_ms']:>8.2f}")
     finally:

@@ -26,7 +26,7 @@ from mockserver.state import Store
 from mockserver.state.clock import Clock
 from mockserver.state.fixtures import load_fixtures
 from mockserver.validation import OperationValidator
-from mockserver.views import ALLOWED_HEADERS, EXPOSED_HEADERS, OperationView, error_response, request_id
+from mockserver.views import OperationView, error_response, request_id, standard_headers
 
 log = logging.getLogger("mockserver")
 
@@ -91,7 +91,7 @@ def create_app(settings: Settings | None = None) -> Flask:
 def _add_documents(app: Flask, document: dict[str, Any], index: SpecIndex) -> None:
     """Serve the spec as JSON and YAML, and a human docs page."""
     as_json = dumps(document)
-    as_yaml = yaml.safe_dump(document, sort_keys=False, allow_unicode=True)
+    rendered: dict[str, str] = {}
 
     @app.get("/openapi.json")
     def openapi_json() -> Response:
@@ -99,7 +99,10 @@ def _add_documents(app: Flask, document: dict[str, Any], index: SpecIndex) -> No
 
     @app.get("/openapi.yaml")
     def openapi_yaml() -> Response:
-        return Response(as_yaml, mimetype="application/yaml")
+        if "yaml" not in rendered:
+            dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+            rendered["yaml"] = yaml.dump(document, Dumper=dumper, sort_keys=False, allow_unicode=True)
+        return Response(rendered["yaml"], mimetype="application/yaml")
 
     @app.get("/docs")
     def docs() -> str:
@@ -142,11 +145,8 @@ def _add_http_manners(app: Flask, limiter: RateLimiter) -> None:
 
     @app.after_request
     def common_headers(response: Response) -> Response:
-        response.headers["X-Request-Id"] = request_id()
-        budget = g.get("budget") or limiter.peek(f"ip:{request.remote_addr}")
-        for name, value in budget.headers().items():
-            response.headers.setdefault(name, value)
-        response.headers["Access-Control-Allow-Origin"] = "*"
-        response.headers["Access-Control-Expose-Headers"] = EXPOSED_HEADERS
-        response.headers.setdefault("Access-Control-Allow-Headers", ALLOWED_HEADERS)
+        if "X-Request-Id" not in response.headers:  # responses not built by the operation view
+            budget = g.get("budget") or limiter.peek(f"ip:{request.remote_addr}")
+            for name, value in standard_headers(budget).items():
+                response.headers.setdefault(name, value)
         return response

@@ -24,6 +24,7 @@ from mockserver.spec.resolve import JsonSchema, schema_types
 _INTEGER = re.compile(r"[+-]?\d{1,4000}")
 _NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d{1,3})?")
 _MAX_MESSAGE = 300
+_ALTERNATIVES = (jsonschema_rs.ValidationErrorKind.AnyOf, jsonschema_rs.ValidationErrorKind.OneOfNotValid)
 
 
 def compile_schema(schema: JsonSchema | bool) -> Any:
@@ -228,7 +229,21 @@ def _describe(error: Any) -> list[tuple[str, str]]:
         return [(f"{prefix}{name}", "Unknown field: it is not part of this resource.") for name in kind.unexpected]
     if isinstance(kind, jsonschema_rs.ValidationErrorKind.FalseSchema):
         return [(path or "(body)", "This field is not allowed here.")]
+    if isinstance(kind, _ALTERNATIVES):
+        # A nullable object (``anyOf: [Address, null]``): report the fields of the branch of the value's type.
+        fitting = [branch for branch in kind.context if not _wrong_type(branch, error.instance_path)]
+        if len(fitting) == 1 and fitting[0]:
+            return [pair for sub in fitting[0] for pair in _describe(sub)]
     return [(path or "(body)", _message(error))]
+
+
+def _wrong_type(branch: list[Any], instance_path: Any) -> bool:
+    """Whether one anyOf/oneOf branch failed because the value itself has another type."""
+    here = list(instance_path)
+    return any(
+        isinstance(sub.kind, jsonschema_rs.ValidationErrorKind.Type) and list(sub.instance_path) == here
+        for sub in branch
+    )
 
 
 def _message(error: Any) -> str:

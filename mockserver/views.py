@@ -15,7 +15,7 @@ from mockserver.behaviours.engine import Engine
 from mockserver.errors import ApiError, ContractViolation, PayloadTooLarge, error_body
 from mockserver.jsonio import dumps
 from mockserver.platform.auth import KeyRing
-from mockserver.platform.ratelimit import RateLimiter
+from mockserver.platform.ratelimit import Budget, RateLimiter
 from mockserver.spec import Operation
 from mockserver.validation import OperationValidator
 
@@ -31,6 +31,20 @@ def request_id() -> str:
         sent = request.headers.get("X-Request-Id", "")
         g.request_id = sent if _SANE_REQUEST_ID.fullmatch(sent) else str(uuid.uuid4())
     return str(g.request_id)
+
+
+def standard_headers(budget: Budget, extra: dict[str, str] | None = None) -> dict[str, str]:
+    """The headers every response carries: request id, rate-limit budget and CORS."""
+    headers = {
+        "X-Request-Id": request_id(),
+        **budget.headers(),
+        "Access-Control-Allow-Origin": "*",
+        "Access-Control-Expose-Headers": EXPOSED_HEADERS,
+        "Access-Control-Allow-Headers": ALLOWED_HEADERS,
+    }
+    if extra:
+        headers.update(extra)
+    return headers
 
 
 def json_response(status: int, body: Any, headers: dict[str, str] | None = None) -> Response:
@@ -104,9 +118,9 @@ class OperationView:
                 tenant=tenant,
                 params=params,
                 body=body,
-                caller=credential.caller(self.keyring.declared_scopes) if credential else None,
+                caller=self.keyring.caller(credential) if credential else None,
                 clock=self.engine.clock,
-                url=request.base_url,
+                url_of_request=lambda: request.base_url,
                 query_pairs=list(request.args.items(multi=True)),
             )
             reply = self.engine.dispatch(call)
@@ -117,16 +131,18 @@ class OperationView:
     def _respond(self, operation: Operation, validator: OperationValidator, reply: Reply) -> Response:
         if reply.raw is None and reply.body is not None:
             reply.raw = dumps(reply.body)
+        budget = g.get("budget") or self.limiter.peek(f"ip:{request.remote_addr}")
+        headers = standard_headers(budget, reply.headers)
         if self.strict:
             try:
                 validator.response(reply.status, reply.content_type, reply.body if reply.raw is not None else None)
             except ContractViolation as violation:
                 log.error("CONTRACT VIOLATION: %s", violation)
                 body = {"error": "contract_violation", "message": str(violation), "request_id": request_id()}
-                return json_response(500, body)
+                return json_response(500, body, standard_headers(budget))
         if reply.raw is None:
-            return Response(status=reply.status, headers=reply.headers)
-        return Response(reply.raw, status=reply.status, headers=reply.headers, content_type=reply.content_type)
+            return Response(status=reply.status, headers=headers)
+        return Response(reply.raw, status=reply.status, headers=headers, content_type=reply.content_type)
 
     def preflight(self, methods: dict[str, Operation]) -> Response:
         """Answer a CORS preflight for a known path."""

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from mockserver.spec import Operation, Resource
@@ -34,8 +36,13 @@ class Call:
     body: Any
     caller: Caller | None
     clock: Clock
-    url: str
+    url_of_request: Callable[[], str]
     query_pairs: list[tuple[str, str]] = field(default_factory=list)
+
+    @cached_property
+    def url(self) -> str:
+        """The request's absolute URL without its query (computed only when a list needs links)."""
+        return self.url_of_request()
 
     def param(self, name: str, default: Any = None) -> Any:
         """A parsed parameter's value, or ``default`` when it was not sent."""

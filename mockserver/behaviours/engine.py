@@ -15,12 +15,12 @@ from mockserver.errors import Conflict, ValidationFailed
 from mockserver.spec import Operation, Resource, SpecIndex
 from mockserver.state import Store, Tenant
 from mockserver.state.clock import Clock
-from mockserver.state.fake import FakeRecordFactory
-from mockserver.state.store import CompanyData, Record
+from mockserver.state.fake import FakeRecordFactory, RefPicker
+from mockserver.state.store import Record
 
 DeleteGuard = Callable[[Record, Tenant], None]
 AfterWrite = Callable[[Record | None, Record | None, Tenant, Clock], None]
-SeedFix = Callable[[Record, Tenant, random.Random], None]
+SeedFix = Callable[[Record, Tenant, random.Random, RefPicker], None]
 
 
 class Engine:
@@ -36,7 +36,7 @@ class Engine:
         self.seed_fixes: dict[str, list[SeedFix]] = {}
         self.issuer: Any = None
         self.fake = FakeRecordFactory(0, clock.today())
-        self.baseline: dict[int, CompanyData] = {}
+        self.baseline: bytes = b""
         self.hidden: dict[str, frozenset[str]] = {op.operation_id: _hidden_fields(op) for op in index.operations}
 
     def dispatch(self, call: Call) -> Reply:

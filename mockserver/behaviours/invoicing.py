@@ -8,11 +8,12 @@ from typing import TYPE_CHECKING, Any
 
 from mockserver.behaviours import money
 from mockserver.behaviours.context import Call, Reply
-from mockserver.behaviours.crud import find, path_id
+from mockserver.behaviours.crud import action, find, path_id, require_resource
 from mockserver.behaviours.registry import behaviour
 from mockserver.errors import Conflict, ValidationFailed
 from mockserver.state import Tenant
 from mockserver.state.clock import Clock
+from mockserver.state.fake import RefPicker
 from mockserver.state.store import Record
 
 if TYPE_CHECKING:
@@ -34,18 +35,33 @@ def install(engine: Engine) -> None:
         engine.derive.setdefault("payments", []).append(_check_payment)
         engine.after_write.setdefault("payments", []).append(_refresh_paid_invoices)
         engine.seed_fixes.setdefault("payments", []).append(_seed_payment)
+        engine.seed_fixes.setdefault("invoices", []).append(_seed_invoice_of_documented_payment)
     if "customers" in resources:
         engine.delete_guards.setdefault("customers", []).append(_guard_customer_delete)
+    if "invoices" in resources and "estimates" in resources:
+        engine.seed_fixes.setdefault("invoices", []).append(_seed_unconverted)
+        engine.seed_fixes.setdefault("estimates", []).append(_seed_unconverted)
 
 
 def derive_invoice(invoice: Record, tenant: Tenant, clock: Clock) -> None:
-    """Totals, due amount and paid status of an invoice from its items and its payments."""
+    """Totals, due amount, paid status and ``paid_at`` of an invoice from its items and its payments."""
     money.apply_totals(invoice)
-    paid = money.sum_amounts(p for p in tenant.all("payments") if p.get("invoice_id") == invoice.get("id"))
-    invoice["due_amount"] = max(0, invoice["total"] - paid)
+    payments = [p for p in tenant.all("payments") if p.get("invoice_id") == invoice.get("id")]
+    was_paid = invoice.get("paid_status") == "PAID"
+    invoice["due_amount"] = max(0, invoice["total"] - money.sum_amounts(payments))
     invoice["paid_status"] = money.paid_status(invoice["total"], invoice["due_amount"])
+    stamps = [str(p["updated_at"]) for p in payments if p.get("updated_at")]
+    _track_paid_at(invoice, was_paid, max(stamps, default=None) or clock.timestamp())
     if invoice["paid_status"] == "PAID" and invoice.get("status") not in (None, "DRAFT"):
         invoice["status"] = "COMPLETED"
+
+
+def _track_paid_at(invoice: Record, was_paid: bool, stamp: str) -> None:
+    """``paid_at``: set to ``stamp`` when ``paid_status`` has just become PAID, null while anything is due."""
+    if invoice["paid_status"] != "PAID":
+        invoice["paid_at"] = None
+    elif not was_paid:
+        invoice["paid_at"] = stamp
 
 
 def _check_payment(payment: Record, tenant: Tenant, clock: Clock) -> None:
@@ -66,24 +82,50 @@ def _check_payment(payment: Record, tenant: Tenant, clock: Clock) -> None:
 
 
 def _refresh_paid_invoices(before: Record | None, after: Record | None, tenant: Tenant, clock: Clock) -> None:
-    """Recompute the dues of the invoices a payment was and is applied to."""
-    for payment in (before, after):
+    """Move the dues of the invoices a payment was and is applied to by its amount (no rescan)."""
+    for payment, sign in ((before, 1), (after, -1)):
         invoice = tenant.get("invoices", payment.get("invoice_id")) if payment and payment.get("invoice_id") else None
         if invoice is not None:
-            derive_invoice(invoice, tenant, clock)
+            was_paid = invoice.get("paid_status") == "PAID"
+            due = int(invoice.get("due_amount") or 0) + sign * int(payment.get("amount") or 0)  # type: ignore[union-attr]
+            invoice["due_amount"] = max(0, min(due, int(invoice.get("total") or 0)))
+            invoice["paid_status"] = money.paid_status(int(invoice.get("total") or 0), invoice["due_amount"])
+            _track_paid_at(invoice, was_paid, str((after or {}).get("updated_at") or clock.timestamp()))
+            if invoice["paid_status"] == "PAID" and invoice.get("status") not in (None, "DRAFT"):
+                invoice["status"] = "COMPLETED"
 
 
-def _seed_payment(payment: Record, tenant: Tenant, rng: random.Random) -> None:
+def _seed_payment(payment: Record, tenant: Tenant, rng: random.Random, pick_ref: RefPicker) -> None:
     """Point a seeded payment at an open invoice, for that invoice's customer and at most its due."""
-    open_invoices = [i for i in tenant.all("invoices") if int(i.get("due_amount") or 0) > 0 and i.get("status") != "DRAFT"]
-    if not open_invoices:
+    invoice = None
+    for _ in range(25):
+        candidate = tenant.get("invoices", pick_ref("invoices") or 0)
+        if candidate and int(candidate.get("due_amount") or 0) > 0 and candidate.get("status") != "DRAFT":
+            invoice = candidate
+            break
+    if invoice is None:
         payment["invoice_id"] = None
         return
-    invoice = rng.choice(open_invoices)
     due = int(invoice["due_amount"])
     payment["invoice_id"] = invoice["id"]
     payment["customer_id"] = invoice["customer_id"]
     payment["amount"] = due if rng.random() < 0.6 else max(1, due // rng.choice((2, 3, 4)))
+
+
+def _seed_invoice_of_documented_payment(
+    invoice: Record, tenant: Tenant, rng: random.Random, pick_ref: RefPicker
+) -> None:
+    """A seeded invoice that a documented payment already names belongs to that payment's customer."""
+    for payment in tenant.all("payments"):
+        if payment.get("invoice_id") == invoice.get("id") and payment.get("customer_id") is not None:
+            invoice["customer_id"] = payment["customer_id"]
+
+
+def _seed_unconverted(document: Record, tenant: Tenant, rng: random.Random, pick_ref: RefPicker) -> None:
+    """A seeded invoice or estimate is no conversion: the links only ``convertEstimate`` sets stay null."""
+    for link in ("estimate_id", "invoice_id"):
+        if link in document:
+            document[link] = None
 
 
 def _guard_invoice_delete(invoice: Record, tenant: Tenant) -> None:
@@ -143,12 +185,28 @@ def convert_lead(call: Call, engine: Engine) -> Reply:
     lead = find(call, engine.index.resources["leads"], path_id(call))
     if lead.get("status") == "CONVERTED" or lead.get("customer_id"):
         raise Conflict(f"Lead {lead['id']} was already converted to customer {lead.get('customer_id')}.")
+    allowed = (call.operation.extensions.get("x-sandbox-transition") or {}).get("from")
+    if allowed is not None and lead.get("status") not in allowed:
+        raise Conflict(
+            f"Cannot convert lead {lead['id']}: its status is {lead.get('status')} "
+            f"(allowed from {', '.join(allowed)})."
+        )
     customers = engine.index.resources["customers"]
     name = " ".join(str(lead.get(k) or "") for k in ("first_name", "last_name")).strip() or str(lead.get("company"))
     body = {"name": name, "email": lead.get("email"), "phone": lead.get("phone"), "company_name": lead.get("company")}
     customer = engine.new_record(call, customers, _known({k: v for k, v in body.items() if v}, customers.schema))
     lead.update(status="CONVERTED", customer_id=customer["id"], updated_at=call.clock.timestamp())
     return Reply(call.operation.success_status, engine.render_item(call, customer))
+
+
+@behaviour("sendInvoice")
+@behaviour("sendEstimate")
+def send_document(call: Call, engine: Engine) -> Reply:
+    """The spec's DRAFT -> SENT transition; sending also stamps ``sent_at``."""
+    reply = action(call, engine)
+    document = find(call, require_resource(call), path_id(call))
+    document["sent_at"] = call.clock.timestamp()
+    return Reply(reply.status, engine.render_item(call, document))
 
 
 @behaviour("batchCreateCustomers")

@@ -79,7 +79,7 @@ def fill_required(value: Any, schema: Mapping[str, Any], clock: Clock) -> None:
             continue
         if name not in value and (name in schema.get("required", ()) or sub.get("readOnly") is True):
             value[name] = _zero(sub, clock)
-        if name in value:
+        if isinstance(value.get(name), (dict, list)):
             fill_required(value[name], sub, clock)
 
 

@@ -22,15 +22,39 @@ _SERVER_STAMPS = frozenset({"created_at", "updated_at"})
 
 
 def seeding_order(resources: dict[str, Resource]) -> list[Resource]:
-    """Resources ordered so each one's references are seeded before it."""
-    graph = {
-        name: {t for t in r.refs.values() if t != name and t in resources} for name, r in sorted(resources.items())
-    }
+    """Resources ordered so each one's references are seeded before it.
+
+    References a client writes always count. A server-set (readOnly) reference, such as an invoice's
+    ``estimate_id`` next to an estimate's ``invoice_id``, counts only if it closes no cycle, so one
+    pair of back-links cannot throw the whole order away.
+    """
+    graph: dict[str, set[str]] = {name: set() for name in sorted(resources)}
+    back_links: list[tuple[str, str]] = []
+    for name, resource in sorted(resources.items()):
+        for field, target in sorted(resource.refs.items()):
+            if target != name and target in resources:
+                if field in resource.read_only:
+                    back_links.append((name, target))
+                else:
+                    graph[name].add(target)
+    for name, target in back_links:
+        if target not in graph[name]:
+            graph[name].add(target)
+            if _has_cycle(graph):
+                graph[name].discard(target)
     try:
         order = list(TopologicalSorter(graph).static_order())
-    except CycleError:
+    except CycleError:  # the client-written references alone form a cycle
         order = sorted(graph)
     return [resources[name] for name in order]
+
+
+def _has_cycle(graph: dict[str, set[str]]) -> bool:
+    try:
+        TopologicalSorter(graph).prepare()
+    except CycleError:
+        return True
+    return False
 
 
 def seed_store(engine: Engine, fixtures: Fixtures, seed: int, scale: float) -> None:
@@ -45,6 +69,8 @@ def seed_store(engine: Engine, fixtures: Fixtures, seed: int, scale: float) -> N
             for resource in order:
                 example = documented_record(index, resource)
                 if example is not None and tenant.get(resource.name, example[resource.id_field]) is None:
+                    if "company_id" in (resource.schema.get("properties") or {}):
+                        example["company_id"] = tenant.company_id  # the example shows company 1's copy
                     _store_seeded(engine, tenant, resource, example)
             for resource in order:
                 count = round(resource.seed_count * scale)
@@ -116,11 +142,12 @@ def _seed_resource(
             values.add(record.get(field))
         stamp = _stamp_from_dates(record, resource)
         for name in _SERVER_STAMPS & properties.keys():
-            record[name] = stamp or engine.clock.timestamp()
+            # The start of the sandbox's today, not the wall clock: the same seed gives the same data.
+            record[name] = stamp or f"{engine.clock.today().isoformat()}T00:00:00Z"
         if "company_id" in properties:
             record["company_id"] = tenant.company_id
         for fix in engine.seed_fixes.get(resource.name, []):
-            fix(record, tenant, rng)
+            fix(record, tenant, rng, pick_ref)
         _store_seeded(engine, tenant, resource, record)
 
 

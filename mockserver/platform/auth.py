@@ -70,6 +70,7 @@ class KeyRing:
         self.declared_scopes = _declared_scopes(schemes, operations)
         self._clock = clock
         self._by_digest: dict[bytes, Credential] = {}
+        self._callers: dict[str, Caller] = {}
         self._clients = {c.client_id: (company, c) for company in fixtures.companies for c in company.clients}
         for company in fixtures.companies:
             for key in company.keys:
@@ -77,6 +78,13 @@ class KeyRing:
 
     def _add(self, credential: Credential) -> None:
         self._by_digest[_digest(credential.secret)] = credential
+
+    def caller(self, credential: Credential) -> Caller:
+        """The behaviour-facing view of a credential, computed once per credential."""
+        cached = self._callers.get(credential.secret)
+        if cached is None:
+            cached = self._callers[credential.secret] = credential.caller(self.declared_scopes)
+        return cached
 
     def identify(self, presented: str) -> Credential | None:
         """The credential matching a presented secret, compared in constant time."""
@@ -153,10 +161,14 @@ class KeyRing:
         company, client = entry
         wanted = str(form.get("scope") or "").split()
         client_credential = Credential("", company, client.client_id, client.scopes, None)
+        unknown = [scope for scope in wanted if scope not in self.declared_scopes]
+        if unknown:
+            raise BadRequest(f"Unknown scope(s): {', '.join(unknown)}")
         refused = [scope for scope in wanted if not client_credential.grants_scope(scope)]
         if refused:
             raise BadRequest(f"The client may not request the scope(s): {', '.join(refused)}")
-        grants = tuple(wanted) or client.scopes
+        # Omitted scope: every concrete scope the client's patterns cover (a token never carries "*").
+        grants = tuple(wanted) or tuple(s for s in self.declared_scopes if client_credential.grants_scope(s))
         token = "at_test_" + secrets.token_urlsafe(24)
         expires = self._clock.now() + dt.timedelta(seconds=TOKEN_LIFETIME_SECONDS)
         self._add(Credential(token, company, f"OAuth token for {client.client_id}", grants, expires))

@@ -7,12 +7,13 @@ sees and changes one company's data atomically, and no tenant can reach another'
 
 from __future__ import annotations
 
-import copy
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
+
+import orjson
 
 Record = dict[str, Any]
 RecordId = int | str
@@ -97,12 +98,28 @@ class Store:
         with self._lock:
             return sorted(self._companies)
 
-    def snapshot(self) -> dict[int, CompanyData]:
-        """A deep copy of the whole state, for reset and export."""
+    def snapshot(self) -> bytes:
+        """The whole state as immutable JSON bytes, for reset and export."""
         with self._lock:
-            return copy.deepcopy(self._companies)
+            return orjson.dumps(
+                {
+                    str(company_id): {
+                        "records": {name: list(table.items()) for name, table in data.records.items()},
+                        "counters": data.counters,
+                    }
+                    for company_id, data in self._companies.items()
+                }
+            )
 
-    def restore(self, snapshot: dict[int, CompanyData]) -> None:
-        """Replace the whole state with a copy of a snapshot."""
+    def restore(self, snapshot: bytes) -> None:
+        """Replace the whole state with the one a snapshot holds."""
+        raw = orjson.loads(snapshot)
+        companies = {
+            int(company_id): CompanyData(
+                records={name: {rid: record for rid, record in pairs} for name, pairs in data["records"].items()},
+                counters=dict(data["counters"]),
+            )
+            for company_id, data in raw.items()
+        }
         with self._lock:
-            self._companies = copy.deepcopy(snapshot)
+            self._companies = companies
