@@ -19,8 +19,8 @@ import socket
 import statistics
 import subprocess
 import sys
-import threading
 import tempfile
+import threading
 import time
 import urllib.request
 from pathlib import Path
@@ -88,9 +88,19 @@ def drive_with_wrk(port: int, scenario: str, seconds: float, connections: int) -
         f'wrk.headers["Authorization"] = "Bearer {KEY}"\nwrk.headers["Content-Type"] = "application/json"\n'
     )
     out = subprocess.run(
-        ["wrk", "-t1", f"-c{connections}", f"-d{seconds:g}s", "--latency", "-s", str(script),
-         f"http://127.0.0.1:{port}{path}"],
-        capture_output=True, text=True, check=True,
+        [
+            "wrk",
+            "-t1",
+            f"-c{connections}",
+            f"-d{seconds:g}s",
+            "--latency",
+            "-s",
+            str(script),
+            f"http://127.0.0.1:{port}{path}",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout
     if "Non-2xx" in out:
         raise RuntimeError(f"{scenario}: non-2xx responses\n{out}")
@@ -129,8 +139,10 @@ def main() -> int:
         manager = multiprocessing.Manager()
         results = manager.dict()
         driver = "wrk" if shutil.which("wrk") and not args.python_client else "python client"
-        print(f"{'scenario':<20} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8}  ({driver}, {args.connections} connections, "
-              f"{args.seconds:g} s, {'strict' if args.strict else 'request validation'})")
+        print(
+            f"{'scenario':<20} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8}  ({driver}, {args.connections} connections, "
+            f"{args.seconds:g} s, {'strict' if args.strict else 'request validation'})"
+        )
         for scenario in SCENARIOS:
             if driver == "wrk":
                 results[scenario] = drive_with_wrk(port, scenario, args.seconds, args.connections)

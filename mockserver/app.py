@@ -140,7 +140,11 @@ def _add_http_manners(app: Flask, limiter: RateLimiter) -> None:
     @app.errorhandler(Exception)
     def unexpected(exc: Exception) -> Response:
         log.exception("unhandled error while serving %s %s", request.method, request.path)
-        body = {"error": "internal_error", "message": f"The sandbox failed: {exc!r}", "request_id": request_id()}
+        body = {
+            "error": "internal_error",
+            "message": f"The sandbox failed: {exc!r}",
+            "request_id": request_id(),
+        }
         return Response(dumps(body), status=500, mimetype="application/json")
 
     @app.after_request

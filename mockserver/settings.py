@@ -64,9 +64,7 @@ class Settings:
         for spec in dataclasses.fields(self):
             value = getattr(self, spec.name)
             if value is not None:
-                env[f"MOCKSERVER_{spec.name.upper()}"] = value.isoformat() if isinstance(
-                    value, dt.date
-                ) else str(value)
+                env[f"MOCKSERVER_{spec.name.upper()}"] = value.isoformat() if isinstance(value, dt.date) else str(value)
         return env
 
 

@@ -19,7 +19,7 @@ import orjson
 from mockserver.errors import BadRequest, ContractViolation, UnsupportedMediaType, ValidationFailed
 from mockserver.jsonio import dumps
 from mockserver.spec import Operation, Parameter
-from mockserver.spec.resolve import JsonSchema, schema_types
+from mockserver.spec.resolve import JsonSchema, Lookup, schema_types
 
 _INTEGER = re.compile(r"[+-]?\d{1,4000}")
 _NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d{1,3})?")
@@ -51,8 +51,8 @@ class OperationValidator:
         self,
         path: Mapping[str, str],
         query: Mapping[str, list[str]],
-        headers: Mapping[str, str],
-        cookies: Mapping[str, str],
+        headers: Lookup,
+        cookies: Lookup,
     ) -> dict[str, Any]:
         """Coerce and validate every declared parameter, or raise 400 naming the first bad one."""
         values: dict[str, Any] = {}
@@ -142,7 +142,9 @@ class OperationValidator:
             return
         media = (content_type or "").split(";", 1)[0].strip()
         if media not in documented.content:
-            raise ContractViolation(f"{op.operation_id} {status} answered {media}; spec says {list(documented.content)}.")
+            raise ContractViolation(
+                f"{op.operation_id} {status} answered {media}; spec says {list(documented.content)}."
+            )
         validator = self._responses.get((documented.status, media))
         if validator is None:
             return

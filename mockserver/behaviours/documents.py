@@ -38,7 +38,12 @@ def render_pdf(kind: str, document: Record, customer: Record | None, company: di
     pdf.cell(0, 10, _latin(f"{kind.upper()} {number}"), new_x="LMARGIN", new_y="NEXT")
     pdf.set_font("Helvetica", size=10)
     pdf.cell(0, 6, _latin(company.get("name", "")), new_x="LMARGIN", new_y="NEXT")
-    for label, field in (("Date", f"{kind}_date"), ("Due", "due_date"), ("Expires", "expiry_date"), ("Status", "status")):
+    for label, field in (
+        ("Date", f"{kind}_date"),
+        ("Due", "due_date"),
+        ("Expires", "expiry_date"),
+        ("Status", "status"),
+    ):
         if document.get(field):
             pdf.cell(0, 6, _latin(f"{label}: {document[field]}"), new_x="LMARGIN", new_y="NEXT")
     if customer:

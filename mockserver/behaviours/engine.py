@@ -110,7 +110,6 @@ class Engine:
             body["meta"] = meta
         return body
 
-
     def documented_example(self, operation: Operation) -> Reply:
         """The documented example (else a fake value of the schema) for operations no rule describes."""
         success = operation.success

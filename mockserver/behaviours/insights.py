@@ -14,7 +14,15 @@ from mockserver.spec import Resource
 if TYPE_CHECKING:
     from mockserver.behaviours.engine import Engine
 
-_TITLE_FIELDS = ("name", "invoice_number", "estimate_number", "payment_number", "expense_number", "subject", "title")
+_TITLE_FIELDS = (
+    "name",
+    "invoice_number",
+    "estimate_number",
+    "payment_number",
+    "expense_number",
+    "subject",
+    "title",
+)
 
 
 @behaviour("search")

@@ -172,7 +172,9 @@ def convert_estimate(call: Call, engine: Engine) -> Reply:
     body: dict[str, Any] = {k: estimate[k] for k in _DOCUMENT_FIELDS if estimate.get(k) is not None}
     body["invoice_date"] = today.isoformat()
     body["due_date"] = (today + dt.timedelta(days=30)).isoformat()
-    body["items"] = [{k: line[k] for k in _LINE_FIELDS if line.get(k) is not None} for line in estimate.get("items", [])]
+    body["items"] = [
+        {k: line[k] for k in _LINE_FIELDS if line.get(k) is not None} for line in estimate.get("items", [])
+    ]
     invoice = engine.new_record(call, invoices, _known(body, invoices.schema))
     invoice["estimate_id"] = estimate["id"]
     estimate.update(status="ACCEPTED", invoice_id=invoice["id"], updated_at=call.clock.timestamp())
@@ -188,12 +190,16 @@ def convert_lead(call: Call, engine: Engine) -> Reply:
     allowed = (call.operation.extensions.get("x-sandbox-transition") or {}).get("from")
     if allowed is not None and lead.get("status") not in allowed:
         raise Conflict(
-            f"Cannot convert lead {lead['id']}: its status is {lead.get('status')} "
-            f"(allowed from {', '.join(allowed)})."
+            f"Cannot convert lead {lead['id']}: its status is {lead.get('status')} (allowed from {', '.join(allowed)})."
         )
     customers = engine.index.resources["customers"]
     name = " ".join(str(lead.get(k) or "") for k in ("first_name", "last_name")).strip() or str(lead.get("company"))
-    body = {"name": name, "email": lead.get("email"), "phone": lead.get("phone"), "company_name": lead.get("company")}
+    body = {
+        "name": name,
+        "email": lead.get("email"),
+        "phone": lead.get("phone"),
+        "company_name": lead.get("company"),
+    }
     customer = engine.new_record(call, customers, _known({k: v for k, v in body.items() if v}, customers.schema))
     lead.update(status="CONVERTED", customer_id=customer["id"], updated_at=call.clock.timestamp())
     return Reply(call.operation.success_status, engine.render_item(call, customer))

@@ -57,7 +57,9 @@ def read_only_mismatches(sent: Any, built: Any, schema: Mapping[str, Any], path:
     elif isinstance(sent, list) and isinstance(built, list):
         items = schema.get("items")
         for index, (left, right) in enumerate(zip(sent, built, strict=False)):
-            errors.update(read_only_mismatches(left, right, items if isinstance(items, dict) else {}, f"{path}.{index}"))
+            errors.update(
+                read_only_mismatches(left, right, items if isinstance(items, dict) else {}, f"{path}.{index}")
+            )
     return errors
 
 
@@ -134,9 +136,7 @@ def stamp(record: Record, resource: Resource, clock: Clock, *, created: bool, co
 
 def assign_sequences(record: Record, resource: Resource, tenant: Tenant) -> None:
     """Generate numbers such as ``INV-000001`` for sequence fields the client left out."""
-    taken_by_field = {
-        field: {other.get(field) for other in tenant.all(resource.name)} for field in resource.sequences
-    }
+    taken_by_field = {field: {other.get(field) for other in tenant.all(resource.name)} for field in resource.sequences}
     for field, pattern in resource.sequences.items():
         if record.get(field) in (None, ""):
             while True:

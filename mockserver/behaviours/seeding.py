@@ -109,7 +109,12 @@ def _load_reference(tenant: Tenant, resources: dict[str, Resource], fixtures: Fi
 
 
 def _seed_resource(
-    engine: Engine, tenant: Tenant, resource: Resource, count: int, factory: FakeRecordFactory, rng: random.Random
+    engine: Engine,
+    tenant: Tenant,
+    resource: Resource,
+    count: int,
+    factory: FakeRecordFactory,
+    rng: random.Random,
 ) -> None:
     pools: dict[str, list[object]] = {}
 

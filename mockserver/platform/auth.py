@@ -19,6 +19,7 @@ from typing import Any
 from mockserver.behaviours.context import Caller
 from mockserver.errors import BadRequest, Forbidden, Unauthorized
 from mockserver.spec import Operation
+from mockserver.spec.resolve import Lookup
 from mockserver.state.clock import Clock
 from mockserver.state.fixtures import CompanyFixture, Fixtures
 
@@ -64,7 +65,11 @@ class KeyRing:
     """Every credential the sandbox accepts, and the rules for checking them."""
 
     def __init__(
-        self, fixtures: Fixtures, schemes: Mapping[str, Any], clock: Clock, operations: Iterable[Operation] = ()
+        self,
+        fixtures: Fixtures,
+        schemes: Mapping[str, Any],
+        clock: Clock,
+        operations: Iterable[Operation] = (),
     ) -> None:
         self._schemes = schemes
         self.declared_scopes = _declared_scopes(schemes, operations)
@@ -93,9 +98,7 @@ class KeyRing:
             return None
         return candidate
 
-    def authenticate(
-        self, operation: Operation, headers: Mapping[str, str], query: Mapping[str, str], cookies: Mapping[str, str]
-    ) -> Credential | None:
+    def authenticate(self, operation: Operation, headers: Lookup, query: Lookup, cookies: Lookup) -> Credential | None:
         """Check an operation's security requirements; None for a public operation, else raise 401/403."""
         requirements = operation.security
         if not requirements or any(not alternative for alternative in requirements):
@@ -122,9 +125,7 @@ class KeyRing:
             raise Unauthorized("Missing credentials: send 'Authorization: Bearer <your sandbox API key>'.")
         raise Forbidden(f"Your API key does not have the required scope(s): {', '.join(missing_scopes)}")
 
-    def _extract(
-        self, scheme_name: str, headers: Mapping[str, str], query: Mapping[str, str], cookies: Mapping[str, str]
-    ) -> str | None:
+    def _extract(self, scheme_name: str, headers: Lookup, query: Lookup, cookies: Lookup) -> str | None:
         scheme = self._schemes.get(scheme_name) or {}
         kind = scheme.get("type")
         if kind == "apiKey":
@@ -197,7 +198,7 @@ def _digest(secret: str) -> bytes:
     return hashlib.sha256(secret.encode("utf-8", "surrogatepass")).digest()
 
 
-def _bearer(headers: Mapping[str, str]) -> str | None:
-    value = headers.get("Authorization", "")
+def _bearer(headers: Lookup) -> str | None:
+    value = headers.get("Authorization") or ""
     kind, _, token = value.partition(" ")
     return token.strip() or None if kind.lower() == "bearer" else None

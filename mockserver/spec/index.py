@@ -225,10 +225,12 @@ class _Builder:
     def _add_collection_resource(self, path: str, raw_ops: list[tuple[str, str, Any]]) -> None:
         ops = {(p, m): op for p, m, op in raw_ops}
         name = resource_name(path.rsplit("/", 1)[-1])
-        for p, m, op in raw_ops:
+        for p, _method, op in raw_ops:
             if p == path and "x-sandbox-resource" in op:
                 name = op["x-sandbox-resource"]
-        item_path = next((p for p in self.paths if p.rsplit("/", 1)[0] == path and _is_param(p.rsplit("/", 1)[-1])), None)
+        item_path = next(
+            (p for p in self.paths if p.rsplit("/", 1)[0] == path and _is_param(p.rsplit("/", 1)[-1])), None
+        )
         schema: JsonSchema | None = None
         if item_path and (item_path, "get") in ops:
             schema = _unwrap_item(_success_schema(ops[(item_path, "get")]))

@@ -11,7 +11,6 @@ import yaml
 from openapi_spec_validator import validate as validate_openapi
 from openapi_spec_validator.validation.exceptions import OpenAPIValidationError
 
-
 _YamlLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 

@@ -4,9 +4,16 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Protocol
 
 JsonSchema = dict[str, Any]
+
+
+class Lookup(Protocol):
+    """Anything that answers ``get(name)`` with a string: a dict, or Werkzeug's Headers."""
+
+    def get(self, key: str, /) -> str | None:
+        """The value for ``key``, or None."""
 
 
 class SchemaResolver:
@@ -125,9 +132,7 @@ def _rewrite(schema: Any, *, drop_required_if: str, forbid: str | None) -> Any:
 def property_names(schema: Mapping[str, Any], flag: str) -> frozenset[str]:
     """Top-level properties of an object schema that carry ``flag`` (readOnly or writeOnly)."""
     properties = schema.get("properties", {})
-    return frozenset(
-        name for name, sub in properties.items() if isinstance(sub, dict) and sub.get(flag) is True
-    )
+    return frozenset(name for name, sub in properties.items() if isinstance(sub, dict) and sub.get(flag) is True)
 
 
 def schema_types(schema: Mapping[str, Any]) -> frozenset[str]:

@@ -23,9 +23,7 @@ Plan = list[tuple[str, Gen, Mapping[str, Any]]]
 _OMIT: Any = object()  # a generator's "leave this optional property out"
 _NULL_RATE = 0.1  # share of nullable values that come out null
 _OMIT_RATE = 0.05  # share of optional free-text properties left out
-_BIG_MONEY = frozenset(
-    {"budget", "salary", "revenue", "income", "expenses", "profit", "outstanding", "balance"}
-)
+_BIG_MONEY = frozenset({"budget", "salary", "revenue", "income", "expenses", "profit", "outstanding", "balance"})
 
 
 class FakeRecordFactory(ValueGenerators):
@@ -38,9 +36,7 @@ class FakeRecordFactory(ValueGenerators):
         self._values: dict[tuple[str, int], tuple[Mapping[str, Any], Gen]] = {}
         self._failures = 0  # generator exceptions replaced by a safe value
 
-    def record(
-        self, schema: Mapping[str, Any], pick_ref: RefPicker, *, skip: Collection[str] = ()
-    ) -> dict[str, Any]:
+    def record(self, schema: Mapping[str, Any], pick_ref: RefPicker, *, skip: Collection[str] = ()) -> dict[str, Any]:
         """Returns one fake record holding every property of schema except those in skip."""
         hit = self._plans.get(id(schema))
         if hit is None or hit[0] is not schema:  # holding the schema keeps its id unique
@@ -129,9 +125,7 @@ class FakeRecordFactory(ValueGenerators):
 
         return gen
 
-    def _value_gen(
-        self, name: str, s: Mapping[str, Any], main: str, sibs: frozenset[str]
-    ) -> tuple[Gen, bool]:
+    def _value_gen(self, name: str, s: Mapping[str, Any], main: str, sibs: frozenset[str]) -> tuple[Gen, bool]:
         """Chooses the generator of a non-null value; the flag marks omittable free text."""
         sname = ff.snake(name)
         prov = s.get("x-sandbox-faker")

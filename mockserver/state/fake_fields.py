@@ -24,9 +24,7 @@ def _choices(block: str) -> dict[str, tuple[str, ...]]:
 
 def _table(block: str) -> dict[str, str]:
     """Parses ``kind: name name ...`` lines into a name -> kind lookup."""
-    return {
-        name: kind for kind, _, names in (ln.partition(":") for ln in _lines(block)) for name in names.split()
-    }
+    return {name: kind for kind, _, names in (ln.partition(":") for ln in _lines(block)) for name in names.split()}
 
 
 SERVICES = _items("""

@@ -98,7 +98,7 @@ class ValueGenerators:
         fk = Faker(use_weighting=False)  # unweighted name lists: several times faster
         fk.seed_instance(seed)
         self._faker = fk
-        self._rng = random.Random(seed)  # noqa: S311 -- fake data, not secrets; never the global one
+        self._rng = random.Random(seed)
         self._rnd = self._rng.random
         self._today = today.toordinal()
         self._midnight = (self._today - _EPOCH_ORD) * DAY  # timestamps stay before this
@@ -226,9 +226,7 @@ class ValueGenerators:
         if kind == "url":
             if any(w in sname for w in ("photo", "image", "avatar", "logo", "picture")):
                 return lambda ctx: f"https://images.example.com/{bits(32):08x}.jpg"
-            return lambda ctx: (
-                f"https://app.example.com/{ff.WORDS[int(rnd() * len(ff.WORDS))].lower()}/{bits(20)}"
-            )
+            return lambda ctx: f"https://app.example.com/{ff.WORDS[int(rnd() * len(ff.WORDS))].lower()}/{bits(20)}"
         if kind in _ADDRESS_PART:
             part = _ADDRESS_PART[kind]
             return lambda ctx: self._addr(ctx)[part]
@@ -244,8 +242,7 @@ class ValueGenerators:
             return lambda ctx: f"{head}-{1 + int(rnd() * 999999):06d}"
         if kind == "slug":
             return lambda ctx: (
-                "-".join(re.findall(r"[a-z0-9]+", ff.SERVICES[int(rnd() * len(ff.SERVICES))].lower()))
-                + f"-{bits(10)}"
+                "-".join(re.findall(r"[a-z0-9]+", ff.SERVICES[int(rnd() * len(ff.SERVICES))].lower())) + f"-{bits(10)}"
             )
         if kind == "password":
             choices = self._rng.choices

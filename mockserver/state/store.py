@@ -42,9 +42,13 @@ class Tenant:
         """Every record of a resource, oldest first."""
         return list(self.table(resource).values())
 
-    def get(self, resource: str, record_id: RecordId) -> Record | None:
-        """One record, or None when this company has no such record."""
-        return self.table(resource).get(record_id)
+    def get(self, resource: str, record_id: object) -> Record | None:
+        """One record, or None when this company has no such record (any key is safe to ask for)."""
+        try:
+            record: Record | None = self.table(resource).get(record_id)  # type: ignore[call-overload]
+        except TypeError:  # an unhashable key names no record
+            return None
+        return record
 
     def count(self, resource: str) -> int:
         """How many records of a resource this company has."""
@@ -116,7 +120,7 @@ class Store:
         raw = orjson.loads(snapshot)
         companies = {
             int(company_id): CompanyData(
-                records={name: {rid: record for rid, record in pairs} for name, pairs in data["records"].items()},
+                records={name: dict(pairs) for name, pairs in data["records"].items()},
                 counters=dict(data["counters"]),
             )
             for company_id, data in raw.items()
