@@ -1,0 +1,1 @@
+"""API tests: every operation through the Flask test client of a strict sandbox."""
