@@ -141,7 +141,9 @@ class OperationView:
                 body = {"error": "contract_violation", "message": str(violation), "request_id": request_id()}
                 return json_response(500, body, standard_headers(budget))
         if reply.raw is None:
-            return Response(status=reply.status, headers=headers)
+            empty = Response(status=reply.status, headers=headers)
+            del empty.headers["Content-Type"]
+            return empty
         return Response(reply.raw, status=reply.status, headers=headers, content_type=reply.content_type)
 
     def preflight(self, methods: dict[str, Operation]) -> Response:

@@ -11,7 +11,7 @@ from mockserver.behaviours import records
 from mockserver.behaviours.context import Call, Reply
 from mockserver.behaviours.crud import GENERIC
 from mockserver.behaviours.registry import lookup
-from mockserver.errors import Conflict, ValidationFailed
+from mockserver.errors import ApiError, Conflict, ValidationFailed
 from mockserver.spec import Operation, Resource, SpecIndex
 from mockserver.state import Store, Tenant
 from mockserver.state.clock import Clock
@@ -59,7 +59,19 @@ class Engine:
         return lookup(operation.operation_id) is not None or operation.kind in GENERIC
 
     def new_record(self, call: Call, resource: Resource, body: dict[str, Any]) -> Record:
-        """Create and store a record from a client body, or raise 409/422."""
+        """Create and store a record from a client body, or raise 409/422 having reserved nothing."""
+        tenant = call.tenant
+        counters = tenant.counters()
+        try:
+            record = self._build(call, resource, body)
+        except ApiError:
+            tenant.restore_counters(counters)
+            raise
+        tenant.put(resource.name, record[resource.id_field], record)
+        self.written(resource, None, record, tenant)
+        return record
+
+    def _build(self, call: Call, resource: Resource, body: dict[str, Any]) -> Record:
         tenant = call.tenant
         record = records.writable(body, resource.schema)
         if resource.id_field in resource.read_only or record.get(resource.id_field) is None:
@@ -71,8 +83,6 @@ class Engine:
         records.assign_sequences(record, resource, tenant)
         records.stamp(record, resource, self.clock, created=True, company_id=tenant.company_id)
         self.finish(call, resource, record, body)
-        tenant.put(resource.name, record[resource.id_field], record)
-        self.written(resource, None, record, tenant)
         return record
 
     def written(self, resource: Resource, before: Record | None, after: Record | None, tenant: Tenant) -> None:

@@ -27,12 +27,13 @@ _TITLE_FIELDS = (
 
 @behaviour("search")
 def search(call: Call, engine: Engine) -> Reply:
-    """Case-insensitive substring search over the text fields of the searchable resources."""
+    """Case-insensitive substring search over the searchable resources the caller may read."""
     needle = str(call.param("q", "")).casefold()
     type_param = next((p for p in call.operation.parameters if p.name == "type"), None)
     searchable = list((type_param.schema.get("enum") if type_param else None) or engine.index.resources)
     wanted = call.param("type")
-    types = [t for t in searchable if t == wanted] if wanted else searchable
+    readable = set(call.caller.scopes) if call.caller else None
+    types = [t for t in searchable if (not wanted or t == wanted) and (readable is None or f"{t}:read" in readable)]
     hits: list[dict[str, Any]] = []
     for name in types:
         resource = engine.index.resources.get(name)

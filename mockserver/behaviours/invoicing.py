@@ -222,6 +222,7 @@ def batch_create_customers(call: Call, engine: Engine) -> Reply:
     rows = (call.body or {}).get("customers", [])
     created: list[Record] = []
     errors: dict[str, list[str]] = {}
+    counters = call.tenant.counters()
     for position, row in enumerate(rows):
         try:
             created.append(engine.new_record(call, customers, row))
@@ -231,6 +232,7 @@ def batch_create_customers(call: Call, engine: Engine) -> Reply:
     if errors:
         for record in created:
             call.tenant.delete("customers", record["id"])
+        call.tenant.restore_counters(counters)
         raise ValidationFailed(errors, "No customer was created: fix the listed rows and send the batch again.")
     return Reply(call.operation.success_status, {"data": [engine.render_item(call, r)["data"] for r in created]})
 

@@ -94,7 +94,7 @@ def paginate(
     links = {
         "first": link(1),
         "last": link(last_page),
-        "prev": link(page - 1) if 1 < page <= last_page + 1 else None,
+        "prev": link(page - 1) if page > 1 else None,
         "next": link(page + 1) if page < last_page else None,
     }
     meta = {

@@ -64,6 +64,7 @@ def seed_store(engine: Engine, fixtures: Fixtures, seed: int, scale: float) -> N
     for company in fixtures.companies:
         factory = FakeRecordFactory(seed * 1000 + company.id, engine.clock.today())
         rng = random.Random(seed * 7919 + company.id)
+        documented: dict[str, set[object]] = {}
         with engine.store.tenant(company.id) as tenant:
             _load_reference(tenant, index.resources, fixtures)
             for resource in order:
@@ -72,10 +73,11 @@ def seed_store(engine: Engine, fixtures: Fixtures, seed: int, scale: float) -> N
                     if "company_id" in (resource.schema.get("properties") or {}):
                         example["company_id"] = tenant.company_id  # the example shows company 1's copy
                     _store_seeded(engine, tenant, resource, example)
+                    documented.setdefault(resource.name, set()).add(example[resource.id_field])
             for resource in order:
                 count = round(resource.seed_count * scale)
                 if count > 0 and resource.parent is None:
-                    _seed_resource(engine, tenant, resource, count, factory, rng)
+                    _seed_resource(engine, tenant, resource, count, factory, rng, documented)
 
 
 def documented_record(index: SpecIndex, resource: Resource) -> Record | None:
@@ -115,13 +117,22 @@ def _seed_resource(
     count: int,
     factory: FakeRecordFactory,
     rng: random.Random,
+    documented: dict[str, set[object]],
 ) -> None:
     pools: dict[str, list[object]] = {}
+    faker_pools: dict[str, list[object]] = {}
 
     def pick_ref(target: str) -> int | str | None:
         if target not in pools:
             pools[target] = list(tenant.table(target))
         pool = pools[target]
+        return rng.choice(pool) if pool else None  # type: ignore[return-value]
+
+    def pick_faker_record(target: str) -> int | str | None:
+        """Seed fixes may change what they pick, so they only pick Faker records: examples stay verbatim."""
+        if target not in faker_pools:
+            faker_pools[target] = [i for i in tenant.table(target) if i not in documented.get(target, ())]
+        pool = faker_pools[target]
         return rng.choice(pool) if pool else None  # type: ignore[return-value]
 
     skip = {resource.id_field, *resource.sequences, *_SERVER_STAMPS}
@@ -152,7 +163,7 @@ def _seed_resource(
         if "company_id" in properties:
             record["company_id"] = tenant.company_id
         for fix in engine.seed_fixes.get(resource.name, []):
-            fix(record, tenant, rng, pick_ref)
+            fix(record, tenant, rng, pick_faker_record)
         _store_seeded(engine, tenant, resource, record)
 
 

@@ -70,6 +70,14 @@ class Tenant:
         self._data.counters[key] = self._data.counters.get(key, 0) + 1
         return self._data.counters[key]
 
+    def counters(self) -> dict[str, int]:
+        """A copy of the id and sequence counters (to undo reservations of a failed write)."""
+        return dict(self._data.counters)
+
+    def restore_counters(self, counters: dict[str, int]) -> None:
+        """Put the counters back as a failed write found them, so ids and numbers are not skipped."""
+        self._data.counters = dict(counters)
+
     def put(self, resource: str, record_id: RecordId, record: Record) -> Record:
         """Insert or replace a record under its id (an integer id also moves the id counter past it)."""
         self.table(resource)[record_id] = record
