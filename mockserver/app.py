@@ -19,6 +19,7 @@ from mockserver.errors import MethodNotAllowed as ApiMethodNotAllowed
 from mockserver.errors import NotFound as ApiNotFound
 from mockserver.jsonio import dumps
 from mockserver.platform.auth import KeyRing
+from mockserver.platform.idempotency import IdempotencyStore
 from mockserver.platform.ratelimit import RateLimiter
 from mockserver.settings import Settings
 from mockserver.spec import Operation, SpecIndex, load_spec
@@ -55,10 +56,12 @@ def create_app(settings: Settings | None = None) -> Flask:
         routes.setdefault(flask_rule(index.base_path, operation.path), {})[operation.method] = operation
     validators = {op.operation_id: OperationValidator(op, strict=settings.strict) for op in index.operations}
     limiter = RateLimiter(settings.rate_limit, settings.rate_window_seconds)
+    idempotency = IdempotencyStore()
     view = OperationView(
         engine,
         keyring,
         limiter,
+        idempotency,
         validators,
         routes,
         default_company=fixtures.companies[0].id if fixtures.companies else 1,
@@ -73,6 +76,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         "keyring": keyring,
         "fixtures": fixtures,
         "limiter": limiter,
+        "idempotency": idempotency,
         "settings": settings,
     }
     for rule, methods in routes.items():

@@ -14,7 +14,9 @@ from mockserver.behaviours.context import Call, Reply
 from mockserver.behaviours.engine import Engine
 from mockserver.errors import ApiError, ContractViolation, PayloadTooLarge, error_body
 from mockserver.jsonio import dumps
-from mockserver.platform.auth import KeyRing
+from mockserver.platform.auth import Credential, KeyRing
+from mockserver.platform.idempotency import HEADER as IDEMPOTENCY_HEADER
+from mockserver.platform.idempotency import IdempotencyStore
 from mockserver.platform.ratelimit import Budget, RateLimiter
 from mockserver.spec import Operation
 from mockserver.validation import OperationValidator
@@ -67,6 +69,7 @@ class OperationView:
         engine: Engine,
         keyring: KeyRing,
         limiter: RateLimiter,
+        idempotency: IdempotencyStore,
         validators: dict[str, OperationValidator],
         routes: dict[str, dict[str, Operation]],
         *,
@@ -76,6 +79,7 @@ class OperationView:
         self.engine = engine
         self.keyring = keyring
         self.limiter = limiter
+        self.idempotency = idempotency
         self.validators = validators
         self.routes = routes
         self.default_company = default_company
@@ -101,16 +105,39 @@ class OperationView:
         g.budget = self.limiter.spend(caller_key)
         if credential is not None:
             self.keyring.check_address(credential, request.remote_addr)
-        query = request.args.to_dict(flat=False)
-        params = validator.parameters(path_args, query, request.headers, request.cookies)
+        params = validator.parameters(path_args, request.args.to_dict(flat=False), request.headers, request.cookies)
         try:
             raw = request.get_data(cache=False)
         except RequestEntityTooLarge:
             raise PayloadTooLarge(
                 f"The request body exceeds the limit of {request.max_content_length} bytes."
             ) from None
-        body = validator.body(request.content_type, raw)
         company_id = credential.company.id if credential else self.default_company
+        key = params.get(IDEMPOTENCY_HEADER) if operation.method in ("POST", "PUT", "PATCH") else None
+        if not isinstance(key, str):
+            return self._execute(operation, validator, params, raw, company_id, credential)
+        fingerprint = self.idempotency.fingerprint(request.method, request.path, request.query_string, raw)
+        claim = self.idempotency.begin(company_id, key, fingerprint)
+        if isinstance(claim, Reply):
+            return claim
+        try:
+            reply = self._execute(operation, validator, params, raw, company_id, credential)
+        except ApiError as error:
+            reply = Reply(error.status, error_body(error, request_id()), error.headers)
+        self.idempotency.finish(claim, reply)
+        return reply
+
+    def _execute(
+        self,
+        operation: Operation,
+        validator: OperationValidator,
+        params: dict[str, Any],
+        raw: bytes,
+        company_id: int,
+        credential: Credential | None,
+    ) -> Reply:
+        """Validate the body and run the behaviour inside the company's data."""
+        body = validator.body(request.content_type, raw)
         with self.engine.store.tenant(company_id) as tenant:
             call = Call(
                 operation=operation,

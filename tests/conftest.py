@@ -53,6 +53,7 @@ def app(shared_app: Flask) -> Flask:
     sandbox = shared_app.extensions["sandbox"]
     sandbox["engine"].reset()
     sandbox["limiter"].clear()
+    sandbox["idempotency"].clear()
     return shared_app
 
 

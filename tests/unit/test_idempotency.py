@@ -1,0 +1,58 @@
+"""The idempotency store on its own: claims, replays, conflicts, expiry."""
+
+from __future__ import annotations
+
+import pytest
+
+from mockserver.behaviours.context import Reply
+from mockserver.errors import Conflict, ValidationFailed
+from mockserver.platform.idempotency import Claim, IdempotencyStore
+
+
+def test_a_second_request_while_the_first_runs_is_a_conflict() -> None:
+    store = IdempotencyStore()
+    assert isinstance(store.begin(1, "k", "fp"), Claim)
+    with pytest.raises(Conflict):
+        store.begin(1, "k", "fp")
+
+
+def test_a_finished_request_is_replayed_with_the_replayed_header() -> None:
+    store = IdempotencyStore()
+    claim = store.begin(1, "k", "fp")
+    assert isinstance(claim, Claim)
+    store.finish(claim, Reply(201, {"id": 7}, raw=b'{"id":7}'))
+    replay = store.begin(1, "k", "fp")
+    assert isinstance(replay, Reply)
+    assert (replay.status, replay.raw, replay.headers["Idempotent-Replayed"]) == (201, b'{"id":7}', "true")
+
+
+def test_a_different_request_under_the_same_key_is_rejected() -> None:
+    store = IdempotencyStore()
+    claim = store.begin(1, "k", "fp")
+    assert isinstance(claim, Claim)
+    store.finish(claim, Reply(201))
+    with pytest.raises(ValidationFailed):
+        store.begin(1, "k", "other")
+
+
+def test_server_errors_and_rate_limits_release_the_key() -> None:
+    store = IdempotencyStore()
+    for status in (429, 500):
+        claim = store.begin(1, "k", "fp")
+        assert isinstance(claim, Claim)
+        store.finish(claim, Reply(status))
+    assert isinstance(store.begin(1, "k", "fp"), Claim)
+
+
+def test_keys_expire_after_the_window() -> None:
+    store = IdempotencyStore(window_seconds=-1)
+    claim = store.begin(1, "k", "fp")
+    assert isinstance(claim, Claim)
+    store.finish(claim, Reply(201))
+    assert isinstance(store.begin(1, "k", "other"), Claim)
+
+
+def test_the_fingerprint_separates_path_query_and_body() -> None:
+    fp = IdempotencyStore.fingerprint
+    assert fp("POST", "/a", b"", b"x") != fp("POST", "/a", b"x", b"")
+    assert fp("POST", "/a", b"", b"x") == fp("POST", "/a", b"", b"x")
