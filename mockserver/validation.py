@@ -8,6 +8,7 @@ per-field messages). In strict mode every response is validated too; a mismatch 
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -24,6 +25,7 @@ from mockserver.spec.resolve import JsonSchema, Lookup, schema_types
 _INTEGER = re.compile(r"[+-]?\d{1,4000}")
 _NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d{1,3})?")
 _MAX_MESSAGE = 300
+_LONG_DIGITS = re.compile(rb"\d{19,}")
 _ALTERNATIVES = (jsonschema_rs.ValidationErrorKind.AnyOf, jsonschema_rs.ValidationErrorKind.OneOfNotValid)
 
 
@@ -102,7 +104,9 @@ class OperationValidator:
         if chosen.endswith("json"):
             try:
                 body = orjson.loads(raw)
-            except orjson.JSONDecodeError as exc:
+                if _LONG_DIGITS.search(raw):  # orjson reads integers beyond 64 bits as (rounded) floats
+                    body = json.loads(raw)
+            except (ValueError, RecursionError) as exc:  # orjson.JSONDecodeError is a ValueError
                 raise BadRequest(f"The request body is not valid JSON: {exc}.") from None
         elif chosen == "application/x-www-form-urlencoded":
             body = _parse_form(raw, self.operation.request_content[chosen])

@@ -108,6 +108,8 @@ def update_by_body(call: Call, engine: Engine) -> Reply:
 
 def _rewrite(call: Call, engine: Engine, resource: Resource, record_id: RecordId, *, merge: bool) -> Reply:
     current = find(call, resource, record_id)
+    for guard in engine.edit_guards.get(resource.name, []):
+        guard(current, call.tenant)
     body: Any = call.body
     if not isinstance(body, dict):
         body = {k: v for k, v in call.params.items() if k in (resource.schema.get("properties") or {})}

@@ -19,6 +19,8 @@ from mockserver.state.fake import FakeRecordFactory, RefPicker
 from mockserver.state.store import Record
 
 DeleteGuard = Callable[[Record, Tenant], None]
+ClockRule = Callable[[Record, Tenant, Clock], None]
+EditGuard = Callable[[Record, Tenant], None]
 AfterWrite = Callable[[Record | None, Record | None, Tenant, Clock], None]
 SeedFix = Callable[[Record, Tenant, random.Random, RefPicker], None]
 
@@ -34,6 +36,8 @@ class Engine:
         self.delete_guards: dict[str, list[DeleteGuard]] = {}
         self.after_write: dict[str, list[AfterWrite]] = {}
         self.seed_fixes: dict[str, list[SeedFix]] = {}
+        self.edit_guards: dict[str, list[EditGuard]] = {}
+        self.clock_rules: dict[str, ClockRule] = {}
         self.issuer: Any = None
         self.fake = FakeRecordFactory(0, clock.today())
         self.baseline: bytes = b""
@@ -42,6 +46,7 @@ class Engine:
     def dispatch(self, call: Call) -> Reply:
         """Answer a call: its operation's behaviour, else the generic kind, else the documented example."""
         operation = call.operation
+        self.follow_clock(call.tenant)
         answer = lookup(operation.operation_id) or GENERIC.get(operation.kind)
         if answer is None:
             return self.documented_example(operation)
@@ -49,6 +54,16 @@ class Engine:
         if 200 <= reply.status < 300 and not operation.success.content:
             reply.body = reply.raw = None
         return reply
+
+    def follow_clock(self, tenant: Tenant) -> None:
+        """Apply date-driven rules (OVERDUE, EXPIRED) to every record once per sandbox day per company."""
+        today = self.clock.today().toordinal()
+        for resource, rule in self.clock_rules.items():
+            marker = f"{resource}#clock"
+            if tenant.counter(marker) != today:
+                for record in tenant.table(resource).values():
+                    rule(record, tenant, self.clock)
+                tenant.set_counter(marker, today)
 
     def reset(self) -> None:
         """Put every company's data back to the seeded baseline."""

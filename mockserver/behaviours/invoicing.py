@@ -6,7 +6,7 @@ import datetime as dt
 import random
 from typing import TYPE_CHECKING, Any
 
-from mockserver.behaviours import money
+from mockserver.behaviours import lifecycle, money
 from mockserver.behaviours.context import Call, Reply
 from mockserver.behaviours.crud import action, find, path_id, require_resource
 from mockserver.behaviours.registry import behaviour
@@ -27,10 +27,26 @@ def install(engine: Engine) -> None:
     """Register the invoicing rules as hooks on the resources the spec defines."""
     resources = engine.index.resources
     if "invoices" in resources:
-        engine.derive.setdefault("invoices", []).append(derive_invoice)
+        engine.derive.setdefault("invoices", []).extend(
+            [lifecycle.check_dates("due_date", "invoice_date"), derive_invoice, lifecycle.follow_clock_invoice]
+        )
+        engine.clock_rules["invoices"] = lifecycle.follow_clock_invoice
+        engine.edit_guards.setdefault("invoices", []).append(lifecycle.guard_invoice_edit)
         engine.delete_guards.setdefault("invoices", []).append(_guard_invoice_delete)
+        engine.seed_fixes.setdefault("invoices", []).append(_seed_invoice_status)
     if "estimates" in resources:
-        engine.derive.setdefault("estimates", []).append(lambda record, tenant, clock: money.apply_totals(record))
+        engine.derive.setdefault("estimates", []).extend(
+            [
+                lifecycle.check_dates("expiry_date", "estimate_date"),
+                lambda record, tenant, clock: money.apply_totals(record),
+                lifecycle.follow_clock_estimate,
+            ]
+        )
+        engine.clock_rules["estimates"] = lifecycle.follow_clock_estimate
+        engine.edit_guards.setdefault("estimates", []).append(lifecycle.guard_estimate_edit)
+        engine.delete_guards.setdefault("estimates", []).append(lifecycle.guard_estimate_delete)
+    if "projects" in resources:
+        engine.derive.setdefault("projects", []).append(lifecycle.check_dates("end_date", "start_date"))
     if "payments" in resources and "invoices" in resources:
         engine.derive.setdefault("payments", []).append(_check_payment)
         engine.after_write.setdefault("payments", []).append(_refresh_paid_invoices)
@@ -44,24 +60,40 @@ def install(engine: Engine) -> None:
 
 
 def derive_invoice(invoice: Record, tenant: Tenant, clock: Clock) -> None:
-    """Totals, due amount, paid status and ``paid_at`` of an invoice from its items and its payments."""
+    """Totals and payment state of an invoice from its items and the payments applied to it."""
     money.apply_totals(invoice)
     payments = [p for p in tenant.all("payments") if p.get("invoice_id") == invoice.get("id")]
-    was_paid = invoice.get("paid_status") == "PAID"
-    invoice["due_amount"] = max(0, invoice["total"] - money.sum_amounts(payments))
-    invoice["paid_status"] = money.paid_status(invoice["total"], invoice["due_amount"])
+    paid = money.sum_amounts(payments)
+    errors: dict[str, list[str]] = {}
+    if paid > invoice["total"]:
+        errors["items"] = [f"The total ({invoice['total']}) would fall below the {paid} already paid."]
+    others = sorted({p["customer_id"] for p in payments if p.get("customer_id") != invoice.get("customer_id")})
+    if others:
+        errors["customer_id"] = [f"The invoice has payments from customer {others[0]}; it cannot change customer."]
+    if errors:
+        raise ValidationFailed(errors)
     stamps = [str(p["updated_at"]) for p in payments if p.get("updated_at")]
-    _track_paid_at(invoice, was_paid, max(stamps, default=None) or clock.timestamp())
-    if invoice["paid_status"] == "PAID" and invoice.get("status") not in (None, "DRAFT"):
-        invoice["status"] = "COMPLETED"
+    settle(invoice, invoice["total"] - paid, max(stamps, default=None) or clock.timestamp())
 
 
-def _track_paid_at(invoice: Record, was_paid: bool, stamp: str) -> None:
-    """``paid_at``: set to ``stamp`` when ``paid_status`` has just become PAID, null while anything is due."""
-    if invoice["paid_status"] != "PAID":
+def settle(invoice: Record, due: int, stamp: str) -> None:
+    """Set due_amount, paid_status, paid_at and the status that payments imply.
+
+    Paid in full, an open invoice is COMPLETED; unpaid again, an invoice that payment had
+    completed reopens as SENT (the clock rule then makes it OVERDUE if it is past due).
+    """
+    was_paid = invoice.get("paid_status") == "PAID"
+    invoice["due_amount"] = max(0, min(due, int(invoice.get("total") or 0)))
+    invoice["paid_status"] = money.paid_status(int(invoice.get("total") or 0), invoice["due_amount"])
+    paid_now = invoice["paid_status"] == "PAID"
+    if not paid_now:
         invoice["paid_at"] = None
     elif not was_paid:
         invoice["paid_at"] = stamp
+    if paid_now and invoice.get("status") not in (None, "DRAFT"):
+        invoice["status"] = "COMPLETED"
+    elif was_paid and not paid_now and invoice.get("status") == "COMPLETED":
+        invoice["status"] = "SENT"
 
 
 def _check_payment(payment: Record, tenant: Tenant, clock: Clock) -> None:
@@ -84,15 +116,13 @@ def _check_payment(payment: Record, tenant: Tenant, clock: Clock) -> None:
 def _refresh_paid_invoices(before: Record | None, after: Record | None, tenant: Tenant, clock: Clock) -> None:
     """Move the dues of the invoices a payment was and is applied to by its amount (no rescan)."""
     for payment, sign in ((before, 1), (after, -1)):
-        invoice = tenant.get("invoices", payment.get("invoice_id")) if payment and payment.get("invoice_id") else None
+        if not payment or not payment.get("invoice_id"):
+            continue
+        invoice = tenant.get("invoices", payment["invoice_id"])
         if invoice is not None:
-            was_paid = invoice.get("paid_status") == "PAID"
-            due = int(invoice.get("due_amount") or 0) + sign * int(payment.get("amount") or 0)  # type: ignore[union-attr]
-            invoice["due_amount"] = max(0, min(due, int(invoice.get("total") or 0)))
-            invoice["paid_status"] = money.paid_status(int(invoice.get("total") or 0), invoice["due_amount"])
-            _track_paid_at(invoice, was_paid, str((after or {}).get("updated_at") or clock.timestamp()))
-            if invoice["paid_status"] == "PAID" and invoice.get("status") not in (None, "DRAFT"):
-                invoice["status"] = "COMPLETED"
+            due = int(invoice.get("due_amount") or 0) + sign * int(payment.get("amount") or 0)
+            settle(invoice, due, str((after or {}).get("updated_at") or clock.timestamp()))
+            lifecycle.follow_clock_invoice(invoice, tenant, clock)
 
 
 def _seed_payment(payment: Record, tenant: Tenant, rng: random.Random, pick_ref: RefPicker) -> None:
@@ -110,6 +140,21 @@ def _seed_payment(payment: Record, tenant: Tenant, rng: random.Random, pick_ref:
     payment["invoice_id"] = invoice["id"]
     payment["customer_id"] = invoice["customer_id"]
     payment["amount"] = due if rng.random() < 0.6 else max(1, due // rng.choice((2, 3, 4)))
+
+
+_SEEDED_INVOICE_STATUSES = ("DRAFT", "SENT", "VIEWED")
+_SEEDED_INVOICE_WEIGHTS = (2, 5, 3)
+
+
+def _seed_invoice_status(invoice: Record, tenant: Tenant, rng: random.Random, pick_ref: RefPicker) -> None:
+    """A seeded invoice starts DRAFT, SENT or VIEWED; payments and the clock move it on from there."""
+    invoice["status"] = rng.choices(_SEEDED_INVOICE_STATUSES, _SEEDED_INVOICE_WEIGHTS)[0]
+    invoice["paid_status"] = "UNPAID"
+    for field in ("paid_at", "sent_at"):
+        if field in invoice:
+            invoice[field] = None
+    if invoice["status"] != "DRAFT" and "sent_at" in invoice:
+        invoice["sent_at"] = f"{invoice.get('invoice_date') or '2026-01-01'}T10:00:00Z"
 
 
 def _seed_invoice_of_documented_payment(

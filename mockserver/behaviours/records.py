@@ -180,9 +180,9 @@ def finish(
     derive: list[Derive],
 ) -> Record:
     """Complete a record (derived and required fields), then enforce the write rules or raise 422."""
+    fill_required(record, resource.schema, clock)
     for function in derive:
         function(record, tenant, clock)
-    fill_required(record, resource.schema, clock)
     in_schema_order(record, resource.schema)
     errors = read_only_mismatches(sent, record, resource.schema)
     errors.update(check_references(record, resource, tenant))

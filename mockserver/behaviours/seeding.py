@@ -93,9 +93,9 @@ def documented_record(index: SpecIndex, resource: Resource) -> Record | None:
 
 def _store_seeded(engine: Engine, tenant: Tenant, resource: Resource, record: Record) -> None:
     """Run a seeded record through the same rules as a created one, then store it."""
+    records.fill_required(record, resource.schema, engine.clock)
     for function in engine.derive.get(resource.name, []):
         function(record, tenant, engine.clock)
-    records.fill_required(record, resource.schema, engine.clock)
     records.in_schema_order(record, resource.schema)
     tenant.put(resource.name, record[resource.id_field], record)
     engine.written(resource, None, record, tenant)

@@ -70,6 +70,14 @@ class Tenant:
         self._data.counters[key] = self._data.counters.get(key, 0) + 1
         return self._data.counters[key]
 
+    def counter(self, name: str) -> int:
+        """The current value of a named counter (0 when never set)."""
+        return self._data.counters.get(name, 0)
+
+    def set_counter(self, name: str, value: int) -> None:
+        """Set a named counter (used for markers such as the last day rules were applied)."""
+        self._data.counters[name] = value
+
     def counters(self) -> dict[str, int]:
         """A copy of the id and sequence counters (to undo reservations of a failed write)."""
         return dict(self._data.counters)
