@@ -85,7 +85,9 @@ class LiveServer:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError(f"mockserver exited early:\n{self.process.stdout.read() if self.process.stdout else ''}")
+                raise RuntimeError(
+                    f"mockserver exited early:\n{self.process.stdout.read() if self.process.stdout else ''}"
+                )
             try:
                 requests.get(f"{self.base}/openapi.json", timeout=1)
                 return
