@@ -1,0 +1,1 @@
+"""Live tests: a real mockserver process on a free port."""

@@ -1,0 +1,122 @@
+"""The ``mockserver`` command as a user meets it: banner, served documents, errors and help."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+import pytest
+import requests
+import yaml
+from conftest import API, ROOT, LiveServer
+
+from mockserver.state.fixtures import load_fixtures
+
+pytestmark = pytest.mark.live
+
+
+@pytest.fixture(scope="module")
+def banner_server() -> tuple[LiveServer, str]:
+    """A server started and stopped again, with everything it printed."""
+    server = LiveServer("--seed", "7")
+    try:
+        assert requests.get(f"{server.base}/openapi.json", timeout=10).status_code == 200
+    finally:
+        output = server.stop()
+    return server, output
+
+
+def run_mockserver(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "mockserver", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_the_banner_shows_the_base_url(banner_server: tuple[LiveServer, str]) -> None:
+    server, output = banner_server
+    assert f"{server.base}{API}" in output
+    assert f"{server.base}/docs" in output
+    assert "seed 7" in output
+
+
+def test_the_banner_lists_every_sandbox_key(banner_server: tuple[LiveServer, str]) -> None:
+    _, output = banner_server
+    fixtures = load_fixtures(ROOT / "fixtures")
+    keys = [(company.name, key) for company in fixtures.companies for key in company.keys]
+    assert len(keys) >= 8
+    for company, key in keys:
+        line = next((line for line in output.splitlines() if key.key in line), None)
+        assert line is not None, key.name
+        assert company in line
+        assert key.name in line
+
+
+def test_the_spec_is_served_as_json(live_server: LiveServer) -> None:
+    response = requests.get(f"{live_server.base}/openapi.json", timeout=10)
+    assert response.status_code == 200
+    assert response.headers["Content-Type"].startswith("application/json")
+    document = response.json()
+    assert document["openapi"].startswith("3.1")
+    assert "/invoices" in document["paths"]
+
+
+def test_the_spec_is_served_as_yaml(live_server: LiveServer) -> None:
+    response = requests.get(f"{live_server.base}/openapi.yaml", timeout=10)
+    assert response.status_code == 200
+    assert "yaml" in response.headers["Content-Type"]
+    document = yaml.safe_load(response.text)
+    assert document == requests.get(f"{live_server.base}/openapi.json", timeout=10).json()
+
+
+def test_the_docs_page_lists_the_operations(live_server: LiveServer) -> None:
+    response = requests.get(f"{live_server.base}/docs", timeout=10)
+    assert response.status_code == 200
+    assert response.headers["Content-Type"].startswith("text/html")
+    for operation_id in ("listInvoices", "createInvoice", "markInvoicePaid", "createOAuthToken", "search"):
+        assert operation_id in response.text
+
+
+def test_a_missing_spec_exits_2_with_a_readable_message() -> None:
+    result = run_mockserver("--spec", "/nonexistent", "--port", "0")
+    assert result.returncode == 2
+    assert "mockserver: cannot read spec /nonexistent" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert result.stdout == ""
+
+
+def test_a_spec_that_is_not_openapi_exits_2() -> None:
+    result = run_mockserver("--spec", str(ROOT / "pyproject.toml"), "--port", "0")
+    assert result.returncode == 2
+    assert result.stderr.startswith("mockserver: ")
+    assert "Traceback" not in result.stderr
+
+
+def test_help_describes_the_options() -> None:
+    result = run_mockserver("--help")
+    assert result.returncode == 0
+    for option in ("--port", "--spec", "--seed", "--scale", "--strict", "--today", "--rate-limit"):
+        assert option in result.stdout
+
+
+def test_the_console_script_answers_help() -> None:
+    installed = Path(sys.executable).parent / "mockserver"
+    command: list[str]
+    if installed.exists():
+        command = [str(installed), "--help"]
+    else:  # not pip-installed here: run the entry point pyproject.toml declares
+        target = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]["scripts"][
+            "mockserver"
+        ]
+        module, function = target.split(":")
+        code = f"import sys; from {module} import {function}; sys.exit({function}(['--help']))"
+        command = [sys.executable, "-c", code]
+    result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=60, check=False)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("usage: mockserver")

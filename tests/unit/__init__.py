@@ -1,0 +1,1 @@
+"""Unit tests: the pure layers, no server process."""
