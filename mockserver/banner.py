@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from mockserver.settings import Settings
 from mockserver.spec import SpecIndex
 from mockserver.state.fixtures import Fixtures
@@ -17,11 +19,18 @@ def banner(settings: Settings, index: SpecIndex, fixtures: Fixtures) -> str:
         f"  docs      {root}/docs   spec {root}/openapi.json",
         "  keys (Authorization: Bearer <key>):",
     ]
+    now = dt.datetime.now(dt.UTC)
     for company in fixtures.companies:
         for key in company.keys:
-            expired = "  [expired]" if key.expires_at else ""
+            expired = "  [expired]" if key.expires_at and key.expires_at <= now else ""
             lines.append(f"    {company.name:<12} {key.name:<28} {key.key}{expired}")
-    lines.append(f"  try: curl -H 'Authorization: Bearer {_first_key(fixtures)}' {root}{index.base_path}/health")
+    example = next(
+        (op.path for op in index.operations if op.method == "GET" and "{" not in op.path and op.security),
+        None,
+    )
+    if example is not None:
+        url = f"{root}{index.base_path}{example}"
+        lines.append(f"  try: curl -H 'Authorization: Bearer {_first_key(fixtures)}' {url}")
     return "\n".join(lines)
 
 

@@ -42,7 +42,10 @@ class OperationValidator:
         self._parameters = [(p, compile_schema(p.schema)) for p in operation.parameters]
         self._bodies = {media: compile_schema(schema) for media, schema in operation.request_content.items()}
         self._responses: dict[tuple[str, str], Any] = {}
-        self._invalid_body_is_400 = "422" not in operation.responses and "400" in operation.responses
+        declared = operation.extensions.get("x-sandbox-invalid-body-status")
+        self._invalid_body_is_400 = declared == 400 or (
+            "422" not in operation.responses and "400" in operation.responses
+        )
         if strict:
             for status, response in operation.responses.items():
                 for media, schema in response.content.items():

@@ -6,6 +6,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -69,15 +70,19 @@ def free_port() -> int:
 
 
 class LiveServer:
-    """A real ``mockserver`` process on 127.0.0.1 and a free port, stopped on exit."""
+    """A real ``mockserver`` process on 127.0.0.1 and a free port, stopped on exit.
+
+    Its output goes to a temporary file, not a pipe, so a chatty server can never block on a full pipe.
+    """
 
     def __init__(self, *args: str) -> None:
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         env = {k: v for k, v in os.environ.items() if not k.startswith("MOCKSERVER_")}
+        self.log = tempfile.TemporaryFile(mode="w+")  # noqa: SIM115 - lives as long as the server; closed in stop()
         self.process = subprocess.Popen(
             [sys.executable, "-m", "mockserver", "--port", str(self.port), *args],
-            stdout=subprocess.PIPE,
+            stdout=self.log,
             stderr=subprocess.STDOUT,
             env=env,
             text=True,
@@ -85,9 +90,7 @@ class LiveServer:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError(
-                    f"mockserver exited early:\n{self.process.stdout.read() if self.process.stdout else ''}"
-                )
+                raise RuntimeError(f"mockserver exited early:\n{self.output()}")
             try:
                 requests.get(f"{self.base}/openapi.json", timeout=1)
                 return
@@ -96,14 +99,22 @@ class LiveServer:
         self.stop()
         raise RuntimeError("mockserver did not start within 60 s")
 
+    def output(self) -> str:
+        """Everything the server printed so far."""
+        self.log.seek(0)
+        return self.log.read()
+
     def stop(self) -> str:
+        """Stop the server and return what it printed."""
         self.process.terminate()
         try:
-            out, _ = self.process.communicate(timeout=10)
+            self.process.wait(timeout=10)
         except subprocess.TimeoutExpired:
             self.process.kill()
-            out, _ = self.process.communicate()
-        return out or ""
+            self.process.wait()
+        out = self.output()
+        self.log.close()
+        return out
 
 
 @pytest.fixture(scope="session")

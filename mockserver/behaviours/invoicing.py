@@ -139,6 +139,8 @@ def _seed_payment(payment: Record, tenant: Tenant, rng: random.Random, pick_ref:
     due = int(invoice["due_amount"])
     payment["invoice_id"] = invoice["id"]
     payment["customer_id"] = invoice["customer_id"]
+    if invoice.get("invoice_date"):  # paid on or after the day it was invoiced
+        payment["payment_date"] = max(str(payment.get("payment_date") or ""), str(invoice["invoice_date"]))
     payment["amount"] = due if rng.random() < 0.6 else max(1, due // rng.choice((2, 3, 4)))
 
 

@@ -208,9 +208,7 @@ def test_same_records_in_another_process_with_another_hash_seed() -> None:
         "print(json.dumps(batch(FakeRecordFactory(5, TODAY), 5), sort_keys=True))"
     )
     env = {**os.environ, "PYTHONHASHSEED": "12345", "PYTHONPATH": str(ROOT)}
-    out = subprocess.run(
-        [sys.executable, "-c", code], env=env, cwd=ROOT, capture_output=True, text=True, check=True
-    )
+    out = subprocess.run([sys.executable, "-c", code], env=env, cwd=ROOT, capture_output=True, text=True, check=True)
     assert json.loads(out.stdout) == json.loads(json.dumps(batch(make(5), 5)))
 
 
@@ -243,9 +241,7 @@ def test_every_record_validates(name: str) -> None:
 
 def test_skip_leaves_fields_out_and_optional_fields_are_mostly_filled() -> None:
     factory = make()
-    records = [
-        factory.record(CUSTOMER, pick_seven, skip=("id", "created_at", "updated_at")) for _ in range(200)
-    ]
+    records = [factory.record(CUSTOMER, pick_seven, skip=("id", "created_at", "updated_at")) for _ in range(200)]
     assert all(not {"id", "created_at", "updated_at"} & r.keys() for r in records)
     assert sum("notes" in r for r in records) > 150
     assert all({"name", "email", "currency", "billing", "shipping", "password"} <= r.keys() for r in records)
@@ -530,9 +526,9 @@ def string_schemas(draw: st.DrawFn) -> dict[str, Any]:
     return schema
 
 
-enum_schemas = st.lists(
-    st.one_of(st.text(max_size=5), st.integers()), min_size=1, max_size=5, unique=True
-).map(lambda values: {"enum": values})
+enum_schemas = st.lists(st.one_of(st.text(max_size=5), st.integers()), min_size=1, max_size=5, unique=True).map(
+    lambda values: {"enum": values}
+)
 
 
 @settings(derandomize=True, database=None, deadline=None, max_examples=300)

@@ -289,11 +289,11 @@ def test_integral_floats_to_int_walks_nested_values() -> None:
     assert integral_floats_to_int({"n": [1.0, 2.0], "other": 3.0}, schema) == {"n": [1, 2], "other": 3.0}
 
 
-def test_an_invalid_body_is_400_where_the_operation_documents_no_422(
+def test_an_invalid_body_is_400_where_the_spec_says_so(
     validators: dict[str, OperationValidator],
 ) -> None:
     validator = validators["createOAuthToken"]
-    assert "422" not in validator.operation.responses
+    assert validator.operation.extensions["x-sandbox-invalid-body-status"] == 400
     form = urlencode({"grant_type": "client_credentials", "client_id": "cli", "client_secret": "s"}).encode()
     assert validator.body("application/x-www-form-urlencoded", form) == {
         "grant_type": "client_credentials",
@@ -489,3 +489,26 @@ def test_a_pathological_long_integer_body_is_400(petstore: SpecIndex, raw: bytes
     validator = OperationValidator(petstore.by_operation_id["addPet"], strict=True)
     with pytest.raises(BadRequest, match="not valid JSON"):
         validator.body("application/json", raw)
+
+
+def test_an_invalid_body_is_400_where_the_operation_documents_400_but_no_422() -> None:
+    operation = SpecIndex.build(
+        {
+            "openapi": "3.1.0",
+            "info": {"title": "t", "version": "1"},
+            "paths": {
+                "/things": {
+                    "post": {
+                        "operationId": "makeThing",
+                        "requestBody": {
+                            "required": True,
+                            "content": {"application/json": {"schema": {"type": "object", "required": ["name"]}}},
+                        },
+                        "responses": {"201": {"description": "made"}, "400": {"description": "bad"}},
+                    }
+                }
+            },
+        }
+    ).operations[0]
+    with pytest.raises(BadRequest, match="name: This field is required"):
+        OperationValidator(operation, strict=False).body("application/json", b"{}")
