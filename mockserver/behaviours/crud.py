@@ -75,7 +75,7 @@ def list_children(call: Call, engine: Engine) -> Reply:
 def create(call: Call, engine: Engine) -> Reply:
     """POST collection: assign id, numbers and timestamps, enforce the rules, store."""
     resource = require_resource(call)
-    record = engine.new_record(call, resource, call.body if isinstance(call.body, dict) else {})
+    record = engine.new_record(call.tenant, resource, call.body if isinstance(call.body, dict) else {})
     return Reply(call.operation.success_status, engine.render_item(call, record))
 
 
@@ -128,7 +128,7 @@ def _rewrite(call: Call, engine: Engine, resource: Resource, record_id: RecordId
     if "updated_at" in body and body["updated_at"] == current.get("updated_at"):
         # Echoing the stamp the server holds (GET, then PUT the same body) is not a mismatch.
         body = {k: v for k, v in body.items() if k != "updated_at"}
-    engine.finish(call, resource, record, body)
+    engine.finish(call.tenant, resource, record, body)
     call.tenant.put(resource.name, record_id, record)
     engine.written(resource, current, record, call.tenant)
     return Reply(call.operation.success_status, engine.render_item(call, record))
@@ -156,6 +156,9 @@ def action(call: Call, engine: Engine) -> Reply:
     if isinstance(transition, dict):
         apply_transition(record, transition, call.operation, f"{singular(resource.name)} {record_id}")
         records.stamp(record, resource, engine.clock, created=False)
+        clock_rule = engine.clock_rules.get(resource.name)
+        if clock_rule is not None:
+            clock_rule(record, call.tenant, engine.clock)
     return Reply(call.operation.success_status, engine.render_item(call, record))
 
 

@@ -23,6 +23,7 @@ ClockRule = Callable[[Record, Tenant, Clock], None]
 EditGuard = Callable[[Record, Tenant], None]
 AfterWrite = Callable[[Record | None, Record | None, Tenant, Clock], None]
 SeedFix = Callable[[Record, Tenant, random.Random, RefPicker], None]
+AfterSeed = Callable[["Engine", Tenant, random.Random], None]
 
 
 class Engine:
@@ -37,6 +38,7 @@ class Engine:
         self.after_write: dict[str, list[AfterWrite]] = {}
         self.seed_fixes: dict[str, list[SeedFix]] = {}
         self.edit_guards: dict[str, list[EditGuard]] = {}
+        self.after_seed: list[AfterSeed] = []
         self.clock_rules: dict[str, ClockRule] = {}
         self.issuer: Any = None
         self.fake = FakeRecordFactory(0, clock.today())
@@ -73,12 +75,11 @@ class Engine:
         """Whether an operation is answered by real behaviour rather than its documented example."""
         return lookup(operation.operation_id) is not None or operation.kind in GENERIC
 
-    def new_record(self, call: Call, resource: Resource, body: dict[str, Any]) -> Record:
+    def new_record(self, tenant: Tenant, resource: Resource, body: dict[str, Any]) -> Record:
         """Create and store a record from a client body, or raise 409/422 having reserved nothing."""
-        tenant = call.tenant
         counters = tenant.counters()
         try:
-            record = self._build(call, resource, body)
+            record = self._build(tenant, resource, body)
         except ApiError:
             tenant.restore_counters(counters)
             raise
@@ -86,8 +87,7 @@ class Engine:
         self.written(resource, None, record, tenant)
         return record
 
-    def _build(self, call: Call, resource: Resource, body: dict[str, Any]) -> Record:
-        tenant = call.tenant
+    def _build(self, tenant: Tenant, resource: Resource, body: dict[str, Any]) -> Record:
         record = records.writable(body, resource.schema)
         if resource.id_field in resource.read_only or record.get(resource.id_field) is None:
             if not resource.id_is_integer:
@@ -97,7 +97,7 @@ class Engine:
             raise Conflict(f"A record with {resource.id_field} {record[resource.id_field]!r} already exists.")
         records.assign_sequences(record, resource, tenant)
         records.stamp(record, resource, self.clock, created=True, company_id=tenant.company_id)
-        self.finish(call, resource, record, body)
+        self.finish(tenant, resource, record, body)
         return record
 
     def written(self, resource: Resource, before: Record | None, after: Record | None, tenant: Tenant) -> None:
@@ -105,9 +105,9 @@ class Engine:
         for hook in self.after_write.get(resource.name, []):
             hook(before, after, tenant, self.clock)
 
-    def finish(self, call: Call, resource: Resource, record: Record, sent: Any) -> None:
+    def finish(self, tenant: Tenant, resource: Resource, record: Record, sent: Any) -> None:
         """Derive computed fields and enforce readOnly, reference and uniqueness rules."""
-        records.finish(record, sent, resource, call.tenant, self.clock, self.derive.get(resource.name, []))
+        records.finish(record, sent, resource, tenant, self.clock, self.derive.get(resource.name, []))
 
     def render_item(self, call: Call, record: Record) -> Any:
         """A record as the operation's response shows it (writeOnly fields removed, wrapped if documented)."""

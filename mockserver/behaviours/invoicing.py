@@ -57,6 +57,7 @@ def install(engine: Engine) -> None:
     if "invoices" in resources and "estimates" in resources:
         engine.seed_fixes.setdefault("invoices", []).append(_seed_unconverted)
         engine.seed_fixes.setdefault("estimates", []).append(_seed_unconverted)
+        engine.after_seed.append(_seed_conversions)
 
 
 def derive_invoice(invoice: Record, tenant: Tenant, clock: Clock) -> None:
@@ -175,6 +176,13 @@ def _seed_unconverted(document: Record, tenant: Tenant, rng: random.Random, pick
             document[link] = None
 
 
+def _seed_conversions(engine: Engine, tenant: Tenant, rng: random.Random) -> None:
+    """Convert about half of the seeded ACCEPTED estimates, so the seed shows estimate -> invoice links."""
+    for estimate in tenant.all("estimates"):
+        if estimate.get("status") == "ACCEPTED" and rng.random() < 0.5:
+            convert(engine, tenant, estimate)
+
+
 def _guard_invoice_delete(invoice: Record, tenant: Tenant) -> None:
     if any(p.get("invoice_id") == invoice.get("id") for p in tenant.all("payments")):
         raise Conflict(f"Invoice {invoice.get('id')} has payments; delete them first.")
@@ -202,7 +210,7 @@ def mark_invoice_paid(call: Call, engine: Engine) -> Reply:
     }
     payments = engine.index.resources["payments"]
     properties = payments.schema.get("properties") or {}
-    engine.new_record(call, payments, {k: v for k, v in payment.items() if k in properties})
+    engine.new_record(call.tenant, payments, {k: v for k, v in payment.items() if k in properties})
     return Reply(200, engine.render_item(call, invoice))
 
 
@@ -210,22 +218,28 @@ def mark_invoice_paid(call: Call, engine: Engine) -> Reply:
 def convert_estimate(call: Call, engine: Engine) -> Reply:
     """Create an invoice with the estimate's customer and items; the estimate becomes ACCEPTED."""
     estimate = find(call, engine.index.resources["estimates"], path_id(call))
+    invoice = convert(engine, call.tenant, estimate)
+    return Reply(call.operation.success_status, engine.render_item(call, invoice))
+
+
+def convert(engine: Engine, tenant: Tenant, estimate: Record) -> Record:
+    """Turn an estimate into a new invoice (same customer, lines and discount) and link the two, or 409."""
     if estimate.get("invoice_id"):
         raise Conflict(f"Estimate {estimate['id']} was already converted to invoice {estimate['invoice_id']}.")
     if estimate.get("status") in ("REJECTED", "EXPIRED"):
-        raise Conflict(f"Cannot convert an estimate whose status is {estimate['status']}.")
+        raise Conflict(f"Cannot convert estimate {estimate['id']}: its status is {estimate['status']}.")
     invoices = engine.index.resources["invoices"]
-    today = call.clock.today()
+    today = engine.clock.today()
     body: dict[str, Any] = {k: estimate[k] for k in _DOCUMENT_FIELDS if estimate.get(k) is not None}
     body["invoice_date"] = today.isoformat()
     body["due_date"] = (today + dt.timedelta(days=30)).isoformat()
     body["items"] = [
         {k: line[k] for k in _LINE_FIELDS if line.get(k) is not None} for line in estimate.get("items", [])
     ]
-    invoice = engine.new_record(call, invoices, _known(body, invoices.schema))
+    invoice = engine.new_record(tenant, invoices, _known(body, invoices.schema))
     invoice["estimate_id"] = estimate["id"]
-    estimate.update(status="ACCEPTED", invoice_id=invoice["id"], updated_at=call.clock.timestamp())
-    return Reply(call.operation.success_status, engine.render_item(call, invoice))
+    estimate.update(status="ACCEPTED", invoice_id=invoice["id"], updated_at=engine.clock.timestamp())
+    return invoice
 
 
 @behaviour("convertLead")
@@ -247,7 +261,7 @@ def convert_lead(call: Call, engine: Engine) -> Reply:
         "phone": lead.get("phone"),
         "company_name": lead.get("company"),
     }
-    customer = engine.new_record(call, customers, _known({k: v for k, v in body.items() if v}, customers.schema))
+    customer = engine.new_record(call.tenant, customers, _known({k: v for k, v in body.items() if v}, customers.schema))
     lead.update(status="CONVERTED", customer_id=customer["id"], updated_at=call.clock.timestamp())
     return Reply(call.operation.success_status, engine.render_item(call, customer))
 
@@ -272,7 +286,7 @@ def batch_create_customers(call: Call, engine: Engine) -> Reply:
     counters = call.tenant.counters()
     for position, row in enumerate(rows):
         try:
-            created.append(engine.new_record(call, customers, row))
+            created.append(engine.new_record(call.tenant, customers, row))
         except ValidationFailed as failure:
             for field, messages in (failure.errors or {}).items():
                 errors[f"customers.{position}.{field}"] = messages

@@ -59,6 +59,11 @@ def _has_cycle(graph: dict[str, set[str]]) -> bool:
 
 def seed_store(engine: Engine, fixtures: Fixtures, seed: int, scale: float) -> None:
     """Seed every fixture company with reference data and ``seed_count * scale`` fake records each."""
+    with engine.clock.frozen_at_start_of_day():
+        _seed_companies(engine, fixtures, seed, scale)
+
+
+def _seed_companies(engine: Engine, fixtures: Fixtures, seed: int, scale: float) -> None:
     index = engine.index
     order = seeding_order(index.resources)
     for company in fixtures.companies:
@@ -78,6 +83,8 @@ def seed_store(engine: Engine, fixtures: Fixtures, seed: int, scale: float) -> N
                 count = round(resource.seed_count * scale)
                 if count > 0 and resource.parent is None:
                     _seed_resource(engine, tenant, resource, count, factory, rng, documented)
+            for finish_seed in engine.after_seed:
+                finish_seed(engine, tenant, rng)
 
 
 def documented_record(index: SpecIndex, resource: Resource) -> Record | None:
@@ -159,7 +166,7 @@ def _seed_resource(
         stamp = _stamp_from_dates(record, resource)
         for name in _SERVER_STAMPS & properties.keys():
             # The start of the sandbox's today, not the wall clock: the same seed gives the same data.
-            record[name] = stamp or f"{engine.clock.today().isoformat()}T00:00:00Z"
+            record[name] = stamp or engine.clock.timestamp()
         if "company_id" in properties:
             record["company_id"] = tenant.company_id
         for fix in engine.seed_fixes.get(resource.name, []):

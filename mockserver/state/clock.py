@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 
 class Clock:
@@ -10,9 +12,21 @@ class Clock:
 
     def __init__(self, today: dt.date | None = None) -> None:
         self.pinned: dt.date | None = today
+        self._frozen: dt.datetime | None = None
+
+    @contextmanager
+    def frozen_at_start_of_day(self) -> Iterator[None]:
+        """Stop time at 00:00 UTC of the sandbox's today (seeding stamps the same instant every run)."""
+        self._frozen = dt.datetime.combine(self.today(), dt.time(tzinfo=dt.UTC))
+        try:
+            yield
+        finally:
+            self._frozen = None
 
     def now(self) -> dt.datetime:
         """The current UTC instant, moved onto the pinned day if there is one."""
+        if self._frozen is not None:
+            return self._frozen
         real = dt.datetime.now(dt.UTC).replace(microsecond=0)
         if self.pinned is None:
             return real

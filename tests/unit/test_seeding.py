@@ -240,10 +240,15 @@ def test_back_links_do_not_scramble_the_seeding_order() -> None:
     assert order.index("zeta") < order.index("alpha") < order.index("middle")
 
 
-def test_seeded_invoices_and_estimates_are_not_conversions(baseline: Baseline) -> None:
+def test_seeded_conversions_link_an_accepted_estimate_and_its_invoice_both_ways(baseline: Baseline) -> None:
     for data in baseline.values():
-        assert all(invoice["estimate_id"] is None for invoice in data["invoices"].values())
-        assert all(estimate["invoice_id"] is None for estimate in data["estimates"].values())
+        converted = [e for e in data["estimates"].values() if e["invoice_id"] is not None]
+        assert converted
+        for estimate in converted:
+            assert estimate["status"] == "ACCEPTED"
+            assert data["invoices"][estimate["invoice_id"]]["estimate_id"] == estimate["id"]
+        linked = [i for i in data["invoices"].values() if i["estimate_id"] is not None]
+        assert len(linked) == len(converted)
 
 
 def test_fake_references_spread_over_the_seeded_records(baseline: Baseline) -> None:
@@ -292,6 +297,11 @@ def unfaked(strict_settings: Settings) -> Baseline:
     return load(engine_of(create_app(Settings(scale=0, today=strict_settings.today))))
 
 
+def conversions(data: Baseline, company_id: int) -> int:
+    """How many seeded estimates were converted to invoices."""
+    return sum(1 for e in data[company_id]["estimates"].values() if e["invoice_id"] is not None)
+
+
 def test_scale_multiplies_the_fake_records(
     engine: Engine, baseline: Baseline, unfaked: Baseline, strict_settings: Settings
 ) -> None:
@@ -303,8 +313,11 @@ def test_scale_multiplies_the_fake_records(
         default, twenty = counts(baseline, company_id), counts(scaled, company_id)
         for resource in seeded:
             name = resource.name
-            assert default[name] - base.get(name, 0) == resource.seed_count, name
-            assert twenty[name] - base.get(name, 0) == 20 * resource.seed_count, name
+            converted = {"invoices": "estimates"}.get(name)  # conversions add one invoice per converted estimate
+            extra_default = conversions(baseline, company_id) if converted else 0
+            extra_twenty = conversions(scaled, company_id) if converted else 0
+            assert default[name] - base.get(name, 0) - extra_default == resource.seed_count, name
+            assert twenty[name] - base.get(name, 0) - extra_twenty == 20 * resource.seed_count, name
 
 
 def test_scale_zero_seeds_only_reference_data_and_documented_records(unfaked: Baseline) -> None:
