@@ -68,7 +68,7 @@ def list_children(call: Call, engine: Engine) -> Reply:
     if parent is not None:
         find(call, parent, parent_id)
     link = call.operation.parent_field or ""
-    rows = [r for r in call.tenant.all(resource.name) if r.get(link) == parent_id]
+    rows = call.tenant.lookup(resource.name, link, parent_id)
     return _listing(call, engine, resource, rows)
 
 

@@ -63,7 +63,7 @@ def install(engine: Engine) -> None:
 def derive_invoice(invoice: Record, tenant: Tenant, clock: Clock) -> None:
     """Totals and payment state of an invoice from its items and the payments applied to it."""
     money.apply_totals(invoice)
-    payments = [p for p in tenant.all("payments") if p.get("invoice_id") == invoice.get("id")]
+    payments = tenant.lookup("payments", "invoice_id", invoice.get("id"))
     paid = money.sum_amounts(payments)
     errors: dict[str, list[str]] = {}
     if paid > invoice["total"]:
@@ -164,8 +164,8 @@ def _seed_invoice_of_documented_payment(
     invoice: Record, tenant: Tenant, rng: random.Random, pick_ref: RefPicker
 ) -> None:
     """A seeded invoice that a documented payment already names belongs to that payment's customer."""
-    for payment in tenant.all("payments"):
-        if payment.get("invoice_id") == invoice.get("id") and payment.get("customer_id") is not None:
+    for payment in tenant.lookup("payments", "invoice_id", invoice.get("id")):
+        if payment.get("customer_id") is not None:
             invoice["customer_id"] = payment["customer_id"]
 
 
@@ -184,13 +184,13 @@ def _seed_conversions(engine: Engine, tenant: Tenant, rng: random.Random) -> Non
 
 
 def _guard_invoice_delete(invoice: Record, tenant: Tenant) -> None:
-    if any(p.get("invoice_id") == invoice.get("id") for p in tenant.all("payments")):
+    if tenant.lookup("payments", "invoice_id", invoice.get("id")):
         raise Conflict(f"Invoice {invoice.get('id')} has payments; delete them first.")
 
 
 def _guard_customer_delete(customer: Record, tenant: Tenant) -> None:
     for resource in ("invoices", "estimates", "payments"):
-        if any(r.get("customer_id") == customer.get("id") for r in tenant.all(resource)):
+        if tenant.lookup(resource, "customer_id", customer.get("id")):
             raise Conflict(f"Customer {customer.get('id')} still has {resource}; delete them first.")
 
 

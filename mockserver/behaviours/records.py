@@ -135,15 +135,14 @@ def stamp(record: Record, resource: Resource, clock: Clock, *, created: bool, co
 
 
 def assign_sequences(record: Record, resource: Resource, tenant: Tenant) -> None:
-    """Generate numbers such as ``INV-000001`` for sequence fields the client left out."""
-    taken_by_field = {field: {other.get(field) for other in tenant.all(resource.name)} for field in resource.sequences}
+    """Generate numbers such as ``INV-000001`` for sequence fields the client left out (skipping taken ones)."""
     for field, pattern in resource.sequences.items():
         if record.get(field) in (None, ""):
-            while True:
-                candidate = pattern.format(tenant.next_sequence(resource.name, field))
-                if candidate not in taken_by_field[field]:
-                    record[field] = candidate
-                    break
+            while tenant.lookup(
+                resource.name, field, candidate := pattern.format(tenant.next_sequence(resource.name, field))
+            ):
+                pass
+            record[field] = candidate
 
 
 def check_references(record: Record, resource: Resource, tenant: Tenant) -> dict[str, list[str]]:
@@ -164,10 +163,8 @@ def check_unique(record: Record, resource: Resource, tenant: Tenant) -> dict[str
         value = record.get(field)
         if value is None:
             continue
-        for other in tenant.table(resource.name).values():
-            if other.get(field) == value and other.get(resource.id_field) != own_id:
-                errors[field] = [f"The {field.replace('_', ' ')} {value!r} has already been taken."]
-                break
+        if any(other.get(resource.id_field) != own_id for other in tenant.lookup(resource.name, field, value)):
+            errors[field] = [f"The {field.replace('_', ' ')} {value!r} has already been taken."]
     return errors
 
 

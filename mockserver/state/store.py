@@ -21,10 +21,15 @@ RecordId = int | str
 
 @dataclass
 class CompanyData:
-    """One company's records (resource -> id -> record) and its id/sequence counters."""
+    """One company's records (resource -> id -> record), its id/sequence counters, and lookup indexes.
+
+    Indexes are derived data (never snapshotted): built on first lookup, kept current by ``put``
+    and ``delete``. So an indexed field must only ever change by putting a new version of the record.
+    """
 
     records: dict[str, dict[RecordId, Record]] = field(default_factory=dict)
     counters: dict[str, int] = field(default_factory=dict)
+    indexes: dict[tuple[str, str], dict[Any, set[RecordId]]] = field(default_factory=dict)
 
 
 class Tenant:
@@ -86,9 +91,37 @@ class Tenant:
         """Put the counters back as a failed write found them, so ids and numbers are not skipped."""
         self._data.counters = dict(counters)
 
+    def lookup(self, resource: str, field_name: str, value: Any) -> list[Record]:
+        """Records whose ``field_name`` equals ``value``, through an index (oldest first)."""
+        if not _hashable(value):
+            return [r for r in self.table(resource).values() if r.get(field_name) == value]
+        index = self._data.indexes.get((resource, field_name))
+        if index is None:
+            index = self._data.indexes[(resource, field_name)] = {}
+            for record_id, record in self.table(resource).items():
+                if _hashable(record.get(field_name)):
+                    index.setdefault(record.get(field_name), set()).add(record_id)
+        table = self.table(resource)
+        return [table[i] for i in sorted(index.get(value, ()), key=_id_order) if i in table]
+
+    def _unindex(self, resource: str, record_id: RecordId, record: Record) -> None:
+        for (name, field_name), index in self._data.indexes.items():
+            if name == resource and _hashable(record.get(field_name)):
+                index.get(record.get(field_name), set()).discard(record_id)
+
+    def _index(self, resource: str, record_id: RecordId, record: Record) -> None:
+        for (name, field_name), index in self._data.indexes.items():
+            if name == resource and _hashable(record.get(field_name)):
+                index.setdefault(record.get(field_name), set()).add(record_id)
+
     def put(self, resource: str, record_id: RecordId, record: Record) -> Record:
         """Insert or replace a record under its id (an integer id also moves the id counter past it)."""
-        self.table(resource)[record_id] = record
+        table = self.table(resource)
+        previous = table.get(record_id)
+        if previous is not None:
+            self._unindex(resource, record_id, previous)
+        table[record_id] = record
+        self._index(resource, record_id, record)
         if isinstance(record_id, int):
             key = f"{resource}#id"
             self._data.counters[key] = max(self._data.counters.get(key, 0), record_id)
@@ -96,7 +129,18 @@ class Tenant:
 
     def delete(self, resource: str, record_id: RecordId) -> Record | None:
         """Remove a record, returning it (or None if it was not there)."""
-        return self.table(resource).pop(record_id, None)
+        record = self.table(resource).pop(record_id, None)
+        if record is not None:
+            self._unindex(resource, record_id, record)
+        return record
+
+
+def _hashable(value: Any) -> bool:
+    return not isinstance(value, (dict, list, set))
+
+
+def _id_order(record_id: RecordId) -> tuple[int, int | str]:
+    return (0, record_id) if isinstance(record_id, int) else (1, record_id)
 
 
 class Store:
