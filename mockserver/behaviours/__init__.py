@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from mockserver.behaviours import documents, insights, invoicing, system, webhooks
+from mockserver.behaviours import accounts, documents, insights, invoicing, system, webhooks
 from mockserver.behaviours.engine import Engine
 from mockserver.behaviours.system import TokenIssuer
 
@@ -12,6 +12,7 @@ def install_domain(engine: Engine, issuer: TokenIssuer) -> None:
     engine.issuer = issuer
     invoicing.install(engine)
     webhooks.install(engine)
+    accounts.install(engine)
 
 
 __all__ = ["Engine", "TokenIssuer", "documents", "insights", "install_domain", "system"]
