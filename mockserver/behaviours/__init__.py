@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from mockserver.behaviours import accounts, documents, insights, invoicing, system, webhooks
+from mockserver.behaviours.context import TokenIssuer
 from mockserver.behaviours.engine import Engine
-from mockserver.behaviours.system import TokenIssuer
 
 
 def install_domain(engine: Engine, issuer: TokenIssuer) -> None:

@@ -3,14 +3,21 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any
+from typing import Any, Protocol
 
 from mockserver.spec import Operation, Resource
 from mockserver.state import Tenant
 from mockserver.state.clock import Clock
+
+
+class TokenIssuer(Protocol):
+    """Mints OAuth2 client-credentials tokens (implemented by the platform's key ring)."""
+
+    def issue_token(self, form: Mapping[str, Any]) -> dict[str, Any]:
+        """Return the RFC 6749 token response, or raise 400/401."""
 
 
 @dataclass(frozen=True)

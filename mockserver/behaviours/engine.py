@@ -8,7 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 from mockserver.behaviours import records
-from mockserver.behaviours.context import Call, Reply
+from mockserver.behaviours.context import Call, Reply, TokenIssuer
 from mockserver.behaviours.crud import GENERIC
 from mockserver.behaviours.registry import lookup
 from mockserver.errors import ApiError, Conflict, ValidationFailed
@@ -40,7 +40,7 @@ class Engine:
         self.edit_guards: dict[str, list[EditGuard]] = {}
         self.after_seed: list[AfterSeed] = []
         self.clock_rules: dict[str, ClockRule] = {}
-        self.issuer: Any = None
+        self.issuer: TokenIssuer | None = None
         self.fake = FakeRecordFactory(0, clock.today())
         self.baseline: bytes = b""
         self.hidden: dict[str, frozenset[str]] = {op.operation_id: _hidden_fields(op) for op in index.operations}

@@ -2,23 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING
 
 from mockserver import __version__
 from mockserver.behaviours.context import Call, Reply
 from mockserver.behaviours.registry import behaviour
-from mockserver.errors import Unauthorized
+from mockserver.errors import NotFound, Unauthorized
 
 if TYPE_CHECKING:
     from mockserver.behaviours.engine import Engine
-
-
-class TokenIssuer(Protocol):
-    """Mints OAuth2 client-credentials tokens (implemented by the platform's key ring)."""
-
-    def issue_token(self, form: Mapping[str, Any]) -> dict[str, Any]:
-        """Return the RFC 6749 token response, or raise 400/401."""
 
 
 @behaviour("getHealth")
@@ -47,5 +39,7 @@ def get_me(call: Call, engine: Engine) -> Reply:
 @behaviour("createOAuthToken")
 def create_oauth_token(call: Call, engine: Engine) -> Reply:
     """OAuth2 client-credentials grant."""
+    if engine.issuer is None:
+        raise NotFound("This sandbox issues no OAuth2 tokens.")
     form = call.body if isinstance(call.body, dict) else {}
     return Reply(200, engine.issuer.issue_token(form), headers={"Cache-Control": "no-store"})
