@@ -59,7 +59,7 @@ def _hit(resource: Resource, record: dict[str, Any]) -> dict[str, Any]:
 
 @behaviour("getFinancialReport")
 def financial_report(call: Call, engine: Engine) -> Reply:
-    """Income (payments), expenses, profit and outstanding (open invoices) for a year or a month."""
+    """Income (payments, INCOME transactions), expenses (expenses, EXPENSE transactions), profit, outstanding."""
     today = call.clock.today()
     year = int(call.param("year", today.year))
     month = call.param("month")
@@ -73,8 +73,11 @@ def financial_report(call: Call, engine: Engine) -> Reply:
         value = str(record.get(field) or "")[:10]
         return start.isoformat() <= value <= end.isoformat()
 
+    ledger = [t for t in call.tenant.all("transactions") if within(t, "date")]
     income = money.sum_amounts(p for p in call.tenant.all("payments") if within(p, "payment_date"))
+    income += money.sum_amounts(t for t in ledger if t.get("type") == "INCOME")
     expenses = money.sum_amounts(e for e in call.tenant.all("expenses") if within(e, "expense_date"))
+    expenses += money.sum_amounts(t for t in ledger if t.get("type") == "EXPENSE")
     outstanding = money.sum_amounts(
         (i for i in call.tenant.all("invoices") if within(i, "invoice_date") and i.get("status") != "DRAFT"),
         "due_amount",

@@ -174,7 +174,11 @@ def test_the_report_adds_up_from_the_records(client: FlaskClient) -> None:
     open_invoices = [
         i for i in fetch_all(client, "/invoices") if i["invoice_date"].startswith("2026") and i["status"] != "DRAFT"
     ]
-    assert report["income"] == sum(p["amount"] for p in payments)
-    assert report["expenses"] == sum(e["amount"] for e in expenses)
+    ledger = [t for t in fetch_all(client, "/transactions") if t["date"].startswith("2026")]
+    income = sum(p["amount"] for p in payments) + sum(t["amount"] for t in ledger if t["type"] == "INCOME")
+    spent = sum(e["amount"] for e in expenses) + sum(t["amount"] for t in ledger if t["type"] == "EXPENSE")
+    assert ledger
+    assert report["income"] == income
+    assert report["expenses"] == spent
     assert report["profit"] == report["income"] - report["expenses"]
     assert report["outstanding"] == sum(i["due_amount"] for i in open_invoices)
