@@ -116,7 +116,9 @@ class OperationView:
         key = params.get(IDEMPOTENCY_HEADER) if operation.method in ("POST", "PUT", "PATCH") else None
         if not isinstance(key, str):
             return self._execute(operation, validator, params, raw, company_id, credential)
-        fingerprint = self.idempotency.fingerprint(request.method, request.path, request.query_string, raw)
+        fingerprint = self.idempotency.fingerprint(
+            request.method, request.path, request.query_string, request.content_type or "", raw
+        )
         claim = self.idempotency.begin(company_id, key, fingerprint)
         if isinstance(claim, Reply):
             return claim
@@ -124,7 +126,7 @@ class OperationView:
             reply = self._execute(operation, validator, params, raw, company_id, credential)
         except ApiError as error:
             reply = Reply(error.status, error_body(error, request_id()), error.headers)
-        self.idempotency.finish(claim, reply)
+        self.idempotency.finish(claim, reply, request_id())
         return reply
 
     def _execute(

@@ -1,8 +1,9 @@
 """Idempotency keys: a retried POST/PUT/PATCH gets the stored response instead of running twice.
 
-Per company and key: the same request (method, path, query and body bytes) within the window is
-replayed with ``Idempotent-Replayed: true``; a different request with the same key is 422; a
-retry that arrives while the first is still running is 409.
+Per company and key: the same request (method, path, query, content type and body bytes) within
+the window is replayed with ``Idempotent-Replayed: true``; a different request with the same key is
+422; a retry that arrives while the first is still running is 409. A replay is the original
+response, down to its ``X-Request-Id``, so its body and headers agree.
 """
 
 from __future__ import annotations
@@ -44,10 +45,10 @@ class IdempotencyStore:
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     @staticmethod
-    def fingerprint(method: str, path: str, query: bytes, body: bytes) -> str:
+    def fingerprint(method: str, path: str, query: bytes, content_type: str, body: bytes) -> str:
         """What makes two requests the same request."""
         digest = hashlib.sha256()
-        for part in (method.encode(), path.encode(), query, body):
+        for part in (method.encode(), path.encode(), query, content_type.encode(), body):
             digest.update(len(part).to_bytes(8, "big") + part)
         return digest.hexdigest()
 
@@ -72,13 +73,20 @@ class IdempotencyStore:
             stored = entry.reply
         return Reply(stored.status, stored.body, {**stored.headers, REPLAYED: "true"}, stored.content_type, stored.raw)
 
-    def finish(self, claim: Claim, reply: Reply) -> None:
-        """Store the reply for replays, or release the key when the outcome should not be remembered."""
+    def finish(self, claim: Claim, reply: Reply, request_id: str) -> None:
+        """Store the reply (with the request id it was sent under) for replays, or release the key."""
         with self._lock:
             if reply.status == 429 or reply.status >= 500:
                 self._entries.pop(claim.scope, None)
             elif claim.scope in self._entries:
-                self._entries[claim.scope].reply = reply
+                stored = Reply(
+                    reply.status,
+                    reply.body,
+                    {**reply.headers, "X-Request-Id": request_id},
+                    reply.content_type,
+                    reply.raw,
+                )
+                self._entries[claim.scope].reply = stored
 
     def clear(self) -> None:
         """Forget every key."""

@@ -20,17 +20,18 @@ def test_a_finished_request_is_replayed_with_the_replayed_header() -> None:
     store = IdempotencyStore()
     claim = store.begin(1, "k", "fp")
     assert isinstance(claim, Claim)
-    store.finish(claim, Reply(201, {"id": 7}, raw=b'{"id":7}'))
+    store.finish(claim, Reply(201, {"id": 7}, raw=b'{"id":7}'), "req-1")
     replay = store.begin(1, "k", "fp")
     assert isinstance(replay, Reply)
     assert (replay.status, replay.raw, replay.headers["Idempotent-Replayed"]) == (201, b'{"id":7}', "true")
+    assert replay.headers["X-Request-Id"] == "req-1"
 
 
 def test_a_different_request_under_the_same_key_is_rejected() -> None:
     store = IdempotencyStore()
     claim = store.begin(1, "k", "fp")
     assert isinstance(claim, Claim)
-    store.finish(claim, Reply(201))
+    store.finish(claim, Reply(201), "req-1")
     with pytest.raises(ValidationFailed):
         store.begin(1, "k", "other")
 
@@ -40,7 +41,7 @@ def test_server_errors_and_rate_limits_release_the_key() -> None:
     for status in (429, 500):
         claim = store.begin(1, "k", "fp")
         assert isinstance(claim, Claim)
-        store.finish(claim, Reply(status))
+        store.finish(claim, Reply(status), "req-1")
     assert isinstance(store.begin(1, "k", "fp"), Claim)
 
 
@@ -48,11 +49,12 @@ def test_keys_expire_after_the_window() -> None:
     store = IdempotencyStore(window_seconds=-1)
     claim = store.begin(1, "k", "fp")
     assert isinstance(claim, Claim)
-    store.finish(claim, Reply(201))
+    store.finish(claim, Reply(201), "req-1")
     assert isinstance(store.begin(1, "k", "other"), Claim)
 
 
 def test_the_fingerprint_separates_path_query_and_body() -> None:
     fp = IdempotencyStore.fingerprint
-    assert fp("POST", "/a", b"", b"x") != fp("POST", "/a", b"x", b"")
-    assert fp("POST", "/a", b"", b"x") == fp("POST", "/a", b"", b"x")
+    assert fp("POST", "/a", b"", "application/json", b"x") != fp("POST", "/a", b"x", "application/json", b"")
+    assert fp("POST", "/a", b"", "application/json", b"x") != fp("POST", "/a", b"", "text/plain", b"x")
+    assert fp("POST", "/a", b"", "application/json", b"x") == fp("POST", "/a", b"", "application/json", b"x")
