@@ -1,0 +1,13 @@
+"""Contract suites that prove an implementation of openapi.yaml honest, over HTTP only.
+
+Nothing here imports ``mockserver``: the suites need the spec and a base URL, so they run the same
+against the sandbox, a staging server or a real implementation.
+"""
+
+from __future__ import annotations
+
+from contracts.results import CheckResult, Failure, Outcome, Report
+from contracts.runner import run
+from contracts.target import Keys, Target
+
+__all__ = ["CheckResult", "Failure", "Keys", "Outcome", "Report", "Target", "run"]

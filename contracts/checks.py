@@ -1,0 +1,217 @@
+"""Domain checks registered with Schemathesis, and a deserializer for PDF responses.
+
+Each check is a small ``(ctx, response, case)`` function in the style of Schemathesis's
+``specs/openapi/checks.py``: it returns ``True`` when it does not apply, ``None`` when it passed, and raises
+``AssertionError`` (reported as a failure of the check named after the function) when the target broke the
+rule. Each applies only to responses of the shape it knows, so on another API it stays silent:
+
+- ``pagination_consistency``: a page ``{data, meta, links}`` agrees with itself.
+- ``error_shape``: a 4xx body is ``{error, message, request_id}`` and ``request_id`` is the ``X-Request-Id``
+  header, except on an ``Idempotent-Replayed: true`` replay (only for specs that declare that shape).
+- ``created_resource_retrievable``: the ``data.id`` of a 201 is what a following ``GET .../{id}`` returns.
+
+Importing this module registers them (Schemathesis's registry is global); ``contracts.engine`` does.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
+from urllib.parse import parse_qs, urlparse
+
+import schemathesis
+from schemathesis import Case, CheckContext, DeserializationContext, Response
+
+_PAGE_META = frozenset({"current_page", "from", "to", "last_page", "per_page", "total"})
+_ERROR_FIELDS = frozenset({"error", "message", "request_id"})
+_PDF_MAGIC = b"%PDF-"
+_TIMEOUT = 30.0
+
+T = TypeVar("T")
+
+
+def _json_body(response: Response) -> Any:
+    """The decoded JSON body, or None when the response is not JSON."""
+    content_type = next(iter(response.headers.get("content-type", [""])), "")
+    if "json" not in content_type or not response.content:
+        return None
+    try:
+        return json.loads(response.content)
+    except ValueError:
+        return None
+
+
+def _is_int(*values: Any) -> bool:
+    return all(isinstance(value, int) and not isinstance(value, bool) for value in values)
+
+
+def _page_of(url: Any) -> int | None:
+    """The ``page`` query parameter of a link, or None when it has none."""
+    if not isinstance(url, str):
+        return None
+    pages = parse_qs(urlparse(url).query).get("page")
+    return int(pages[-1]) if pages and pages[-1].isdigit() else None
+
+
+@schemathesis.check
+def pagination_consistency(ctx: CheckContext, response: Response, case: Case[Any]) -> bool | None:
+    """A page's ``meta`` matches its ``data`` (count, from/to, last_page) and its ``links`` point at the right pages."""
+    body = _json_body(response)
+    if not (200 <= response.status_code < 300 and isinstance(body, dict)):
+        return True
+    data, meta, links = body.get("data"), body.get("meta"), body.get("links")
+    if not (isinstance(data, list) and isinstance(meta, dict) and meta.keys() >= _PAGE_META):
+        return True
+    current, per_page, total, last = meta["current_page"], meta["per_page"], meta["total"], meta["last_page"]
+    if not _is_int(current, per_page, total, last) or per_page < 1 or current < 1:
+        return True  # response_schema_conformance reports malformed meta
+    problems: list[str] = []
+    expected_last = max(1, math.ceil(total / per_page))
+    if last != expected_last:
+        problems.append(f"meta.last_page is {last}, but total {total} / per_page {per_page} gives {expected_last}")
+    skipped = (current - 1) * per_page
+    expected_count = max(0, min(per_page, total - skipped))
+    if len(data) != expected_count:
+        problems.append(
+            f"page {current} holds {len(data)} records, but per_page {per_page} and total {total} give {expected_count}"
+        )
+    if data:
+        expected_span = (skipped + 1, skipped + len(data))
+        if (meta["from"], meta["to"]) != expected_span:
+            problems.append(
+                f"meta.from/to are {meta['from']}/{meta['to']}, expected {expected_span[0]}/{expected_span[1]}"
+            )
+    elif meta["from"] is not None or meta["to"] is not None:
+        problems.append(f"an empty page has meta.from/to {meta['from']}/{meta['to']}, expected null/null")
+    if isinstance(links, dict):
+        problems.extend(_link_problems(links, current, last))
+    if problems:
+        raise AssertionError("Pagination is inconsistent: " + "; ".join(problems))
+    return None
+
+
+def _link_problems(links: Mapping[str, Any], current: int, last: int) -> list[str]:
+    problems: list[str] = []
+    if (links.get("prev") is None) != (current == 1):
+        problems.append(f"links.prev is {links.get('prev')!r} on page {current} (null only on page 1)")
+    if (links.get("next") is None) != (current >= last):
+        problems.append(f"links.next is {links.get('next')!r} on page {current} of {last} (null only from the last)")
+    expected = {"first": 1, "last": last, "prev": current - 1, "next": current + 1}
+    for name, page in expected.items():
+        actual = _page_of(links.get(name))
+        if actual is not None and actual != page:
+            problems.append(f"links.{name} points at page {actual}, expected {page}")
+    return problems
+
+
+_CACHE: dict[tuple[int, str], tuple[Any, Any]] = {}
+
+
+def _per_schema(schema: Any, key: str, compute: Callable[[], T]) -> T:
+    """``compute()`` once per schema and key (the schema is held, so its id cannot be reused meanwhile)."""
+    slot = (id(schema), key)
+    if slot not in _CACHE:
+        if len(_CACHE) > 256:
+            _CACHE.clear()
+        _CACHE[slot] = (schema, compute())
+    value: T = _CACHE[slot][1]
+    return value
+
+
+def _declares_error_shape(schema: Any) -> bool:
+    """Whether the spec's components declare an object with ``error``, ``message`` and ``request_id``."""
+    return _per_schema(schema, "error-shape", lambda: _error_shape_in(schema.raw_schema))
+
+
+def _error_shape_in(raw: Any) -> bool:
+    components = raw.get("components", {}).get("schemas", {}) if isinstance(raw, dict) else {}
+    return any(
+        isinstance(item, dict)
+        and isinstance(item.get("properties"), dict)
+        and item["properties"].keys() >= _ERROR_FIELDS
+        for item in components.values()
+    )
+
+
+@schemathesis.check
+def error_shape(ctx: CheckContext, response: Response, case: Case[Any]) -> bool | None:
+    """Every 4xx body is the one error shape, and its ``request_id`` is the response's ``X-Request-Id``."""
+    if (
+        not (400 <= response.status_code < 500)
+        or not response.content
+        or not _declares_error_shape(case.operation.schema)
+    ):
+        return True
+    body = _json_body(response)
+    if not isinstance(body, dict):
+        raise AssertionError(f"A {response.status_code} body is not a JSON object with error, message, request_id")
+    missing = sorted(name for name in _ERROR_FIELDS if not isinstance(body.get(name), str) or not body.get(name))
+    if missing:
+        raise AssertionError(f"A {response.status_code} error body lacks {', '.join(missing)} (or has them empty)")
+    header = next(iter(response.headers.get("x-request-id", [])), None)
+    # A replayed idempotent response is the stored one, request_id and all; only its header is new.
+    replayed = next(iter(response.headers.get("idempotent-replayed", [])), "").lower() == "true"
+    if header is not None and not replayed and body["request_id"] != header:
+        raise AssertionError(f"request_id {body['request_id']!r} differs from the X-Request-Id header {header!r}")
+    return None
+
+
+@schemathesis.check
+def created_resource_retrievable(ctx: CheckContext, response: Response, case: Case[Any]) -> bool | None:
+    """The ``data.id`` of a 201 to ``POST /things`` is what ``GET /things/{id}`` returns right after."""
+    if case.method.upper() != "POST" or response.status_code != 201:
+        return True
+    body = _json_body(response)
+    data = body.get("data") if isinstance(body, dict) else None
+    created = data.get("id") if isinstance(data, dict) else None
+    if created is None or isinstance(created, (dict, list)):
+        return True
+    item = _item_operation(case)
+    if item is None:
+        return True
+    get, parameter = item
+    probe = get.Case(path_parameters={parameter: created})
+    auth = response.request.headers.get("Authorization")
+    timeout = get.schema.config.request_timeout_for(operation=get) or _TIMEOUT
+    answer = get.schema.transport.send(probe, headers={"Authorization": auth} if auth else {}, timeout=timeout)
+    where = f"GET {get.path.replace('{' + parameter + '}', str(created))}"
+    if answer.status_code != 200:
+        raise AssertionError(
+            f"{case.operation.label} returned 201 with id {created!r}, but {where} answered {answer.status_code}"
+        )
+    fetched = _json_body(answer)
+    fetched_data = fetched.get("data") if isinstance(fetched, dict) else None
+    fetched_id = fetched_data.get("id") if isinstance(fetched_data, dict) else None
+    if fetched_id != created:
+        raise AssertionError(
+            f"{case.operation.label} returned 201 with id {created!r}, but {where} returned id {fetched_id!r}"
+        )
+    return None
+
+
+def _item_operation(case: Case[Any]) -> tuple[Any, str] | None:
+    """The ``GET {collection}/{param}`` operation for the collection ``case`` posted to, and the param's name."""
+    schema, collection = case.operation.schema, case.operation.path
+    return _per_schema(schema, collection, lambda: _find_item_operation(schema, collection))
+
+
+def _find_item_operation(schema: Any, collection: str) -> tuple[Any, str] | None:
+    prefix = collection.rstrip("/") + "/{"
+    paths = schema.raw_schema.get("paths", {}) if isinstance(schema.raw_schema, dict) else {}
+    for path, item in paths.items():
+        if not (isinstance(item, dict) and "get" in item and path.startswith(prefix) and path.endswith("}")):
+            continue
+        parameter = path[len(prefix) : -1]
+        if "/" not in parameter and "{" not in parameter:
+            return schema[path]["GET"], parameter
+    return None
+
+
+@schemathesis.deserializer("application/pdf")
+def pdf(ctx: DeserializationContext, response: Response) -> str:
+    """A PDF has no JSON to validate: check the magic bytes and hand the schema the bytes as text."""
+    if not response.content.startswith(_PDF_MAGIC):
+        raise ValueError(f"an application/pdf body must start with {_PDF_MAGIC!r}, got {response.content[:16]!r}")
+    return response.content.decode("latin-1")

@@ -1,0 +1,71 @@
+"""The ``contracts`` command: run the suites against a base URL and exit 0 only when everything held."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from contracts import report as reporting
+from contracts.runner import run
+from contracts.target import ALL_SUITES, build_target
+
+
+def parser() -> argparse.ArgumentParser:
+    """The command line."""
+    main = argparse.ArgumentParser(prog="contracts", description="Check an implementation against openapi.yaml.")
+    commands = main.add_subparsers(dest="command", required=True)
+    run_cmd = commands.add_parser("run", help="run contract suites against a base URL")
+    run_cmd.add_argument("--base-url", help="the API's base URL, e.g. http://127.0.0.1:8080/api/v1")
+    run_cmd.add_argument("--spec", type=Path, help="the contract (default: the repository's openapi.yaml)")
+    run_cmd.add_argument(
+        "--key",
+        action="append",
+        default=[],
+        metavar="[ROLE=]KEY",
+        help="a key by role: full (default role), readonly, other (another company), expired; repeatable",
+    )
+    run_cmd.add_argument("--suite", help=f"comma-separated suites (default: {','.join(ALL_SUITES)})")
+    run_cmd.add_argument("--seed", type=int, help="seed for generated data: the same seed sends the same requests")
+    run_cmd.add_argument("--max-examples", type=int, help="examples per operation / steps per machine")
+    run_cmd.add_argument("--config", type=Path, help="a TOML file with the target's settings")
+    run_cmd.add_argument("--setup", dest="setup_hook", help="a command to prepare the target's data first")
+    run_cmd.add_argument("--junit-xml", type=Path, help="write a JUnit XML report here")
+    run_cmd.add_argument("--json", type=Path, dest="json_path", help="write a JSON report here")
+    return main
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point: 0 when every check held, 1 when one failed, 2 for a usage error."""
+    args = parser().parse_args(argv)
+    try:
+        target = build_target(
+            args.base_url,
+            spec=args.spec,
+            keys=args.key,
+            suites=args.suite.split(",") if args.suite else None,
+            seed=args.seed,
+            max_examples=args.max_examples,
+            config=args.config,
+            setup_hook=args.setup_hook,
+        )
+    except (ValueError, OSError) as exc:
+        print(f"contracts: {exc}", file=sys.stderr)
+        return 2
+    print(f"Checking {target.api} against {target.spec_path} (seed {target.seed}, suites {', '.join(target.suites)})")
+    result = run(target, progress=reporting.progress)
+    failures = reporting.failures_text(result)
+    if failures:
+        print("\nFailures\n--------\n" + failures)
+    print("\n" + reporting.summary_table(result))
+    if args.junit_xml:
+        reporting.write_junit(result, args.junit_xml)
+    if args.json_path:
+        reporting.write_json(result, args.json_path)
+    print("\nOK: every check held." if result.ok else "\nFAILED: the target broke the contract.")
+    return 0 if result.ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,358 @@
+"""Run Schemathesis's engine in-process and turn its events into CheckResults.
+
+The ``conformance`` and ``stateful`` suites both drive ``schemathesis.engine.from_schema(schema).execute()``,
+the event stream behind ``st run``, with a config built here from the Target alone (spec path, base URL,
+the ``full`` key, seed, max_examples) so that they run the same against any implementation and ignore any
+``schemathesis.toml`` lying around.
+
+Determinism: an explicit seed (Hypothesis ``@seed``), no example database, no Schemathesis cache, one worker,
+and no response-derived data (``extra-data-sources``, ``error-feedback``): the generated cases depend on the
+seed and the spec only, never on what the target answered in an earlier run. The one deliberate exception is
+``Idempotency-Key``: a fixed seed would send the same keys run after run, and a server that honours them
+replays stored responses (records deleted since), so each request gets a fresh key (see ``_fresh_keys``).
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import re
+import time
+import uuid
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import requests
+import schemathesis
+from schemathesis.config import SchemathesisConfig
+from schemathesis.core.errors import InvalidSchema, LoaderError
+from schemathesis.core.failures import CustomFailure
+from schemathesis.core.parameters import ParameterLocation
+from schemathesis.core.result import Ok
+from schemathesis.core.transport import Response
+from schemathesis.engine import Status, events, from_schema
+from schemathesis.engine.recorder import CheckNode, ScenarioRecorder
+from schemathesis.schemas import BaseSchema
+
+from contracts import checks as _checks  # noqa: F401  (registers the domain checks and the PDF deserializer)
+from contracts.http import redact
+from contracts.results import CheckResult, Failure, Outcome
+from contracts.target import Target
+
+# Schema-valid data may still break a business rule (a reference to a record that does not exist, a
+# duplicate number): the API documents 422 for those, so 422 to positive data is conformant.
+POSITIVE_EXPECTED_STATUSES = ["2xx", "3xx", "401", "403", "404", "409", "422", "429"]
+# Hypothesis health checks judge data generation, not the target; a slow target must not error a run.
+_SUPPRESSED_HEALTH_CHECKS = ["too_slow", "filter_too_much", "data_too_large", "large_base_example"]
+_NO_RESPONSE_DATA = {"extra-data-sources": {"responses": False}}
+_MAX_BODY = 800
+_MAX_FAILURES_PER_CHECK = 5
+
+
+def build_config(
+    target: Target,
+    *,
+    phases: Mapping[str, Mapping[str, Any]],
+    max_examples: int,
+) -> SchemathesisConfig:
+    """A Schemathesis config for ``target``; ``phases`` maps a phase name to its settings (unlisted: off)."""
+    key = target.keys.full
+    all_phases: dict[str, Any] = {name: {"enabled": False} for name in ("examples", "coverage", "fuzzing", "stateful")}
+    for name, settings in phases.items():
+        all_phases[name] = {"enabled": True, **settings}
+    return SchemathesisConfig.from_dict(
+        {
+            "seed": target.seed,
+            "suppress-health-check": _SUPPRESSED_HEALTH_CHECKS,
+            "cache": {"enabled": False},
+            # Reproductions carry the real key until ``redact`` swaps it for ${CONTRACTS_KEY_FULL}.
+            "output": {"sanitization": {"enabled": False}},
+            "base-url": target.api,
+            "headers": {"Authorization": f"Bearer {key}"} if key else {},
+            "workers": 1,
+            # Report every distinct broken rule of an operation, not only the first one found.
+            "continue-on-failure": True,
+            "request-timeout": target.timeout,
+            "generation": {"max-examples": max_examples, "database": "none", "deterministic": True},
+            "phases": all_phases,
+            "checks": {"positive_data_acceptance": {"expected-statuses": POSITIVE_EXPECTED_STATUSES}},
+        }
+    )
+
+
+def fuzzing_phases() -> dict[str, dict[str, Any]]:
+    """Examples, coverage and fuzzing, none of them fed by the target's earlier answers."""
+    return {
+        "examples": dict(_NO_RESPONSE_DATA),
+        "coverage": dict(_NO_RESPONSE_DATA),
+        "fuzzing": {**_NO_RESPONSE_DATA, "error-feedback": {"enabled": False}},
+    }
+
+
+def load(target: Target, config: SchemathesisConfig) -> BaseSchema:
+    """Load ``target.spec_path`` with ``config`` (raises ``SpecError`` when it cannot be read or parsed)."""
+    try:
+        return schemathesis.openapi.from_path(str(target.spec_path), config=config)
+    except (OSError, LoaderError, InvalidSchema) as exc:
+        raise SpecError(f"cannot load {target.spec_path}: {exc}") from exc
+
+
+class SpecError(Exception):
+    """The spec could not be loaded."""
+
+
+def unloadable(suite: str, target: Target, exc: SpecError) -> CheckResult:
+    """The one CheckResult of a suite whose spec did not load."""
+    failure = error(suite, target, "The spec could not be loaded", str(exc))
+    return CheckResult(suite, "spec", Outcome.FAILED, [failure])
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Fresh idempotency keys, only for the schemas this package is running.
+
+_RUNNING: set[int] = set()
+_IDEMPOTENCY_HEADER = "idempotency-key"
+
+
+@contextmanager
+def _running(schema: BaseSchema) -> Iterator[None]:
+    _RUNNING.add(id(schema))
+    try:
+        yield
+    finally:
+        _RUNNING.discard(id(schema))
+
+
+@schemathesis.hook("before_call")
+def _fresh_keys(context: Any, case: schemathesis.Case[Any], kwargs: dict[str, Any]) -> None:
+    """Give a positive ``Idempotency-Key`` a value unique to this request (negative values stay as generated)."""
+    if id(case.operation.schema) not in _RUNNING or not case.headers:
+        return
+    if case.meta is not None and case.meta.is_negative_at(ParameterLocation.HEADER):
+        return
+    for name in list(case.headers):
+        if name.lower() == _IDEMPOTENCY_HEADER:
+            case.headers[name] = f"contracts-{uuid.uuid4()}"
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Events -> CheckResults
+
+
+@dataclass
+class _Operation:
+    """What the engine reported about one label (an operation, or the state machine)."""
+
+    name: str
+    failures: dict[tuple[str, str], Failure] = field(default_factory=dict)
+    counts: dict[str, int] = field(default_factory=dict)
+    answered: int = 0
+    rate_limited: int = 0
+    skip_reasons: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def add(self, failure: Failure) -> None:
+        key = (failure.rule, failure.message)
+        if key in self.failures or self.counts.get(failure.rule, 0) >= _MAX_FAILURES_PER_CHECK:
+            return
+        self.counts[failure.rule] = self.counts.get(failure.rule, 0) + 1
+        self.failures[key] = failure
+
+    def result(self, suite: str) -> CheckResult:
+        failures = list(self.failures.values())
+        seconds = round(self.seconds, 3)
+        if failures:
+            return CheckResult(suite, self.name, Outcome.FAILED, failures, seconds=seconds)
+        if self.answered and self.rate_limited == self.answered:
+            # Every answer a 429 is conformant, but it tested nothing: say so rather than pass.
+            reason = "every response was 429 Too Many Requests: raise the target's rate limit for this key"
+            return CheckResult(suite, self.name, Outcome.SKIPPED, reason=reason, seconds=seconds)
+        if self.answered:
+            return CheckResult(suite, self.name, Outcome.PASSED, seconds=seconds)
+        reason = "; ".join(dict.fromkeys(self.skip_reasons)) or "not tested"
+        return CheckResult(suite, self.name, Outcome.SKIPPED, reason=reason, seconds=seconds)
+
+
+@dataclass
+class Run:
+    """Drive the engine over ``schema`` and collect one CheckResult per operation, or one in all.
+
+    With ``single`` set, every scenario, error and failure lands in the one CheckResult of that name (a
+    state machine's scenarios span operations); otherwise each operation label gets its own and anything
+    not tied to one operation goes to ``run``.
+    """
+
+    target: Target
+    suite: str
+    schema: BaseSchema
+    single: str | None = None
+    observer: Callable[[events.EngineEvent], None] | None = None
+    operations: dict[str, _Operation] = field(default_factory=dict)
+
+    def name_for(self, label: str | None) -> str:
+        """The CheckResult an event about ``label`` belongs to."""
+        return self.single or label or "run"
+
+    def _op(self, label: str | None) -> _Operation:
+        name = self.name_for(label)
+        if name not in self.operations:
+            self.operations[name] = _Operation(name)
+        return self.operations[name]
+
+    def execute(self) -> list[CheckResult]:
+        """Run every enabled phase; return the results in the order operations were first reported."""
+        started = time.monotonic()
+        with _running(self.schema):
+            for event in from_schema(self.schema).execute():
+                if self.observer is not None:
+                    self.observer(event)
+                self._handle(event)
+        if not self.operations:
+            self._op(None).skip_reasons.append("the engine tested nothing")
+        results = [operation.result(self.suite) for operation in self.operations.values()]
+        if self.single:
+            results[0].seconds = round(time.monotonic() - started, 3)
+            return results
+        order = {label: index for index, label in enumerate(_labels(self.schema))}
+        return sorted(results, key=lambda result: order.get(result.name, len(order)))
+
+    def _handle(self, event: events.EngineEvent) -> None:
+        if isinstance(event, events.ScenarioFinished):
+            self._scenario(event)
+        elif isinstance(event, events.NonFatalError):
+            label = event.label if event.related_to_operation else None
+            self._op(label).add(self._error(event.info.title, event.info.message))
+        elif isinstance(event, events.FatalError):
+            self._op(None).add(self._error("Schemathesis could not run", str(event.exception)))
+        elif isinstance(event, events.EngineFinished):
+            for failure in event.failures:
+                self._op(None).add(self._failure_without_case(failure))
+
+    def _error(self, title: str, message: str) -> Failure:
+        return error(self.suite, self.target, title, message)
+
+    def _failure_without_case(self, failure: Any) -> Failure:
+        return Failure(f"{self.suite}.{_check_name(failure)}", redact(_describe_failure(failure), self.target))
+
+    def _scenario(self, event: events.ScenarioFinished) -> None:
+        operation = self._op(event.label)
+        operation.seconds += event.elapsed_time
+        if event.status == Status.SKIP:
+            if event.skip_reason:
+                operation.skip_reasons.append(event.skip_reason)
+            return
+        for interaction in event.recorder.interactions.values():
+            if interaction.response is not None:
+                operation.answered += 1
+                operation.rate_limited += interaction.response.status_code == 429
+        for case_id, nodes in event.recorder.checks.items():
+            for node in nodes:
+                if node.status == Status.FAILURE and node.failure_info is not None:
+                    operation.add(self._failure(event.recorder, case_id, node))
+
+    def _failure(self, recorder: ScenarioRecorder, case_id: str, node: CheckNode) -> Failure:
+        assert node.failure_info is not None
+        info = node.failure_info
+        steps = [step.curl for step in info.steps]
+        reproduction = "\n".join(steps) if len(steps) > 1 else info.code_sample
+        response = recorder.find_response(case_id=info.failure.case_id or case_id)
+        return Failure(
+            rule=f"{self.suite}.{node.name}",
+            message=redact(_describe_failure(info.failure), self.target),
+            reproduction=expandable(redact(reproduction, self.target)),
+            response=redact(describe(response), self.target) if response is not None else "",
+        )
+
+
+def _labels(schema: BaseSchema) -> list[str]:
+    """Operation labels in the spec's order."""
+    return [result.ok().label for result in schema.get_all_operations() if isinstance(result, Ok)]
+
+
+def reachable(suite: str, target: Target) -> CheckResult | None:
+    """None when something answers at the base URL; otherwise the one failed CheckResult of the suite."""
+    try:
+        requests.get(target.api, timeout=min(target.timeout, 10.0))
+    except requests.RequestException as exc:
+        failure = error(suite, target, f"Cannot reach {target.api}", str(exc))
+        return CheckResult(suite, "target", Outcome.FAILED, [failure])
+    return None
+
+
+def error(suite: str, target: Target, title: str, message: str) -> Failure:
+    """A Failure for something that kept Schemathesis from testing (rule ``<suite>.error``)."""
+    text = f"{title}: {message}" if message else title
+    return Failure(f"{suite}.error", redact(text, target))
+
+
+def _check_name(failure: Any) -> str:
+    checks: tuple[str, ...] = getattr(failure, "checks", ())
+    return checks[0] if checks else "custom_check"
+
+
+def _describe_failure(failure: Any) -> str:
+    """``title: message``; a custom check's title only repeats the rule, so its message stands alone."""
+    title = str(getattr(failure, "title", "") or type(failure).__name__)
+    message = str(getattr(failure, "message", "") or "").strip()
+    if isinstance(failure, CustomFailure) and message:
+        return message
+    return f"{title}: {message}" if message else title
+
+
+_SINGLE_QUOTED_KEY = re.compile(r"'([^']*\$\{CONTRACTS_KEY_[A-Z]+\}[^']*)'")
+
+
+def expandable(curl: str) -> str:
+    """Re-quote single-quoted arguments holding a ``${CONTRACTS_KEY_...}`` so the shell expands the key."""
+
+    def requote(match: re.Match[str]) -> str:
+        text = match.group(1).replace("\\", "\\\\").replace('"', '\\"').replace("`", "\\`")
+        return f'"{text}"'
+
+    return _SINGLE_QUOTED_KEY.sub(requote, curl)
+
+
+def describe(response: Response) -> str:
+    """Status line and (shortened) body of a Schemathesis response."""
+    reason = response.message or http.client.responses.get(response.status_code, "")
+    content_type = next(iter(response.headers.get("content-type", [""])), "")
+    body: str
+    if not response.content:
+        body = ""
+    elif "json" in content_type:
+        try:
+            body = json.dumps(json.loads(response.content), ensure_ascii=False)
+        except ValueError:
+            body = response.content.decode("utf-8", "replace")
+    elif content_type.startswith(("text/", "application/xml")) or not content_type:
+        body = response.content.decode("utf-8", "replace")
+    else:
+        body = f"<{len(response.content)} bytes of {content_type}>"
+    if len(body) > _MAX_BODY:
+        body = body[:_MAX_BODY] + "..."
+    return f"HTTP {response.status_code} {reason}\n{body}".rstrip()
+
+
+def merge(suite: str, name: str, results: list[CheckResult]) -> CheckResult:
+    """Several runs of one check as one CheckResult: failed if any failed, passed if any ran, else skipped."""
+    outcomes = {result.outcome for result in results}
+    failures: dict[tuple[str, str], Failure] = {}
+    for result in results:
+        for failure in result.failures:
+            failures.setdefault((failure.rule, failure.message), failure)
+    if Outcome.FAILED in outcomes:
+        outcome = Outcome.FAILED
+    elif Outcome.PASSED in outcomes:
+        outcome = Outcome.PASSED
+    else:
+        outcome = Outcome.SKIPPED
+    reason = "; ".join(dict.fromkeys(r.reason for r in results if r.reason)) if outcome is Outcome.SKIPPED else ""
+    seconds = round(sum(result.seconds for result in results), 3)
+    return CheckResult(suite, name, outcome, list(failures.values()), reason, seconds)
+
+
+def skipped(suite: str, name: str, reason: str) -> CheckResult:
+    """A CheckResult that did not run."""
+    return CheckResult(suite, name, Outcome.SKIPPED, reason=reason)

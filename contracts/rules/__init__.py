@@ -1,0 +1,80 @@
+"""The "rules" suite: the business rules of API.md checked over HTTP against a reference model.
+
+The heart is a Hypothesis ``RuleBasedStateMachine`` that drives the target with the "full" key
+(customers, invoices with random lines and discounts, actions legal and illegal, payments, deletes,
+estimates and conversions, duplicate numbers) and compares every answer, and after every step
+every invoice it created, with ``contracts.model``. When the target breaks a rule, Hypothesis
+shrinks the run to a minimal sequence of calls, which the failure reports with the failing
+request as curl.
+
+Beside it, separate checks that each create their own data: pagination, filters, sort, search,
+reports and deletion. Only records the suite created are compared, so the target may hold any
+other data; names carry a random token (from the seed, checked unused) so nothing collides.
+"""
+
+from __future__ import annotations
+
+import time
+import traceback
+from collections.abc import Callable, Iterator
+
+import requests
+
+from contracts.results import CheckResult, Failure, Outcome
+from contracts.rules.common import Broken, Skip
+from contracts.rules.context import Context
+from contracts.rules.deleted import check_deleted
+from contracts.rules.explore import machine_failures
+from contracts.rules.lists import check_filters, check_pagination, check_search, check_sort
+from contracts.rules.machine import RulesMachine
+from contracts.rules.reports import check_reports
+from contracts.suites import suite
+from contracts.target import Target
+
+__all__ = ["CHECKS", "SUITE", "Check", "Context", "RulesMachine", "machine_failures", "run"]
+
+SUITE = "rules"
+
+Check = Callable[[Context], list[Failure]]
+
+CHECKS: tuple[tuple[str, str, Check], ...] = (
+    ("state machine", "rules.machine", machine_failures),
+    ("pagination", "rules.pagination", check_pagination),
+    ("filters", "rules.filters", check_filters),
+    ("sort", "rules.sort", check_sort),
+    ("search", "rules.search", check_search),
+    ("reports", "rules.reports", check_reports),
+    ("deleted", "rules.deleted", check_deleted),
+)
+
+
+@suite(SUITE)
+def run(target: Target) -> Iterator[CheckResult]:
+    """The rules suite: the state machine, then pagination, filters, sort, search, reports, deletion."""
+    if target.keys.get("full") is None:
+        for name, _, _ in CHECKS:
+            yield CheckResult(SUITE, name, Outcome.SKIPPED, reason="no full-access key configured")
+        return
+    ctx = Context.open(target)
+    try:
+        for name, rule, check in CHECKS:
+            yield _run_check(ctx, name, rule, check)
+    finally:
+        ctx.client.session.close()
+
+
+def _run_check(ctx: Context, name: str, rule: str, check: Check) -> CheckResult:
+    started = time.monotonic()
+    try:
+        failures = check(ctx)
+    except Skip as skip:
+        return CheckResult(SUITE, name, Outcome.SKIPPED, reason=str(skip), seconds=time.monotonic() - started)
+    except Broken as broken:
+        failures = [broken.failure]
+    except requests.RequestException as exc:
+        failures = [Failure(rule, f"a request failed: {exc}")]
+    except Exception as exc:  # an answer the check could not read fails the check, never the run
+        where = "".join(traceback.format_exception_only(type(exc), exc)).strip()
+        failures = [Failure(rule, f"the check stopped on {where} (an answer it could not read)")]
+    outcome = Outcome.FAILED if failures else Outcome.PASSED
+    return CheckResult(SUITE, name, outcome, failures, seconds=time.monotonic() - started)

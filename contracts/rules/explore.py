@@ -1,0 +1,79 @@
+"""Run the state machine under Hypothesis and turn what it found into shrunk Failures (minimal steps, HTTP calls)."""
+
+from __future__ import annotations
+
+import traceback
+
+import requests
+from hypothesis import HealthCheck, Phase, seed, settings
+from hypothesis.errors import Flaky
+from hypothesis.stateful import run_state_machine_as_test
+
+from contracts.results import Failure
+from contracts.rules.common import Violation
+from contracts.rules.context import Context
+from contracts.rules.machine import RulesMachine
+
+STEPS = 50  # steps per generated run; max_examples runs (Target.max_examples, 25 by default)
+
+
+def machine_failures(ctx: Context) -> list[Failure]:
+    """Run the state machine; the shrunk failures it found (with their minimal call sequence)."""
+    for path in ("/customers", "/invoices", "/estimates", "/payments"):
+        ctx.listing("rules.integrity", path, {"limit": 1})  # a missing resource skips the machine
+    ctx.machine_tag = ctx.token("machine")
+    machine = type("RulesMachine", (RulesMachine,), {"context": ctx})
+    seeded = seed(ctx.target.seed)(machine)
+    config = settings(
+        max_examples=max(1, ctx.target.max_examples),
+        stateful_step_count=STEPS,
+        database=None,
+        deadline=None,
+        derandomize=False,
+        print_blob=False,
+        phases=(Phase.generate, Phase.shrink),
+        report_multiple_bugs=True,
+        suppress_health_check=list(HealthCheck),
+    )
+    try:
+        run_state_machine_as_test(seeded, settings=config)
+    except Exception as exc:  # every failure of the run is reported, none escapes the suite
+        failures = [_machine_failure(error, ctx) for error in _flatten(exc)]
+        if isinstance(exc, Flaky):
+            note = "(flaky: the target did not fail the same way every time this sequence ran)\n"
+            failures = [Failure(f.rule, note + f.message, f.reproduction, f.response) for f in failures]
+        return failures
+    return []
+
+
+def _flatten(exc: BaseException) -> list[BaseException]:
+    if isinstance(exc, BaseExceptionGroup):
+        return [inner for group in exc.exceptions for inner in _flatten(group)]
+    return [exc]
+
+
+def _machine_failure(exc: BaseException, ctx: Context) -> Failure:
+    """A Failure with the minimal steps Hypothesis printed and the HTTP calls of that final run."""
+    steps = [
+        note.strip()
+        for note in getattr(exc, "__notes__", [])
+        if note.strip().startswith("state") or " = state." in note
+    ]
+    if isinstance(exc, Violation):
+        failure, calls = exc.failure, exc.calls
+    else:
+        where = "".join(traceback.format_exception_only(type(exc), exc)).strip()
+        rule = "rules.transport" if isinstance(exc, requests.RequestException) else "rules.machine"
+        failure, calls = Failure(rule, f"the state machine stopped on {where}"), list(ctx.last_calls)
+    # Hypothesis also prints the invariant checks and the teardown; the steps are the rule calls.
+    automatic = {"state.teardown()", "state.invoices_match_model()"}
+    shown = [step for step in steps if step not in automatic]
+    text = [failure.message]
+    if shown:
+        text.append(
+            f"Minimal reproduction ({len(shown) - 1} steps, shrunk by Hypothesis, seed {ctx.target.seed}):\n    "
+            + "\n    ".join(shown)
+        )
+    if calls:
+        text.append(f"HTTP calls of that run ({len(calls)}):\n    " + "\n    ".join(calls))
+    return Failure(failure.rule, "\n".join(text), failure.reproduction, failure.response)

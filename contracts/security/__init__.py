@@ -1,0 +1,124 @@
+"""The security suite: tenancy (BOLA), scopes, authentication, writeOnly/readOnly fields and input limits.
+
+Everything is derived from the spec, never from a list of resources: the operations and their
+``security`` requirements, path shapes (``/things``, ``/things/{id}``, ``/things/{id}/verb``), request
+schemas with their ``required``, ``readOnly``, ``writeOnly`` and ``maxLength`` marks, the documented
+examples, and parameter bounds. References (``customer_id``) point at records the suite creates first
+(``x-sandbox-ref`` when the spec gives it, else the ``<thing>_id`` naming convention), or at ids it
+reads from lists for resources that cannot be created (currencies, accounts, ...).
+
+Rules:
+
+- ``security.bola``: another company's key gets 404 on every item operation on our records (reads,
+  writes, actions, sub-resources), our records stay unchanged, and its lists and searches never show them.
+- ``security.scopes``: the read-only key gets 403 naming the missing scope on every write, and changes nothing.
+- ``security.auth``: expired, unknown and missing keys get 401; public operations answer without a key.
+- ``security.write_only``: writeOnly fields never appear in a response unless its schema declares them.
+- ``security.read_only``: a wrong readOnly value sent on create or update is rejected or ignored, never stored.
+- ``security.limits``: parameters out of their declared bounds are 400 (never clamped); strings
+  above ``maxLength`` in a body are 422.
+
+Every choice (the marker written into records, wrong values) comes from ``random.Random(target.seed)``.
+
+Layout: ``spec_view`` and ``resources`` read the spec, ``fixtures`` builds bodies and records,
+``findings`` collects failures; ``auth``, ``limits``, ``fields``, ``tenancy`` and ``scopes`` hold the checks.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+
+import requests
+
+from contracts.results import CheckResult, Failure, Outcome
+from contracts.security.auth import AUTH, check_auth
+from contracts.security.fields import (
+    READ_ONLY,
+    WRITE_ONLY,
+    check_read_only,
+    check_write_only,
+    forbidden_fields,
+    write_only_fields,
+    wrong_value,
+)
+from contracts.security.findings import Findings, Skip
+from contracts.security.fixtures import Context, Created
+from contracts.security.limits import LIMITS, check_limits, too_long
+from contracts.security.resources import Resource, find_resources, ref_target
+from contracts.security.scopes import SCOPES, check_scopes
+from contracts.security.spec_view import Operation, Spec, flatten
+from contracts.security.tenancy import BOLA, check_bola
+from contracts.suites import suite
+from contracts.target import Target
+
+__all__ = [
+    "AUTH",
+    "BOLA",
+    "CHECKS",
+    "LIMITS",
+    "READ_ONLY",
+    "SCOPES",
+    "SUITE",
+    "WRITE_ONLY",
+    "Context",
+    "Created",
+    "Findings",
+    "Operation",
+    "Resource",
+    "Skip",
+    "Spec",
+    "find_resources",
+    "flatten",
+    "forbidden_fields",
+    "ref_target",
+    "run",
+    "too_long",
+    "write_only_fields",
+    "wrong_value",
+]
+
+SUITE = "security"
+
+Check = Callable[[Context], tuple[Findings, str]]
+CHECKS: tuple[tuple[str, str, Check], ...] = (
+    ("auth", AUTH, check_auth),
+    ("limits", LIMITS, check_limits),
+    ("write_only", WRITE_ONLY, check_write_only),
+    ("read_only", READ_ONLY, check_read_only),
+    ("bola", BOLA, check_bola),
+    ("scopes", SCOPES, check_scopes),
+)
+
+
+@suite(SUITE)
+def run(target: Target) -> Iterator[CheckResult]:
+    """Run every security check against ``target``, one CheckResult each."""
+    ctx = Context(target)
+    try:
+        for name, rule, check in CHECKS:
+            started = time.monotonic()
+            try:
+                findings, reason = check(ctx)
+            except Skip as skip:
+                yield CheckResult(
+                    SUITE, f"{SUITE}/{name}", Outcome.SKIPPED, reason=str(skip), seconds=time.monotonic() - started
+                )
+                continue
+            except requests.RequestException as exc:
+                failure = Failure(rule, f"the target could not be reached: {exc}")
+                yield CheckResult(
+                    SUITE, f"{SUITE}/{name}", Outcome.FAILED, [failure], seconds=time.monotonic() - started
+                )
+                continue
+            failures = findings.all()
+            yield CheckResult(
+                SUITE,
+                f"{SUITE}/{name}",
+                Outcome.FAILED if failures else Outcome.PASSED,
+                failures,
+                reason=reason,
+                seconds=time.monotonic() - started,
+            )
+    finally:
+        ctx.cleanup()

@@ -1,0 +1,58 @@
+"""``security.auth``: expired, unknown and missing keys get 401; public operations answer without a key."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from contracts.http import Client
+from contracts.security.findings import Findings
+from contracts.security.fixtures import Context
+from contracts.security.spec_view import Operation, json_or_none, unwrap
+
+AUTH = "security.auth"
+
+
+def check_auth(ctx: Context) -> tuple[Findings, str]:
+    """Expired, unknown and missing credentials are 401 on authenticated operations; public ones answer."""
+    found = Findings(AUTH)
+    callers: list[tuple[str, Client]] = []
+    if ctx.has("expired"):
+        callers.append(("an expired key", ctx.client("expired")))
+    garbage = f"sk_test_{ctx.rng.getrandbits(96):024x}"
+    callers.append(("an unknown key", Client(ctx.target, None, key=garbage)))
+    callers.append(("no key", Client(ctx.target, None)))
+    probes: list[tuple[Operation, dict[str, Any] | None]] = []
+    for res in ctx.resources.values():
+        if res.listing is not None:
+            probes.append((res.listing, None))
+    write = next((res for res in ctx.resources.values() if res.create is not None), None)
+    for what, client in callers:
+        for op, _ in probes:
+            response = client.call(op.method, op.path, params=ctx.required_params(op))
+            if response.status_code != 401:
+                found.add(client, f"{op.operation_id} with {what} answered {response.status_code}, not 401", response)
+        if write is not None and write.create is not None:
+            body = ctx.build_body(write, "full") if ctx.has("full") else ctx.sample(write.create_schema)
+            response = client.call("POST", write.collection, json_body=body)
+            if response.status_code != 401:
+                found.add(
+                    client,
+                    f"{write.create.operation_id} with {what} answered {response.status_code}, not 401",
+                    response,
+                )
+                if response.status_code < 300:
+                    data = unwrap(json_or_none(response))
+                    if isinstance(data, dict) and "id" in data:
+                        ctx.extra.append((write, data["id"]))
+    anonymous = Client(ctx.target, None)
+    for op in ctx.spec.operations:
+        if op.public and op.method == "GET" and not op.path_params:
+            response = anonymous.call("GET", op.path, params=ctx.required_params(op))
+            if response.status_code in (401, 403) or response.status_code >= 500:
+                found.add(
+                    anonymous,
+                    f"{op.operation_id} needs no credential (security: []) but answered {response.status_code}",
+                    response,
+                )
+    reason = "" if ctx.has("expired") else "no expired key (--key expired=...): checked unknown and missing keys only"
+    return found, reason

@@ -1,0 +1,201 @@
+"""``security.write_only`` and ``security.read_only``: writeOnly fields never leak, readOnly ones are never stored."""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+import requests
+
+from contracts.security.findings import Findings, Skip
+from contracts.security.fixtures import Context
+from contracts.security.resources import Resource
+from contracts.security.spec_view import Operation, Schema, flatten, json_or_none, main_type, record_schema, unwrap
+
+WRITE_ONLY = "security.write_only"
+READ_ONLY = "security.read_only"
+
+
+def forbidden_fields(op: Operation, status: int, res: Resource) -> set[str]:
+    """The writeOnly field names that must not appear in the record(s) of this response."""
+    shown = record_schema(op.response_schema(status)) or {}
+    props = shown.get("properties") or {}
+    names = {n for n, p in props.items() if flatten(p).get("writeOnly")}
+    names |= {n for n, p in (res.create_schema.get("properties") or {}).items() if flatten(p).get("writeOnly")}
+    return {n for n in names if n not in props or flatten(props[n]).get("writeOnly")}
+
+
+def write_only_fields(res: Resource) -> set[str]:
+    """The writeOnly properties of a resource's create body."""
+    return {n for n, p in (res.create_schema.get("properties") or {}).items() if flatten(p).get("writeOnly")}
+
+
+def check_write_only(ctx: Context) -> tuple[Findings, str]:
+    """No writeOnly field (nor a secret sent in one) comes back, unless the response schema declares it."""
+    found = Findings(WRITE_ONLY)
+    full = ctx.need("full", "a full-access key")
+    targets = [res for res in ctx.resources.values() if res.create is not None and write_only_fields(res)]
+    if not targets:
+        raise Skip("the spec marks no writeOnly request field")
+    ctx.setup()
+
+    def inspect(op: Operation, response: requests.Response, res: Resource, sent: list[tuple[str, str]]) -> None:
+        if response.status_code >= 300:
+            return
+        banned = forbidden_fields(op, response.status_code, res)
+        data = unwrap(json_or_none(response))
+        for row in data if isinstance(data, list) else [data]:
+            leaked = sorted(banned & set(row)) if isinstance(row, dict) else []
+            if leaked:
+                found.add(full, f"{op.operation_id} returned writeOnly field(s) {', '.join(leaked)}", response)
+                return
+        for name, value in sent:
+            if name in banned and value in response.text:
+                found.add(full, f"{op.operation_id} echoed the value sent in the writeOnly field {name}", response)
+                return
+
+    for res in targets:
+        create = res.create
+        assert create is not None
+        body = ctx.build_body(res)
+        if body is None:
+            continue
+        names = write_only_fields(res)
+        sent = [(n, str(body[n])) for n in sorted(names) if isinstance(body.get(n), str) and len(str(body[n])) >= 8]
+        response = full.call("POST", res.collection, json_body=body)
+        inspect(create, response, res, sent)
+        data = unwrap(json_or_none(response))
+        if response.status_code >= 300 or not isinstance(data, dict) or "id" not in data:
+            continue
+        record_id = data["id"]
+        ctx.extra.append((res, record_id))
+        get = res.get
+        if get is not None:
+            inspect(get, full.call("GET", ctx.path(get, record_id)), res, sent)
+        if res.listing is not None:
+            params = {**ctx.required_params(res.listing)}
+            text = ctx.marker_field(res.create_schema)
+            if any(p.get("name") == "search" for p in res.listing.query_params()) and text and text in body:
+                params["search"] = body[text]
+            inspect(res.listing, full.call("GET", res.collection, params=params), res, sent)
+        for method in ("PATCH", "PUT"):
+            op = res.item_op(method)
+            if op is None or op.body_schema is None:
+                continue
+            update = ctx.build_body(res, schema=op.body_schema) if method == "PUT" else {}
+            if update is None:
+                continue
+            for name in sorted(names):
+                if name in (op.body_schema.get("properties") or {}) and name in body:
+                    update[name] = f"{body[name]}-{method.lower()}"
+                    sent.append((name, update[name]))
+            if not update:
+                continue
+            inspect(op, full.call(method, ctx.path(op, record_id), json_body=update), res, sent)
+            if get is not None:
+                inspect(get, full.call("GET", ctx.path(get, record_id)), res, sent)
+    return found, ""
+
+
+def wrong_value(prop: Schema, server: Any, rng: random.Random) -> Any:
+    """A schema-valid value for a readOnly field that differs from what the server holds, or None."""
+    prop = flatten(prop)
+    if prop.get("enum"):
+        options = [v for v in prop["enum"] if v != server and v is not None]
+        return rng.choice(options) if options else None
+    kind = main_type(prop)
+    if kind == "string":
+        fmt = prop.get("format")
+        if fmt == "date-time":
+            return "2001-02-03T04:05:06Z"
+        if fmt == "date":
+            return "2001-02-03"
+        if prop.get("pattern") or fmt:
+            return None
+        return "forged"
+    if kind == "integer":
+        low, high = int(prop.get("minimum", 0)), int(prop.get("maximum", 10**9))
+        base = server if isinstance(server, int) else low
+        value = base + 100_000 + rng.randrange(1000)
+        return value if value <= high else (low if low != server else None)
+    if kind == "number":
+        ceiling = float(prop.get("maximum", 10**9))
+        shifted = float(server if isinstance(server, (int, float)) else 0) + 7.25
+        return shifted if shifted <= ceiling else None
+    if kind == "boolean":
+        return not bool(server)
+    return None
+
+
+def check_read_only(ctx: Context) -> tuple[Findings, str]:
+    """A wrong value for a readOnly field is rejected (400/422) or ignored on create and update, never stored."""
+    found = Findings(READ_ONLY)
+    full = ctx.need("full", "a full-access key")
+    made = ctx.setup()
+    for record in made:
+        res = record.resource
+        props = res.create_schema.get("properties") or {}
+        reference = record.snapshot if isinstance(record.snapshot, dict) else record.response
+        fields = [
+            name
+            for name, prop in props.items()
+            if flatten(prop).get("readOnly") and main_type(flatten(prop)) not in ("array", "object", "")
+        ]
+        if not fields or res.get is None:
+            continue
+        get = res.get
+        for name in fields:
+            server = reference.get(name) if isinstance(reference, dict) else None
+            forged = wrong_value(props[name], server, ctx.rng)
+            if forged is None:
+                continue
+            # on create
+            body = ctx.build_body(res)
+            if body is not None and res.create is not None:
+                body[name] = forged
+                response = full.call("POST", res.collection, json_body=body)
+                data = unwrap(json_or_none(response))
+                if response.status_code >= 500:
+                    found.add(full, f"{res.create.operation_id} with a wrong readOnly {name} failed", response)
+                elif response.status_code < 300 and isinstance(data, dict):
+                    new_id = data.get("id")
+                    if new_id is not None:
+                        ctx.extra.append((res, new_id))
+                    if data.get(name) == forged:
+                        found.add(
+                            full, f"{res.create.operation_id} stored the readOnly {name} as sent ({forged!r})", response
+                        )
+                    elif new_id is not None:
+                        again = full.call("GET", ctx.path(get, new_id))
+                        stored = unwrap(json_or_none(again))
+                        if isinstance(stored, dict) and stored.get(name) == forged:
+                            found.add(
+                                full,
+                                f"{res.create.operation_id} stored the readOnly {name} as sent ({forged!r})",
+                                again,
+                            )
+            # on update
+            op = res.item_op("PATCH") or res.item_op("PUT")
+            if op is None or op.body_schema is None:
+                continue
+            update = {} if op.method == "PATCH" else ctx.build_body(res, schema=op.body_schema)
+            if update is None:
+                continue
+            update[name] = forged
+            response = full.call(op.method, ctx.path(op, record.id), json_body=update)
+            if response.status_code >= 500:
+                found.add(full, f"{op.operation_id} with a wrong readOnly {name} failed", response)
+                continue
+            if response.status_code >= 300:
+                continue
+            data = unwrap(json_or_none(response))
+            if isinstance(data, dict) and data.get(name) == forged:
+                found.add(full, f"{op.operation_id} stored the readOnly {name} as sent ({forged!r})", response)
+                continue
+            again = full.call("GET", ctx.path(get, record.id))
+            stored = unwrap(json_or_none(again))
+            if again.status_code != 200 or (isinstance(stored, dict) and stored.get(name) == forged):
+                found.add(full, f"after {op.operation_id} with {name}={forged!r} the record reads back wrong", again)
+            if isinstance(stored, dict):
+                record.snapshot = stored
+    return found, ""

@@ -1,0 +1,43 @@
+"""What a check reports: capped failures, or a Skip saying what the target lacks."""
+
+from __future__ import annotations
+
+import requests
+
+from contracts.http import Client
+from contracts.results import Failure
+
+MAX_FAILURES = 20
+
+
+class Skip(Exception):
+    """A check cannot run against this target (the reason says what it needs)."""
+
+
+class Findings:
+    """Failures of one check, capped so one systemic bug does not bury the report."""
+
+    def __init__(self, rule: str) -> None:
+        self.rule = rule
+        self.items: list[Failure] = []
+        self.dropped = 0
+
+    def add(self, client: Client, message: str, response: requests.Response) -> None:
+        """Record a failure with a curl reproduction of ``response``'s request."""
+        if len(self.items) >= MAX_FAILURES:
+            self.dropped += 1
+            return
+        self.items.append(client.failure(self.rule, message, response))
+
+    def note(self, message: str) -> None:
+        """Record a failure that no single response shows."""
+        if len(self.items) >= MAX_FAILURES:
+            self.dropped += 1
+            return
+        self.items.append(Failure(self.rule, message))
+
+    def all(self) -> list[Failure]:
+        """The failures, with a last line counting those left out."""
+        if self.dropped:
+            return [*self.items, Failure(self.rule, f"... and {self.dropped} more failure(s) of this rule")]
+        return self.items

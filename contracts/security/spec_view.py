@@ -1,0 +1,220 @@
+"""The spec as the security checks read it: operations, their schemas and the records responses carry."""
+
+from __future__ import annotations
+
+import copy
+import re
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any
+
+import requests
+import yaml
+
+METHODS = ("get", "put", "post", "delete", "patch")
+PATH_PARAM = re.compile(r"^{([^}]+)}$")
+
+Json = Any
+Schema = dict[str, Any]
+
+
+class Spec:
+    """A loaded OpenAPI document with local ``$ref``s resolved on demand."""
+
+    def __init__(self, document: dict[str, Any]) -> None:
+        self.document = document
+        self._resolved: dict[int, Any] = {}
+
+    @classmethod
+    def load(cls, path: Any) -> Spec:
+        """Read a YAML or JSON spec."""
+        loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+        with open(path, encoding="utf-8") as handle:
+            return cls(yaml.load(handle, Loader=loader))  # noqa: S506 - a safe loader
+
+    def pointer(self, ref: str) -> Any:
+        """The node a local ``#/...`` reference names."""
+        node: Any = self.document
+        for part in ref.removeprefix("#/").split("/"):
+            part = part.replace("~1", "/").replace("~0", "~")
+            node = node[int(part)] if isinstance(node, list) else node[part]
+        return node
+
+    def resolve(self, node: Any, depth: int = 0) -> Any:
+        """``node`` with every local ``$ref`` replaced by what it names (recursively, cycles cut at depth 40)."""
+        if depth > 40:
+            return {}
+        if isinstance(node, dict):
+            if isinstance(node.get("$ref"), str) and node["$ref"].startswith("#/"):
+                target = self.resolve(self.pointer(node["$ref"]), depth + 1)
+                rest = {k: v for k, v in node.items() if k != "$ref"}
+                return {**target, **self.resolve(rest, depth + 1)} if rest else target
+            return {k: self.resolve(v, depth + 1) for k, v in node.items()}
+        if isinstance(node, list):
+            return [self.resolve(v, depth + 1) for v in node]
+        return node
+
+    @cached_property
+    def operations(self) -> list[Operation]:
+        """Every operation, in document order."""
+        found: list[Operation] = []
+        default_security = self.document.get("security")
+        for path, item in (self.document.get("paths") or {}).items():
+            item = self.resolve(item)
+            shared = item.get("parameters") or []
+            for method in METHODS:
+                op = item.get(method)
+                if not isinstance(op, dict):
+                    continue
+                names = {(p.get("name"), p.get("in")) for p in op.get("parameters") or []}
+                params = [p for p in shared if (p.get("name"), p.get("in")) not in names] + list(
+                    op.get("parameters") or []
+                )
+                found.append(
+                    Operation(
+                        method=method.upper(),
+                        path=path,
+                        operation_id=str(op.get("operationId") or f"{method} {path}"),
+                        security=op.get("security", default_security),
+                        parameters=params,
+                        request=op.get("requestBody") or {},
+                        responses={str(k): v for k, v in (op.get("responses") or {}).items()},
+                    )
+                )
+        return found
+
+
+def flatten(schema: Any) -> Schema:
+    """A resolved schema with ``allOf`` merged (properties and required united) and nullable unions unwrapped."""
+    if not isinstance(schema, dict):
+        return {}
+    result: Schema = {k: v for k, v in schema.items() if k not in ("allOf",)}
+    for part in schema.get("allOf") or []:
+        part = flatten(part)
+        props = {**(part.get("properties") or {}), **(result.get("properties") or {})}
+        required = list(dict.fromkeys([*(part.get("required") or []), *(result.get("required") or [])]))
+        result = {**part, **result, "properties": props, "required": required}
+    for key in ("anyOf", "oneOf"):
+        options = [o for o in schema.get(key) or [] if isinstance(o, dict) and o.get("type") != "null"]
+        if options and "properties" not in result and "type" not in result:
+            merged = flatten(options[0])
+            result = {**merged, **{k: v for k, v in result.items() if k != key}}
+    return result
+
+
+def types_of(schema: Schema) -> list[str]:
+    """The JSON types a schema allows (``type`` may be a list)."""
+    kind = schema.get("type")
+    if isinstance(kind, list):
+        return [str(k) for k in kind]
+    return [str(kind)] if kind else []
+
+
+def main_type(schema: Schema) -> str:
+    """The first non-null type of a schema ("" when untyped)."""
+    return next((t for t in types_of(schema) if t != "null"), "")
+
+
+@dataclass
+class Operation:
+    """One method on one path."""
+
+    method: str
+    path: str
+    operation_id: str
+    security: list[dict[str, list[str]]] | None
+    parameters: list[dict[str, Any]]
+    request: dict[str, Any]
+    responses: dict[str, Any]
+
+    @property
+    def public(self) -> bool:
+        """No credential needed (``security: []`` or an empty alternative)."""
+        return self.security is not None and (not self.security or any(not alt for alt in self.security))
+
+    @property
+    def segments(self) -> list[str]:
+        """The path's segments."""
+        return [s for s in self.path.split("/") if s]
+
+    @property
+    def path_params(self) -> list[str]:
+        """Names of the path's parameters, in order."""
+        return [m.group(1) for s in self.segments if (m := PATH_PARAM.match(s))]
+
+    def query_params(self) -> list[dict[str, Any]]:
+        """The query parameters."""
+        return [p for p in self.parameters if p.get("in") == "query"]
+
+    @property
+    def body_schema(self) -> Schema | None:
+        """The JSON request body's schema, flattened."""
+        content = self.request.get("content") or {}
+        for media, spec in content.items():
+            if media.endswith("json") and isinstance(spec, dict):
+                return flatten(spec.get("schema") or {})
+        return None
+
+    @property
+    def form_body(self) -> bool:
+        """A request body that is not JSON (e.g. a form)."""
+        return bool(self.request.get("content")) and self.body_schema is None
+
+    def body_example(self) -> Json:
+        """The first documented request example, if any."""
+        for media, spec in (self.request.get("content") or {}).items():
+            if not media.endswith("json") or not isinstance(spec, dict):
+                continue
+            if "example" in spec:
+                return copy.deepcopy(spec["example"])
+            for example in (spec.get("examples") or {}).values():
+                if isinstance(example, dict) and "value" in example:
+                    return copy.deepcopy(example["value"])
+        return None
+
+    def scope_alternatives(self) -> list[list[str]]:
+        """The scopes each security alternative requires."""
+        return [[scope for scopes in alt.values() for scope in scopes] for alt in self.security or []]
+
+    def response_schema(self, status: int) -> Schema | None:
+        """The flattened JSON schema of a response status (or its ``2XX``/``default`` entry)."""
+        spec = self.responses.get(str(status)) or self.responses.get(f"{str(status)[0]}XX")
+        spec = spec or self.responses.get("default")
+        if not isinstance(spec, dict):
+            return None
+        for media, content in (spec.get("content") or {}).items():
+            if media.endswith("json") and isinstance(content, dict):
+                return flatten(content.get("schema") or {})
+        return None
+
+    @property
+    def success(self) -> int:
+        """The first documented 2xx status."""
+        codes = sorted(int(c) for c in self.responses if c.isdigit() and c.startswith("2"))
+        return codes[0] if codes else 200
+
+
+def record_schema(schema: Schema | None) -> Schema | None:
+    """The record inside a response schema: ``data`` (or its items) when wrapped, else the schema (or its items)."""
+    if not schema:
+        return None
+    props = schema.get("properties") or {}
+    inner = flatten(props["data"]) if "data" in props else schema
+    if main_type(inner) == "array" or "items" in inner:
+        inner = flatten(inner.get("items") or {})
+    return inner if inner.get("properties") else None
+
+
+def unwrap(body: Json) -> Json:
+    """A response's record(s): ``data`` when the body is wrapped."""
+    if isinstance(body, dict) and "data" in body and set(body) <= {"data", "links", "meta"}:
+        return body["data"]
+    return body
+
+
+def json_or_none(response: requests.Response) -> Json:
+    """The response's JSON, or None."""
+    try:
+        return response.json()
+    except ValueError:
+        return None

@@ -1,0 +1,131 @@
+"""The implementation under test: base URL, spec, keys by role, and run settings (flags or a TOML file)."""
+
+from __future__ import annotations
+
+import importlib.util
+import tomllib
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+# The sandbox's published keys (README, fixtures/companies.yaml): the default when no key is given.
+SANDBOX_KEYS = {
+    "full": "sk_test_acme_full_4eC39HqLyjWDarjtT1zdp7dc",
+    "readonly": "sk_test_acme_readonly_9kR2mXq7LpZ4vB8nW3yT",
+    "other": "sk_test_globex_full_8Jd3Kf0Lp2Qw5Er7Ty9U",
+    "expired": "sk_test_acme_expired_2Zt6Yw1Nq8Rs5Uv3Mx0P",
+}
+ROLES = ("full", "readonly", "other", "expired")
+ALL_SUITES = ("conformance", "stateful", "rules", "security")
+
+
+@dataclass(frozen=True)
+class Keys:
+    """Credentials by role: full access, read-only (same company), another company's full key, expired."""
+
+    full: str | None = None
+    readonly: str | None = None
+    other: str | None = None
+    expired: str | None = None
+
+    def get(self, role: str) -> str | None:
+        """The key of a role, or None when the target has none."""
+        value: str | None = getattr(self, role)
+        return value
+
+
+@dataclass(frozen=True)
+class Target:
+    """Everything a suite needs to know about the implementation it checks."""
+
+    base_url: str
+    spec_path: Path
+    keys: Keys = field(default_factory=Keys)
+    suites: tuple[str, ...] = ALL_SUITES
+    seed: int = 0
+    max_examples: int = 25
+    setup_hook: str | None = None
+    timeout: float = 30.0
+
+    @property
+    def api(self) -> str:
+        """The base URL without a trailing slash."""
+        return self.base_url.rstrip("/")
+
+
+def default_spec_path() -> Path:
+    """The contract: the checkout's openapi.yaml, or the copy the installed wheel carries.
+
+    The wheel ships it once, inside the ``mockserver`` package's data; ``find_spec`` locates that
+    package without importing it, so the suites still depend on nothing of the sandbox's code.
+    """
+    in_checkout = Path(__file__).resolve().parent.parent / "openapi.yaml"
+    if in_checkout.exists():
+        return in_checkout
+    found = importlib.util.find_spec("mockserver")
+    if found is not None and found.origin:
+        return Path(found.origin).parent / "data" / "openapi.yaml"
+    return in_checkout
+
+
+def parse_key(text: str) -> tuple[str, str]:
+    """``role=secret`` -> (role, secret); a bare secret is the ``full`` key."""
+    role, sep, secret = text.partition("=")
+    if not sep:
+        return "full", text
+    if role not in ROLES:
+        raise ValueError(f"unknown key role {role!r}; use one of {', '.join(ROLES)}")
+    return role, secret
+
+
+def load_config(path: Path) -> dict[str, Any]:
+    """Read a TOML target file (see the README's "Validate your own implementation")."""
+    with path.open("rb") as handle:
+        raw = tomllib.load(handle)
+    section = raw.get("target", raw)
+    if not isinstance(section, dict):
+        raise ValueError(f"{path}: [target] must be a table")
+    return section
+
+
+def build_target(
+    base_url: str | None,
+    *,
+    spec: Path | None = None,
+    keys: list[str] | None = None,
+    suites: list[str] | None = None,
+    seed: int | None = None,
+    max_examples: int | None = None,
+    config: Path | None = None,
+    setup_hook: str | None = None,
+) -> Target:
+    """Combine a config file (if any) with flags; flags win. No key at all means the sandbox's keys."""
+    values: dict[str, Any] = load_config(config) if config else {}
+    url = base_url or values.get("base_url")
+    if not url:
+        raise ValueError("a base URL is required (--base-url or base_url in the config file)")
+    key_values: dict[str, str] = dict(values.get("keys", {}))
+    for text in keys or []:
+        role, secret = parse_key(text)
+        key_values[role] = secret
+    if not key_values:
+        key_values = dict(SANDBOX_KEYS)
+    unknown = set(key_values) - set(ROLES)
+    if unknown:
+        raise ValueError(f"unknown key role(s) {sorted(unknown)}; use {', '.join(ROLES)}")
+    chosen = tuple(suites or values.get("suites") or ALL_SUITES)
+    bad = [s for s in chosen if s not in ALL_SUITES]
+    if bad:
+        raise ValueError(f"unknown suite(s) {bad}; choose from {', '.join(ALL_SUITES)}")
+    target = Target(
+        base_url=str(url),
+        spec_path=Path(spec or values.get("spec") or default_spec_path()),
+        keys=Keys(**key_values),
+        suites=chosen,
+    )
+    overrides: dict[str, Any] = {
+        "seed": seed if seed is not None else values.get("seed"),
+        "max_examples": max_examples if max_examples is not None else values.get("max_examples"),
+        "setup_hook": setup_hook or values.get("setup_hook"),
+    }
+    return replace(target, **{k: v for k, v in overrides.items() if v is not None})

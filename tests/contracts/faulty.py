@@ -1,0 +1,499 @@
+"""Faulty variants of the sandbox: the real app with exactly one injected defect, served on a free port.
+
+Each variant is one narrow, realistic bug an implementation of openapi.yaml could have, and the
+contract rule that must catch it. A defect is injected into one app instance only, either as WSGI
+middleware around it or through the instance's own engine and keyring, never by patching module
+globals, so variants cannot leak into each other (or into the unmodified sandbox).
+
+    with serve(VARIANTS["wrong_total"]) as base_url:   # http://127.0.0.1:<port>/api/v1
+        report = contracts.run(Target(base_url, SPEC, suites=("rules",)))
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import re
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlencode
+
+from flask import Flask
+from werkzeug.serving import WSGIRequestHandler, make_server
+from werkzeug.test import EnvironBuilder
+from werkzeug.wrappers import Request, Response
+
+from mockserver.app import create_app
+from mockserver.errors import Forbidden
+from mockserver.settings import Settings
+
+API = "/api/v1"
+WSGIEnviron = dict[str, Any]
+WSGIApp = Callable[[WSGIEnviron, Callable[..., Any]], Iterable[bytes]]
+_ITEM = re.compile(rf"^{re.escape(API)}/[a-z-]+/\d+$")
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One injected defect and what must catch it."""
+
+    name: str
+    defect: str
+    rules: tuple[str, ...]  # the run must break (at least) one of these rules
+    suites: tuple[str, ...]  # the suites that are enough to catch it
+    inject: Callable[[Flask], None]
+    paths: tuple[str, ...] = ()  # spec paths a conformance run can be limited to (empty: the whole spec)
+
+    @property
+    def rule(self) -> str:
+        """The rule the variant is named after (the first one)."""
+        return self.rules[0]
+
+
+def settings() -> Settings:
+    """The sandbox settings of every variant: seed 1, lenient responses, no rate limit in the way."""
+    return Settings(seed=1, strict=False, rate_limit=10**9)
+
+
+@contextmanager
+def serve(variant: Variant | None = None) -> Iterator[str]:
+    """Serve a fresh sandbox (with the variant's defect, if any) and yield its API base URL."""
+    app = create_app(settings())
+    if variant is not None:
+        variant.inject(app)
+    server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=_QuietHandler)
+    thread = threading.Thread(target=server.serve_forever, name=f"sandbox-{variant.name if variant else 'ok'}")
+    thread.daemon = True
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}{API}"
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)
+        server.server_close()
+
+
+class _QuietHandler(WSGIRequestHandler):
+    """No access log line per request (a suite sends thousands)."""
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        pass
+
+
+# --- WSGI plumbing --------------------------------------------------------------------------------------
+
+
+class Middleware:
+    """Base WSGI middleware: ``handle`` sees the request and may call the app, any number of times."""
+
+    def __init__(self, app: WSGIApp) -> None:
+        self.app = app
+
+    def __call__(self, environ: WSGIEnviron, start_response: Callable[..., Any]) -> Iterable[bytes]:
+        response = self.handle(Request(environ, shallow=True), environ)
+        return response(environ, start_response)
+
+    def handle(self, request: Request, environ: WSGIEnviron) -> Response:
+        return self.forward(environ)
+
+    def forward(self, environ: WSGIEnviron) -> Response:
+        """Run the wrapped app on ``environ`` and buffer its response."""
+        return Response.from_app(self.app, environ, buffered=True)
+
+    def subrequest(self, request: Request, method: str, query: list[tuple[str, str]] | None = None) -> Response:
+        """The same path and headers, another method (and query), answered by the wrapped app."""
+        headers = {k: v for k, v in request.headers.items() if k.lower() not in ("content-length", "content-type")}
+        builder = EnvironBuilder(
+            path=request.path,
+            method=method,
+            headers=headers,
+            query_string=urlencode(query if query is not None else list(request.args.items(multi=True))),
+        )
+        try:
+            return self.forward(builder.get_environ())
+        finally:
+            builder.close()
+
+
+def with_query(environ: WSGIEnviron, pairs: list[tuple[str, str]]) -> WSGIEnviron:
+    """A copy of ``environ`` with another query string."""
+    return {**environ, "QUERY_STRING": urlencode(pairs)}
+
+
+def json_of(response: Response) -> Any:
+    """A response's JSON body, or None."""
+    if not (response.mimetype or "").endswith("json"):
+        return None
+    try:
+        return json.loads(response.get_data())
+    except ValueError:
+        return None
+
+
+def set_json(response: Response, body: Any) -> Response:
+    """Replace a response's JSON body (Content-Length follows)."""
+    response.set_data(json.dumps(body))
+    return response
+
+
+def wrap(app: Flask, middleware: Callable[[WSGIApp], Middleware]) -> None:
+    """Put a middleware around one app instance."""
+    app.wsgi_app = middleware(app.wsgi_app)  # type: ignore[method-assign]
+
+
+def sandbox(app: Flask) -> dict[str, Any]:
+    """The instance's engine, keyring, fixtures, ..."""
+    parts: dict[str, Any] = app.extensions["sandbox"]
+    return parts
+
+
+# --- the defects ----------------------------------------------------------------------------------------
+
+
+def inject_wrong_total(app: Flask) -> None:
+    """Invoices: the stored total (and what is due) is one cent more than the items add up to."""
+
+    def off_by_a_cent(invoice: dict[str, Any], tenant: Any, clock: Any) -> None:
+        if invoice.get("paid_status") == "UNPAID" and isinstance(invoice.get("total"), int):
+            invoice["total"] += 1
+            invoice["due_amount"] = invoice["total"]
+
+    sandbox(app)["engine"].derive.setdefault("invoices", []).append(off_by_a_cent)
+
+
+class PageOverlap(Middleware):
+    """Every page after the first starts with the last record of the previous page (and loses its own last)."""
+
+    def handle(self, request: Request, environ: WSGIEnviron) -> Response:
+        response = self.forward(environ)
+        page = request.args.get("page", "1")
+        if request.method != "GET" or not page.isdigit() or int(page) < 2 or response.status_code != 200:
+            return response
+        body = json_of(response)
+        if not (isinstance(body, dict) and isinstance(body.get("data"), list) and "meta" in body and body["data"]):
+            return response
+        query = [(k, v) for k, v in request.args.items(multi=True) if k != "page"] + [("page", str(int(page) - 1))]
+        previous = json_of(self.subrequest(request, "GET", query))
+        if isinstance(previous, dict) and previous.get("data"):
+            body["data"] = [previous["data"][-1], *body["data"][:-1]]
+        return set_json(response, body)
+
+
+class LeakOtherCompany(Middleware):
+    """GET of a single record that the caller's company lacks falls back to any company that has it."""
+
+    def __init__(self, app: WSGIApp, keys: list[str]) -> None:
+        super().__init__(app)
+        self.keys = keys
+
+    def handle(self, request: Request, environ: WSGIEnviron) -> Response:
+        response = self.forward(environ)
+        if request.method != "GET" or response.status_code != 404 or not _ITEM.match(request.path):
+            return response
+        for key in self.keys:
+            retry = self.forward({**environ, "HTTP_AUTHORIZATION": f"Bearer {key}"})
+            if retry.status_code == 200:
+                return retry
+        return response
+
+
+def inject_bola_leak(app: Flask) -> None:
+    """Single-record reads ignore the tenant: another company's record is returned instead of 404."""
+    keys = [key.key for company in sandbox(app)["fixtures"].companies for key in company.keys if "*" in key.scopes]
+    wrap(app, lambda inner: LeakOtherCompany(inner, keys))
+
+
+def inject_missing_scope_check(app: Flask) -> None:
+    """PATCH /items/{id} forgets its items:write scope check: any valid key of the company may update items."""
+    keyring = sandbox(app)["keyring"]
+    checked = keyring.authenticate
+
+    def authenticate(operation: Any, headers: Any, query: Any, cookies: Any) -> Any:
+        try:
+            return checked(operation, headers, query, cookies)
+        except Forbidden:
+            if operation.operation_id != "updateItem":
+                raise
+            token = str(headers.get("Authorization") or "").partition(" ")[2].strip()
+            return keyring.identify(token)
+
+    keyring.authenticate = authenticate
+
+
+def inject_password_echo(app: Flask) -> None:
+    """GET /users/{id} shows the stored (hashed) password, a writeOnly field."""
+    sandbox(app)["engine"].hidden["getUser"] = frozenset()
+
+
+class ClampLimit(Middleware):
+    """A list ``limit`` above 100 is silently clamped to 100 instead of being a 400."""
+
+    def handle(self, request: Request, environ: WSGIEnviron) -> Response:
+        limit = request.args.get("limit", "")
+        if request.method == "GET" and limit.isdigit() and int(limit) > 100:
+            pairs = [(k, "100" if k == "limit" else v) for k, v in request.args.items(multi=True)]
+            return self.forward(with_query(environ, pairs))
+        return self.forward(environ)
+
+
+class Rewrite(Middleware):
+    """Rewrite the responses of one GET path."""
+
+    def __init__(self, app: WSGIApp, path: str, change: Callable[[Response], Response]) -> None:
+        super().__init__(app)
+        self.path = path
+        self.change = change
+
+    def handle(self, request: Request, environ: WSGIEnviron) -> Response:
+        response = self.forward(environ)
+        if request.method == "GET" and request.path == f"{API}{self.path}":
+            return self.change(response)
+        return response
+
+
+def inject_undocumented_status(app: Flask) -> None:
+    """GET /units answers 203 Non-Authoritative Information, which the spec does not document."""
+
+    def status_203(response: Response) -> Response:
+        if response.status_code == 200:
+            response.status_code = 203
+        return response
+
+    wrap(app, lambda inner: Rewrite(inner, "/units", status_203))
+
+
+def inject_wrong_type(app: Flask) -> None:
+    """GET /currencies returns each currency's integer ``precision`` as a string."""
+
+    def precision_as_string(response: Response) -> Response:
+        body = json_of(response)
+        if isinstance(body, dict) and isinstance(body.get("data"), list):
+            for currency in body["data"]:
+                if isinstance(currency, dict) and "precision" in currency:
+                    currency["precision"] = str(currency["precision"])
+            set_json(response, body)
+        return response
+
+    wrap(app, lambda inner: Rewrite(inner, "/currencies", precision_as_string))
+
+
+def inject_missing_header(app: Flask) -> None:
+    """GET /payment-methods drops the required X-RateLimit-Remaining header."""
+
+    def drop_header(response: Response) -> Response:
+        response.headers.pop("X-RateLimit-Remaining", None)
+        return response
+
+    wrap(app, lambda inner: Rewrite(inner, "/payment-methods", drop_header))
+
+
+class IgnoreFilter(Middleware):
+    """GET /invoices ignores its ``status`` filter (every status comes back)."""
+
+    def handle(self, request: Request, environ: WSGIEnviron) -> Response:
+        if request.method == "GET" and request.path == f"{API}/invoices" and "status" in request.args:
+            pairs = [(k, v) for k, v in request.args.items(multi=True) if k != "status"]
+            return self.forward(with_query(environ, pairs))
+        return self.forward(environ)
+
+
+class SoftDelete(Middleware):
+    """DELETE answers 204, but the record stays readable by GET (a soft delete that leaks)."""
+
+    def __init__(self, app: WSGIApp) -> None:
+        super().__init__(app)
+        self.ghosts: dict[tuple[str, str], Response] = {}
+        self.lock = threading.Lock()
+
+    def handle(self, request: Request, environ: WSGIEnviron) -> Response:
+        key = (request.headers.get("Authorization", ""), request.path)
+        if request.method == "DELETE" and _ITEM.match(request.path):
+            before = self.subrequest(request, "GET", [])
+            response = self.forward(environ)
+            if response.status_code in (200, 204) and before.status_code == 200:
+                with self.lock:
+                    self.ghosts[key] = before
+            return response
+        response = self.forward(environ)
+        if request.method == "GET" and response.status_code == 404:
+            with self.lock:
+                ghost = self.ghosts.get(key)
+            if ghost is not None:
+                return Response(ghost.get_data(), status=200, headers=list(response.headers.items()))
+        return response
+
+
+def inject_broken_transition(app: Flask) -> None:
+    """POST /invoices/{id}/send is allowed from every status (a SENT, VIEWED or COMPLETED invoice is sent again)."""
+    engine = sandbox(app)["engine"]
+    send = next(op for op in engine.index.operations if op.operation_id == "sendInvoice")
+    transition = dict(send.extensions["x-sandbox-transition"])
+    transition["from"] = ["DRAFT", "SENT", "VIEWED", "OVERDUE", "COMPLETED"]
+    send.extensions["x-sandbox-transition"] = transition
+
+
+def inject_expired_key_accepted(app: Flask) -> None:
+    """Expired API keys keep working (the expiry is never checked)."""
+    keyring = sandbox(app)["keyring"]
+    table = keyring._by_digest
+    for digest, credential in list(table.items()):
+        if credential.expires_at is not None:
+            table[digest] = dataclasses.replace(credential, expires_at=None)
+
+
+class StoreCreatedAt(Middleware):
+    """POST /customers keeps a client-sent ``created_at`` (a readOnly field) instead of the server's."""
+
+    def __init__(self, app: WSGIApp, engine: Any) -> None:
+        super().__init__(app)
+        self.engine = engine
+
+    def handle(self, request: Request, environ: WSGIEnviron) -> Response:
+        if request.method != "POST" or request.path != f"{API}/customers":
+            return self.forward(environ)
+        raw = Request(environ).get_data(cache=True)
+        try:
+            sent = json.loads(raw)
+        except ValueError:
+            sent = None
+        if not (isinstance(sent, dict) and "created_at" in sent):
+            return self.forward({**environ, "wsgi.input": _Body(raw)})
+        forged = sent.pop("created_at")
+        body = json.dumps(sent).encode()
+        response = self.forward({**environ, "wsgi.input": _Body(body), "CONTENT_LENGTH": str(len(body))})
+        created = json_of(response)
+        if response.status_code == 201 and isinstance(created, dict):
+            record = created["data"]
+            with self.engine.store.tenant(record["company_id"]) as tenant:
+                stored = tenant.get("customers", record["id"])
+                stored = {**stored, "created_at": forged}
+                tenant.put("customers", record["id"], stored)
+            record["created_at"] = forged
+            set_json(response, created)
+        return response
+
+
+class _Body:
+    """A replayable wsgi.input."""
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+        self.position = 0
+
+    def read(self, size: int = -1) -> bytes:
+        end = len(self.data) if size is None or size < 0 else self.position + size
+        chunk = self.data[self.position : end]
+        self.position += len(chunk)
+        return chunk
+
+    def readline(self, size: int = -1) -> bytes:
+        return self.read(size)
+
+
+def _variants() -> dict[str, Variant]:
+    listed = [
+        Variant(
+            "wrong_total", "invoice total one cent above its items", ("rules.totals",), ("rules",), inject_wrong_total
+        ),
+        Variant(
+            "page_overlap",
+            "page N>1 repeats the last record of page N-1",
+            ("rules.pagination",),
+            ("rules",),
+            lambda app: wrap(app, PageOverlap),
+        ),
+        Variant(
+            "bola_leak",
+            "GET item returns another company's record",
+            ("security.bola",),
+            ("security",),
+            inject_bola_leak,
+        ),
+        Variant(
+            "missing_scope_check",
+            "PATCH /items/{id} without items:write",
+            ("security.scopes",),
+            ("security",),
+            inject_missing_scope_check,
+        ),
+        Variant(
+            "password_echo",
+            "GET /users/{id} echoes the writeOnly password",
+            ("security.write_only",),
+            ("security",),
+            inject_password_echo,
+        ),
+        Variant(
+            "limit_clamped",
+            "limit > 100 silently clamped to 100",
+            ("security.limits",),
+            ("security",),
+            lambda app: wrap(app, ClampLimit),
+        ),
+        Variant(
+            "undocumented_status",
+            "GET /units answers 203",
+            ("conformance.status_code_conformance",),
+            ("conformance",),
+            inject_undocumented_status,
+            ("/units",),
+        ),
+        Variant(
+            "wrong_type",
+            "currency precision as a string",
+            ("conformance.response_schema_conformance",),
+            ("conformance",),
+            inject_wrong_type,
+            ("/currencies",),
+        ),
+        Variant(
+            "filter_ignored",
+            "GET /invoices ignores ?status=",
+            ("rules.filters",),
+            ("rules",),
+            lambda app: wrap(app, IgnoreFilter),
+        ),
+        Variant(
+            "deleted_readable",
+            "a deleted record is still readable",
+            ("rules.deleted", "stateful.use_after_free"),
+            ("rules",),
+            lambda app: wrap(app, SoftDelete),
+        ),
+        Variant(
+            "broken_transition",
+            "an invoice can be sent from any status",
+            ("rules.transitions",),
+            ("rules",),
+            inject_broken_transition,
+        ),
+        Variant(
+            "missing_header",
+            "GET /payment-methods without X-RateLimit-Remaining",
+            ("conformance.response_headers_conformance",),
+            ("conformance",),
+            inject_missing_header,
+            ("/payment-methods",),
+        ),
+        Variant(
+            "expired_key_accepted",
+            "expired keys still authenticate",
+            ("security.auth",),
+            ("security",),
+            inject_expired_key_accepted,
+        ),
+        Variant(
+            "read_only_stored",
+            "POST /customers stores a client-sent created_at",
+            ("security.read_only",),
+            ("security",),
+            lambda app: wrap(app, lambda inner: StoreCreatedAt(inner, sandbox(app)["engine"])),
+        ),
+    ]
+    return {variant.name: variant for variant in listed}
+
+
+VARIANTS = _variants()

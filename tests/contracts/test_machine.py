@@ -1,0 +1,139 @@
+"""The rules suite against the sandbox (every check passes) and against a server that lies about totals."""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from werkzeug.serving import WSGIRequestHandler, make_server
+from werkzeug.wrappers import Response
+
+from contracts import rules as machine
+from contracts.report import failures_text
+from contracts.results import Outcome, Report
+from contracts.target import SANDBOX_KEYS, Keys, Target
+from mockserver.app import create_app
+from mockserver.settings import Settings
+from tests.conftest import ROOT, LiveServer, free_port
+
+CHECKS = ["state machine", "pagination", "filters", "sort", "search", "reports", "deleted"]
+
+
+def target_for(base: str, **overrides: Any) -> Target:
+    return Target(base_url=f"{base}/api/v1", spec_path=ROOT / "openapi.yaml", keys=Keys(**SANDBOX_KEYS), **overrides)
+
+
+def run_rules(target: Target) -> Report:
+    return Report(checks=list(machine.run(target)))
+
+
+@pytest.mark.live
+def test_every_rule_holds_on_the_sandbox(live_server: LiveServer) -> None:
+    started = time.monotonic()
+    report = run_rules(target_for(live_server.base))
+    elapsed = time.monotonic() - started
+    assert [check.name for check in report.checks] == CHECKS
+    assert all(check.suite == "rules" for check in report.checks)
+    assert report.ok, failures_text(report)
+    assert all(check.outcome is Outcome.PASSED for check in report.checks), [
+        (check.name, check.reason) for check in report.checks
+    ]
+    assert elapsed < 90, f"the rules suite took {elapsed:.1f} s"
+
+
+@pytest.mark.live
+def test_the_same_seed_sends_the_same_requests(live_server: LiveServer) -> None:
+    """Two machine runs with one seed draw the same steps (ids differ, the sequence of calls does not)."""
+    target = target_for(live_server.base, seed=7, max_examples=3)
+    shapes = []
+    for _ in range(2):
+        ctx = machine.Context.open(target)
+        calls: list[list[str]] = []
+        original = machine.RulesMachine.__init__
+
+        def spy(
+            self: machine.RulesMachine, original: Callable[..., None] = original, calls: list[list[str]] = calls
+        ) -> None:
+            original(self)
+            calls.append(self.calls)
+
+        machine.RulesMachine.__init__ = spy  # type: ignore[method-assign]
+        try:
+            assert machine.machine_failures(ctx) == []
+        finally:
+            machine.RulesMachine.__init__ = original  # type: ignore[method-assign]
+        # Ids and the run's random name token change between runs; the requests' shape must not.
+        shapes.append([[re.sub(r"\d+|zq[a-z]+", "N", call) for call in run] for run in calls])
+    assert shapes[0] == shapes[1]
+
+
+class AddOneToTotal:
+    """WSGI middleware: every invoice the API returns claims a total one cent too high."""
+
+    def __init__(self, app: Callable[..., Iterable[bytes]]) -> None:
+        self.app = app
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        response = Response.from_app(self.app, environ)
+        if environ.get("PATH_INFO", "").startswith("/api/v1/invoices") and response.is_json:
+            body = json.loads(response.get_data())
+            data = body.get("data") if isinstance(body, dict) else None
+            for record in data if isinstance(data, list) else [data]:
+                if isinstance(record, dict) and isinstance(record.get("total"), int):
+                    record["total"] += 1
+            response.set_data(json.dumps(body))
+        return response(environ, start_response)
+
+
+class QuietHandler(WSGIRequestHandler):
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        pass
+
+
+@pytest.fixture
+def faulty_server() -> Iterator[str]:
+    app = create_app(Settings(strict=False, seed=1, rate_limit=10**9))
+    server = make_server("127.0.0.1", free_port(), AddOneToTotal(app), threaded=True, request_handler=QuietHandler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=10)
+
+
+def test_a_wrong_total_fails_rules_totals_with_a_shrunk_reproduction(faulty_server: str) -> None:
+    report = run_rules(target_for(faulty_server))
+    by_name = {check.name: check for check in report.checks}
+    machine_check = by_name["state machine"]
+    assert machine_check.outcome is Outcome.FAILED
+    assert machine_check.rules == ["rules.totals"], failures_text(report)
+    failure = machine_check.failures[0]
+    assert "total: expected" in failure.message
+    assert failure.reproduction.startswith("curl -X ")
+    assert "/invoices" in failure.reproduction
+    # Shrunk: the minimal run creates a customer and one invoice, nothing else.
+    steps = re.search(r"Minimal reproduction \((\d+) steps", failure.message)
+    assert steps is not None, failure.message
+    assert int(steps.group(1)) <= 2, failure.message
+    assert "state.create_invoice(" in failure.message
+    calls = re.search(r"HTTP calls of that run \((\d+)\)", failure.message)
+    assert calls is not None, failure.message
+    assert int(calls.group(1)) <= 3, failure.message
+    # Only the totals lie: the checks that do not read a total still pass.
+    for name in ("pagination", "filters", "search", "reports", "deleted"):
+        assert by_name[name].outcome is Outcome.PASSED, (name, failures_text(report))
+
+
+def test_no_full_key_skips_every_check(tmp_path: Path) -> None:
+    target = Target(base_url="http://127.0.0.1:9/api/v1", spec_path=tmp_path / "none.yaml", keys=Keys())
+    report = run_rules(target)
+    assert [check.outcome for check in report.checks] == [Outcome.SKIPPED] * len(CHECKS)

@@ -1,0 +1,185 @@
+"""The security suite: derived from the spec, passes on the sandbox, skips what a target lacks, reproduces failures."""
+
+from __future__ import annotations
+
+import random
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import yaml
+from faulty import VARIANTS, serve
+
+from contracts import Keys, Outcome, Report, Target, run
+from contracts import security as sec
+from contracts.report import failures_text
+from contracts.target import SANDBOX_KEYS
+
+ROOT = Path(__file__).resolve().parents[2]
+SPEC = ROOT / "openapi.yaml"
+PETSTORE = ROOT.parent / "shared" / "specs" / "petstore3.yaml"
+CHECKS = {f"security/{name}" for name, _, _ in sec.CHECKS}
+
+
+def security_target(base_url: str, keys: Keys | None = None, seed: int = 1) -> Target:
+    return Target(base_url, SPEC, keys=keys or Keys(**SANDBOX_KEYS), suites=("security",), seed=seed)
+
+
+@pytest.fixture(scope="module")
+def sandbox_url() -> Iterator[str]:
+    with serve() as base_url:
+        yield base_url
+
+
+# --- derived from the spec ------------------------------------------------------------------------------
+
+
+def test_resources_come_from_the_spec_paths() -> None:
+    spec = sec.Spec.load(SPEC)
+    resources = sec.find_resources(spec)
+    creatable = {path for path, res in resources.items() if res.create is not None}
+    document = yaml.safe_load(SPEC.read_text(encoding="utf-8"))
+    expected = {
+        path
+        for path, item in document["paths"].items()
+        if "{" not in path
+        and "post" in item
+        and "201" in item["post"]["responses"]
+        and item["post"].get("security") != []
+    } - {"/batch/customers"}  # creates a list, not one record
+    assert creatable == expected
+    invoices = resources["/invoices"]
+    assert invoices.item == "/invoices/{id}"
+    assert {op.operation_id for op in invoices.item_ops} >= {"sendInvoice", "getInvoicePdf", "deleteInvoice"}
+
+
+def test_another_spec_is_understood_too() -> None:
+    if not PETSTORE.exists():
+        pytest.skip("no Petstore spec in ../shared/specs")
+    resources = sec.find_resources(sec.Spec.load(PETSTORE))
+    assert resources
+    assert any(res.item_ops for res in resources.values())
+
+
+def test_references_follow_the_spec() -> None:
+    resources = sec.find_resources(sec.Spec.load(SPEC))
+    payment = resources["/payments"].create_schema["properties"]
+    assert sec.ref_target("customer_id", sec.flatten(payment["customer_id"]), resources) == "/customers"
+    assert (
+        sec.ref_target("payment_method_id", sec.flatten(payment["payment_method_id"]), resources) == "/payment-methods"
+    )
+    assert sec.ref_target("amount", sec.flatten(payment["amount"]), resources) is None
+    expense = resources["/expenses"].create_schema["properties"]
+    assert sec.ref_target("expense_category_id", sec.flatten(expense["expense_category_id"]), resources) == (
+        "/expense-categories"
+    )
+
+
+def test_write_only_fields_are_read_from_the_schemas() -> None:
+    spec = sec.Spec.load(SPEC)
+    resources = sec.find_resources(spec)
+    assert sec.write_only_fields(resources["/users"]) == {"password"}
+    webhooks = resources["/webhooks"]
+    assert sec.write_only_fields(webhooks) == {"secret"}
+    assert webhooks.create is not None
+    assert webhooks.get is not None
+    assert sec.forbidden_fields(webhooks.create, 201, webhooks) == set()  # the one-time secret is declared
+    assert sec.forbidden_fields(webhooks.get, 200, webhooks) == {"secret"}
+
+
+def test_wrong_values_differ_from_the_server_and_stay_valid() -> None:
+    rng = random.Random(1)
+    assert sec.wrong_value({"type": "integer", "minimum": 1, "readOnly": True}, 5, rng) != 5
+    assert sec.wrong_value({"type": "string", "enum": ["DRAFT", "SENT"]}, "DRAFT", rng) == "SENT"
+    assert sec.wrong_value({"type": "string", "format": "date-time"}, "2026-01-01T00:00:00Z", rng) != (
+        "2026-01-01T00:00:00Z"
+    )
+    assert sec.wrong_value({"type": "string", "pattern": "^INV-[0-9]{6}$"}, "INV-000001", rng) is None
+
+
+def test_too_long_strings_keep_their_format() -> None:
+    assert len(sec.too_long({"type": "string", "maxLength": 10}) or "") == 11
+    email = sec.too_long({"type": "string", "format": "email", "maxLength": 255}) or ""
+    assert len(email) == 256
+    assert email.endswith("@example.com")
+    url = sec.too_long({"type": "string", "format": "uri", "pattern": "^https?://", "maxLength": 2048}) or ""
+    assert len(url) == 2049
+    assert url.startswith("https://")
+    assert sec.too_long({"type": "string", "pattern": "^[A-Z]{2}$", "maxLength": 2}) is None
+
+
+def test_the_marker_and_choices_follow_the_seed() -> None:
+    target = security_target("http://127.0.0.1:9/api/v1")
+    assert sec.Context(target).marker == sec.Context(target).marker
+    assert sec.Context(target).marker != sec.Context(security_target(target.base_url, seed=2)).marker
+
+
+# --- against a sandbox ----------------------------------------------------------------------------------
+
+
+def outcomes(report: Report) -> dict[str, Outcome]:
+    return {check.name: check.outcome for check in report.checks}
+
+
+@pytest.mark.live
+def test_the_sandbox_passes_every_security_check(sandbox_url: str) -> None:
+    report = run(security_target(sandbox_url))
+    assert set(outcomes(report)) == CHECKS
+    assert report.ok, failures_text(report)
+    assert all(outcome is Outcome.PASSED for outcome in outcomes(report).values())
+
+
+@pytest.mark.live
+def test_checks_needing_a_missing_role_are_skipped_with_the_reason(sandbox_url: str) -> None:
+    report = run(security_target(sandbox_url, Keys(full=SANDBOX_KEYS["full"])))
+    checks = {check.name: check for check in report.checks}
+    assert report.ok
+    assert checks["security/bola"].outcome is Outcome.SKIPPED
+    assert checks["security/bola"].reason == "needs a key of another company (--key other=...)"
+    assert checks["security/scopes"].outcome is Outcome.SKIPPED
+    assert "--key readonly=" in checks["security/scopes"].reason
+    assert checks["security/auth"].outcome is Outcome.PASSED
+    assert "--key expired=" in checks["security/auth"].reason
+    assert checks["security/limits"].outcome is Outcome.PASSED
+
+
+@pytest.mark.live
+def test_without_any_key_only_authentication_is_checked(sandbox_url: str) -> None:
+    report = run(security_target(sandbox_url, Keys()))
+    result = outcomes(report)
+    assert result.pop("security/auth") is Outcome.PASSED
+    assert set(result.values()) == {Outcome.SKIPPED}
+
+
+@pytest.mark.live
+def test_a_failure_carries_a_curl_reproduction_without_the_key() -> None:
+    with serve(VARIANTS["bola_leak"]) as base_url:
+        report = run(security_target(base_url))
+    assert report.broken_rules() == {"security.bola"}
+    failure = next(f for check in report.checks for f in check.failures)
+    assert failure.reproduction.startswith("curl -X GET")
+    assert "${CONTRACTS_KEY_OTHER}" in failure.reproduction
+    assert SANDBOX_KEYS["other"] not in failure.reproduction
+    assert failure.response.startswith("HTTP 200")
+
+
+@pytest.mark.live
+def test_the_same_seed_sends_the_same_requests() -> None:
+    sent: list[list[str]] = []
+    for _ in range(2):
+        with serve(VARIANTS["limit_clamped"]) as base_url:
+            report = run(security_target(base_url))
+        sent.append([f.reproduction.replace(base_url, "") for check in report.checks for f in check.failures])
+    assert sent[0]
+    assert sent[0] == sent[1]
+
+
+def test_an_unreachable_target_fails_every_check_that_needs_it() -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    report = run(security_target(f"http://127.0.0.1:{port}/api/v1"))
+    assert not report.ok
+    assert report.broken_rules() >= {"security.auth", "security.limits"}
+    assert all("could not be reached" in f.message for check in report.checks for f in check.failures)

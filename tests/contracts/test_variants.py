@@ -1,0 +1,97 @@
+"""Every faulty variant of the sandbox is caught by the rule it breaks; the unmodified sandbox passes everything.
+
+Each variant runs only the suite(s) needed to catch it, and a conformance variant only the spec
+paths its defect lives on (a copy of openapi.yaml cut down to them), to keep the whole file fast.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from faulty import VARIANTS, Variant, serve
+
+from contracts import Keys, Report, Target, run
+from contracts import suites as registry
+from contracts.report import failures_text
+from contracts.target import ALL_SUITES, SANDBOX_KEYS
+
+pytestmark = pytest.mark.live
+
+ROOT = Path(__file__).resolve().parents[2]
+SPEC = ROOT / "openapi.yaml"
+SUITE_MODULES = {
+    "conformance": "contracts.conformance",
+    "stateful": "contracts.stateful",
+    "rules": "contracts.rules",
+    "security": "contracts.security",
+}
+
+
+def available_suites() -> set[str]:
+    """The suites whose modules exist (all of them once every suite is written)."""
+    present = {name for name, module in SUITE_MODULES.items() if importlib.util.find_spec(module) is not None}
+    for name in sorted(present):
+        importlib.import_module(SUITE_MODULES[name])  # registers it
+    return present & set(registry.names())
+
+
+def cut_spec(paths: tuple[str, ...], folder: Path) -> Path:
+    """openapi.yaml with only ``paths`` (components and the rest kept), for a short conformance run."""
+    document: dict[str, Any] = yaml.safe_load(SPEC.read_text(encoding="utf-8"))
+    document["paths"] = {path: item for path, item in document["paths"].items() if path in paths}
+    target = folder / "openapi.yaml"
+    target.write_text(yaml.safe_dump(document, sort_keys=False), encoding="utf-8")
+    return target
+
+
+def target(base_url: str, suites: tuple[str, ...], spec: Path = SPEC, max_examples: int = 10) -> Target:
+    return Target(
+        base_url=base_url,
+        spec_path=spec,
+        keys=Keys(**SANDBOX_KEYS),
+        suites=suites,
+        seed=1,
+        max_examples=max_examples,
+    )
+
+
+def explain(report: Report) -> str:
+    return failures_text(report)[:4000] or "(no failure)"
+
+
+def test_there_are_enough_distinct_variants() -> None:
+    assert len(VARIANTS) >= 12
+    assert len({variant.rule for variant in VARIANTS.values()}) == len(VARIANTS)
+
+
+@pytest.mark.parametrize("variant", list(VARIANTS.values()), ids=list(VARIANTS))
+def test_the_defect_is_caught(variant: Variant, tmp_path: Path) -> None:
+    missing = set(variant.suites) - available_suites()
+    if missing:
+        pytest.skip(f"suite(s) {', '.join(sorted(missing))} not written yet")
+    spec = cut_spec(variant.paths, tmp_path) if variant.paths else SPEC
+    with serve(variant) as base_url:
+        report = run(target(base_url, variant.suites, spec, max_examples=5))
+    assert not report.ok, f"{variant.name} ({variant.defect}) went unnoticed"
+    broken = report.broken_rules()
+    assert broken & set(variant.rules), (
+        f"{variant.name} broke {sorted(broken)}, expected one of {variant.rules}\n{explain(report)}"
+    )
+    # One narrow defect: it shows where intended and nowhere else.
+    assert broken <= set(variant.rules), f"{variant.name} also broke {sorted(broken - set(variant.rules))}"
+
+
+def test_the_unmodified_sandbox_passes_every_suite() -> None:
+    suites = tuple(name for name in ALL_SUITES if name in available_suites())
+    with serve() as base_url:
+        report = run(target(base_url, suites, max_examples=5))
+    assert report.ok, explain(report)
+    assert report.checks
+    missing = sorted(set(ALL_SUITES) - set(suites))
+    if missing:
+        pytest.skip(f"passed {', '.join(suites)}; suite(s) {', '.join(missing)} not written yet")
