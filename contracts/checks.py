@@ -7,7 +7,7 @@ rule. Each applies only to responses of the shape it knows, so on another API it
 
 - ``pagination_consistency``: a page ``{data, meta, links}`` agrees with itself.
 - ``error_shape``: a 4xx body is ``{error, message, request_id}`` and ``request_id`` is the ``X-Request-Id``
-  header, except on an ``Idempotent-Replayed: true`` replay (only for specs that declare that shape).
+  header (only for specs that declare that shape).
 - ``created_resource_retrievable``: the ``data.id`` of a 201 is what a following ``GET .../{id}`` returns.
 
 Importing this module registers them (Schemathesis's registry is global); ``contracts.engine`` does.
@@ -151,9 +151,7 @@ def error_shape(ctx: CheckContext, response: Response, case: Case[Any]) -> bool 
     if missing:
         raise AssertionError(f"A {response.status_code} error body lacks {', '.join(missing)} (or has them empty)")
     header = next(iter(response.headers.get("x-request-id", [])), None)
-    # A replayed idempotent response is the stored one, request_id and all; only its header is new.
-    replayed = next(iter(response.headers.get("idempotent-replayed", [])), "").lower() == "true"
-    if header is not None and not replayed and body["request_id"] != header:
+    if header is not None and body["request_id"] != header:
         raise AssertionError(f"request_id {body['request_id']!r} differs from the X-Request-Id header {header!r}")
     return None
 
