@@ -22,9 +22,9 @@ from typing import Any
 from urllib.parse import urlencode
 
 from flask import Flask
-from werkzeug.serving import WSGIRequestHandler, make_server
 from werkzeug.test import EnvironBuilder
 from werkzeug.wrappers import Request, Response
+from wsgi_server import serve_wsgi
 
 from mockserver.app import create_app
 from mockserver.errors import Forbidden
@@ -64,23 +64,8 @@ def serve(variant: Variant | None = None) -> Iterator[str]:
     app = create_app(settings())
     if variant is not None:
         variant.inject(app)
-    server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=_QuietHandler)
-    thread = threading.Thread(target=server.serve_forever, name=f"sandbox-{variant.name if variant else 'ok'}")
-    thread.daemon = True
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}{API}"
-    finally:
-        server.shutdown()
-        thread.join(timeout=10)
-        server.server_close()
-
-
-class _QuietHandler(WSGIRequestHandler):
-    """No access log line per request (a suite sends thousands)."""
-
-    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
-        pass
+    with serve_wsgi(app, name=f"sandbox-{variant.name if variant else 'ok'}") as root:
+        yield f"{root}{API}"
 
 
 # --- WSGI plumbing --------------------------------------------------------------------------------------

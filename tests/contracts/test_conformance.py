@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -12,8 +11,8 @@ from typing import Any
 import pytest
 import yaml
 from schemathesis.engine import events
-from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
+from wsgi_server import serve_wsgi
 
 from contracts import Keys, Outcome, Target, engine
 from contracts import conformance as conf
@@ -229,16 +228,9 @@ def broken_widgets(environ: dict[str, Any], start_response: Any) -> Any:
 
 @contextmanager
 def serve(app: Any) -> Iterator[str]:
-    """Serve a WSGI app on 127.0.0.1 and a free port in a thread; yield its base URL."""
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}/api"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
+    """Serve a test API and yield its base URL (the app answers under ``/api``)."""
+    with serve_wsgi(app) as root:
+        yield f"{root}/api"
 
 
 @pytest.fixture(scope="module")

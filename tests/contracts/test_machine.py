@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import json
 import re
-import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from werkzeug.serving import WSGIRequestHandler, make_server
 from werkzeug.wrappers import Response
+from wsgi_server import serve_wsgi
 
 from contracts import rules as machine
 from contracts.report import failures_text
@@ -20,7 +19,7 @@ from contracts.results import Outcome, Report
 from contracts.target import SANDBOX_KEYS, Keys, Target
 from mockserver.app import create_app
 from mockserver.settings import Settings
-from tests.conftest import ROOT, LiveServer, free_port
+from tests.conftest import ROOT, LiveServer
 
 CHECKS = ["state machine", "pagination", "filters", "sort", "search", "reports", "deleted"]
 
@@ -91,23 +90,11 @@ class AddOneToTotal:
         return response(environ, start_response)
 
 
-class QuietHandler(WSGIRequestHandler):
-    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
-        pass
-
-
 @pytest.fixture
 def faulty_server() -> Iterator[str]:
     app = create_app(Settings(strict=False, seed=1, rate_limit=10**9))
-    server = make_server("127.0.0.1", free_port(), AddOneToTotal(app), threaded=True, request_handler=QuietHandler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=10)
+    with serve_wsgi(AddOneToTotal(app)) as root:
+        yield root
 
 
 def test_a_wrong_total_fails_rules_totals_with_a_shrunk_reproduction(faulty_server: str) -> None:

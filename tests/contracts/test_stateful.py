@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 import yaml
-from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
+from wsgi_server import serve_wsgi
 
 from contracts import Keys, Outcome, Target
 from contracts import stateful as sf
@@ -207,16 +207,9 @@ class Things:
 
 @contextmanager
 def serve(app: Any) -> Iterator[str]:
-    """Serve a WSGI app on 127.0.0.1 and a free port in a thread; yield its base URL."""
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}/api"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
+    """Serve a test API and yield its base URL (the app answers under ``/api``)."""
+    with serve_wsgi(app) as root:
+        yield f"{root}/api"
 
 
 @pytest.fixture(scope="module")
