@@ -143,26 +143,18 @@ def _seed_resource(
         return rng.choice(pool) if pool else None  # type: ignore[return-value]
 
     skip = {resource.id_field, *resource.sequences, *_SERVER_STAMPS}
-    seen: dict[str, set[object]] = {field: set() for field in (*resource.unique, *resource.sequences)}
-    for existing in tenant.table(resource.name).values():
-        for field, values in seen.items():
-            values.add(existing.get(field))
     properties = resource.schema.get("properties") or {}
     for _ in range(count):
         record = factory.record(resource.schema, pick_ref, skip=skip)
         if resource.id_is_integer:
             record[resource.id_field] = tenant.next_id(resource.name)
-        elif record.get(resource.id_field) in (None, *tenant.table(resource.name)):
+        elif record.get(resource.id_field) is None or tenant.get(resource.name, record[resource.id_field]):
             record[resource.id_field] = f"{resource.name}{tenant.count(resource.name) + 1}"
-        for field, pattern in resource.sequences.items():
-            while (number := pattern.format(tenant.next_sequence(resource.name, field))) in seen[field]:
-                pass
-            record[field] = number
-        for field, values in seen.items():
+        records.assign_sequences(record, resource, tenant)
+        for field in resource.unique:
             value = record.get(field)
-            if value in values and isinstance(value, str):
-                record[field] = _distinct(value, values)
-            values.add(record.get(field))
+            if isinstance(value, str) and tenant.lookup(resource.name, field, value):
+                record[field] = _distinct(tenant, resource.name, field, value)
         stamp = _stamp_from_dates(record, resource)
         for name in _SERVER_STAMPS & properties.keys():
             # The start of the sandbox's today, not the wall clock: the same seed gives the same data.
@@ -181,12 +173,10 @@ def _stamp_from_dates(record: dict[str, object], resource: Resource) -> str | No
     return None
 
 
-def _distinct(value: str, taken: set[object]) -> str:
-    """Make a unique string value distinct by suffixing a counter before any ``@``."""
+def _distinct(tenant: Tenant, resource: str, field: str, value: str) -> str:
+    """A free variant of a taken unique value: a counter suffixed before any ``@``."""
     local, at, domain = value.partition("@")
     counter = 2
-    while True:
-        candidate = f"{local}{counter}{at}{domain}"
-        if candidate not in taken:
-            return candidate
+    while tenant.lookup(resource, field, candidate := f"{local}{counter}{at}{domain}"):
         counter += 1
+    return candidate

@@ -60,14 +60,10 @@ class Tenant:
         return len(self.table(resource))
 
     def next_id(self, resource: str) -> int:
-        """Reserve the next integer id of a resource (ids are never reused)."""
+        """Reserve the next integer id of a resource (ids are never reused; ``put`` keeps the counter ahead)."""
         key = f"{resource}#id"
-        table = self.table(resource)
-        current = max(self._data.counters.get(key, 0), len(table))
-        while current + 1 in table:
-            current += 1
-        self._data.counters[key] = current + 1
-        return current + 1
+        self._data.counters[key] = max(self._data.counters.get(key, 0), len(self.table(resource))) + 1
+        return self._data.counters[key]
 
     def next_sequence(self, resource: str, field_name: str) -> int:
         """Advance and return a per-company counter such as the invoice number sequence."""
