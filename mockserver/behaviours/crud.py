@@ -176,15 +176,10 @@ def apply_transition(record: Record, transition: dict[str, Any], operation: Oper
     record[field] = transition.get("to", current)
 
 
-def query(call: Call, engine: Engine) -> Reply:
-    """GET collection/word (e.g. ``/pet/findByStatus``): records matching the query parameters."""
-    return list_records(call, engine)
-
-
 GENERIC = {
     "list": list_records,
     "sublist": list_children,
-    "query": query,
+    "query": list_records,  # GET collection/word (``/pet/findByStatus``): a list filtered by its parameters
     "create": create,
     "read": read,
     "replace": replace,
