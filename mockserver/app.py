@@ -13,7 +13,7 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound, Reque
 from mockserver import __version__
 from mockserver.behaviours import install_domain
 from mockserver.behaviours.engine import Engine
-from mockserver.behaviours.seeding import seed_store
+from mockserver.behaviours.seeding import prepare_state
 from mockserver.errors import ApiError, BadRequest, PayloadTooLarge
 from mockserver.errors import MethodNotAllowed as ApiMethodNotAllowed
 from mockserver.errors import NotFound as ApiNotFound
@@ -23,9 +23,10 @@ from mockserver.platform.idempotency import IdempotencyStore
 from mockserver.platform.ratelimit import RateLimiter
 from mockserver.settings import Settings
 from mockserver.spec import Operation, SpecIndex, load_spec
-from mockserver.state import Store
 from mockserver.state.clock import Clock
 from mockserver.state.fixtures import load_fixtures
+from mockserver.store import open_store
+from mockserver.store.ephemera import MemoryEphemera
 from mockserver.validation import OperationValidator
 from mockserver.views import OperationView, error_response, request_id, standard_headers
 
@@ -44,19 +45,19 @@ def create_app(settings: Settings | None = None) -> Flask:
     index = SpecIndex.build(document)
     fixtures = load_fixtures(settings.fixtures_dir)
     clock = Clock(settings.today)
-    store = Store()
+    store = open_store(index, settings.db)
     engine = Engine(index, store, clock)
-    keyring = KeyRing(fixtures, index.security_schemes, clock, index.operations)
+    shared = store.ephemera if store.workers_allowed else MemoryEphemera()
+    keyring = KeyRing(fixtures, index.security_schemes, clock, index.operations, shared)
     install_domain(engine, keyring)
-    seed_store(engine, fixtures, settings.seed, settings.scale)
-    engine.baseline = store.snapshot()
+    prepare_state(engine, fixtures, settings)
 
     routes: dict[str, dict[str, Operation]] = {}
     for operation in index.operations:
         routes.setdefault(flask_rule(index.base_path, operation.path), {})[operation.method] = operation
     validators = {op.operation_id: OperationValidator(op, strict=settings.strict) for op in index.operations}
-    limiter = RateLimiter(settings.rate_limit, settings.rate_window_seconds)
-    idempotency = IdempotencyStore()
+    limiter = RateLimiter(settings.rate_limit, settings.rate_window_seconds, shared)
+    idempotency = IdempotencyStore(shared=shared)
     view = OperationView(
         engine,
         keyring,

@@ -45,6 +45,8 @@ class Settings:
     rate_limit: int = 1000
     rate_window_seconds: int = 3600
     threads: int = 8
+    db: str | None = None
+    workers: int = 1
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> Settings:
@@ -72,7 +74,7 @@ def _parse(name: str, raw: str) -> object:
     """Convert one environment string to the type of the named field."""
     if name in {"spec_path", "fixtures_dir"}:
         return Path(raw)
-    if name in {"port", "seed", "max_body_bytes", "rate_limit", "rate_window_seconds", "threads"}:
+    if name in {"port", "seed", "max_body_bytes", "rate_limit", "rate_window_seconds", "threads", "workers"}:
         return int(raw)
     if name == "scale":
         return float(raw)

@@ -140,7 +140,9 @@ class OperationView:
     ) -> Reply:
         """Validate the body and run the behaviour inside the company's data."""
         body = validator.body(request.content_type, raw)
-        with self.engine.store.tenant(company_id) as tenant:
+        self.engine.follow_clock(company_id)
+        write = operation.method not in ("GET", "HEAD") or operation.kind == "action"
+        with self.engine.store.tenant(company_id, write=write) as tenant:
             call = Call(
                 operation=operation,
                 resource=self.engine.index.resources.get(operation.resource or ""),

@@ -7,9 +7,8 @@ import hmac
 import secrets
 from typing import TYPE_CHECKING
 
-from mockserver.state import Tenant
 from mockserver.state.clock import Clock
-from mockserver.state.store import Record
+from mockserver.store import Record, Tenant
 
 if TYPE_CHECKING:
     from mockserver.behaviours.engine import Engine

@@ -9,8 +9,8 @@ from functools import cached_property
 from typing import Any, Protocol
 
 from mockserver.spec import Operation, Resource
-from mockserver.state import Tenant
 from mockserver.state.clock import Clock
+from mockserver.store import Tenant
 
 
 class TokenIssuer(Protocol):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 import re
 from typing import TYPE_CHECKING, Any
 
@@ -11,7 +12,7 @@ from mockserver.behaviours.context import Call, Reply
 from mockserver.errors import Conflict, NotFound, ValidationFailed
 from mockserver.spec import Operation, Resource
 from mockserver.spec.index import singular
-from mockserver.state.store import Record, RecordId
+from mockserver.store import Condition, Query, Record, RecordId
 
 if TYPE_CHECKING:
     from mockserver.behaviours.engine import Engine
@@ -44,20 +45,25 @@ def find(call: Call, resource: Resource, record_id: RecordId) -> Record:
 
 
 def list_records(call: Call, engine: Engine) -> Reply:
-    """GET collection: filter, search, sort, paginate."""
+    """GET collection: filter, search, sort, paginate (one store query)."""
     resource = require_resource(call)
-    return _listing(call, engine, resource, call.tenant.all(resource.name))
+    return _listing(call, engine, resource)
 
 
-def _listing(call: Call, engine: Engine, resource: Resource, rows: list[Record]) -> Reply:
-    chosen = listing.select(rows, resource, call.operation, call.params)
-    chosen = listing.order(chosen, call.param("sort"), resource.id_field)
+def _listing(call: Call, engine: Engine, resource: Resource, *extra: Condition) -> Reply:
+    query = listing.query(resource, call.operation, call.params, *extra)
     names = {p.name for p in call.operation.parameters}
     if "limit" not in names and "page" not in names:
-        return Reply(call.operation.success_status, engine.render_list(call, chosen))
+        return Reply(call.operation.success_status, engine.render_list(call, call.tenant.find(resource.name, query)))
     page, limit = int(call.param("page", 1)), int(call.param("limit", 10))
-    chunk, links, meta = listing.paginate(chosen, page, limit, call.url, call.query_pairs)
-    return Reply(call.operation.success_status, engine.render_list(call, chunk, links=links, meta=meta))
+    result = call.tenant.query(resource.name, replace_page(query, (page - 1) * limit, limit))
+    links, meta = listing.paginate(result.rows, result.total, page, limit, call.url, call.query_pairs)
+    return Reply(call.operation.success_status, engine.render_list(call, result.rows, links=links, meta=meta))
+
+
+def replace_page(query: Query, offset: int, limit: int) -> Query:
+    """The same query, sliced."""
+    return dataclasses.replace(query, offset=offset, limit=limit)
 
 
 def list_children(call: Call, engine: Engine) -> Reply:
@@ -68,8 +74,7 @@ def list_children(call: Call, engine: Engine) -> Reply:
     if parent is not None:
         find(call, parent, parent_id)
     link = call.operation.parent_field or ""
-    rows = call.tenant.lookup(resource.name, link, parent_id)
-    return _listing(call, engine, resource, rows)
+    return _listing(call, engine, resource, Condition(link, "eq", parent_id))
 
 
 def create(call: Call, engine: Engine) -> Reply:
@@ -158,7 +163,8 @@ def action(call: Call, engine: Engine) -> Reply:
         records.stamp(record, resource, engine.clock, created=False)
         clock_rule = engine.clock_rules.get(resource.name)
         if clock_rule is not None:
-            clock_rule(record, call.tenant, engine.clock)
+            clock_rule.apply(record, call.tenant, engine.clock)
+        call.tenant.put(resource.name, record_id, record)
     return Reply(call.operation.success_status, engine.render_item(call, record))
 
 

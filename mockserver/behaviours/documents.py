@@ -9,7 +9,7 @@ from fpdf import FPDF
 from mockserver.behaviours.context import Call, Reply
 from mockserver.behaviours.crud import find, path_id
 from mockserver.behaviours.registry import behaviour
-from mockserver.state.store import Record
+from mockserver.store import Record
 
 if TYPE_CHECKING:
     from mockserver.behaviours.engine import Engine

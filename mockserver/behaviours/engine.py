@@ -3,27 +3,39 @@
 from __future__ import annotations
 
 import copy
+import datetime as dt
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from mockserver.behaviours import records
 from mockserver.behaviours.context import Call, Reply, TokenIssuer
 from mockserver.behaviours.crud import GENERIC
 from mockserver.behaviours.registry import lookup
-from mockserver.errors import ApiError, Conflict, ValidationFailed
+from mockserver.errors import Conflict, ValidationFailed
 from mockserver.spec import Operation, Resource, SpecIndex
-from mockserver.state import Store, Tenant
 from mockserver.state.clock import Clock
 from mockserver.state.fake import FakeRecordFactory, RefPicker
-from mockserver.state.store import Record
+from mockserver.store import Condition, Query, Record, Store, Tenant
 
 DeleteGuard = Callable[[Record, Tenant], None]
-ClockRule = Callable[[Record, Tenant, Clock], None]
 EditGuard = Callable[[Record, Tenant], None]
 AfterWrite = Callable[[Record | None, Record | None, Tenant, Clock], None]
 SeedFix = Callable[[Record, Tenant, random.Random, RefPicker], None]
 AfterSeed = Callable[["Engine", Tenant, random.Random], None]
+
+
+@dataclass(frozen=True)
+class ClockRule:
+    """A date-driven rule: ``apply`` sets what today implies; ``candidates`` names the records it may change.
+
+    ``candidates(today)`` returns queries (each a conjunction of conditions) whose union holds every
+    record the rule would change today, so a new day touches those records, not the whole table.
+    """
+
+    apply: Callable[[Record, Tenant, Clock], None]
+    candidates: Callable[[dt.date], Sequence[tuple[Condition, ...]]]
 
 
 class Engine:
@@ -42,13 +54,13 @@ class Engine:
         self.clock_rules: dict[str, ClockRule] = {}
         self.issuer: TokenIssuer | None = None
         self.fake = FakeRecordFactory(0, clock.today())
-        self.baseline: bytes = b""
+        self.reseed: Callable[[], None] | None = None
+        self._followed: dict[int, int] = {}
         self.hidden: dict[str, frozenset[str]] = {op.operation_id: _hidden_fields(op) for op in index.operations}
 
     def dispatch(self, call: Call) -> Reply:
         """Answer a call: its operation's behaviour, else the generic kind, else the documented example."""
         operation = call.operation
-        self.follow_clock(call.tenant)
         answer = lookup(operation.operation_id) or GENERIC.get(operation.kind)
         if answer is None:
             return self.documented_example(operation)
@@ -57,32 +69,47 @@ class Engine:
             reply.body = reply.raw = None
         return reply
 
-    def follow_clock(self, tenant: Tenant) -> None:
-        """Apply date-driven rules (OVERDUE, EXPIRED) to every record once per sandbox day per company."""
-        today = self.clock.today().toordinal()
+    def follow_clock(self, company_id: int) -> None:
+        """Apply date-driven rules (OVERDUE, EXPIRED) once per sandbox day per company, in their own transaction."""
+        today = self.clock.today()
+        if not self.clock_rules or self._followed.get(company_id) == today.toordinal():
+            return
+        with self.store.tenant(company_id) as tenant:  # the database serialises two workers doing this
+            self.apply_clock_rules(tenant, today)
+        self._followed[company_id] = today.toordinal()
+
+    def apply_clock_rules(self, tenant: Tenant, today: dt.date) -> None:
+        """Run each clock rule over its candidate records unless it already ran today."""
         for resource, rule in self.clock_rules.items():
             marker = f"{resource}#clock"
-            if tenant.counter(marker) != today:
-                for record in tenant.table(resource).values():
-                    rule(record, tenant, self.clock)
-                tenant.set_counter(marker, today)
+            if tenant.counter(marker) == today.toordinal():
+                continue
+            for where in rule.candidates(today):
+                for record in tenant.find(resource, Query(where=where)):
+                    before = copy.deepcopy(record)
+                    rule.apply(record, tenant, self.clock)
+                    if record != before:
+                        self.put(tenant, resource, record)
+            tenant.set_counter(marker, today.toordinal())
+
+    def put(self, tenant: Tenant, resource: str, record: Record) -> Record:
+        """Store a changed record under its id."""
+        id_field = self.index.resources[resource].id_field if resource in self.index.resources else "id"
+        return tenant.put(resource, record[id_field], record)
 
     def reset(self) -> None:
-        """Put every company's data back to the seeded baseline."""
-        self.store.restore(self.baseline)
+        """Put every company's data back to the seeded baseline (a saved copy, else a fresh seeding)."""
+        self._followed.clear()
+        if not self.store.restore_baseline() and self.reseed is not None:
+            self.reseed()
 
     def has_behaviour(self, operation: Operation) -> bool:
         """Whether an operation is answered by real behaviour rather than its documented example."""
         return lookup(operation.operation_id) is not None or operation.kind in GENERIC
 
     def new_record(self, tenant: Tenant, resource: Resource, body: dict[str, Any]) -> Record:
-        """Create and store a record from a client body, or raise 409/422 having reserved nothing."""
-        counters = tenant.counters()
-        try:
-            record = self._build(tenant, resource, body)
-        except ApiError:
-            tenant.restore_counters(counters)
-            raise
+        """Create and store a record from a client body, or raise 409/422 (the transaction then rolls back)."""
+        record = self._build(tenant, resource, body)
         tenant.put(resource.name, record[resource.id_field], record)
         self.written(resource, None, record, tenant)
         return record

@@ -6,10 +6,11 @@ import calendar
 import datetime as dt
 from typing import TYPE_CHECKING, Any
 
-from mockserver.behaviours import listing, money
+from mockserver.behaviours import listing
 from mockserver.behaviours.context import Call, Reply
 from mockserver.behaviours.registry import behaviour
 from mockserver.spec import Resource
+from mockserver.store import Condition, Query
 
 if TYPE_CHECKING:
     from mockserver.behaviours.engine import Engine
@@ -28,23 +29,27 @@ _TITLE_FIELDS = (
 @behaviour("search")
 def search(call: Call, engine: Engine) -> Reply:
     """Case-insensitive substring search over the searchable resources the caller may read."""
-    needle = str(call.param("q", "")).casefold()
     type_param = next((p for p in call.operation.parameters if p.name == "type"), None)
     searchable = list((type_param.schema.get("enum") if type_param else None) or engine.index.resources)
     wanted = call.param("type")
     readable = set(call.caller.scopes) if call.caller else None
     types = [t for t in searchable if (not wanted or t == wanted) and (readable is None or f"{t}:read" in readable)]
+    page, limit = int(call.param("page", 1)), int(call.param("limit", 10))
+    start = (page - 1) * limit
     hits: list[dict[str, Any]] = []
+    total = 0
     for name in types:
         resource = engine.index.resources.get(name)
         if resource is None:
             continue
-        for record in call.tenant.all(name):
-            if any(needle in str(record.get(f) or "").casefold() for f in resource.search_fields):
-                hits.append(_hit(resource, record))
-    page, limit = int(call.param("page", 1)), int(call.param("limit", 10))
-    chunk, links, meta = listing.paginate(hits, page, limit, call.url, call.query_pairs)
-    return Reply(200, {"data": chunk, "links": links, "meta": meta})
+        matches = call.tenant.count(name, search=str(call.param("q", "")))
+        wanted_from, wanted_to = max(start - total, 0), min(start + limit - total, matches)
+        if wanted_from < wanted_to:
+            query = Query(search=str(call.param("q", "")), offset=wanted_from, limit=wanted_to - wanted_from)
+            hits.extend(_hit(resource, record) for record in call.tenant.find(name, query))
+        total += matches
+    links, meta = listing.paginate(hits, total, page, limit, call.url, call.query_pairs)
+    return Reply(200, {"data": hits, "links": links, "meta": meta})
 
 
 def _hit(resource: Resource, record: dict[str, Any]) -> dict[str, Any]:
@@ -69,19 +74,15 @@ def financial_report(call: Call, engine: Engine) -> Reply:
         start = dt.date(year, int(month), 1)
         end = dt.date(year, int(month), calendar.monthrange(year, int(month))[1])
 
-    def within(record: dict[str, Any], field: str) -> bool:
-        value = str(record.get(field) or "")[:10]
-        return start.isoformat() <= value <= end.isoformat()
+    def within(field: str, *extra: Condition) -> list[Condition]:
+        return [*listing.date_between(field, start.isoformat(), end.isoformat()), *extra]
 
-    ledger = [t for t in call.tenant.all("transactions") if within(t, "date")]
-    income = money.sum_amounts(p for p in call.tenant.all("payments") if within(p, "payment_date"))
-    income += money.sum_amounts(t for t in ledger if t.get("type") == "INCOME")
-    expenses = money.sum_amounts(e for e in call.tenant.all("expenses") if within(e, "expense_date"))
-    expenses += money.sum_amounts(t for t in ledger if t.get("type") == "EXPENSE")
-    outstanding = money.sum_amounts(
-        (i for i in call.tenant.all("invoices") if within(i, "invoice_date") and i.get("status") != "DRAFT"),
-        "due_amount",
-    )
+    tenant = call.tenant
+    income = tenant.total("payments", "amount", within("payment_date"))
+    income += tenant.total("transactions", "amount", within("date", Condition("type", "eq", "INCOME")))
+    expenses = tenant.total("expenses", "amount", within("expense_date"))
+    expenses += tenant.total("transactions", "amount", within("date", Condition("type", "eq", "EXPENSE")))
+    outstanding = tenant.total("invoices", "due_amount", within("invoice_date", Condition("status", "ne", "DRAFT")))
     company = call.caller.company if call.caller else {}
     return Reply(
         200,

@@ -11,10 +11,9 @@ from mockserver.behaviours.context import Call, Reply
 from mockserver.behaviours.crud import action, find, path_id, require_resource
 from mockserver.behaviours.registry import behaviour
 from mockserver.errors import Conflict, ValidationFailed
-from mockserver.state import Tenant
 from mockserver.state.clock import Clock
 from mockserver.state.fake import RefPicker
-from mockserver.state.store import Record
+from mockserver.store import Condition, Query, Record, Tenant
 
 if TYPE_CHECKING:
     from mockserver.behaviours.engine import Engine
@@ -30,7 +29,7 @@ def install(engine: Engine) -> None:
         engine.derive.setdefault("invoices", []).extend(
             [lifecycle.check_dates("due_date", "invoice_date"), derive_invoice, lifecycle.follow_clock_invoice]
         )
-        engine.clock_rules["invoices"] = lifecycle.follow_clock_invoice
+        engine.clock_rules["invoices"] = lifecycle.INVOICE_CLOCK
         engine.edit_guards.setdefault("invoices", []).append(lifecycle.guard_invoice_edit)
         engine.delete_guards.setdefault("invoices", []).append(_guard_invoice_delete)
         engine.seed_fixes.setdefault("invoices", []).append(_seed_invoice_status)
@@ -42,7 +41,7 @@ def install(engine: Engine) -> None:
                 lifecycle.follow_clock_estimate,
             ]
         )
-        engine.clock_rules["estimates"] = lifecycle.follow_clock_estimate
+        engine.clock_rules["estimates"] = lifecycle.ESTIMATE_CLOCK
         engine.edit_guards.setdefault("estimates", []).append(lifecycle.guard_estimate_edit)
         engine.delete_guards.setdefault("estimates", []).append(lifecycle.guard_estimate_delete)
     if "projects" in resources:
@@ -124,6 +123,7 @@ def _refresh_paid_invoices(before: Record | None, after: Record | None, tenant: 
             due = int(invoice.get("due_amount") or 0) + sign * int(payment.get("amount") or 0)
             settle(invoice, due, str((after or {}).get("updated_at") or clock.timestamp()))
             lifecycle.follow_clock_invoice(invoice, tenant, clock)
+            tenant.put("invoices", invoice["id"], invoice)
 
 
 def _seed_payment(payment: Record, tenant: Tenant, rng: random.Random, pick_ref: RefPicker) -> None:
@@ -178,8 +178,8 @@ def _seed_unconverted(document: Record, tenant: Tenant, rng: random.Random, pick
 
 def _seed_conversions(engine: Engine, tenant: Tenant, rng: random.Random) -> None:
     """Convert about half of the seeded ACCEPTED estimates, so the seed shows estimate -> invoice links."""
-    for estimate in tenant.all("estimates"):
-        if estimate.get("status") == "ACCEPTED" and rng.random() < 0.5:
+    for estimate in tenant.find("estimates", Query(where=(Condition("status", "eq", "ACCEPTED"),))):
+        if rng.random() < 0.5:
             convert(engine, tenant, estimate)
 
 
@@ -211,7 +211,8 @@ def mark_invoice_paid(call: Call, engine: Engine) -> Reply:
     payments = engine.index.resources["payments"]
     properties = payments.schema.get("properties") or {}
     engine.new_record(call.tenant, payments, {k: v for k, v in payment.items() if k in properties})
-    return Reply(200, engine.render_item(call, invoice))
+    settled = call.tenant.get("invoices", invoice["id"]) or invoice
+    return Reply(200, engine.render_item(call, settled))
 
 
 @behaviour("convertEstimate")
@@ -238,7 +239,9 @@ def convert(engine: Engine, tenant: Tenant, estimate: Record) -> Record:
     ]
     invoice = engine.new_record(tenant, invoices, _known(body, invoices.schema))
     invoice["estimate_id"] = estimate["id"]
+    tenant.put("invoices", invoice["id"], invoice)
     estimate.update(status="ACCEPTED", invoice_id=invoice["id"], updated_at=engine.clock.timestamp())
+    tenant.put("estimates", estimate["id"], estimate)
     return invoice
 
 
@@ -263,6 +266,7 @@ def convert_lead(call: Call, engine: Engine) -> Reply:
     }
     customer = engine.new_record(call.tenant, customers, _known({k: v for k, v in body.items() if v}, customers.schema))
     lead.update(status="CONVERTED", customer_id=customer["id"], updated_at=call.clock.timestamp())
+    call.tenant.put("leads", lead["id"], lead)
     return Reply(call.operation.success_status, engine.render_item(call, customer))
 
 
@@ -273,6 +277,7 @@ def send_document(call: Call, engine: Engine) -> Reply:
     reply = action(call, engine)
     document = find(call, require_resource(call), path_id(call))
     document["sent_at"] = call.clock.timestamp()
+    call.tenant.put(require_resource(call).name, document["id"], document)
     return Reply(reply.status, engine.render_item(call, document))
 
 
@@ -283,17 +288,13 @@ def batch_create_customers(call: Call, engine: Engine) -> Reply:
     rows = (call.body or {}).get("customers", [])
     created: list[Record] = []
     errors: dict[str, list[str]] = {}
-    counters = call.tenant.counters()
     for position, row in enumerate(rows):
         try:
             created.append(engine.new_record(call.tenant, customers, row))
         except ValidationFailed as failure:
             for field, messages in (failure.errors or {}).items():
                 errors[f"customers.{position}.{field}"] = messages
-    if errors:
-        for record in created:
-            call.tenant.delete("customers", record["id"])
-        call.tenant.restore_counters(counters)
+    if errors:  # raised inside the request's transaction: every row written so far is rolled back
         raise ValidationFailed(errors, "No customer was created: fix the listed rows and send the batch again.")
     return Reply(call.operation.success_status, {"data": [engine.render_item(call, r)["data"] for r in created]})
 

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import datetime as dt
 
+from mockserver.behaviours.engine import ClockRule
 from mockserver.behaviours.records import Derive
 from mockserver.errors import Conflict, ValidationFailed
-from mockserver.state import Tenant
 from mockserver.state.clock import Clock
-from mockserver.state.store import Record
+from mockserver.store import Condition, Record, Tenant
 
 OPEN_INVOICE = frozenset({"SENT", "VIEWED", "OVERDUE"})
 OPEN_ESTIMATE = frozenset({"DRAFT", "SENT"})
@@ -50,6 +50,31 @@ def follow_clock_invoice(invoice: Record, tenant: Tenant, clock: Clock) -> None:
 def follow_clock_estimate(estimate: Record, tenant: Tenant, clock: Clock) -> None:
     """Derive hook: apply today's EXPIRED rule to an estimate being written."""
     estimate["status"] = estimate_status(estimate, clock.today())
+
+
+def invoice_candidates(today: dt.date) -> list[tuple[Condition, ...]]:
+    """Invoices today's rule may change: open and past due, or OVERDUE and no longer so."""
+    day = today.isoformat()
+    return [
+        (Condition("status", "in", ["SENT", "VIEWED"]), Condition("due_date", "lt", day)),
+        (Condition("status", "eq", "OVERDUE"), Condition("due_date", "ge", day)),
+        (Condition("status", "eq", "OVERDUE"), Condition("paid_status", "eq", "PAID")),
+        (Condition("status", "eq", "OVERDUE"), Condition("due_date", "eq", None)),
+    ]
+
+
+def estimate_candidates(today: dt.date) -> list[tuple[Condition, ...]]:
+    """Estimates today's rule may change: open and past expiry, or EXPIRED and no longer so."""
+    day = today.isoformat()
+    return [
+        (Condition("status", "in", sorted(OPEN_ESTIMATE)), Condition("expiry_date", "lt", day)),
+        (Condition("status", "eq", "EXPIRED"), Condition("expiry_date", "ge", day)),
+        (Condition("status", "eq", "EXPIRED"), Condition("expiry_date", "eq", None)),
+    ]
+
+
+INVOICE_CLOCK = ClockRule(follow_clock_invoice, invoice_candidates)
+ESTIMATE_CLOCK = ClockRule(follow_clock_estimate, estimate_candidates)
 
 
 def check_dates(later: str, earlier: str) -> Derive:

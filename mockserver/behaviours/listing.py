@@ -1,91 +1,83 @@
-"""Filter, search, sort and paginate a list of records exactly as the spec's list parameters say."""
+"""Turn a list operation's parameters into a store query, and a page of results into links and meta."""
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import Any
 from urllib.parse import urlencode
 
 from mockserver.spec import Operation, Resource
-from mockserver.state.store import Record
+from mockserver.spec.resolve import schema_types
+from mockserver.store import Condition, Order, Query, Record
 
 CONTROL_PARAMS = frozenset({"page", "limit", "sort", "search", "q", "date_from", "date_to", "offset"})
 
 
-def select(records: Iterable[Record], resource: Resource, operation: Operation, params: dict[str, Any]) -> list[Record]:
-    """Records that pass every filter parameter the caller sent."""
+def conditions(resource: Resource, operation: Operation, params: dict[str, Any]) -> list[Condition]:
+    """A condition for each filter parameter the caller sent (a list value matches any of its values)."""
     properties = resource.schema.get("properties") or {}
-    tests: list[Any] = []
+    found: list[Condition] = []
     for parameter in operation.parameters:
         name = parameter.name
-        if parameter.location != "query" or name in CONTROL_PARAMS or name not in params:
+        if parameter.location != "query" or name in CONTROL_PARAMS or name not in params or name not in properties:
             continue
-        if name in properties:
-            tests.append(_equality(name, params[name]))
-    text = params.get("search")
-    if text:
-        needle = str(text).casefold()
-        fields = resource.search_fields
-        tests.append(lambda r: any(needle in str(r.get(f) or "").casefold() for f in fields))
+        found.append(equality(name, params[name], properties[name]))
     date_field = resource.date_field
     if date_field and (params.get("date_from") or params.get("date_to")):
-        low, high = str(params.get("date_from") or ""), str(params.get("date_to") or "9999")
-        tests.append(lambda r: r.get(date_field) is not None and low <= str(r[date_field])[:10] <= high)
-    return [r for r in records if all(test(r) for test in tests)]
+        found.extend(date_between(date_field, params.get("date_from"), params.get("date_to")))
+    return found
 
 
-def _equality(name: str, wanted: Any) -> Any:
-    """A predicate: field equals the value, or is one of the values, or contains it when a list."""
-    options = wanted if isinstance(wanted, list) else [wanted]
-
-    def test(record: Record) -> bool:
-        value = record.get(name)
-        if isinstance(value, list):
-            return any(_same(option, item) for option in options for item in value)
-        return any(_same(option, value) for option in options)
-
-    return test
-
-
-def _same(wanted: Any, value: Any) -> bool:
-    if isinstance(value, dict) and "name" in value:
-        value = value["name"]
-    return bool(wanted == value)
+def equality(name: str, wanted: Any, schema: Any) -> Condition:
+    """Field equals the value (or one of the values); an array field contains it; an object's name is it."""
+    options = list(wanted) if isinstance(wanted, list) else [wanted]
+    types = schema_types(schema) if isinstance(schema, dict) else frozenset()
+    if "array" in types:
+        return Condition(name, "contains", options)
+    if "object" in types:
+        return Condition(name, "name_eq", options)
+    if len(options) == 1:
+        return Condition(name, "eq", options[0])
+    return Condition(name, "in", options)
 
 
-def order(records: list[Record], sort: str | None, id_field: str) -> list[Record]:
-    """Sort by ``field`` or ``-field`` (nulls last either way), ties broken by id; id order otherwise."""
+def date_between(field: str, low: Any, high: Any) -> list[Condition]:
+    """The record's date (the day part of a date or date-time) is within ``low``..``high``, either optional."""
+    found = [Condition(field, "ge", str(low))] if low else []
+    if high:
+        found.append(Condition(field, "le", f"{high}T99"))  # any time of that day, and the bare date
+    return found
+
+
+def order(sort: str | None) -> Order | None:
+    """``field`` or ``-field`` (nulls last either way, ties broken by id); None keeps id order."""
     if not sort:
-        return records
-    descending = sort.startswith("-")
-    field = sort.lstrip("-+")
-    present = [r for r in records if r.get(field) is not None]
-    missing = [r for r in records if r.get(field) is None]
-    present.sort(key=lambda r: (_sort_key(r[field]), _sort_key(r.get(id_field))), reverse=descending)
-    return present + missing
+        return None
+    return Order(sort.lstrip("-+"), descending=sort.startswith("-"))
 
 
-def _sort_key(value: Any) -> tuple[int, Any]:
-    if isinstance(value, bool):
-        return (0, int(value))
-    if isinstance(value, (int, float)):
-        return (0, value)
-    return (1, str(value).casefold())
+def query(resource: Resource, operation: Operation, params: dict[str, Any], *extra: Condition) -> Query:
+    """The whole store query of a list call, unpaginated."""
+    text = params.get("search")
+    return Query(
+        where=(*conditions(resource, operation, params), *extra),
+        search=str(text) if text else None,
+        order=order(params.get("sort")),
+    )
 
 
 def paginate(
-    records: Sequence[Record],
+    chunk: Sequence[Record],
+    total: int,
     page: int,
     limit: int,
     url: str,
     query_pairs: list[tuple[str, str]],
-) -> tuple[list[Record], dict[str, Any], dict[str, Any]]:
-    """One page of records with its ``links`` and ``meta`` (Laravel-style, as the spec documents)."""
-    total = len(records)
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The ``links`` and ``meta`` of one page (Laravel-style, as the spec documents)."""
     last_page = max(1, math.ceil(total / limit))
     start = (page - 1) * limit
-    chunk = list(records[start : start + limit])
     kept = [(k, v) for k, v in query_pairs if k != "page"]
 
     def link(target: int) -> str:
@@ -105,4 +97,4 @@ def paginate(
         "per_page": limit,
         "total": total,
     }
-    return chunk, links, meta
+    return links, meta

@@ -15,9 +15,8 @@ from mockserver.errors import ValidationFailed
 from mockserver.spec import Resource
 from mockserver.spec.index import singular
 from mockserver.spec.resolve import JsonSchema, schema_types
-from mockserver.state import Tenant
 from mockserver.state.clock import Clock
-from mockserver.state.store import Record
+from mockserver.store import Record, Tenant
 
 Derive = Callable[[Record, Tenant, Clock], None]
 

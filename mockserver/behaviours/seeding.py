@@ -12,11 +12,11 @@ from graphlib import CycleError, TopologicalSorter
 
 from mockserver.behaviours import records
 from mockserver.behaviours.engine import Engine
+from mockserver.settings import Settings
 from mockserver.spec import Resource, SpecIndex
-from mockserver.state import Tenant
 from mockserver.state.fake import FakeRecordFactory
 from mockserver.state.fixtures import Fixtures
-from mockserver.state.store import Record
+from mockserver.store import Record, Tenant
 
 _SERVER_STAMPS = frozenset({"created_at", "updated_at"})
 
@@ -57,6 +57,27 @@ def _has_cycle(graph: dict[str, set[str]]) -> bool:
     return False
 
 
+def prepare_state(engine: Engine, fixtures: Fixtures, settings: Settings) -> None:
+    """Seed a new store (an existing database keeps its state) and keep a baseline for ``Engine.reset``.
+
+    The check and the seeding run in one write transaction, so when several workers start on one
+    database, the first seeds it and the others find it seeded.
+    """
+    store = engine.store
+
+    def reseed() -> None:
+        with store.tenant(0):
+            store.replace({"companies": {}})
+            seed_store(engine, fixtures, settings.seed, settings.scale)
+
+    with store.tenant(0):
+        if store.meta("seeded") is None:
+            seed_store(engine, fixtures, settings.seed, settings.scale)
+            store.set_meta("seeded", f"seed {settings.seed}, scale {settings.scale:g}")
+    store.save_baseline()
+    engine.reseed = reseed
+
+
 def seed_store(engine: Engine, fixtures: Fixtures, seed: int, scale: float) -> None:
     """Seed every fixture company with reference data and ``seed_count * scale`` fake records each."""
     with engine.clock.frozen_at_start_of_day():
@@ -85,6 +106,7 @@ def _seed_companies(engine: Engine, fixtures: Fixtures, seed: int, scale: float)
                     _seed_resource(engine, tenant, resource, count, factory, rng, documented)
             for finish_seed in engine.after_seed:
                 finish_seed(engine, tenant, rng)
+            engine.apply_clock_rules(tenant, engine.clock.today())  # marks today done: no scan on the first call
 
 
 def documented_record(index: SpecIndex, resource: Resource) -> Record | None:
@@ -131,14 +153,14 @@ def _seed_resource(
 
     def pick_ref(target: str) -> int | str | None:
         if target not in pools:
-            pools[target] = list(tenant.table(target))
+            pools[target] = list(tenant.ids(target))
         pool = pools[target]
         return rng.choice(pool) if pool else None  # type: ignore[return-value]
 
     def pick_faker_record(target: str) -> int | str | None:
         """Seed fixes may change what they pick, so they only pick Faker records: examples stay verbatim."""
         if target not in faker_pools:
-            faker_pools[target] = [i for i in tenant.table(target) if i not in documented.get(target, ())]
+            faker_pools[target] = [i for i in tenant.ids(target) if i not in documented.get(target, ())]
         pool = faker_pools[target]
         return rng.choice(pool) if pool else None  # type: ignore[return-value]
 

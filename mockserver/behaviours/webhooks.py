@@ -8,9 +8,8 @@ from typing import TYPE_CHECKING
 from mockserver.behaviours.context import Call, Reply
 from mockserver.behaviours.crud import find, path_id
 from mockserver.behaviours.registry import behaviour
-from mockserver.state import Tenant
 from mockserver.state.clock import Clock
-from mockserver.state.store import Record
+from mockserver.store import Record, Tenant
 
 if TYPE_CHECKING:
     from mockserver.behaviours.engine import Engine

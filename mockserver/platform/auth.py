@@ -12,6 +12,7 @@ import fnmatch
 import hashlib
 import hmac
 import secrets
+import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -22,8 +23,11 @@ from mockserver.spec import Operation
 from mockserver.spec.resolve import Lookup
 from mockserver.state.clock import Clock
 from mockserver.state.fixtures import CompanyFixture, Fixtures
+from mockserver.store import Ephemera
+from mockserver.store.ephemera import MemoryEphemera
 
 TOKEN_LIFETIME_SECONDS = 3600
+TOKENS = "oauth-token"
 
 
 @dataclass(frozen=True)
@@ -70,8 +74,11 @@ class KeyRing:
         schemes: Mapping[str, Any],
         clock: Clock,
         operations: Iterable[Operation] = (),
+        shared: Ephemera | None = None,
     ) -> None:
         self._schemes = schemes
+        self._shared = shared or MemoryEphemera()
+        self._companies = {company.id: company for company in fixtures.companies}
         self.declared_scopes = _declared_scopes(schemes, operations)
         self._clock = clock
         self._by_digest: dict[bytes, Credential] = {}
@@ -88,15 +95,29 @@ class KeyRing:
         """The behaviour-facing view of a credential, computed once per credential."""
         cached = self._callers.get(credential.secret)
         if cached is None:
-            cached = self._callers[credential.secret] = credential.caller(self.declared_scopes)
+            cached = credential.caller(self.declared_scopes)
+            if _digest(credential.secret) in self._by_digest:  # only fixed keys: tokens come and go
+                self._callers[credential.secret] = cached
         return cached
 
     def identify(self, presented: str) -> Credential | None:
-        """The credential matching a presented secret, compared in constant time."""
-        candidate = self._by_digest.get(_digest(presented))
-        if candidate is None or not hmac.compare_digest(candidate.secret.encode(), presented.encode()):
+        """The credential matching a presented secret, compared in constant time (a key, else an issued token)."""
+        digest = _digest(presented)
+        candidate = self._by_digest.get(digest)
+        if candidate is None:
+            return self._token(digest, presented)
+        if not hmac.compare_digest(candidate.secret.encode(), presented.encode()):
             return None
         return candidate
+
+    def _token(self, digest: bytes, presented: str) -> Credential | None:
+        """An OAuth token issued by any worker, found in the shared ephemera by its digest."""
+        entry = self._shared.get(TOKENS, digest.hex(), time.time())
+        company = self._companies.get(int(entry["company"])) if isinstance(entry, dict) else None
+        if entry is None or company is None:
+            return None
+        expires = dt.datetime.fromisoformat(str(entry["expires_at"]))
+        return Credential(presented, company, str(entry["name"]), tuple(entry["grants"]), expires)
 
     def authenticate(self, operation: Operation, headers: Lookup, query: Lookup, cookies: Lookup) -> Credential | None:
         """Check an operation's security requirements; None for a public operation, else raise 401/403."""
@@ -172,7 +193,14 @@ class KeyRing:
         grants = tuple(wanted) or tuple(s for s in self.declared_scopes if client_credential.grants_scope(s))
         token = "at_test_" + secrets.token_urlsafe(24)
         expires = self._clock.now() + dt.timedelta(seconds=TOKEN_LIFETIME_SECONDS)
-        self._add(Credential(token, company, f"OAuth token for {client.client_id}", grants, expires))
+        token_entry = {
+            "company": company.id,
+            "name": f"OAuth token for {client.client_id}",
+            "grants": list(grants),
+            "expires_at": expires.isoformat(),
+        }
+        # Only the digest is kept; the shared row is purged (real time) once the token can no longer work.
+        self._shared.set(TOKENS, _digest(token).hex(), token_entry, time.time() + TOKEN_LIFETIME_SECONDS + 60)
         return {
             "access_token": token,
             "token_type": "Bearer",

@@ -3,37 +3,37 @@
 Per company and key: the same request (method, path, query, content type and body bytes) within
 the window is replayed with ``Idempotent-Replayed: true``; a different request with the same key is
 422; a retry that arrives while the first is still running is 409. A replay is the original
-response, down to its ``X-Request-Id``, so its body and headers agree.
+response, down to its ``X-Request-Id``, so its body and headers agree. Keys live in the store's
+ephemera, so every worker process sees them, and expired keys are purged.
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
-import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from mockserver.behaviours.context import Reply
 from mockserver.errors import Conflict, ValidationFailed
+from mockserver.store import Ephemera
+from mockserver.store.ephemera import MemoryEphemera
 
 HEADER = "Idempotency-Key"
 REPLAYED = "Idempotent-Replayed"
 WINDOW_SECONDS = 24 * 3600
-
-
-@dataclass
-class _Entry:
-    fingerprint: str
-    started: float
-    reply: Reply | None = None
+NAMESPACE = "idempotency"
 
 
 @dataclass(frozen=True)
 class Claim:
     """The right to run a request under a key; hand it back to ``finish`` with the reply."""
 
-    scope: tuple[int, str]
+    key: str
     fingerprint: str
+    expires: float
 
 
 @dataclass
@@ -41,8 +41,8 @@ class IdempotencyStore:
     """Remembered responses by (company, key), expiring after ``window_seconds``."""
 
     window_seconds: int = WINDOW_SECONDS
-    _entries: dict[tuple[int, str], _Entry] = field(default_factory=dict)
-    _lock: threading.Lock = field(default_factory=threading.Lock)
+    shared: Ephemera = field(default_factory=MemoryEphemera)
+    now: Callable[[], float] = time.time
 
     @staticmethod
     def fingerprint(method: str, path: str, query: bytes, content_type: str, body: bytes) -> str:
@@ -54,41 +54,57 @@ class IdempotencyStore:
 
     def begin(self, company_id: int, key: str, fingerprint: str) -> Claim | Reply:
         """Claim a key for a new request, or return the stored reply to replay (409/422 when not allowed)."""
-        now = time.time()
-        scope = (company_id, key)
-        with self._lock:
-            entry = self._entries.get(scope)
-            if entry is not None and now - entry.started > self.window_seconds:
-                entry = None
-            if entry is None:
-                self._entries[scope] = _Entry(fingerprint, now)
-                return Claim(scope, fingerprint)
-            if entry.fingerprint != fingerprint:
-                raise ValidationFailed(
-                    {HEADER: ["This key was already used with a different request; use a new key."]},
-                    "Idempotency-Key reused with a different request.",
-                )
-            if entry.reply is None:
-                raise Conflict("A request with this Idempotency-Key is still being processed; retry shortly.")
-            stored = entry.reply
-        return Reply(stored.status, stored.body, {**stored.headers, REPLAYED: "true"}, stored.content_type, stored.raw)
+        now = self.now()
+        name = f"{company_id}:{key}"
+        expires = now + self.window_seconds
+        entry = self.shared.claim(NAMESPACE, name, {"fingerprint": fingerprint, "reply": None}, expires, now)
+        if entry is None:
+            return Claim(name, fingerprint, expires)
+        if entry.get("fingerprint") != fingerprint:
+            raise ValidationFailed(
+                {HEADER: ["This key was already used with a different request; use a new key."]},
+                "Idempotency-Key reused with a different request.",
+            )
+        stored = entry.get("reply")
+        if stored is None:
+            raise Conflict("A request with this Idempotency-Key is still being processed; retry shortly.")
+        reply = _decode_reply(stored)
+        reply.headers = {**reply.headers, REPLAYED: "true"}
+        return reply
 
     def finish(self, claim: Claim, reply: Reply, request_id: str) -> None:
         """Store the reply (with the request id it was sent under) for replays, or release the key."""
-        with self._lock:
-            if reply.status == 429 or reply.status >= 500:
-                self._entries.pop(claim.scope, None)
-            elif claim.scope in self._entries:
-                stored = Reply(
-                    reply.status,
-                    reply.body,
-                    {**reply.headers, "X-Request-Id": request_id},
-                    reply.content_type,
-                    reply.raw,
-                )
-                self._entries[claim.scope].reply = stored
+        if reply.status == 429 or reply.status >= 500:
+            self.shared.discard(NAMESPACE, claim.key)
+            return
+        stored = Reply(
+            reply.status, reply.body, {**reply.headers, "X-Request-Id": request_id}, reply.content_type, reply.raw
+        )
+        entry = {"fingerprint": claim.fingerprint, "reply": _encode_reply(stored)}
+        self.shared.set(NAMESPACE, claim.key, entry, claim.expires)
 
     def clear(self) -> None:
         """Forget every key."""
-        with self._lock:
-            self._entries.clear()
+        self.shared.clear(NAMESPACE)
+
+
+def _encode_reply(reply: Reply) -> dict[str, Any]:
+    raw = base64.b64encode(reply.raw).decode() if reply.raw is not None else None
+    return {
+        "status": reply.status,
+        "body": reply.body,
+        "headers": reply.headers,
+        "content_type": reply.content_type,
+        "raw": raw,
+    }
+
+
+def _decode_reply(stored: dict[str, Any]) -> Reply:
+    raw = stored.get("raw")
+    return Reply(
+        int(stored["status"]),
+        stored.get("body"),
+        dict(stored.get("headers") or {}),
+        str(stored.get("content_type") or "application/json"),
+        base64.b64decode(raw) if raw is not None else None,
+    )

@@ -1,12 +1,20 @@
-"""Fixed-window request budgets per credential, reported in X-RateLimit-* headers."""
+"""Fixed-window request budgets per credential, reported in X-RateLimit-* headers.
+
+Counts live in the store's ephemera when the store is shared by several processes, so a limit
+holds across workers; a sandbox alone in its process counts in memory.
+"""
 
 from __future__ import annotations
 
-import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from mockserver.errors import RateLimited
+from mockserver.store import Ephemera
+from mockserver.store.ephemera import MemoryEphemera
+
+NAMESPACE = "ratelimit"
 
 
 @dataclass(frozen=True)
@@ -29,39 +37,40 @@ class Budget:
 class RateLimiter:
     """Counts requests per caller in fixed windows of ``window_seconds``."""
 
-    def __init__(self, limit: int, window_seconds: int) -> None:
+    def __init__(
+        self,
+        limit: int,
+        window_seconds: int,
+        shared: Ephemera | None = None,
+        now: Callable[[], float] = time.time,
+    ) -> None:
         self.limit = limit
         self.window = window_seconds
-        self._lock = threading.Lock()
-        self._counts: dict[str, tuple[int, int]] = {}
+        self._shared = shared or MemoryEphemera()
+        self._now = now
+
+    def _window(self) -> tuple[float, float, int]:
+        now = self._now()
+        end = (int(now // self.window) + 1) * self.window
+        return now, end, max(1, int(end - now))
 
     def spend(self, caller: str) -> Budget:
         """Count one request; raise 429 (with the budget's headers) once the window is used up."""
-        now = time.time()
-        window_index = int(now // self.window)
-        reset = max(1, int((window_index + 1) * self.window - now))
-        with self._lock:
-            index, used = self._counts.get(caller, (window_index, 0))
-            if index != window_index:
-                used = 0
-            if used >= self.limit:
-                budget = Budget(self.limit, 0, reset)
-                error = RateLimited(f"Rate limit of {self.limit} requests per {self.window} s exceeded.", reset)
-                error.headers.update(budget.headers())
-                raise error
-            self._counts[caller] = (window_index, used + 1)
-        return Budget(self.limit, self.limit - used - 1, reset)
+        now, end, reset = self._window()
+        used = self._shared.increment(NAMESPACE, caller, end, now)
+        if used > self.limit:
+            budget = Budget(self.limit, 0, reset)
+            error = RateLimited(f"Rate limit of {self.limit} requests per {self.window} s exceeded.", reset)
+            error.headers.update(budget.headers())
+            raise error
+        return Budget(self.limit, self.limit - used, reset)
 
     def clear(self) -> None:
         """Forget every caller's usage (a fresh window for all)."""
-        with self._lock:
-            self._counts.clear()
+        self._shared.clear(NAMESPACE)
 
     def peek(self, caller: str) -> Budget:
         """The caller's budget without spending any of it."""
-        now = time.time()
-        window_index = int(now // self.window)
-        with self._lock:
-            index, used = self._counts.get(caller, (window_index, 0))
-        used = used if index == window_index else 0
-        return Budget(self.limit, max(0, self.limit - used), max(1, int((window_index + 1) * self.window - now)))
+        now, _end, reset = self._window()
+        used = int(self._shared.get(NAMESPACE, caller, now) or 0)
+        return Budget(self.limit, max(0, self.limit - used), reset)

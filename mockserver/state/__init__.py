@@ -1,7 +1,1 @@
-"""The sandbox's in-memory state: per-company records, fixtures, seeding. No Flask here."""
-
-from __future__ import annotations
-
-from mockserver.state.store import Store, Tenant
-
-__all__ = ["Store", "Tenant"]
+"""What the sandbox's state is made from: the clock, fixtures and fake data. No Flask here."""

@@ -109,12 +109,12 @@ def test_a_read_only_key_gets_403_naming_the_missing_scope_and_nothing_changes(
     app: Flask, client: FlaskClient, method: str, path: str, body: Any, scopes: list[str]
 ) -> None:
     store = app.extensions["sandbox"]["engine"].store
-    before = store.snapshot()
+    before = store.export()
     response = client.open(f"{API}{path}", method=method, json=body, headers=auth(ACME_READONLY))
     message = expect_error(response, 403, "forbidden")["message"]
     for scope in scopes:
         assert scope in message
-    assert store.snapshot() == before
+    assert store.export() == before
 
 
 @pytest.mark.parametrize("path", [*LIST_PATHS, "/invoices/1", "/invoices/1/pdf", "/reports/financial", "/me"])

@@ -7,6 +7,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from mockserver.behaviours.accounts import hash_password, verify_password
+from mockserver.store import Query
 
 
 def test_a_hash_verifies_its_password_only() -> None:
@@ -26,7 +27,7 @@ def test_the_store_never_holds_a_clear_password(app: Flask, client: FlaskClient)
     created = client.post(f"{API}/users", json=body, headers=auth(ACME_FULL)).get_json()["data"]
     with app.extensions["sandbox"]["engine"].store.tenant(1) as tenant:
         stored = tenant.get("users", created["id"])
-        seeded = tenant.all("users")
+        seeded = tenant.find("users", Query())
     assert stored is not None
     assert verify_password("s3cret-passw0rd", stored["password"])
     assert all(str(user.get("password", "pbkdf2_sha256$")).startswith("pbkdf2_sha256$") for user in seeded)

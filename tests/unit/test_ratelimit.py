@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import types
-
 import pytest
 
 from mockserver.errors import RateLimited
-from mockserver.platform import ratelimit
 from mockserver.platform.ratelimit import RateLimiter
 
 
@@ -22,21 +19,19 @@ class FakeTime:
 
 
 @pytest.fixture
-def clock(monkeypatch: pytest.MonkeyPatch) -> FakeTime:
-    fake = FakeTime(36_000.0)  # exactly the start of a 60 s window
-    monkeypatch.setattr(ratelimit, "time", types.SimpleNamespace(time=fake.time))
-    return fake
+def clock() -> FakeTime:
+    return FakeTime(36_000.0)  # exactly the start of a 60 s window
 
 
 def test_each_request_spends_one_from_the_window(clock: FakeTime) -> None:
-    limiter = RateLimiter(limit=3, window_seconds=60)
+    limiter = RateLimiter(limit=3, window_seconds=60, now=clock.time)
     remaining = [limiter.spend("key:1").remaining for _ in range(3)]
     assert remaining == [2, 1, 0]
 
 
 def test_the_budget_describes_itself_in_headers(clock: FakeTime) -> None:
     clock.now += 15
-    budget = RateLimiter(limit=5, window_seconds=60).spend("key:1")
+    budget = RateLimiter(limit=5, window_seconds=60, now=clock.time).spend("key:1")
     assert budget.headers() == {
         "X-RateLimit-Limit": "5",
         "X-RateLimit-Remaining": "4",
@@ -45,7 +40,7 @@ def test_the_budget_describes_itself_in_headers(clock: FakeTime) -> None:
 
 
 def test_past_the_limit_is_429_with_retry_after(clock: FakeTime) -> None:
-    limiter = RateLimiter(limit=2, window_seconds=60)
+    limiter = RateLimiter(limit=2, window_seconds=60, now=clock.time)
     limiter.spend("key:1")
     limiter.spend("key:1")
     clock.now += 20
@@ -59,7 +54,7 @@ def test_past_the_limit_is_429_with_retry_after(clock: FakeTime) -> None:
 
 
 def test_a_refused_request_does_not_spend_more(clock: FakeTime) -> None:
-    limiter = RateLimiter(limit=1, window_seconds=60)
+    limiter = RateLimiter(limit=1, window_seconds=60, now=clock.time)
     limiter.spend("key:1")
     for _ in range(3):
         with pytest.raises(RateLimited):
@@ -68,21 +63,21 @@ def test_a_refused_request_does_not_spend_more(clock: FakeTime) -> None:
 
 
 def test_callers_have_separate_budgets(clock: FakeTime) -> None:
-    limiter = RateLimiter(limit=1, window_seconds=60)
+    limiter = RateLimiter(limit=1, window_seconds=60, now=clock.time)
     limiter.spend("key:1:Acme full access")
     assert limiter.spend("key:2:Globex full access").remaining == 0
     assert limiter.spend("ip:127.0.0.1").remaining == 0
 
 
 def test_a_new_window_starts_a_fresh_budget(clock: FakeTime) -> None:
-    limiter = RateLimiter(limit=1, window_seconds=60)
+    limiter = RateLimiter(limit=1, window_seconds=60, now=clock.time)
     limiter.spend("key:1")
     clock.now += 60
     assert limiter.spend("key:1").remaining == 0
 
 
 def test_retry_after_is_never_zero(clock: FakeTime) -> None:
-    limiter = RateLimiter(limit=1, window_seconds=60)
+    limiter = RateLimiter(limit=1, window_seconds=60, now=clock.time)
     clock.now += 59.9
     limiter.spend("key:1")
     with pytest.raises(RateLimited) as caught:
@@ -91,7 +86,7 @@ def test_retry_after_is_never_zero(clock: FakeTime) -> None:
 
 
 def test_clear_forgets_every_callers_usage(clock: FakeTime) -> None:
-    limiter = RateLimiter(limit=1, window_seconds=60)
+    limiter = RateLimiter(limit=1, window_seconds=60, now=clock.time)
     limiter.spend("key:1")
     limiter.spend("key:2")
     limiter.clear()
@@ -100,7 +95,7 @@ def test_clear_forgets_every_callers_usage(clock: FakeTime) -> None:
 
 
 def test_peek_does_not_spend(clock: FakeTime) -> None:
-    limiter = RateLimiter(limit=3, window_seconds=60)
+    limiter = RateLimiter(limit=3, window_seconds=60, now=clock.time)
     assert limiter.peek("key:1").remaining == 3
     limiter.spend("key:1")
     assert limiter.peek("key:1").remaining == 2

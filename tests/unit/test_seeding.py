@@ -17,8 +17,7 @@ from mockserver.behaviours.seeding import documented_record, seeding_order
 from mockserver.settings import Settings
 from mockserver.spec import Resource
 from mockserver.spec.resolve import response_view
-from mockserver.state import Store
-from mockserver.state.store import Record, RecordId
+from mockserver.store import Record, RecordId
 from mockserver.validation import compile_schema
 
 Baseline = dict[int, dict[str, dict[RecordId, Record]]]
@@ -35,19 +34,18 @@ def engine(shared_app: Flask) -> Engine:
     return engine_of(shared_app)
 
 
-def restored(snapshot: bytes) -> Store:
-    store = Store()
-    store.restore(snapshot)
-    return store
-
-
 def load(engine: Engine) -> Baseline:
-    """An engine's seeded baseline, read back through the store's own interface."""
-    store = restored(engine.baseline)
+    """An engine's seeded baseline (the state a reset gives), read back through the store's export."""
+    engine.reset()
     loaded: Baseline = {}
-    for company_id in store.company_ids():
-        with store.tenant(company_id) as tenant:
-            loaded[company_id] = {name: dict(tenant.table(name)) for name in engine.index.resources}
+    for company_id, data in engine.store.export()["companies"].items():
+        loaded[int(company_id)] = {
+            name: {record[engine.index.resources[name].id_field]: record for record in rows}
+            for name, rows in data["records"].items()
+            if name in engine.index.resources
+        }
+        for name in engine.index.resources:
+            loaded[int(company_id)].setdefault(name, {})
     return loaded
 
 
@@ -129,7 +127,8 @@ def test_unique_and_sequence_fields_are_unique_per_company(engine: Engine, basel
 
 def test_sequence_fields_follow_their_pattern_and_counter(engine: Engine, baseline: Baseline) -> None:
     invoices = engine.index.resources["invoices"]
-    store = restored(engine.baseline)
+    engine.reset()
+    store = engine.store
     for company_id, data in baseline.items():
         numbers = sorted(r["invoice_number"] for r in data["invoices"].values())
         assert numbers == [invoices.sequences["invoice_number"].format(n) for n in range(1, len(numbers) + 1)]
@@ -138,7 +137,8 @@ def test_sequence_fields_follow_their_pattern_and_counter(engine: Engine, baseli
 
 
 def test_ids_match_their_keys_and_new_ids_come_after_them(engine: Engine, baseline: Baseline) -> None:
-    store = restored(engine.baseline)
+    engine.reset()
+    store = engine.store
     for company_id, data in baseline.items():
         for name, table in data.items():
             resource = engine.index.resources[name]

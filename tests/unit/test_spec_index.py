@@ -14,8 +14,8 @@ from mockserver.behaviours.context import Call
 from mockserver.behaviours.engine import Engine
 from mockserver.spec import SpecIndex, load_spec
 from mockserver.spec.resolve import SchemaResolver, merge_all_of, request_view, response_view
-from mockserver.state import Store
 from mockserver.state.clock import Clock
+from mockserver.store import open_store
 
 # (operationId, kind, resource) for every operation of openapi.yaml.
 INVOICING_OPERATIONS = [
@@ -450,7 +450,7 @@ def test_a_new_field_in_the_spec_shows_up_in_the_resource_schema() -> None:
 def test_a_new_resource_works_end_to_end_through_the_generic_behaviours() -> None:
     index = SpecIndex.build(widget_spec(colour={"type": "string"}))
     clock = Clock(dt.date(2026, 6, 15))
-    engine = Engine(index, Store(), clock)
+    engine = Engine(index, open_store(index), clock)
     ops = index.by_operation_id
     assert all(engine.has_behaviour(ops[name]) for name in ("listWidgets", "createWidget", "getWidget", "deleteWidget"))
 

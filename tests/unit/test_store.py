@@ -1,203 +1,427 @@
-"""Unit tests for mockserver.state.store: tenancy, ids, sequences, snapshots and thread safety."""
+"""The store interface on every engine: tenancy, ids, queries, search, tallies, transactions, export, ephemera.
+
+Each test runs on SQLite (temporary and file) and on PostgreSQL when one is configured (see
+``tests/postgres.py``); the same assertions hold on all of them.
+"""
 
 from __future__ import annotations
 
+import sqlite3
 import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
 
-from mockserver.state import Store, Tenant
+import pytest
+from conftest import SPEC
+
+from mockserver.errors import ValidationFailed
+from mockserver.spec import SpecIndex, load_spec
+from mockserver.store import Condition, Order, Query, Store, StoreError
+from mockserver.store.layout import plan_tables
+from mockserver.store.sqlite import SqliteStore
+
+StoreFactory = Callable[[], Store]
 
 
-def test_a_company_cannot_see_another_companys_records() -> None:
-    store = Store()
+@pytest.fixture(scope="module")
+def index() -> SpecIndex:
+    return SpecIndex.build(load_spec(SPEC))
+
+
+@pytest.fixture(params=["sqlite-temporary", "sqlite-file", "postgres"])
+def make_store(request: pytest.FixtureRequest, index: SpecIndex, tmp_path: Path) -> Iterator[StoreFactory]:
+    """A factory of stores on one database (a second call reopens the same database)."""
+    plans = plan_tables(index)
+    opened: list[Store] = []
+    if request.param == "sqlite-temporary":
+        shared: list[Store] = []
+
+        def factory() -> Store:
+            if not shared:
+                shared.append(SqliteStore(plans, api="Invoicing API"))
+            return shared[0]
+
+    elif request.param == "sqlite-file":
+
+        def factory() -> Store:
+            store = SqliteStore(plans, tmp_path / "state.db", api="Invoicing API")
+            opened.append(store)
+            return store
+
+    else:
+        from postgres import fresh_database
+
+        url = fresh_database(request)
+        from mockserver.store.postgres import PostgresStore
+
+        def factory() -> Store:
+            store = PostgresStore(plans, url, api="Invoicing API")
+            opened.append(store)
+            return store
+
+    yield factory
+    for store in opened:
+        store.close()
+
+
+@pytest.fixture
+def store(make_store: StoreFactory) -> Store:
+    return make_store()
+
+
+# --- tenancy and ids --------------------------------------------------------------------------------------
+
+
+def test_a_company_cannot_see_another_companys_records(store: Store) -> None:
     with store.tenant(1) as acme:
         acme.put("customers", 1, {"id": 1, "name": "Acme's customer"})
     with store.tenant(2) as globex:
         assert globex.get("customers", 1) is None
-        assert globex.all("customers") == []
+        assert globex.find("customers", Query()) == []
         assert globex.count("customers") == 0
+        assert globex.count("customers", search="acme") == 0
         globex.put("customers", 1, {"id": 1, "name": "Globex's customer"})
     with store.tenant(1) as acme:
         assert acme.get("customers", 1) == {"id": 1, "name": "Acme's customer"}
+        assert [r["name"] for r in acme.find("customers", Query(search="customer"))] == ["Acme's customer"]
     assert store.company_ids() == [1, 2]
 
 
-def test_deleting_in_one_company_leaves_the_other_alone() -> None:
-    store = Store()
+def test_deleting_in_one_company_leaves_the_other_alone(store: Store) -> None:
     for company in (1, 2):
         with store.tenant(company) as tenant:
-            tenant.put("items", 1, {"id": 1})
+            tenant.put("items", 1, {"id": 1, "name": "Widget"})
     with store.tenant(1) as acme:
-        assert acme.delete("items", 1) == {"id": 1}
+        assert acme.delete("items", 1) == {"id": 1, "name": "Widget"}
         assert acme.delete("items", 1) is None
+        assert acme.count("items") == 0
     with store.tenant(2) as globex:
-        assert globex.get("items", 1) == {"id": 1}
+        assert globex.get("items", 1) == {"id": 1, "name": "Widget"}
+        assert globex.count("items") == 1
 
 
-def test_ids_are_per_company() -> None:
-    store = Store()
+def test_ids_are_per_company_and_never_reused(store: Store) -> None:
     with store.tenant(1) as acme:
-        assert [acme.next_id("invoices") for _ in range(3)] == [1, 2, 3]
-    with store.tenant(2) as globex:
-        assert globex.next_id("invoices") == 1
-
-
-def test_next_id_never_reuses_an_id_after_delete() -> None:
-    store = Store()
-    with store.tenant(1) as tenant:
         for _ in range(3):
-            new_id = tenant.next_id("customers")
-            tenant.put("customers", new_id, {"id": new_id})
-        tenant.delete("customers", 3)
-        tenant.delete("customers", 2)
-        assert tenant.next_id("customers") == 4
-
-
-def test_next_id_never_reuses_the_id_of_a_deleted_record_that_was_put_directly() -> None:
-    # Seeded and reference records are put under their own ids, not reserved with next_id.
-    store = Store()
-    with store.tenant(1) as tenant:
-        tenant.put("webhooks", 1, {"id": 1})
-        tenant.delete("webhooks", 1)
-        assert tenant.next_id("webhooks") == 2
-
-
-def test_next_id_skips_ids_already_taken() -> None:
-    store = Store()
-    with store.tenant(1) as tenant:
-        for record_id in (1, 2, 5):
-            tenant.put("currencies", record_id, {"id": record_id})
-        assert tenant.next_id("currencies") == 6
-
-
-def test_string_ids_do_not_move_the_id_counter() -> None:
-    store = Store()
-    with store.tenant(1) as tenant:
-        tenant.put("user", "alice", {"username": "alice"})
-        assert tenant.get("user", "alice") == {"username": "alice"}
-        assert tenant.next_id("user") == 2  # one record exists
-
-
-def test_sequences_count_per_company_and_per_field() -> None:
-    store = Store()
-    with store.tenant(1) as acme:
-        assert [acme.next_sequence("invoices", "invoice_number") for _ in range(3)] == [1, 2, 3]
-        assert acme.next_sequence("estimates", "estimate_number") == 1
+            new_id = acme.next_id("customers")
+            acme.put("customers", new_id, {"id": new_id})
+        acme.delete("customers", 3)
+        acme.delete("customers", 2)
+        assert acme.next_id("customers") == 4
+        acme.put("webhooks", 7, {"id": 7})  # put directly under its own id (seeded, reference data)
+        acme.delete("webhooks", 7)
+        assert acme.next_id("webhooks") == 8
     with store.tenant(2) as globex:
-        assert globex.next_sequence("invoices", "invoice_number") == 1
-    with store.tenant(1) as acme:
-        assert acme.next_sequence("invoices", "invoice_number") == 4
+        assert globex.next_id("customers") == 1
 
 
-def test_all_returns_records_oldest_first() -> None:
-    store = Store()
+def test_string_ids_do_not_move_the_id_counter_and_sequences_count_per_field(store: Store) -> None:
     with store.tenant(1) as tenant:
-        for record_id in (3, 1, 2):
-            tenant.put("items", record_id, {"id": record_id})
-        assert [r["id"] for r in tenant.all("items")] == [3, 1, 2]
+        tenant.put("customers", "cus_x", {"id": "cus_x"})
+        assert tenant.next_id("customers") == 2  # past the one record there is
+        assert [tenant.next_sequence("invoices", "invoice_number") for _ in range(2)] == [1, 2]
+        assert tenant.next_sequence("estimates", "estimate_number") == 1
+    with store.tenant(2) as tenant:
+        assert tenant.next_sequence("invoices", "invoice_number") == 1
 
 
-def restored(snapshot: bytes) -> Store:
-    store = Store()
-    store.restore(snapshot)
+@pytest.mark.parametrize("record_id", [7, "INV-7", "4f1c8a54-7d5b-4ac3-9d1e-2b0f3c7a9e11", -3, 2**63 - 1])
+def test_ids_of_any_json_scalar_type_read_back(store: Store, record_id: int | str) -> None:
+    with store.tenant(1) as tenant:
+        tenant.put("tags", record_id, {"id": record_id, "name": "x"})
+    with store.tenant(1) as tenant:
+        assert tenant.get("tags", record_id) == {"id": record_id, "name": "x"}
+        assert tenant.ids("tags") == [record_id]
+
+
+@pytest.mark.parametrize("nonsense", [True, None, {"a": 1}, [1], 2**64, 1.5])
+def test_asking_for_an_impossible_id_finds_nothing(store: Store, nonsense: object) -> None:
+    with store.tenant(1) as tenant:
+        tenant.put("tags", 1, {"id": 1})
+        assert tenant.get("tags", nonsense) is None
+        assert tenant.delete("tags", nonsense) is None  # type: ignore[arg-type]
+
+
+def test_an_id_beyond_64_bits_is_a_422_not_a_crash(store: Store) -> None:
+    with pytest.raises(ValidationFailed), store.tenant(1) as tenant:
+        tenant.put("tags", 2**64, {"id": 2**64})
+
+
+# --- queries ----------------------------------------------------------------------------------------------
+
+INVOICES = [
+    {"id": 1, "status": "SENT", "total": 500, "due_date": "2026-03-01", "customer_id": 1, "notes": "b"},
+    {"id": 2, "status": "DRAFT", "total": 100, "due_date": None, "customer_id": 2, "notes": "A"},
+    {"id": 3, "status": "SENT", "total": 100, "due_date": "2026-01-15", "customer_id": 1, "notes": None},
+    {"id": 4, "status": "COMPLETED", "total": 900, "due_date": "2026-02-01", "customer_id": 2, "notes": "c"},
+]
+
+
+@pytest.fixture
+def invoices(store: Store) -> Store:
+    with store.tenant(1) as tenant:
+        for invoice in INVOICES:
+            tenant.put("invoices", invoice["id"], dict(invoice))
+    with store.tenant(2) as tenant:
+        tenant.put("invoices", 1, {"id": 1, "status": "SENT", "total": 1, "due_date": "2026-01-01"})
     return store
 
 
-def test_a_snapshot_is_not_changed_by_later_writes() -> None:
-    store = Store()
+def ids(store: Store, query: Query, company: int = 1) -> list[object]:
+    with store.tenant(company, write=False) as tenant:
+        return [r["id"] for r in tenant.find("invoices", query)]
+
+
+def test_filters_compare_by_the_fields_type(invoices: Store) -> None:
+    assert ids(invoices, Query(where=(Condition("status", "eq", "SENT"),))) == [1, 3]
+    assert ids(invoices, Query(where=(Condition("status", "in", ["DRAFT", "COMPLETED"]),))) == [2, 4]
+    assert ids(invoices, Query(where=(Condition("total", "ge", 500),))) == [1, 4]
+    assert ids(invoices, Query(where=(Condition("due_date", "lt", "2026-02-15"),))) == [3, 4]
+    assert ids(invoices, Query(where=(Condition("due_date", "eq", None),))) == [2]
+    assert ids(invoices, Query(where=(Condition("status", "ne", "SENT"), Condition("customer_id", "eq", 2)))) == [2, 4]
+
+
+def test_sorting_puts_nulls_last_either_way_and_breaks_ties_by_id(invoices: Store) -> None:
+    assert ids(invoices, Query(order=Order("due_date"))) == [3, 4, 1, 2]
+    assert ids(invoices, Query(order=Order("due_date", descending=True))) == [1, 4, 3, 2]
+    assert ids(invoices, Query(order=Order("total"))) == [2, 3, 1, 4]
+    assert ids(invoices, Query(order=Order("total", descending=True))) == [4, 1, 3, 2]
+    assert ids(invoices, Query(order=Order("notes"))) == [2, 1, 4, 3]  # case-insensitive: A, b, c, null
+    assert ids(invoices, Query(order=Order("id", descending=True))) == [4, 3, 2, 1]
+
+
+def test_a_page_is_a_slice_with_the_total_of_every_match(invoices: Store) -> None:
+    with invoices.tenant(1, write=False) as tenant:
+        page = tenant.query("invoices", Query(order=Order("total"), offset=1, limit=2))
+        assert [r["id"] for r in page.rows] == [3, 1]
+        assert page.total == 4
+        sent = tenant.query("invoices", Query(where=(Condition("status", "eq", "SENT"),), limit=1))
+        assert ([r["id"] for r in sent.rows], sent.total) == ([1], 2)
+        assert tenant.query("invoices", Query(offset=2**70, limit=10)).rows == []
+
+
+def test_tallied_totals_follow_every_write(invoices: Store) -> None:
+    def sent_and_all() -> tuple[int, int]:
+        with invoices.tenant(1, write=False) as tenant:
+            return tenant.count("invoices", [Condition("status", "eq", "SENT")]), tenant.count("invoices")
+
+    assert sent_and_all() == (2, 4)
+    with invoices.tenant(1) as tenant:
+        tenant.put("invoices", 2, {**INVOICES[1], "status": "SENT"})
+        tenant.delete("invoices", 1)
+        tenant.put("invoices", 9, {"id": 9, "status": "DRAFT"})
+    assert sent_and_all() == (2, 4)
+    with invoices.tenant(1) as tenant:
+        tenant.put("invoices", 9, {"id": 9, "status": "SENT"})
+    assert sent_and_all() == (3, 4)
+
+
+def test_sums_and_lookups(invoices: Store) -> None:
+    with invoices.tenant(1, write=False) as tenant:
+        assert tenant.total("invoices", "total") == 1600
+        assert tenant.total("invoices", "total", [Condition("status", "eq", "SENT")]) == 600
+        assert [r["id"] for r in tenant.lookup("invoices", "customer_id", 2)] == [2, 4]
+        assert tenant.lookup("invoices", "customer_id", {"no": "dicts"}) == []
+
+
+def test_array_and_object_fields_match_by_item_or_name(store: Store) -> None:
     with store.tenant(1) as tenant:
-        tenant.put("customers", 1, {"id": 1, "name": "Before", "tags": ["a"]})
-        tenant.next_sequence("invoices", "invoice_number")
-    snapshot = store.snapshot()
+        tenant.put("pets", 1, {"id": 1, "tags": [{"name": "cute"}, {"name": "old"}], "category": {"name": "dogs"}})
+        tenant.put("pets", 2, {"id": 2, "tags": ["cute"], "category": {"name": "cats"}})
+        tenant.put("pets", 3, {"id": 3, "tags": [], "category": None})
+        found = tenant.find("pets", Query(where=(Condition("tags", "contains", ["cute"]),)))
+        assert [r["id"] for r in found] == [1, 2]
+        found = tenant.find("pets", Query(where=(Condition("category", "name_eq", ["cats", "birds"]),)))
+        assert [r["id"] for r in found] == [2]
+
+
+# --- search -----------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("needle", "expected"),
+    [
+        ("smith", [1, 3]),
+        ("SMITH", [1, 3]),
+        ("jo", [1]),  # shorter than a trigram
+        ("ünï", [2]),
+        ("@example.org", [3]),
+        ('"; DROP TABLE', []),
+        ("a\x00b", []),
+        ("%", []),
+    ],
+)
+def test_search_is_a_case_insensitive_substring_of_the_text_fields(
+    store: Store, needle: str, expected: list[int]
+) -> None:
     with store.tenant(1) as tenant:
-        record = tenant.get("customers", 1)
-        assert record is not None
-        record["name"] = "After"
-        record["tags"].append("b")
-        tenant.put("customers", 2, {"id": 2})
+        tenant.put("customers", 1, {"id": 1, "name": "John Smith", "email": "js@example.com"})
+        tenant.put("customers", 2, {"id": 2, "name": "Zoë Ünïcode", "email": None})
+        tenant.put("customers", 3, {"id": 3, "name": "Ann", "email": "ann.smith@example.org"})
+    with store.tenant(1, write=False) as tenant:
+        assert [r["id"] for r in tenant.find("customers", Query(search=needle))] == expected
+        assert tenant.count("customers", search=needle) == len(expected)
+
+
+def test_search_follows_updates_and_deletes(store: Store) -> None:
+    with store.tenant(1) as tenant:
+        tenant.put("customers", 1, {"id": 1, "name": "Old Name"})
+        tenant.put("customers", 1, {"id": 1, "name": "New Name"})
+        tenant.put("customers", 2, {"id": 2, "name": "Newton"})
+        tenant.delete("customers", 2)
+        assert tenant.find("customers", Query(search="old")) == []
+        assert [r["id"] for r in tenant.find("customers", Query(search="new"))] == [1]
+
+
+# --- transactions -----------------------------------------------------------------------------------------
+
+
+def test_a_failed_transaction_leaves_no_trace(store: Store) -> None:
+    with store.tenant(1) as tenant:
+        tenant.put("customers", 1, {"id": 1, "name": "Kept"})
+
+    def failing_request() -> None:
+        with store.tenant(1) as tenant:
+            tenant.put("customers", 1, {"id": 1, "name": "Changed"})
+            tenant.put("customers", tenant.next_id("customers"), {"id": 2, "name": "New"})
+            tenant.next_sequence("invoices", "invoice_number")
+            raise RuntimeError("the request failed")
+
+    with pytest.raises(RuntimeError):
+        failing_request()
+    with store.tenant(1) as tenant:
+        assert tenant.find("customers", Query()) == [{"id": 1, "name": "Kept"}]
+        assert tenant.count("customers") == 1
+        assert tenant.find("customers", Query(search="changed")) == []
+        assert tenant.next_id("customers") == 2
+        assert tenant.next_sequence("invoices", "invoice_number") == 1
+
+
+def test_concurrent_writers_to_one_company_end_with_unique_ids_and_the_exact_count(store: Store) -> None:
+    errors: list[BaseException] = []
+
+    def create(n: int) -> None:
+        try:
+            for _ in range(n):
+                with store.tenant(1) as tenant:
+                    new_id = tenant.next_id("customers")
+                    tenant.put("customers", new_id, {"id": new_id, "name": f"c{new_id}"})
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=create, args=(25,)) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors
+    with store.tenant(1, write=False) as tenant:
+        assert tenant.ids("customers") == list(range(1, 201))
+        assert tenant.count("customers") == 200
+
+
+def test_a_read_never_waits_for_another_companys_writer(store: Store) -> None:
+    holding, read_done = threading.Event(), threading.Event()
+
+    def writer() -> None:
+        with store.tenant(1) as tenant:
+            tenant.put("customers", 1, {"id": 1, "name": "held"})
+            holding.set()
+            read_done.wait(timeout=30)
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    assert holding.wait(timeout=30)
+    with store.tenant(2, write=False) as tenant:
+        assert tenant.find("customers", Query()) == []
+    read_done.set()  # reached while the writer still holds its transaction open
+    thread.join()
+
+
+# --- whole state ------------------------------------------------------------------------------------------
+
+
+def test_export_and_replace_round_trip(invoices: Store) -> None:
+    exported = invoices.export()
+    assert exported["format"] == "invoice-sandbox/1"
+    assert [r["id"] for r in exported["companies"]["1"]["records"]["invoices"]] == [1, 2, 3, 4]
+    with invoices.tenant(1) as tenant:
+        tenant.delete("invoices", 1)
         tenant.next_sequence("invoices", "invoice_number")
-    with store.tenant(3) as tenant:
-        tenant.put("customers", 1, {"id": 1})
-
-    copy = restored(snapshot)
-    assert copy.company_ids() == [1]
-    with copy.tenant(1) as tenant:
-        assert tenant.all("customers") == [{"id": 1, "name": "Before", "tags": ["a"]}]
-        assert tenant.next_sequence("invoices", "invoice_number") == 2
+    invoices.replace(exported)
+    assert invoices.export() == exported
+    with invoices.tenant(1, write=False) as tenant:
+        assert tenant.count("invoices", [Condition("status", "eq", "SENT")]) == 2
 
 
-def test_restore_brings_back_the_snapshot_and_stays_independent_of_it() -> None:
-    store = Store()
+def test_a_bad_import_changes_nothing(invoices: Store) -> None:
+    before = invoices.export()
+    broken = {"companies": {"1": {"records": {"invoices": [{"id": 1}, {"no_id": True}]}}}}
+    with pytest.raises(KeyError):
+        invoices.replace(broken)
+    assert invoices.export() == before
+
+
+def test_a_file_database_keeps_its_state_across_restarts(tmp_path: Path, index: SpecIndex) -> None:
+    first = SqliteStore(plan_tables(index), tmp_path / "kept.db", api="Invoicing API")
+    with first.tenant(1) as tenant:
+        tenant.put("customers", 1, {"id": 1, "name": "Persistent"})
+    first.close()
+    second = SqliteStore(plan_tables(index), tmp_path / "kept.db", api="Invoicing API")
+    with second.tenant(1, write=False) as tenant:
+        assert tenant.get("customers", 1) == {"id": 1, "name": "Persistent"}
+        assert [r["id"] for r in tenant.find("customers", Query(search="persist"))] == [1]
+    second.close()
+
+
+def test_a_foreign_or_corrupt_file_is_refused_and_left_alone(tmp_path: Path, index: SpecIndex) -> None:
+    garbage = tmp_path / "notes.txt"
+    garbage.write_bytes(b"this is not a database" * 100)
+    with pytest.raises(StoreError, match="not a usable SQLite database"):
+        SqliteStore(plan_tables(index), garbage)
+    assert garbage.read_bytes() == b"this is not a database" * 100
+    foreign = tmp_path / "other.db"
+    with sqlite3.connect(foreign) as connection:
+        connection.execute("CREATE TABLE accounts (id INTEGER)")
+    with pytest.raises(StoreError, match="another application"):
+        SqliteStore(plan_tables(index), foreign)
+    ours = tmp_path / "ours.db"
+    SqliteStore(plan_tables(index), ours, api="Invoicing API").close()
+    with pytest.raises(StoreError, match="Invoicing API"):
+        SqliteStore(plan_tables(index), ours, api="Swagger Petstore")
+
+
+def test_the_temporary_database_keeps_a_baseline_and_leaves_nothing_behind(index: SpecIndex) -> None:
+    store = SqliteStore(plan_tables(index), api="Invoicing API")
     with store.tenant(1) as tenant:
         tenant.put("customers", 1, {"id": 1, "name": "Seeded"})
-        tenant.put("users", "ada", {"username": "ada"})
-    snapshot = store.snapshot()
+    assert store.save_baseline()
     with store.tenant(1) as tenant:
-        tenant.delete("customers", 1)
-        tenant.put("customers", 7, {"id": 7})
-    with store.tenant(2) as tenant:
-        tenant.put("customers", 1, {"id": 1})
-
-    store.restore(snapshot)
-    assert store.company_ids() == [1]
-    with store.tenant(1) as tenant:
-        assert tenant.all("customers") == [{"id": 1, "name": "Seeded"}]
-        assert tenant.get("users", "ada") == {"username": "ada"}  # string ids stay strings
-        record = tenant.get("customers", 1)
-        assert record is not None
-        record["name"] = "Changed after restore"
-    # The snapshot can be restored again, unchanged.
-    store.restore(snapshot)
-    with store.tenant(1) as tenant:
-        assert tenant.get("customers", 1) == {"id": 1, "name": "Seeded"}
-        assert tenant.next_id("customers") == 2
+        tenant.put("customers", 2, {"id": 2, "name": "Created"})
+    assert store.restore_baseline()
+    with store.tenant(1, write=False) as tenant:
+        assert tenant.find("customers", Query()) == [{"id": 1, "name": "Seeded"}]
+        assert tenant.count("customers") == 1
+    folder = store.path.parent
+    store.close()
+    assert not folder.exists()
 
 
-def test_restore_keeps_the_id_counters() -> None:
-    store = Store()
-    with store.tenant(1) as tenant:
-        for _ in range(5):
-            new_id = tenant.next_id("invoices")
-            tenant.put("invoices", new_id, {"id": new_id})
-        tenant.delete("invoices", 5)
-    with restored(store.snapshot()).tenant(1) as tenant:
-        assert tenant.next_id("invoices") == 6
+# --- ephemera ---------------------------------------------------------------------------------------------
 
 
-def test_concurrent_creates_end_with_the_exact_count_and_unique_ids() -> None:
-    store = Store()
-    threads_count, per_thread = 16, 200
-    barrier = threading.Barrier(threads_count)
-    seen: list[list[int]] = [[] for _ in range(threads_count)]
-
-    def create(slot: int) -> None:
-        barrier.wait()
-        for _ in range(per_thread):
-            company = 1 + slot % 2
-            with store.tenant(company) as tenant:
-                new_id = tenant.next_id("invoices")
-                number = tenant.next_sequence("invoices", "invoice_number")
-                tenant.put("invoices", new_id, {"id": new_id, "invoice_number": f"INV-{number:06d}"})
-            seen[slot].append(new_id)
-
-    workers = [threading.Thread(target=create, args=(slot,)) for slot in range(threads_count)]
-    for worker in workers:
-        worker.start()
-    for worker in workers:
-        worker.join()
-
-    expected = threads_count * per_thread // 2
-    for company in (1, 2):
-        with store.tenant(company) as tenant:
-            records = tenant.all("invoices")
-            assert tenant.count("invoices") == expected
-            assert sorted(r["id"] for r in records) == list(range(1, expected + 1))
-            assert len({r["invoice_number"] for r in records}) == expected
-
-
-def test_tenant_is_a_view_over_the_company_data() -> None:
-    store = Store()
-    with store.tenant(1) as tenant:
-        assert isinstance(tenant, Tenant)
-        assert tenant.company_id == 1
-        tenant.table("items")[1] = {"id": 1}
-        assert tenant.get("items", 1) == {"id": 1}
+def test_ephemera_claim_once_expire_and_count(store: Store) -> None:
+    shared = store.ephemera
+    assert shared.claim("idem", "k", {"fp": "a"}, expires=100, now=0) is None
+    assert shared.claim("idem", "k", {"fp": "b"}, expires=100, now=1) == {"fp": "a"}
+    assert shared.claim("idem", "k", {"fp": "c"}, expires=300, now=150) is None  # the first one expired
+    assert shared.get("idem", "k", now=160) == {"fp": "c"}
+    shared.set("idem", "k", {"fp": "c", "reply": 1}, expires=300)
+    assert shared.get("idem", "k", now=160) == {"fp": "c", "reply": 1}
+    shared.discard("idem", "k")
+    assert shared.get("idem", "k", now=160) is None
+    assert [shared.increment("rate", "ip", expires=60, now=0) for _ in range(3)] == [1, 2, 3]
+    assert shared.increment("rate", "ip", expires=120, now=61) == 1  # a new window
+    shared.set("token", "t", "x", expires=10)
+    assert shared.purge(now=200) >= 1
+    assert shared.get("token", "t", now=0) is None

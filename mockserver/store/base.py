@@ -1,0 +1,178 @@
+"""The store interface: what the engine, behaviours and platform may ask of any state engine.
+
+A ``Store`` hands out one ``Tenant`` per transaction: a view of one company's records that
+commits when the block ends and rolls back when it raises. Records are JSON-ready dicts; ids are
+JSON scalars (integers, strings, uuids). Queries are values (``Query``), so each engine turns
+them into its own SQL with indexes instead of scanning records in Python.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol
+
+Record = dict[str, Any]
+RecordId = int | str
+Operator = Literal["eq", "in", "ne", "lt", "le", "gt", "ge", "contains", "name_eq"]
+
+
+class StoreError(Exception):
+    """A database that cannot be used: corrupt, foreign, unreachable, or made for another API."""
+
+
+@dataclass(frozen=True)
+class Condition:
+    """``field <operator> value``: ``in`` takes a sequence; ``contains`` matches an array's items.
+
+    ``name_eq`` compares an object's ``name`` member (``{"name": "dogs"}`` matches ``"dogs"``).
+    """
+
+    field: str
+    operator: Operator
+    value: Any
+
+
+@dataclass(frozen=True)
+class Order:
+    """Sort by one field (nulls last either way, ties broken by id in the same direction)."""
+
+    field: str
+    descending: bool = False
+
+
+@dataclass(frozen=True)
+class Query:
+    """Which records of one resource, in which order, and which slice of them."""
+
+    where: tuple[Condition, ...] = ()
+    search: str | None = None
+    order: Order | None = None
+    offset: int = 0
+    limit: int | None = None
+
+
+@dataclass
+class Page:
+    """One slice of a query's records and how many records match in all."""
+
+    rows: list[Record] = field(default_factory=list)
+    total: int = 0
+
+
+class Tenant(Protocol):
+    """One company's records inside one transaction (valid only inside ``Store.tenant``)."""
+
+    company_id: int
+
+    def get(self, resource: str, record_id: object) -> Record | None:
+        """One record, or None when this company has none under that id (any value is safe to ask for)."""
+
+    def put(self, resource: str, record_id: RecordId, record: Record) -> Record:
+        """Insert or replace a record (an integer id also moves the resource's id counter past it)."""
+
+    def delete(self, resource: str, record_id: RecordId) -> Record | None:
+        """Remove a record and return it (None if it was not there)."""
+
+    def query(self, resource: str, query: Query) -> Page:
+        """The records a query selects, ordered and sliced, with the total that match."""
+
+    def find(self, resource: str, query: Query) -> list[Record]:
+        """The records a query selects (no total computed)."""
+
+    def count(self, resource: str, where: Sequence[Condition] = (), search: str | None = None) -> int:
+        """How many records match the conditions (and contain the search text)."""
+
+    def lookup(self, resource: str, field_name: str, value: Any) -> list[Record]:
+        """Records whose field equals a value, in id order."""
+
+    def ids(self, resource: str) -> list[RecordId]:
+        """Every id of a resource, in id order."""
+
+    def total(self, resource: str, field_name: str, where: Sequence[Condition] = ()) -> int:
+        """The sum of an integer field over the matching records (0 when none)."""
+
+    def next_id(self, resource: str) -> int:
+        """Reserve the next integer id of a resource (never reused, even after deletes)."""
+
+    def next_sequence(self, resource: str, field_name: str) -> int:
+        """Advance and return a per-company counter such as the invoice number sequence."""
+
+    def counter(self, name: str) -> int:
+        """The value of a named counter (0 when never set)."""
+
+    def set_counter(self, name: str, value: int) -> None:
+        """Set a named counter (a marker such as the last day the clock rules ran)."""
+
+
+class Ephemera(Protocol):
+    """Short-lived shared values with an expiry: idempotency keys, rate-limit windows, OAuth tokens.
+
+    Every worker process sees the same values, so a rule that spans requests holds across processes.
+    ``now`` is passed in, so the sandbox's clock decides what has expired.
+    """
+
+    def claim(self, namespace: str, key: str, value: Any, expires: float, now: float) -> Any | None:
+        """Store ``value`` unless a live value exists; return that live value (None when claimed)."""
+
+    def get(self, namespace: str, key: str, now: float) -> Any | None:
+        """The live value under a key, or None."""
+
+    def set(self, namespace: str, key: str, value: Any, expires: float) -> None:
+        """Store or replace a value."""
+
+    def discard(self, namespace: str, key: str) -> None:
+        """Forget a key."""
+
+    def increment(self, namespace: str, key: str, expires: float, now: float) -> int:
+        """Add one to a live counter (starting from 0) and return the new count."""
+
+    def purge(self, now: float) -> int:
+        """Drop every expired value; return how many went."""
+
+    def clear(self, namespace: str | None = None) -> None:
+        """Forget every value (of one namespace)."""
+
+
+class Store(Protocol):
+    """A state engine: transactions per company, shared ephemera, export and import, a baseline."""
+
+    ephemera: Ephemera
+    workers_allowed: bool
+
+    def tenant(self, company_id: int, *, write: bool = True) -> AbstractContextManager[Tenant]:
+        """One transaction on one company's records; a write transaction excludes other writers."""
+
+    def company_ids(self) -> list[int]:
+        """Companies that have records."""
+
+    def meta(self, key: str) -> str | None:
+        """A value the store keeps about itself (seed, scale, API title)."""
+
+    def set_meta(self, key: str, value: str) -> None:
+        """Remember a value about the store."""
+
+    def export(self) -> dict[str, Any]:
+        """The whole state (records and counters of every company) as JSON-ready data."""
+
+    def replace(self, state: dict[str, Any]) -> None:
+        """Replace the whole state with an export, in one transaction."""
+
+    def save_baseline(self) -> bool:
+        """Remember the current state cheaply for ``restore_baseline`` (False: this engine cannot)."""
+
+    def restore_baseline(self) -> bool:
+        """Put the saved baseline back (False: none saved; the caller re-seeds instead)."""
+
+    def bulk(self) -> AbstractContextManager[None]:
+        """Load many records fast: secondary indexes are built once at the end."""
+
+    def close(self) -> None:
+        """Release connections."""
+
+
+def chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
+    """Split a sequence into slices of at most ``size`` items."""
+    for start in range(0, len(items), size):
+        yield items[start : start + size]

@@ -1,0 +1,132 @@
+"""What both SQL stores share above the connection: plans, meta, export and import of the whole state."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
+from typing import Any
+
+from mockserver.store.base import Ephemera, StoreError, Tenant
+from mockserver.store.layout import TablePlan, identifier
+from mockserver.store.sql import decode
+
+FORMAT = "invoice-sandbox/1"
+Execute = Callable[..., Any]
+
+
+class SqlState:
+    """Table plans (known from the spec, or made on first use), meta values, export and replace."""
+
+    ephemera: Ephemera
+    workers_allowed: bool
+
+    def __init__(self, plans: dict[str, TablePlan], api: str) -> None:
+        self.plans = dict(plans)
+        self.api = api
+        self._plans_lock = threading.Lock()
+
+    # Engines provide these.
+    def tenant(self, company_id: int, *, write: bool = True) -> AbstractContextManager[Tenant]:
+        """One transaction on one company's records."""
+        raise NotImplementedError
+
+    def _autocommit(self) -> AbstractContextManager[Execute]:
+        raise NotImplementedError
+
+    def _create_plan_table(self, plan: TablePlan) -> None:
+        raise NotImplementedError
+
+    def plan(self, resource: str) -> TablePlan:
+        """The table plan of a resource (a plain table, made now, for a name the spec does not list)."""
+        plan = self.plans.get(resource)
+        if plan is not None:
+            return plan
+        with self._plans_lock:
+            plan = self.plans.get(resource)
+            if plan is None:
+                plan = TablePlan(resource=resource, table=identifier("r", resource), id_field="id", id_kind="any")
+                self._create_plan_table(plan)
+                self.plans[resource] = plan
+        return plan
+
+    def _check_format(self, run: Execute) -> None:
+        """Mark a new database as ours; refuse one made by another program or for another API."""
+        stored = dict(run("SELECT key, value FROM meta WHERE key IN ('format', 'api')", ()).fetchall())
+        if not stored:
+            run("INSERT INTO meta (key, value) VALUES ('format', ?)", (FORMAT,))
+            run("INSERT INTO meta (key, value) VALUES ('api', ?)", (self.api,))
+            return
+        if stored.get("format") != FORMAT:
+            raise StoreError(f"the database was written in format {stored.get('format')!r}, not {FORMAT!r}.")
+        if self.api and stored.get("api") not in (None, self.api):
+            raise StoreError(
+                f"the database holds the state of {stored.get('api')!r}, not of {self.api!r}; use another database."
+            )
+
+    def meta(self, key: str) -> str | None:
+        """A value the store keeps about itself."""
+        with self._autocommit() as run:
+            row = run("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def set_meta(self, key: str, value: str) -> None:
+        """Remember a value about the store."""
+        with self._autocommit() as run:
+            run("DELETE FROM meta WHERE key = ?", (key,))
+            run("INSERT INTO meta (key, value) VALUES (?, ?)", (key, value))
+
+    def company_ids(self) -> list[int]:
+        """Companies that have records."""
+        with self._autocommit() as run:
+            rows = run("SELECT DISTINCT company FROM tally WHERE n > 0 ORDER BY company", ()).fetchall()
+        return [int(row[0]) for row in rows]
+
+    def export(self) -> dict[str, Any]:
+        """Every company's records (by resource, in id order) and counters, as JSON-ready data."""
+        companies: dict[str, Any] = {}
+        with self._autocommit() as run:
+            for resource, plan in sorted(self.plans.items()):
+                for company, doc in run(f"SELECT company, doc FROM {plan.table} ORDER BY company, id", ()).fetchall():
+                    entry = companies.setdefault(str(company), {"records": {}, "counters": {}})
+                    entry["records"].setdefault(resource, []).append(decode(doc))
+            for company, name, value in run("SELECT company, name, value FROM counters ORDER BY company, name", ()):
+                companies.setdefault(str(company), {"records": {}, "counters": {}})["counters"][name] = int(value)
+        return {"format": FORMAT, "api": self.api, "companies": companies}
+
+    def replace(self, state: dict[str, Any]) -> None:
+        """Replace every record and counter with an export's, in one transaction (all or nothing)."""
+        companies = state.get("companies") or {}
+        for data in companies.values():
+            for resource in data.get("records") or {}:
+                self.plan(resource)
+        with self._autocommit() as run:
+            for plan in self.plans.values():
+                run(f"DELETE FROM {plan.table}", ())
+                self._clear_text_index(run, plan)
+            run("DELETE FROM counters", ())
+            run("DELETE FROM tally", ())
+            for company_id, data in sorted(companies.items()):
+                with self.tenant(int(company_id)) as tenant:
+                    for resource, rows in (data.get("records") or {}).items():
+                        id_field = self.plans[resource].id_field
+                        for record in rows:
+                            tenant.put(resource, record[id_field], record)
+                    for name, value in (data.get("counters") or {}).items():
+                        tenant.set_counter(name, int(value))
+
+    def _clear_text_index(self, run: Execute, plan: TablePlan) -> None:
+        """Empty the engine's text index of a table (engines that index an expression need nothing)."""
+
+    def save_baseline(self) -> bool:
+        """Engines that can copy their state cheaply override this."""
+        return False
+
+    def restore_baseline(self) -> bool:
+        """Engines that can copy their state cheaply override this."""
+        return False
+
+    @contextmanager
+    def bulk(self) -> Iterator[None]:
+        """Many writes in a row (engines may defer work until the end)."""
+        yield

@@ -1,0 +1,376 @@
+"""The Tenant both SQL engines share: records as JSON documents, queries compiled to SQL.
+
+Each engine supplies a ``Dialect`` (how a field is read out of a document, how it sorts, how text
+is searched, how values are bound); the statements themselves are written once, here, with ``?``
+placeholders that the PostgreSQL engine rewrites. A count of every record and of every value of a
+tallied field (enums, booleans) is kept beside the records in the same transaction, so a list's
+``total`` costs one lookup instead of a count over a million rows.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from typing import Any, Protocol
+
+import orjson
+
+from mockserver.errors import ValidationFailed
+from mockserver.jsonio import dumps
+from mockserver.store.base import Condition, Page, Query, Record, RecordId
+from mockserver.store.layout import FieldKind, TablePlan
+
+INT64 = 2**63
+TOTAL = ""  # the tally field that counts every record of a resource
+
+
+class Cursor(Protocol):
+    """The part of a DB-API cursor the tenant uses."""
+
+    def fetchone(self) -> Any:
+        """The next row, or None."""
+
+    def fetchall(self) -> list[Any]:
+        """Every remaining row."""
+
+
+Run = Callable[[str, Sequence[Any]], Cursor]
+
+
+class Dialect(Protocol):
+    """How one SQL engine reads, compares, sorts and searches fields of a JSON document."""
+
+    def value(self, plan: TablePlan, name: str) -> tuple[str, list[Any]]:
+        """The SQL expression of a field's value (and the parameters it binds)."""
+
+    def sort_key(self, plan: TablePlan, name: str, descending: bool) -> tuple[str, list[Any]]:
+        """The expression to order by so that nulls come last in either direction."""
+
+    def bind(self, kind: FieldKind, value: Any) -> Any:
+        """A Python value as a parameter compared with a field's value expression."""
+
+    def contains(self, plan: TablePlan, name: str, count: int) -> tuple[str, list[Any]]:
+        """An array item equal to, or named, one of ``count`` values (parameters before its placeholders)."""
+
+    def name_of(self, plan: TablePlan, name: str) -> tuple[str, list[Any]]:
+        """The expression of an object field's ``name`` member."""
+
+    def search(self, plan: TablePlan, needle: str) -> tuple[str, list[Any]]:
+        """A predicate on the record row (alias ``t``) for a case-insensitive substring search."""
+
+    def encode(self, record: Record) -> Any:
+        """A record as the engine stores its document."""
+
+    def id_param(self, plan: TablePlan, record_id: object) -> Any | None:
+        """An id as a parameter, or None when no record can have it (wrong type, out of range)."""
+
+    def greatest(self) -> str:
+        """The SQL function that returns the larger of two values."""
+
+    @property
+    def no_limit(self) -> str:
+        """The LIMIT clause that means no limit (an OFFSET needs one in SQLite)."""
+
+
+def decode(raw: Any) -> Record:
+    """A stored document back to a record (the standard library decodes integers beyond 64 bits)."""
+    if isinstance(raw, dict):
+        return raw
+    try:
+        record: Record = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        record = json.loads(raw)
+    return record
+
+
+def plain_id(record_id: object) -> object | None:
+    """An id any engine can store: a str, or an int within 64 bits (bools and containers name nothing)."""
+    if isinstance(record_id, bool):
+        return None
+    if isinstance(record_id, int):
+        return record_id if -INT64 <= record_id < INT64 else None
+    return record_id if isinstance(record_id, str) else None
+
+
+class SqlTenant:
+    """One company's records in one open transaction of a SQL engine."""
+
+    def __init__(self, company_id: int, run: Run, dialect: Dialect, plans: Callable[[str], TablePlan]) -> None:
+        self.company_id = company_id
+        self._run = run
+        self._dialect = dialect
+        self._plans = plans
+
+    # -- records ---------------------------------------------------------------------------------
+    def _key(self, plan: TablePlan, record_id: object) -> Any | None:
+        return self._dialect.id_param(plan, record_id)
+
+    def _row(self, plan: TablePlan, key: Any) -> tuple[Any, Record] | None:
+        row = self._run(
+            f"SELECT {self._row_key()}, doc FROM {plan.table} WHERE company = ? AND id = ?", (self.company_id, key)
+        ).fetchone()
+        return None if row is None else (row[0], decode(row[1]))
+
+    def _row_key(self) -> str:
+        """The column that names a row for the engine's text index (SQLite's rowid; PostgreSQL's id)."""
+        return "id"
+
+    def get(self, resource: str, record_id: object) -> Record | None:
+        """One record, or None."""
+        plan = self._plans(resource)
+        key = self._key(plan, record_id)
+        if key is None:
+            return None
+        row = self._run(f"SELECT doc FROM {plan.table} WHERE company = ? AND id = ?", (self.company_id, key)).fetchone()
+        return None if row is None else decode(row[0])
+
+    def put(self, resource: str, record_id: RecordId, record: Record) -> Record:
+        """Insert or replace a record; keep the tallies, the id counter and the text index current."""
+        plan = self._plans(resource)
+        key = self._key(plan, record_id)
+        if key is None:
+            raise ValidationFailed(
+                {plan.id_field: [f"{record_id!r} cannot identify a record: use a 64-bit integer or a string."]}
+            )
+        try:
+            document = self._dialect.encode(record)
+        except (TypeError, OverflowError, ValueError) as exc:
+            raise ValidationFailed({plan.id_field: [f"The record cannot be stored: {exc}."]}) from None
+        previous = self._row(plan, key)
+        if previous is None:
+            row_key = self._insert(plan, key, document)
+            self._tally(plan, None, record)
+        else:
+            row_key = previous[0]
+            self._run(f"UPDATE {plan.table} SET doc = ? WHERE company = ? AND id = ?", (document, self.company_id, key))
+            self._tally(plan, previous[1], record)
+            self._unindex_text(plan, row_key)
+        self._index_text(plan, row_key, record)
+        if isinstance(record_id, int) and not isinstance(record_id, bool):
+            self._raise_counter(f"{resource}#id", record_id)
+        return record
+
+    def _insert(self, plan: TablePlan, key: Any, document: Any) -> Any:
+        self._run(f"INSERT INTO {plan.table} (company, id, doc) VALUES (?, ?, ?)", (self.company_id, key, document))
+        return key
+
+    def _index_text(self, plan: TablePlan, row_key: Any, record: Record) -> None:
+        """Add a record to the engine's text index (engines that index an expression need nothing)."""
+
+    def _unindex_text(self, plan: TablePlan, row_key: Any) -> None:
+        """Remove a record from the engine's text index."""
+
+    def delete(self, resource: str, record_id: RecordId) -> Record | None:
+        """Remove a record and return it."""
+        plan = self._plans(resource)
+        key = self._key(plan, record_id)
+        if key is None:
+            return None
+        previous = self._row(plan, key)
+        if previous is None:
+            return None
+        self._run(f"DELETE FROM {plan.table} WHERE company = ? AND id = ?", (self.company_id, key))
+        self._unindex_text(plan, previous[0])
+        self._tally(plan, previous[1], None)
+        return previous[1]
+
+    # -- queries ---------------------------------------------------------------------------------
+    def query(self, resource: str, query: Query) -> Page:
+        """A page of records and the total that match."""
+        plan = self._plans(resource)
+        return Page(self.find(resource, query), self._count(plan, query.where, query.search))
+
+    def find(self, resource: str, query: Query) -> list[Record]:
+        """The records a query selects, ordered and sliced."""
+        plan = self._plans(resource)
+        if query.offset >= INT64:  # no table reaches that far
+            return []
+        where, params = self._where(plan, query.where, query.search)
+        order, order_params = self._order(plan, query)
+        sql = f"SELECT doc FROM {plan.table} t WHERE {where} ORDER BY {order}"
+        params += order_params
+        if query.limit is not None:
+            sql += " LIMIT ? OFFSET ?"
+            params += [min(query.limit, INT64 - 1), query.offset]
+        elif query.offset:
+            sql += f" {self._dialect.no_limit} OFFSET ?"
+            params.append(query.offset)
+        return [decode(row[0]) for row in self._run(sql, params).fetchall()]
+
+    def count(self, resource: str, where: Sequence[Condition] = (), search: str | None = None) -> int:
+        """How many records match."""
+        return self._count(self._plans(resource), tuple(where), search)
+
+    def lookup(self, resource: str, field_name: str, value: Any) -> list[Record]:
+        """Records whose field equals a value, in id order."""
+        if isinstance(value, (dict, list)):
+            return []
+        return self.find(resource, Query(where=(Condition(field_name, "eq", value),)))
+
+    def ids(self, resource: str) -> list[RecordId]:
+        """Every id, in id order."""
+        plan = self._plans(resource)
+        rows = self._run(f"SELECT id FROM {plan.table} WHERE company = ? ORDER BY id", (self.company_id,)).fetchall()
+        return [row[0] for row in rows]
+
+    def total(self, resource: str, field_name: str, where: Sequence[Condition] = ()) -> int:
+        """The sum of an integer field over the matching records."""
+        plan = self._plans(resource)
+        clause, params = self._where(plan, tuple(where), None)
+        value, value_params = self._dialect.value(plan, field_name)
+        row = self._run(
+            f"SELECT coalesce(sum({value}), 0) FROM {plan.table} t WHERE {clause}", [*value_params, *params]
+        ).fetchone()
+        return int(row[0] or 0)
+
+    def _count(self, plan: TablePlan, where: tuple[Condition, ...], search: str | None) -> int:
+        tallied = self._tallied(plan, where, search)
+        if tallied is not None:
+            return tallied
+        clause, params = self._where(plan, where, search)
+        return int(self._run(f"SELECT count(*) FROM {plan.table} t WHERE {clause}", params).fetchone()[0])
+
+    def _tallied(self, plan: TablePlan, where: tuple[Condition, ...], search: str | None) -> int | None:
+        """The kept count for no condition or one equality on a tallied field (None: count instead)."""
+        if search:
+            return None
+        if not where:
+            field, value = TOTAL, TOTAL
+        elif len(where) == 1 and where[0].operator == "eq" and plan.fields.get(where[0].field, None):
+            if not plan.fields[where[0].field].tallied:
+                return None
+            field, tallied = where[0].field, _tally_value(where[0].value)
+            if tallied is None:
+                return None
+            value = tallied
+        else:
+            return None
+        row = self._run(
+            "SELECT n FROM tally WHERE company = ? AND resource = ? AND field = ? AND value = ?",
+            (self.company_id, plan.resource, field, value),
+        ).fetchone()
+        return int(row[0]) if row else 0
+
+    def _where(self, plan: TablePlan, where: tuple[Condition, ...], search: str | None) -> tuple[str, list[Any]]:
+        clauses = ["t.company = ?"]
+        params: list[Any] = [self.company_id]
+        dialect = self._dialect
+        for condition in where:
+            name, operator, wanted = condition.field, condition.operator, condition.value
+            expression_params: list[Any] = []
+            kind: FieldKind = "any"
+            if name == plan.id_field:
+                expression = "t.id"
+            else:
+                expression, expression_params = dialect.value(plan, name)
+                kind = plan.kind_of(name)
+            if operator in ("contains", "name_eq") and not isinstance(wanted, (list, tuple)):
+                wanted = [wanted]
+            if operator == "contains":
+                options = [dialect.bind("any", option) for option in wanted]
+                if not options:
+                    clauses.append("1 = 0")
+                    continue
+                predicate, predicate_params = dialect.contains(plan, name, len(options))
+                clauses.append(predicate)
+                params += [*predicate_params, *options, *options]
+            elif operator == "name_eq":
+                named, named_params = dialect.name_of(plan, name)
+                options = [dialect.bind("any", option) for option in wanted]
+                clauses.append(f"{named} IN ({', '.join('?' * len(options))})" if options else "1 = 0")
+                params += [*named_params, *options] if options else []
+            elif operator == "in":
+                options = [dialect.bind(kind, option) for option in wanted]
+                if not options:
+                    clauses.append("1 = 0")
+                    continue
+                clauses.append(f"{expression} IN ({', '.join('?' * len(options))})")
+                params += [*expression_params, *options]
+            else:
+                symbol = {"eq": "=", "ne": "<>", "lt": "<", "le": "<=", "gt": ">", "ge": ">="}[operator]
+                if wanted is None:
+                    clauses.append(f"{expression} IS {'NOT ' if operator == 'ne' else ''}NULL")
+                    params += expression_params
+                    continue
+                clauses.append(f"{expression} {symbol} ?")
+                params += [*expression_params, dialect.bind(kind, wanted)]
+        if search:
+            predicate, search_params = dialect.search(plan, search)
+            clauses.append(predicate)
+            params += search_params
+        return " AND ".join(clauses), params
+
+    def _order(self, plan: TablePlan, query: Query) -> tuple[str, list[Any]]:
+        order = query.order
+        if order is None or order.field == plan.id_field:
+            return ("t.id DESC" if order and order.descending else "t.id"), []
+        key, params = self._dialect.sort_key(plan, order.field, order.descending)
+        direction = " DESC" if order.descending else ""
+        return f"{key}{direction}, t.id{direction}", params
+
+    # -- tallies and counters --------------------------------------------------------------------
+    def _tally(self, plan: TablePlan, before: Record | None, after: Record | None) -> None:
+        changes: dict[tuple[str, str], int] = {}
+        if before is None:
+            changes[(TOTAL, TOTAL)] = 1
+        if after is None:
+            changes[(TOTAL, TOTAL)] = -1
+        for name, field in plan.fields.items():
+            if not field.tallied:
+                continue
+            old = _tally_value(before.get(name)) if before is not None else None
+            new = _tally_value(after.get(name)) if after is not None else None
+            if old == new:
+                continue
+            if old is not None:
+                changes[(name, old)] = changes.get((name, old), 0) - 1
+            if new is not None:
+                changes[(name, new)] = changes.get((name, new), 0) + 1
+        for (name, value), delta in changes.items():
+            self._run(
+                "INSERT INTO tally (company, resource, field, value, n) VALUES (?, ?, ?, ?, ?) "
+                "ON CONFLICT (company, resource, field, value) DO UPDATE SET n = tally.n + excluded.n",
+                (self.company_id, plan.resource, name, value, delta),
+            )
+
+    def _raise_counter(self, name: str, value: int) -> None:
+        self._run(
+            "INSERT INTO counters (company, name, value) VALUES (?, ?, ?) ON CONFLICT (company, name) "
+            f"DO UPDATE SET value = {self._dialect.greatest()}(counters.value, excluded.value)",
+            (self.company_id, name, value),
+        )
+
+    def counter(self, name: str) -> int:
+        """A named counter's value."""
+        row = self._run("SELECT value FROM counters WHERE company = ? AND name = ?", (self.company_id, name)).fetchone()
+        return int(row[0]) if row else 0
+
+    def set_counter(self, name: str, value: int) -> None:
+        """Set a named counter."""
+        self._run(
+            "INSERT INTO counters (company, name, value) VALUES (?, ?, ?) "
+            "ON CONFLICT (company, name) DO UPDATE SET value = excluded.value",
+            (self.company_id, name, value),
+        )
+
+    def next_id(self, resource: str) -> int:
+        """The next integer id: past every id ever used and past the number of records."""
+        plan = self._plans(resource)
+        name = f"{resource}#id"
+        value = max(self.counter(name), self._tallied(plan, (), None) or 0) + 1
+        self.set_counter(name, value)
+        return value
+
+    def next_sequence(self, resource: str, field_name: str) -> int:
+        """Advance a per-company sequence."""
+        name = f"{resource}.{field_name}"
+        value = self.counter(name) + 1
+        self.set_counter(name, value)
+        return value
+
+
+def _tally_value(value: Any) -> str | None:
+    """A tallied field's value as the text key of its count (None: not counted)."""
+    if value is None or isinstance(value, (dict, list)):
+        return None
+    return dumps(value).decode()

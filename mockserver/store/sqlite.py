@@ -1,0 +1,327 @@
+"""The embedded engine: the standard library's sqlite3, one connection per thread, WAL mode.
+
+Without a path the database lives in a private temporary folder (in RAM where the system has
+``/dev/shm``) that is removed when the store closes, so the sandbox starts with nothing on disk.
+With a path the state survives restarts and several worker processes share it. Readers never wait
+(WAL); writers are serialised by SQLite itself (``BEGIN IMMEDIATE`` with a busy timeout).
+Fields are read with ``json_extract`` and indexed by expression; search uses FTS5's trigram tokenizer.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sqlite3
+import tempfile
+import threading
+import weakref
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from pathlib import Path
+from typing import Any
+
+from mockserver.jsonio import dumps
+from mockserver.store.base import Page, Query, StoreError, Tenant
+from mockserver.store.ephemera import SqlEphemera
+from mockserver.store.layout import FieldKind, TablePlan, identifier, safe_field
+from mockserver.store.snapshot import FORMAT, SqlState
+from mockserver.store.sql import SqlTenant, plain_id
+
+_BUSY_MS = 30_000
+_POOL_IDLE = 16
+_SHARED_DDL = (
+    "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS counters (company INTEGER NOT NULL, name TEXT NOT NULL, value INTEGER NOT NULL, "
+    "PRIMARY KEY (company, name))",
+    "CREATE TABLE IF NOT EXISTS tally (company INTEGER NOT NULL, resource TEXT NOT NULL, field TEXT NOT NULL, "
+    "value TEXT NOT NULL, n INTEGER NOT NULL, PRIMARY KEY (company, resource, field, value))",
+    "CREATE TABLE IF NOT EXISTS ephemera (namespace TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL, "
+    "expires REAL NOT NULL, PRIMARY KEY (namespace, key))",
+    "CREATE INDEX IF NOT EXISTS ephemera_expiry ON ephemera (expires)",
+)
+
+
+def _path(name: str) -> str:
+    """The literal JSON path of a field whose name ``safe_field`` admitted (others are bound as parameters)."""
+    if not safe_field(name):
+        raise ValueError(f"{name!r} cannot be part of an SQL literal")
+    return "'$." + '"' + name + '"' + "'"
+
+
+class SqliteDialect:
+    """json_extract expressions, FTS5 trigram search, values bound as SQLite stores them."""
+
+    no_limit = "LIMIT -1"
+
+    def value(self, plan: TablePlan, name: str) -> tuple[str, list[Any]]:
+        """``json_extract(doc, '$."field"')`` (a bound path for fields that are not indexed)."""
+        if name in plan.fields:
+            return f"json_extract(t.doc, {_path(name)})", []
+        return "json_extract(t.doc, ?)", ['$."' + name + '"']
+
+    def sort_key(self, plan: TablePlan, name: str, descending: bool) -> tuple[str, list[Any]]:
+        """Text sorts case-insensitively; ascending puts NULL after every value with a blob sentinel."""
+        value, params = self.value(plan, name)
+        if plan.kind_of(name) == "text":
+            value = f"lower({value})"
+        return (value if descending else f"coalesce({value}, x'ff')"), params
+
+    def bind(self, kind: FieldKind, value: Any) -> Any:
+        """Booleans compare as 1/0, everything else as it is (containers as their JSON text)."""
+        if isinstance(value, bool):
+            return int(value)
+        if isinstance(value, (dict, list)):
+            return dumps(value).decode()
+        return value
+
+    def contains(self, plan: TablePlan, name: str, count: int) -> tuple[str, list[Any]]:
+        """An array item equal to one of the values, or an object item whose ``name`` is one of them."""
+        marks = ", ".join("?" * count)
+        sql = (
+            "EXISTS (SELECT 1 FROM json_each(t.doc, ?) j WHERE j.value IN ({marks}) OR "
+            "(j.type = 'object' AND json_extract(j.value, '$.name') IN ({marks})))"
+        )
+        return sql.format(marks=marks), ['$."' + name + '"']
+
+    def name_of(self, plan: TablePlan, name: str) -> tuple[str, list[Any]]:
+        """An object field's ``name`` member."""
+        return "json_extract(t.doc, ?)", ['$."' + name + '".name']
+
+    def search(self, plan: TablePlan, needle: str) -> tuple[str, list[Any]]:
+        """Trigram match for three characters or more; a scan of the text index for shorter needles."""
+        fts = identifier(plan.table, "fts")
+        if not plan.search_fields:
+            return "1 = 0", []
+        if len(needle) >= 3 and "\x00" not in needle:  # FTS5 query strings cannot hold NUL
+            return f"t.rid IN (SELECT rowid FROM {fts} WHERE {fts} MATCH ?)", ['"' + needle.replace('"', '""') + '"']
+        tests = " OR ".join(f'instr(lower("{f}"), ?) > 0' for f in plan.search_fields)
+        return f"t.rid IN (SELECT rowid FROM {fts} WHERE {tests})", [needle.lower()] * len(plan.search_fields)
+
+    def encode(self, record: dict[str, Any]) -> Any:
+        """Records are stored as JSON text."""
+        return dumps(record).decode()
+
+    def id_param(self, plan: TablePlan, record_id: object) -> Any | None:
+        """Integers within 64 bits and strings; nothing else names a record."""
+        return plain_id(record_id)
+
+    def greatest(self) -> str:
+        """SQLite's two-argument max()."""
+        return "max"
+
+
+class SqliteTenant(SqlTenant):
+    """The shared SQL tenant plus the FTS5 table that mirrors each resource's search fields."""
+
+    def _row_key(self) -> str:
+        return "rid"
+
+    def _insert(self, plan: TablePlan, key: Any, document: Any) -> Any:
+        cursor = self._run(
+            f"INSERT INTO {plan.table} (company, id, doc) VALUES (?, ?, ?)", (self.company_id, key, document)
+        )
+        return cursor.lastrowid  # type: ignore[attr-defined]
+
+    def _index_text(self, plan: TablePlan, row_key: Any, record: dict[str, Any]) -> None:
+        if plan.search_fields:
+            columns = ", ".join(f'"{f}"' for f in plan.search_fields)
+            marks = ", ".join("?" * len(plan.search_fields))
+            values = [_text(record.get(f)) for f in plan.search_fields]
+            self._run(
+                f"INSERT INTO {identifier(plan.table, 'fts')} (rowid, {columns}) VALUES (?, {marks})",
+                [row_key, *values],
+            )
+
+    def _unindex_text(self, plan: TablePlan, row_key: Any) -> None:
+        if plan.search_fields:
+            self._run(f"DELETE FROM {identifier(plan.table, 'fts')} WHERE rowid = ?", (row_key,))
+
+
+def _text(value: Any) -> str:
+    return "" if value is None else str(value)
+
+
+def _release(idle: list[sqlite3.Connection], temporary: str | None) -> None:
+    """Close pooled connections and remove a temporary database (at close, or when the store is collected)."""
+    while idle:
+        with suppress(sqlite3.Error):
+            idle.pop().close()
+    if temporary is not None:
+        shutil.rmtree(temporary, ignore_errors=True)
+
+
+class SqliteStore(SqlState):
+    """State in SQLite: a private temporary database by default, or a file that outlives the process."""
+
+    dialect = SqliteDialect()
+
+    def __init__(self, plans: dict[str, TablePlan], path: Path | None = None, *, api: str = "") -> None:
+        self._local = threading.local()
+        self._idle: list[sqlite3.Connection] = []
+        self._lock = threading.Lock()
+        self._temporary: str | None = None
+        if path is None:
+            shm = Path("/dev/shm")  # noqa: S108 - a private mkdtemp folder in RAM, removed on close
+            parent = str(shm) if shm.is_dir() and os.access(shm, os.W_OK) else None
+            self._temporary = tempfile.mkdtemp(prefix="invoice-sandbox-", dir=parent)
+            path = Path(self._temporary) / "state.db"
+        self.path = path
+        self.workers_allowed = self._temporary is None
+        self._finalizer = weakref.finalize(self, _release, self._idle, self._temporary)
+        super().__init__(plans, api)
+        self._baseline: sqlite3.Connection | None = None
+        self._open_schema()
+        self.ephemera = SqlEphemera(self._autocommit)
+
+    # -- connections -----------------------------------------------------------------------------
+    def _connect(self) -> sqlite3.Connection:
+        try:
+            connection = sqlite3.connect(
+                self.path, isolation_level=None, check_same_thread=False, timeout=_BUSY_MS / 1000
+            )
+            connection.execute(f"PRAGMA busy_timeout = {_BUSY_MS}")
+            connection.execute("PRAGMA journal_mode = WAL")
+            connection.execute(f"PRAGMA synchronous = {'OFF' if self._temporary else 'NORMAL'}")
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"{self.path} is not a usable SQLite database ({exc}).") from None
+        return connection
+
+    @contextmanager
+    def _checked_out(self) -> Iterator[sqlite3.Connection]:
+        """A pooled connection for this thread (the same one again if this thread already holds one)."""
+        held: sqlite3.Connection | None = getattr(self._local, "connection", None)
+        if held is not None:
+            yield held
+            return
+        with self._lock:
+            connection = self._idle.pop() if self._idle else None
+        if connection is None:
+            connection = self._connect()
+        self._local.connection = connection
+        try:
+            yield connection
+        finally:
+            self._local.connection = None
+            with self._lock:
+                if len(self._idle) < _POOL_IDLE:
+                    self._idle.append(connection)
+                    connection = None
+            if connection is not None:
+                connection.close()
+
+    @contextmanager
+    def _transaction(self, *, write: bool) -> Iterator[sqlite3.Connection]:
+        with self._checked_out() as connection:
+            if connection.in_transaction:  # a nested use joins the transaction already open on this thread
+                yield connection
+                return
+            connection.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+            try:
+                yield connection
+            except BaseException:
+                connection.execute("ROLLBACK")
+                raise
+            connection.execute("COMMIT")
+
+    @contextmanager
+    def _autocommit(self) -> Iterator[Any]:
+        with self._transaction(write=True) as connection:
+            yield connection.execute
+
+    @contextmanager
+    def tenant(self, company_id: int, *, write: bool = True) -> Iterator[Tenant]:
+        """One transaction on one company's records."""
+        with self._transaction(write=write) as connection:
+            yield SqliteTenant(company_id, connection.execute, self.dialect, self.plan)
+
+    # -- schema ----------------------------------------------------------------------------------
+    def _open_schema(self) -> None:
+        try:
+            with self._transaction(write=True) as connection:
+                tables = {row[0] for row in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+                if tables and "meta" not in tables:
+                    raise StoreError(
+                        f"{self.path} holds another application's data; give --db a new file or a sandbox database."
+                    )
+                for statement in _SHARED_DDL:
+                    connection.execute(statement)
+                self._check_format(connection.execute)
+                for plan in self.plans.values():
+                    self._create_table(connection, plan)
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"{self.path} is not a usable SQLite database ({exc}).") from None
+
+    def _create_table(self, connection: sqlite3.Connection, plan: TablePlan) -> None:
+        table = plan.table
+        connection.execute(
+            f"CREATE TABLE IF NOT EXISTS {table} (rid INTEGER PRIMARY KEY, company INTEGER NOT NULL, "
+            "id NOT NULL, doc TEXT NOT NULL, UNIQUE (company, id))"
+        )
+        for name, field in plan.fields.items():
+            value = f"json_extract(doc, {_path(name)})"
+            connection.execute(
+                f"CREATE INDEX IF NOT EXISTS {identifier('ix', table, name)} ON {table} (company, {value}, id)"
+            )
+            if field.sortable:
+                key = f"lower({value})" if field.kind == "text" else value
+                connection.execute(
+                    f"CREATE INDEX IF NOT EXISTS {identifier('ix', table, name, 'asc')} "
+                    f"ON {table} (company, coalesce({key}, x'ff'), id)"
+                )
+                if field.kind == "text":
+                    index = identifier("ix", table, name, "desc")
+                    connection.execute(f"CREATE INDEX IF NOT EXISTS {index} ON {table} (company, {key}, id)")
+        self._create_text_index(connection, plan)
+
+    def _create_text_index(self, connection: sqlite3.Connection, plan: TablePlan) -> None:
+        fts = identifier(table := plan.table, "fts")
+        wanted = dumps(list(plan.search_fields)).decode()
+        row = connection.execute("SELECT value FROM meta WHERE key = ?", (f"fts:{table}",)).fetchone()
+        if row is not None and row[0] == wanted:
+            return
+        connection.execute(f"DROP TABLE IF EXISTS {fts}")
+        if plan.search_fields:
+            columns = ", ".join(f'"{f}"' for f in plan.search_fields)
+            connection.execute(f"CREATE VIRTUAL TABLE {fts} USING fts5({columns}, tokenize = 'trigram')")
+            values = ", ".join(f"coalesce(json_extract(doc, {_path(f)}), '')" for f in plan.search_fields)
+            connection.execute(f"INSERT INTO {fts} (rowid, {columns}) SELECT rid, {values} FROM {table}")
+        connection.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (f"fts:{table}", wanted))
+
+    def _clear_text_index(self, run: Any, plan: TablePlan) -> None:
+        if plan.search_fields:
+            run(f"DELETE FROM {identifier(plan.table, 'fts')}", ())
+
+    def _create_plan_table(self, plan: TablePlan) -> None:
+        with self._transaction(write=True) as connection:
+            self._create_table(connection, plan)
+
+    # -- baseline and lifetime -------------------------------------------------------------------
+    def save_baseline(self) -> bool:
+        """Copy the temporary database into memory with SQLite's backup API (files re-seed instead)."""
+        if self._temporary is None:
+            return False
+        baseline = sqlite3.connect(":memory:", check_same_thread=False)
+        with self._checked_out() as connection:
+            connection.backup(baseline)
+        self._baseline = baseline
+        return True
+
+    def restore_baseline(self) -> bool:
+        """Copy the saved baseline back over the live database (every thread sees it at once)."""
+        if self._baseline is None:
+            return False
+        with self._checked_out() as connection:
+            self._baseline.backup(connection)
+        return True
+
+    def close(self) -> None:
+        """Close idle connections; remove the temporary database."""
+        self._finalizer()
+
+    def query_page(self, company_id: int, resource: str, query: Query) -> Page:
+        """A convenience for tools: one read transaction around ``Tenant.query``."""
+        with self.tenant(company_id, write=False) as tenant:
+            return tenant.query(resource, query)
+
+
+__all__ = ["FORMAT", "SqliteStore", "safe_field"]
