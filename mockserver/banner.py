@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from urllib.parse import urlsplit, urlunsplit
 
 from mockserver.settings import Settings
 from mockserver.spec import SpecIndex
@@ -17,6 +18,7 @@ def banner(settings: Settings, index: SpecIndex, fixtures: Fixtures) -> str:
         f"{title} sandbox (seed {settings.seed}, scale {settings.scale:g}{', strict' if settings.strict else ''})",
         f"  base URL  {root}{index.base_path}",
         f"  docs      {root}/docs   spec {root}/openapi.json",
+        f"  state     {_state(settings)}",
         "  keys (Authorization: Bearer <key>):",
     ]
     now = dt.datetime.now(dt.UTC)
@@ -32,6 +34,23 @@ def banner(settings: Settings, index: SpecIndex, fixtures: Fixtures) -> str:
         url = f"{root}{index.base_path}{example}"
         lines.append(f"  try: curl -H 'Authorization: Bearer {_first_key(fixtures)}' {url}")
     return "\n".join(lines)
+
+
+def _state(settings: Settings) -> str:
+    """Where the state lives, without a password that a database URL may carry."""
+    workers = f", {settings.workers} workers" if settings.workers > 1 else ""
+    if not settings.db:
+        return "in memory, lost on exit (--db FILE keeps it)"
+    return f"{redact(settings.db)}{workers}"
+
+
+def redact(db: str) -> str:
+    """A database location fit to print: a URL's password replaced by ***."""
+    parts = urlsplit(db)
+    if parts.password is None:
+        return db
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+    return urlunsplit(parts._replace(netloc=netloc))
 
 
 def _first_key(fixtures: Fixtures) -> str:

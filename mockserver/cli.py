@@ -1,52 +1,211 @@
-"""The ``mockserver`` command: build the sandbox, print how to use it, and serve it with Granian."""
+"""The ``mockserver`` command: serve the sandbox, or prepare, export and import its state.
+
+mockserver [serve] [--db PATH|URL] [--workers N] ...   serve (the default command)
+mockserver seed --db PATH|URL [--scale N] [--seed N]   seed a database ahead of time
+mockserver export [--db PATH|URL] [--output FILE]      write the whole state as JSON
+mockserver import FILE --db PATH|URL                   replace the state with a validated export
+"""
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
 import sys
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from mockserver import __version__
-from mockserver.banner import banner
-from mockserver.serve import serve
+from mockserver.jsonio import dumps
 from mockserver.settings import Settings
-from mockserver.spec import SpecError, SpecIndex, load_spec
-from mockserver.state.fixtures import load_fixtures
+from mockserver.spec import SpecError
+
+COMMANDS = ("serve", "seed", "export", "import")
+DB_HELP = (
+    "where the state lives: a SQLite file (kept across restarts) or a postgresql:// URL "
+    "(shared by workers and hosts); default: a private in-memory database"
+)
 
 
-def parse_args(argv: Sequence[str] | None = None) -> Settings:
-    """Turn command-line flags (over MOCKSERVER_* variables) into Settings."""
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--spec", type=Path, dest="spec_path", help="OpenAPI document to serve (default: openapi.yaml)")
+    parser.add_argument("--fixtures", type=Path, dest="fixtures_dir", help="fixtures folder (companies, keys)")
+    parser.add_argument("--db", help=DB_HELP)
+    parser.add_argument("--seed", type=int, help="seed for the fake data (default 1)")
+    parser.add_argument("--scale", type=float, help="multiplier for the number of seeded records (default 1)")
+    parser.add_argument("--today", type=dt.date.fromisoformat, help="the sandbox's date, YYYY-MM-DD")
+
+
+def serve_parser() -> argparse.ArgumentParser:
+    """Flags of ``mockserver [serve]``."""
     parser = argparse.ArgumentParser(
-        prog="mockserver", description="Serve an OpenAPI spec as a stateful, validating sandbox."
+        prog="mockserver",
+        description="Serve an OpenAPI spec as a stateful, validating sandbox.",
+        epilog="Other commands: mockserver seed | export | import (each with --help).",
     )
     parser.add_argument("--host", help="interface to bind (default 127.0.0.1)")
     parser.add_argument("--port", type=int, help="port to listen on (default 8080; 0 picks a free one)")
-    parser.add_argument("--spec", type=Path, dest="spec_path", help="OpenAPI document to serve (default: openapi.yaml)")
-    parser.add_argument("--fixtures", type=Path, dest="fixtures_dir", help="fixtures folder (companies, keys)")
-    parser.add_argument("--seed", type=int, help="seed for the fake data (default 1)")
-    parser.add_argument("--scale", type=float, help="multiplier for the number of seeded records (default 1)")
+    _common(parser)
     parser.add_argument("--strict", action="store_true", default=None, help="validate every response too")
-    parser.add_argument("--today", type=dt.date.fromisoformat, help="the sandbox's date, YYYY-MM-DD")
     parser.add_argument("--rate-limit", type=int, dest="rate_limit", help="requests per key per window (1000)")
-    parser.add_argument("--threads", type=int, help="worker threads (default 8)")
+    parser.add_argument("--threads", type=int, help="threads per worker process (default 8)")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        help="server processes (default 1); more than 1 needs --db, since the in-memory default lives in one process",
+    )
     parser.add_argument("--version", action="version", version=f"mockserver {__version__}")
-    values = {k: v for k, v in vars(parser.parse_args(argv)).items() if v is not None}
+    return parser
+
+
+def parse_args(argv: Sequence[str] | None = None) -> Settings:
+    """Turn ``serve`` flags (over MOCKSERVER_* variables) into Settings."""
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    if arguments[:1] == ["serve"]:
+        arguments = arguments[1:]
+    values = {k: v for k, v in vars(serve_parser().parse_args(arguments)).items() if v is not None}
     return Settings.from_env(**values)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``mockserver`` console script."""
-    settings = parse_args(argv)
-    try:
-        index = SpecIndex.build(load_spec(settings.spec_path))
-        fixtures = load_fixtures(settings.fixtures_dir)
-    except (SpecError, OSError) as exc:
-        print(f"mockserver: {exc}", file=sys.stderr)
-        return 2
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    command = arguments[0] if arguments[:1] and arguments[0] in COMMANDS else "serve"
+    if command != "serve":
+        return {"seed": seed_command, "export": export_command, "import": import_command}[command](arguments[1:])
+    settings = parse_args(arguments)
+    return _guarded(lambda: _serve(settings))
+
+
+def _serve(settings: Settings) -> int:
+    from mockserver.banner import banner
+    from mockserver.serve import serve
+    from mockserver.spec import SpecIndex, load_spec
+    from mockserver.state.fixtures import load_fixtures
+
+    if settings.workers < 1:
+        return _fail(f"--workers must be at least 1, not {settings.workers}.")
+    if settings.workers > 1 and not settings.db:
+        return _fail(
+            "--workers needs --db (a SQLite file or a postgresql:// URL): the default in-memory state lives in one "
+            "process."
+        )
+    index = SpecIndex.build(load_spec(settings.spec_path))
+    fixtures = load_fixtures(settings.fixtures_dir)
+    if settings.db:  # seed or check the shared database once, here, so workers start on a ready state
+        from mockserver.app import create_app
+
+        create_app(settings).extensions["sandbox"]["engine"].store.close()
     print(banner(settings, index, fixtures), flush=True)
     return serve(settings)
+
+
+def _state_parser(prog: str, description: str) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog=f"mockserver {prog}", description=description)
+    _common(parser)
+    return parser
+
+
+def seed_command(argv: Sequence[str]) -> int:
+    """``mockserver seed``: create and seed a database now, so a server starts on it in seconds."""
+    parser = _state_parser("seed", "Create a database and seed it, ahead of serving it.")
+    parser.add_argument("--fresh", action="store_true", help="discard the state the database holds and seed anew")
+    options = parser.parse_args(argv)
+    if not options.db:
+        parser.error("--db is required: the file or postgresql:// URL to prepare")
+    settings = _settings(options)
+
+    def run() -> int:
+        from mockserver.app import create_app
+
+        started = time.perf_counter()
+        engine = create_app(settings).extensions["sandbox"]["engine"]
+        if options.fresh:
+            engine.reset()
+        store = engine.store
+        held = store.meta("seeded")
+        store.close()
+        print(f"mockserver: {options.db} is ready ({held}) in {time.perf_counter() - started:.1f} s", flush=True)
+        return 0
+
+    return _guarded(run)
+
+
+def export_command(argv: Sequence[str]) -> int:
+    """``mockserver export``: the whole state as JSON (a fresh seed when no --db is given)."""
+    parser = _state_parser("export", "Write the whole state (every company's records and counters) as JSON.")
+    parser.add_argument("--output", "-o", type=Path, help="file to write (default: standard output)")
+    options = parser.parse_args(argv)
+    settings = _settings(options)
+
+    def run() -> int:
+        from mockserver.app import create_app
+        from mockserver.transfer import export_state
+
+        store = create_app(settings).extensions["sandbox"]["engine"].store
+        document = dumps(export_state(store))
+        store.close()
+        if options.output:
+            options.output.write_bytes(document)
+        else:
+            sys.stdout.buffer.write(document + b"\n")
+            sys.stdout.flush()
+        return 0
+
+    return _guarded(run)
+
+
+def import_command(argv: Sequence[str]) -> int:
+    """``mockserver import``: replace a database's state with an export, validated first."""
+    parser = _state_parser("import", "Replace the state of a database with an export (validated first).")
+    parser.add_argument("file", type=Path, help="an export written by 'mockserver export'")
+    options = parser.parse_args(argv)
+    if not options.db:
+        parser.error("--db is required: the file or postgresql:// URL to import into")
+    settings = _settings(options)
+
+    def run() -> int:
+        import orjson
+
+        from mockserver.app import create_app
+        from mockserver.transfer import import_state
+
+        try:
+            state = orjson.loads(options.file.read_bytes())
+        except orjson.JSONDecodeError as exc:
+            return _fail(f"{options.file} is not JSON ({exc}).")
+        app = create_app(settings)
+        engine = app.extensions["sandbox"]["engine"]
+        import_state(engine.store, engine.index, state)
+        engine.store.close()
+        count = sum(len(rows) for c in state["companies"].values() for rows in c.get("records", {}).values())
+        print(f"mockserver: imported {count} records into {options.db}", flush=True)
+        return 0
+
+    return _guarded(run)
+
+
+def _settings(options: argparse.Namespace) -> Settings:
+    values = {k: v for k, v in vars(options).items() if v is not None and k in Settings.__dataclass_fields__}
+    return Settings.from_env(**values)
+
+
+def _fail(message: str) -> int:
+    print(f"mockserver: {message}", file=sys.stderr, flush=True)
+    return 2
+
+
+def _guarded(run: Callable[[], int]) -> int:
+    """Run a command; a known start-up problem is one line on stderr and exit code 2, never a traceback."""
+    from mockserver.store import StoreError
+    from mockserver.transfer import InvalidState
+
+    try:
+        return run()
+    except (SpecError, OSError, StoreError, InvalidState) as exc:
+        return _fail(str(exc))
+    except KeyboardInterrupt:
+        return 130
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""Run the sandbox under Granian (WSGI, one worker process so there is one in-memory store)."""
+"""Run the sandbox under Granian (WSGI): one worker process, or several sharing a database."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ def serve(settings: Settings) -> int:
         address=settings.host,
         port=settings.port,
         interface=Interfaces.WSGI,
-        workers=1,
+        workers=settings.workers,
         blocking_threads=settings.threads,
         factory=True,
         log_level=LogLevels.warning,

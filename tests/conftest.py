@@ -105,16 +105,18 @@ class LiveServer:
         return self.log.read()
 
     def stop(self) -> str:
-        """Stop the server and return what it printed."""
+        """Stop the server and return what it printed (again, if it was already stopped)."""
+        if self.log.closed:
+            return self._printed
         self.process.terminate()
         try:
             self.process.wait(timeout=10)
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait()
-        out = self.output()
+        self._printed = self.output()
         self.log.close()
-        return out
+        return self._printed
 
 
 @pytest.fixture(scope="session")

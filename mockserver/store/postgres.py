@@ -1,0 +1,293 @@
+"""The server engine: PostgreSQL through psycopg 3 and a pool of connections shared by the threads.
+
+Every worker process opens its own pool on the same database, so they all share one state. A write
+transaction takes a transaction-scoped advisory lock on its company: writers to one company are
+serialised by the database, writers to different companies and every reader run side by side. The
+tables and indexes are created (if missing) at start-up under a global advisory lock, so a field or
+resource added to the spec needs no migration and two workers starting at once do not race.
+"""
+
+from __future__ import annotations
+
+import threading
+import weakref
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager, suppress
+from typing import Any
+from urllib.parse import parse_qs, unquote, urlsplit
+
+import psycopg
+from psycopg import errors
+from psycopg.pq import TransactionStatus
+from psycopg.types.json import set_json_loads
+from psycopg_pool import ConnectionPool
+
+from mockserver.errors import ValidationFailed
+from mockserver.store.base import StoreError, Tenant
+from mockserver.store.ephemera import SqlEphemera
+from mockserver.store.layout import TablePlan
+from mockserver.store.postgres_dialect import (
+    FOLDING_COLLATIONS,
+    SHARED_DDL,
+    PostgresDialect,
+    placeholders,
+    search_index,
+    table_statements,
+)
+from mockserver.store.snapshot import SqlState
+from mockserver.store.sql import Run, SqlTenant, decode
+
+Connection = psycopg.Connection[tuple[Any, ...]]
+_COMPANY_LOCK = 0x5A6B0001  # advisory lock namespaces (the two-int form): one per company ...
+_SCHEMA_LOCK = 0x5A6B0002  # ... and one around the start-up DDL
+_CONNECT_TIMEOUT = 10
+_OPEN = (TransactionStatus.INTRANS, TransactionStatus.INERROR)
+_POOL_MIN, _POOL_MAX = 2, 16
+
+
+def describe(url: str) -> str:
+    """Where a URL points, as ``host:port/database`` (never its user or password)."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        return "the configured PostgreSQL server"
+    database = unquote(parts.path.lstrip("/")) or "(default database)"
+    return f"{parts.hostname or 'localhost'}:{port or 5432}/{database}"
+
+
+def _reason(exc: BaseException, url: str) -> str:
+    """An error's message on one line, with any password in the URL masked."""
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    try:
+        parts = urlsplit(url)
+        secrets = {parts.password or "", *parse_qs(parts.query).get("password", [])}
+    except ValueError:
+        secrets = set()
+    for secret in sorted(secrets | {unquote(s) for s in secrets}, key=len, reverse=True):
+        if secret:
+            text = text.replace(secret, "***")
+    return text
+
+
+def _configure(connection: Connection) -> None:
+    """Decode json and jsonb columns with the store's fast decoder (orjson, with a big-integer fallback)."""
+    set_json_loads(decode, connection)
+
+
+def runner(connection: Connection) -> Run:
+    """A ``run(sql, params)`` on one connection for statements written with ``?`` placeholders."""
+
+    def run(sql: str, params: Sequence[Any]) -> psycopg.Cursor[tuple[Any, ...]]:
+        try:
+            return connection.execute(placeholders(sql), params)
+        except (errors.ProgramLimitExceeded, errors.NumericValueOutOfRange) as exc:
+            message = f"The record cannot be stored: {exc.diag.message_primary or exc}."
+            raise ValidationFailed({"record": [message]}) from None
+
+    return run
+
+
+def _status(connection: Connection) -> TransactionStatus:
+    """Whether a connection is idle, in a transaction, or in one that failed."""
+    return connection.info.transaction_status
+
+
+def _relations(run: Run) -> set[str]:
+    """The names of the tables and indexes in the current schema."""
+    rows = run("SELECT relname FROM pg_class WHERE relnamespace = current_schema()::regnamespace", ()).fetchall()
+    return {row[0] for row in rows}
+
+
+def _lock_key(company_id: int) -> int:
+    """A company id folded into the 32-bit key of an advisory lock (a collision only serialises two)."""
+    return ((company_id + 2**31) % 2**32) - 2**31
+
+
+class PostgresStore(SqlState):
+    """State in a PostgreSQL database that several worker processes share."""
+
+    workers_allowed = True
+
+    def __init__(self, plans: dict[str, TablePlan], url: str, *, api: str = "") -> None:
+        super().__init__(plans, api)
+        self.url = url
+        self.where = describe(url)
+        self.dialect = PostgresDialect()
+        self._local = threading.local()
+        self._trigram = False
+        self._open_schema()
+        self._pool = self._open_pool()
+        self._finalizer = weakref.finalize(self, self._pool.close)
+        self.ephemera = SqlEphemera(self._autocommit)
+
+    # -- connections -----------------------------------------------------------------------------
+    def _open_pool(self) -> ConnectionPool[Connection]:
+        try:
+            return ConnectionPool(
+                self.url,
+                min_size=_POOL_MIN,
+                max_size=_POOL_MAX,
+                open=True,
+                kwargs={"autocommit": True},
+                configure=_configure,
+                name="invoice-sandbox",
+            )
+        except Exception as exc:  # any failure: one clear line without the password
+            raise StoreError(f"cannot open a connection pool to {self.where}: {_reason(exc, self.url)}") from None
+
+    @contextmanager
+    def _checked_out(self) -> Iterator[Connection]:
+        """A pooled connection for this thread (the same one again if this thread already holds one)."""
+        held: Connection | None = getattr(self._local, "connection", None)
+        if held is not None:
+            yield held
+            return
+        with self._pool.connection() as connection:
+            self._local.connection = connection
+            try:
+                yield connection
+            finally:
+                self._local.connection = None
+
+    @contextmanager
+    def _transaction(self, company_id: int | None) -> Iterator[Connection]:
+        """A transaction (joined when this thread has one open); a company's writers hold its lock."""
+        with self._checked_out() as connection:
+            if _status(connection) in _OPEN:
+                self._lock(connection, company_id)
+                yield connection
+                return
+            connection.execute("BEGIN")
+            try:
+                self._lock(connection, company_id)
+                yield connection
+            except BaseException:
+                with suppress(psycopg.Error):
+                    connection.execute("ROLLBACK")
+                raise
+            if _status(connection) == TransactionStatus.INERROR:
+                connection.execute("ROLLBACK")
+                raise StoreError("a statement failed inside the transaction, so it was rolled back.")
+            connection.execute("COMMIT")
+
+    @staticmethod
+    def _lock(connection: Connection, company_id: int | None) -> None:
+        if company_id is not None:
+            connection.execute(
+                "SELECT pg_advisory_xact_lock(%s::integer, %s::integer)", (_COMPANY_LOCK, _lock_key(company_id))
+            )
+
+    @contextmanager
+    def _autocommit(self) -> Iterator[Run]:
+        with self._transaction(None) as connection:
+            yield runner(connection)
+
+    @contextmanager
+    def tenant(self, company_id: int, *, write: bool = True) -> Iterator[Tenant]:
+        """One transaction on one company's records (a write one holds the company's advisory lock)."""
+        with self._transaction(company_id if write else None) as connection:
+            yield SqlTenant(company_id, runner(connection), self.dialect, self.plan)
+
+    def replace(self, state: dict[str, Any]) -> None:
+        """Replace the whole state, holding every company's lock first so no writer interleaves."""
+        with self._transaction(None) as connection:
+            companies = {int(company) for company in state.get("companies") or {}} | set(self.company_ids())
+            for company_id in sorted(companies):  # one order everywhere: two replaces cannot deadlock
+                self._lock(connection, company_id)
+            super().replace(state)
+
+    # -- schema ----------------------------------------------------------------------------------
+    def _open_schema(self) -> None:
+        """Create what is missing on one direct connection; refuse a database that is not the sandbox's."""
+        try:
+            connection = psycopg.connect(self.url, autocommit=True, connect_timeout=_CONNECT_TIMEOUT)
+        except Exception as exc:  # any failure: one clear line without the password
+            raise StoreError(f"cannot connect to PostgreSQL at {self.where}: {_reason(exc, self.url)}") from None
+        try:
+            with connection:
+                _configure(connection)
+                with connection.transaction():
+                    run = runner(connection)
+                    run("SELECT pg_advisory_xact_lock(?::integer, 0)", (_SCHEMA_LOCK,))
+                    self._refuse_foreign(run)
+                    for statement in SHARED_DDL:
+                        run(statement, ())
+                    self._check_format(run)
+                    self._trigram = self._enable_trigram(connection)
+                    self.dialect.collation = self._folding_collation(run)
+                    existing = _relations(run)
+                    for plan in self.plans.values():
+                        self._create_table(connection, plan, existing)
+        except psycopg.Error as exc:
+            raise StoreError(f"{self.where} is not a usable PostgreSQL database ({_reason(exc, self.url)}).") from None
+
+    def _refuse_foreign(self, run: Run) -> None:
+        """Tables but no ``meta`` table: another program's database, which the sandbox leaves alone."""
+        tables = run("SELECT tablename FROM pg_tables WHERE schemaname = current_schema()", ()).fetchall()
+        if tables and "meta" not in {row[0] for row in tables}:
+            raise StoreError(
+                f"{self.where} holds another application's data; give --db a new database or a sandbox database."
+            )
+
+    @staticmethod
+    def _enable_trigram(connection: Connection) -> bool:
+        """Whether pg_trgm is there or could be created (without it, search scans instead)."""
+        try:
+            with connection.transaction():  # a savepoint: a refusal leaves the start-up transaction usable
+                connection.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
+        except psycopg.Error:
+            return False
+        return True
+
+    @staticmethod
+    def _folding_collation(run: Run) -> str | None:
+        """A collation whose lower() folds every script (None: the database default's)."""
+        rows = run(
+            "SELECT collname FROM pg_collation WHERE collname IN (?, ?, ?) AND collencoding IN "
+            "(-1, pg_char_to_encoding(current_setting('server_encoding'))) "
+            "AND current_setting('server_encoding') = 'UTF8'",
+            FOLDING_COLLATIONS,
+        ).fetchall()
+        found = {row[0] for row in rows}
+        return next((name for name in FOLDING_COLLATIONS if name in found), None)
+
+    def _create_table(self, connection: Connection, plan: TablePlan, existing: set[str]) -> None:
+        run = runner(connection)
+        for statement in table_statements(plan, existing):
+            run(statement, ())
+        self._create_search_index(connection, plan, existing)
+
+    def _create_search_index(self, connection: Connection, plan: TablePlan, existing: set[str]) -> None:
+        """The trigram index of the search expression, remade when the fields or the collation change."""
+        run = runner(connection)
+        name, statement = search_index(plan, self.dialect.collation)
+        wanted = statement if plan.search_fields and self._trigram else ""
+        row = run("SELECT value FROM meta WHERE key = ?", (f"search:{plan.table}",)).fetchone()
+        if row is not None and row[0] == wanted and (not wanted or name in existing):
+            return
+        run(f"DROP INDEX IF EXISTS {name}", ())
+        if wanted:
+            try:
+                with connection.transaction():
+                    run(statement, ())
+            except psycopg.Error:
+                wanted = ""
+        run(
+            "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            (f"search:{plan.table}", wanted),
+        )
+
+    def _create_plan_table(self, plan: TablePlan) -> None:
+        """A table for a resource the spec does not list, committed at once on a connection of its own."""
+        with self._pool.connection() as connection, connection.transaction():
+            connection.execute("SELECT pg_advisory_xact_lock(%s::integer, 0)", (_SCHEMA_LOCK,))
+            self._create_table(connection, plan, _relations(runner(connection)))
+
+    # -- lifetime --------------------------------------------------------------------------------
+    def close(self) -> None:
+        """Close the pool and its connections."""
+        self._finalizer()
+
+
+__all__ = ["PostgresDialect", "PostgresStore"]

@@ -1,0 +1,228 @@
+"""How the PostgreSQL engine reads, compares, sorts, searches and indexes fields of a ``json`` document.
+
+Records are stored as ``json`` (not ``jsonb``: ``json`` keeps the key order, and records are served in
+schema order). A field is read with ``->``/``->>`` and cast by its kind, so numbers compare as numbers
+and text in byte order (``COLLATE "C"``, like SQLite). The same expressions, written once here, make
+the expression indexes, so a query's filter or sort matches an index exactly. Ids are ``jsonb``: like
+SQLite's untyped column they hold an integer or a string under any resource, and sort numbers first.
+PostgreSQL text cannot hold NUL, so records with one are refused and values with one match nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from decimal import Decimal
+from functools import lru_cache
+from typing import Any
+
+from psycopg.types.json import Jsonb
+
+from mockserver.jsonio import dumps
+from mockserver.store.layout import FieldKind, TablePlan, identifier, safe_field
+from mockserver.store.sql import plain_id
+
+_SEPARATOR = "chr(31)"  # between the search fields, so a needle cannot span two of them
+# Collations whose lower() folds every script, best first (the default may fold ASCII only).
+FOLDING_COLLATIONS = ("und-x-icu", "C.utf8", "C.UTF-8")
+
+SHARED_DDL = (
+    "CREATE TABLE IF NOT EXISTS meta (key text PRIMARY KEY, value text NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS counters (company bigint NOT NULL, name text NOT NULL, value bigint NOT NULL, "
+    "PRIMARY KEY (company, name))",
+    "CREATE TABLE IF NOT EXISTS tally (company bigint NOT NULL, resource text NOT NULL, field text NOT NULL, "
+    "value text NOT NULL, n bigint NOT NULL, PRIMARY KEY (company, resource, field, value))",
+    "CREATE TABLE IF NOT EXISTS ephemera (namespace text NOT NULL, key text NOT NULL, value text NOT NULL, "
+    "expires double precision NOT NULL, PRIMARY KEY (namespace, key))",
+    "CREATE INDEX IF NOT EXISTS ephemera_expiry ON ephemera (expires)",
+)
+
+
+@lru_cache(maxsize=4096)
+def placeholders(sql: str) -> str:
+    """A statement written with ``?`` placeholders in psycopg's style (``%s``, a literal ``%`` doubled)."""
+    return sql.replace("%", "%%").replace("?", "%s")
+
+
+def holds_nul(value: Any) -> bool:
+    """Whether a JSON-ready value has a NUL character in any string or key (PostgreSQL text cannot)."""
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(holds_nul(key) or holds_nul(item) for key, item in value.items())
+    if isinstance(value, (list, tuple)):
+        return any(holds_nul(item) for item in value)
+    return False
+
+
+def json_param(value: Any) -> Jsonb | None:
+    """A value bound as ``jsonb`` (None, which matches nothing, for SQL NULL or a string with NUL)."""
+    if value is None:
+        return None
+    text = dumps(value).decode()
+    if "\\u0000" in text and holds_nul(value):
+        return None
+    return Jsonb(value, dumps=lambda _: text)
+
+
+def _literal(name: str) -> str:
+    """A field name as an SQL string literal (only names ``safe_field`` admitted: no quotes, no ``?``)."""
+    if not safe_field(name):
+        raise ValueError(f"{name!r} cannot be part of an SQL literal")
+    return f"'{name}'"
+
+
+def typed(doc: str, key: str, kind: FieldKind) -> str:
+    """A member of the document ``doc`` (``key`` is a literal or ``(?::text)``) as a value of its kind."""
+    member, text = f"{doc}->{key}", f"({doc}->>{key})"
+    if kind in ("integer", "number"):
+        return f"CASE WHEN json_typeof({member}) = 'number' THEN {text}::numeric END"
+    if kind == "boolean":
+        return f"CASE WHEN json_typeof({member}) = 'boolean' THEN {text}::boolean END"
+    if kind in ("text", "string"):
+        return f'({text} COLLATE "C")'
+    return f"nullif(({member})::jsonb, 'null')"
+
+
+def sorted_by(value: str, kind: FieldKind) -> str:
+    """What a field sorts by: text case-insensitively (ASCII, as SQLite's lower()), the rest as it compares."""
+    return f"lower({value})" if kind == "text" else value
+
+
+def search_text(doc: str, fields: Sequence[str], collation: str | None) -> str:
+    """The lower-cased text a search looks in: the search fields joined by a separator."""
+    joined = f" || {_SEPARATOR} || ".join(f"coalesce({doc}->>{_literal(f)}, '')" for f in fields)
+    return f'lower(({joined}) COLLATE "{collation}")' if collation else f"lower({joined})"
+
+
+def like_pattern(needle: str) -> str:
+    """A LIKE pattern that finds the needle anywhere (its wildcards and backslashes taken literally)."""
+    escaped = needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+class PostgresDialect:
+    """json member expressions cast by kind, trigram-indexed LIKE search, ids and containers as jsonb."""
+
+    no_limit = "LIMIT ALL"
+
+    def __init__(self, collation: str | None = None) -> None:
+        self.collation = collation  # the collation search folds case with (None: the database default)
+
+    def _key(self, plan: TablePlan, name: str) -> tuple[str, list[Any]]:
+        """An indexed field's name as a literal (so the expression matches its index); others bound."""
+        if name in plan.fields:
+            return _literal(name), []
+        return "(?::text)", [name]
+
+    def value(self, plan: TablePlan, name: str) -> tuple[str, list[Any]]:
+        """The field read from ``t.doc`` and cast by its kind (see ``typed``)."""
+        key, params = self._key(plan, name)
+        if "\x00" in name:  # no document can have that member, and PostgreSQL cannot take the name
+            return ("NULL::jsonb" if plan.kind_of(name) in ("array", "object", "any") else "NULL"), []
+        sql = typed("t.doc", key, plan.kind_of(name))
+        return sql, params * sql.count("?")
+
+    def sort_key(self, plan: TablePlan, name: str, descending: bool) -> tuple[str, list[Any]]:
+        """Ascending sorts put NULL last by default; descending ones sort by ``IS NULL`` first."""
+        value, params = self.value(plan, name)
+        key = sorted_by(value, plan.kind_of(name))
+        if descending:
+            return f"({key} IS NULL), {key}", params * 2
+        return key, params
+
+    def bind(self, kind: FieldKind, value: Any) -> Any:
+        """A value of the field's kind, or None (matching nothing) when it cannot be one."""
+        if kind in ("integer", "number"):
+            if isinstance(value, bool):
+                return None
+            if isinstance(value, (int, Decimal)):
+                return value
+            return Decimal(repr(value)) if isinstance(value, float) else None
+        if kind == "boolean":
+            return value if isinstance(value, bool) else None
+        if kind in ("text", "string"):
+            return value if isinstance(value, str) and "\x00" not in value else None
+        return json_param(value)
+
+    def contains(self, plan: TablePlan, name: str, count: int) -> tuple[str, list[Any]]:
+        """An array item equal to one of the values, or an object item whose ``name`` is one of them."""
+        key, params = self._key(plan, name)
+        member = f"t.doc->{key}"
+        marks = ", ".join("?" * count)
+        items = f"json_array_elements(CASE WHEN json_typeof({member}) = 'array' THEN {member} END) j(v)"
+        sql = (
+            f"EXISTS (SELECT 1 FROM {items} WHERE j.v::jsonb IN ({marks}) "
+            f"OR (json_typeof(j.v) = 'object' AND (j.v->'name')::jsonb IN ({marks})))"
+        )
+        return sql, params * 2
+
+    def name_of(self, plan: TablePlan, name: str) -> tuple[str, list[Any]]:
+        """An object field's ``name`` member as jsonb."""
+        key, params = self._key(plan, name)
+        return f"nullif((t.doc->{key}->'name')::jsonb, 'null')", params
+
+    def search(self, plan: TablePlan, needle: str) -> tuple[str, list[Any]]:
+        """A LIKE over the joined, lower-cased search fields (the expression the trigram index holds)."""
+        if not plan.search_fields or "\x00" in needle:
+            return "1 = 0", []
+        collate = f' COLLATE "{self.collation}"' if self.collation else ""
+        wanted = f"lower(CAST(? AS text){collate})"
+        if "\x1f" in needle:  # the separator itself: look in each field on its own
+            tests = [f"{search_text('t.doc', [f], self.collation)} LIKE {wanted}" for f in plan.search_fields]
+            return f"({' OR '.join(tests)})", [like_pattern(needle)] * len(tests)
+        return f"{search_text('t.doc', plan.search_fields, self.collation)} LIKE {wanted}", [like_pattern(needle)]
+
+    def encode(self, record: dict[str, Any]) -> Any:
+        """The record as JSON text (refused with ValueError when it holds a NUL character)."""
+        text = dumps(record).decode()
+        if "\\u0000" in text and holds_nul(record):
+            raise ValueError("PostgreSQL cannot store the NUL character (\\u0000) in text")
+        return text
+
+    def id_param(self, plan: TablePlan, record_id: object) -> Any | None:
+        """Integers within 64 bits and strings, as jsonb; nothing else names a record."""
+        plain = plain_id(record_id)
+        return None if plain is None else json_param(plain)
+
+    def greatest(self) -> str:
+        """The larger of two values is PostgreSQL's ``greatest``."""
+        return "greatest"
+
+
+def table_statements(plan: TablePlan, existing: set[str]) -> list[str]:
+    """The DDL of a resource's table and its btree expression indexes that do not exist yet.
+
+    Every indexed field gets ``(company, value, id)``; a sortable one also gets its sort orders (text
+    sorts by ``lower``; descending puts NULL last through ``IS NULL``). Array and object fields are
+    matched item by item, which a btree cannot help with, so they get none.
+    """
+    table = plan.table
+    statements: list[str] = []
+    if table not in existing:
+        statements.append(
+            f"CREATE TABLE IF NOT EXISTS {table} (company bigint NOT NULL, id jsonb NOT NULL, "
+            "doc json NOT NULL, PRIMARY KEY (company, id))"
+        )
+
+    def index(name: str, columns: str) -> None:
+        if name not in existing:
+            statements.append(f"CREATE INDEX IF NOT EXISTS {name} ON {table} ({columns})")
+
+    for name, field in plan.fields.items():
+        if field.kind in ("array", "object"):
+            continue
+        value = typed("doc", _literal(name), field.kind)
+        index(identifier("ix", table, name), f"company, ({value}), id")
+        if field.sortable:
+            key = sorted_by(value, field.kind)
+            if key != value:
+                index(identifier("ix", table, name, "asc"), f"company, ({key}), id")
+            index(identifier("ix", table, name, "desc"), f"company, ({key} IS NULL), ({key}) DESC, id DESC")
+    return statements
+
+
+def search_index(plan: TablePlan, collation: str | None) -> tuple[str, str]:
+    """The name of a resource's trigram index and the statement that makes it."""
+    name = identifier("ix", plan.table, "search")
+    expression = search_text("doc", plan.search_fields, collation)
+    return name, f"CREATE INDEX IF NOT EXISTS {name} ON {plan.table} USING gin (({expression}) gin_trgm_ops)"
