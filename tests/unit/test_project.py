@@ -106,7 +106,17 @@ def test_mypy_passes() -> None:
 
 EXPECTED_EXPORTS = {
     "mockserver.spec": {"Operation", "Parameter", "Resource", "SpecError", "SpecIndex", "load_spec"},
-    "mockserver.store": {"Condition", "Ephemera", "Order", "Page", "Query", "Store", "StoreError", "Tenant", "open_store"},
+    "mockserver.store": {
+        "Condition",
+        "Ephemera",
+        "Order",
+        "Page",
+        "Query",
+        "Store",
+        "StoreError",
+        "Tenant",
+        "open_store",
+    },
     "mockserver.behaviours": {"Engine", "TokenIssuer", "install_domain"},
 }
 
