@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import random
 import secrets
 from typing import TYPE_CHECKING
 
 from mockserver.state.clock import Clock
+from mockserver.state.fake import RefPicker
 from mockserver.store import Record, Tenant
 
 if TYPE_CHECKING:
@@ -19,9 +21,18 @@ ITERATIONS = 10_000  # a sandbox: enough to never hold a password in the clear, 
 
 def install(engine: Engine) -> None:
     """Hash every password written to a resource that has one."""
+    shared: list[str] = []
+
+    def seeded_password(record: Record, tenant: Tenant, rng: random.Random, pick_ref: RefPicker) -> None:
+        """Seeded users share one hash of a random password nobody knows: hashing thousands would cost minutes."""
+        if not shared:
+            shared.append(hash_password(secrets.token_urlsafe(24)))
+        record["password"] = shared[0]
+
     for resource in engine.index.resources.values():
         if "password" in resource.write_only:
             engine.derive.setdefault(resource.name, []).append(hash_password_field)
+            engine.seed_fixes.setdefault(resource.name, []).append(seeded_password)
 
 
 def hash_password(password: str, salt: str | None = None) -> str:

@@ -68,11 +68,13 @@ def prepare_state(engine: Engine, fixtures: Fixtures, settings: Settings) -> Non
     def reseed() -> None:
         with store.tenant(0):
             store.replace({"companies": {}})
-            seed_store(engine, fixtures, settings.seed, settings.scale)
+            with store.bulk():
+                seed_store(engine, fixtures, settings.seed, settings.scale)
 
     with store.tenant(0):
         if store.meta("seeded") is None:
-            seed_store(engine, fixtures, settings.seed, settings.scale)
+            with store.bulk():
+                seed_store(engine, fixtures, settings.seed, settings.scale)
             store.set_meta("seeded", f"seed {settings.seed}, scale {settings.scale:g}")
     store.save_baseline()
     engine.reseed = reseed

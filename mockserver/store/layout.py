@@ -33,6 +33,11 @@ class FieldPlan:
     sortable: bool = False
     tallied: bool = False
 
+    @property
+    def column(self) -> str | None:
+        """The column that holds a copy of a scalar field's value (arrays and objects stay in the document)."""
+        return None if self.kind in ("array", "object") else identifier("f", self.name)
+
 
 @dataclass(frozen=True)
 class TablePlan:
@@ -44,6 +49,11 @@ class TablePlan:
     id_kind: IdKind
     fields: dict[str, FieldPlan] = field(default_factory=dict)
     search_fields: tuple[str, ...] = ()
+
+    @property
+    def columns(self) -> list[FieldPlan]:
+        """The indexed fields copied into columns of their own, in a stable order."""
+        return [field for _, field in sorted(self.fields.items()) if field.column]
 
     def kind_of(self, name: str) -> FieldKind:
         """The kind of a field (``any`` when it is not indexed)."""

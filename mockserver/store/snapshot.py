@@ -9,7 +9,7 @@ from typing import Any
 
 from mockserver.store.base import Ephemera, StoreError, Tenant
 from mockserver.store.layout import TablePlan, identifier
-from mockserver.store.sql import decode
+from mockserver.store.sql import BulkLoad, Dialect, decode, flush_bulk
 
 FORMAT = "invoice-sandbox/1"
 Execute = Callable[..., Any]
@@ -20,11 +20,13 @@ class SqlState:
 
     ephemera: Ephemera
     workers_allowed: bool
+    dialect: Dialect
 
     def __init__(self, plans: dict[str, TablePlan], api: str) -> None:
         self.plans = dict(plans)
         self.api = api
         self._plans_lock = threading.Lock()
+        self._bulk_state = threading.local()
 
     # Engines provide these.
     def tenant(self, company_id: int, *, write: bool = True) -> AbstractContextManager[Tenant]:
@@ -106,14 +108,15 @@ class SqlState:
                 self._clear_text_index(run, plan)
             run("DELETE FROM counters", ())
             run("DELETE FROM tally", ())
-            for company_id, data in sorted(companies.items()):
-                with self.tenant(int(company_id)) as tenant:
-                    for resource, rows in (data.get("records") or {}).items():
-                        id_field = self.plans[resource].id_field
-                        for record in rows:
-                            tenant.put(resource, record[id_field], record)
-                    for name, value in (data.get("counters") or {}).items():
-                        tenant.set_counter(name, int(value))
+            with self.bulk():  # joins this transaction
+                for company_id, data in sorted(companies.items()):
+                    with self.tenant(int(company_id)) as tenant:
+                        for resource, rows in (data.get("records") or {}).items():
+                            id_field = self.plans[resource].id_field
+                            for record in rows:
+                                tenant.put(resource, record[id_field], record)
+                        for name, value in (data.get("counters") or {}).items():
+                            tenant.set_counter(name, int(value))
 
     def _clear_text_index(self, run: Execute, plan: TablePlan) -> None:
         """Empty the engine's text index of a table (engines that index an expression need nothing)."""
@@ -126,7 +129,26 @@ class SqlState:
         """Engines that can copy their state cheaply override this."""
         return False
 
+    def _bulk_load(self) -> BulkLoad | None:
+        """The bulk load this thread is in, if any (tenants made inside it defer their bookkeeping)."""
+        bulk: BulkLoad | None = getattr(self._bulk_state, "load", None)
+        return bulk
+
     @contextmanager
     def bulk(self) -> Iterator[None]:
-        """Many writes in a row (engines may defer work until the end)."""
-        yield
+        """Load many records fast in one transaction: counters, tallies and text indexes are settled at the end."""
+        if self._bulk_load() is not None:
+            yield
+            return
+        with self._autocommit() as run:
+            self._bulk_state.load = BulkLoad()
+            try:
+                yield
+                flush_bulk(run, self.dialect, list(self.plans.values()), self._bulk_state.load)
+                for plan in self.plans.values():
+                    self._rebuild_text_index(run, plan)
+            finally:
+                self._bulk_state.load = None
+
+    def _rebuild_text_index(self, run: Execute, plan: TablePlan) -> None:
+        """Rebuild the engine's text index of a table (engines that index an expression need nothing)."""

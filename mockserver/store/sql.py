@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import orjson
@@ -61,11 +62,17 @@ class Dialect(Protocol):
     def encode(self, record: Record) -> Any:
         """A record as the engine stores its document."""
 
+    def column_value(self, kind: FieldKind, value: Any) -> Any:
+        """A field's value as its column stores it (None when it has no place there)."""
+
     def id_param(self, plan: TablePlan, record_id: object) -> Any | None:
         """An id as a parameter, or None when no record can have it (wrong type, out of range)."""
 
     def greatest(self) -> str:
         """The SQL function that returns the larger of two values."""
+
+    def tally_key(self, plan: TablePlan, name: str) -> tuple[str, str]:
+        """A field's value as the JSON text ``tally`` keys it by, and the condition that it is a counted scalar."""
 
     @property
     def no_limit(self) -> str:
@@ -92,14 +99,30 @@ def plain_id(record_id: object) -> object | None:
     return record_id if isinstance(record_id, str) else None
 
 
+@dataclass
+class BulkLoad:
+    """What a bulk load defers to its end: counters kept in memory; tallies and text indexes rebuilt once."""
+
+    counters: dict[tuple[int, str], int] = field(default_factory=dict)
+    counts: dict[tuple[int, str], int] = field(default_factory=dict)
+
+
 class SqlTenant:
     """One company's records in one open transaction of a SQL engine."""
 
-    def __init__(self, company_id: int, run: Run, dialect: Dialect, plans: Callable[[str], TablePlan]) -> None:
+    def __init__(
+        self,
+        company_id: int,
+        run: Run,
+        dialect: Dialect,
+        plans: Callable[[str], TablePlan],
+        bulk: BulkLoad | None = None,
+    ) -> None:
         self.company_id = company_id
         self._run = run
         self._dialect = dialect
         self._plans = plans
+        self._bulk = bulk
 
     # -- records ---------------------------------------------------------------------------------
     def _key(self, plan: TablePlan, record_id: object) -> Any | None:
@@ -136,13 +159,29 @@ class SqlTenant:
             document = self._dialect.encode(record)
         except (TypeError, OverflowError, ValueError) as exc:
             raise ValidationFailed({plan.id_field: [f"The record cannot be stored: {exc}."]}) from None
+        values = [document, *(self._dialect.column_value(f.kind, record.get(f.name)) for f in plan.columns)]
+        if self._bulk is not None:
+            names = ", ".join(["doc", *(str(f.column) for f in plan.columns)])
+            updates = ", ".join(f"{n} = excluded.{n}" for n in names.split(", "))
+            marks = ", ".join("?" * len(values))
+            self._run(
+                f"INSERT INTO {plan.table} (company, id, {names}) VALUES (?, ?, {marks}) "
+                f"ON CONFLICT (company, id) DO UPDATE SET {updates}",
+                (self.company_id, key, *values),
+            )
+            if isinstance(record_id, int) and not isinstance(record_id, bool):
+                self._raise_counter(f"{resource}#id", record_id)
+            return record
         previous = self._row(plan, key)
         if previous is None:
-            row_key = self._insert(plan, key, document)
+            row_key = self._insert(plan, key, values)
             self._tally(plan, None, record)
         else:
             row_key = previous[0]
-            self._run(f"UPDATE {plan.table} SET doc = ? WHERE company = ? AND id = ?", (document, self.company_id, key))
+            assignments = ", ".join(f"{n} = ?" for n in ["doc", *(str(f.column) for f in plan.columns)])
+            self._run(
+                f"UPDATE {plan.table} SET {assignments} WHERE company = ? AND id = ?", (*values, self.company_id, key)
+            )
             self._tally(plan, previous[1], record)
             self._unindex_text(plan, row_key)
         self._index_text(plan, row_key, record)
@@ -150,8 +189,8 @@ class SqlTenant:
             self._raise_counter(f"{resource}#id", record_id)
         return record
 
-    def _insert(self, plan: TablePlan, key: Any, document: Any) -> Any:
-        self._run(f"INSERT INTO {plan.table} (company, id, doc) VALUES (?, ?, ?)", (self.company_id, key, document))
+    def _insert(self, plan: TablePlan, key: Any, values: list[Any]) -> Any:
+        self._run(insert_sql(plan), (self.company_id, key, *values))
         return key
 
     def _index_text(self, plan: TablePlan, row_key: Any, record: Record) -> None:
@@ -170,6 +209,8 @@ class SqlTenant:
         if previous is None:
             return None
         self._run(f"DELETE FROM {plan.table} WHERE company = ? AND id = ?", (self.company_id, key))
+        if self._bulk is not None:
+            return previous[1]
         self._unindex_text(plan, previous[0])
         self._tally(plan, previous[1], None)
         return previous[1]
@@ -232,7 +273,7 @@ class SqlTenant:
 
     def _tallied(self, plan: TablePlan, where: tuple[Condition, ...], search: str | None) -> int | None:
         """The kept count for no condition or one equality on a tallied field (None: count instead)."""
-        if search:
+        if search or self._bulk is not None:
             return None
         if not where:
             field, value = TOTAL, TOTAL
@@ -315,8 +356,8 @@ class SqlTenant:
             changes[(TOTAL, TOTAL)] = 1
         if after is None:
             changes[(TOTAL, TOTAL)] = -1
-        for name, field in plan.fields.items():
-            if not field.tallied:
+        for name, field_plan in plan.fields.items():
+            if not field_plan.tallied:
                 continue
             old = _tally_value(before.get(name)) if before is not None else None
             new = _tally_value(after.get(name)) if after is not None else None
@@ -334,6 +375,9 @@ class SqlTenant:
             )
 
     def _raise_counter(self, name: str, value: int) -> None:
+        if self._bulk is not None:
+            self._bulk.counters[(self.company_id, name)] = max(self.counter(name), value)
+            return
         self._run(
             "INSERT INTO counters (company, name, value) VALUES (?, ?, ?) ON CONFLICT (company, name) "
             f"DO UPDATE SET value = {self._dialect.greatest()}(counters.value, excluded.value)",
@@ -342,11 +386,19 @@ class SqlTenant:
 
     def counter(self, name: str) -> int:
         """A named counter's value."""
+        if self._bulk is not None and (self.company_id, name) in self._bulk.counters:
+            return self._bulk.counters[(self.company_id, name)]
         row = self._run("SELECT value FROM counters WHERE company = ? AND name = ?", (self.company_id, name)).fetchone()
-        return int(row[0]) if row else 0
+        value = int(row[0]) if row else 0
+        if self._bulk is not None:
+            self._bulk.counters[(self.company_id, name)] = value
+        return value
 
     def set_counter(self, name: str, value: int) -> None:
         """Set a named counter."""
+        if self._bulk is not None:
+            self._bulk.counters[(self.company_id, name)] = value
+            return
         self._run(
             "INSERT INTO counters (company, name, value) VALUES (?, ?, ?) "
             "ON CONFLICT (company, name) DO UPDATE SET value = excluded.value",
@@ -357,9 +409,18 @@ class SqlTenant:
         """The next integer id: past every id ever used and past the number of records."""
         plan = self._plans(resource)
         name = f"{resource}#id"
-        value = max(self.counter(name), self._tallied(plan, (), None) or 0) + 1
+        value = max(self.counter(name), self._record_count(plan)) + 1
         self.set_counter(name, value)
         return value
+
+    def _record_count(self, plan: TablePlan) -> int:
+        """How many records a resource has (read once per bulk load: put keeps the id counter ahead)."""
+        if self._bulk is None:
+            return self._tallied(plan, (), None) or 0
+        key = (self.company_id, plan.resource)
+        if key not in self._bulk.counts:
+            self._bulk.counts[key] = self.count(plan.resource)
+        return self._bulk.counts[key]
 
     def next_sequence(self, resource: str, field_name: str) -> int:
         """Advance a per-company sequence."""
@@ -369,8 +430,40 @@ class SqlTenant:
         return value
 
 
+def insert_sql(plan: TablePlan) -> str:
+    """The INSERT of one row: company, id, document and the indexed columns."""
+    names = ", ".join(["company", "id", "doc", *(str(f.column) for f in plan.columns)])
+    return f"INSERT INTO {plan.table} ({names}) VALUES ({', '.join('?' * (3 + len(plan.columns)))})"
+
+
 def _tally_value(value: Any) -> str | None:
     """A tallied field's value as the text key of its count (None: not counted)."""
     if value is None or isinstance(value, (dict, list)):
         return None
     return dumps(value).decode()
+
+
+def flush_bulk(run: Run, dialect: Dialect, plans: Sequence[TablePlan], bulk: BulkLoad) -> None:
+    """End a bulk load: write the counters, and count every record and tallied value again."""
+    for (company, name), value in bulk.counters.items():
+        run(
+            "INSERT INTO counters (company, name, value) VALUES (?, ?, ?) "
+            "ON CONFLICT (company, name) DO UPDATE SET value = excluded.value",
+            (company, name, value),
+        )
+    run("DELETE FROM tally", ())
+    for plan in plans:
+        run(
+            f"INSERT INTO tally (company, resource, field, value, n) "
+            f"SELECT company, ?, ?, ?, count(*) FROM {plan.table} GROUP BY company",
+            (plan.resource, TOTAL, TOTAL),
+        )
+        for name, field_plan in plan.fields.items():
+            if field_plan.tallied:
+                key_sql, counted = dialect.tally_key(plan, name)
+                run(
+                    f"INSERT INTO tally (company, resource, field, value, n) "
+                    f"SELECT company, ?, ?, {key_sql}, count(*) FROM {plan.table} t WHERE {counted} "
+                    f"GROUP BY company, {key_sql}",
+                    (plan.resource, name),
+                )

@@ -25,7 +25,7 @@ from mockserver.store.base import Page, Query, StoreError, Tenant
 from mockserver.store.ephemera import SqlEphemera
 from mockserver.store.layout import FieldKind, TablePlan, identifier, safe_field
 from mockserver.store.snapshot import FORMAT, SqlState
-from mockserver.store.sql import SqlTenant, plain_id
+from mockserver.store.sql import SqlTenant, insert_sql, plain_id
 
 _BUSY_MS = 30_000
 _POOL_IDLE = 16
@@ -54,9 +54,10 @@ class SqliteDialect:
     no_limit = "LIMIT -1"
 
     def value(self, plan: TablePlan, name: str) -> tuple[str, list[Any]]:
-        """``json_extract(doc, '$."field"')`` (a bound path for fields that are not indexed)."""
-        if name in plan.fields:
-            return f"json_extract(t.doc, {_path(name)})", []
+        """An indexed field's column; any other field read from the document with a bound JSON path."""
+        field = plan.fields.get(name)
+        if field is not None and field.column:
+            return f"t.{field.column}", []
         return "json_extract(t.doc, ?)", ['$."' + name + '"']
 
     def sort_key(self, plan: TablePlan, name: str, descending: bool) -> tuple[str, list[Any]]:
@@ -101,6 +102,14 @@ class SqliteDialect:
         """Records are stored as JSON text."""
         return dumps(record).decode()
 
+    def column_value(self, kind: FieldKind, value: Any) -> Any:
+        """Scalars as json_extract would give them (booleans as 1/0); containers are not copied."""
+        if isinstance(value, bool):
+            return int(value)
+        if isinstance(value, int) and not -(2**63) <= value < 2**63:
+            return float(value)
+        return value if isinstance(value, (str, int, float)) else None
+
     def id_param(self, plan: TablePlan, record_id: object) -> Any | None:
         """Integers within 64 bits and strings; nothing else names a record."""
         return plain_id(record_id)
@@ -109,6 +118,11 @@ class SqliteDialect:
         """SQLite's two-argument max()."""
         return "max"
 
+    def tally_key(self, plan: TablePlan, name: str) -> tuple[str, str]:
+        """``->`` gives a value's JSON text (as orjson wrote it); arrays, objects and nulls are not counted."""
+        path = _path(name)
+        return f"(t.doc -> {path})", f"json_type(t.doc, {path}) NOT IN ('array', 'object', 'null')"
+
 
 class SqliteTenant(SqlTenant):
     """The shared SQL tenant plus the FTS5 table that mirrors each resource's search fields."""
@@ -116,10 +130,8 @@ class SqliteTenant(SqlTenant):
     def _row_key(self) -> str:
         return "rid"
 
-    def _insert(self, plan: TablePlan, key: Any, document: Any) -> Any:
-        cursor = self._run(
-            f"INSERT INTO {plan.table} (company, id, doc) VALUES (?, ?, ?)", (self.company_id, key, document)
-        )
+    def _insert(self, plan: TablePlan, key: Any, values: list[Any]) -> Any:
+        cursor = self._run(insert_sql(plan), (self.company_id, key, *values))
         return cursor.lastrowid  # type: ignore[attr-defined]
 
     def _index_text(self, plan: TablePlan, row_key: Any, record: dict[str, Any]) -> None:
@@ -232,7 +244,7 @@ class SqliteStore(SqlState):
     def tenant(self, company_id: int, *, write: bool = True) -> Iterator[Tenant]:
         """One transaction on one company's records."""
         with self._transaction(write=write) as connection:
-            yield SqliteTenant(company_id, connection.execute, self.dialect, self.plan)
+            yield SqliteTenant(company_id, connection.execute, self.dialect, self.plan, self._bulk_load())
 
     # -- schema ----------------------------------------------------------------------------------
     def _open_schema(self) -> None:
@@ -257,11 +269,15 @@ class SqliteStore(SqlState):
             f"CREATE TABLE IF NOT EXISTS {table} (rid INTEGER PRIMARY KEY, company INTEGER NOT NULL, "
             "id NOT NULL, doc TEXT NOT NULL, UNIQUE (company, id))"
         )
+        present = {row[1] for row in connection.execute(f"PRAGMA table_info({table})")}
+        for field in plan.columns:
+            if field.column not in present:  # a field the spec gained since this file was made: fill it in
+                connection.execute(f"ALTER TABLE {table} ADD COLUMN {field.column}")
+                connection.execute(f"UPDATE {table} SET {field.column} = json_extract(doc, {_path(field.name)})")
         for name, field in plan.fields.items():
-            value = f"json_extract(doc, {_path(name)})"
-            connection.execute(
-                f"CREATE INDEX IF NOT EXISTS {identifier('ix', table, name)} ON {table} (company, {value}, id)"
-            )
+            value = f"{field.column}" if field.column else f"json_extract(doc, {_path(name)})"
+            index = identifier("ix", table, name)
+            connection.execute(f"CREATE INDEX IF NOT EXISTS {index} ON {table} (company, {value}, id)")
             if field.sortable:
                 key = f"lower({value})" if field.kind == "text" else value
                 connection.execute(
@@ -286,6 +302,13 @@ class SqliteStore(SqlState):
             values = ", ".join(f"coalesce(json_extract(doc, {_path(f)}), '')" for f in plan.search_fields)
             connection.execute(f"INSERT INTO {fts} (rowid, {columns}) SELECT rid, {values} FROM {table}")
         connection.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (f"fts:{table}", wanted))
+
+    def _rebuild_text_index(self, run: Any, plan: TablePlan) -> None:
+        if plan.search_fields:
+            fts, columns = identifier(plan.table, "fts"), ", ".join(f'"{f}"' for f in plan.search_fields)
+            values = ", ".join(f"coalesce(json_extract(doc, {_path(f)}), '')" for f in plan.search_fields)
+            run(f"DELETE FROM {fts}", ())
+            run(f"INSERT INTO {fts} (rowid, {columns}) SELECT rid, {values} FROM {plan.table}", ())
 
     def _clear_text_index(self, run: Any, plan: TablePlan) -> None:
         if plan.search_fields:

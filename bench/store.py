@@ -1,0 +1,277 @@
+"""The store on real engines: latency and server CPU per request by size, engine and worker count.
+
+For each size (records in company 1) a database file is seeded once with ``mockserver seed`` and
+kept in bench/.cache; each engine configuration is then started on it and driven with wrk from a
+separate process, side by side with a bare Flask app on the same server as the ceiling. Server CPU
+per request is read from /proc for the server's whole process tree.
+
+    python bench/store.py [--sizes 1k,100k] [--configs memory,file-1,file-2,pg-2] [--seconds 5]
+                          [--postgres postgresql://user@host:port/db]
+
+A last scenario measures /health while four clients render searches and PDFs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+CACHE = ROOT / "bench" / ".cache"
+KEY = "sk_test_acme_full_4eC39HqLyjWDarjtT1zdp7dc"
+RECORDS_PER_SCALE = 188  # records seeded in one company at --scale 1
+SCENARIOS = {
+    "list 20": ("GET", "/api/v1/invoices?limit=20", None),
+    "get one": ("GET", "/api/v1/invoices/1", None),
+    "filtered, sorted": ("GET", "/api/v1/invoices?status=SENT&sort=-invoice_date&limit=20", None),
+    "search": ("GET", "/api/v1/customers?search=son&limit=20", None),
+    "create one": ("POST", "/api/v1/customers", '{"name": "Bench Customer", "email": "bench@example.com"}'),
+}
+FLASK_CEILING = """
+from flask import Flask, jsonify
+app = Flask(__name__)
+@app.get("/<path:anything>")
+@app.post("/<path:anything>")
+def anything(anything):
+    return jsonify({"data": {"id": 1, "name": "ceiling"}})
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def parse_size(text: str) -> int:
+    number, unit = re.fullmatch(r"(\d+)([km]?)", text.lower()).groups()  # type: ignore[union-attr]
+    return int(number) * {"": 1, "k": 1000, "m": 1_000_000}[unit]
+
+
+def seeded_file(size: int) -> Path:
+    """A database file with about ``size`` records in company 1, seeded once and cached."""
+    CACHE.mkdir(parents=True, exist_ok=True)
+    path = CACHE / f"state-{size}.db"
+    if not path.exists():
+        scale = max(size / RECORDS_PER_SCALE, 0.01)
+        started = time.perf_counter()
+        partial = path.with_suffix(".partial")
+        for leftover in CACHE.glob(partial.name + "*"):
+            leftover.unlink()
+        subprocess.run(
+            [sys.executable, "-m", "mockserver", "seed", "--db", str(partial), "--scale", f"{scale:.4f}"], check=True
+        )
+        partial.rename(path)
+        print(f"  seeded {path.name} (scale {scale:.2f}) in {time.perf_counter() - started:.0f} s", flush=True)
+    return path
+
+
+def tree_cpu(pid: int) -> float:
+    """User + system CPU seconds of a process and all its descendants."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    pending = [pid]
+    while pending:
+        current = pending.pop()
+        try:
+            fields = Path(f"/proc/{current}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / ticks
+            children = Path(f"/proc/{current}/task/{current}/children").read_text().split()
+        except OSError:
+            continue
+        pending.extend(int(child) for child in children)
+    return total
+
+
+@contextmanager
+def server(command: list[str], port: int, env: dict[str, str] | None = None) -> Iterator[subprocess.Popen[bytes]]:
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+    started = time.perf_counter()
+    try:
+        while True:
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v1/health", timeout=1)
+                break
+            except OSError:
+                if process.poll() is not None or time.perf_counter() - started > 600:
+                    raise SystemExit(f"server did not start: {' '.join(command)}") from None
+                time.sleep(0.05)
+        yield process
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def wrk(port: int, scenario: str, seconds: float, connections: int) -> dict[str, float]:
+    method, path, body = SCENARIOS[scenario]
+    script = Path(tempfile.mkdtemp()) / "scenario.lua"
+    lua_body = "nil" if body is None else "[[" + body + "]]"
+    script.write_text(
+        f'wrk.method = "{method}"\nwrk.body = {lua_body}\n'
+        f'wrk.headers["Authorization"] = "Bearer {KEY}"\nwrk.headers["Content-Type"] = "application/json"\n'
+    )
+    out = subprocess.run(
+        [
+            "wrk",
+            "-t1",
+            f"-c{connections}",
+            f"-d{seconds:g}s",
+            "--latency",
+            "-s",
+            str(script),
+            f"http://127.0.0.1:{port}{path}",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    if "Non-2xx" in out:
+        raise RuntimeError(f"{scenario}: non-2xx responses\n{out}")
+
+    def millis(label: str) -> float:
+        value, unit = re.search(rf"{label}%\s+([\d.]+)(us|ms|s)", out).groups()  # type: ignore[union-attr]
+        return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+
+    requests = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    return {"rps": rps, "p50_ms": millis("50"), "p99_ms": millis("99"), "requests": requests}
+
+
+def measure(pid: int, port: int, scenario: str, seconds: float, connections: int) -> dict[str, float]:
+    before = tree_cpu(pid)
+    result = wrk(port, scenario, seconds, connections)
+    result["cpu_ms"] = (tree_cpu(pid) - before) * 1000 / max(result["requests"], 1)
+    return result
+
+
+def health_under_load(port: int, seconds: float) -> dict[str, float]:
+    """p50/p99 of /health while four clients run searches and render PDFs."""
+    stop = threading.Event()
+    headers = {"Authorization": f"Bearer {KEY}"}
+
+    def busy(path: str) -> None:
+        while not stop.is_set():
+            request = urllib.request.Request(f"http://127.0.0.1:{port}{path}", headers=headers)
+            urllib.request.urlopen(request, timeout=60).read()
+
+    paths = ["/api/v1/search?q=an", "/api/v1/invoices/1/pdf", "/api/v1/search?q=inv", "/api/v1/invoices/2/pdf"]
+    workers = [threading.Thread(target=busy, args=(p,), daemon=True) for p in paths]
+    for worker in workers:
+        worker.start()
+    latencies: list[float] = []
+    deadline = time.perf_counter() + seconds
+    while time.perf_counter() < deadline:
+        began = time.perf_counter()
+        urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v1/health", timeout=60).read()
+        latencies.append((time.perf_counter() - began) * 1000)
+        time.sleep(0.01)
+    stop.set()
+    latencies.sort()
+    return {"p50_ms": statistics.median(latencies), "p99_ms": latencies[int(len(latencies) * 0.99) - 1]}
+
+
+def configurations(names: list[str], size: int, postgres: str | None) -> Iterator[tuple[str, list[str]]]:
+    for name in names:
+        if name == "memory":
+            yield name, ["--scale", f"{max(size / RECORDS_PER_SCALE, 0.01):.4f}"]
+        elif name.startswith("file-"):
+            yield name, ["--db", str(seeded_file(size)), "--workers", name.split("-")[1]]
+        elif name.startswith("pg-") and postgres:
+            yield name, ["--db", postgres, "--workers", name.split("-")[1]]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="1k,100k")
+    parser.add_argument("--configs", default="memory,file-1,file-2,pg-2")
+    parser.add_argument("--seconds", type=float, default=5.0)
+    parser.add_argument("--connections", type=int, default=8)
+    parser.add_argument(
+        "--postgres", help="a postgresql:// URL to benchmark (seeded at each size with mockserver seed)"
+    )
+    args = parser.parse_args()
+    if not shutil.which("wrk"):
+        raise SystemExit("bench/store.py needs wrk (apt-get install wrk)")
+    header = f"{'config':<10} {'size':>6} {'scenario':<17} {'req/s':>7} {'p50 ms':>7} {'p99 ms':>7} {'cpu ms/req':>10}"
+    ceiling_port = free_port()
+    ceiling = Path(tempfile.mkdtemp()) / "ceiling.py"
+    ceiling.write_text(FLASK_CEILING)
+    env = {**os.environ, "PYTHONPATH": str(ceiling.parent)}
+    granian = [
+        sys.executable,
+        "-m",
+        "granian",
+        "--interface",
+        "wsgi",
+        "--port",
+        str(ceiling_port),
+        "--blocking-threads",
+        "8",
+        "--log-level",
+        "warning",
+    ]
+    print(header)
+    for workers in (1, 2):
+        with server([*granian, "--workers", str(workers), "ceiling:app"], ceiling_port, env) as process:
+            for scenario in ("get one", "create one"):
+                r = measure(process.pid, ceiling_port, scenario, args.seconds, args.connections)
+                print(
+                    f"{'flask-' + str(workers):<10} {'-':>6} {scenario:<17} {r['rps']:>7.0f} {r['p50_ms']:>7.2f} "
+                    f"{r['p99_ms']:>7.2f} {r['cpu_ms']:>10.3f}",
+                    flush=True,
+                )
+    for size_text in args.sizes.split(","):
+        size = parse_size(size_text)
+        for name, flags in configurations(args.configs.split(","), size, args.postgres):
+            if name.startswith("pg-"):
+                subprocess.run(
+                    [
+                        sys.executable,
+                        "-m",
+                        "mockserver",
+                        "seed",
+                        "--db",
+                        args.postgres,
+                        "--fresh",
+                        "--scale",
+                        f"{max(size / RECORDS_PER_SCALE, 0.01):.4f}",
+                    ],
+                    check=True,
+                )
+            port = free_port()
+            command = [sys.executable, "-m", "mockserver", "--port", str(port), "--rate-limit", "1000000000", *flags]
+            began = time.perf_counter()
+            with server(command, port) as process:
+                start_up = time.perf_counter() - began
+                print(f"{name:<10} {size_text:>6} {'start-up':<17} {start_up:>7.1f} s", flush=True)
+                for scenario in SCENARIOS:
+                    r = measure(process.pid, port, scenario, args.seconds, args.connections)
+                    print(
+                        f"{name:<10} {size_text:>6} {scenario:<17} {r['rps']:>7.0f} {r['p50_ms']:>7.2f} "
+                        f"{r['p99_ms']:>7.2f} {r['cpu_ms']:>10.3f}",
+                        flush=True,
+                    )
+                h = health_under_load(port, args.seconds)
+                print(
+                    f"{name:<10} {size_text:>6} {'/health, 4 busy':<17} {'':>7} {h['p50_ms']:>7.2f} "
+                    f"{h['p99_ms']:>7.2f}",
+                    flush=True,
+                )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
