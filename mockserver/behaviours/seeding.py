@@ -71,11 +71,15 @@ def prepare_state(engine: Engine, fixtures: Fixtures, settings: Settings) -> Non
             with store.bulk():
                 seed_store(engine, fixtures, settings.seed, settings.scale)
 
+    fresh = False
     with store.tenant(0):
         if store.meta("seeded") is None:
             with store.bulk():
                 seed_store(engine, fixtures, settings.seed, settings.scale)
             store.set_meta("seeded", f"seed {settings.seed}, scale {settings.scale:g}")
+            fresh = True
+    if fresh:
+        store.optimize()
     store.save_baseline()
     engine.reseed = reseed
 

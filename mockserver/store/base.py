@@ -166,7 +166,10 @@ class Store(Protocol):
         """Put the saved baseline back (False: none saved; the caller re-seeds instead)."""
 
     def bulk(self) -> AbstractContextManager[None]:
-        """Load many records fast: secondary indexes are built once at the end."""
+        """Load many records fast: counters, tallies and text indexes are settled once at the end."""
+
+    def optimize(self) -> None:
+        """After a bulk load: refresh the query planner's statistics and tidy the engine's files."""
 
     def close(self) -> None:
         """Release connections."""

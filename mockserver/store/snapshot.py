@@ -150,5 +150,10 @@ class SqlState:
             finally:
                 self._bulk_state.load = None
 
+    def optimize(self) -> None:
+        """Refresh the planner's statistics (engines add their own housekeeping)."""
+        with self._autocommit() as run:
+            run("ANALYZE", ())
+
     def _rebuild_text_index(self, run: Execute, plan: TablePlan) -> None:
         """Rebuild the engine's text index of a table (engines that index an expression need nothing)."""
