@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -86,6 +88,7 @@ class LiveServer:
             stderr=subprocess.STDOUT,
             env=env,
             text=True,
+            start_new_session=True,  # its own process group: stop() reaches every worker it forks
         )
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
@@ -114,6 +117,8 @@ class LiveServer:
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait()
+        with contextlib.suppress(ProcessLookupError):  # a worker process that outlived the main one
+            os.killpg(self.process.pid, signal.SIGKILL)
         self._printed = self.output()
         self.log.close()
         return self._printed
