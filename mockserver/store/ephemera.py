@@ -21,8 +21,13 @@ PURGE_EVERY = 500
 class SqlEphemera:
     """The ``Ephemera`` interface over the ``ephemera`` table of a SQL store."""
 
-    def __init__(self, transaction: Callable[[], AbstractContextManager[Execute]]) -> None:
+    def __init__(
+        self,
+        transaction: Callable[[], AbstractContextManager[Execute]],
+        statements: Callable[[], AbstractContextManager[Execute]] | None = None,
+    ) -> None:
         self._transaction = transaction
+        self._statement = statements or transaction  # single statements need no transaction of their own
         self._writes = 0
         self._lock = threading.Lock()
 
@@ -51,7 +56,7 @@ class SqlEphemera:
 
     def get(self, namespace: str, key: str, now: float) -> Any | None:
         """The live value under a key."""
-        with self._transaction() as run:
+        with self._statement() as run:
             row = run(
                 "SELECT value FROM ephemera WHERE namespace = ? AND key = ? AND expires > ?", (namespace, key, now)
             ).fetchone()
@@ -59,7 +64,7 @@ class SqlEphemera:
 
     def set(self, namespace: str, key: str, value: Any, expires: float) -> None:
         """Store or replace a value."""
-        with self._transaction() as run:
+        with self._statement() as run:
             run(
                 "INSERT INTO ephemera (namespace, key, value, expires) VALUES (?, ?, ?, ?) "
                 "ON CONFLICT (namespace, key) DO UPDATE SET value = excluded.value, expires = excluded.expires",
@@ -68,12 +73,12 @@ class SqlEphemera:
 
     def discard(self, namespace: str, key: str) -> None:
         """Forget a key."""
-        with self._transaction() as run:
+        with self._statement() as run:
             run("DELETE FROM ephemera WHERE namespace = ? AND key = ?", (namespace, key))
 
     def increment(self, namespace: str, key: str, expires: float, now: float) -> int:
         """Add one to a counter that restarts from 1 once expired; return the new count."""
-        with self._transaction() as run:
+        with self._statement() as run:
             row = run(
                 "INSERT INTO ephemera (namespace, key, value, expires) VALUES (?, ?, '1', ?) "
                 "ON CONFLICT (namespace, key) DO UPDATE SET "
@@ -88,13 +93,13 @@ class SqlEphemera:
 
     def purge(self, now: float) -> int:
         """Drop expired values."""
-        with self._transaction() as run:
+        with self._statement() as run:
             cursor = run("DELETE FROM ephemera WHERE expires <= ?", (now,))
             return int(getattr(cursor, "rowcount", 0) or 0)
 
     def clear(self, namespace: str | None = None) -> None:
         """Forget every value, or every value of one namespace."""
-        with self._transaction() as run:
+        with self._statement() as run:
             if namespace is None:
                 run("DELETE FROM ephemera", ())
             else:

@@ -1,15 +1,16 @@
 """How the PostgreSQL engine reads, compares, sorts, searches and indexes fields of a ``json`` document.
 
 Records are stored as ``json`` (not ``jsonb``: ``json`` keeps the key order, and records are served in
-schema order). A field is read with ``->``/``->>`` and cast by its kind, so numbers compare as numbers
-and text in byte order (``COLLATE "C"``, like SQLite). The same expressions, written once here, make
-the expression indexes, so a query's filter or sort matches an index exactly. Ids are ``jsonb``: like
-SQLite's untyped column they hold an integer or a string under any resource, and sort numbers first.
-PostgreSQL text cannot hold NUL, so records with one are refused and values with one match nothing.
+schema order). An indexed scalar field is also copied into a typed column (``numeric``, ``boolean``,
+``text COLLATE "C"`` for byte order like SQLite, or ``jsonb``); other fields are read from the document
+with ``->``/``->>`` and cast the same way. Ids are ``jsonb``: like SQLite's untyped column they hold an
+integer or a string under any resource, and sort numbers first. PostgreSQL text cannot hold NUL, so
+records with one are refused and values with one match nothing.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from decimal import Decimal
 from functools import lru_cache
@@ -18,7 +19,7 @@ from typing import Any
 from psycopg.types.json import Jsonb
 
 from mockserver.jsonio import dumps
-from mockserver.store.layout import FieldKind, TablePlan, identifier, safe_field
+from mockserver.store.layout import FieldKind, FieldPlan, TablePlan, identifier, safe_field
 from mockserver.store.sql import plain_id
 
 _SEPARATOR = "chr(31)"  # between the search fields, so a needle cannot span two of them
@@ -72,14 +73,14 @@ def _literal(name: str) -> str:
 
 
 def typed(doc: str, key: str, kind: FieldKind) -> str:
-    """A member of the document ``doc`` (``key`` is a literal or ``(?::text)``) as a value of its kind."""
+    """A member of the document ``doc`` (``key`` a literal or ``(?::text)``) as its kind's column holds it."""
     member, text = f"{doc}->{key}", f"({doc}->>{key})"
     if kind in ("integer", "number"):
         return f"CASE WHEN json_typeof({member}) = 'number' THEN {text}::numeric END"
     if kind == "boolean":
         return f"CASE WHEN json_typeof({member}) = 'boolean' THEN {text}::boolean END"
     if kind in ("text", "string"):
-        return f'({text} COLLATE "C")'
+        return f"""(CASE WHEN json_typeof({member}) = 'string' THEN {text} END COLLATE "C")"""
     return f"nullif(({member})::jsonb, 'null')"
 
 
@@ -109,16 +110,19 @@ class PostgresDialect:
         self.collation = collation  # the collation search folds case with (None: the database default)
 
     def _key(self, plan: TablePlan, name: str) -> tuple[str, list[Any]]:
-        """An indexed field's name as a literal (so the expression matches its index); others bound."""
+        """A field the plan knows (its name checked by ``safe_field``) as a literal; any other name bound."""
         if name in plan.fields:
             return _literal(name), []
         return "(?::text)", [name]
 
     def value(self, plan: TablePlan, name: str) -> tuple[str, list[Any]]:
-        """The field read from ``t.doc`` and cast by its kind (see ``typed``)."""
-        key, params = self._key(plan, name)
+        """An indexed field's column; any other field read from ``t.doc`` and cast by its kind."""
+        field = plan.fields.get(name)
+        if field is not None and field.column:
+            return f"t.{field.column}", []
         if "\x00" in name:  # no document can have that member, and PostgreSQL cannot take the name
-            return ("NULL::jsonb" if plan.kind_of(name) in ("array", "object", "any") else "NULL"), []
+            return "NULL::jsonb", []
+        key, params = self._key(plan, name)
         sql = typed("t.doc", key, plan.kind_of(name))
         return sql, params * sql.count("?")
 
@@ -131,18 +135,27 @@ class PostgresDialect:
         return key, params
 
     def bind(self, kind: FieldKind, value: Any) -> Any:
-        """A value of the field's kind, or None (matching nothing) when it cannot be one."""
+        """A value as the field's column holds it; None (matching nothing) when it cannot be one."""
+        return self.column_value(kind, value)
+
+    def column_value(self, kind: FieldKind, value: Any) -> Any:
+        """Numbers as numeric, booleans, strings (text kinds) and anything as jsonb; None when it has no place."""
         if kind in ("integer", "number"):
-            if isinstance(value, bool):
+            if isinstance(value, bool) or not isinstance(value, (int, float, Decimal)):
                 return None
-            if isinstance(value, (int, Decimal)):
-                return value
-            return Decimal(repr(value)) if isinstance(value, float) else None
+            if isinstance(value, float):
+                return Decimal(repr(value)) if math.isfinite(value) else None  # the document holds null there
+            return value
         if kind == "boolean":
             return value if isinstance(value, bool) else None
         if kind in ("text", "string"):
             return value if isinstance(value, str) and "\x00" not in value else None
         return json_param(value)
+
+    def tally_key(self, plan: TablePlan, name: str) -> tuple[str, str]:
+        """``->`` gives a value's JSON text as orjson wrote it; arrays, objects and nulls are not counted."""
+        member = f"t.doc->{_literal(name)}"
+        return f"({member})::text", f"json_typeof({member}) NOT IN ('array', 'object', 'null')"
 
     def contains(self, plan: TablePlan, name: str, count: int) -> tuple[str, list[Any]]:
         """An array item equal to one of the values, or an object item whose ``name`` is one of them."""
@@ -189,35 +202,72 @@ class PostgresDialect:
         return "greatest"
 
 
-def table_statements(plan: TablePlan, existing: set[str]) -> list[str]:
-    """The DDL of a resource's table and its btree expression indexes that do not exist yet.
+COLUMN_TYPES: dict[FieldKind, str] = {
+    "integer": "numeric",
+    "number": "numeric",
+    "boolean": "boolean",
+    "text": "text",
+    "string": "text",
+    "any": "jsonb",
+}
 
-    Every indexed field gets ``(company, value, id)``; a sortable one also gets its sort orders (text
-    sorts by ``lower``; descending puts NULL last through ``IS NULL``). Array and object fields are
-    matched item by item, which a btree cannot help with, so they get none.
+
+def column_type(field: FieldPlan) -> str:
+    """The PostgreSQL type of a field's column (text compares in byte order, as SQLite's does)."""
+    kind = COLUMN_TYPES.get(field.kind, "jsonb")
+    return f'{kind} COLLATE "C"' if kind == "text" else kind
+
+
+def create_table(plan: TablePlan) -> str:
+    """The table of a resource: company, id, the document and a typed column per indexed scalar field."""
+    columns = "".join(f", {field.column} {column_type(field)}" for field in plan.columns)
+    return (
+        f"CREATE TABLE IF NOT EXISTS {plan.table} (company bigint NOT NULL, id jsonb NOT NULL, doc json NOT NULL"
+        f"{columns}, PRIMARY KEY (company, id))"
+    )
+
+
+def column_repairs(plan: TablePlan, present: dict[str, str]) -> list[str]:
+    """Statements that add (and fill from the documents) columns the spec gained or whose type changed.
+
+    Args:
+        plan: The resource's table plan.
+        present: The table's current columns and their types (as ``format_type`` names them).
+    """
+    statements: list[str] = []
+    for field in plan.columns:
+        column, wanted = str(field.column), COLUMN_TYPES.get(field.kind, "jsonb")
+        if present.get(column) == wanted:
+            continue
+        if column in present:
+            statements.append(f"ALTER TABLE {plan.table} DROP COLUMN {column}")
+        statements.append(f"ALTER TABLE {plan.table} ADD COLUMN {column} {column_type(field)}")
+        statements.append(f"UPDATE {plan.table} SET {column} = {typed('doc', _literal(field.name), field.kind)}")
+    return statements
+
+
+def index_statements(plan: TablePlan, existing: set[str]) -> list[str]:
+    """The btree indexes of a resource's columns that do not exist yet.
+
+    Every indexed column gets ``(company, column, id)``; a sortable one also gets its sort orders
+    (text sorts by ``lower``; descending puts NULL last through ``IS NULL``). Array and object fields
+    are matched item by item, which a btree cannot help with, so they get none.
     """
     table = plan.table
     statements: list[str] = []
-    if table not in existing:
-        statements.append(
-            f"CREATE TABLE IF NOT EXISTS {table} (company bigint NOT NULL, id jsonb NOT NULL, "
-            "doc json NOT NULL, PRIMARY KEY (company, id))"
-        )
 
     def index(name: str, columns: str) -> None:
         if name not in existing:
             statements.append(f"CREATE INDEX IF NOT EXISTS {name} ON {table} ({columns})")
 
-    for name, field in plan.fields.items():
-        if field.kind in ("array", "object"):
-            continue
-        value = typed("doc", _literal(name), field.kind)
-        index(identifier("ix", table, name), f"company, ({value}), id")
+    for field in plan.columns:
+        value = str(field.column)
+        index(identifier("ix", table, field.name), f"company, {value}, id")
         if field.sortable:
             key = sorted_by(value, field.kind)
             if key != value:
-                index(identifier("ix", table, name, "asc"), f"company, ({key}), id")
-            index(identifier("ix", table, name, "desc"), f"company, ({key} IS NULL), ({key}) DESC, id DESC")
+                index(identifier("ix", table, field.name, "asc"), f"company, ({key}), id")
+            index(identifier("ix", table, field.name, "desc"), f"company, ({key} IS NULL), ({key}) DESC, id DESC")
     return statements
 
 

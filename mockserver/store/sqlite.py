@@ -183,7 +183,7 @@ class SqliteStore(SqlState):
         super().__init__(plans, api)
         self._baseline: sqlite3.Connection | None = None
         self._open_schema()
-        self.ephemera = SqlEphemera(self._autocommit)
+        self.ephemera = SqlEphemera(self._autocommit, self._statements)
 
     # -- connections -----------------------------------------------------------------------------
     def _connect(self) -> sqlite3.Connection:
@@ -238,6 +238,12 @@ class SqliteStore(SqlState):
     @contextmanager
     def _autocommit(self) -> Iterator[Any]:
         with self._transaction(write=True) as connection:
+            yield connection.execute
+
+    @contextmanager
+    def _statements(self) -> Iterator[Any]:
+        """Statements that each commit on their own (sqlite3 in autocommit mode), or join an open transaction."""
+        with self._checked_out() as connection:
             yield connection.execute
 
     @contextmanager
