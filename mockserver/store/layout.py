@@ -12,6 +12,7 @@ import hashlib
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Literal
 
 from mockserver.spec import Operation, Resource, SpecIndex
@@ -33,7 +34,7 @@ class FieldPlan:
     sortable: bool = False
     tallied: bool = False
 
-    @property
+    @cached_property
     def column(self) -> str | None:
         """The column that holds a copy of a scalar field's value (arrays and objects stay in the document)."""
         return None if self.kind in ("array", "object") else identifier("f", self.name)
@@ -50,7 +51,7 @@ class TablePlan:
     fields: dict[str, FieldPlan] = field(default_factory=dict)
     search_fields: tuple[str, ...] = ()
 
-    @property
+    @cached_property
     def columns(self) -> list[FieldPlan]:
         """The indexed fields copied into columns of their own, in a stable order."""
         return [field for _, field in sorted(self.fields.items()) if field.column]
