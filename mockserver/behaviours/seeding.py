@@ -70,6 +70,7 @@ def prepare_state(engine: Engine, fixtures: Fixtures, settings: Settings) -> Non
             store.replace({"companies": {}})
             with store.bulk():
                 seed_store(engine, fixtures, settings.seed, settings.scale)
+            store.set_meta("seeded", f"seed {settings.seed}, scale {settings.scale:g}")
 
     fresh = False
     with store.tenant(0):

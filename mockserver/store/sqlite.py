@@ -29,6 +29,7 @@ from mockserver.store.sql import SqlTenant, insert_sql, plain_id
 
 _BUSY_MS = 30_000
 _POOL_IDLE = 16
+_TEMPORARY_PREFIX = "invoice-sandbox-"
 _SHARED_DDL = (
     "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
     "CREATE TABLE IF NOT EXISTS counters (company INTEGER NOT NULL, name TEXT NOT NULL, value INTEGER NOT NULL, "
@@ -153,6 +154,31 @@ def _text(value: Any) -> str:
     return "" if value is None else str(value)
 
 
+def _temporary_folder() -> str:
+    """A private folder for the in-memory default (in RAM where /dev/shm exists), named by our pid.
+
+    Folders left by processes that died without closing their store (SIGKILL, a crash) are removed
+    first, so RAM is not filled by databases nobody can reach any more.
+    """
+    shm = Path("/dev/shm")  # noqa: S108 - private mkdtemp folders, removed on close
+    parent = shm if shm.is_dir() and os.access(shm, os.W_OK) else Path(tempfile.gettempdir())
+    for folder in parent.glob(f"{_TEMPORARY_PREFIX}*"):
+        owner = folder.name[len(_TEMPORARY_PREFIX) :].split("-", 1)[0]
+        if owner.isdigit() and not _alive(int(owner)):
+            shutil.rmtree(folder, ignore_errors=True)
+    return tempfile.mkdtemp(prefix=f"{_TEMPORARY_PREFIX}{os.getpid()}-", dir=parent)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 def _release(idle: list[sqlite3.Connection], temporary: str | None) -> None:
     """Close pooled connections and remove a temporary database (at close, or when the store is collected)."""
     while idle:
@@ -173,9 +199,7 @@ class SqliteStore(SqlState):
         self._lock = threading.Lock()
         self._temporary: str | None = None
         if path is None:
-            shm = Path("/dev/shm")  # noqa: S108 - a private mkdtemp folder in RAM, removed on close
-            parent = str(shm) if shm.is_dir() and os.access(shm, os.W_OK) else None
-            self._temporary = tempfile.mkdtemp(prefix="invoice-sandbox-", dir=parent)
+            self._temporary = _temporary_folder()
             path = Path(self._temporary) / "state.db"
         self.path = path
         self.workers_allowed = self._temporary is None

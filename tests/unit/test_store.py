@@ -7,6 +7,8 @@ Each test runs on SQLite (temporary and file) and on PostgreSQL when one is conf
 from __future__ import annotations
 
 import sqlite3
+import subprocess
+import sys
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -425,3 +427,17 @@ def test_ephemera_claim_once_expire_and_count(store: Store) -> None:
     shared.set("token", "t", "x", expires=10)
     assert shared.purge(now=200) >= 1
     assert shared.get("token", "t", now=0) is None
+
+
+def test_a_temporary_database_left_by_a_dead_process_is_removed(index: SpecIndex) -> None:
+    finished = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    store = SqliteStore(plan_tables(index), api="Invoicing API")
+    parent = store.path.parent.parent
+    orphan = parent / f"invoice-sandbox-{finished.stdout.strip()}-leftover"
+    orphan.mkdir()
+    (orphan / "state.db").write_bytes(b"left by a killed sandbox")
+    second = SqliteStore(plan_tables(index), api="Invoicing API")
+    assert not orphan.exists()
+    assert store.path.parent.exists()  # a live process's database is left alone
+    store.close()
+    second.close()
