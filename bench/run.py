@@ -81,36 +81,31 @@ def drive(port: int, scenario: str, seconds: float, connections: int, results: d
 def drive_with_wrk(port: int, scenario: str, seconds: float, connections: int) -> dict[str, float]:
     """Run wrk against one scenario and parse its requests/s and latency percentiles."""
     method, path, body = SCENARIOS[scenario]
+    return wrk(port, method, path, body, seconds, connections)
+
+
+def wrk(port: int, method: str, path: str, body: str | None, seconds: float, connections: int) -> dict[str, float]:
+    """One wrk run (one thread, ``connections`` keep-alive connections): req/s, p50, p99 and the count."""
     script = Path(tempfile.mkdtemp()) / "scenario.lua"
     lua_body = "nil" if body is None else "[[" + body + "]]"
     script.write_text(
         f'wrk.method = "{method}"\nwrk.body = {lua_body}\n'
         f'wrk.headers["Authorization"] = "Bearer {KEY}"\nwrk.headers["Content-Type"] = "application/json"\n'
     )
+    command = ["wrk", "-t1", f"-c{connections}", f"-d{seconds:g}s", "--latency", "-s", str(script)]
     out = subprocess.run(
-        [
-            "wrk",
-            "-t1",
-            f"-c{connections}",
-            f"-d{seconds:g}s",
-            "--latency",
-            "-s",
-            str(script),
-            f"http://127.0.0.1:{port}{path}",
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
+        [*command, f"http://127.0.0.1:{port}{path}"], capture_output=True, text=True, check=True
     ).stdout
     if "Non-2xx" in out:
-        raise RuntimeError(f"{scenario}: non-2xx responses\n{out}")
+        raise RuntimeError(f"{method} {path}: non-2xx responses\n{out}")
 
     def millis(label: str) -> float:
         value, unit = re.search(rf"{label}%\s+([\d.]+)(us|ms|s)", out).groups()  # type: ignore[union-attr]
         return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
 
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
-    return {"rps": rps, "p50_ms": millis("50"), "p99_ms": millis("99")}
+    requests = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
+    return {"rps": rps, "p50_ms": millis("50"), "p99_ms": millis("99"), "requests": requests}
 
 
 def main() -> int:

@@ -17,7 +17,6 @@ import argparse
 import os
 import re
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -29,9 +28,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from run import KEY, free_port, wrk  # bench/run.py: the same wrk driver and key
+
 ROOT = Path(__file__).resolve().parents[1]
 CACHE = ROOT / "bench" / ".cache"
-KEY = "sk_test_acme_full_4eC39HqLyjWDarjtT1zdp7dc"
 RECORDS_PER_SCALE = 188  # records seeded in one company at --scale 1
 SCENARIOS = {
     "list 20": ("GET", "/api/v1/invoices?limit=20", None),
@@ -48,12 +48,6 @@ app = Flask(__name__)
 def anything(anything):
     return jsonify({"data": {"id": 1, "name": "ceiling"}})
 """
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def parse_size(text: str) -> int:
@@ -115,44 +109,10 @@ def server(command: list[str], port: int, env: dict[str, str] | None = None) -> 
         process.wait(timeout=30)
 
 
-def wrk(port: int, scenario: str, seconds: float, connections: int) -> dict[str, float]:
-    method, path, body = SCENARIOS[scenario]
-    script = Path(tempfile.mkdtemp()) / "scenario.lua"
-    lua_body = "nil" if body is None else "[[" + body + "]]"
-    script.write_text(
-        f'wrk.method = "{method}"\nwrk.body = {lua_body}\n'
-        f'wrk.headers["Authorization"] = "Bearer {KEY}"\nwrk.headers["Content-Type"] = "application/json"\n'
-    )
-    out = subprocess.run(
-        [
-            "wrk",
-            "-t1",
-            f"-c{connections}",
-            f"-d{seconds:g}s",
-            "--latency",
-            "-s",
-            str(script),
-            f"http://127.0.0.1:{port}{path}",
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-    if "Non-2xx" in out:
-        raise RuntimeError(f"{scenario}: non-2xx responses\n{out}")
-
-    def millis(label: str) -> float:
-        value, unit = re.search(rf"{label}%\s+([\d.]+)(us|ms|s)", out).groups()  # type: ignore[union-attr]
-        return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
-
-    requests = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
-    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
-    return {"rps": rps, "p50_ms": millis("50"), "p99_ms": millis("99"), "requests": requests}
-
-
 def measure(pid: int, port: int, scenario: str, seconds: float, connections: int) -> dict[str, float]:
     before = tree_cpu(pid)
-    result = wrk(port, scenario, seconds, connections)
+    method, path, body = SCENARIOS[scenario]
+    result = wrk(port, method, path, body, seconds, connections)
     result["cpu_ms"] = (tree_cpu(pid) - before) * 1000 / max(result["requests"], 1)
     return result
 
