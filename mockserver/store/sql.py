@@ -161,17 +161,25 @@ class SqlTenant:
             raise ValidationFailed({plan.id_field: [f"The record cannot be stored: {exc}."]}) from None
         values = [document, *(self._dialect.column_value(f.kind, record.get(f.name)) for f in plan.columns)]
         if self._bulk is not None:
-            names = ", ".join(["doc", *(str(f.column) for f in plan.columns)])
-            updates = ", ".join(f"{n} = excluded.{n}" for n in names.split(", "))
-            marks = ", ".join("?" * len(values))
-            self._run(
-                f"INSERT INTO {plan.table} (company, id, {names}) VALUES (?, ?, {marks}) "
-                f"ON CONFLICT (company, id) DO UPDATE SET {updates}",
-                (self.company_id, key, *values),
-            )
-            if isinstance(record_id, int) and not isinstance(record_id, bool):
-                self._raise_counter(f"{resource}#id", record_id)
-            return record
+            self._upsert(plan, key, values)
+        else:
+            self._write(plan, key, values, record)
+        if isinstance(record_id, int) and not isinstance(record_id, bool):
+            self._raise_counter(f"{resource}#id", record_id)
+        return record
+
+    def _upsert(self, plan: TablePlan, key: Any, values: list[Any]) -> None:
+        """A bulk load's write: one statement, bookkeeping left to the end of the load."""
+        names = ["doc", *(str(f.column) for f in plan.columns)]
+        updates = ", ".join(f"{n} = excluded.{n}" for n in names)
+        self._run(
+            f"INSERT INTO {plan.table} (company, id, {', '.join(names)}) VALUES (?, ?, {', '.join('?' * len(values))}) "
+            f"ON CONFLICT (company, id) DO UPDATE SET {updates}",
+            (self.company_id, key, *values),
+        )
+
+    def _write(self, plan: TablePlan, key: Any, values: list[Any], record: Record) -> None:
+        """Insert or update one row, and keep its tallies and text index current."""
         previous = self._row(plan, key)
         if previous is None:
             row_key = self._insert(plan, key, values)
@@ -185,9 +193,6 @@ class SqlTenant:
             self._tally(plan, previous[1], record)
             self._unindex_text(plan, row_key)
         self._index_text(plan, row_key, record)
-        if isinstance(record_id, int) and not isinstance(record_id, bool):
-            self._raise_counter(f"{resource}#id", record_id)
-        return record
 
     def _insert(self, plan: TablePlan, key: Any, values: list[Any]) -> Any:
         self._run(insert_sql(plan), (self.company_id, key, *values))
