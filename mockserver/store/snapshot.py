@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from typing import Any
@@ -15,7 +16,7 @@ FORMAT = "invoice-sandbox/1"
 Execute = Callable[..., Any]
 
 
-class SqlState:
+class SqlState(ABC):
     """Table plans (known from the spec, or made on first use), meta values, export and replace."""
 
     ephemera: Ephemera
@@ -28,16 +29,17 @@ class SqlState:
         self._plans_lock = threading.Lock()
         self._bulk_state = threading.local()
 
-    # Engines provide these.
+    @abstractmethod
     def tenant(self, company_id: int, *, write: bool = True) -> AbstractContextManager[Tenant]:
         """One transaction on one company's records."""
-        raise NotImplementedError
 
+    @abstractmethod
     def _autocommit(self) -> AbstractContextManager[Execute]:
-        raise NotImplementedError
+        """A write transaction (joined when this thread has one open) as a ``run(sql, params)`` function."""
 
+    @abstractmethod
     def _create_plan_table(self, plan: TablePlan) -> None:
-        raise NotImplementedError
+        """Create the table of a resource the spec does not list."""
 
     def plan(self, resource: str) -> TablePlan:
         """The table plan of a resource (a plain table, made now, for a name the spec does not list)."""
@@ -105,10 +107,8 @@ class SqlState:
         with self._autocommit() as run:
             for plan in self.plans.values():
                 run(f"DELETE FROM {plan.table}", ())
-                self._clear_text_index(run, plan)
             run("DELETE FROM counters", ())
-            run("DELETE FROM tally", ())
-            with self.bulk():  # joins this transaction
+            with self.bulk():  # joins this transaction; its end recounts the tallies and rebuilds text indexes
                 for company_id, data in sorted(companies.items()):
                     with self.tenant(int(company_id)) as tenant:
                         for resource, rows in (data.get("records") or {}).items():
@@ -117,9 +117,6 @@ class SqlState:
                                 tenant.put(resource, record[id_field], record)
                         for name, value in (data.get("counters") or {}).items():
                             tenant.set_counter(name, int(value))
-
-    def _clear_text_index(self, run: Execute, plan: TablePlan) -> None:
-        """Empty the engine's text index of a table (engines that index an expression need nothing)."""
 
     def save_baseline(self) -> bool:
         """Engines that can copy their state cheaply override this."""
@@ -155,5 +152,5 @@ class SqlState:
         with self._autocommit() as run:
             run("ANALYZE", ())
 
-    def _rebuild_text_index(self, run: Execute, plan: TablePlan) -> None:
+    def _rebuild_text_index(self, run: Execute, plan: TablePlan) -> None:  # noqa: B027 - an optional hook
         """Rebuild the engine's text index of a table (engines that index an expression need nothing)."""

@@ -4,7 +4,7 @@ Without a path the database lives in a private temporary folder (in RAM where th
 ``/dev/shm``) that is removed when the store closes, so the sandbox starts with nothing on disk.
 With a path the state survives restarts and several worker processes share it. Readers never wait
 (WAL); writers are serialised by SQLite itself (``BEGIN IMMEDIATE`` with a busy timeout).
-Fields are read with ``json_extract`` and indexed by expression; search uses FTS5's trigram tokenizer.
+Indexed fields are copied into columns of their own; search uses FTS5's trigram tokenizer.
 """
 
 from __future__ import annotations
@@ -21,10 +21,10 @@ from pathlib import Path
 from typing import Any
 
 from mockserver.jsonio import dumps
-from mockserver.store.base import Page, Query, StoreError, Tenant
+from mockserver.store.base import StoreError, Tenant
 from mockserver.store.ephemera import SqlEphemera
 from mockserver.store.layout import FieldKind, TablePlan, identifier, safe_field
-from mockserver.store.snapshot import FORMAT, SqlState
+from mockserver.store.snapshot import SqlState
 from mockserver.store.sql import SqlTenant, insert_sql, plain_id
 
 _BUSY_MS = 30_000
@@ -329,8 +329,7 @@ class SqliteStore(SqlState):
         if plan.search_fields:
             columns = ", ".join(f'"{f}"' for f in plan.search_fields)
             connection.execute(f"CREATE VIRTUAL TABLE {fts} USING fts5({columns}, tokenize = 'trigram')")
-            values = ", ".join(f"coalesce(json_extract(doc, {_path(f)}), '')" for f in plan.search_fields)
-            connection.execute(f"INSERT INTO {fts} (rowid, {columns}) SELECT rid, {values} FROM {table}")
+            self._rebuild_text_index(connection.execute, plan)
         connection.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (f"fts:{table}", wanted))
 
     def _rebuild_text_index(self, run: Any, plan: TablePlan) -> None:
@@ -339,10 +338,6 @@ class SqliteStore(SqlState):
             values = ", ".join(f"coalesce(json_extract(doc, {_path(f)}), '')" for f in plan.search_fields)
             run(f"DELETE FROM {fts}", ())
             run(f"INSERT INTO {fts} (rowid, {columns}) SELECT rid, {values} FROM {plan.table}", ())
-
-    def _clear_text_index(self, run: Any, plan: TablePlan) -> None:
-        if plan.search_fields:
-            run(f"DELETE FROM {identifier(plan.table, 'fts')}", ())
 
     def _create_plan_table(self, plan: TablePlan) -> None:
         with self._transaction(write=True) as connection:
@@ -377,11 +372,3 @@ class SqliteStore(SqlState):
     def close(self) -> None:
         """Close idle connections; remove the temporary database."""
         self._finalizer()
-
-    def query_page(self, company_id: int, resource: str, query: Query) -> Page:
-        """A convenience for tools: one read transaction around ``Tenant.query``."""
-        with self.tenant(company_id, write=False) as tenant:
-            return tenant.query(resource, query)
-
-
-__all__ = ["FORMAT", "SqliteStore", "safe_field"]
