@@ -34,6 +34,7 @@ def search(call: Call, engine: Engine) -> Reply:
     wanted = call.param("type")
     readable = set(call.caller.scopes) if call.caller else None
     types = [t for t in searchable if (not wanted or t == wanted) and (readable is None or f"{t}:read" in readable)]
+    needle = str(call.param("q", ""))
     page, limit = int(call.param("page", 1)), int(call.param("limit", 10))
     start = (page - 1) * limit
     hits: list[dict[str, Any]] = []
@@ -42,10 +43,10 @@ def search(call: Call, engine: Engine) -> Reply:
         resource = engine.index.resources.get(name)
         if resource is None:
             continue
-        matches = call.tenant.count(name, search=str(call.param("q", "")))
+        matches = call.tenant.count(name, search=needle)
         wanted_from, wanted_to = max(start - total, 0), min(start + limit - total, matches)
         if wanted_from < wanted_to:
-            query = Query(search=str(call.param("q", "")), offset=wanted_from, limit=wanted_to - wanted_from)
+            query = Query(search=needle, offset=wanted_from, limit=wanted_to - wanted_from)
             hits.extend(_hit(resource, record) for record in call.tenant.find(name, query))
         total += matches
     links, meta = listing.paginate(hits, total, page, limit, call.url, call.query_pairs)

@@ -65,20 +65,21 @@ def prepare_state(engine: Engine, fixtures: Fixtures, settings: Settings) -> Non
     """
     store = engine.store
 
+    def seed() -> None:
+        """Seed as one bulk load, inside the caller's transaction, and record how."""
+        with store.bulk():
+            seed_store(engine, fixtures, settings.seed, settings.scale)
+        store.set_meta("seeded", f"seed {settings.seed}, scale {settings.scale:g}")
+
     def reseed() -> None:
         with store.tenant(0):
             store.replace({"companies": {}})
-            with store.bulk():
-                seed_store(engine, fixtures, settings.seed, settings.scale)
-            store.set_meta("seeded", f"seed {settings.seed}, scale {settings.scale:g}")
+            seed()
 
-    fresh = False
     with store.tenant(0):
-        if store.meta("seeded") is None:
-            with store.bulk():
-                seed_store(engine, fixtures, settings.seed, settings.scale)
-            store.set_meta("seeded", f"seed {settings.seed}, scale {settings.scale:g}")
-            fresh = True
+        fresh = store.meta("seeded") is None
+        if fresh:
+            seed()
     if fresh:
         store.optimize()
     store.save_baseline()
