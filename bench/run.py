@@ -23,6 +23,8 @@ import tempfile
 import threading
 import time
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 KEY = "sk_test_acme_full_4eC39HqLyjWDarjtT1zdp7dc"
@@ -108,6 +110,28 @@ def wrk(port: int, method: str, path: str, body: str | None, seconds: float, con
     return {"rps": rps, "p50_ms": millis("50"), "p99_ms": millis("99"), "requests": requests}
 
 
+@contextmanager
+def server(
+    command: list[str], port: int, env: dict[str, str] | None = None, timeout: float = 600
+) -> Iterator[subprocess.Popen[bytes]]:
+    """Start a server, wait until it answers on ``port``, and stop it when the block ends."""
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+    started = time.perf_counter()
+    try:
+        while True:
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/openapi.json", timeout=1)
+                break
+            except OSError:
+                if process.poll() is not None or time.perf_counter() - started > timeout:
+                    raise SystemExit(f"server did not start: {' '.join(command)}") from None
+                time.sleep(0.05)
+        yield process
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=5.0)
@@ -120,16 +144,7 @@ def main() -> int:
     command = [sys.executable, "-m", "mockserver", "--port", str(port), "--scale", str(args.scale)]
     command += ["--rate-limit", "100000000"] + (["--strict"] if args.strict else [])
     started = time.perf_counter()
-    server = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        while True:
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/openapi.json", timeout=1)
-                break
-            except OSError:
-                if server.poll() is not None or time.perf_counter() - started > 120:
-                    raise SystemExit("mockserver did not start") from None
-                time.sleep(0.05)
+    with server(command, port, timeout=120):
         print(f"start-up (scale {args.scale:g}): {time.perf_counter() - started:.2f} s")
         manager = multiprocessing.Manager()
         results = manager.dict()
@@ -149,9 +164,6 @@ def main() -> int:
                 process.join()
             r = results[scenario]
             print(f"{scenario:<20} {r['rps']:>8.0f} {r['p50_ms']:>8.2f} {r['p99_ms']:>8.2f}")
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
     return 0
 
 

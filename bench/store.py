@@ -25,10 +25,9 @@ import threading
 import time
 import urllib.request
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
-from run import KEY, free_port, wrk  # bench/run.py: the same wrk driver and key
+from run import KEY, free_port, server, wrk  # bench/run.py: the same server, wrk driver and key
 
 ROOT = Path(__file__).resolve().parents[1]
 CACHE = ROOT / "bench" / ".cache"
@@ -88,25 +87,6 @@ def tree_cpu(pid: int) -> float:
             continue
         pending.extend(int(child) for child in children)
     return total
-
-
-@contextmanager
-def server(command: list[str], port: int, env: dict[str, str] | None = None) -> Iterator[subprocess.Popen[bytes]]:
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
-    started = time.perf_counter()
-    try:
-        while True:
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v1/health", timeout=1)
-                break
-            except OSError:
-                if process.poll() is not None or time.perf_counter() - started > 600:
-                    raise SystemExit(f"server did not start: {' '.join(command)}") from None
-                time.sleep(0.05)
-        yield process
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
 
 
 def measure(pid: int, port: int, scenario: str, seconds: float, connections: int) -> dict[str, float]:
