@@ -14,9 +14,10 @@ from mockserver import __version__
 from mockserver.behaviours import install_domain
 from mockserver.behaviours.engine import Engine
 from mockserver.behaviours.seeding import prepare_state
-from mockserver.errors import ApiError, BadRequest, PayloadTooLarge
+from mockserver.errors import ApiError, BadRequest, PayloadTooLarge, error_body
 from mockserver.errors import MethodNotAllowed as ApiMethodNotAllowed
 from mockserver.errors import NotFound as ApiNotFound
+from mockserver.gateway import Gateway
 from mockserver.jsonio import dumps
 from mockserver.platform.auth import KeyRing
 from mockserver.platform.idempotency import IdempotencyStore
@@ -28,7 +29,7 @@ from mockserver.state.fixtures import load_fixtures
 from mockserver.store import open_store
 from mockserver.store.ephemera import MemoryEphemera
 from mockserver.validation import OperationValidator
-from mockserver.views import OperationView, error_response, request_id, standard_headers
+from mockserver.views import Answer, OperationView, internal_error_body, request_id_from, standard_headers
 
 log = logging.getLogger("mockserver")
 
@@ -80,17 +81,53 @@ def create_app(settings: Settings | None = None) -> Flask:
         "idempotency": idempotency,
         "settings": settings,
     }
+
+    def spec_operation(**path_args: str) -> Response:
+        """A spec operation reached through Flask (the gateway serves them without it)."""
+        rule = request.url_rule.rule if request.url_rule else ""
+        return flask_response(view.answer(request._get_current_object(), rule, path_args))  # type: ignore[attr-defined]
+
     for rule, methods in routes.items():
         app.add_url_rule(
             rule,
             endpoint=f"op:{rule}",
-            view_func=view,
+            view_func=spec_operation,
             methods=[*methods, "OPTIONS"],
             provide_automatic_options=False,
         )
     _add_documents(app, document, index)
     _add_http_manners(app, limiter)
+    app.wsgi_app = Gateway(  # type: ignore[method-assign]
+        view,
+        routes.items(),
+        app.wsgi_app,
+        max_body_bytes=settings.max_body_bytes,
+    )
     return app
+
+
+def flask_response(answer: Answer) -> Response:
+    """An operation view's answer as a Flask response."""
+    response = Response(answer.body or b"", status=answer.status, headers=answer.headers)
+    if answer.body is None:
+        del response.headers["Content-Type"]
+    else:
+        response.headers["Content-Type"] = answer.content_type or "application/octet-stream"
+    return response
+
+
+def request_id() -> str:
+    """The request id of a request Flask answers (computed once per request)."""
+    if "request_id" not in g:
+        g.request_id = request_id_from(request.headers.get("X-Request-Id"))
+    return str(g.request_id)
+
+
+def error_response(error: ApiError) -> Response:
+    """An ApiError in the API's one error shape."""
+    return Response(
+        dumps(error_body(error, request_id())), status=error.status, headers=error.headers, mimetype="application/json"
+    )
 
 
 def _add_documents(app: Flask, document: dict[str, Any], index: SpecIndex) -> None:
@@ -145,17 +182,12 @@ def _add_http_manners(app: Flask, limiter: RateLimiter) -> None:
     @app.errorhandler(Exception)
     def unexpected(exc: Exception) -> Response:
         log.exception("unhandled error while serving %s %s", request.method, request.path)
-        body = {
-            "error": "internal_error",
-            "message": f"The sandbox failed: {exc!r}",
-            "request_id": request_id(),
-        }
-        return Response(dumps(body), status=500, mimetype="application/json")
+        return Response(dumps(internal_error_body(exc, request_id())), status=500, mimetype="application/json")
 
     @app.after_request
     def common_headers(response: Response) -> Response:
         if "X-Request-Id" not in response.headers:  # responses not built by the operation view
-            budget = g.get("budget") or limiter.peek(f"ip:{request.remote_addr}")
-            for name, value in standard_headers(budget).items():
+            budget = limiter.peek(f"ip:{request.remote_addr}")
+            for name, value in standard_headers(request_id(), budget).items():
                 response.headers.setdefault(name, value)
         return response

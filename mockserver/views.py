@@ -1,14 +1,19 @@
-"""The one generic view: auth, rate limit, validation, behaviour, strict response check, headers."""
+"""The one generic view: auth, rate limit, validation, behaviour, strict response check, headers.
+
+It works on a Werkzeug request and answers plain values (status, headers, bytes): no framework
+context, so the gateway can serve spec operations without Flask's per-request machinery.
+"""
 
 from __future__ import annotations
 
 import logging
 import re
 import uuid
+from dataclasses import dataclass, field
 from typing import Any
 
-from flask import Response, g, request
 from werkzeug.exceptions import RequestEntityTooLarge
+from werkzeug.wrappers import Request
 
 from mockserver.behaviours.context import Call, Reply
 from mockserver.behaviours.engine import Engine
@@ -25,44 +30,52 @@ log = logging.getLogger("mockserver")
 _SANE_REQUEST_ID = re.compile(r"[A-Za-z0-9._:\-]{1,128}")
 EXPOSED_HEADERS = "X-Request-Id, X-RateLimit-Limit, X-RateLimit-Remaining, X-RateLimit-Reset, Retry-After"
 ALLOWED_HEADERS = "Authorization, Content-Type, Accept, Idempotency-Key, X-Request-Id"
+_CORS = {
+    "Access-Control-Allow-Origin": "*",
+    "Access-Control-Expose-Headers": EXPOSED_HEADERS,
+    "Access-Control-Allow-Headers": ALLOWED_HEADERS,
+}
 
 
-def request_id() -> str:
-    """The client's X-Request-Id when it is a sane token, else a fresh UUID (computed once per request)."""
-    if "request_id" not in g:
-        sent = request.headers.get("X-Request-Id", "")
-        g.request_id = sent if _SANE_REQUEST_ID.fullmatch(sent) else str(uuid.uuid4())
-    return str(g.request_id)
+def request_id_from(sent: str | None) -> str:
+    """The client's X-Request-Id when it is a sane token, else a fresh UUID."""
+    return sent if sent and _SANE_REQUEST_ID.fullmatch(sent) else str(uuid.uuid4())
 
 
-def standard_headers(budget: Budget, extra: dict[str, str] | None = None) -> dict[str, str]:
+def standard_headers(request_id: str, budget: Budget, extra: dict[str, str] | None = None) -> dict[str, str]:
     """The headers every response carries: request id, rate-limit budget and CORS."""
-    headers = {
-        "X-Request-Id": request_id(),
-        **budget.headers(),
-        "Access-Control-Allow-Origin": "*",
-        "Access-Control-Expose-Headers": EXPOSED_HEADERS,
-        "Access-Control-Allow-Headers": ALLOWED_HEADERS,
-    }
+    headers = {"X-Request-Id": request_id, **budget.headers(), **_CORS}
     if extra:
         headers.update(extra)
     return headers
 
 
-def json_response(status: int, body: Any, headers: dict[str, str] | None = None) -> Response:
-    """A JSON response (``None`` body means no content)."""
-    if body is None:
-        return Response(status=status, headers=headers)
-    return Response(dumps(body), status=status, headers=headers, mimetype="application/json")
+def internal_error_body(exc: BaseException, request_id: str) -> dict[str, str]:
+    """The error shape of a failure inside the sandbox (logged by the caller with its traceback)."""
+    return {"error": "internal_error", "message": f"The sandbox failed: {exc!r}", "request_id": request_id}
 
 
-def error_response(error: ApiError) -> Response:
-    """An ApiError in the API's one error shape."""
-    return json_response(error.status, error_body(error, request_id()), error.headers)
+@dataclass
+class Answer:
+    """A finished response: status, headers, and the body with its type (None: no content)."""
+
+    status: int
+    headers: dict[str, str]
+    body: bytes | None = None
+    content_type: str | None = None
+
+
+@dataclass
+class Exchange:
+    """One request in flight: the Werkzeug request, its id, and the rate-limit budget it spent."""
+
+    request: Request
+    request_id: str
+    budget: Budget | None = field(default=None)
 
 
 class OperationView:
-    """Answers every spec operation: one instance, routed by Flask rule and method."""
+    """Answers every spec operation: one instance, routed by rule and method."""
 
     def __init__(
         self,
@@ -85,24 +98,40 @@ class OperationView:
         self.default_company = default_company
         self.strict = strict
 
-    def __call__(self, **path_args: str) -> Response:
-        """Flask entry point for every spec route."""
-        rule = request.url_rule.rule if request.url_rule else ""
-        methods = self.routes[rule]
-        if request.method == "OPTIONS":
-            return self.preflight(methods)
-        operation = methods[request.method if request.method != "HEAD" else "GET"]
-        validator = self.validators[operation.operation_id]
+    def answer(self, request: Request, rule: str, path_args: dict[str, str]) -> Answer:
+        """Answer a request routed to a spec rule (a failure inside becomes a logged 500 in the error shape)."""
+        exchange = Exchange(request, request_id_from(request.headers.get("X-Request-Id")))
         try:
-            reply = self._answer(operation, validator, path_args)
-        except ApiError as error:
-            reply = Reply(error.status, error_body(error, request_id()), error.headers)
-        return self._respond(operation, validator, reply)
+            methods = self.routes[rule]
+            if request.method == "OPTIONS":
+                return self.preflight(exchange, methods)
+            operation = methods[request.method if request.method != "HEAD" else "GET"]
+            validator = self.validators[operation.operation_id]
+            try:
+                reply = self._answer(exchange, operation, validator, path_args)
+            except ApiError as error:
+                reply = Reply(error.status, error_body(error, exchange.request_id), error.headers)
+            return self._respond(exchange, validator, reply)
+        except Exception as exc:
+            log.exception("unhandled error while serving %s %s", request.method, request.path)
+            return Answer(
+                500,
+                standard_headers(exchange.request_id, self._budget(exchange)),
+                dumps(internal_error_body(exc, exchange.request_id)),
+                "application/json",
+            )
 
-    def _answer(self, operation: Operation, validator: OperationValidator, path_args: dict[str, str]) -> Reply:
+    def _budget(self, exchange: Exchange) -> Budget:
+        """The budget this request spent, or the caller's address's when it never got that far."""
+        return exchange.budget or self.limiter.peek(f"ip:{exchange.request.remote_addr}")
+
+    def _answer(
+        self, exchange: Exchange, operation: Operation, validator: OperationValidator, path_args: dict[str, str]
+    ) -> Reply:
+        request = exchange.request
         credential = self.keyring.authenticate(operation, request.headers, request.args, request.cookies)
         caller_key = f"key:{credential.company.id}:{credential.name}" if credential else f"ip:{request.remote_addr}"
-        g.budget = self.limiter.spend(caller_key)
+        exchange.budget = self.limiter.spend(caller_key)
         if credential is not None:
             self.keyring.check_address(credential, request.remote_addr)
         params = validator.parameters(path_args, request.args.to_dict(flat=False), request.headers, request.cookies)
@@ -115,7 +144,7 @@ class OperationView:
         company_id = credential.company.id if credential else self.default_company
         key = params.get(IDEMPOTENCY_HEADER) if operation.method in ("POST", "PUT", "PATCH") else None
         if not isinstance(key, str):
-            return self._execute(operation, validator, params, raw, company_id, credential)
+            return self._execute(exchange, operation, validator, params, raw, company_id, credential)
         fingerprint = self.idempotency.fingerprint(
             request.method, request.path, request.query_string, request.content_type or "", raw
         )
@@ -123,14 +152,15 @@ class OperationView:
         if isinstance(claim, Reply):
             return claim
         try:
-            reply = self._execute(operation, validator, params, raw, company_id, credential)
+            reply = self._execute(exchange, operation, validator, params, raw, company_id, credential)
         except ApiError as error:
-            reply = Reply(error.status, error_body(error, request_id()), error.headers)
-        self.idempotency.finish(claim, reply, request_id())
+            reply = Reply(error.status, error_body(error, exchange.request_id), error.headers)
+        self.idempotency.finish(claim, reply, exchange.request_id)
         return reply
 
     def _execute(
         self,
+        exchange: Exchange,
         operation: Operation,
         validator: OperationValidator,
         params: dict[str, Any],
@@ -139,6 +169,7 @@ class OperationView:
         credential: Credential | None,
     ) -> Reply:
         """Validate the body and run the behaviour inside the company's data."""
+        request = exchange.request
         body = validator.body(request.content_type, raw)
         self.engine.follow_clock(company_id)
         write = operation.method not in ("GET", "HEAD") or operation.kind == "action"
@@ -159,33 +190,24 @@ class OperationView:
                 reply.raw = dumps(reply.body)
         return reply
 
-    def _respond(self, operation: Operation, validator: OperationValidator, reply: Reply) -> Response:
+    def _respond(self, exchange: Exchange, validator: OperationValidator, reply: Reply) -> Answer:
         if reply.raw is None and reply.body is not None:
             reply.raw = dumps(reply.body)
-        budget = g.get("budget") or self.limiter.peek(f"ip:{request.remote_addr}")
-        headers = standard_headers(budget, reply.headers)
+        budget = self._budget(exchange)
         if self.strict:
             try:
                 validator.response(reply.status, reply.content_type, reply.body if reply.raw is not None else None)
             except ContractViolation as violation:
                 log.error("CONTRACT VIOLATION: %s", violation)
-                body = {"error": "contract_violation", "message": str(violation), "request_id": request_id()}
-                return json_response(500, body, standard_headers(budget))
+                body = {"error": "contract_violation", "message": str(violation), "request_id": exchange.request_id}
+                return Answer(500, standard_headers(exchange.request_id, budget), dumps(body), "application/json")
+        headers = standard_headers(exchange.request_id, budget, reply.headers)
         if reply.raw is None:
-            empty = Response(status=reply.status, headers=headers)
-            del empty.headers["Content-Type"]
-            return empty
-        return Response(reply.raw, status=reply.status, headers=headers, content_type=reply.content_type)
+            return Answer(reply.status, headers)
+        return Answer(reply.status, headers, reply.raw, reply.content_type)
 
-    def preflight(self, methods: dict[str, Operation]) -> Response:
+    def preflight(self, exchange: Exchange, methods: dict[str, Operation]) -> Answer:
         """Answer a CORS preflight for a known path."""
         allowed = ", ".join([*sorted(methods), "OPTIONS"])
-        return Response(
-            status=204,
-            headers={
-                "Allow": allowed,
-                "Access-Control-Allow-Methods": allowed,
-                "Access-Control-Allow-Headers": ALLOWED_HEADERS,
-                "Access-Control-Max-Age": "600",
-            },
-        )
+        extra = {"Allow": allowed, "Access-Control-Allow-Methods": allowed, "Access-Control-Max-Age": "600"}
+        return Answer(204, standard_headers(exchange.request_id, self._budget(exchange), extra))

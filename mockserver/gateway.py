@@ -1,0 +1,70 @@
+"""The WSGI front door: spec operations go straight to the operation view; everything else to Flask.
+
+Flask's request context, signals and response object cost more per request than the whole API
+behind them, so a request whose path and method match a spec operation is routed with Werkzeug's
+own router and answered from plain values. Anything else (the docs, the spec documents, unknown
+paths, wrong methods, redirects for a trailing slash) goes to the Flask app, which answers it as
+before, in the API's error shape.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+from werkzeug.exceptions import HTTPException
+from werkzeug.http import HTTP_STATUS_CODES
+from werkzeug.routing import Map, RequestRedirect, Rule
+from werkzeug.wrappers import Request
+
+from mockserver.views import Answer, OperationView
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
+
+_NO_BODY_STATUSES = frozenset({204, 304})
+
+
+def status_line(status: int) -> str:
+    """``201 CREATED``: the status line Werkzeug itself would send."""
+    return f"{status} {HTTP_STATUS_CODES.get(status, 'UNKNOWN').upper()}"
+
+
+class Gateway:
+    """A WSGI app that serves spec operations itself and hands every other request to ``fallback``."""
+
+    def __init__(
+        self,
+        view: OperationView,
+        rules: Iterable[tuple[str, Iterable[str]]],
+        fallback: WSGIApplication,
+        *,
+        max_body_bytes: int | None,
+    ) -> None:
+        self._view = view
+        self.fallback = fallback
+        self._max_body_bytes = max_body_bytes
+        url_map = Map([Rule(rule, endpoint=rule, methods=[*methods, "OPTIONS"]) for rule, methods in rules])
+        self._router = url_map.bind("sandbox")  # matching reads the path and method only
+
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        """Answer one request."""
+        request = Request(environ)
+        try:
+            rule, path_args = self._router.match(request.path, request.method)
+        except (HTTPException, RequestRedirect):  # not an operation: Flask answers in the API's shape
+            return self.fallback(environ, start_response)
+        request.max_content_length = self._max_body_bytes
+        answer = self._view.answer(request, str(rule), dict(path_args))
+        return self._send(answer, request.method, start_response)
+
+    @staticmethod
+    def _send(answer: Answer, method: str, start_response: StartResponse) -> Iterable[bytes]:
+        headers = list(answer.headers.items())
+        body = answer.body if answer.status not in _NO_BODY_STATUSES else None
+        if body is not None:
+            headers.append(("Content-Type", answer.content_type or "application/octet-stream"))
+        if answer.status not in _NO_BODY_STATUSES:
+            headers.append(("Content-Length", str(len(body or b""))))
+        start_response(status_line(answer.status), headers)
+        return [] if body is None or method == "HEAD" else [body]

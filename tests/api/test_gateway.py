@@ -1,0 +1,85 @@
+"""The gateway serves spec operations without Flask: the answers must be the ones Flask would give."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+from conftest import API, auth
+from flask import Flask
+from flask.testing import FlaskClient
+from werkzeug.test import Client
+
+from mockserver.gateway import Gateway
+
+
+def _through_flask(app: Flask) -> Client:
+    """A client for the same app with the gateway taken out: Flask routes every request."""
+    gateway = app.wsgi_app
+    assert isinstance(gateway, Gateway)
+    return Client(gateway.fallback)
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [
+        ("GET", f"{API}/invoices/1", None),
+        ("GET", f"{API}/invoices?limit=3&sort=-invoice_date", None),
+        ("GET", f"{API}/invoices/999999", None),
+        ("POST", f"{API}/customers", {"name": "Gateway Check"}),
+        ("POST", f"{API}/customers", {"name": 7}),
+        ("GET", "/health", None),
+    ],
+)
+def test_an_operation_answers_the_same_with_and_without_the_gateway(
+    app: Flask, client: FlaskClient, method: str, path: str, body: object
+) -> None:
+    headers = {**auth(), "X-Request-Id": "same-id"}
+    direct = client.open(path, method=method, json=body, headers=headers)
+    via_flask = _through_flask(app).open(path, method=method, json=body, headers=headers)
+    assert direct.status == via_flask.status
+    for name in ("Content-Type", "X-Request-Id", "Access-Control-Allow-Origin", "X-RateLimit-Limit"):
+        assert direct.headers.get(name) == via_flask.headers.get(name)
+    if method == "GET":
+        assert direct.get_json() == via_flask.get_json()
+        assert direct.headers["Content-Length"] == str(len(direct.data))
+
+
+def test_head_sends_the_length_of_get_and_no_body(client: FlaskClient) -> None:
+    got = client.get(f"{API}/invoices/1", headers=auth())
+    head = client.head(f"{API}/invoices/1", headers=auth())
+    assert head.status_code == 200
+    assert head.data == b""
+    assert head.headers["Content-Length"] == str(len(got.data))
+    assert head.headers["Content-Type"] == "application/json"
+
+
+def test_no_content_has_no_body_headers(client: FlaskClient) -> None:
+    created = client.post(f"{API}/customers", json={"name": "Short Lived"}, headers=auth()).get_json()["data"]
+    gone = client.delete(f"{API}/customers/{created['id']}", headers=auth())
+    assert gone.status_code == 204
+    assert gone.data == b""
+    assert "Content-Type" not in gone.headers
+    assert "Content-Length" not in gone.headers
+    assert gone.headers["X-Request-Id"]
+
+
+def test_a_failure_inside_an_operation_is_a_logged_500_in_the_error_shape(
+    app: Flask, client: FlaskClient, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    engine = app.extensions["sandbox"]["engine"]
+
+    def broken(call: object) -> object:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(engine, "dispatch", broken)
+    with caplog.at_level(logging.ERROR, logger="mockserver"):
+        response = client.get(f"{API}/invoices/1", headers={**auth(), "X-Request-Id": "broken-1"})
+    assert response.status_code == 500
+    assert response.get_json() == {
+        "error": "internal_error",
+        "message": "The sandbox failed: RuntimeError('boom')",
+        "request_id": "broken-1",
+    }
+    assert response.headers["X-Request-Id"] == "broken-1"
+    assert any(record.exc_info for record in caplog.records)
