@@ -139,6 +139,8 @@ def main() -> int:
     parser.add_argument("--configs", default="memory,file-1,file-2,pg-2")
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--connections", type=int, default=8)
+    parser.add_argument("--threads", type=int, default=None, help="threads per worker (default: the server's)")
+    parser.add_argument("--no-ceiling", action="store_true", help="skip the bare Flask app")
     parser.add_argument(
         "--postgres", help="a postgresql:// URL to benchmark (seeded at each size with mockserver seed)"
     )
@@ -159,12 +161,12 @@ def main() -> int:
         "--port",
         str(ceiling_port),
         "--blocking-threads",
-        "8",
+        str(args.threads or 8),  # the sandbox's default
         "--log-level",
         "warning",
     ]
     print(header)
-    for workers in (1, 2):
+    for workers in () if args.no_ceiling else (1, 2):
         with server([*granian, "--workers", str(workers), "ceiling:app"], ceiling_port, env) as process:
             for scenario in ("get one", "create one"):
                 r = measure(process.pid, ceiling_port, scenario, args.seconds, args.connections)
@@ -193,6 +195,8 @@ def main() -> int:
                 )
             port = free_port()
             command = [sys.executable, "-m", "mockserver", "--port", str(port), "--rate-limit", "1000000000", *flags]
+            if args.threads:
+                command += ["--threads", str(args.threads)]
             began = time.perf_counter()
             with server(command, port) as process:
                 start_up = time.perf_counter() - began
