@@ -12,7 +12,8 @@ from mockserver.state.fixtures import Fixtures
 
 def banner(settings: Settings, index: SpecIndex, fixtures: Fixtures) -> str:
     """Base URL, docs URL and every sandbox key, ready to paste into curl."""
-    root = f"http://{settings.host}:{settings.port}"
+    host = f"[{settings.host}]" if ":" in settings.host else settings.host
+    root = f"http://{host}:{settings.port}"
     title = index.document.get("info", {}).get("title", "API")
     lines = [
         f"{title} sandbox (seed {settings.seed}, scale {settings.scale:g}{', strict' if settings.strict else ''})",

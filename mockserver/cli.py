@@ -9,6 +9,7 @@ mockserver import FILE --db PATH|URL                   replace the state with a 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import datetime as dt
 import sys
 import time
@@ -17,6 +18,7 @@ from pathlib import Path
 
 from mockserver import __version__
 from mockserver.jsonio import dumps
+from mockserver.listen import ListenError, claim
 from mockserver.settings import Settings
 from mockserver.spec import SpecError
 
@@ -83,13 +85,20 @@ def _serve(settings: Settings) -> int:
     from mockserver.spec import SpecIndex, load_spec
     from mockserver.state.fixtures import load_fixtures
 
-    if settings.workers < 1:
-        return _fail(f"--workers must be at least 1, not {settings.workers}.")
+    for flag, value in (
+        ("--workers", settings.workers),
+        ("--threads", settings.threads),
+        ("--rate-limit", settings.rate_limit),
+    ):
+        if value < 1:
+            return _fail(f"{flag} must be at least 1, not {value}.")
     if settings.workers > 1 and not settings.db:
         return _fail(
             "--workers needs --db (a SQLite file or a postgresql:// URL): the default in-memory state lives in one "
             "process."
         )
+    address = claim(settings.host, settings.port)  # before the slow part: a busy port fails at once
+    settings = dataclasses.replace(settings, host=address.ip, port=address.port)
     index = SpecIndex.build(load_spec(settings.spec_path))
     fixtures = load_fixtures(settings.fixtures_dir)
     if settings.db:  # seed or check the shared database once, here, so workers start on a ready state
@@ -202,7 +211,7 @@ def _guarded(run: Callable[[], int]) -> int:
 
     try:
         return run()
-    except (SpecError, OSError, StoreError, InvalidState) as exc:
+    except (SpecError, OSError, StoreError, InvalidState, ListenError) as exc:
         return _fail(str(exc))
     except KeyboardInterrupt:
         return 130

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import os
+import re
+import signal
+import socket
 import subprocess
 import sys
+import time
 import tomllib
 from pathlib import Path
 
 import pytest
 import requests
 import yaml
-from conftest import API, ROOT, LiveServer
+from conftest import API, ROOT, LiveServer, free_port
 
 from mockserver.state.fixtures import load_fixtures
 
@@ -120,3 +125,87 @@ def test_the_console_script_answers_help() -> None:
     result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=60, check=False)
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("usage: mockserver")
+
+
+def test_a_busy_port_is_one_line_and_exit_2() -> None:
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        port = holder.getsockname()[1]
+        result = run_mockserver("--port", str(port))
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert result.stderr.strip() == (
+        f"mockserver: 127.0.0.1:{port} is already in use (another mockserver?): stop it, or pick another --port "
+        "(--port 0 picks a free one)."
+    )
+
+
+def test_a_second_sandbox_on_the_same_port_is_refused(live_server: LiveServer) -> None:
+    result = run_mockserver("--port", str(live_server.port))
+    assert result.returncode == 2
+    assert "already in use" in result.stderr
+    assert requests.get(f"{live_server.base}{API}/health", timeout=10).status_code == 200
+
+
+def test_port_0_serves_on_a_free_port_the_banner_names() -> None:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "mockserver", "--port", "0"],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        assert process.stdout is not None
+        line = next(line for line in process.stdout if "base URL" in line)
+        match = re.search(r"http://127\.0\.0\.1:(\d+)/api/v1", line)
+        assert match is not None, line
+        assert match.group(1) != "0"
+        assert _health(f"http://127.0.0.1:{match.group(1)}") == 200
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=30)
+        if process.stdout is not None:
+            process.stdout.close()
+
+
+def test_a_host_name_is_resolved_and_served() -> None:
+    server = LiveServer("--host", "localhost")
+    try:
+        assert requests.get(f"{server.base}{API}/health", timeout=10).status_code == 200
+    finally:
+        output = server.stop()
+    assert "Traceback" not in output
+
+
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [
+        (("--host", "no-such-host.invalid"), "--host 'no-such-host.invalid' is not an address"),
+        (("--host", "192.0.2.1"), "--host 192.0.2.1 is not an address of this machine"),
+        (("--port", "70000"), "--port must be between 0 and 65535, not 70000."),
+        (("--threads", "0"), "--threads must be at least 1, not 0."),
+        (("--rate-limit", "0"), "--rate-limit must be at least 1, not 0."),
+        (("--workers", "0"), "--workers must be at least 1, not 0."),
+    ],
+)
+def test_a_bad_listening_flag_is_one_line_and_exit_2(flags: tuple[str, ...], message: str) -> None:
+    port = () if "--port" in flags else ("--port", str(free_port()))  # never the default 8080, should it start
+    result = run_mockserver(*flags, *port)
+    assert result.returncode == 2
+    assert result.stderr.startswith(f"mockserver: {message}")
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert "Traceback" not in result.stderr
+
+
+def _health(base: str) -> int:
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            return requests.get(f"{base}{API}/health", timeout=5).status_code
+        except requests.ConnectionError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)
