@@ -68,6 +68,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         routes,
         default_company=fixtures.companies[0].id if fixtures.companies else 1,
         strict=settings.strict,
+        base_url=settings.base_url,
     )
 
     app = Flask(__name__)
@@ -95,7 +96,7 @@ def create_app(settings: Settings | None = None) -> Flask:
             methods=[*methods, "OPTIONS"],
             provide_automatic_options=False,
         )
-    _add_documents(app, document, index)
+    _add_documents(app, served_document(document, settings.base_url + index.base_path), index, settings.base_url)
     _add_http_manners(app, limiter)
     app.wsgi_app = Gateway(  # type: ignore[method-assign]
         view,
@@ -130,8 +131,13 @@ def error_response(error: ApiError) -> Response:
     )
 
 
-def _add_documents(app: Flask, document: dict[str, Any], index: SpecIndex) -> None:
-    """Serve the spec as JSON and YAML, and a human docs page."""
+def served_document(document: dict[str, Any], api_url: str) -> dict[str, Any]:
+    """The spec as this sandbox serves it: its one server is where the sandbox is reached."""
+    return {**document, "servers": [{"url": api_url, "description": "This sandbox."}]}
+
+
+def _add_documents(app: Flask, document: dict[str, Any], index: SpecIndex, base_url: str) -> None:
+    """Serve the spec as JSON and YAML, and a human docs page (every URL from the configured base URL)."""
     as_json = dumps(document)
     rendered: dict[str, str] = {}
 
@@ -148,16 +154,16 @@ def _add_documents(app: Flask, document: dict[str, Any], index: SpecIndex) -> No
 
     @app.get("/docs")
     def docs() -> str:
-        return render_template("docs.html", spec=document, index=index, base_url=request.host_url.rstrip("/"))
+        return render_template("docs.html", spec=document, index=index, base_url=base_url)
 
     @app.get("/")
     def root() -> Response:
         body = {
             "name": document.get("info", {}).get("title", "sandbox"),
             "version": __version__,
-            "api": request.host_url.rstrip("/") + index.base_path,
-            "docs": request.host_url + "docs",
-            "openapi": request.host_url + "openapi.json",
+            "api": base_url + index.base_path,
+            "docs": f"{base_url}/docs",
+            "openapi": f"{base_url}/openapi.json",
         }
         return Response(dumps(body), mimetype="application/json")
 

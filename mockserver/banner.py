@@ -12,8 +12,7 @@ from mockserver.state.fixtures import Fixtures
 
 def banner(settings: Settings, index: SpecIndex, fixtures: Fixtures) -> str:
     """Base URL, docs URL and every sandbox key, ready to paste into curl."""
-    host = f"[{settings.host}]" if ":" in settings.host else settings.host
-    root = f"http://{host}:{settings.port}"
+    root = settings.base_url
     title = index.document.get("info", {}).get("title", "API")
     lines = [
         f"{title} sandbox (seed {settings.seed}, scale {settings.scale:g}{', strict' if settings.strict else ''})",

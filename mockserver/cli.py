@@ -15,6 +15,7 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from mockserver import __version__
 from mockserver.jsonio import dumps
@@ -47,6 +48,12 @@ def serve_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--host", help="interface to bind (default 127.0.0.1)")
     parser.add_argument("--port", type=int, help="port to listen on (default 8080; 0 picks a free one)")
+    parser.add_argument(
+        "--public-url",
+        dest="public_url",
+        help="the URL clients reach the sandbox at, behind a proxy or from another host (default http://HOST:PORT); "
+        "links and the served spec use it",
+    )
     _common(parser)
     parser.add_argument("--strict", action="store_true", default=None, help="validate every response too")
     parser.add_argument("--rate-limit", type=int, dest="rate_limit", help="requests per key per window (1000)")
@@ -97,6 +104,10 @@ def _serve(settings: Settings) -> int:
             "--workers needs --db (a SQLite file or a postgresql:// URL): the default in-memory state lives in one "
             "process."
         )
+    if settings.public_url and not _is_http_url(settings.public_url):
+        return _fail(
+            f"--public-url must be an http(s) URL such as https://sandbox.example.com, not {settings.public_url!r}."
+        )
     address = claim(settings.host, settings.port)  # before the slow part: a busy port fails at once
     settings = dataclasses.replace(settings, host=address.ip, port=address.port)
     index = SpecIndex.build(load_spec(settings.spec_path))
@@ -107,6 +118,16 @@ def _serve(settings: Settings) -> int:
         create_app(settings).extensions["sandbox"]["engine"].store.close()
     print(banner(settings, index, fixtures), flush=True)
     return serve(settings)
+
+
+def _is_http_url(url: str) -> bool:
+    """An absolute http(s) URL with a host and nothing after its path."""
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises on a bad port
+    except ValueError:
+        return False
+    return parts.scheme in ("http", "https") and bool(parts.hostname) and not (parts.query or parts.fragment)
 
 
 def _state_parser(prog: str, description: str) -> argparse.ArgumentParser:

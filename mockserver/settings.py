@@ -47,6 +47,15 @@ class Settings:
     threads: int = 8
     db: str | None = None
     workers: int = 1
+    public_url: str | None = None
+
+    @property
+    def base_url(self) -> str:
+        """The URL clients reach the sandbox at: links and the served spec use it, never a Host header."""
+        if self.public_url:
+            return self.public_url.rstrip("/")
+        host = {"0.0.0.0": "127.0.0.1", "::": "::1"}.get(self.host, self.host)  # noqa: S104 - naming, not binding
+        return f"http://{f'[{host}]' if ':' in host else host}:{self.port}"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> Settings:

@@ -88,6 +88,7 @@ class OperationView:
         *,
         default_company: int,
         strict: bool,
+        base_url: str,
     ) -> None:
         self.engine = engine
         self.keyring = keyring
@@ -97,6 +98,7 @@ class OperationView:
         self.routes = routes
         self.default_company = default_company
         self.strict = strict
+        self.base_url = base_url
 
     def answer(self, request: Request, rule: str, path_args: dict[str, str]) -> Answer:
         """Answer a request routed to a spec rule (a failure inside becomes a logged 500 in the error shape)."""
@@ -182,7 +184,7 @@ class OperationView:
                 body=body,
                 caller=self.keyring.caller(credential) if credential else None,
                 clock=self.engine.clock,
-                url_of_request=lambda: request.base_url,
+                url_of_request=lambda: self.base_url + request.path,
                 query_pairs=list(request.args.items(multi=True)),
             )
             reply = self.engine.dispatch(call)

@@ -83,3 +83,19 @@ def test_a_failure_inside_an_operation_is_a_logged_500_in_the_error_shape(
     }
     assert response.headers["X-Request-Id"] == "broken-1"
     assert any(record.exc_info for record in caplog.records)
+
+
+def test_links_come_from_the_configured_base_url_never_the_host_header(client: FlaskClient) -> None:
+    body = client.get(f"{API}/customers?limit=2", headers={**auth(), "Host": "evil.example"}).get_json()
+    links = [link for link in body["links"].values() if link]
+    assert links
+    assert all(link.startswith(f"http://127.0.0.1:8080{API}/customers?") for link in links)
+
+
+def test_the_served_spec_names_this_sandbox_as_its_server(client: FlaskClient) -> None:
+    for path in ("/openapi.json", "/"):
+        response = client.get(path, headers={"Host": "evil.example"})
+        assert "evil.example" not in response.get_data(as_text=True)
+    assert client.get("/openapi.json").get_json()["servers"] == [
+        {"url": f"http://127.0.0.1:8080{API}", "description": "This sandbox."}
+    ]

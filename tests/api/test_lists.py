@@ -35,7 +35,7 @@ def listing(client: FlaskClient, path: str, key: str = ACME_FULL, **params: Any)
 def link_query(url: str) -> dict[str, list[str]]:
     """The query of an absolute link to the same collection."""
     parts = urlsplit(url)
-    assert (parts.scheme, parts.netloc) == ("http", "localhost")
+    assert (parts.scheme, parts.netloc) == ("http", "127.0.0.1:8080")  # the configured base URL
     return parse_qs(parts.query, keep_blank_values=True)
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import requests
 import yaml
-from conftest import API, ROOT, LiveServer, free_port
+from conftest import API, ROOT, LiveServer, auth, free_port
 
 from mockserver.state.fixtures import load_fixtures
 
@@ -209,3 +209,24 @@ def _health(base: str) -> int:
             if time.monotonic() > deadline:
                 raise
             time.sleep(0.1)
+
+
+def test_the_public_url_is_used_for_links_and_the_served_spec() -> None:
+    server = LiveServer("--public-url", "https://sandbox.example.com/")
+    try:
+        spec = requests.get(f"{server.base}/openapi.json", timeout=10).json()
+        page = requests.get(f"{server.base}{API}/customers?limit=1", headers=auth(), timeout=10).json()
+    finally:
+        output = server.stop()
+    assert spec["servers"][0]["url"] == f"https://sandbox.example.com{API}"
+    assert page["links"]["next"].startswith(f"https://sandbox.example.com{API}/customers?")
+    assert f"https://sandbox.example.com{API}" in output
+
+
+def test_a_bad_public_url_is_one_line_and_exit_2() -> None:
+    result = run_mockserver("--public-url", "sandbox.example.com", "--port", str(free_port()))
+    assert result.returncode == 2
+    assert result.stderr.strip() == (
+        "mockserver: --public-url must be an http(s) URL such as https://sandbox.example.com, "
+        "not 'sandbox.example.com'."
+    )
