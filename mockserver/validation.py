@@ -22,8 +22,9 @@ from mockserver.jsonio import dumps
 from mockserver.spec import Operation, Parameter
 from mockserver.spec.resolve import JsonSchema, Lookup, schema_types
 
-_INTEGER = re.compile(r"[+-]?\d{1,4000}")
-_NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d{1,3})?")
+_INTEGER = re.compile(r"[+-]?[0-9]{1,4000}")  # ASCII only: int() also reads fullwidth and other Unicode digits
+_NUMBER = re.compile(r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]{1,3})?")
+_READS_A_COLLECTION = frozenset({"list", "sublist", "query"})
 _MAX_MESSAGE = 300
 _LONG_DIGITS = re.compile(rb"\d{19,}")
 _ALTERNATIVES = (jsonschema_rs.ValidationErrorKind.AnyOf, jsonschema_rs.ValidationErrorKind.OneOfNotValid)
@@ -40,6 +41,11 @@ class OperationValidator:
     def __init__(self, operation: Operation, *, strict: bool) -> None:
         self.operation = operation
         self._parameters = [(p, compile_schema(p.schema)) for p in operation.parameters]
+        query = [p for p in operation.parameters if p.location == "query"]
+        self._known_query = (
+            frozenset(p.name for p in query) if operation.kind in _READS_A_COLLECTION else None
+        )  # a misspelt filter on a list must not quietly return everything
+        self._object_query = tuple(f"{p.name}[" for p in query if "object" in schema_types(p.schema))
         self._bodies = {media: compile_schema(schema) for media, schema in operation.request_content.items()}
         self._responses: dict[tuple[str, str], Any] = {}
         declared = operation.extensions.get("x-sandbox-invalid-body-status")
@@ -60,6 +66,8 @@ class OperationValidator:
         cookies: Lookup,
     ) -> dict[str, Any]:
         """Coerce and validate every declared parameter, or raise 400 naming the first bad one."""
+        if self._known_query is not None:
+            self._refuse_unknown_query(query)
         values: dict[str, Any] = {}
         for parameter, validator in self._parameters:
             raw: list[str] | None
@@ -89,6 +97,15 @@ class OperationValidator:
                 )
             values[parameter.name] = value
         return values
+
+    def _refuse_unknown_query(self, query: Mapping[str, list[str]]) -> None:
+        """400 naming query parameters a collection does not declare (``status[]`` for ``status``, a typo)."""
+        known = self._known_query or frozenset()
+        unknown = sorted(n for n in query if n not in known and not any(map(n.startswith, self._object_query)))
+        if unknown:
+            names = ", ".join(repr(n) for n in unknown)
+            takes = ", ".join(sorted(known)) or "none"
+            raise BadRequest(f"Unknown query parameter {names}: this operation takes {takes}.")
 
     def body(self, content_type: str | None, raw: bytes) -> Any:
         """Parse and validate the request body; None when the operation takes none and none was sent."""

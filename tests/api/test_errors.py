@@ -288,3 +288,24 @@ def test_a_reference_to_a_missing_record_is_422(client: FlaskClient) -> None:
     body = invoice_body(customer_id=9999, project_id=9999, currency_id=99)
     errors = expect_error(client.post(f"{API}/invoices", json=body, headers=auth()), 422, "validation_failed")["errors"]
     assert set(errors) == {"customer_id", "project_id", "currency_id"}
+
+
+@pytest.mark.parametrize("digits", ["\uff11", "\u0661", "\U0001d7cf", "\u00b2"])
+def test_an_id_in_unicode_digits_names_no_record(client: FlaskClient, digits: str) -> None:
+    """``int()`` reads fullwidth, Arabic-Indic and mathematical digits: ids are ASCII digits only."""
+    assert client.get(f"{API}/invoices/1", headers=auth()).status_code == 200
+    expect_error(client.get(f"{API}/invoices/{digits}", headers=auth()), 400, "bad_request")
+    expect_error(client.get(f"{API}/invoices", query_string={"limit": "\uff12"}, headers=auth()), 400, "bad_request")
+
+
+@pytest.mark.parametrize("name", ["status[]", "stauts", "customer"])
+def test_an_undeclared_query_parameter_on_a_list_is_400_naming_it(client: FlaskClient, name: str) -> None:
+    body = expect_error(client.get(f"{API}/invoices", query_string={name: "SENT"}, headers=auth()), 400, "bad_request")
+    assert repr(name) in body["message"]
+    assert "status" in body["message"]  # and it says what the list does take
+
+
+def test_declared_query_parameters_still_filter(client: FlaskClient) -> None:
+    response = client.get(f"{API}/invoices", query_string={"status": "SENT", "limit": 5}, headers=auth())
+    assert response.status_code == 200
+    assert {row["status"] for row in response.get_json()["data"]} <= {"SENT"}

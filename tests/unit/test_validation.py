@@ -129,8 +129,13 @@ def test_header_parameters_are_validated(validators: dict[str, OperationValidato
         validator.parameters({}, {}, {"Idempotency-Key": "k" * 256}, {})
 
 
-def test_an_undeclared_query_parameter_is_ignored(validators: dict[str, OperationValidator]) -> None:
-    assert query(validators["listInvoices"], utm_source="mail") == {}
+def test_an_undeclared_query_parameter_on_a_list_is_refused(validators: dict[str, OperationValidator]) -> None:
+    with pytest.raises(BadRequest, match="Unknown query parameter 'utm_source'"):
+        query(validators["listInvoices"], utm_source="mail")
+
+
+def test_an_undeclared_query_parameter_elsewhere_is_ignored(validators: dict[str, OperationValidator]) -> None:
+    assert validators["getInvoice"].parameters({"id": "1"}, {"utm_source": ["mail"]}, {}, {}) == {"id": 1}
 
 
 def test_the_last_of_repeated_scalar_parameters_wins(validators: dict[str, OperationValidator]) -> None:
