@@ -25,6 +25,7 @@ from mockserver.spec.resolve import JsonSchema, Lookup, schema_types
 _INTEGER = re.compile(r"[+-]?[0-9]{1,4000}")  # ASCII only: int() also reads fullwidth and other Unicode digits
 _NUMBER = re.compile(r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]{1,3})?")
 _READS_A_COLLECTION = frozenset({"list", "sublist", "query"})
+_SECRET_NAME = re.compile(r"password|passphrase|secret|token|api_?key|private_?key|credential", re.IGNORECASE)
 _MAX_MESSAGE = 300
 _LONG_DIGITS = re.compile(rb"\d{19,}")
 _ALTERNATIVES = (jsonschema_rs.ValidationErrorKind.AnyOf, jsonschema_rs.ValidationErrorKind.OneOfNotValid)
@@ -132,10 +133,10 @@ class OperationValidator:
             body = _parse_form(raw, self.operation.request_content[chosen])
         else:
             return raw
-        self._check_body(self._bodies[chosen], body)
+        self._check_body(self._bodies[chosen], body, self.operation.request_content[chosen])
         return integral_floats_to_int(body, self.operation.request_content[chosen])
 
-    def _check_body(self, validator: Any, body: Any) -> None:
+    def _check_body(self, validator: Any, body: Any, schema: JsonSchema) -> None:
         try:
             if validator.is_valid(body):
                 return
@@ -144,7 +145,7 @@ class OperationValidator:
             raise BadRequest(f"The request body holds a value out of range: {_short(str(exc))}") from None
         fields: dict[str, list[str]] = {}
         for error in errors:
-            for field, message in _describe(error):
+            for field, message in _describe(error, schema):
                 fields.setdefault(field, []).append(message)
         if self._invalid_body_is_400:
             field, messages = next(iter(fields.items()))
@@ -244,8 +245,8 @@ def _parse_form(raw: bytes, schema: Mapping[str, Any]) -> dict[str, Any]:
     return form
 
 
-def _describe(error: Any) -> list[tuple[str, str]]:
-    """(field path, human message) pairs for one validation error."""
+def _describe(error: Any, schema: JsonSchema) -> list[tuple[str, str]]:
+    """(field path, human message) pairs for one validation error (a secret's value is never repeated)."""
     path = ".".join(str(part) for part in error.instance_path)
     kind = error.kind
     prefix = f"{path}." if path else ""
@@ -259,8 +260,22 @@ def _describe(error: Any) -> list[tuple[str, str]]:
         # A nullable object (``anyOf: [Address, null]``): report the fields of the branch of the value's type.
         fitting = [branch for branch in kind.context if not _wrong_type(branch, error.instance_path)]
         if len(fitting) == 1 and fitting[0]:
-            return [pair for sub in fitting[0] for pair in _describe(sub)]
-    return [(path or "(body)", _message(error))]
+            return [pair for sub in fitting[0] for pair in _describe(sub, schema)]
+    return [(path or "(body)", _message(error, secret=_is_secret(error, schema)))]
+
+
+def _is_secret(error: Any, schema: JsonSchema) -> bool:
+    """Whether the failing value is a secret: a password or secret by name, or writeOnly in its schema."""
+    names = [part for part in error.instance_path if isinstance(part, str)]
+    if names and _SECRET_NAME.search(names[-1]):
+        return True
+    node: Any = schema
+    for part in list(error.schema_path)[:-1]:  # the subschema whose keyword failed
+        try:
+            node = node[part]
+        except (KeyError, IndexError, TypeError):
+            return False
+    return isinstance(node, Mapping) and (node.get("writeOnly") is True or node.get("format") == "password")
 
 
 def _wrong_type(branch: list[Any], instance_path: Any) -> bool:
@@ -272,12 +287,18 @@ def _wrong_type(branch: list[Any], instance_path: Any) -> bool:
     )
 
 
-def _message(error: Any) -> str:
-    """The human message of one error; an enum error lists every allowed value, not just the first two."""
-    if isinstance(error.kind, jsonschema_rs.ValidationErrorKind.Enum):
+def _message(error: Any, *, secret: bool = False) -> str:
+    """The human message of one error; an enum error lists every allowed value, not just the first two.
+
+    A secret's value is replaced by "The value" before the message is shortened, so no part of it shows.
+    """
+    if isinstance(error.kind, jsonschema_rs.ValidationErrorKind.Enum) and not secret:
         allowed = ", ".join(_short(dumps(option).decode()) for option in error.kind.options)
         return f"{_short(dumps(error.instance).decode())} is not one of the allowed values: {allowed}."
-    return _short(error.message)
+    message = str(error.message)
+    if secret and isinstance(error.instance, str):
+        message = message.replace(dumps(error.instance).decode(), "The value")
+    return _short(message)
 
 
 def _short(message: str) -> str:

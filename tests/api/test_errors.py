@@ -309,3 +309,36 @@ def test_declared_query_parameters_still_filter(client: FlaskClient) -> None:
     response = client.get(f"{API}/invoices", query_string={"status": "SENT", "limit": 5}, headers=auth())
     assert response.status_code == 200
     assert {row["status"] for row in response.get_json()["data"]} <= {"SENT"}
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "secret"),
+    [
+        ("/users", {"name": "Short Pass", "email": "short@example.com", "password": "hunter2"}, "hunter2"),
+        ("/webhooks", {"url": "https://example.com/hook", "events": ["invoice.created"], "secret": "tiny"}, "tiny"),
+        (
+            "/webhooks",
+            {"url": "https://example.com/hook", "events": ["invoice.created"], "secret": "x" * 129},
+            "x" * 129,
+        ),
+    ],
+)
+def test_a_rejected_secret_is_never_repeated_in_the_error(
+    client: FlaskClient, path: str, body: dict[str, Any], secret: str
+) -> None:
+    response = client.post(f"{API}{path}", json=body, headers=auth())
+    assert response.status_code in (400, 422), response.get_data(as_text=True)
+    assert secret not in response.get_data(as_text=True)
+
+
+def test_an_oauth_client_secret_is_never_repeated_in_the_error(client: FlaskClient) -> None:
+    secret = "cs_" + "s" * 300
+    form = {"grant_type": "client_credentials", "client_id": "cli_test_acme", "client_secret": secret}
+    response = client.post(f"{API}/oauth/token", data=form)
+    assert response.status_code == 400, response.get_data(as_text=True)
+    assert secret[:40] not in response.get_data(as_text=True)
+
+
+def test_a_harmless_value_is_still_named_in_the_error(client: FlaskClient) -> None:
+    response = client.post(f"{API}/customers", json={"name": "Echo", "email": "not-an-email"}, headers=auth())
+    assert "not-an-email" in response.get_data(as_text=True)
