@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+import sys
 from typing import Any
 
 import yaml
@@ -11,6 +12,7 @@ from flask import Flask, Response, g, render_template, request
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound, RequestEntityTooLarge
 
 from mockserver import __version__
+from mockserver.accesslog import AccessLog
 from mockserver.behaviours import install_domain
 from mockserver.behaviours.engine import Engine
 from mockserver.behaviours.seeding import prepare_state
@@ -103,6 +105,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         routes.items(),
         app.wsgi_app,
         max_body_bytes=settings.max_body_bytes,
+        access_log=None if settings.quiet else AccessLog(sys.stderr, settings.log_format),
     )
     return app
 

@@ -18,6 +18,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from mockserver import __version__
+from mockserver.accesslog import FORMATS
 from mockserver.jsonio import dumps
 from mockserver.listen import ListenError, claim
 from mockserver.settings import Settings
@@ -56,6 +57,13 @@ def serve_parser() -> argparse.ArgumentParser:
     )
     _common(parser)
     parser.add_argument("--strict", action="store_true", default=None, help="validate every response too")
+    parser.add_argument(
+        "--log-format",
+        dest="log_format",
+        choices=("text", "json"),
+        help="access log lines on standard error: text (default) or json",
+    )
+    parser.add_argument("--quiet", action="store_true", default=None, help="no access log")
     parser.add_argument("--rate-limit", type=int, dest="rate_limit", help="requests per key per window (1000)")
     parser.add_argument("--threads", type=int, help="threads per worker process (default 8)")
     parser.add_argument(
@@ -104,6 +112,8 @@ def _serve(settings: Settings) -> int:
             "--workers needs --db (a SQLite file or a postgresql:// URL): the default in-memory state lives in one "
             "process."
         )
+    if settings.log_format not in FORMATS:
+        return _fail(f"--log-format must be one of {', '.join(FORMATS)}, not {settings.log_format!r}.")
     if settings.public_url and not _is_http_url(settings.public_url):
         return _fail(
             f"--public-url must be an http(s) URL such as https://sandbox.example.com, not {settings.public_url!r}."

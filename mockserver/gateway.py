@@ -9,14 +9,16 @@ before, in the API's error shape.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import TYPE_CHECKING
+import time
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any
 
 from werkzeug.exceptions import HTTPException
 from werkzeug.http import HTTP_STATUS_CODES
 from werkzeug.routing import Map, RequestRedirect, Rule
 from werkzeug.wrappers import Request
 
+from mockserver.accesslog import AccessEntry, AccessLog
 from mockserver.views import Answer, OperationView
 
 if TYPE_CHECKING:
@@ -40,23 +42,56 @@ class Gateway:
         fallback: WSGIApplication,
         *,
         max_body_bytes: int | None,
+        access_log: AccessLog | None = None,
     ) -> None:
         self._view = view
+        self._log = access_log
         self.fallback = fallback
         self._max_body_bytes = max_body_bytes
         url_map = Map([Rule(rule, endpoint=rule, methods=[*methods, "OPTIONS"]) for rule, methods in rules])
         self._router = url_map.bind("sandbox")  # matching reads the path and method only
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
-        """Answer one request."""
+        """Answer one request (and log it)."""
+        began = time.perf_counter()
         request = Request(environ)
         try:
             rule, path_args = self._router.match(request.path, request.method)
         except (HTTPException, RequestRedirect):  # not an operation: Flask answers in the API's shape
-            return self.fallback(environ, start_response)
+            return self._fall_back(request, environ, start_response, began)
         request.max_content_length = self._max_body_bytes
         answer = self._view.answer(request, str(rule), dict(path_args))
+        if self._log is not None:
+            error = answer.error
+            self._log.write(
+                AccessEntry(
+                    request.method,
+                    request.path,
+                    answer.status,
+                    (time.perf_counter() - began) * 1000,
+                    answer.headers.get("X-Request-Id", "-"),
+                    answer.key_name,
+                    error.message if error else None,
+                    error.errors if error else None,
+                )
+            )
         return self._send(answer, request.method, start_response)
+
+    def _fall_back(
+        self, request: Request, environ: WSGIEnvironment, start_response: StartResponse, began: float
+    ) -> Iterable[bytes]:
+        """Let Flask answer, noting its status and request id for the log."""
+        log = self._log
+        if log is None:
+            return self.fallback(environ, start_response)
+
+        def noting(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Callable[[bytes], object]:
+            request_id = next((value for name, value in headers if name.lower() == "x-request-id"), "-")
+            code = int(status.split(" ", 1)[0])
+            log.write(AccessEntry(request.method, request.path, code, (time.perf_counter() - began) * 1000, request_id))
+            return start_response(status, headers, exc_info)
+
+        return self.fallback(environ, noting)
 
     @staticmethod
     def _send(answer: Answer, method: str, start_response: StartResponse) -> Iterable[bytes]:

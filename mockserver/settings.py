@@ -48,6 +48,8 @@ class Settings:
     db: str | None = None
     workers: int = 1
     public_url: str | None = None
+    log_format: str = "text"
+    quiet: bool = False
 
     @property
     def base_url(self) -> str:
@@ -87,7 +89,7 @@ def _parse(name: str, raw: str) -> object:
         return int(raw)
     if name == "scale":
         return float(raw)
-    if name == "strict":
+    if name in {"strict", "quiet"}:
         return raw.strip().lower() in {"1", "true", "yes", "on"}
     if name == "today":
         return dt.date.fromisoformat(raw)

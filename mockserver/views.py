@@ -63,6 +63,8 @@ class Answer:
     headers: dict[str, str]
     body: bytes | None = None
     content_type: str | None = None
+    key_name: str | None = None  # for the access log: who called (never the key itself) ...
+    error: ApiError | None = None  # ... and why the request was refused
 
 
 @dataclass
@@ -72,6 +74,8 @@ class Exchange:
     request: Request
     request_id: str
     budget: Budget | None = field(default=None)
+    key_name: str | None = None
+    error: ApiError | None = None
 
 
 class OperationView:
@@ -112,8 +116,11 @@ class OperationView:
             try:
                 reply = self._answer(exchange, operation, validator, path_args)
             except ApiError as error:
+                exchange.error = error
                 reply = Reply(error.status, error_body(error, exchange.request_id), error.headers)
-            return self._respond(exchange, validator, reply)
+            answer = self._respond(exchange, validator, reply)
+            answer.key_name, answer.error = exchange.key_name, exchange.error
+            return answer
         except Exception as exc:
             log.exception("unhandled error while serving %s %s", request.method, request.path)
             return Answer(
@@ -132,6 +139,7 @@ class OperationView:
     ) -> Reply:
         request = exchange.request
         credential = self.keyring.authenticate(operation, request.headers, request.args, request.cookies)
+        exchange.key_name = credential.name if credential else None
         caller_key = f"key:{credential.company.id}:{credential.name}" if credential else f"ip:{request.remote_addr}"
         exchange.budget = self.limiter.spend(caller_key)
         if credential is not None:
@@ -156,6 +164,7 @@ class OperationView:
         try:
             reply = self._execute(exchange, operation, validator, params, raw, company_id, credential)
         except ApiError as error:
+            exchange.error = error
             reply = Reply(error.status, error_body(error, exchange.request_id), error.headers)
         self.idempotency.finish(claim, reply, exchange.request_id)
         return reply

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
@@ -15,7 +16,7 @@ from pathlib import Path
 import pytest
 import requests
 import yaml
-from conftest import API, ROOT, LiveServer, auth, free_port
+from conftest import ACME_FULL, API, ROOT, LiveServer, auth, free_port
 
 from mockserver.state.fixtures import load_fixtures
 
@@ -230,3 +231,65 @@ def test_a_bad_public_url_is_one_line_and_exit_2() -> None:
         "mockserver: --public-url must be an http(s) URL such as https://sandbox.example.com, "
         "not 'sandbox.example.com'."
     )
+
+
+@pytest.fixture(scope="module")
+def logged_requests() -> dict[str, str]:
+    """What a server printed for a few requests, once in each log format."""
+    printed: dict[str, str] = {}
+    for log_format in ("text", "json"):
+        server = LiveServer("--log-format", log_format)
+        try:
+            requests.get(f"{server.base}{API}/invoices/1", headers={**auth(), "X-Request-Id": "log-ok"}, timeout=10)
+            requests.post(
+                f"{server.base}{API}/customers",
+                json={"name": 7},
+                headers={**auth(), "X-Request-Id": "log-422"},
+                timeout=10,
+            )
+            requests.get(f"{server.base}{API}/invoices/1", headers={"X-Request-Id": "log-401"}, timeout=10)
+            requests.get(f"{server.base}/nowhere%0Aforged 200", headers={"X-Request-Id": "log-404"}, timeout=10)
+        finally:
+            printed[log_format] = server.stop()
+    return printed
+
+
+def _line(output: str, request_id: str) -> str:
+    return next(line for line in output.splitlines() if request_id in line)
+
+
+def test_the_access_log_has_one_text_line_per_request(logged_requests: dict[str, str]) -> None:
+    output = logged_requests["text"]
+    ok = _line(output, "request_id=log-ok")
+    assert re.search(r'^\S+Z GET /api/v1/invoices/1 200 [0-9.]+ms key="Acme full access" request_id=log-ok$', ok), ok
+    refused = _line(output, "request_id=log-422")
+    assert " POST /api/v1/customers 422 " in refused
+    assert 'errors={"name":' in refused
+    assert " 401 " in _line(output, "request_id=log-401")
+    assert " key=- " in _line(output, "request_id=log-401")
+    forged = _line(output, "request_id=log-404")
+    assert ' "/nowhere\\nforged 200" 404 ' in forged
+    assert all(ACME_FULL not in line for line in output.splitlines() if "request_id=" in line)
+
+
+def test_the_access_log_in_json_has_the_same_fields(logged_requests: dict[str, str]) -> None:
+    output = logged_requests["json"]
+    lines = [line for line in output.splitlines() if line.startswith("{")]
+    entries = {entry["request_id"]: entry for entry in map(json.loads, lines)}
+    assert {"log-ok", "log-422", "log-401", "log-404"} <= set(entries)
+    ok = entries["log-ok"]
+    assert (ok["method"], ok["path"], ok["status"]) == ("GET", "/api/v1/invoices/1", 200)
+    assert ok["key"]
+    assert isinstance(ok["latency_ms"], float | int)
+    assert "name" in entries["log-422"]["errors"]
+    assert entries["log-401"]["key"] is None
+    assert all(ACME_FULL not in line for line in lines)
+
+
+def test_quiet_prints_no_access_log() -> None:
+    server = LiveServer("--quiet")
+    try:
+        requests.get(f"{server.base}{API}/invoices/1", headers={**auth(), "X-Request-Id": "quiet-1"}, timeout=10)
+    finally:
+        output = server.stop()
+    assert "quiet-1" not in output
