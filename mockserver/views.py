@@ -30,6 +30,7 @@ log = logging.getLogger("mockserver")
 _SANE_REQUEST_ID = re.compile(r"[A-Za-z0-9._:\-]{1,128}")
 EXPOSED_HEADERS = "X-Request-Id, X-RateLimit-Limit, X-RateLimit-Remaining, X-RateLimit-Reset, Retry-After"
 ALLOWED_HEADERS = "Authorization, Content-Type, Accept, Idempotency-Key, X-Request-Id"
+_READ_SIZE = 64 * 1024
 _CORS = {
     "Access-Control-Allow-Origin": "*",
     "Access-Control-Expose-Headers": EXPOSED_HEADERS,
@@ -53,6 +54,32 @@ def standard_headers(request_id: str, budget: Budget, extra: dict[str, str] | No
 def internal_error_body(exc: BaseException, request_id: str) -> dict[str, str]:
     """The error shape of a failure inside the sandbox (logged by the caller with its traceback)."""
     return {"error": "internal_error", "message": f"The sandbox failed: {exc!r}", "request_id": request_id}
+
+
+def read_body(request: Request) -> bytes:
+    """The request body, or 413 past the size limit, whether its length is declared or it comes chunked.
+
+    Werkzeug stops reading a chunked body at the limit without saying so, which would hand a
+    truncated body on as if it were whole; here the byte after the limit turns it into a 413.
+    """
+    limit = request.max_content_length
+    too_large = PayloadTooLarge(f"The request body exceeds the limit of {limit} bytes.")
+    chunked = "chunked" in request.headers.get("Transfer-Encoding", "").lower()
+    if limit is None or request.content_length is not None or not chunked:
+        try:
+            return request.get_data(cache=False)
+        except RequestEntityTooLarge:
+            raise too_large from None
+    stream = request.environ["wsgi.input"]
+    chunks: list[bytes] = []
+    size = 0
+    while size <= limit:
+        chunk = stream.read(min(_READ_SIZE, limit + 1 - size))
+        if not chunk:
+            return b"".join(chunks)
+        chunks.append(chunk)
+        size += len(chunk)
+    raise too_large
 
 
 @dataclass
@@ -145,12 +172,7 @@ class OperationView:
         if credential is not None:
             self.keyring.check_address(credential, request.remote_addr)
         params = validator.parameters(path_args, request.args.to_dict(flat=False), request.headers, request.cookies)
-        try:
-            raw = request.get_data(cache=False)
-        except RequestEntityTooLarge:
-            raise PayloadTooLarge(
-                f"The request body exceeds the limit of {request.max_content_length} bytes."
-            ) from None
+        raw = read_body(request)
         company_id = credential.company.id if credential else self.default_company
         key = params.get(IDEMPOTENCY_HEADER) if operation.method in ("POST", "PUT", "PATCH") else None
         if not isinstance(key, str):
