@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import ctypes
+import os
+import signal
 import sys
 
 from flask import Flask
@@ -12,9 +15,29 @@ from mockserver.settings import Settings
 # A thread waiting for the interpreter lock gets it within 1 ms instead of CPython's 5 ms, so a
 # quick request (/health) is not held up behind several PDF renders: p99 24 -> 13 ms with 4 busy.
 SWITCH_INTERVAL_SECONDS = 0.001
+_PR_SET_PDEATHSIG = 1  # linux/prctl.h
 
 
 def app_from_env() -> Flask:
     """Build the sandbox from MOCKSERVER_* environment variables (the CLI sets them for workers)."""
     sys.setswitchinterval(SWITCH_INTERVAL_SECONDS)  # this process exists to serve the sandbox
+    end_with_parent()
     return create_app(Settings.from_env())
+
+
+def end_with_parent() -> None:
+    """Ask Linux to stop this worker when the process that started it dies, even by SIGKILL.
+
+    Otherwise a worker whose server was killed keeps the port and answers on its own (a port
+    shared by SO_REUSEPORT), so a new sandbox would share it with a stale state.
+    """
+    if not sys.platform.startswith("linux"):
+        return
+    parent = os.getppid()
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+    except (OSError, AttributeError):
+        return
+    if os.getppid() != parent:  # the parent died before the request took effect
+        os.kill(os.getpid(), signal.SIGTERM)

@@ -293,3 +293,21 @@ def test_quiet_prints_no_access_log() -> None:
     finally:
         output = server.stop()
     assert "quiet-1" not in output
+
+
+def test_a_killed_server_takes_its_workers_with_it() -> None:
+    server = LiveServer("--quiet")
+    try:
+        os.kill(server.process.pid, signal.SIGKILL)  # the main process only; its workers are not told
+        server.process.wait(timeout=10)
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            try:
+                requests.get(f"{server.base}{API}/health", timeout=1)
+            except requests.ConnectionError:
+                break
+            time.sleep(0.2)
+        else:
+            pytest.fail("a worker kept answering after its server was killed")
+    finally:
+        server.stop()
