@@ -17,7 +17,7 @@ from werkzeug.wrappers import Request
 
 from mockserver.behaviours.context import Call, Reply
 from mockserver.behaviours.engine import Engine
-from mockserver.errors import ApiError, ContractViolation, PayloadTooLarge, error_body
+from mockserver.errors import ApiError, ContractViolation, PayloadTooLarge, Unauthorized, error_body
 from mockserver.jsonio import dumps
 from mockserver.platform.auth import Credential, KeyRing
 from mockserver.platform.idempotency import HEADER as IDEMPOTENCY_HEADER
@@ -165,9 +165,15 @@ class OperationView:
         self, exchange: Exchange, operation: Operation, validator: OperationValidator, path_args: dict[str, str]
     ) -> Reply:
         request = exchange.request
-        credential = self.keyring.authenticate(operation, request.headers, request.args, request.cookies)
+        credential = self._authenticate(operation, request)
         exchange.key_name = credential.name if credential else None
-        caller_key = f"key:{credential.company.id}:{credential.name}" if credential else f"ip:{request.remote_addr}"
+        # A key has one budget; a caller without one has a budget per address and operation, so health
+        # checks never use up the budget of /oauth/token.
+        caller_key = (
+            f"key:{credential.company.id}:{credential.name}"
+            if credential
+            else f"ip:{request.remote_addr}:{operation.operation_id}"
+        )
         exchange.budget = self.limiter.spend(caller_key)
         if credential is not None:
             self.keyring.check_address(credential, request.remote_addr)
@@ -190,6 +196,17 @@ class OperationView:
             reply = Reply(error.status, error_body(error, exchange.request_id), error.headers)
         self.idempotency.finish(claim, reply, exchange.request_id)
         return reply
+
+    def _authenticate(self, operation: Operation, request: Request) -> Credential | None:
+        """The caller's credential; failed attempts are counted per address and refused with 429 past the limit."""
+        failures = f"authfail:{request.remote_addr}"
+        if operation.security:
+            self.limiter.check(failures, "Too many failed authentication attempts from this address; wait and retry.")
+        try:
+            return self.keyring.authenticate(operation, request.headers, request.args, request.cookies)
+        except Unauthorized:
+            self.limiter.spend(failures)
+            raise
 
     def _execute(
         self,

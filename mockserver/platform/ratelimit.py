@@ -59,11 +59,19 @@ class RateLimiter:
         now, end, reset = self._window()
         used = self._shared.increment(NAMESPACE, caller, end, now)
         if used > self.limit:
-            budget = Budget(self.limit, 0, reset)
-            error = RateLimited(f"Rate limit of {self.limit} requests per {self.window} s exceeded.", reset)
-            error.headers.update(budget.headers())
-            raise error
+            raise self._refusal(reset, f"Rate limit of {self.limit} requests per {self.window} s exceeded.")
         return Budget(self.limit, self.limit - used, reset)
+
+    def check(self, caller: str, reason: str) -> None:
+        """Raise 429 if ``caller`` already used up its window (spending nothing): a gate before costly work."""
+        now, _end, reset = self._window()
+        if int(self._shared.get(NAMESPACE, caller, now) or 0) >= self.limit:
+            raise self._refusal(reset, reason)
+
+    def _refusal(self, reset: int, message: str) -> RateLimited:
+        error = RateLimited(message, reset)
+        error.headers.update(Budget(self.limit, 0, reset).headers())
+        return error
 
     def clear(self) -> None:
         """Forget every caller's usage (a fresh window for all)."""

@@ -186,8 +186,20 @@ def test_the_request_over_the_limit_is_429_with_retry_after(limited: Flask) -> N
     assert client.get(f"{API}/customers", headers=auth(GLOBEX_FULL)).status_code == 200
 
 
-def test_unauthenticated_calls_share_a_budget_per_address(limited: Flask) -> None:
+def test_unauthenticated_calls_have_a_budget_per_address_and_operation(limited: Flask) -> None:
     client = limited.test_client()
     assert [client.get(f"{API}/health").status_code for _ in range(3)] == [200, 200, 200]
     expect_error(client.get(f"{API}/health"), 429, "rate_limited")
+    token = client.post(f"{API}/oauth/token", data={"grant_type": "client_credentials"})
+    assert token.status_code != 429  # health checks never use up the token endpoint's budget
     assert client.get(f"{API}/customers/1", headers=auth()).status_code == 200
+
+
+def test_failed_authentication_is_limited_per_address(limited: Flask) -> None:
+    client = limited.test_client()
+    for _ in range(3):
+        expect_error(client.get(f"{API}/customers", headers=auth("sk_test_guess")), 401, "unauthorized")
+    refused = expect_error(client.get(f"{API}/customers", headers=auth("sk_test_guess")), 429, "rate_limited")
+    assert "failed authentication" in refused["message"]
+    elsewhere = client.get(f"{API}/customers", headers=auth("sk_test_guess"), environ_base={"REMOTE_ADDR": "10.9.8.7"})
+    expect_error(elsewhere, 401, "unauthorized")
