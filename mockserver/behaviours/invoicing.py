@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import random
 from typing import TYPE_CHECKING, Any
@@ -163,10 +164,25 @@ def _seed_invoice_status(invoice: Record, tenant: Tenant, rng: random.Random, pi
 def _seed_invoice_of_documented_payment(
     invoice: Record, tenant: Tenant, rng: random.Random, pick_ref: RefPicker
 ) -> None:
-    """A seeded invoice that a documented payment already names belongs to that payment's customer."""
-    for payment in tenant.lookup("payments", "invoice_id", invoice.get("id")):
+    """A seeded invoice that a documented payment already names belongs to that payment's customer and covers it."""
+    payments = tenant.lookup("payments", "invoice_id", invoice.get("id"))
+    for payment in payments:
         if payment.get("customer_id") is not None:
             invoice["customer_id"] = payment["customer_id"]
+    if payments:
+        _cover(invoice, money.sum_amounts(payments))
+
+
+def _cover(invoice: Record, paid: int) -> None:
+    """Raise the first line's price until the invoice's total is at least what was already paid on it."""
+    items = invoice.get("items") or []
+    for _ in range(16):
+        trial = copy.deepcopy(invoice)
+        money.apply_totals(trial)
+        shortfall = paid - int(trial["total"])
+        if shortfall <= 0 or not items:
+            return
+        items[0]["price"] = int(items[0].get("price") or 0) + shortfall
 
 
 def _seed_unconverted(document: Record, tenant: Tenant, rng: random.Random, pick_ref: RefPicker) -> None:

@@ -114,11 +114,13 @@ def _zero(schema: Mapping[str, Any], clock: Clock) -> Any:
 
 
 def in_schema_order(record: Record, schema: Mapping[str, Any]) -> None:
-    """Reorder a record's keys as the schema lists its properties (id first, as documented)."""
-    order = {name: position for position, name in enumerate(schema.get("properties") or {})}
-    items = sorted(record.items(), key=lambda kv: order.get(kv[0], len(order)))
+    """Reorder a record's keys as the schema lists its properties (id first, as documented); others go last."""
+    properties = schema.get("properties") or {}
+    ordered = {name: record[name] for name in properties if name in record}
+    if len(ordered) < len(record):
+        ordered.update((name, value) for name, value in record.items() if name not in properties)
     record.clear()
-    record.update(items)
+    record.update(ordered)
 
 
 def stamp(record: Record, resource: Resource, clock: Clock, *, created: bool, company_id: int | None = None) -> None:

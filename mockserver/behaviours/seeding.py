@@ -7,8 +7,15 @@ the seed never holds a record the API could not have produced. Deterministic for
 from __future__ import annotations
 
 import copy
+import multiprocessing
+import os
 import random
+import traceback
+from collections.abc import Callable
 from graphlib import CycleError, TopologicalSorter
+from multiprocessing.connection import Connection, wait
+from multiprocessing.process import BaseProcess
+from pathlib import Path
 
 from mockserver.behaviours import records
 from mockserver.behaviours.engine import Engine
@@ -16,9 +23,10 @@ from mockserver.settings import Settings
 from mockserver.spec import Resource, SpecIndex
 from mockserver.state.fake import FakeRecordFactory
 from mockserver.state.fixtures import Fixtures
-from mockserver.store import Record, Tenant
+from mockserver.store import Record, StoreError, Tenant, scratch_folder
 
 _SERVER_STAMPS = frozenset({"created_at", "updated_at"})
+SCRATCH_RECORDS = 2_000  # from this many fake records on, scratch databases and worker processes pay off
 
 
 def seeding_order(resources: dict[str, Resource]) -> list[Resource]:
@@ -86,35 +94,150 @@ def prepare_state(engine: Engine, fixtures: Fixtures, settings: Settings) -> Non
     engine.reseed = reseed
 
 
-def seed_store(engine: Engine, fixtures: Fixtures, seed: int, scale: float) -> None:
-    """Seed every fixture company with reference data and ``seed_count * scale`` fake records each."""
+def seed_store(engine: Engine, fixtures: Fixtures, seed: int, scale: float, *, workers: int | None = None) -> None:
+    """Seed every fixture company with reference data and ``seed_count * scale`` fake records each.
+
+    A small seed is written in place. A big one is seeded company by company into scratch databases,
+    by up to ``workers`` processes at once (default: one per CPU), and merged in bulk: the same data
+    either way, since each company's records depend only on the seed and that company's own records.
+    ``workers=0`` forces the seed in place; ``workers=1`` uses scratch databases without a process.
+    """
+    if workers is None:
+        workers = workers_for(engine.index, fixtures, scale)
     with engine.clock.frozen_at_start_of_day():
-        _seed_companies(engine, fixtures, seed, scale)
+        if workers == 0:
+            for company in fixtures.companies:
+                with engine.store.tenant(company.id) as tenant:
+                    _seed_company(engine, tenant, fixtures, company.id, seed, scale)
+        else:
+            _seed_through_scratch(engine, fixtures, seed, scale, workers)
 
 
-def _seed_companies(engine: Engine, fixtures: Fixtures, seed: int, scale: float) -> None:
+def workers_for(index: SpecIndex, fixtures: Fixtures, scale: float) -> int:
+    """0 (in place) for a small seed; else a process per company, as many at once as there are CPUs."""
+    per_company = sum(round(r.seed_count * scale) for r in index.resources.values() if r.parent is None)
+    if per_company * len(fixtures.companies) < SCRATCH_RECORDS:
+        return 0
+    return max(1, min(_cpus(), len(fixtures.companies)))
+
+
+def _cpus() -> int:
+    """The CPUs this process may run on."""
+    affinity = getattr(os, "sched_getaffinity", None)
+    return len(affinity(0)) if affinity is not None else os.cpu_count() or 1
+
+
+def _seed_through_scratch(engine: Engine, fixtures: Fixtures, seed: int, scale: float, workers: int) -> None:
+    """Seed each company into a scratch database of its own, then merge them all into the store at once."""
+    store = engine.store
+    with scratch_folder() as folder:
+        paths = {company.id: folder / f"company-{company.id}.db" for company in fixtures.companies}
+
+        def job(company_id: int) -> Callable[[], None]:
+            return lambda: _seed_scratch(engine, fixtures, company_id, paths[company_id], seed, scale)
+
+        run_jobs({company_id: job(company_id) for company_id in paths}, workers)
+        sources = [store.scratch(path) for path in paths.values()]
+        try:
+            store.absorb(sources)
+        finally:
+            for source in sources:
+                source.close()
+
+
+def _seed_scratch(engine: Engine, fixtures: Fixtures, company_id: int, path: Path, seed: int, scale: float) -> None:
+    """Seed one company into a new scratch database at ``path`` (the engine's own store is not touched)."""
+    scratch = engine.store.scratch(path)
+    try:
+        with scratch.bulk(), scratch.tenant(company_id) as tenant:
+            _seed_company(engine, tenant, fixtures, company_id, seed, scale)
+    finally:
+        scratch.close()
+
+
+def run_jobs(jobs: dict[int, Callable[[], None]], workers: int) -> None:
+    """Run jobs here one by one (``workers`` 1), or in up to ``workers`` forked processes at once.
+
+    A job that fails in a process prints its traceback there; here it raises one ``StoreError`` line
+    after every other process has been stopped.
+    """
+    if workers <= 1 or len(jobs) <= 1:
+        for job in jobs.values():
+            job()
+        return
+    context = multiprocessing.get_context("fork")  # the children share the loaded spec, hooks and clock
+    waiting = list(jobs.items())
+    running: dict[int, tuple[BaseProcess, Connection]] = {}
+    try:
+        while waiting or running:
+            while waiting and len(running) < workers:
+                key, job = waiting.pop(0)
+                receiver, sender = context.Pipe(duplex=False)
+                process = context.Process(target=_report, args=(job, sender), name=f"seed-{key}", daemon=True)
+                process.start()
+                sender.close()
+                running[key] = (process, receiver)
+            ready = wait([receiver for _, receiver in running.values()])
+            for key in [k for k, (_, receiver) in running.items() if receiver in ready]:
+                failure = _outcome(*running.pop(key))
+                if failure is not None:
+                    raise StoreError(f"seeding company {key} failed in a worker process: {failure}")
+    finally:
+        for left, receiver in running.values():
+            left.terminate()
+            left.join()
+            receiver.close()
+
+
+def _report(job: Callable[[], None], sender: Connection) -> None:
+    """In a worker process: run the job and send back None, or what went wrong on one line."""
+    try:
+        job()
+    except BaseException as exc:  # every failure, reported to the parent
+        traceback.print_exc()
+        sender.send(f"{type(exc).__name__}: {exc}".splitlines()[0] if str(exc) else type(exc).__name__)
+    else:
+        sender.send(None)
+    finally:
+        sender.close()
+
+
+def _outcome(process: BaseProcess, receiver: Connection) -> str | None:
+    """What a finished worker reported (a process that died without a word reports its exit code)."""
+    try:
+        failure: str | None = receiver.recv()
+    except EOFError:
+        failure = "it ended without a report"
+    finally:
+        receiver.close()
+    process.join()
+    if failure is None and process.exitcode != 0:
+        failure = f"it exited with code {process.exitcode}"
+    return failure
+
+
+def _seed_company(engine: Engine, tenant: Tenant, fixtures: Fixtures, company_id: int, seed: int, scale: float) -> None:
+    """Reference data, the documented records, ``seed_count * scale`` fake records, then the after-seed rules."""
     index = engine.index
+    factory = FakeRecordFactory(seed * 1000 + company_id, engine.clock.today())
+    rng = random.Random(seed * 7919 + company_id)
+    documented: dict[str, set[object]] = {}
     order = seeding_order(index.resources)
-    for company in fixtures.companies:
-        factory = FakeRecordFactory(seed * 1000 + company.id, engine.clock.today())
-        rng = random.Random(seed * 7919 + company.id)
-        documented: dict[str, set[object]] = {}
-        with engine.store.tenant(company.id) as tenant:
-            _load_reference(tenant, index.resources, fixtures)
-            for resource in order:
-                example = documented_record(index, resource)
-                if example is not None and tenant.get(resource.name, example[resource.id_field]) is None:
-                    if "company_id" in (resource.schema.get("properties") or {}):
-                        example["company_id"] = tenant.company_id  # the example shows company 1's copy
-                    _store_seeded(engine, tenant, resource, example)
-                    documented.setdefault(resource.name, set()).add(example[resource.id_field])
-            for resource in order:
-                count = round(resource.seed_count * scale)
-                if count > 0 and resource.parent is None:
-                    _seed_resource(engine, tenant, resource, count, factory, rng, documented)
-            for finish_seed in engine.after_seed:
-                finish_seed(engine, tenant, rng)
-            engine.apply_clock_rules(tenant, engine.clock.today())  # marks today done: no scan on the first call
+    _load_reference(tenant, index.resources, fixtures)
+    for resource in order:
+        example = documented_record(index, resource)
+        if example is not None and tenant.get(resource.name, example[resource.id_field]) is None:
+            if "company_id" in (resource.schema.get("properties") or {}):
+                example["company_id"] = tenant.company_id  # the example shows company 1's copy
+            _store_seeded(engine, tenant, resource, example)
+            documented.setdefault(resource.name, set()).add(example[resource.id_field])
+    for resource in order:
+        count = round(resource.seed_count * scale)
+        if count > 0 and resource.parent is None:
+            _seed_resource(engine, tenant, resource, count, factory, rng, documented)
+    for finish_seed in engine.after_seed:
+        finish_seed(engine, tenant, rng)
+    engine.apply_clock_rules(tenant, engine.clock.today())  # marks today done: no scan on the first call
 
 
 def documented_record(index: SpecIndex, resource: Resource) -> Record | None:
@@ -174,6 +297,7 @@ def _seed_resource(
 
     skip = {resource.id_field, *resource.sequences, *_SERVER_STAMPS}
     properties = resource.schema.get("properties") or {}
+    unique = [field for field in resource.unique if field not in resource.sequences]  # sequences skip taken values
     for _ in range(count):
         record = factory.record(resource.schema, pick_ref, skip=skip)
         if resource.id_is_integer:
@@ -181,7 +305,7 @@ def _seed_resource(
         elif record.get(resource.id_field) is None or tenant.get(resource.name, record[resource.id_field]):
             record[resource.id_field] = f"{resource.name}{tenant.count(resource.name) + 1}"
         records.assign_sequences(record, resource, tenant)
-        for field in resource.unique:
+        for field in unique:
             value = record.get(field)
             if isinstance(value, str) and tenant.lookup(resource.name, field, value):
                 record[field] = _distinct(tenant, resource.name, field, value)

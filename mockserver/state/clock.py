@@ -13,15 +13,17 @@ class Clock:
     def __init__(self, today: dt.date | None = None) -> None:
         self.pinned: dt.date | None = today
         self._frozen: dt.datetime | None = None
+        self._frozen_stamp: str | None = None  # timestamp() of the frozen instant, asked for once per seeded record
 
     @contextmanager
     def frozen_at_start_of_day(self) -> Iterator[None]:
         """Stop time at 00:00 UTC of the sandbox's today (seeding stamps the same instant every run)."""
         self._frozen = dt.datetime.combine(self.today(), dt.time(tzinfo=dt.UTC))
+        self._frozen_stamp = self._frozen.isoformat().replace("+00:00", "Z")
         try:
             yield
         finally:
-            self._frozen = None
+            self._frozen = self._frozen_stamp = None
 
     def now(self) -> dt.datetime:
         """The current UTC instant, moved onto the pinned day if there is one."""
@@ -38,4 +40,6 @@ class Clock:
 
     def timestamp(self) -> str:
         """Now as an RFC 3339 UTC string (``2026-02-07T10:30:00Z``)."""
+        if self._frozen_stamp is not None:
+            return self._frozen_stamp
         return self.now().isoformat().replace("+00:00", "Z")

@@ -15,6 +15,7 @@ from mockserver.store.base import (
     Tenant,
 )
 from mockserver.store.engines import is_postgres, open_store
+from mockserver.store.scratch import ScratchStore, scratch_folder
 
 __all__ = [
     "Condition",
@@ -24,9 +25,11 @@ __all__ = [
     "Query",
     "Record",
     "RecordId",
+    "ScratchStore",
     "Store",
     "StoreError",
     "Tenant",
     "is_postgres",
     "open_store",
+    "scratch_folder",
 ]

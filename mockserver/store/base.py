@@ -11,7 +11,11 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal, Protocol
+
+if TYPE_CHECKING:
+    from mockserver.store.scratch import ScratchStore
 
 Record = dict[str, Any]
 RecordId = int | str
@@ -167,6 +171,12 @@ class Store(Protocol):
 
     def bulk(self) -> AbstractContextManager[None]:
         """Load many records fast: counters, tallies and text indexes are settled once at the end."""
+
+    def scratch(self, path: Path) -> ScratchStore:
+        """A new SQLite database at ``path`` with this store's tables, to seed in fast and ``absorb`` later."""
+
+    def absorb(self, sources: Sequence[ScratchStore]) -> None:
+        """Inside ``bulk``: add every record and counter of seeded scratch databases to this store."""
 
     def optimize(self) -> None:
         """After a bulk load: refresh the query planner's statistics and tidy the engine's files."""

@@ -27,12 +27,17 @@ _SAFE_FIELD = re.compile(r"[A-Za-z0-9_\-$@ ]{1,100}")
 
 @dataclass(frozen=True)
 class FieldPlan:
-    """One indexed field: its JSON kind decides how it compares and sorts; tallied fields keep counts."""
+    """One indexed field: its JSON kind decides how it compares and sorts; tallied fields keep counts.
+
+    ``looked_up`` marks the fields the engine itself finds records by (references, unique and
+    sequence fields, a parent link), which a scratch database for seeding indexes too.
+    """
 
     name: str
     kind: FieldKind
     sortable: bool = False
     tallied: bool = False
+    looked_up: bool = False
 
     @cached_property
     def column(self) -> str | None:
@@ -141,9 +146,8 @@ def plan_table(resource: Resource, operations: Iterable[Operation]) -> TablePlan
             continue
         kind = field_kind(properties[name])
         tallied = name in filters and (kind == "boolean" or (kind == "string" and "enum" in properties[name]))
-        fields[name] = FieldPlan(
-            name, kind, sortable=name in sorts and kind not in ("array", "object"), tallied=tallied
-        )
+        sortable = name in sorts and kind not in ("array", "object")
+        fields[name] = FieldPlan(name, kind, sortable=sortable, tallied=tallied, looked_up=name in looked_up)
     search = tuple(f for f in resource.search_fields if f in properties and safe_field(f))
     return TablePlan(
         resource=resource.name,

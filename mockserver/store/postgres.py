@@ -13,7 +13,7 @@ import threading
 import weakref
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import psycopg
@@ -37,7 +37,10 @@ from mockserver.store.postgres_dialect import (
     search_index,
 )
 from mockserver.store.snapshot import SqlState
-from mockserver.store.sql import Run, SqlTenant, decode
+from mockserver.store.sql import Run, SqlTenant, decode, upsert_sql
+
+if TYPE_CHECKING:
+    from mockserver.store.scratch import ScratchStore
 
 Connection = psycopg.Connection[tuple[Any, ...]]
 _COMPANY_LOCK = 0x5A6B0001  # advisory lock namespaces (the two-int form): one per company ...
@@ -45,6 +48,7 @@ _SCHEMA_LOCK = 0x5A6B0002  # ... and one around the start-up DDL
 _CONNECT_TIMEOUT = 10
 _OPEN = (TransactionStatus.INTRANS, TransactionStatus.INERROR)
 _POOL_MIN, _POOL_MAX = 2, 16
+_MERGE_MEMORY = "256MB"  # maintenance_work_mem while a bulk merge rebuilds indexes
 
 
 def describe(url: str) -> str:
@@ -213,6 +217,56 @@ class PostgresStore(SqlState):
             for company_id in sorted(companies):  # one order everywhere: two replaces cannot deadlock
                 self._lock(connection, company_id)
             super().replace(state)
+
+    # -- bulk merge ------------------------------------------------------------------------------
+    def absorb(self, sources: Sequence[ScratchStore]) -> None:
+        """Copy scratch stores' records and counters into this store's open bulk load, with COPY.
+
+        An empty table loses its secondary indexes (the trigram one too) for the copy and gets them
+        back after it: one build per index instead of an index update per row.
+        """
+        bulk = self._bulk_load()
+        if bulk is None:
+            raise RuntimeError("absorb() runs inside store.bulk()")
+        with self._transaction(None) as connection:
+            connection.execute(f"SET LOCAL maintenance_work_mem = '{_MERGE_MEMORY}'")
+            for plan in list(self.plans.values()):
+                if self._copy_rows(connection, plan, sources):
+                    bulk.tallies[plan.resource] = [row for source in sources for row in source.tally_rows(plan)]
+                else:
+                    bulk.touched.add(plan.resource)
+        for source in sources:
+            for company, name, value in source.counter_rows():
+                bulk.counters[(company, name)] = value
+
+    def _copy_rows(self, connection: Connection, plan: TablePlan, sources: Sequence[ScratchStore]) -> bool:
+        """COPY every source's rows of one table into it when it is empty, else upsert them; was it empty?"""
+        rows = (self._typed_row(plan, raw) for source in sources for raw in source.raw_rows(plan))
+        if connection.execute(f"SELECT 1 FROM {plan.table} LIMIT 1").fetchone() is not None:
+            with connection.cursor() as cursor:
+                cursor.executemany(placeholders(upsert_sql(plan)), rows)
+            return False
+        indexes = connection.execute(
+            "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = current_schema() AND tablename = %s "
+            "AND indexname NOT IN (SELECT conname FROM pg_constraint WHERE conrelid = CAST(%s AS regclass))",
+            (plan.table, plan.table),
+        ).fetchall()
+        for name, _ in indexes:
+            connection.execute(f'DROP INDEX "{name}"')
+        names = ", ".join(["company", "id", "doc", *(str(field.column) for field in plan.columns)])
+        with connection.cursor() as cursor, cursor.copy(f"COPY {plan.table} ({names}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+        for _, statement in indexes:
+            connection.execute(statement)
+        return True
+
+    def _typed_row(self, plan: TablePlan, raw: Sequence[Any]) -> tuple[Any, ...]:
+        """A scratch row (SQLite's values) as this engine binds it: the columns come from the document again."""
+        company, record_id, document = raw[0], raw[1], raw[2]
+        record = decode(document)
+        columns = (self.dialect.column_value(field.kind, record.get(field.name)) for field in plan.columns)
+        return (company, self.dialect.id_param(plan, record_id), document, *columns)
 
     # -- schema ----------------------------------------------------------------------------------
     def _open_schema(self) -> None:

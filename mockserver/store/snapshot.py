@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import threading
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from mockserver.store.base import Ephemera, StoreError, Tenant
 from mockserver.store.layout import TablePlan, identifier
 from mockserver.store.sql import BulkLoad, Dialect, decode, flush_bulk
+
+if TYPE_CHECKING:
+    from mockserver.store.scratch import ScratchStore
 
 FORMAT = "invoice-sandbox/1"
 Execute = Callable[..., Any]
@@ -146,6 +150,16 @@ class SqlState(ABC):
                     self._rebuild_text_index(run, plan)
             finally:
                 self._bulk_state.load = None
+
+    def scratch(self, path: Path) -> ScratchStore:
+        """A new SQLite database at ``path`` with this store's tables, tuned for one bulk writer."""
+        from mockserver.store.scratch import ScratchStore  # a SqlState itself: imported when first needed
+
+        return ScratchStore(self.plans, path, api=self.api)
+
+    @abstractmethod
+    def absorb(self, sources: Sequence[ScratchStore]) -> None:
+        """Inside ``bulk``: add every record and counter of seeded scratch databases to this store."""
 
     def optimize(self) -> None:
         """Refresh the planner's statistics (engines add their own housekeeping)."""

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any, Protocol
 
 import orjson
@@ -99,12 +100,21 @@ def plain_id(record_id: object) -> object | None:
     return record_id if isinstance(record_id, str) else None
 
 
+TallyRow = tuple[int, str, str, int]  # company, field, value (as JSON text), count
+
+
 @dataclass
 class BulkLoad:
-    """What a bulk load defers to its end: counters kept in memory; tallies and text indexes rebuilt once."""
+    """What a bulk load defers to its end: counters kept in memory; tallies and text indexes rebuilt once.
+
+    ``tallies`` holds the counts that came with tables filled from scratch databases only: those
+    tables are not counted again unless a write of this load (``touched``) changed them too.
+    """
 
     counters: dict[tuple[int, str], int] = field(default_factory=dict)
     counts: dict[tuple[int, str], int] = field(default_factory=dict)
+    tallies: dict[str, list[TallyRow]] = field(default_factory=dict)
+    touched: set[str] = field(default_factory=set)
 
 
 class SqlTenant:
@@ -161,6 +171,7 @@ class SqlTenant:
             raise ValidationFailed({plan.id_field: [f"The record cannot be stored: {exc}."]}) from None
         values = [document, *(self._dialect.column_value(f.kind, record.get(f.name)) for f in plan.columns)]
         if self._bulk is not None:
+            self._bulk.touched.add(resource)
             self._upsert(plan, key, values)
         else:
             self._write(plan, key, values, record)
@@ -170,13 +181,7 @@ class SqlTenant:
 
     def _upsert(self, plan: TablePlan, key: Any, values: list[Any]) -> None:
         """A bulk load's write: one statement, bookkeeping left to the end of the load."""
-        names = ["doc", *(str(f.column) for f in plan.columns)]
-        updates = ", ".join(f"{n} = excluded.{n}" for n in names)
-        self._run(
-            f"INSERT INTO {plan.table} (company, id, {', '.join(names)}) VALUES (?, ?, {', '.join('?' * len(values))}) "
-            f"ON CONFLICT (company, id) DO UPDATE SET {updates}",
-            (self.company_id, key, *values),
-        )
+        self._run(upsert_sql(plan), (self.company_id, key, *values))
 
     def _write(self, plan: TablePlan, key: Any, values: list[Any], record: Record) -> None:
         """Insert or update one row, and keep its tallies and text index current."""
@@ -215,6 +220,7 @@ class SqlTenant:
             return None
         self._run(f"DELETE FROM {plan.table} WHERE company = ? AND id = ?", (self.company_id, key))
         if self._bulk is not None:
+            self._bulk.touched.add(resource)
             return previous[1]
         self._unindex_text(plan, previous[0])
         self._tally(plan, previous[1], None)
@@ -248,10 +254,15 @@ class SqlTenant:
         return self._count(self._plans(resource), tuple(where), search)
 
     def lookup(self, resource: str, field_name: str, value: Any) -> list[Record]:
-        """Records whose field equals a value, in id order."""
+        """Records whose field equals a value, in id order (a column's statement is made once: seeding asks often)."""
         if isinstance(value, (dict, list)):
             return []
-        return self.find(resource, Query(where=(Condition(field_name, "eq", value),)))
+        plan = self._plans(resource)
+        field = plan.fields.get(field_name)
+        if field is None or field.column is None or value is None or field_name == plan.id_field:
+            return self.find(resource, Query(where=(Condition(field_name, "eq", value),)))
+        rows = self._run(lookup_sql(plan.table, field.column), (self.company_id, self._dialect.bind(field.kind, value)))
+        return [decode(row[0]) for row in rows.fetchall()]
 
     def ids(self, resource: str) -> list[RecordId]:
         """Every id, in id order."""
@@ -435,6 +446,27 @@ class SqlTenant:
         return value
 
 
+@lru_cache(maxsize=1024)
+def lookup_sql(table: str, column: str) -> str:
+    """The statement of ``lookup`` on a column: what ``find`` builds for one equality, ordered by id."""
+    return f"SELECT doc FROM {table} t WHERE t.company = ? AND t.{column} = ? ORDER BY t.id"
+
+
+def upsert_sql(plan: TablePlan) -> str:
+    """The INSERT of one row that replaces the document and columns of a row with the same key."""
+    return _upsert_sql(plan.table, tuple(str(f.column) for f in plan.columns))
+
+
+@lru_cache(maxsize=1024)
+def _upsert_sql(table: str, columns: tuple[str, ...]) -> str:
+    names = ["doc", *columns]
+    updates = ", ".join(f"{n} = excluded.{n}" for n in names)
+    return (
+        f"INSERT INTO {table} (company, id, {', '.join(names)}) VALUES (?, ?, {', '.join('?' * len(names))}) "
+        f"ON CONFLICT (company, id) DO UPDATE SET {updates}"
+    )
+
+
 def insert_sql(plan: TablePlan) -> str:
     """The INSERT of one row: company, id, document and the indexed columns."""
     names = ", ".join(["company", "id", "doc", *(str(f.column) for f in plan.columns)])
@@ -458,6 +490,14 @@ def flush_bulk(run: Run, dialect: Dialect, plans: Sequence[TablePlan], bulk: Bul
         )
     run("DELETE FROM tally", ())
     for plan in plans:
+        copied = bulk.tallies.get(plan.resource)
+        if copied is not None and plan.resource not in bulk.touched:
+            for company, name, tallied, count in copied:
+                run(
+                    "INSERT INTO tally (company, resource, field, value, n) VALUES (?, ?, ?, ?, ?)",
+                    (company, plan.resource, name, tallied, count),
+                )
+            continue
         run(
             f"INSERT INTO tally (company, resource, field, value, n) "
             f"SELECT company, ?, ?, ?, count(*) FROM {plan.table} GROUP BY company",

@@ -15,21 +15,25 @@ import sqlite3
 import tempfile
 import threading
 import weakref
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mockserver.jsonio import dumps
 from mockserver.store.base import StoreError, Tenant
 from mockserver.store.ephemera import SqlEphemera
 from mockserver.store.layout import FieldKind, TablePlan, identifier, safe_field
 from mockserver.store.snapshot import SqlState
-from mockserver.store.sql import SqlTenant, insert_sql, plain_id
+from mockserver.store.sql import SqlTenant, insert_sql, plain_id, upsert_sql
+
+if TYPE_CHECKING:
+    from mockserver.store.scratch import ScratchStore
 
 _BUSY_MS = 30_000
 _POOL_IDLE = 16
 _TEMPORARY_PREFIX = "invoice-sandbox-"
+_MERGE_CACHE_KIB = 512 << 10  # page cache while a bulk merge rebuilds indexes (given back after it)
 _SHARED_DDL = (
     "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
     "CREATE TABLE IF NOT EXISTS counters (company INTEGER NOT NULL, name TEXT NOT NULL, value INTEGER NOT NULL, "
@@ -154,7 +158,7 @@ def _text(value: Any) -> str:
     return "" if value is None else str(value)
 
 
-def _temporary_folder() -> str:
+def temporary_folder() -> str:
     """A private folder for the in-memory default (in RAM where /dev/shm exists), named by our pid.
 
     Folders left by processes that died without closing their store (SIGKILL, a crash) are removed
@@ -199,7 +203,7 @@ class SqliteStore(SqlState):
         self._lock = threading.Lock()
         self._temporary: str | None = None
         if path is None:
-            self._temporary = _temporary_folder()
+            self._temporary = temporary_folder()
             path = Path(self._temporary) / "state.db"
         self.path = path
         self.workers_allowed = self._temporary is None
@@ -215,12 +219,19 @@ class SqliteStore(SqlState):
             connection = sqlite3.connect(
                 self.path, isolation_level=None, check_same_thread=False, timeout=_BUSY_MS / 1000
             )
-            connection.execute(f"PRAGMA busy_timeout = {_BUSY_MS}")
-            connection.execute("PRAGMA journal_mode = WAL")
-            connection.execute(f"PRAGMA synchronous = {'OFF' if self._temporary else 'NORMAL'}")
+            for pragma in self._pragmas():
+                connection.execute(pragma)
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"{self.path} is not a usable SQLite database ({exc}).") from None
         return connection
+
+    def _pragmas(self) -> tuple[str, ...]:
+        """How each connection is set up: WAL, and no fsync for a temporary database."""
+        return (
+            f"PRAGMA busy_timeout = {_BUSY_MS}",
+            "PRAGMA journal_mode = WAL",
+            f"PRAGMA synchronous = {'OFF' if self._temporary else 'NORMAL'}",
+        )
 
     @contextmanager
     def _checked_out(self) -> Iterator[sqlite3.Connection]:
@@ -304,20 +315,28 @@ class SqliteStore(SqlState):
             if field.column not in present:  # a field the spec gained since this file was made: fill it in
                 connection.execute(f"ALTER TABLE {table} ADD COLUMN {field.column}")
                 connection.execute(f"UPDATE {table} SET {field.column} = json_extract(doc, {_path(field.name)})")
+        for statement in self._index_statements(plan):
+            connection.execute(statement)
+        self._create_text_index(connection, plan)
+
+    def _index_statements(self, plan: TablePlan) -> list[str]:
+        """The indexes of a table: each field's equality index, and its sort orders when it sorts."""
+        table = plan.table
+        statements: list[str] = []
         for name, field in plan.fields.items():
             value = f"{field.column}" if field.column else f"json_extract(doc, {_path(name)})"
             index = identifier("ix", table, name)
-            connection.execute(f"CREATE INDEX IF NOT EXISTS {index} ON {table} (company, {value}, id)")
+            statements.append(f"CREATE INDEX IF NOT EXISTS {index} ON {table} (company, {value}, id)")
             if field.sortable:
                 key = f"lower({value})" if field.kind == "text" else value
-                connection.execute(
+                statements.append(
                     f"CREATE INDEX IF NOT EXISTS {identifier('ix', table, name, 'asc')} "
                     f"ON {table} (company, coalesce({key}, x'ff'), id)"
                 )
                 if field.kind == "text":
                     index = identifier("ix", table, name, "desc")
-                    connection.execute(f"CREATE INDEX IF NOT EXISTS {index} ON {table} (company, {key}, id)")
-        self._create_text_index(connection, plan)
+                    statements.append(f"CREATE INDEX IF NOT EXISTS {index} ON {table} (company, {key}, id)")
+        return statements
 
     def _create_text_index(self, connection: sqlite3.Connection, plan: TablePlan) -> None:
         fts = identifier(table := plan.table, "fts")
@@ -342,6 +361,52 @@ class SqliteStore(SqlState):
     def _create_plan_table(self, plan: TablePlan) -> None:
         with self._transaction(write=True) as connection:
             self._create_table(connection, plan)
+
+    # -- bulk merge ------------------------------------------------------------------------------
+    def absorb(self, sources: Sequence[ScratchStore]) -> None:
+        """Copy scratch stores' records and counters into this store's open bulk load (its end counts and indexes).
+
+        An empty table loses its indexes for the copy and gets them back after it: one sort per index
+        instead of a B-tree insertion per row and index.
+        """
+        bulk = self._bulk_load()
+        if bulk is None:
+            raise RuntimeError("absorb() runs inside store.bulk()")
+        with self._transaction(write=True) as connection:
+            previous = connection.execute("PRAGMA cache_size").fetchone()[0]
+            connection.execute(f"PRAGMA cache_size = -{_MERGE_CACHE_KIB}")  # index sorts stay in memory
+            connection.execute("PRAGMA threads = 2")  # a helper thread sorts beside the main one
+            try:
+                for plan in list(self.plans.values()):
+                    if self._copy_rows(connection, plan, sources):
+                        bulk.tallies[plan.resource] = [row for source in sources for row in source.tally_rows(plan)]
+                    else:
+                        bulk.touched.add(plan.resource)
+            finally:
+                connection.execute(f"PRAGMA cache_size = {int(previous)}")
+                connection.execute("PRAGMA threads = 0")
+        for source in sources:
+            for company, name, value in source.counter_rows():
+                bulk.counters[(company, name)] = value
+
+    @staticmethod
+    def _copy_rows(connection: sqlite3.Connection, plan: TablePlan, sources: Sequence[ScratchStore]) -> bool:
+        """Insert every source's rows of one table (unindexed while it fills, when it was empty); was it empty?"""
+        empty = connection.execute(f"SELECT 1 FROM {plan.table} LIMIT 1").fetchone() is None
+        indexes: list[tuple[str, str]] = []
+        if empty:
+            indexes = connection.execute(
+                "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = ? AND sql IS NOT NULL",
+                (plan.table,),
+            ).fetchall()
+        for name, _ in indexes:
+            connection.execute(f'DROP INDEX "{name}"')
+        statement = upsert_sql(plan)
+        for source in sources:
+            connection.executemany(statement, source.raw_rows(plan))
+        for _, sql in indexes:
+            connection.execute(sql)
+        return empty
 
     def optimize(self) -> None:
         """Statistics for the planner (a filtered, sorted page picks the right index), then fold the WAL in."""

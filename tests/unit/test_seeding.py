@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import copy
+import os
+import tempfile
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,11 +16,12 @@ from jsonschema import Draft202012Validator
 from mockserver.app import create_app
 from mockserver.behaviours import money
 from mockserver.behaviours.engine import Engine
-from mockserver.behaviours.seeding import documented_record, seeding_order
+from mockserver.behaviours.seeding import documented_record, run_jobs, seed_store, seeding_order, workers_for
 from mockserver.settings import Settings
 from mockserver.spec import Resource
 from mockserver.spec.resolve import response_view
-from mockserver.store import Record, RecordId
+from mockserver.store import Condition, Record, RecordId, StoreError
+from mockserver.store.layout import plan_tables
 from mockserver.validation import compile_schema
 
 Baseline = dict[int, dict[str, dict[RecordId, Record]]]
@@ -323,3 +327,85 @@ def test_scale_multiplies_the_fake_records(
 def test_scale_zero_seeds_only_reference_data_and_documented_records(unfaked: Baseline) -> None:
     assert list(unfaked[1]["customers"]) == [1]
     assert len(unfaked[1]["currencies"]) == 8
+
+
+# --- scratch databases and worker processes -----------------------------------------------------------------
+
+
+def reseeded(settings: Settings, workers: int) -> Engine:
+    """A sandbox seeded again, in place (``workers`` 0) or through scratch databases and worker processes."""
+    app = create_app(settings)
+    engine = engine_of(app)
+    engine.store.replace({"companies": {}})
+    with engine.store.bulk():
+        seed_store(engine, app.extensions["sandbox"]["fixtures"], settings.seed, settings.scale, workers=workers)
+    return engine
+
+
+def observable_state(engine: Engine) -> dict[str, Any]:
+    """The whole export without writeOnly fields, and every kept count (totals and tallied values) and search."""
+    state = engine.store.export()
+    counts: dict[str, int] = {}
+    for company, data in state["companies"].items():
+        for name, rows in data["records"].items():
+            hidden = engine.index.resources[name].write_only
+            data["records"][name] = [{k: v for k, v in row.items() if k not in hidden} for row in rows]
+        with engine.store.tenant(int(company)) as tenant:
+            for name, plan in plan_tables(engine.index).items():
+                counts[f"{company} {name}"] = tenant.count(name)
+                for field in (f for f, p in plan.fields.items() if p.tallied):
+                    for value in {row.get(field) for row in data["records"].get(name, [])} - {None}:
+                        counts[f"{company} {name} {field}={value}"] = tenant.count(
+                            name, [Condition(field, "eq", value)]
+                        )
+            counts[f"{company} search"] = tenant.count("customers", search="son")
+    return {"state": state, "counts": counts}
+
+
+def scratch_folders() -> set[Path]:
+    """This process's private folders (its temporary databases and any scratch databases)."""
+    return {
+        p
+        for root in (Path("/dev/shm"), Path(tempfile.gettempdir()))
+        for p in root.glob(f"invoice-sandbox-{os.getpid()}-*")
+    }
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_scratch_databases_and_worker_processes_seed_the_same_data(strict_settings: Settings, workers: int) -> None:
+    settings = Settings(scale=3, today=strict_settings.today)
+    in_place = observable_state(reseeded(settings, 0))
+    before = scratch_folders()
+    merged = reseeded(settings, workers)
+    assert scratch_folders() - before == {Path(merged.store.path).parent}  # type: ignore[attr-defined]
+    assert observable_state(merged) == in_place
+
+
+def test_a_big_seed_uses_worker_processes_and_a_small_one_seeds_in_place(shared_app: Flask, engine: Engine) -> None:
+    fixtures = shared_app.extensions["sandbox"]["fixtures"]
+    assert workers_for(engine.index, fixtures, 1) == 0
+    assert workers_for(engine.index, fixtures, 1000) >= 1
+
+
+def test_a_failing_worker_stops_the_seed_in_one_line_and_leaves_no_scratch_files(strict_settings: Settings) -> None:
+    app = create_app(Settings(scale=0, today=strict_settings.today))
+    engine = engine_of(app)
+
+    def fail(engine: Engine, tenant: Any, rng: Any) -> None:
+        raise RuntimeError("no more room\nsecond line")
+
+    engine.after_seed.append(fail)
+    before = scratch_folders()
+    with (
+        pytest.raises(
+            StoreError, match=r"^seeding company \d+ failed in a worker process: RuntimeError: no more room$"
+        ),
+        engine.store.bulk(),
+    ):
+        seed_store(engine, app.extensions["sandbox"]["fixtures"], 1, 0, workers=2)
+    assert scratch_folders() == before
+
+
+def test_a_worker_that_dies_without_a_word_is_reported() -> None:
+    with pytest.raises(StoreError, match="seeding company 1 failed in a worker process: it ended without a report"):
+        run_jobs({1: lambda: os._exit(3), 2: lambda: None}, workers=2)

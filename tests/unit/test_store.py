@@ -18,7 +18,7 @@ from conftest import SPEC
 
 from mockserver.errors import ValidationFailed
 from mockserver.spec import SpecIndex, load_spec
-from mockserver.store import Condition, Order, Query, Store, StoreError
+from mockserver.store import Condition, Order, Query, ScratchStore, Store, StoreError
 from mockserver.store.layout import plan_tables
 from mockserver.store.sqlite import SqliteStore
 
@@ -441,3 +441,64 @@ def test_a_temporary_database_left_by_a_dead_process_is_removed(index: SpecIndex
     assert store.path.parent.exists()  # a live process's database is left alone
     store.close()
     second.close()
+
+
+# --- bulk merge of scratch databases ----------------------------------------------------------------------
+
+
+def scratch_with_invoices(store: Store, path: Path, company: int) -> ScratchStore:
+    """A scratch database holding INVOICES, one customer and a counter for one company."""
+    scratch = store.scratch(path)
+    with scratch.bulk(), scratch.tenant(company) as tenant:
+        for invoice in INVOICES:
+            tenant.put("invoices", invoice["id"], dict(invoice))
+        tenant.put("customers", 7, {"id": 7, "name": f"Absorbed by {company}"})
+        tenant.set_counter("marker", company * 10)
+    return scratch
+
+
+def index_names(store: Store) -> set[str]:
+    """The names of the store's indexes on record tables, as the engine lists them."""
+    if isinstance(store, SqliteStore):
+        with sqlite3.connect(store.path) as connection:
+            rows = connection.execute("SELECT name FROM sqlite_master WHERE type = 'index'").fetchall()
+    else:
+        import psycopg
+
+        with psycopg.connect(store.url) as connection:  # type: ignore[attr-defined]
+            rows = connection.execute("SELECT indexname FROM pg_indexes WHERE schemaname = current_schema()").fetchall()
+    return {row[0] for row in rows}
+
+
+def test_absorb_bulk_loads_scratch_databases_with_counts_counters_indexes_and_search(
+    store: Store, tmp_path: Path
+) -> None:
+    indexes = index_names(store)
+    sources = [scratch_with_invoices(store, tmp_path / f"company-{company}.db", company) for company in (1, 2)]
+    with store.bulk():
+        store.absorb(sources)
+    for source in sources:
+        source.close()
+    assert index_names(store) == indexes  # dropped for the copy, made again after it
+    for company in (1, 2):
+        with store.tenant(company) as tenant:
+            assert tenant.count("invoices") == 4
+            assert tenant.count("invoices", [Condition("status", "eq", "SENT")]) == 2  # the kept tally
+            assert [r["id"] for r in tenant.find("customers", Query(search=f"by {company}"))] == [7]
+            assert tenant.counter("marker") == company * 10
+            assert tenant.next_id("invoices") == 5
+            assert [r["id"] for r in tenant.find("invoices", Query(order=Order("due_date")))] == [3, 4, 1, 2]
+
+
+def test_absorb_into_a_table_with_records_replaces_them_by_key_and_counts_again(store: Store, tmp_path: Path) -> None:
+    with store.tenant(1) as tenant:
+        tenant.put("invoices", 1, {"id": 1, "status": "DRAFT", "total": 5})
+        tenant.put("invoices", 9, {"id": 9, "status": "SENT", "total": 5})
+    source = scratch_with_invoices(store, tmp_path / "company-1.db", 1)
+    with store.bulk():
+        store.absorb([source])
+    source.close()
+    with store.tenant(1) as tenant:
+        assert tenant.count("invoices") == 5
+        assert tenant.count("invoices", [Condition("status", "eq", "SENT")]) == 3
+        assert tenant.get("invoices", 1) == INVOICES[0]
