@@ -83,6 +83,7 @@ def prepare_state(engine: Engine, fixtures: Fixtures, settings: Settings) -> Non
         with store.tenant(0):
             store.replace({"companies": {}})
             seed()
+        store.optimize()  # the planner's statistics still describe what was replaced
 
     with store.tenant(0):
         fresh = store.meta("seeded") is None

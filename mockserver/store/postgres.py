@@ -218,6 +218,11 @@ class PostgresStore(SqlState):
                 self._lock(connection, company_id)
             super().replace(state)
 
+    def _clear(self, run: Run) -> None:
+        """TRUNCATE rather than DELETE: a million deleted rows would linger as dead tuples until a VACUUM."""
+        tables = ", ".join([*(plan.table for plan in self.plans.values()), "counters"])
+        run(f"TRUNCATE {tables}", ())
+
     # -- bulk merge ------------------------------------------------------------------------------
     def absorb(self, sources: Sequence[ScratchStore]) -> None:
         """Copy scratch stores' records and counters into this store's open bulk load, with COPY.

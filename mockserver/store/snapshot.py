@@ -109,9 +109,7 @@ class SqlState(ABC):
             for resource in data.get("records") or {}:
                 self.plan(resource)
         with self._autocommit() as run:
-            for plan in self.plans.values():
-                run(f"DELETE FROM {plan.table}", ())
-            run("DELETE FROM counters", ())
+            self._clear(run)
             with self.bulk():  # joins this transaction; its end recounts the tallies and rebuilds text indexes
                 for company_id, data in sorted(companies.items()):
                     with self.tenant(int(company_id)) as tenant:
@@ -121,6 +119,12 @@ class SqlState(ABC):
                                 tenant.put(resource, record[id_field], record)
                         for name, value in (data.get("counters") or {}).items():
                             tenant.set_counter(name, int(value))
+
+    def _clear(self, run: Execute) -> None:
+        """Remove every record and counter (inside the caller's transaction)."""
+        for plan in self.plans.values():
+            run(f"DELETE FROM {plan.table}", ())
+        run("DELETE FROM counters", ())
 
     def save_baseline(self) -> bool:
         """Engines that can copy their state cheaply override this."""
