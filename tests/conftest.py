@@ -23,7 +23,7 @@ from mockserver.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
 SPEC = ROOT / "openapi.yaml"
-PETSTORE = ROOT.parent / "shared" / "specs" / "petstore3.yaml"
+PETSTORE = ROOT / "examples" / "petstore" / "openapi.yaml"
 API = "/api/v1"
 
 ACME_FULL = "sk_test_acme_full_4eC39HqLyjWDarjtT1zdp7dc"
