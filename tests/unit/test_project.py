@@ -136,3 +136,16 @@ def test_exported_names(module_name: str) -> None:
     }
     assert public == {name for name in exported if not isinstance(getattr(module, name), ModuleType)}
     assert EXPECTED_EXPORTS[module_name] <= set(exported)
+
+
+def test_no_test_or_readme_reads_outside_the_repository() -> None:
+    """A fresh clone anywhere must pass: nothing may point at a sibling folder such as ../shared."""
+    sources = [*ROOT.joinpath("tests").rglob("*.py"), ROOT / "README.md", *ROOT.joinpath(".ci").iterdir()]
+    offenders = [
+        str(path.relative_to(ROOT))
+        for path in sources
+        if path.is_file()
+        and any(marker in path.read_text(encoding="utf-8") for marker in ("ROOT.parent", "../shared"))
+        and path.name != "test_project.py"
+    ]
+    assert offenders == []
