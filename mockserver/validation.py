@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
+from decimal import Decimal
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -223,9 +224,12 @@ def coerce_scalar(text: str, schema: Mapping[str, Any]) -> Any:
     types = schema_types(schema)
     if "integer" in types and _INTEGER.fullmatch(text):
         return int(text)
+    if "integer" in types and _NUMBER.fullmatch(text):
+        exact = Decimal(text)  # JSON Schema counts 255.0 and 2.55e2 as integers; a float would round big ones
+        if exact == exact.to_integral_value():
+            return int(exact)
     if "number" in types and _NUMBER.fullmatch(text):
-        number = float(text)
-        return int(number) if number.is_integer() and "integer" in types else number
+        return float(text)
     if "boolean" in types and text in ("true", "false"):
         return text == "true"
     if "null" in types and text in ("", "null"):

@@ -100,7 +100,7 @@ def test_a_page_past_the_end_is_empty_not_an_error(client: FlaskClient) -> None:
     ("name", "value"),
     [
         *[("limit", v) for v in ("0", "101", "abc", "-1", "", "2.5", "99999999999999999999999")],
-        *[("page", v) for v in ("0", "-3", "abc", "1e3", "")],
+        *[("page", v) for v in ("0", "-3", "abc", "1e-3", "")],
     ],
 )
 def test_out_of_range_or_malformed_page_and_limit_are_400_never_clamped(
