@@ -28,12 +28,14 @@ from mockserver.store.ephemera import SqlEphemera
 from mockserver.store.layout import TablePlan
 from mockserver.store.postgres_dialect import (
     FOLDING_COLLATIONS,
+    SEARCH_COLUMN,
     SHARED_DDL,
     PostgresDialect,
     column_repairs,
     create_table,
     index_statements,
     placeholders,
+    search_column,
     search_index,
 )
 from mockserver.store.snapshot import SqlState
@@ -349,24 +351,24 @@ class PostgresStore(SqlState):
         self._create_search_index(connection, plan, existing)
 
     def _create_search_index(self, connection: Connection, plan: TablePlan, existing: set[str]) -> None:
-        """The trigram index of the search expression, remade when the fields or the collation change."""
+        """The stored search text (remade when the fields or the collation change) and its trigram index."""
         run = runner(connection)
-        name, statement = search_index(plan, self.dialect.collation)
-        wanted = statement if plan.search_fields and self._trigram else ""
+        name, index_statement = search_index(plan)
+        column_statement = search_column(plan, self.dialect.collation) if plan.search_fields else ""
         row = run("SELECT value FROM meta WHERE key = ?", (f"search:{plan.table}",)).fetchone()
-        if row is not None and row[0] == wanted and (not wanted or name in existing):
-            return
-        run(f"DROP INDEX IF EXISTS {name}", ())
-        if wanted:
-            try:
-                with connection.transaction():
-                    run(statement, ())
-            except psycopg.Error:
-                wanted = ""
-        run(
-            "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-            (f"search:{plan.table}", wanted),
-        )
+        if row is None or row[0] != column_statement:
+            run(f"DROP INDEX IF EXISTS {name}", ())
+            run(f"ALTER TABLE {plan.table} DROP COLUMN IF EXISTS {SEARCH_COLUMN}", ())
+            if column_statement:
+                run(column_statement, ())
+            run(
+                "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                (f"search:{plan.table}", column_statement),
+            )
+            existing.discard(name)
+        if column_statement and self._trigram and name not in existing:
+            with suppress(psycopg.Error), connection.transaction():
+                run(index_statement, ())
 
     def _create_plan_table(self, plan: TablePlan) -> None:
         """A table for a resource the spec does not list, committed at once on a connection of its own."""

@@ -89,6 +89,9 @@ def sorted_by(value: str, kind: FieldKind) -> str:
     return f"lower({value})" if kind == "text" else value
 
 
+SEARCH_COLUMN = "search_text"  # a generated column: the search fields joined and lower-cased
+
+
 def search_text(doc: str, fields: Sequence[str], collation: str | None) -> str:
     """The lower-cased text a search looks in: the search fields joined by a separator."""
     joined = f" || {_SEPARATOR} || ".join(f"coalesce({doc}->>{_literal(f)}, '')" for f in fields)
@@ -175,7 +178,7 @@ class PostgresDialect:
         return f"nullif((t.doc->{key}->'name')::jsonb, 'null')", params
 
     def search(self, plan: TablePlan, needle: str) -> tuple[str, list[Any]]:
-        """A LIKE over the joined, lower-cased search fields (the expression the trigram index holds)."""
+        """A LIKE over the stored, lower-cased search text (the column the trigram index holds)."""
         if not plan.search_fields or "\x00" in needle:
             return "1 = 0", []
         collate = f' COLLATE "{self.collation}"' if self.collation else ""
@@ -183,7 +186,10 @@ class PostgresDialect:
         if "\x1f" in needle:  # the separator itself: look in each field on its own
             tests = [f"{search_text('t.doc', [f], self.collation)} LIKE {wanted}" for f in plan.search_fields]
             return f"({' OR '.join(tests)})", [like_pattern(needle)] * len(tests)
-        return f"{search_text('t.doc', plan.search_fields, self.collation)} LIKE {wanted}", [like_pattern(needle)]
+        # Folded like the stored text, then compared in the column's own collation: the trigram index
+        # serves only that one (with the folding collation on the pattern, PostgreSQL scans every row).
+        folded = f'({wanted} COLLATE "default")' if self.collation else wanted
+        return f"t.{SEARCH_COLUMN} LIKE {folded}", [like_pattern(needle)]
 
     def encode(self, record: dict[str, Any]) -> Any:
         """The record as JSON text (refused with ValueError when it holds a NUL character)."""
@@ -271,8 +277,13 @@ def index_statements(plan: TablePlan, existing: set[str]) -> list[str]:
     return statements
 
 
-def search_index(plan: TablePlan, collation: str | None) -> tuple[str, str]:
-    """The name of a resource's trigram index and the statement that makes it."""
-    name = identifier("ix", plan.table, "search")
+def search_column(plan: TablePlan, collation: str | None) -> str:
+    """The statement adding a resource's stored search text, so a search reads a column instead of parsing JSON."""
     expression = search_text("doc", plan.search_fields, collation)
-    return name, f"CREATE INDEX IF NOT EXISTS {name} ON {plan.table} USING gin (({expression}) gin_trgm_ops)"
+    return f"ALTER TABLE {plan.table} ADD COLUMN {SEARCH_COLUMN} text GENERATED ALWAYS AS ({expression}) STORED"
+
+
+def search_index(plan: TablePlan) -> tuple[str, str]:
+    """The name of a resource's trigram index over its search text and the statement that makes it."""
+    name = identifier("ix", plan.table, "search")
+    return name, f"CREATE INDEX IF NOT EXISTS {name} ON {plan.table} USING gin ({SEARCH_COLUMN} gin_trgm_ops)"
