@@ -21,7 +21,7 @@ from mockserver import __version__
 from mockserver.accesslog import FORMATS
 from mockserver.jsonio import dumps
 from mockserver.listen import ListenError, claim
-from mockserver.settings import Settings
+from mockserver.settings import Settings, SettingsError
 from mockserver.spec import SpecError
 
 COMMANDS = ("serve", "seed", "export", "import")
@@ -88,9 +88,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``mockserver`` console script."""
     arguments = list(sys.argv[1:] if argv is None else argv)
     command = arguments[0] if arguments[:1] and arguments[0] in COMMANDS else "serve"
-    if command != "serve":
-        return {"seed": seed_command, "export": export_command, "import": import_command}[command](arguments[1:])
-    settings = parse_args(arguments)
+    try:
+        if command != "serve":
+            return {"seed": seed_command, "export": export_command, "import": import_command}[command](arguments[1:])
+        settings = parse_args(arguments)
+    except SettingsError as exc:  # a flag or MOCKSERVER_* variable that cannot be used
+        return _fail(str(exc))
     return _guarded(lambda: _serve(settings))
 
 
@@ -237,12 +240,13 @@ def _fail(message: str) -> int:
 
 def _guarded(run: Callable[[], int]) -> int:
     """Run a command; a known start-up problem is one line on stderr and exit code 2, never a traceback."""
+    from mockserver.state.fixtures import FixturesError
     from mockserver.store import StoreError
     from mockserver.transfer import InvalidState
 
     try:
         return run()
-    except (SpecError, OSError, StoreError, InvalidState, ListenError) as exc:
+    except (SpecError, OSError, StoreError, InvalidState, ListenError, FixturesError, SettingsError) as exc:
         return _fail(str(exc))
     except KeyboardInterrupt:
         return 130

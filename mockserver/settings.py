@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 _PACKAGE_DIR = Path(__file__).resolve().parent
+_KINDS = {"scale": "number", "today": "date (YYYY-MM-DD)"} | dict.fromkeys(
+    ("port", "seed", "max_body_bytes", "rate_limit", "rate_window_seconds", "threads", "workers"), "integer"
+)
 _REPO_DIR = _PACKAGE_DIR.parent
 
 
@@ -27,6 +31,10 @@ def default_spec_path() -> Path:
 def default_fixtures_dir() -> Path:
     """The fixtures folder: companies, keys, reference data."""
     return _bundled("fixtures")
+
+
+class SettingsError(ValueError):
+    """A setting that cannot be used, described in one line for the person who gave it."""
 
 
 @dataclass(frozen=True)
@@ -51,6 +59,10 @@ class Settings:
     log_format: str = "text"
     quiet: bool = False
 
+    def __post_init__(self) -> None:
+        if not (math.isfinite(self.scale) and self.scale >= 0):
+            raise SettingsError(f"--scale must be a number of at least 0, not {self.scale:g}.")
+
     @property
     def base_url(self) -> str:
         """The URL clients reach the sandbox at: links and the served spec use it, never a Host header."""
@@ -67,7 +79,12 @@ class Settings:
         for spec in dataclasses.fields(cls):
             raw = env.get(f"MOCKSERVER_{spec.name.upper()}")
             if raw is not None and raw != "":
-                values[spec.name] = _parse(spec.name, raw)
+                try:
+                    values[spec.name] = _parse(spec.name, raw)
+                except ValueError:
+                    raise SettingsError(
+                        f"MOCKSERVER_{spec.name.upper()}={raw!r} is not a valid {_KINDS.get(spec.name, 'value')}."
+                    ) from None
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)  # type: ignore[arg-type]
 

@@ -58,9 +58,31 @@ def _timestamp(value: Any) -> dt.datetime | None:
     return dt.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
 
 
+class FixturesError(Exception):
+    """A fixtures file that cannot be used, in one line."""
+
+
+def _read(path: Path) -> Any:
+    """A YAML file's content (a file that does not parse is a FixturesError naming it)."""
+    try:
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" (line {mark.line + 1})" if mark is not None else ""
+        raise FixturesError(f"{path} is not valid YAML{where}.") from None
+
+
 def load_fixtures(directory: Path) -> Fixtures:
     """Read companies.yaml and reference.yaml (the latter optional) from ``directory``."""
-    raw = yaml.safe_load((directory / "companies.yaml").read_text(encoding="utf-8")) or {}
+    try:
+        return _load(directory)
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        detail = f"missing {exc}" if isinstance(exc, KeyError) else str(exc)
+        raise FixturesError(f"the fixtures in {directory} are not in the expected shape ({detail}).") from None
+
+
+def _load(directory: Path) -> Fixtures:
+    raw = _read(directory / "companies.yaml") or {}
     companies = tuple(
         CompanyFixture(
             id=int(c["id"]),
@@ -87,5 +109,5 @@ def load_fixtures(directory: Path) -> Fixtures:
     reference_file = directory / "reference.yaml"
     reference: dict[str, list[dict[str, Any]]] = {}
     if reference_file.exists():
-        reference = yaml.safe_load(reference_file.read_text(encoding="utf-8")) or {}
+        reference = _read(reference_file) or {}
     return Fixtures(companies=companies, reference=reference)

@@ -311,3 +311,45 @@ def test_a_killed_server_takes_its_workers_with_it() -> None:
             pytest.fail("a worker kept answering after its server was killed")
     finally:
         server.stop()
+
+
+@pytest.mark.parametrize(
+    ("flags", "env", "message"),
+    [
+        (("--scale", "nan"), {}, "--scale must be a number of at least 0, not nan."),
+        (("--scale", "-1"), {}, "--scale must be a number of at least 0, not -1."),
+        ((), {"MOCKSERVER_PORT": "abc"}, "MOCKSERVER_PORT='abc' is not a valid integer."),
+        ((), {"MOCKSERVER_SCALE": "x"}, "MOCKSERVER_SCALE='x' is not a valid number."),
+        ((), {"MOCKSERVER_TODAY": "yesterday"}, "MOCKSERVER_TODAY='yesterday' is not a valid date (YYYY-MM-DD)."),
+    ],
+)
+def test_a_bad_setting_is_one_line_and_exit_2(flags: tuple[str, ...], env: dict[str, str], message: str) -> None:
+    for command in ((), ("seed", "--db", "unused.db")):
+        result = subprocess.run(
+            [sys.executable, "-m", "mockserver", *command, *flags, *(() if command else ("--port", str(free_port())))],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+            env={**{k: v for k, v in os.environ.items() if not k.startswith("MOCKSERVER_")}, **env},
+        )
+        assert result.returncode == 2, result.stderr
+        assert result.stderr.strip() == f"mockserver: {message}"
+    assert not (ROOT / "unused.db").exists()
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("companies: [\n", "is not valid YAML (line 2)."),
+        ("companies:\n  - name: Nameless\n", "are not in the expected shape (missing 'id')."),
+    ],
+)
+def test_unusable_fixtures_are_one_line_and_exit_2(tmp_path: Path, content: str, message: str) -> None:
+    (tmp_path / "companies.yaml").write_text(content, encoding="utf-8")
+    result = run_mockserver("--fixtures", str(tmp_path), "--port", str(free_port()))
+    assert result.returncode == 2
+    assert result.stderr.startswith("mockserver: ")
+    assert result.stderr.strip().endswith(message)
+    assert "Traceback" not in result.stderr
