@@ -67,6 +67,12 @@ def serve_parser() -> argparse.ArgumentParser:
     parser.add_argument("--rate-limit", type=int, dest="rate_limit", help="requests per key per window (1000)")
     parser.add_argument("--threads", type=int, help="threads per worker process (default 8)")
     parser.add_argument(
+        "--shutdown-timeout",
+        type=int,
+        dest="shutdown_timeout",
+        help="seconds a stopping server waits for requests in flight before it ends them (default 10)",
+    )
+    parser.add_argument(
         "--workers",
         type=int,
         help="server processes (default 1); more than 1 needs --db, since the in-memory default lives in one process",
@@ -107,6 +113,7 @@ def _serve(settings: Settings) -> int:
         ("--workers", settings.workers),
         ("--threads", settings.threads),
         ("--rate-limit", settings.rate_limit),
+        ("--shutdown-timeout", settings.shutdown_timeout),
     ):
         if value < 1:
             return _fail(f"{flag} must be at least 1, not {value}.")

@@ -21,6 +21,7 @@ def serve(settings: Settings) -> int:
         interface=Interfaces.WSGI,
         workers=settings.workers,
         blocking_threads=settings.threads,
+        workers_kill_timeout=settings.shutdown_timeout,  # a stalled client cannot keep a stopping server alive
         factory=True,
         log_level=LogLevels.warning,
     )

@@ -11,10 +11,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 _PACKAGE_DIR = Path(__file__).resolve().parent
-_KINDS = {"scale": "number", "today": "date (YYYY-MM-DD)"} | dict.fromkeys(
-    ("port", "seed", "max_body_bytes", "rate_limit", "rate_window_seconds", "threads", "workers"), "integer"
-)
 _REPO_DIR = _PACKAGE_DIR.parent
+_INTEGERS = frozenset(
+    {"port", "seed", "max_body_bytes", "rate_limit", "rate_window_seconds", "threads", "workers", "shutdown_timeout"}
+)
+_KINDS = {"scale": "number", "today": "date (YYYY-MM-DD)"} | dict.fromkeys(_INTEGERS, "integer")
 
 
 def _bundled(name: str) -> Path:
@@ -58,6 +59,7 @@ class Settings:
     public_url: str | None = None
     log_format: str = "text"
     quiet: bool = False
+    shutdown_timeout: int = 10
 
     def __post_init__(self) -> None:
         if not (math.isfinite(self.scale) and self.scale >= 0):
@@ -102,7 +104,7 @@ def _parse(name: str, raw: str) -> object:
     """Convert one environment string to the type of the named field."""
     if name in {"spec_path", "fixtures_dir"}:
         return Path(raw)
-    if name in {"port", "seed", "max_body_bytes", "rate_limit", "rate_window_seconds", "threads", "workers"}:
+    if name in _INTEGERS:
         return int(raw)
     if name == "scale":
         return float(raw)

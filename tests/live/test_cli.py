@@ -353,3 +353,22 @@ def test_unusable_fixtures_are_one_line_and_exit_2(tmp_path: Path, content: str,
     assert result.stderr.startswith("mockserver: ")
     assert result.stderr.strip().endswith(message)
     assert "Traceback" not in result.stderr
+
+
+def test_a_stalled_client_cannot_hold_up_shutdown_beyond_its_bound() -> None:
+    server = LiveServer("--quiet", "--shutdown-timeout", "2")
+    stalled = socket.create_connection(("127.0.0.1", server.port))
+    try:
+        head = (
+            f"POST {API}/customers HTTP/1.1\r\nHost: sandbox\r\nAuthorization: Bearer {ACME_FULL}\r\n"
+            "Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n"
+        )
+        stalled.sendall(head.encode() + b'{"name":')  # announces 1000 bytes, sends 8, then waits
+        time.sleep(0.5)
+        began = time.monotonic()
+        server.process.terminate()
+        server.process.wait(timeout=30)
+        assert time.monotonic() - began < 6
+    finally:
+        stalled.close()
+        server.stop()
