@@ -23,7 +23,8 @@ from mockserver.jsonio import dumps
 from mockserver.spec import Operation, Parameter
 from mockserver.spec.resolve import JsonSchema, Lookup, schema_types
 
-_INTEGER = re.compile(r"[+-]?[0-9]{1,4000}")  # ASCII only: int() also reads fullwidth and other Unicode digits
+_MAX_DIGITS = 4000  # below Python's limit on converting long integers to text
+_INTEGER = re.compile(rf"[+-]?[0-9]{{1,{_MAX_DIGITS}}}")  # ASCII only: int() also reads fullwidth and other digits
 _NUMBER = re.compile(r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]{1,3})?")
 _READS_A_COLLECTION = frozenset({"list", "sublist", "query"})
 _SECRET_NAME = re.compile(r"password|passphrase|secret|token|api_?key|private_?key|credential", re.IGNORECASE)
@@ -226,7 +227,7 @@ def coerce_scalar(text: str, schema: Mapping[str, Any]) -> Any:
         return int(text)
     if "integer" in types and _NUMBER.fullmatch(text):
         exact = Decimal(text)  # JSON Schema counts 255.0 and 2.55e2 as integers; a float would round big ones
-        if exact == exact.to_integral_value():
+        if exact.adjusted() < _MAX_DIGITS and exact == exact.to_integral_value():
             return int(exact)
     if "number" in types and _NUMBER.fullmatch(text):
         return float(text)

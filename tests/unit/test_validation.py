@@ -525,3 +525,8 @@ def test_an_invalid_body_is_400_where_the_operation_documents_400_but_no_422() -
     ).operations[0]
     with pytest.raises(BadRequest, match="name: This field is required"):
         OperationValidator(operation, strict=False).body("application/json", b"{}")
+
+
+def test_an_integral_number_too_long_to_print_stays_a_400(validators: dict[str, OperationValidator]) -> None:
+    with pytest.raises(BadRequest, match="'page'"):
+        query(validators["listInvoices"], page="9" * 5000 + ".0")
