@@ -9,6 +9,7 @@ Indexed fields are copied into columns of their own; search uses FTS5's trigram 
 
 from __future__ import annotations
 
+import math
 import os
 import shutil
 import sqlite3
@@ -25,7 +26,7 @@ from mockserver.store.base import StoreError, Tenant
 from mockserver.store.ephemera import SqlEphemera
 from mockserver.store.layout import FieldKind, TablePlan, identifier, safe_field
 from mockserver.store.snapshot import SqlState
-from mockserver.store.sql import SqlTenant, insert_sql, plain_id, upsert_sql
+from mockserver.store.sql import INT64, SqlTenant, insert_sql, plain_id, upsert_sql
 
 if TYPE_CHECKING:
     from mockserver.store.scratch import ScratchStore
@@ -73,11 +74,17 @@ class SqliteDialect:
         return (value if descending else f"coalesce({value}, x'ff')"), params
 
     def bind(self, kind: FieldKind, value: Any) -> Any:
-        """Booleans compare as 1/0, everything else as it is (containers as their JSON text)."""
+        """Booleans compare as 1/0, containers as their JSON text, and an integer beyond 64 bits as infinity.
+
+        SQLite stores no integer that large, so an infinity keeps every comparison right (equal to
+        nothing, above or below everything) where binding the integer itself would fail.
+        """
         if isinstance(value, bool):
             return int(value)
         if isinstance(value, (dict, list)):
             return dumps(value).decode()
+        if isinstance(value, int) and not -INT64 <= value < INT64:
+            return math.inf if value > 0 else -math.inf
         return value
 
     def contains(self, plan: TablePlan, name: str, count: int) -> tuple[str, list[Any]]:

@@ -384,3 +384,12 @@ def test_every_list_is_strict_about_its_page_size(client: FlaskClient, path: str
     expect_error(client.get(f"{API}{path}?limit=101", headers=auth()), 400, "bad_request")
     body = listing(client, path, limit=2)
     assert len(body["data"]) == min(2, body["meta"]["total"])
+
+
+@pytest.mark.parametrize("value", ["30160900391684521984", "-30160900391684521984", "9" * 400])
+def test_a_filter_beyond_64_bits_matches_nothing_and_is_no_500(client: FlaskClient, value: str) -> None:
+    for name in ("project_id", "customer_id"):
+        response = client.get(f"{API}/invoices?{name}={value}", headers=auth())
+        assert response.status_code in (200, 400), response.get_data(as_text=True)
+        if response.status_code == 200:
+            assert response.get_json()["data"] == []

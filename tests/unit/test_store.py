@@ -183,6 +183,15 @@ def test_filters_compare_by_the_fields_type(invoices: Store) -> None:
     assert ids(invoices, Query(where=(Condition("status", "ne", "SENT"), Condition("customer_id", "eq", 2)))) == [2, 4]
 
 
+def test_a_filter_beyond_64_bits_compares_as_it_should(invoices: Store) -> None:
+    huge = 10**20
+    assert ids(invoices, Query(where=(Condition("customer_id", "eq", huge),))) == []
+    assert ids(invoices, Query(where=(Condition("total", "lt", huge),))) == [1, 2, 3, 4]
+    assert ids(invoices, Query(where=(Condition("total", "gt", -huge),))) == [1, 2, 3, 4]
+    assert ids(invoices, Query(where=(Condition("total", "gt", huge),))) == []
+    assert ids(invoices, Query(where=(Condition("customer_id", "in", [huge, 2]),))) == [2, 4]
+
+
 def test_sorting_puts_nulls_last_either_way_and_breaks_ties_by_id(invoices: Store) -> None:
     assert ids(invoices, Query(order=Order("due_date"))) == [3, 4, 1, 2]
     assert ids(invoices, Query(order=Order("due_date", descending=True))) == [1, 4, 3, 2]
