@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import re
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from mockserver.behaviours import listing, records
@@ -152,18 +153,26 @@ def delete(call: Call, engine: Engine) -> Reply:
     return Reply(status, None if status == 204 else engine.render_item(call, record))
 
 
-def action(call: Call, engine: Engine) -> Reply:
-    """POST item/verb: apply the operation's ``x-sandbox-transition`` (409 from a wrong state)."""
+def action(call: Call, engine: Engine, *, also: Callable[[Record], None] | None = None) -> Reply:
+    """POST item/verb: apply the operation's ``x-sandbox-transition`` (409 from a wrong state).
+
+    ``also`` changes the record further (an action's own stamp) before its one write.
+    """
     resource = require_resource(call)
     record_id = path_id(call)
     record = find(call, resource, record_id)
     transition = call.operation.extensions.get("x-sandbox-transition")
+    changed = isinstance(transition, dict)
     if isinstance(transition, dict):
         apply_transition(record, transition, call.operation, f"{singular(resource.name)} {record_id}")
         records.stamp(record, resource, engine.clock, created=False)
         clock_rule = engine.clock_rules.get(resource.name)
         if clock_rule is not None:
             clock_rule.apply(record, call.tenant, engine.clock)
+    if also is not None:
+        also(record)
+        changed = True
+    if changed:
         call.tenant.put(resource.name, record_id, record)
     return Reply(call.operation.success_status, engine.render_item(call, record))
 

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from mockserver.behaviours import lifecycle, money
 from mockserver.behaviours.context import Call, Reply
-from mockserver.behaviours.crud import action, find, path_id, require_resource
+from mockserver.behaviours.crud import action, find, path_id
 from mockserver.behaviours.registry import behaviour
 from mockserver.errors import Conflict, ValidationFailed
 from mockserver.state.clock import Clock
@@ -289,12 +289,12 @@ def convert_lead(call: Call, engine: Engine) -> Reply:
 @behaviour("sendInvoice")
 @behaviour("sendEstimate")
 def send_document(call: Call, engine: Engine) -> Reply:
-    """The spec's DRAFT -> SENT transition; sending also stamps ``sent_at``."""
-    reply = action(call, engine)
-    document = find(call, require_resource(call), path_id(call))
-    document["sent_at"] = call.clock.timestamp()
-    call.tenant.put(require_resource(call).name, document["id"], document)
-    return Reply(reply.status, engine.render_item(call, document))
+    """The spec's DRAFT -> SENT transition; sending also stamps ``sent_at`` (one write)."""
+
+    def stamp_sent(document: Record) -> None:
+        document["sent_at"] = call.clock.timestamp()
+
+    return action(call, engine, also=stamp_sent)
 
 
 @behaviour("batchCreateCustomers")

@@ -10,6 +10,7 @@ from conftest import API, TODAY, auth
 from flask.testing import FlaskClient
 
 from api.support import create, data_of, estimate_body, expect_error, fetch, fetch_all, invoice_body, line
+from mockserver.store.sql import SqlTenant
 
 
 def act(client: FlaskClient, path: str, status: int = 200) -> dict[str, Any]:
@@ -231,3 +232,21 @@ def test_a_lost_lead_cannot_be_converted(client: FlaskClient) -> None:
 )
 def test_an_action_on_an_absent_record_is_404(client: FlaskClient, path: str) -> None:
     expect_error(client.post(f"{API}{path}", headers=auth()), 404, "not_found")
+
+
+@pytest.mark.parametrize(("resource", "body"), [("invoices", invoice_body), ("estimates", estimate_body)])
+def test_sending_writes_the_document_once(
+    client: FlaskClient, monkeypatch: pytest.MonkeyPatch, resource: str, body: Any
+) -> None:
+    document = create(client, f"/{resource}", body())
+    writes: list[str] = []
+    original = SqlTenant.put
+
+    def counted(self: SqlTenant, name: str, record_id: Any, record: Any) -> Any:
+        writes.append(name)
+        return original(self, name, record_id, record)
+
+    monkeypatch.setattr(SqlTenant, "put", counted)
+    sent = client.post(f"{API}/{resource}/{document['id']}/send", headers=auth())
+    assert data_of(sent, 200)["sent_at"]
+    assert writes.count(resource) == 1
