@@ -13,8 +13,7 @@ from dataclasses import dataclass
 from typing import TextIO
 
 from mockserver.jsonio import dumps
-
-FORMATS = ("text", "json")
+from mockserver.settings import LOG_FORMATS
 
 
 @dataclass(frozen=True)
@@ -35,8 +34,8 @@ class AccessLog:
     """Writes entries to a stream, whole lines at a time, from any thread."""
 
     def __init__(self, stream: TextIO, log_format: str = "text") -> None:
-        if log_format not in FORMATS:
-            raise ValueError(f"log format must be one of {', '.join(FORMATS)}, not {log_format!r}")
+        if log_format not in LOG_FORMATS:
+            raise ValueError(f"log format must be one of {', '.join(LOG_FORMATS)}, not {log_format!r}")
         self._stream = stream
         self._json = log_format == "json"
         self._lock = threading.Lock()

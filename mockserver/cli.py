@@ -15,10 +15,8 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from urllib.parse import urlsplit
 
 from mockserver import __version__
-from mockserver.accesslog import FORMATS
 from mockserver.jsonio import dumps
 from mockserver.listen import ListenError, claim
 from mockserver.settings import Settings, SettingsError
@@ -109,24 +107,10 @@ def _serve(settings: Settings) -> int:
     from mockserver.spec import SpecIndex, load_spec
     from mockserver.state.fixtures import load_fixtures
 
-    for flag, value in (
-        ("--workers", settings.workers),
-        ("--threads", settings.threads),
-        ("--rate-limit", settings.rate_limit),
-        ("--shutdown-timeout", settings.shutdown_timeout),
-    ):
-        if value < 1:
-            return _fail(f"{flag} must be at least 1, not {value}.")
     if settings.workers > 1 and not settings.db:
         return _fail(
             "--workers needs --db (a SQLite file or a postgresql:// URL): the default in-memory state lives in one "
             "process."
-        )
-    if settings.log_format not in FORMATS:
-        return _fail(f"--log-format must be one of {', '.join(FORMATS)}, not {settings.log_format!r}.")
-    if settings.public_url and not _is_http_url(settings.public_url):
-        return _fail(
-            f"--public-url must be an http(s) URL such as https://sandbox.example.com, not {settings.public_url!r}."
         )
     address = claim(settings.host, settings.port)  # before the slow part: a busy port fails at once
     settings = dataclasses.replace(settings, host=address.ip, port=address.port)
@@ -138,16 +122,6 @@ def _serve(settings: Settings) -> int:
         create_app(settings).extensions["sandbox"]["engine"].store.close()
     print(banner(settings, index, fixtures), flush=True)
     return serve(settings)
-
-
-def _is_http_url(url: str) -> bool:
-    """An absolute http(s) URL with a host and nothing after its path."""
-    try:
-        parts = urlsplit(url)
-        parts.port  # noqa: B018 - raises on a bad port
-    except ValueError:
-        return False
-    return parts.scheme in ("http", "https") and bool(parts.hostname) and not (parts.query or parts.fragment)
 
 
 def _state_parser(prog: str, description: str) -> argparse.ArgumentParser:

@@ -9,12 +9,14 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 _PACKAGE_DIR = Path(__file__).resolve().parent
 _REPO_DIR = _PACKAGE_DIR.parent
 _INTEGERS = frozenset(
     {"port", "seed", "max_body_bytes", "rate_limit", "rate_window_seconds", "threads", "workers", "shutdown_timeout"}
 )
+LOG_FORMATS = ("text", "json")
 _KINDS = {"scale": "number", "today": "date (YYYY-MM-DD)"} | dict.fromkeys(_INTEGERS, "integer")
 
 
@@ -62,8 +64,23 @@ class Settings:
     shutdown_timeout: int = 10
 
     def __post_init__(self) -> None:
+        """Refuse settings no sandbox can run with, whichever way they came (flags, environment, WSGI entry)."""
         if not (math.isfinite(self.scale) and self.scale >= 0):
             raise SettingsError(f"--scale must be a number of at least 0, not {self.scale:g}.")
+        for flag, value in (
+            ("--workers", self.workers),
+            ("--threads", self.threads),
+            ("--rate-limit", self.rate_limit),
+            ("--shutdown-timeout", self.shutdown_timeout),
+        ):
+            if value < 1:
+                raise SettingsError(f"{flag} must be at least 1, not {value}.")
+        if self.log_format not in LOG_FORMATS:
+            raise SettingsError(f"--log-format must be one of {', '.join(LOG_FORMATS)}, not {self.log_format!r}.")
+        if self.public_url and not _is_http_url(self.public_url):
+            raise SettingsError(
+                f"--public-url must be an http(s) URL such as https://sandbox.example.com, not {self.public_url!r}."
+            )
 
     @property
     def base_url(self) -> str:
@@ -98,6 +115,16 @@ class Settings:
             if value is not None:
                 env[f"MOCKSERVER_{spec.name.upper()}"] = value.isoformat() if isinstance(value, dt.date) else str(value)
         return env
+
+
+def _is_http_url(url: str) -> bool:
+    """An absolute http(s) URL with a host and nothing after its path."""
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises on a bad port
+    except ValueError:
+        return False
+    return parts.scheme in ("http", "https") and bool(parts.hostname) and not (parts.query or parts.fragment)
 
 
 def _parse(name: str, raw: str) -> object:
