@@ -71,6 +71,18 @@ def serve_parser() -> argparse.ArgumentParser:
         help="seconds a stopping server waits for requests in flight before it ends them (default 10)",
     )
     parser.add_argument(
+        "--body-timeout",
+        type=int,
+        dest="body_timeout",
+        help="seconds a request body may take to arrive before the answer is 408 (default 10)",
+    )
+    parser.add_argument(
+        "--header-timeout",
+        type=int,
+        dest="header_timeout",
+        help="seconds a client may take to send its headers, or stay idle between requests (default 10)",
+    )
+    parser.add_argument(
         "--workers",
         type=int,
         help="server processes (default 1); more than 1 needs --db, since the in-memory default lives in one process",

@@ -90,6 +90,12 @@ class Conflict(ApiError):
     status, code = 409, "conflict"
 
 
+class RequestTimeout(ApiError):
+    """The announced body did not arrive within the server's body timeout."""
+
+    status, code = 408, "request_timeout"
+
+
 class PayloadTooLarge(ApiError):
     """The body exceeds the configured limit."""
 

@@ -14,7 +14,18 @@ from urllib.parse import urlsplit
 _PACKAGE_DIR = Path(__file__).resolve().parent
 _REPO_DIR = _PACKAGE_DIR.parent
 _INTEGERS = frozenset(
-    {"port", "seed", "max_body_bytes", "rate_limit", "rate_window_seconds", "threads", "workers", "shutdown_timeout"}
+    {
+        "port",
+        "seed",
+        "max_body_bytes",
+        "rate_limit",
+        "rate_window_seconds",
+        "threads",
+        "workers",
+        "shutdown_timeout",
+        "body_timeout",
+        "header_timeout",
+    }
 )
 LOG_FORMATS = ("text", "json")
 _KINDS = {"scale": "number", "today": "date (YYYY-MM-DD)"} | dict.fromkeys(_INTEGERS, "integer")
@@ -62,6 +73,8 @@ class Settings:
     log_format: str = "text"
     quiet: bool = False
     shutdown_timeout: int = 10
+    body_timeout: int = 10
+    header_timeout: int = 10
 
     def __post_init__(self) -> None:
         """Refuse settings no sandbox can run with, whichever way they came (flags, environment, WSGI entry)."""
@@ -72,6 +85,8 @@ class Settings:
             ("--threads", self.threads),
             ("--rate-limit", self.rate_limit),
             ("--shutdown-timeout", self.shutdown_timeout),
+            ("--body-timeout", self.body_timeout),
+            ("--header-timeout", self.header_timeout),
         ):
             if value < 1:
                 raise SettingsError(f"{flag} must be at least 1, not {value}.")

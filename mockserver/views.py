@@ -17,12 +17,13 @@ from werkzeug.wrappers import Request
 
 from mockserver.behaviours.context import Call, Reply
 from mockserver.behaviours.engine import Engine
-from mockserver.errors import ApiError, ContractViolation, PayloadTooLarge, Unauthorized, error_body
+from mockserver.errors import ApiError, ContractViolation, PayloadTooLarge, RequestTimeout, Unauthorized, error_body
 from mockserver.jsonio import dumps
 from mockserver.platform.auth import Credential, KeyRing
 from mockserver.platform.idempotency import HEADER as IDEMPOTENCY_HEADER
 from mockserver.platform.idempotency import IdempotencyStore
 from mockserver.platform.ratelimit import Budget, RateLimiter
+from mockserver.rsgi import BODY_TIMED_OUT
 from mockserver.spec import Operation
 from mockserver.validation import OperationValidator
 
@@ -67,6 +68,12 @@ def read_body(request: Request) -> bytes:
     chunked = "chunked" in request.headers.get("Transfer-Encoding", "").lower()
     if not chunked and not request.content_length:
         return b""  # nothing announced: no read, so no wait on the server's input stream
+    timeout = request.environ.get(BODY_TIMED_OUT)
+    if timeout is not None:
+        raise RequestTimeout(
+            f"The request body did not arrive within {timeout:g} seconds; send the whole body without pausing.",
+            headers={"Connection": "close"},
+        )
     limit = request.max_content_length
     too_large = PayloadTooLarge(f"The request body exceeds the limit of {limit} bytes.")
     if limit is None or request.content_length is not None or not chunked:

@@ -1,4 +1,4 @@
-"""WSGI entry points for servers that import the app by name (Granian, gunicorn, waitress)."""
+"""Entry points for servers that import the app by name: WSGI (gunicorn, waitress) and RSGI (Granian)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import sys
 from flask import Flask
 
 from mockserver.app import create_app
+from mockserver.rsgi import WsgiOverRsgi
 from mockserver.settings import Settings
 
 # A thread waiting for the interpreter lock gets it within 1 ms instead of CPython's 5 ms, so a
@@ -23,6 +24,17 @@ def app_from_env() -> Flask:
     sys.setswitchinterval(SWITCH_INTERVAL_SECONDS)  # this process exists to serve the sandbox
     end_with_parent()
     return create_app(Settings.from_env())
+
+
+def rsgi_app_from_env() -> WsgiOverRsgi:
+    """The same app for Granian's RSGI interface, which receives bodies under --body-timeout."""
+    settings = Settings.from_env()
+    return WsgiOverRsgi(
+        app_from_env(),
+        threads=settings.threads,
+        max_body_bytes=settings.max_body_bytes,
+        body_timeout=settings.body_timeout,
+    )
 
 
 def end_with_parent() -> None:

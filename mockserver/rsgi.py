@@ -1,0 +1,158 @@
+"""Serve a WSGI app over Granian's RSGI: bodies arrive on the event loop under a deadline, then a thread answers.
+
+Under Granian's WSGI interface a thread reads the body itself, so a client that announces a body
+and stalls holds that thread; eight of them froze the whole server. Here the body is read
+asynchronously, bounded in size and time, and only a complete request ever reaches a thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import sys
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Protocol
+
+# The environ key set (to the timeout in seconds) when a body did not arrive in time: the app answers 408.
+BODY_TIMED_OUT = "mockserver.body_timed_out"
+
+StartResponse = Callable[..., Callable[[bytes], object]]
+WsgiApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
+Reply = tuple[int, list[tuple[str, str]], bytes]
+
+
+class _Headers(Protocol):
+    def items(self) -> list[tuple[str, str]]: ...
+
+    def get(self, key: str, default: Any = None) -> Any: ...
+
+
+class _Scope(Protocol):
+    proto: str
+    http_version: str
+    method: str
+    path: str
+    query_string: str
+    scheme: str
+    client: str
+    server: str
+
+    @property
+    def headers(self) -> _Headers: ...
+
+
+class _Protocol(Protocol):
+    def __aiter__(self) -> Any: ...
+
+    def response_bytes(self, status: int, headers: list[tuple[str, str]], body: bytes) -> None: ...
+
+
+class WsgiOverRsgi:
+    """An RSGI application that reads each body with a deadline and a size cap, then runs the WSGI app."""
+
+    def __init__(self, app: WsgiApp, *, threads: int, max_body_bytes: int, body_timeout: float) -> None:
+        self._app = app
+        self._max_body_bytes = max_body_bytes
+        self._body_timeout = body_timeout
+        self._threads = threads
+        self._pool: ThreadPoolExecutor | None = None
+
+    def __rsgi_init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Granian calls this once per worker before the first request."""
+        self._pool = ThreadPoolExecutor(max_workers=self._threads, thread_name_prefix="sandbox")
+
+    def __rsgi_del__(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Granian calls this as the worker stops: requests not yet started are dropped."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+
+    async def __rsgi__(self, scope: _Scope, protocol: _Protocol) -> None:
+        """Answer one HTTP request."""
+        if scope.proto != "http":
+            return  # websockets: nothing here speaks them, and an unaccepted socket is refused
+        body, timed_out = await self._read_body(scope.headers, protocol)
+        environ = wsgi_environ(scope, body)
+        if timed_out:
+            environ[BODY_TIMED_OUT] = self._body_timeout
+        loop = asyncio.get_running_loop()
+        status, headers, payload = await loop.run_in_executor(self._pool, call_wsgi, self._app, environ)
+        protocol.response_bytes(status, headers, payload)
+
+    async def _read_body(self, headers: _Headers, protocol: _Protocol) -> tuple[bytes, bool]:
+        """The body up to one byte past the limit (so the app can say 413), and whether it stopped short in time."""
+        length = headers.get("content-length")
+        if length is None and headers.get("transfer-encoding") is None:
+            return b"", False
+        if length is not None and length.isdigit() and int(length) > self._max_body_bytes:
+            return b"", False  # the app refuses it from the declared length; no reason to receive it
+        chunks: list[bytes] = []
+        size = 0
+        try:
+            async with asyncio.timeout(self._body_timeout):
+                async for chunk in protocol:
+                    chunks.append(chunk)
+                    size += len(chunk)
+                    if size > self._max_body_bytes:
+                        break
+        except TimeoutError:
+            return b"".join(chunks), True
+        return b"".join(chunks), False
+
+
+def wsgi_environ(scope: _Scope, body: bytes) -> dict[str, Any]:
+    """The PEP 3333 environ for an RSGI scope and its (already received) body."""
+    server_host, server_port = _host_and_port(scope.server)
+    client_host, client_port = _host_and_port(scope.client)
+    environ: dict[str, Any] = {
+        "REQUEST_METHOD": scope.method,
+        "SCRIPT_NAME": "",
+        "PATH_INFO": scope.path.encode("utf-8").decode("latin-1"),
+        "QUERY_STRING": scope.query_string,
+        "SERVER_NAME": server_host,
+        "SERVER_PORT": server_port,
+        "SERVER_PROTOCOL": f"HTTP/{scope.http_version}",
+        "REMOTE_ADDR": client_host,
+        "REMOTE_PORT": client_port,
+        "wsgi.version": (1, 0),
+        "wsgi.url_scheme": scope.scheme,
+        "wsgi.input": io.BytesIO(body),
+        "wsgi.errors": sys.stderr,
+        "wsgi.multithread": True,
+        "wsgi.multiprocess": True,
+        "wsgi.run_once": False,
+    }
+    for name, value in scope.headers.items():
+        key = name.upper().replace("-", "_")
+        if key not in ("CONTENT_TYPE", "CONTENT_LENGTH"):
+            key = "HTTP_" + key
+        environ[key] = f"{environ[key]}, {value}" if key in environ else value
+    return environ
+
+
+def call_wsgi(app: WsgiApp, environ: dict[str, Any]) -> Reply:
+    """Run the WSGI app to the end and return its status, headers and whole body."""
+    started: list[Any] = []
+    written: list[bytes] = []
+
+    def start_response(
+        status: str, headers: list[tuple[str, str]], exc_info: object = None
+    ) -> Callable[[bytes], object]:
+        started[:] = [status, headers]
+        return written.append
+
+    result = app(environ, start_response)
+    try:
+        written.extend(result)
+    finally:
+        close = getattr(result, "close", None)
+        if close is not None:
+            close()
+    status, headers = started
+    return int(status.split(" ", 1)[0]), headers, b"".join(written)
+
+
+def _host_and_port(address: str) -> tuple[str, str]:
+    """Split Granian's ``host:port`` (``[v6]:port`` for IPv6) into WSGI's two strings."""
+    host, _, port = address.rpartition(":")
+    return host.strip("[]") or address, port

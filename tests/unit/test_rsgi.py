@@ -1,0 +1,69 @@
+"""The RSGI adapter hands the app the same environ a WSGI server would, and the app's whole answer back."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from werkzeug.wrappers import Request, Response
+
+from mockserver.rsgi import call_wsgi, wsgi_environ
+
+
+@dataclass
+class _Headers:
+    pairs: list[tuple[str, str]]
+
+    def items(self) -> list[tuple[str, str]]:
+        return self.pairs
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return next((value for name, value in self.pairs if name == key), default)
+
+
+@dataclass
+class _Scope:
+    path: str
+    query_string: str = ""
+    method: str = "GET"
+    client: str = "127.0.0.1:50000"
+    server: str = "127.0.0.1:8080"
+    proto: str = "http"
+    http_version: str = "1.1"
+    scheme: str = "http"
+    pairs: list[tuple[str, str]] = field(default_factory=list)
+
+    @property
+    def headers(self) -> _Headers:
+        return _Headers(self.pairs)
+
+
+def test_the_environ_reads_back_as_the_request_that_was_sent() -> None:
+    scope = _Scope(
+        path="/api/v1/customers/日本",
+        query_string="search=%20x&limit=5",
+        method="POST",
+        client="[::1]:50123",
+        server="[::1]:8080",
+        pairs=[("content-type", "application/json"), ("content-length", "2"), ("x-tag", "a"), ("x-tag", "b")],
+    )
+    request = Request(wsgi_environ(scope, b"{}"))
+    assert request.path == "/api/v1/customers/日本"
+    assert request.args.to_dict() == {"search": " x", "limit": "5"}
+    assert request.method == "POST"
+    assert request.remote_addr == "::1"
+    assert request.environ["SERVER_PORT"] == "8080"
+    assert request.content_type == "application/json"
+    assert request.content_length == 2
+    assert request.headers["X-Tag"] == "a, b"
+    assert request.get_data() == b"{}"
+
+
+def test_the_apps_status_headers_and_whole_body_come_back() -> None:
+    def app(environ: dict[str, Any], start_response: Any) -> Any:
+        return Response([b"one ", b"two"], status=201, headers={"X-Id": "7"})(environ, start_response)
+
+    status, headers, body = call_wsgi(app, wsgi_environ(_Scope(path="/"), b""))
+    assert status == 201
+    assert ("X-Id", "7") in headers
+    assert body == b"one two"
