@@ -6,6 +6,7 @@ process sees the same values and a claim is atomic. Expired rows are purged as w
 
 from __future__ import annotations
 
+import heapq
 import threading
 from collections.abc import Callable
 from contextlib import AbstractContextManager
@@ -16,6 +17,8 @@ from mockserver.store.sql import decode
 
 Execute = Callable[..., Any]
 PURGE_EVERY = 500
+# About 100 MB of remembered idempotent responses at most; past it the soonest to expire are forgotten.
+MEMORY_MAX_ENTRIES = 50_000
 
 
 class SqlEphemera:
@@ -107,17 +110,49 @@ class SqlEphemera:
 
 
 class MemoryEphemera:
-    """The ``Ephemera`` interface in this process's memory, for a sandbox that no other process shares."""
+    """The ``Ephemera`` interface in this process's memory, for a sandbox that no other process shares.
 
-    def __init__(self) -> None:
+    A heap of expiry times makes purging cheap enough to do on every write, and at most
+    ``max_entries`` values are kept: past that, the ones closest to expiring go first, so a long
+    soak of new idempotency keys costs bounded memory instead of a day's worth of responses.
+    """
+
+    def __init__(self, max_entries: int = MEMORY_MAX_ENTRIES) -> None:
         self._values: dict[tuple[str, str], tuple[Any, float]] = {}
+        self._expiries: list[tuple[float, tuple[str, str]]] = []  # a heap; stale entries are skipped
         self._lock = threading.Lock()
-        self._writes = 0
+        self._max_entries = max_entries
+
+    def __len__(self) -> int:
+        """How many values are held, expired ones not yet purged included."""
+        return len(self._values)
+
+    def _store(self, key: tuple[str, str], value: Any, expires: float) -> None:
+        """Keep a value (the lock is held) and remember when it expires."""
+        current = self._values.get(key)
+        self._values[key] = (value, expires)
+        if current is None or current[1] != expires:
+            heapq.heappush(self._expiries, (expires, key))
+            if len(self._expiries) > 2 * len(self._values) + 1024:  # too many stale entries: rebuild
+                self._expiries = [(when, k) for k, (_, when) in self._values.items()]
+                heapq.heapify(self._expiries)
+
+    def _drop_soonest(self, now: float | None) -> bool:
+        """Drop the value closest to expiring (only when expired by ``now``, unless ``now`` is None)."""
+        while self._expiries and (now is None or self._expiries[0][0] <= now):
+            expires, key = heapq.heappop(self._expiries)
+            current = self._values.get(key)
+            if current is not None and current[1] == expires:
+                del self._values[key]
+                return True
+        return False
 
     def _wrote(self, now: float) -> None:
-        self._writes += 1
-        if self._writes % PURGE_EVERY == 0:
-            self._values = {k: v for k, v in self._values.items() if v[1] > now}
+        """Purge what has expired, then keep within the cap (the lock is held)."""
+        while self._drop_soonest(now):
+            pass
+        while len(self._values) > self._max_entries and self._drop_soonest(None):
+            pass
 
     def claim(self, namespace: str, key: str, value: Any, expires: float, now: float) -> Any | None:
         """Store a value unless a live one exists; return the live value when there is one."""
@@ -125,7 +160,7 @@ class MemoryEphemera:
             current = self._values.get((namespace, key))
             if current is not None and current[1] > now:
                 return current[0]
-            self._values[(namespace, key)] = (value, expires)
+            self._store((namespace, key), value, expires)
             self._wrote(now)
         return None
 
@@ -137,7 +172,9 @@ class MemoryEphemera:
     def set(self, namespace: str, key: str, value: Any, expires: float) -> None:
         """Store or replace a value."""
         with self._lock:
-            self._values[(namespace, key)] = (value, expires)
+            self._store((namespace, key), value, expires)
+            while len(self._values) > self._max_entries and self._drop_soonest(None):
+                pass
 
     def discard(self, namespace: str, key: str) -> None:
         """Forget a key."""
@@ -151,7 +188,7 @@ class MemoryEphemera:
             if current is None or current[1] <= now:
                 current = (0, expires)
             count = int(current[0]) + 1
-            self._values[(namespace, key)] = (count, current[1])
+            self._store((namespace, key), count, current[1])
             self._wrote(now)
         return count
 
@@ -159,10 +196,13 @@ class MemoryEphemera:
         """Drop expired values."""
         with self._lock:
             before = len(self._values)
-            self._values = {k: v for k, v in self._values.items() if v[1] > now}
+            while self._drop_soonest(now):
+                pass
             return before - len(self._values)
 
     def clear(self, namespace: str | None = None) -> None:
         """Forget every value, or every value of one namespace."""
         with self._lock:
             self._values = {k: v for k, v in self._values.items() if namespace is not None and k[0] != namespace}
+            self._expiries = [(when, k) for k, (_, when) in self._values.items()]
+            heapq.heapify(self._expiries)
