@@ -372,3 +372,21 @@ def test_a_stalled_client_cannot_hold_up_shutdown_beyond_its_bound() -> None:
     finally:
         stalled.close()
         server.stop()
+
+
+def test_a_stopped_server_exits_0_and_one_whose_worker_died_exits_1() -> None:
+    stopped = LiveServer("--quiet")
+    stopped.process.terminate()
+    assert stopped.process.wait(timeout=30) == 0
+    stopped.stop()
+
+    crashed = LiveServer("--quiet")
+    try:
+        workers = Path(f"/proc/{crashed.process.pid}/task/{crashed.process.pid}/children").read_text().split()
+        assert workers
+        for worker in workers:
+            os.kill(int(worker), signal.SIGKILL)
+        assert crashed.process.wait(timeout=30) == 1  # it stops rather than serve on without that state
+        assert "Unexpected exit from worker-1" in crashed.output()
+    finally:
+        crashed.stop()
