@@ -65,10 +65,10 @@ STALLED_HEAD = (
 )
 
 
-@pytest.fixture(scope="module")
-def timid_server() -> Iterator[LiveServer]:
-    """Two threads and short timeouts: a handful of stalled clients would be enough to occupy every thread."""
-    server = LiveServer("--quiet", "--threads", "2", "--body-timeout", "2", "--header-timeout", "2")
+@pytest.fixture(scope="module", params=["1", "2"], ids=["1-thread", "2-threads"])
+def timid_server(request: pytest.FixtureRequest) -> Iterator[LiveServer]:
+    """Few threads and short timeouts: a handful of stalled clients would be enough to occupy every thread."""
+    server = LiveServer("--quiet", "--threads", request.param, "--body-timeout", "2", "--header-timeout", "2")
     yield server
     server.stop()
 
