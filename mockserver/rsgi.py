@@ -80,12 +80,13 @@ class WsgiOverRsgi:
         protocol.response_bytes(status, headers, payload)
 
     async def _read_body(self, headers: _Headers, protocol: _Protocol) -> tuple[bytes, bool]:
-        """The body up to one byte past the limit (so the app can say 413), and whether it stopped short in time."""
-        length = headers.get("content-length")
-        if length is None and headers.get("transfer-encoding") is None:
+        """The body up to one byte past the limit (so the app can say 413), and whether it stopped short in time.
+
+        A body over the limit is still received up to the limit: a client that is busy sending it
+        would otherwise have its connection reset before it reads the 413.
+        """
+        if headers.get("content-length") is None and headers.get("transfer-encoding") is None:
             return b"", False
-        if length is not None and length.isdigit() and int(length) > self._max_body_bytes:
-            return b"", False  # the app refuses it from the declared length; no reason to receive it
         chunks: list[bytes] = []
         size = 0
         try:
