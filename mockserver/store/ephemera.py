@@ -17,8 +17,8 @@ from mockserver.store.sql import decode
 
 Execute = Callable[..., Any]
 PURGE_EVERY = 500
-# About 100 MB of remembered idempotent responses at most; past it the soonest to expire are forgotten.
-MEMORY_MAX_ENTRIES = 50_000
+# Per namespace: about 30-60 MB of remembered idempotent responses at most; past it the soonest to expire go.
+MEMORY_MAX_ENTRIES = 20_000
 
 
 class SqlEphemera:
@@ -112,14 +112,16 @@ class SqlEphemera:
 class MemoryEphemera:
     """The ``Ephemera`` interface in this process's memory, for a sandbox that no other process shares.
 
-    A heap of expiry times makes purging cheap enough to do on every write, and at most
-    ``max_entries`` values are kept: past that, the ones closest to expiring go first, so a long
-    soak of new idempotency keys costs bounded memory instead of a day's worth of responses.
+    A heap of expiry times per namespace makes purging cheap enough to do on every write, and each
+    namespace keeps at most ``max_entries`` values: past that, its values closest to expiring go
+    first. A soak of new idempotency keys then costs bounded memory instead of a day's worth of
+    responses, and never evicts an OAuth token or a rate-limit window to make room.
     """
 
     def __init__(self, max_entries: int = MEMORY_MAX_ENTRIES) -> None:
         self._values: dict[tuple[str, str], tuple[Any, float]] = {}
-        self._expiries: list[tuple[float, tuple[str, str]]] = []  # a heap; stale entries are skipped
+        self._expiries: dict[str, list[tuple[float, str]]] = {}  # heaps per namespace; stale entries skipped
+        self._sizes: dict[str, int] = {}
         self._lock = threading.Lock()
         self._max_entries = max_entries
 
@@ -127,32 +129,41 @@ class MemoryEphemera:
         """How many values are held, expired ones not yet purged included."""
         return len(self._values)
 
-    def _store(self, key: tuple[str, str], value: Any, expires: float) -> None:
-        """Keep a value (the lock is held) and remember when it expires."""
-        current = self._values.get(key)
-        self._values[key] = (value, expires)
+    def _store(self, namespace: str, key: str, value: Any, expires: float) -> None:
+        """Keep a value (the lock is held), remember when it expires, and keep its namespace within the cap."""
+        current = self._values.get((namespace, key))
+        self._values[(namespace, key)] = (value, expires)
+        if current is None:
+            self._sizes[namespace] = self._sizes.get(namespace, 0) + 1
         if current is None or current[1] != expires:
-            heapq.heappush(self._expiries, (expires, key))
-            if len(self._expiries) > 2 * len(self._values) + 1024:  # too many stale entries: rebuild
-                self._expiries = [(when, k) for k, (_, when) in self._values.items()]
-                heapq.heapify(self._expiries)
+            heap = self._expiries.setdefault(namespace, [])
+            heapq.heappush(heap, (expires, key))
+            if len(heap) > 2 * self._sizes[namespace] + 1024:  # mostly stale entries: rebuild
+                heap[:] = [(when, k) for (ns, k), (_, when) in self._values.items() if ns == namespace]
+                heapq.heapify(heap)
+        while self._sizes[namespace] > self._max_entries and self._drop_soonest(namespace, None):
+            pass
 
-    def _drop_soonest(self, now: float | None) -> bool:
-        """Drop the value closest to expiring (only when expired by ``now``, unless ``now`` is None)."""
-        while self._expiries and (now is None or self._expiries[0][0] <= now):
-            expires, key = heapq.heappop(self._expiries)
-            current = self._values.get(key)
+    def _drop(self, namespace: str, key: str) -> None:
+        if self._values.pop((namespace, key), None) is not None:
+            self._sizes[namespace] -= 1
+
+    def _drop_soonest(self, namespace: str, now: float | None) -> bool:
+        """Drop the namespace's value closest to expiring (only if expired by ``now``, unless ``now`` is None)."""
+        heap = self._expiries.get(namespace) or []
+        while heap and (now is None or heap[0][0] <= now):
+            expires, key = heapq.heappop(heap)
+            current = self._values.get((namespace, key))
             if current is not None and current[1] == expires:
-                del self._values[key]
+                self._drop(namespace, key)
                 return True
         return False
 
-    def _wrote(self, now: float) -> None:
-        """Purge what has expired, then keep within the cap (the lock is held)."""
-        while self._drop_soonest(now):
-            pass
-        while len(self._values) > self._max_entries and self._drop_soonest(None):
-            pass
+    def _purge(self, now: float) -> None:
+        """Drop every expired value (the lock is held)."""
+        for namespace in self._expiries:
+            while self._drop_soonest(namespace, now):
+                pass
 
     def claim(self, namespace: str, key: str, value: Any, expires: float, now: float) -> Any | None:
         """Store a value unless a live one exists; return the live value when there is one."""
@@ -160,8 +171,8 @@ class MemoryEphemera:
             current = self._values.get((namespace, key))
             if current is not None and current[1] > now:
                 return current[0]
-            self._store((namespace, key), value, expires)
-            self._wrote(now)
+            self._purge(now)
+            self._store(namespace, key, value, expires)
         return None
 
     def get(self, namespace: str, key: str, now: float) -> Any | None:
@@ -172,14 +183,12 @@ class MemoryEphemera:
     def set(self, namespace: str, key: str, value: Any, expires: float) -> None:
         """Store or replace a value."""
         with self._lock:
-            self._store((namespace, key), value, expires)
-            while len(self._values) > self._max_entries and self._drop_soonest(None):
-                pass
+            self._store(namespace, key, value, expires)
 
     def discard(self, namespace: str, key: str) -> None:
         """Forget a key."""
         with self._lock:
-            self._values.pop((namespace, key), None)
+            self._drop(namespace, key)
 
     def increment(self, namespace: str, key: str, expires: float, now: float) -> int:
         """Add one to a counter that restarts from 1 once expired."""
@@ -188,21 +197,21 @@ class MemoryEphemera:
             if current is None or current[1] <= now:
                 current = (0, expires)
             count = int(current[0]) + 1
-            self._store((namespace, key), count, current[1])
-            self._wrote(now)
+            self._purge(now)
+            self._store(namespace, key, count, current[1])
         return count
 
     def purge(self, now: float) -> int:
         """Drop expired values."""
         with self._lock:
             before = len(self._values)
-            while self._drop_soonest(now):
-                pass
+            self._purge(now)
             return before - len(self._values)
 
     def clear(self, namespace: str | None = None) -> None:
         """Forget every value, or every value of one namespace."""
         with self._lock:
+            for name in [namespace] if namespace is not None else list(self._expiries):
+                self._expiries.pop(name, None)
+                self._sizes.pop(name, None)
             self._values = {k: v for k, v in self._values.items() if namespace is not None and k[0] != namespace}
-            self._expiries = [(when, k) for k, (_, when) in self._values.items()]
-            heapq.heapify(self._expiries)

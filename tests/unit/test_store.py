@@ -514,17 +514,18 @@ def test_absorb_into_a_table_with_records_replaces_them_by_key_and_counts_again(
         assert tenant.get("invoices", 1) == INVOICES[0]
 
 
-def test_memory_ephemera_purge_as_they_go_and_stay_within_their_cap() -> None:
+def test_memory_ephemera_purge_as_they_go_and_keep_each_namespace_within_its_cap() -> None:
     shared = MemoryEphemera(max_entries=100)
     for n in range(50):
         shared.claim("idem", f"old-{n}", {"n": n}, expires=100, now=0)
     shared.claim("idem", "later", {"n": "later"}, expires=500, now=150)  # the 50 old keys expired by now
     assert len(shared) == 1
+    shared.set("token", "t", "x", expires=300)  # expires before any idempotency key below
     for n in range(1000):
         shared.claim("idem", f"k-{n}", {"n": n}, expires=1000 + n, now=200)  # none expired: only the cap holds
-    assert len(shared) == 100
+    assert len(shared) == 101
     assert shared.get("idem", "k-999", now=200) == {"n": 999}  # the latest are kept ...
-    assert shared.get("idem", "later", now=200) is None  # ... and those closest to expiring went first
-    shared.set("token", "t", "x", expires=5000)
-    assert len(shared) == 100
-    assert shared.get("token", "t", now=200) == "x"
+    assert shared.get("idem", "later", now=200) is None  # ... those closest to expiring went first ...
+    assert shared.get("token", "t", now=200) == "x"  # ... and another namespace lost nothing
+    shared.clear("idem")
+    assert len(shared) == 1
