@@ -9,5 +9,6 @@ from __future__ import annotations
 from contracts.results import CheckResult, Failure, Outcome, Report
 from contracts.runner import run
 from contracts.target import Keys, Target
+from contracts.verdict import ExitCode, Verdict
 
-__all__ = ["CheckResult", "Failure", "Keys", "Outcome", "Report", "Target", "run"]
+__all__ = ["CheckResult", "ExitCode", "Failure", "Keys", "Outcome", "Report", "Target", "Verdict", "run"]

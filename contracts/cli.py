@@ -1,4 +1,8 @@
-"""The ``contracts`` command: run the suites against a base URL and exit 0 only when everything held."""
+"""The ``contracts`` command: run the suites against a base URL; the exit code says what the run proved.
+
+``0`` every check held and the target was really exercised, ``1`` the target broke the contract, ``2`` a
+usage error, ``3`` could not test (unreachable, rate-limited, nothing ran); see ``contracts.verdict``.
+"""
 
 from __future__ import annotations
 
@@ -8,15 +12,22 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from contracts import report as reporting
+from contracts.progress import Console
 from contracts.runner import run
 from contracts.target import ALL_SUITES, build_target
+from contracts.verdict import ExitCode, Verdict
 
 
 def parser() -> argparse.ArgumentParser:
     """The command line."""
     main = argparse.ArgumentParser(prog="contracts", description="Check an implementation against openapi.yaml.")
     commands = main.add_subparsers(dest="command", required=True)
-    run_cmd = commands.add_parser("run", help="run contract suites against a base URL")
+    run_cmd = commands.add_parser(
+        "run",
+        help="run contract suites against a base URL",
+        epilog="exit codes: 0 every check held, 1 the target broke the contract, 2 usage error, "
+        "3 could not test (unreachable, rate-limited, or no check ran)",
+    )
     run_cmd.add_argument("--base-url", help="the API's base URL, e.g. http://127.0.0.1:8080/api/v1")
     run_cmd.add_argument("--spec", type=Path, help="the contract (default: the repository's openapi.yaml)")
     run_cmd.add_argument(
@@ -37,7 +48,7 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point: 0 when every check held, 1 when one failed, 2 for a usage error."""
+    """Entry point: the exit code of ``contracts.verdict`` (2 for a usage error)."""
     args = parser().parse_args(argv)
     try:
         target = build_target(
@@ -52,19 +63,32 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
     except (ValueError, OSError) as exc:
         print(f"contracts: {exc}", file=sys.stderr)
-        return 2
+        return int(ExitCode.USAGE)
     print(f"Checking {target.api} against {target.spec_path} (seed {target.seed}, suites {', '.join(target.suites)})")
-    result = run(target, progress=reporting.progress)
-    failures = reporting.failures_text(result)
-    if failures:
-        print("\nFailures\n--------\n" + failures)
-    print("\n" + reporting.summary_table(result))
+    sys.stdout.flush()
+    result = run(target, Console(sys.stdout))
+    for title, text in (
+        ("Failures", reporting.failures_text(result)),
+        ("Could not run", reporting.errors_text(result)),
+    ):
+        if text:
+            print(f"\n{title}\n{'-' * len(title)}\n{text}")
+    if result.runs or result.checks:
+        print("\n" + reporting.summary_table(result))
     if args.junit_xml:
         reporting.write_junit(result, args.junit_xml)
     if args.json_path:
         reporting.write_json(result, args.json_path)
-    print("\nOK: every check held." if result.ok else "\nFAILED: the target broke the contract.")
-    return 0 if result.ok else 1
+    verdict = result.verdict
+    print("\n" + final_lines(verdict))
+    return int(verdict.code)
+
+
+def final_lines(verdict: Verdict) -> str:
+    """Every part that tested nothing, then one last line: the verdict, why, and what to do."""
+    lines = [f"not tested: {problem.line()}" for problem in verdict.untested] if len(verdict.untested) > 1 else []
+    lines.append(f"{verdict.label} (exit {int(verdict.code)}): {verdict.reason}")
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":

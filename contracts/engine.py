@@ -10,6 +10,11 @@ and no response-derived data (``extra-data-sources``, ``error-feedback``): the g
 seed and the spec only, never on what the target answered in an earlier run. The one deliberate exception is
 ``Idempotency-Key``: a fixed seed would send the same keys run after run, and a server that honours them
 replays stored responses (records deleted since), so each request gets a fresh key (see ``_fresh_keys``).
+
+Counting: ``load`` registers ``after_call`` and ``after_network_error`` hooks on the loaded schema only (a
+schema-scoped hook dispatcher, not the global one), which report every ``case.call()`` of the run to the
+target's meter. What Schemathesis sends on its own without ``case.call()`` is not counted: the unauthenticated
+probes of its ``ignored_auth`` check (about two per operation) and its start-up capability probe.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from __future__ import annotations
 import http.client
 import json
 import re
+import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping
@@ -37,8 +43,10 @@ from schemathesis.engine.recorder import CheckNode, ScenarioRecorder
 from schemathesis.schemas import BaseSchema
 
 from contracts import checks as _checks  # noqa: F401  (registers the domain checks and the PDF deserializer)
+from contracts import probe
 from contracts.http import redact
-from contracts.results import CheckResult, Failure, Outcome
+from contracts.meter import Meter
+from contracts.results import NO_ANSWER, CheckResult, Failure, Outcome
 from contracts.target import Target
 
 # Schema-valid data may still break a business rule (a reference to a record that does not exist, a
@@ -92,11 +100,27 @@ def fuzzing_phases() -> dict[str, dict[str, Any]]:
 
 
 def load(target: Target, config: SchemathesisConfig) -> BaseSchema:
-    """Load ``target.spec_path`` with ``config`` (raises ``SpecError`` when it cannot be read or parsed)."""
+    """Load ``target.spec_path`` with ``config``, its calls counted on ``target.meter`` (``SpecError``: unloadable)."""
     try:
-        return schemathesis.openapi.from_path(str(target.spec_path), config=config)
+        schema = schemathesis.openapi.from_path(str(target.spec_path), config=config)
     except (OSError, LoaderError, InvalidSchema) as exc:
         raise SpecError(f"cannot load {target.spec_path}: {exc}") from exc
+    count_calls(schema, target.meter)
+    return schema
+
+
+def count_calls(schema: BaseSchema, meter: Meter) -> None:
+    """Report every ``case.call()`` made with ``schema`` (answered or not) to ``meter``, via schema-scoped hooks."""
+
+    def after_call(context: Any, case: schemathesis.Case[Any], response: Response) -> None:
+        meter.answered(response.status_code)
+
+    def after_network_error(context: Any, case: schemathesis.Case[Any], request: requests.PreparedRequest) -> None:
+        # Schemathesis calls this hook from the ``except`` block around the request: the error is the one in flight.
+        meter.unanswered(sys.exception(), f"{request.method} {request.path_url}")
+
+    schema.hook("after_call")(after_call)
+    schema.hook("after_network_error")(after_network_error)
 
 
 class SpecError(Exception):
@@ -104,9 +128,9 @@ class SpecError(Exception):
 
 
 def unloadable(suite: str, target: Target, exc: SpecError) -> CheckResult:
-    """The one CheckResult of a suite whose spec did not load."""
+    """The one CheckResult of a suite whose spec did not load (an error: nothing was tested)."""
     failure = error(suite, target, "The spec could not be loaded", str(exc))
-    return CheckResult(suite, "spec", Outcome.FAILED, [failure])
+    return CheckResult(suite, "spec", Outcome.ERROR, [failure])
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -147,24 +171,35 @@ class _Operation:
 
     name: str
     failures: dict[tuple[str, str], Failure] = field(default_factory=dict)
+    errors: dict[tuple[str, str], Failure] = field(default_factory=dict)
     counts: dict[str, int] = field(default_factory=dict)
     answered: int = 0
     rate_limited: int = 0
     skip_reasons: list[str] = field(default_factory=list)
     seconds: float = 0.0
 
-    def add(self, failure: Failure) -> None:
+    def add(self, failure: Failure) -> bool:
+        """Keep a distinct failure (a few per rule at most); whether it was new."""
         key = (failure.rule, failure.message)
         if key in self.failures or self.counts.get(failure.rule, 0) >= _MAX_FAILURES_PER_CHECK:
-            return
+            return False
         self.counts[failure.rule] = self.counts.get(failure.rule, 0) + 1
         self.failures[key] = failure
+        return True
+
+    def add_error(self, failure: Failure) -> None:
+        """Keep something that kept Schemathesis from testing (not a verdict on the target)."""
+        self.errors.setdefault((failure.rule, failure.message), failure)
 
     def result(self, suite: str) -> CheckResult:
         failures = list(self.failures.values())
+        errors = list(self.errors.values())
         seconds = round(self.seconds, 3)
         if failures:
-            return CheckResult(suite, self.name, Outcome.FAILED, failures, seconds=seconds)
+            also = f"and {len(errors)} error(s): {errors[0].message.splitlines()[0]}" if errors else ""
+            return CheckResult(suite, self.name, Outcome.FAILED, failures, reason=also, seconds=seconds)
+        if errors:
+            return CheckResult(suite, self.name, Outcome.ERROR, errors, seconds=seconds)
         if self.answered and self.rate_limited == self.answered:
             # Every answer a 429 is conformant, but it tested nothing: say so rather than pass.
             reason = "every response was 429 Too Many Requests: raise the target's rate limit for this key"
@@ -208,6 +243,8 @@ class Run:
             for event in from_schema(self.schema).execute():
                 if self.observer is not None:
                     self.observer(event)
+                if isinstance(event, events.ScenarioStarted):
+                    self.target.meter.now(self.single or f"{event.label or 'run'} ({event.phase.value})")
                 self._handle(event)
         if not self.operations:
             self._op(None).skip_reasons.append("the engine tested nothing")
@@ -223,12 +260,19 @@ class Run:
             self._scenario(event)
         elif isinstance(event, events.NonFatalError):
             label = event.label if event.related_to_operation else None
-            self._op(label).add(self._error(event.info.title, event.info.message))
+            problem = self._error(event.info.title, event.info.message)
+            if isinstance(event.value, requests.RequestException):
+                problem = Failure(problem.rule, problem.message, status=NO_ANSWER)
+            self._op(label).add_error(problem)
         elif isinstance(event, events.FatalError):
-            self._op(None).add(self._error("Schemathesis could not run", str(event.exception)))
+            self._op(None).add_error(self._error("Schemathesis could not run", str(event.exception)))
         elif isinstance(event, events.EngineFinished):
-            for failure in event.failures:
-                self._op(None).add(self._failure_without_case(failure))
+            for found in event.failures:
+                self._record(None, self._failure_without_case(found))
+
+    def _record(self, label: str | None, failure: Failure) -> None:
+        if self._op(label).add(failure):
+            self.target.meter.found(1)
 
     def _error(self, title: str, message: str) -> Failure:
         return error(self.suite, self.target, title, message)
@@ -250,7 +294,7 @@ class Run:
         for case_id, nodes in event.recorder.checks.items():
             for node in nodes:
                 if node.status == Status.FAILURE and node.failure_info is not None:
-                    operation.add(self._failure(event.recorder, case_id, node))
+                    self._record(event.label, self._failure(event.recorder, case_id, node))
 
     def _failure(self, recorder: ScenarioRecorder, case_id: str, node: CheckNode) -> Failure:
         assert node.failure_info is not None
@@ -263,6 +307,7 @@ class Run:
             message=redact(_describe_failure(info.failure), self.target),
             reproduction=expandable(redact(reproduction, self.target)),
             response=redact(describe(response), self.target) if response is not None else "",
+            status=response.status_code if response is not None else None,
         )
 
 
@@ -272,13 +317,12 @@ def _labels(schema: BaseSchema) -> list[str]:
 
 
 def reachable(suite: str, target: Target) -> CheckResult | None:
-    """None when something answers at the base URL; otherwise the one failed CheckResult of the suite."""
-    try:
-        requests.get(target.api, timeout=min(target.timeout, 10.0))
-    except requests.RequestException as exc:
-        failure = error(suite, target, f"Cannot reach {target.api}", str(exc))
-        return CheckResult(suite, "target", Outcome.FAILED, [failure])
-    return None
+    """None when something answers at the base URL; otherwise the suite's one CheckResult, an error."""
+    reached = probe.reach(target)
+    if reached.ok:
+        return None
+    failure = error(suite, target, f"Cannot reach {target.api}", reached.problem)
+    return CheckResult(suite, "target", Outcome.ERROR, [Failure(failure.rule, failure.message, status=NO_ANSWER)])
 
 
 def error(suite: str, target: Target, title: str, message: str) -> Failure:
@@ -336,21 +380,27 @@ def describe(response: Response) -> str:
 
 
 def merge(suite: str, name: str, results: list[CheckResult]) -> CheckResult:
-    """Several runs of one check as one CheckResult: failed if any failed, passed if any ran, else skipped."""
-    outcomes = {result.outcome for result in results}
+    """Several runs of one check as one: failed if any failed, passed if any ran, else error, else skipped.
+
+    The failures of the failed runs are kept; errors of other runs are named in the reason, never dropped.
+    """
+    seconds = round(sum(result.seconds for result in results), 3)
+    failed = [r for r in results if r.outcome is Outcome.FAILED]
+    errors = [r for r in results if r.outcome is Outcome.ERROR]
+    outcome = next(
+        (o for o in (Outcome.FAILED, Outcome.PASSED, Outcome.ERROR) if any(r.outcome is o for r in results)),
+        Outcome.SKIPPED,
+    )
+    chosen = {Outcome.FAILED: failed, Outcome.ERROR: errors}.get(outcome, [])
     failures: dict[tuple[str, str], Failure] = {}
-    for result in results:
+    for result in chosen:
         for failure in result.failures:
             failures.setdefault((failure.rule, failure.message), failure)
-    if Outcome.FAILED in outcomes:
-        outcome = Outcome.FAILED
-    elif Outcome.PASSED in outcomes:
-        outcome = Outcome.PASSED
-    else:
-        outcome = Outcome.SKIPPED
-    reason = "; ".join(dict.fromkeys(r.reason for r in results if r.reason)) if outcome is Outcome.SKIPPED else ""
-    seconds = round(sum(result.seconds for result in results), 3)
-    return CheckResult(suite, name, outcome, list(failures.values()), reason, seconds)
+    reasons = [r.reason for r in results if r.reason and (outcome is not Outcome.PASSED)]
+    if errors and outcome in (Outcome.FAILED, Outcome.PASSED):
+        first = errors[0].failures[0].message.splitlines()[0] if errors[0].failures else errors[0].reason
+        reasons.append(f"{len(errors)} of {len(results)} runs could not run: {first}")
+    return CheckResult(suite, name, outcome, list(failures.values()), "; ".join(dict.fromkeys(reasons)), seconds)
 
 
 def skipped(suite: str, name: str, reason: str) -> CheckResult:

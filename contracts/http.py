@@ -1,4 +1,7 @@
-"""HTTP to the target, and failures that carry a runnable curl reproduction (secrets left as variables)."""
+"""HTTP to the target (every request counted on the target's meter), and failures with a curl reproduction.
+
+Secrets never leave this module in clear: reproductions name keys as ``${CONTRACTS_KEY_<ROLE>}``.
+"""
 
 from __future__ import annotations
 
@@ -6,9 +9,11 @@ import json
 import shlex
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import requests
 
+from contracts.meter import THROTTLE_STREAK, Throttled
 from contracts.results import Failure
 from contracts.target import ROLES, Target
 
@@ -33,22 +38,31 @@ class Client:
         params: Mapping[str, Any] | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> requests.Response:
-        """Send one request to ``base_url + path``."""
+        """Send one request to ``base_url + path`` and count it (raises ``Throttled`` once rate-limited for good)."""
+        meter = self.target.meter
+        if meter.throttled:
+            raise Throttled(f"stopped sending: the target answered 429 to the last {THROTTLE_STREAK} requests")
         sent = {"Accept": "application/json", **(headers or {})}
         if self.key is not None:
             sent["Authorization"] = f"Bearer {self.key}"
-        return self.session.request(
-            method,
-            f"{self.target.api}{path}",
-            json=json_body,
-            params=params,
-            headers=sent,
-            timeout=self.target.timeout,
-        )
+        try:
+            response = self.session.request(
+                method,
+                f"{self.target.api}{path}",
+                json=json_body,
+                params=params,
+                headers=sent,
+                timeout=self.target.timeout,
+            )
+        except requests.RequestException as exc:
+            meter.unanswered(exc, f"{method} {path}")
+            raise
+        meter.answered(response.status_code)
+        return response
 
     def failure(self, rule: str, message: str, response: requests.Response) -> Failure:
-        """A Failure for ``response``: the rule, why, the request as curl, and the answer."""
-        return Failure(rule, message, curl(response.request, self.target), describe(response))
+        """A Failure for ``response``: the rule, why, the request as curl, the answer and its status."""
+        return Failure(rule, message, curl(response.request, self.target), describe(response), response.status_code)
 
 
 def curl(request: requests.PreparedRequest, target: Target) -> str:
@@ -78,6 +92,14 @@ def redact(text: str, target: Target) -> str:
         if key:
             text = text.replace(key, f"${{CONTRACTS_KEY_{role.upper()}}}")
     return text
+
+
+def public_url(url: str) -> str:
+    """``url`` without credentials in it (``https://user:secret@host`` -> ``https://host``)."""
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url
+    return urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
 
 
 def describe(response: requests.Response) -> str:

@@ -1,30 +1,38 @@
-"""Report a run: a progress line per check, a summary table, JUnit XML for CI, and JSON."""
+"""Report a run: failures, what could not run, a summary table, and JUnit XML and JSON carrying the run's metadata.
+
+Both files say what was checked as well as what was found: target, spec (path and SHA-256), seed, suites,
+key roles (never keys), start time, durations, versions, requests made and answered per suite, and the exit
+code with its reason. JUnit carries them as ``<properties>`` of ``<testsuites>`` and of each ``<testsuite>``.
+"""
 
 from __future__ import annotations
 
 import json
-import sys
 from dataclasses import asdict
 from pathlib import Path
-from typing import TextIO
+from typing import Any
 from xml.etree import ElementTree as ET
 
+from contracts.meter import Counts
 from contracts.results import CheckResult, Outcome, Report
+from contracts.verdict import Verdict, problems
 
-_MARK = {Outcome.PASSED: "PASS", Outcome.FAILED: "FAIL", Outcome.SKIPPED: "SKIP"}
-
-
-def progress(check: CheckResult, out: TextIO = sys.stdout) -> None:
-    """One line per finished check, as it finishes."""
-    extra = f"  ({check.reason})" if check.reason else ""
-    out.write(f"  {_MARK[check.outcome]}  {check.suite:<12} {check.name}{extra}\n")
-    out.flush()
+_COLUMNS = ("suite", "checks", "passed", "failed", "skipped", "errors", "requests", "answered", "429", "no answer", "s")
 
 
 def failures_text(report: Report) -> str:
     """Every failure: the rule it broke, why, a curl reproduction and the target's answer."""
+    return _blocks(check for check in report.checks if check.outcome is Outcome.FAILED)
+
+
+def errors_text(report: Report) -> str:
+    """Every check that could not run, and why."""
+    return _blocks(check for check in report.checks if check.outcome is Outcome.ERROR)
+
+
+def _blocks(checks: Any) -> str:
     blocks: list[str] = []
-    for check in report.checks:
+    for check in checks:
         for failure in check.failures:
             lines = [f"[{check.suite}] {check.name}", f"  rule: {failure.rule}", f"  why:  {failure.message}"]
             if failure.reproduction:
@@ -35,63 +43,173 @@ def failures_text(report: Report) -> str:
     return "\n\n".join(blocks)
 
 
+def _outcomes(checks: list[CheckResult]) -> dict[str, int]:
+    return {outcome.value: sum(c.outcome is outcome for c in checks) for outcome in Outcome}
+
+
 def summary_table(report: Report) -> str:
-    """Suite | checks | passed | failed | skipped, and a total row."""
-    rows: list[tuple[str, ...]] = [("suite", "checks", "passed", "failed", "skipped")]
-    totals = [0, 0, 0, 0]
+    """Per suite: checks by outcome, requests made, answered, 429s, unanswered and seconds; a total row."""
+    rows: list[tuple[str, ...]] = [_COLUMNS]
+    totals = [0] * (len(_COLUMNS) - 2)
+    total_seconds = 0.0
     for name in report.suites():
         checks = report.of(name)
-        counts = [
+        run = report.run_of(name)
+        counts = run.requests if run is not None else Counts()
+        seconds = run.seconds if run is not None else sum(c.seconds for c in checks)
+        outcomes = _outcomes(checks)
+        values = [
             len(checks),
-            sum(c.outcome is Outcome.PASSED for c in checks),
-            sum(c.outcome is Outcome.FAILED for c in checks),
-            sum(c.outcome is Outcome.SKIPPED for c in checks),
+            *(outcomes[o.value] for o in (Outcome.PASSED, Outcome.FAILED, Outcome.SKIPPED, Outcome.ERROR)),
+            counts.made,
+            counts.answered,
+            counts.rate_limited,
+            counts.unanswered,
         ]
-        totals = [a + b for a, b in zip(totals, counts, strict=True)]
-        rows.append((name, *map(str, counts)))
-    rows.append(("total", *map(str, totals)))
-    widths = [max(len(row[i]) for row in rows) for i in range(5)]
+        totals = [a + b for a, b in zip(totals, values, strict=True)]
+        total_seconds += seconds
+        rows.append((name, *map(str, values), f"{seconds:.1f}"))
+    rows.append(("total", *map(str, totals), f"{total_seconds:.1f}"))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(_COLUMNS))]
     lines = [
         "  ".join(
             cell.ljust(w) if i == 0 else cell.rjust(w) for i, (cell, w) in enumerate(zip(row, widths, strict=True))
         )
         for row in rows
     ]
-    lines.insert(1, "  ".join("-" * w for w in widths))
-    lines.insert(len(lines) - 1, "  ".join("-" * w for w in widths))
+    rule = "  ".join("-" * w for w in widths)
+    lines.insert(1, rule)
+    lines.insert(len(lines) - 1, rule)
     return "\n".join(lines)
 
 
-def write_junit(report: Report, path: Path) -> None:
-    """JUnit XML: a testsuite per suite, a testcase per check (failures and skips as JUnit expects)."""
-    root = ET.Element("testsuites", name="contracts")
+# ----------------------------------------------------------------------------------------------------------
+# Metadata shared by both files
+
+
+def run_metadata(report: Report, verdict: Verdict) -> dict[str, Any]:
+    """The run's metadata as JSON-ready values (no key: roles only)."""
+    info = report.info
+    body: dict[str, Any] = asdict(info) if info is not None else {}
+    if info is not None and info.probe is not None:
+        body["probe"] = info.probe.as_dict()
+    body["exit_code"] = int(verdict.code)
+    body["reason"] = verdict.reason
+    return body
+
+
+def suite_metadata(report: Report) -> list[dict[str, Any]]:
+    """Per suite: seconds, requests made and answered (by status class), outcomes, and why it tested nothing."""
+    found: list[dict[str, Any]] = []
     for name in report.suites():
         checks = report.of(name)
-        element = ET.SubElement(
-            root,
-            "testsuite",
-            name=name,
-            tests=str(len(checks)),
-            failures=str(sum(c.outcome is Outcome.FAILED for c in checks)),
-            skipped=str(sum(c.outcome is Outcome.SKIPPED for c in checks)),
-            time=f"{sum(c.seconds for c in checks):.3f}",
+        run = report.run_of(name)
+        issues = problems(name, checks, run)
+        found.append(
+            {
+                "name": name,
+                "seconds": run.seconds if run is not None else round(sum(c.seconds for c in checks), 3),
+                "requests": (run.requests if run is not None else Counts()).as_dict(),
+                "checks": _outcomes(checks),
+                "exercised": not issues,
+                "problems": [issue.line() for issue in issues],
+            }
         )
-        for check in checks:
-            case = ET.SubElement(element, "testcase", classname=name, name=check.name, time=f"{check.seconds:.3f}")
-            if check.outcome is Outcome.FAILED:
-                for failure in check.failures:
-                    node = ET.SubElement(
-                        case, "failure", message=f"{failure.rule}: {failure.message}", type=failure.rule
-                    )
-                    node.text = f"{failure.reproduction}\n\n{failure.response}".strip()
-            elif check.outcome is Outcome.SKIPPED:
-                ET.SubElement(case, "skipped", message=check.reason)
+    return found
+
+
+def write_json(report: Report, path: Path) -> None:
+    """The whole report as JSON: verdict, run metadata, suites with their traffic, checks with their failures."""
+    verdict = report.verdict
+    body = {
+        "ok": verdict.code == 0,
+        "exit_code": int(verdict.code),
+        "verdict": verdict.as_dict(),
+        "run": run_metadata(report, verdict),
+        "suites": suite_metadata(report),
+        "checks": [asdict(check) for check in report.checks],
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(body, indent=2, default=str), encoding="utf-8")
+
+
+# ----------------------------------------------------------------------------------------------------------
+# JUnit
+
+
+def _flat(prefix: str, value: Any) -> list[tuple[str, str]]:
+    """Nested values as dotted property names (``requests.status.429``); lists joined by commas."""
+    if isinstance(value, dict):
+        return [pair for key, inner in value.items() for pair in _flat(f"{prefix}.{key}" if prefix else key, inner)]
+    if isinstance(value, list):
+        return [(prefix, ",".join(map(str, value)))]
+    if isinstance(value, bool):
+        return [(prefix, str(value).lower())]
+    return [(prefix, "" if value is None else str(value))]
+
+
+def _properties(parent: ET.Element, pairs: list[tuple[str, str]]) -> None:
+    node = ET.SubElement(parent, "properties")
+    for name, value in pairs:
+        ET.SubElement(node, "property", name=name, value=value)
+
+
+def write_junit(report: Report, path: Path) -> None:
+    """JUnit XML: a testsuite per suite, a testcase per check; run and suite metadata as ``<properties>``."""
+    verdict = report.verdict
+    run_props = _flat("", run_metadata(report, verdict))
+    started = report.info.started_at if report.info is not None else ""
+    checks = report.checks
+    outcomes = _outcomes(checks)
+    root = ET.Element(
+        "testsuites",
+        name="contracts",
+        tests=str(len(checks) + bool(report.unreachable)),
+        failures=str(outcomes["failed"]),
+        errors=str(outcomes["error"] + bool(report.unreachable)),
+        skipped=str(outcomes["skipped"]),
+        time=f"{report.info.seconds if report.info is not None else 0:.3f}",
+        timestamp=started,
+    )
+    _properties(root, run_props)
+    if report.unreachable:
+        element = ET.SubElement(root, "testsuite", name="target", tests="1", failures="0", errors="1", skipped="0")
+        _properties(element, run_props)
+        case = ET.SubElement(element, "testcase", classname="target", name="reachable", time="0.000")
+        ET.SubElement(case, "error", message=report.unreachable, type="unreachable")
+    for suite in suite_metadata(report):
+        _suite(root, report.of(suite["name"]), suite, run_props, started)
     path.parent.mkdir(parents=True, exist_ok=True)
     ET.ElementTree(root).write(path, encoding="utf-8", xml_declaration=True)
 
 
-def write_json(report: Report, path: Path) -> None:
-    """The whole report as JSON (checks with their failures)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    body = {"ok": report.ok, "checks": [asdict(check) for check in report.checks]}
-    path.write_text(json.dumps(body, indent=2, default=str), encoding="utf-8")
+def _suite(
+    root: ET.Element, checks: list[CheckResult], suite: dict[str, Any], run_props: list[tuple[str, str]], started: str
+) -> None:
+    name = suite["name"]
+    counts = suite["checks"]
+    element = ET.SubElement(
+        root,
+        "testsuite",
+        name=name,
+        tests=str(len(checks)),
+        failures=str(counts["failed"]),
+        errors=str(counts["error"]),
+        skipped=str(counts["skipped"]),
+        time=f"{suite['seconds']:.3f}",
+        timestamp=started,
+    )
+    own = {key: value for key, value in suite.items() if key not in ("name", "checks")}
+    _properties(element, [*run_props, *_flat("suite", own)])
+    for check in checks:
+        case = ET.SubElement(element, "testcase", classname=name, name=check.name, time=f"{check.seconds:.3f}")
+        if check.outcome is Outcome.FAILED:
+            for failure in check.failures:
+                node = ET.SubElement(case, "failure", message=f"{failure.rule}: {failure.message}", type=failure.rule)
+                node.text = f"{failure.reproduction}\n\n{failure.response}".strip()
+        elif check.outcome is Outcome.ERROR:
+            first = check.failures[0].message if check.failures else check.reason
+            node = ET.SubElement(case, "error", message=first, type="could-not-run")
+            node.text = "\n\n".join(f.message for f in check.failures) or check.reason
+        elif check.outcome is Outcome.SKIPPED:
+            ET.SubElement(case, "skipped", message=check.reason)

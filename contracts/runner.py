@@ -1,39 +1,91 @@
-"""Run the chosen suites against a target, streaming each finished check to a progress callback."""
+"""Run the chosen suites against a target: probe it first, count each suite's traffic, stream progress.
+
+Each suite gets ``replace(target, meter=Meter(...))``: its own counter, which every request it sends
+(through ``contracts.http.Client`` or Schemathesis) reports to, so the report can say what each suite
+really exercised. Every check is scrubbed of the target's keys before anyone (console, JSON, JUnit) sees it.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import shlex
 import subprocess
 import time
-from collections.abc import Callable
+from dataclasses import replace
+from typing import Protocol
 
+from contracts import probe
 from contracts import suites as registry
-from contracts.results import CheckResult, Failure, Outcome, Report
+from contracts.http import redact
+from contracts.meter import Meter
+from contracts.results import CheckResult, Failure, Outcome, Report, SuiteRun
+from contracts.runinfo import RunInfo
 from contracts.target import ROLES, Target
 
-Progress = Callable[[CheckResult], None]
+
+class Listener(Protocol):
+    """Told about a run as it goes (``contracts.progress.Console`` prints it)."""
+
+    def suite_started(self, name: str) -> None:
+        """A suite begins."""
+
+    def activity(self, meter: Meter) -> None:
+        """A request was counted, or the check in flight changed."""
+
+    def check_finished(self, check: CheckResult, meter: Meter) -> None:
+        """A check ended."""
+
+    def suite_finished(self, run: SuiteRun) -> None:
+        """A suite ended."""
 
 
-def run(target: Target, progress: Progress | None = None) -> Report:
-    """Run ``target.suites`` in order (after the setup hook, if any) and return the report."""
-    report = Report()
-
-    def record(check: CheckResult) -> None:
-        report.checks.append(check)
-        if progress is not None:
-            progress(check)
-
-    if target.setup_hook and not _setup(target, record):
-        return report
-    for name in target.suites:
-        for check in registry.get(name)(target):
-            record(check)
+def run(target: Target, listener: Listener | None = None) -> Report:
+    """Probe the target, run the setup hook (if any), then ``target.suites`` in order; return the report."""
+    started = time.monotonic()
+    info = RunInfo.of(target, dt.datetime.now(dt.UTC))
+    report = Report(info=info)
+    info.probe = probe.reach(target)
+    if info.probe.ok and not (target.setup_hook and not _setup(target, report)):
+        for name in target.suites:
+            _run_suite(name, target, report, listener)
+    else:
+        report.unreachable = info.probe.problem
+    info.seconds = round(time.monotonic() - started, 3)
     return report
 
 
-def _setup(target: Target, record: Callable[[CheckResult], None]) -> bool:
-    """Run the setup command with the target in its environment; a failure stops the run."""
+def _run_suite(name: str, target: Target, report: Report, listener: Listener | None) -> None:
+    meter = Meter(listener.activity if listener is not None else None)
+    if listener is not None:
+        listener.suite_started(name)
+    started = time.monotonic()
+    for check in registry.get(name)(replace(target, meter=meter)):
+        clean = scrubbed(check, target)
+        report.checks.append(clean)
+        if listener is not None:
+            listener.check_finished(clean, meter)
+    done = SuiteRun(name, round(time.monotonic() - started, 3), meter.counts())
+    report.runs.append(done)
+    if listener is not None:
+        listener.suite_finished(done)
+
+
+def scrubbed(check: CheckResult, target: Target) -> CheckResult:
+    """``check`` with every configured key replaced by the variable that should hold it."""
+
+    def clean(text: str) -> str:
+        return redact(text, target)
+
+    failures = [
+        replace(f, message=clean(f.message), reproduction=clean(f.reproduction), response=clean(f.response))
+        for f in check.failures
+    ]
+    return replace(check, name=clean(check.name), reason=clean(check.reason), failures=failures)
+
+
+def _setup(target: Target, report: Report) -> bool:
+    """Run the setup command with the target in its environment; a failure stops the run (could not test)."""
     env = {**os.environ, "CONTRACTS_BASE_URL": target.api, "CONTRACTS_SPEC": str(target.spec_path)}
     for role in ROLES:
         key = target.keys.get(role)
@@ -41,17 +93,13 @@ def _setup(target: Target, record: Callable[[CheckResult], None]) -> bool:
             env[f"CONTRACTS_KEY_{role.upper()}"] = key
     started = time.monotonic()
     command = target.setup_hook or ""
-    result = subprocess.run(shlex.split(command), env=env, capture_output=True, text=True, check=False)  # noqa: S603
-    ok = result.returncode == 0
-    record(
-        CheckResult(
-            suite="setup",
-            name=command,
-            outcome=Outcome.PASSED if ok else Outcome.FAILED,
-            failures=[]
-            if ok
-            else [Failure("setup.hook", f"exit code {result.returncode}", command, result.stderr[-800:])],
-            seconds=time.monotonic() - started,
-        )
-    )
+    try:
+        result = subprocess.run(shlex.split(command), env=env, capture_output=True, text=True, check=False)  # noqa: S603
+        code, stderr = result.returncode, result.stderr
+    except OSError as exc:
+        code, stderr = -1, str(exc)
+    ok = code == 0
+    failures = [] if ok else [Failure("setup.hook", f"exit code {code}", command, stderr[-800:])]
+    check = CheckResult("setup", command, Outcome.PASSED if ok else Outcome.ERROR, failures)
+    report.checks.append(scrubbed(replace(check, seconds=round(time.monotonic() - started, 3)), target))
     return ok

@@ -7,6 +7,9 @@ import tomllib
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
+
+from contracts.meter import Meter
 
 # The sandbox's published keys (README, fixtures/companies.yaml): the default when no key is given.
 SANDBOX_KEYS = {
@@ -46,6 +49,8 @@ class Target:
     max_examples: int = 25
     setup_hook: str | None = None
     timeout: float = 30.0
+    # Counts what is sent to the target; the runner gives each suite its own (``replace(target, meter=...)``).
+    meter: Meter = field(default_factory=Meter, compare=False, repr=False)
 
     @property
     def api(self) -> str:
@@ -104,6 +109,9 @@ def build_target(
     url = base_url or values.get("base_url")
     if not url:
         raise ValueError("a base URL is required (--base-url or base_url in the config file)")
+    parts = urlsplit(str(url))
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ValueError(f"the base URL must be http(s)://host[:port]/path, not {url!r}")
     key_values: dict[str, str] = dict(values.get("keys", {}))
     for text in keys or []:
         role, secret = parse_key(text)
@@ -117,9 +125,12 @@ def build_target(
     bad = [s for s in chosen if s not in ALL_SUITES]
     if bad:
         raise ValueError(f"unknown suite(s) {bad}; choose from {', '.join(ALL_SUITES)}")
+    spec_path = Path(spec or values.get("spec") or default_spec_path())
+    if not spec_path.is_file():
+        raise ValueError(f"no spec at {spec_path} (--spec or spec in the config file)")
     target = Target(
         base_url=str(url),
-        spec_path=Path(spec or values.get("spec") or default_spec_path()),
+        spec_path=spec_path,
         keys=Keys(**key_values),
         suites=chosen,
     )

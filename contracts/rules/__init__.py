@@ -20,7 +20,8 @@ from collections.abc import Callable, Iterator
 
 import requests
 
-from contracts.results import CheckResult, Failure, Outcome
+from contracts.meter import Throttled
+from contracts.results import NO_ANSWER, RATE_LIMITED, CheckResult, Failure, Outcome, judged
 from contracts.rules.common import Broken, Skip
 from contracts.rules.context import Context
 from contracts.rules.deleted import check_deleted
@@ -64,17 +65,22 @@ def run(target: Target) -> Iterator[CheckResult]:
 
 
 def _run_check(ctx: Context, name: str, rule: str, check: Check) -> CheckResult:
+    """One check, judged: a finding about a 429 or about no answer at all is not a breach (see ``judged``)."""
     started = time.monotonic()
+    ctx.target.meter.now(name)
     try:
         failures = check(ctx)
     except Skip as skip:
         return CheckResult(SUITE, name, Outcome.SKIPPED, reason=str(skip), seconds=time.monotonic() - started)
     except Broken as broken:
         failures = [broken.failure]
+    except Throttled as exc:
+        failures = [Failure(rule, str(exc), status=RATE_LIMITED)]
     except requests.RequestException as exc:
-        failures = [Failure(rule, f"a request failed: {exc}")]
+        failures = [Failure(rule, f"a request failed: {exc}", status=NO_ANSWER)]
     except Exception as exc:  # an answer the check could not read fails the check, never the run
         where = "".join(traceback.format_exception_only(type(exc), exc)).strip()
         failures = [Failure(rule, f"the check stopped on {where} (an answer it could not read)")]
-    outcome = Outcome.FAILED if failures else Outcome.PASSED
-    return CheckResult(SUITE, name, outcome, failures, seconds=time.monotonic() - started)
+    result = judged(SUITE, name, failures, seconds=time.monotonic() - started)
+    ctx.target.meter.found(len(result.failures) if result.outcome is Outcome.FAILED else 0)
+    return result

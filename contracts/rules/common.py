@@ -14,6 +14,7 @@ from contracts.http import Client
 from contracts.results import Failure
 
 MISSING = (404, 405, 501)  # statuses that mean the target lacks the endpoint (the check is skipped)
+MAX_WAIT = 5.0  # seconds: a 429 whose Retry-After is longer is not waited out (a check would take hours)
 
 
 class Skip(Exception):
@@ -50,7 +51,7 @@ def violation(failure: Failure, calls: Sequence[str] = ()) -> Violation:
 
 
 class Api:
-    """The full-key client with a call log (``METHOD path body -> status``) and patience for 429."""
+    """The full-key client with a call log (``METHOD path body -> status``) and patience for a short 429."""
 
     def __init__(self, client: Client, log: list[str] | None = None) -> None:
         self.client = client
@@ -64,7 +65,7 @@ class Api:
         body: Any = None,
         params: Mapping[str, Any] | None = None,
     ) -> requests.Response:
-        """Send one request (retrying a few times after 429) and log it."""
+        """Send one request (retrying a few times after a 429 that asks to wait at most MAX_WAIT) and log it."""
         for attempt in range(4):
             response = self.client.call(method, path, json_body=body, params=params)
             if response.status_code != 429 or attempt == 3:
@@ -73,7 +74,9 @@ class Api:
                 wait = float(response.headers.get("Retry-After") or 1)
             except ValueError:
                 wait = 1.0
-            time.sleep(min(max(wait, 0.1), 5.0))
+            if wait > MAX_WAIT:
+                break
+            time.sleep(max(wait, 0.1))
         if self.log is not None:
             query = "?" + "&".join(f"{k}={v}" for k, v in params.items()) if params else ""
             sent = " " + _short(json.dumps(body, default=str), 240) if body is not None else ""

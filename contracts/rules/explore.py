@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import traceback
+from dataclasses import replace
 
 import requests
 from hypothesis import HealthCheck, Phase, seed, settings
 from hypothesis.errors import Flaky
 from hypothesis.stateful import run_state_machine_as_test
 
-from contracts.results import Failure
+from contracts.meter import Throttled
+from contracts.results import NO_ANSWER, RATE_LIMITED, Failure
 from contracts.rules.common import Violation
 from contracts.rules.context import Context
 from contracts.rules.machine import RulesMachine
@@ -41,7 +43,7 @@ def machine_failures(ctx: Context) -> list[Failure]:
         failures = [_machine_failure(error, ctx) for error in _flatten(exc)]
         if isinstance(exc, Flaky):
             note = "(flaky: the target did not fail the same way every time this sequence ran)\n"
-            failures = [Failure(f.rule, note + f.message, f.reproduction, f.response) for f in failures]
+            failures = [replace(f, message=note + f.message) for f in failures]
         return failures
     return []
 
@@ -63,8 +65,13 @@ def _machine_failure(exc: BaseException, ctx: Context) -> Failure:
         failure, calls = exc.failure, exc.calls
     else:
         where = "".join(traceback.format_exception_only(type(exc), exc)).strip()
-        rule = "rules.transport" if isinstance(exc, requests.RequestException) else "rules.machine"
-        failure, calls = Failure(rule, f"the state machine stopped on {where}"), list(ctx.last_calls)
+        if isinstance(exc, Throttled):  # rate-limited for good: not a verdict on the target
+            failure = Failure("rules.transport", f"the state machine stopped: {exc}", status=RATE_LIMITED)
+        elif isinstance(exc, requests.RequestException):  # no answer: not a verdict on the target
+            failure = Failure("rules.transport", f"the state machine stopped on {where}", status=NO_ANSWER)
+        else:
+            failure = Failure("rules.machine", f"the state machine stopped on {where}")
+        calls = list(ctx.last_calls)
     # Hypothesis also prints the invariant checks and the teardown; the steps are the rule calls.
     automatic = {"state.teardown()", "state.invoices_match_model()"}
     shown = [step for step in steps if step not in automatic]
@@ -76,4 +83,4 @@ def _machine_failure(exc: BaseException, ctx: Context) -> Failure:
         )
     if calls:
         text.append(f"HTTP calls of that run ({len(calls)}):\n    " + "\n    ".join(calls))
-    return Failure(failure.rule, "\n".join(text), failure.reproduction, failure.response)
+    return replace(failure, message="\n".join(text))

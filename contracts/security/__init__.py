@@ -31,7 +31,8 @@ from collections.abc import Callable, Iterator
 
 import requests
 
-from contracts.results import CheckResult, Failure, Outcome
+from contracts.meter import Throttled
+from contracts.results import NO_ANSWER, RATE_LIMITED, CheckResult, Failure, Outcome, judged
 from contracts.security.auth import AUTH, check_auth
 from contracts.security.fields import (
     READ_ONLY,
@@ -97,28 +98,25 @@ def run(target: Target) -> Iterator[CheckResult]:
     ctx = Context(target)
     try:
         for name, rule, check in CHECKS:
-            started = time.monotonic()
-            try:
-                findings, reason = check(ctx)
-            except Skip as skip:
-                yield CheckResult(
-                    SUITE, f"{SUITE}/{name}", Outcome.SKIPPED, reason=str(skip), seconds=time.monotonic() - started
-                )
-                continue
-            except requests.RequestException as exc:
-                failure = Failure(rule, f"the target could not be reached: {exc}")
-                yield CheckResult(
-                    SUITE, f"{SUITE}/{name}", Outcome.FAILED, [failure], seconds=time.monotonic() - started
-                )
-                continue
-            failures = findings.all()
-            yield CheckResult(
-                SUITE,
-                f"{SUITE}/{name}",
-                Outcome.FAILED if failures else Outcome.PASSED,
-                failures,
-                reason=reason,
-                seconds=time.monotonic() - started,
-            )
+            yield _run_check(ctx, name, rule, check)
     finally:
         ctx.cleanup()
+
+
+def _run_check(ctx: Context, name: str, rule: str, check: Check) -> CheckResult:
+    """One check, judged: a finding about a 429 or about no answer at all is not a breach (see ``judged``)."""
+    label = f"{SUITE}/{name}"
+    ctx.target.meter.now(label)
+    started = time.monotonic()
+    try:
+        findings, reason = check(ctx)
+    except Skip as skip:
+        return CheckResult(SUITE, label, Outcome.SKIPPED, reason=str(skip), seconds=time.monotonic() - started)
+    except Throttled as exc:
+        return judged(SUITE, label, [Failure(rule, str(exc), status=RATE_LIMITED)], seconds=time.monotonic() - started)
+    except requests.RequestException as exc:
+        failure = Failure(rule, f"the target could not be reached: {exc}", status=NO_ANSWER)
+        return judged(SUITE, label, [failure], seconds=time.monotonic() - started)
+    result = judged(SUITE, label, findings.all(), reason=reason, seconds=time.monotonic() - started)
+    ctx.target.meter.found(len(result.failures) if result.outcome is Outcome.FAILED else 0)
+    return result

@@ -5,7 +5,7 @@ from __future__ import annotations
 import requests
 
 from contracts.http import Client
-from contracts.results import Failure
+from contracts.results import RATE_LIMITED, Failure
 
 MAX_FAILURES = 20
 
@@ -39,5 +39,10 @@ class Findings:
     def all(self) -> list[Failure]:
         """The failures, with a last line counting those left out."""
         if self.dropped:
-            return [*self.items, Failure(self.rule, f"... and {self.dropped} more failure(s) of this rule")]
+            # When every finding shown was about a 429, the ones left out are taken to be 429s too.
+            status = RATE_LIMITED if all(item.status == RATE_LIMITED for item in self.items) else None
+            return [
+                *self.items,
+                Failure(self.rule, f"... and {self.dropped} more failure(s) of this rule", status=status),
+            ]
         return self.items

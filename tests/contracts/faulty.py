@@ -59,9 +59,9 @@ def settings() -> Settings:
 
 
 @contextmanager
-def serve(variant: Variant | None = None) -> Iterator[str]:
-    """Serve a fresh sandbox (with the variant's defect, if any) and yield its API base URL."""
-    app = create_app(settings())
+def serve(variant: Variant | None = None, config: Settings | None = None) -> Iterator[str]:
+    """Serve a fresh sandbox (with the variant's defect, if any; ``config`` or ``settings()``), yield its API URL."""
+    app = create_app(config or settings())
     if variant is not None:
         variant.inject(app)
     with serve_wsgi(app, name=f"sandbox-{variant.name if variant else 'ok'}") as root:

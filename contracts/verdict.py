@@ -1,0 +1,178 @@
+"""What a run proved, as an exit code and one line saying why and what to do.
+
+``0`` every check held and every suite really exercised the target; ``1`` the target broke the contract
+(at least one real failure; it wins over "could not test", and the reason says both); ``2`` a usage error
+(the CLI's, before anything runs); ``3`` could not test. A suite is *not exercised* when:
+
+- none of its requests got an HTTP answer, or more than ``UNANSWERED_SHARE`` of them got none;
+- more than ``RATE_LIMITED_SHARE`` of its answers were 429 Too Many Requests;
+- none of its checks ran (all skipped), or one could not run (no answer, a spec that does not load);
+- it passed checks without sending a single request.
+
+The run is not tested at all when the first probe got no answer, or the setup hook failed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import IntEnum
+
+from contracts.meter import Counts
+from contracts.results import CheckResult, Outcome, Report, SuiteRun
+
+RATE_LIMITED_SHARE = 0.5  # more than half the answers 429: the suite tested the rate limiter, not the API
+UNANSWERED_SHARE = 0.5  # more than half the requests unanswered: the suite tested the network, not the API
+RATE_LIMIT_ADVICE = "raise or lift its rate limit (mockserver --rate-limit N) or pass a key with a higher budget"
+
+
+class ExitCode(IntEnum):
+    """The ``contracts run`` exit codes."""
+
+    OK = 0
+    BROKEN = 1
+    USAGE = 2
+    UNTESTED = 3
+
+
+@dataclass(frozen=True)
+class Problem:
+    """Why (part of) a run did not test the target, and what to do about it."""
+
+    suite: str
+    text: str
+    advice: str = ""
+
+    def line(self) -> str:
+        """``text: advice``."""
+        return f"{self.text}: {self.advice}" if self.advice else self.text
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The exit code, the one-line reason, the failed checks and every part of the run that tested nothing."""
+
+    code: ExitCode
+    reason: str
+    failed: list[str] = field(default_factory=list)
+    untested: list[Problem] = field(default_factory=list)
+
+    @property
+    def label(self) -> str:
+        """``OK``, ``FAILED`` or ``NOT TESTED``."""
+        return {ExitCode.OK: "OK", ExitCode.BROKEN: "FAILED"}.get(self.code, "NOT TESTED")
+
+    def as_dict(self) -> dict[str, object]:
+        """JSON-ready."""
+        return {
+            "exit_code": int(self.code),
+            "status": self.label.lower(),
+            "reason": self.reason,
+            "failed_checks": list(self.failed),
+            "not_tested": [{"suite": p.suite, "reason": p.line()} for p in self.untested],
+        }
+
+
+def judge(report: Report) -> Verdict:
+    """The verdict on ``report``: a real breach first, then anything that kept the run from testing."""
+    untested: list[Problem] = []
+    if report.unreachable:
+        untested.append(Problem("target", report.unreachable))
+    for suite in report.suites():
+        untested.extend(problems(suite, report.of(suite), report.run_of(suite)))
+    failed = [check for check in report.checks if check.outcome is Outcome.FAILED]
+    names = [_qualified(check) for check in failed]
+    if failed:
+        rules = sorted(report.broken_rules())
+        reason = f"the target broke the contract: {len(failed)} check(s) failed ({', '.join(rules[:6])}"
+        reason += ", ...)" if len(rules) > 6 else ")"
+        if untested:
+            reason += f"; and could not test: {_summary(untested)}"
+        return Verdict(ExitCode.BROKEN, reason, names, untested)
+    if untested:
+        return Verdict(ExitCode.UNTESTED, _summary(untested), names, untested)
+    return Verdict(ExitCode.OK, _held(report))
+
+
+def problems(suite: str, checks: list[CheckResult], run: SuiteRun | None) -> list[Problem]:
+    """Why ``suite`` did not exercise the target (empty when it did)."""
+    found: list[Problem] = []
+    if run is not None:
+        found.extend(_traffic(suite, run.requests, ran=_ran(checks)))
+    errors = [check for check in checks if check.outcome is Outcome.ERROR]
+    if suite == "setup" and errors:
+        found.append(Problem(suite, f"the setup hook failed ({_why(errors[0])})", "fix it, or run without --setup"))
+    elif errors and not found:
+        shown = "; ".join(f"{check.name}: {_why(check)}" for check in errors[:2])
+        more = f" (+{len(errors) - 2} more)" if len(errors) > 2 else ""
+        found.append(Problem(suite, f"{len(errors)} check(s) of {suite} could not run ({shown}{more})"))
+    if checks and not _ran(checks) and not found:
+        reasons = "; ".join(dict.fromkeys(check.reason for check in checks if check.reason)) or "no reason given"
+        found.append(Problem(suite, f"every check of {suite} was skipped ({_short(reasons)})", "give it what it needs"))
+    return found
+
+
+def _traffic(suite: str, counts: Counts, *, ran: bool) -> list[Problem]:
+    if counts.made and not counts.answered:
+        return [
+            Problem(
+                suite,
+                f"none of the {counts.made} requests of {suite} got an answer ({_no_answer(counts)})",
+                "is the target running? check --base-url",
+            )
+        ]
+    if counts.answered and counts.rate_limited > RATE_LIMITED_SHARE * counts.answered:
+        return [
+            Problem(
+                suite,
+                f"{suite}: target answered 429 to {counts.rate_limited} of {counts.made} requests",
+                RATE_LIMIT_ADVICE,
+            )
+        ]
+    if counts.made and counts.unanswered > UNANSWERED_SHARE * counts.made:
+        advice = (
+            "is the target overloaded or too slow?"
+            if counts.no_answer.get("timeout", 0) >= counts.unanswered / 2
+            else "did it crash or restart mid-run?"
+        )
+        text = f"{counts.unanswered} of the {counts.made} requests of {suite} got no answer ({_no_answer(counts)})"
+        return [Problem(suite, text, advice)]
+    if ran and not counts.made:
+        return [Problem(suite, f"{suite} passed checks without sending a single request")]
+    return []
+
+
+def _qualified(check: CheckResult) -> str:
+    """``suite/name`` (security checks are already named ``security/...``)."""
+    return check.name if check.name.startswith(f"{check.suite}/") else f"{check.suite}/{check.name}"
+
+
+def _ran(checks: list[CheckResult]) -> bool:
+    return any(check.outcome in (Outcome.PASSED, Outcome.FAILED) for check in checks)
+
+
+def _why(check: CheckResult) -> str:
+    text = check.failures[0].message if check.failures else check.reason
+    return _short(text.splitlines()[0] if text else "no reason given")
+
+
+def _no_answer(counts: Counts) -> str:
+    kinds = ", ".join(f"{kind} {n}" for kind, n in counts.no_answer.items() if n)
+    return f"{kinds}; first: {counts.first_error}" if counts.first_error else kinds
+
+
+def _short(text: str, size: int = 240) -> str:
+    return text if len(text) <= size else text[: size - 3] + "..."
+
+
+def _summary(untested: list[Problem]) -> str:
+    more = f" (and {len(untested) - 1} more problem(s), listed above)" if len(untested) > 1 else ""
+    return untested[0].line() + more
+
+
+def _held(report: Report) -> str:
+    passed = sum(check.outcome is Outcome.PASSED for check in report.checks)
+    skipped = sum(check.outcome is Outcome.SKIPPED for check in report.checks)
+    answered = sum(run.requests.answered for run in report.runs)
+    made = sum(run.requests.made for run in report.runs)
+    traffic = f"; {answered} of {made} requests answered" if report.runs else ""
+    return f"every check held ({passed} passed, {skipped} skipped{traffic})"
