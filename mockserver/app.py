@@ -24,6 +24,7 @@ from mockserver.jsonio import dumps
 from mockserver.platform.auth import KeyRing
 from mockserver.platform.idempotency import IdempotencyStore
 from mockserver.platform.ratelimit import RateLimiter
+from mockserver.platform.webhooks import webhook_dispatcher
 from mockserver.settings import Settings
 from mockserver.spec import Operation, SpecIndex, load_spec
 from mockserver.state.clock import Clock
@@ -54,6 +55,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     keyring = KeyRing(fixtures, index.security_schemes, clock, index.operations, shared)
     install_domain(engine, keyring)
     prepare_state(engine, fixtures, settings)
+    dispatcher = webhook_dispatcher(engine, settings, shared)
+    engine.on_events = dispatcher.wake
 
     routes: dict[str, dict[str, Operation]] = {}
     for operation in index.operations:
@@ -83,6 +86,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         "limiter": limiter,
         "idempotency": idempotency,
         "settings": settings,
+        "webhooks": dispatcher,
     }
 
     def spec_operation(**path_args: str) -> Response:

@@ -83,6 +83,25 @@ def serve_parser() -> argparse.ArgumentParser:
         help="seconds a client may take to send its headers, or stay idle between requests (default 10)",
     )
     parser.add_argument(
+        "--webhook-allow",
+        dest="webhook_allow",
+        action="append",
+        metavar="HOST",
+        help="a host name (*.example.com), address or network webhooks may be delivered to beside loopback; repeatable",
+    )
+    parser.add_argument(
+        "--webhook-attempts", type=int, dest="webhook_attempts", help="attempts per webhook delivery (default 8)"
+    )
+    parser.add_argument(
+        "--webhook-timeout", type=int, dest="webhook_timeout", help="seconds a receiver has to answer (default 10)"
+    )
+    parser.add_argument(
+        "--webhook-retry-scale",
+        type=float,
+        dest="webhook_retry_scale",
+        help="multiply every retry wait (default 1: 10 s doubling up to 1 h); 0.01 runs a whole schedule in seconds",
+    )
+    parser.add_argument(
         "--workers",
         type=int,
         help="server processes (default 1); more than 1 needs --db, since the in-memory default lives in one process",
@@ -97,6 +116,8 @@ def parse_args(argv: Sequence[str] | None = None) -> Settings:
     if arguments[:1] == ["serve"]:
         arguments = arguments[1:]
     values = {k: v for k, v in vars(serve_parser().parse_args(arguments)).items() if v is not None}
+    if "webhook_allow" in values:
+        values["webhook_allow"] = ",".join(values["webhook_allow"])
     return Settings.from_env(**values)
 
 
@@ -115,6 +136,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _serve(settings: Settings) -> int:
     from mockserver.banner import banner
+    from mockserver.platform.webhooks import webhook_targets
     from mockserver.serve import serve
     from mockserver.spec import SpecIndex, load_spec
     from mockserver.state.fixtures import load_fixtures
@@ -128,10 +150,13 @@ def _serve(settings: Settings) -> int:
     settings = dataclasses.replace(settings, host=address.ip, port=address.port)
     index = SpecIndex.build(load_spec(settings.spec_path))
     fixtures = load_fixtures(settings.fixtures_dir)
+    webhook_targets(settings)
     if settings.db:  # seed or check the shared database once, here, so workers start on a ready state
         from mockserver.app import create_app
 
-        create_app(settings).extensions["sandbox"]["engine"].store.close()
+        sandbox = create_app(settings).extensions["sandbox"]
+        sandbox["webhooks"].stop()  # the workers deliver, not this process
+        sandbox["engine"].store.close()
     print(banner(settings, index, fixtures), flush=True)
     return serve(settings)
 

@@ -25,10 +25,14 @@ _INTEGERS = frozenset(
         "shutdown_timeout",
         "body_timeout",
         "header_timeout",
+        "webhook_attempts",
+        "webhook_timeout",
     }
 )
 LOG_FORMATS = ("text", "json")
-_KINDS = {"scale": "number", "today": "date (YYYY-MM-DD)"} | dict.fromkeys(_INTEGERS, "integer")
+_KINDS = {"scale": "number", "webhook_retry_scale": "number", "today": "date (YYYY-MM-DD)"} | dict.fromkeys(
+    _INTEGERS, "integer"
+)
 
 
 def _bundled(name: str) -> Path:
@@ -75,6 +79,10 @@ class Settings:
     shutdown_timeout: int = 10
     body_timeout: int = 10
     header_timeout: int = 10
+    webhook_allow: str = ""  # comma-separated hosts, addresses and networks beside loopback
+    webhook_attempts: int = 8
+    webhook_timeout: int = 10
+    webhook_retry_scale: float = 1.0
 
     def __post_init__(self) -> None:
         """Refuse settings no sandbox can run with, whichever way they came (flags, environment, WSGI entry)."""
@@ -87,9 +95,13 @@ class Settings:
             ("--shutdown-timeout", self.shutdown_timeout),
             ("--body-timeout", self.body_timeout),
             ("--header-timeout", self.header_timeout),
+            ("--webhook-attempts", self.webhook_attempts),
+            ("--webhook-timeout", self.webhook_timeout),
         ):
             if value < 1:
                 raise SettingsError(f"{flag} must be at least 1, not {value}.")
+        if not (math.isfinite(self.webhook_retry_scale) and self.webhook_retry_scale > 0):
+            raise SettingsError(f"--webhook-retry-scale must be a number above 0, not {self.webhook_retry_scale:g}.")
         if self.log_format not in LOG_FORMATS:
             raise SettingsError(f"--log-format must be one of {', '.join(LOG_FORMATS)}, not {self.log_format!r}.")
         if self.public_url and not _is_http_url(self.public_url):
@@ -148,7 +160,7 @@ def _parse(name: str, raw: str) -> object:
         return Path(raw)
     if name in _INTEGERS:
         return int(raw)
-    if name == "scale":
+    if name in {"scale", "webhook_retry_scale"}:
         return float(raw)
     if name in {"strict", "quiet"}:
         return raw.strip().lower() in {"1", "true", "yes", "on"}

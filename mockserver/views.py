@@ -234,7 +234,10 @@ class OperationView:
         body = validator.body(request.content_type, raw)
         self.engine.follow_clock(company_id)
         write = operation.method not in ("GET", "HEAD") or operation.kind == "action"
+        queued = 0
         with self.engine.store.tenant(company_id, write=write) as tenant:
+            if write:
+                self.engine.watch(tenant)
             call = Call(
                 operation=operation,
                 resource=self.engine.index.resources.get(operation.resource or ""),
@@ -247,8 +250,11 @@ class OperationView:
                 query_pairs=list(request.args.items(multi=True)),
             )
             reply = self.engine.dispatch(call)
+            if write and 200 <= reply.status < 300:
+                queued = self.engine.emit(tenant, operation.operation_id)
             if reply.raw is None and reply.body is not None:
                 reply.raw = dumps(reply.body)
+        self.engine.notify(queued)
         return reply
 
     def _respond(self, exchange: Exchange, validator: OperationValidator, reply: Reply) -> Answer:

@@ -12,9 +12,11 @@ from typing import Any
 from mockserver.behaviours import records
 from mockserver.behaviours.context import Call, Reply, TokenIssuer
 from mockserver.behaviours.crud import GENERIC
+from mockserver.behaviours.events import Emitter
 from mockserver.behaviours.registry import lookup
 from mockserver.errors import Conflict, ValidationFailed
 from mockserver.spec import Operation, Resource, SpecIndex
+from mockserver.spec.events import declared_events
 from mockserver.state.clock import Clock
 from mockserver.state.fake import FakeRecordFactory, RefPicker
 from mockserver.store import Condition, Query, Record, Store, Tenant
@@ -50,6 +52,7 @@ class Engine:
         self.after_write: dict[str, list[AfterWrite]] = {}
         self.seed_fixes: dict[str, list[SeedFix]] = {}
         self.edit_guards: dict[str, list[EditGuard]] = {}
+        self.client_checks: dict[str, list[records.Derive]] = {}  # on what clients write only, never on seeds
         self.after_seed: list[AfterSeed] = []
         self.clock_rules: dict[str, ClockRule] = {}
         self.issuer: TokenIssuer | None = None
@@ -57,6 +60,22 @@ class Engine:
         self.reseed: Callable[[], None] | None = None
         self._followed: dict[int, int] = {}
         self.hidden: dict[str, frozenset[str]] = {op.operation_id: _hidden_fields(op) for op in index.operations}
+        declared = declared_events(index.document, index.resources, {op.operation_id for op in index.operations})
+        self.events = Emitter(declared, {name: r.write_only for name, r in index.resources.items()}, clock)
+        self.on_events: Callable[[], None] | None = None  # told after a commit that queued webhook deliveries
+
+    def watch(self, tenant: Tenant) -> None:
+        """Record the transaction's writes to resources that events are declared on."""
+        tenant.watched = self.events.watched
+
+    def emit(self, tenant: Tenant, operation_id: str | None) -> int:
+        """Queue the webhook deliveries the transaction's writes caused (before it commits)."""
+        return self.events.emit(tenant, operation_id)
+
+    def notify(self, queued: int) -> None:
+        """After a commit: wake the delivery workers if deliveries were queued."""
+        if queued and self.on_events is not None:
+            self.on_events()
 
     def dispatch(self, call: Call) -> Reply:
         """Answer a call: its operation's behaviour, else the generic kind, else the documented example."""
@@ -75,8 +94,11 @@ class Engine:
         if not self.clock_rules or self._followed.get(company_id) == today.toordinal():
             return
         with self.store.tenant(company_id) as tenant:  # the database serialises two workers doing this
+            self.watch(tenant)
             self.apply_clock_rules(tenant, today)
+            queued = self.emit(tenant, None)
         self._followed[company_id] = today.toordinal()
+        self.notify(queued)
 
     def apply_clock_rules(self, tenant: Tenant, today: dt.date) -> None:
         """Run each clock rule over its candidate records unless it already ran today."""
@@ -133,8 +155,10 @@ class Engine:
             hook(before, after, tenant, self.clock)
 
     def finish(self, tenant: Tenant, resource: Resource, record: Record, sent: Any) -> None:
-        """Derive computed fields and enforce readOnly, reference and uniqueness rules."""
+        """Derive computed fields and enforce readOnly, reference and uniqueness rules, then the client checks."""
         records.finish(record, sent, resource, tenant, self.clock, self.derive.get(resource.name, []))
+        for check in self.client_checks.get(resource.name, []):
+            check(record, tenant, self.clock)
 
     def render_item(self, call: Call, record: Record) -> Any:
         """A record as the operation's response shows it (writeOnly fields removed, wrapped if documented)."""

@@ -226,6 +226,12 @@ def mark_invoice_paid(call: Call, engine: Engine) -> Reply:
     }
     payments = engine.index.resources["payments"]
     properties = payments.schema.get("properties") or {}
+    largest = (properties.get("amount") or {}).get("maximum")
+    if isinstance(largest, int) and due > largest:
+        raise ValidationFailed(
+            {"due_amount": [f"{due} is more than one payment can record ({largest}); record it in several payments."]},
+            f"Invoice {invoice['id']} is due {due}, more than one payment can record; POST /payments in parts.",
+        )
     engine.new_record(call.tenant, payments, {k: v for k, v in payment.items() if k in properties})
     settled = call.tenant.get("invoices", invoice["id"]) or invoice
     return Reply(200, engine.render_item(call, settled))

@@ -230,6 +230,7 @@ def _seed_company(engine: Engine, tenant: Tenant, fixtures: Fixtures, company_id
         if example is not None and tenant.get(resource.name, example[resource.id_field]) is None:
             if "company_id" in (resource.schema.get("properties") or {}):
                 example["company_id"] = tenant.company_id  # the example shows company 1's copy
+            _document_write_only(example, resource)
             _store_seeded(engine, tenant, resource, example)
             documented.setdefault(resource.name, set()).add(example[resource.id_field])
     for resource in order:
@@ -239,6 +240,19 @@ def _seed_company(engine: Engine, tenant: Tenant, fixtures: Fixtures, company_id
     for finish_seed in engine.after_seed:
         finish_seed(engine, tenant, rng)
     engine.apply_clock_rules(tenant, engine.clock.today())  # marks today done: no scan on the first call
+
+
+def _document_write_only(record: Record, resource: Resource) -> None:
+    """Give a documented record the documented example of each writeOnly field (a webhook's secret, say).
+
+    A response example cannot show them, yet the spec's and the README's examples (a signature
+    checked with the documented secret) should work as printed against the seed.
+    """
+    properties = resource.schema.get("properties") or {}
+    for name in resource.write_only:
+        examples = (properties.get(name) or {}).get("examples") if isinstance(properties.get(name), dict) else None
+        if name not in record and isinstance(examples, list) and examples:
+            record[name] = examples[0]
 
 
 def documented_record(index: SpecIndex, resource: Resource) -> Record | None:

@@ -1,12 +1,14 @@
-"""Webhook subscriptions: the signing secret, and test deliveries queued in the deliveries log."""
+"""Webhook subscriptions: the signing secret, and ``webhook.test`` deliveries queued like any event's."""
 
 from __future__ import annotations
 
+import base64
 import secrets
 from typing import TYPE_CHECKING
 
 from mockserver.behaviours.context import Call, Reply
 from mockserver.behaviours.crud import find, path_id
+from mockserver.behaviours.events import Fired
 from mockserver.behaviours.registry import behaviour
 from mockserver.state.clock import Clock
 from mockserver.store import Record, Tenant
@@ -23,25 +25,32 @@ def install(engine: Engine) -> None:
 
 def _ensure_secret(webhook: Record, tenant: Tenant, clock: Clock) -> None:
     if not webhook.get("secret"):
-        webhook["secret"] = "whsec_" + secrets.token_hex(24)
+        webhook["secret"] = new_secret()
+
+
+def new_secret() -> str:
+    """A signing secret in the Standard Webhooks format: ``whsec_`` and 32 random bytes in base64."""
+    return "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
 
 
 @behaviour("testWebhook")
 def test_webhook(call: Call, engine: Engine) -> Reply:
-    """Queue a delivery of a sample event to the subscription and return it (202)."""
+    """Queue a ``webhook.test`` delivery to the subscription (sent in the background) and return it (202)."""
     webhook = find(call, engine.index.resources["webhooks"], path_id(call))
-    deliveries = engine.index.resources["deliveries"]
-    delivery: Record = {
-        "id": call.tenant.next_id("deliveries"),
-        "webhook_id": webhook["id"],
-        "event": "webhook.test",
-        "status": "pending",
-        "attempts": 0,
-        "response_status": None,
-        "created_at": call.clock.timestamp(),
-        "next_attempt_at": call.clock.timestamp(),
-    }
-    properties = deliveries.schema.get("properties") or {}
-    delivery = {k: v for k, v in delivery.items() if k in properties}
-    call.tenant.put("deliveries", delivery["id"], delivery)
+    hidden = engine.index.resources["webhooks"].write_only
+    payload = engine.events.payload(
+        call.tenant, Fired("webhook.test", {k: v for k, v in webhook.items() if k not in hidden})
+    )
+    delivery = engine.events.queue(call.tenant, webhook, payload)
     return Reply(call.operation.success_status, engine.render_item(call, delivery))
+
+
+@behaviour("rotateWebhookSecret")
+def rotate_webhook_secret(call: Call, engine: Engine) -> Reply:
+    """Give the webhook a new signing secret and show it this once; every later attempt is signed with it."""
+    resource = engine.index.resources["webhooks"]
+    webhook = find(call, resource, path_id(call))
+    webhook["secret"] = new_secret()
+    webhook["updated_at"] = call.clock.timestamp()
+    engine.put(call.tenant, resource.name, webhook)
+    return Reply(200, {"data": webhook} if call.operation.envelope == "data" else webhook)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from mockserver.store.base import (
+    Change,
     Condition,
     Ephemera,
     Order,
@@ -18,6 +19,7 @@ from mockserver.store.engines import is_postgres, open_store
 from mockserver.store.scratch import ScratchStore, scratch_folder
 
 __all__ = [
+    "Change",
     "Condition",
     "Ephemera",
     "Order",

@@ -65,10 +65,26 @@ class Page:
     total: int = 0
 
 
+@dataclass(frozen=True)
+class Change:
+    """One write to a watched resource: the record before (None: created) and after (None: deleted)."""
+
+    resource: str
+    record_id: object
+    before: Record | None
+    after: Record | None
+
+
 class Tenant(Protocol):
-    """One company's records inside one transaction (valid only inside ``Store.tenant``)."""
+    """One company's records inside one transaction (valid only inside ``Store.tenant``).
+
+    Writes to the resources in ``watched`` are appended to ``changes``, so whoever opened the
+    transaction can turn them into events before it commits, whichever rule made them.
+    """
 
     company_id: int
+    watched: frozenset[str]
+    changes: list[Change]
 
     def get(self, resource: str, record_id: object) -> Record | None:
         """One record, or None when this company has none under that id (any value is safe to ask for)."""

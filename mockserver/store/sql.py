@@ -9,6 +9,7 @@ tallied field (enums, booleans) is kept beside the records in the same transacti
 
 from __future__ import annotations
 
+import copy
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -19,7 +20,7 @@ import orjson
 
 from mockserver.errors import ValidationFailed
 from mockserver.jsonio import dumps
-from mockserver.store.base import Condition, Page, Query, Record, RecordId
+from mockserver.store.base import Change, Condition, Page, Query, Record, RecordId
 from mockserver.store.layout import FieldKind, TablePlan
 
 INT64 = 2**63
@@ -133,6 +134,8 @@ class SqlTenant:
         self._dialect = dialect
         self._plans = plans
         self._bulk = bulk
+        self.watched: frozenset[str] = frozenset()
+        self.changes: list[Change] = []
 
     # -- records ---------------------------------------------------------------------------------
     def _key(self, plan: TablePlan, record_id: object) -> Any | None:
@@ -186,6 +189,10 @@ class SqlTenant:
     def _write(self, plan: TablePlan, key: Any, values: list[Any], record: Record) -> None:
         """Insert or update one row, and keep its tallies and text index current."""
         previous = self._row(plan, key)
+        if plan.resource in self.watched:
+            self.changes.append(
+                Change(plan.resource, key, None if previous is None else previous[1], copy.deepcopy(record))
+            )
         if previous is None:
             row_key = self._insert(plan, key, values)
             self._tally(plan, None, record)
@@ -224,6 +231,8 @@ class SqlTenant:
             return previous[1]
         self._unindex_text(plan, previous[0])
         self._tally(plan, previous[1], None)
+        if resource in self.watched:
+            self.changes.append(Change(resource, key, previous[1], None))
         return previous[1]
 
     # -- queries ---------------------------------------------------------------------------------

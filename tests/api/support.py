@@ -171,7 +171,7 @@ WRITABLE = (
     ),
     Writable(
         "/webhooks",
-        {"url": "https://hooks.example.com/crm", "events": ["invoice.created"]},
+        {"url": "http://127.0.0.1:9/crm", "events": ["invoice.created"]},
         {"description": "CRM sync"},
         hidden=frozenset({"secret"}),
     ),

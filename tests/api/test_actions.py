@@ -104,6 +104,15 @@ def test_mark_paid_pays_only_what_is_still_due(client: FlaskClient) -> None:
     assert amounts == [10000, 20000]
 
 
+def test_mark_paid_refuses_a_due_amount_no_single_payment_can_hold(client: FlaskClient) -> None:
+    invoice = draft_invoice(client, items=[line(quantity=2000, price=100_000_000, tax_rate=0)])
+    assert invoice["due_amount"] > 100_000_000_000  # the largest payment amount the spec allows
+    response = client.post(f"{API}/invoices/{invoice['id']}/mark-paid", headers=auth())
+    body = expect_error(response, 422, "validation_failed")
+    assert "due_amount" in body["errors"]
+    assert fetch_all(client, "/payments", invoice_id=invoice["id"]) == []
+
+
 def test_marking_a_paid_invoice_paid_again_is_409(client: FlaskClient) -> None:
     invoice = draft_invoice(client)
     act(client, f"/invoices/{invoice['id']}/mark-paid")

@@ -206,7 +206,7 @@ EXAMPLE_FIELDS = {
     "/tickets": {"subject": "Technical support required"},
     "/leads": {"first_name": "John", "last_name": "Smith"},
     "/users": {"name": "Admin User", "role": "administrator"},
-    "/webhooks": {"url": "https://hooks.example.com/invoicing"},
+    "/webhooks": {"url": "http://127.0.0.1:9000/webhooks"},
     "/transactions": {"type": "INCOME", "amount": 150000},
 }
 

@@ -178,7 +178,7 @@ def test_the_active_filter_on_webhooks_takes_a_boolean(client: FlaskClient) -> N
     paused = create(
         client,
         "/webhooks",
-        {"url": "https://hooks.example.com/off", "events": ["invoice.sent"], "active": False},
+        {"url": "http://127.0.0.1:9/off", "events": ["invoice.sent"], "active": False},
     )
     assert [r["id"] for r in fetch_all(client, "/webhooks", active="false")] == [paused["id"]]
     assert paused["id"] not in {r["id"] for r in fetch_all(client, "/webhooks", active="true")}
@@ -293,7 +293,7 @@ SEARCHES = [
     ("/tickets", "Ticket", "SUPPORT"),
     ("/leads", "Lead", "sMiTh"),
     ("/users", "User", "ADMIN"),
-    ("/webhooks", "Webhook", "HOOKS.example"),
+    ("/webhooks", "Webhook", "9000/WEBHOOKS"),
     ("/transactions", "Transaction", "WEBSITE"),
     ("/currencies", "Currency", "DOLLAR"),
     ("/payment-methods", "PaymentMethod", "card"),
@@ -375,7 +375,7 @@ def test_webhook_deliveries_lists_the_test_deliveries_of_that_webhook(client: Fl
     assert delivery["status"] == "pending"
     assert fetch_all(client, "/webhooks/1/deliveries") == [delivery]
     assert fetch_all(client, "/webhooks/1/deliveries", status="failed") == []
-    other = create(client, "/webhooks", {"url": "https://hooks.example.com/other", "events": ["invoice.paid"]})
+    other = create(client, "/webhooks", {"url": "http://127.0.0.1:9/other", "events": ["invoice.paid"]})
     assert fetch_all(client, f"/webhooks/{other['id']}/deliveries") == []
 
 

@@ -65,7 +65,7 @@ def test_a_batch_holds_1_to_100_customers(client: FlaskClient, count: int) -> No
 
 
 def test_a_new_webhook_shows_its_generated_secret_once(client: FlaskClient) -> None:
-    created = create(client, "/webhooks", {"url": "https://hooks.example.com/new", "events": ["invoice.paid"]})
+    created = create(client, "/webhooks", {"url": "http://127.0.0.1:9/new", "events": ["invoice.paid"]})
     assert created["secret"].startswith("whsec_")
     assert len(created["secret"]) >= 16
     path = f"/webhooks/{created['id']}"
@@ -75,7 +75,7 @@ def test_a_new_webhook_shows_its_generated_secret_once(client: FlaskClient) -> N
         client.patch(f"{API}{path}", json={"active": False}, headers=auth()),
         client.put(
             f"{API}{path}",
-            json={"url": "https://hooks.example.com/v2", "events": ["invoice.sent"]},
+            json={"url": "http://127.0.0.1:9/v2", "events": ["invoice.sent"]},
             headers=auth(),
         ),
     ):
@@ -89,7 +89,7 @@ def test_a_chosen_webhook_secret_is_kept_and_never_shown_again(client: FlaskClie
     created = create(
         client,
         "/webhooks",
-        {"url": "https://hooks.example.com/s", "events": ["payment.received"], "secret": secret},
+        {"url": "http://127.0.0.1:9/s", "events": ["payment.received"], "secret": secret},
     )
     assert created["secret"] == secret
     assert "secret" not in fetch(client, f"/webhooks/{created['id']}")
@@ -99,10 +99,10 @@ def test_a_chosen_webhook_secret_is_kept_and_never_shown_again(client: FlaskClie
     "body",
     [
         {"url": "ftp://hooks.example.com", "events": ["invoice.paid"]},
-        {"url": "https://hooks.example.com", "events": []},
-        {"url": "https://hooks.example.com", "events": ["invoice.exploded"]},
-        {"url": "https://hooks.example.com", "events": ["invoice.paid", "invoice.paid"]},
-        {"url": "https://hooks.example.com", "events": ["invoice.paid"], "secret": "short"},
+        {"url": "http://127.0.0.1:9", "events": []},
+        {"url": "http://127.0.0.1:9", "events": ["invoice.exploded"]},
+        {"url": "http://127.0.0.1:9", "events": ["invoice.paid", "invoice.paid"]},
+        {"url": "http://127.0.0.1:9", "events": ["invoice.paid"], "secret": "short"},
     ],
 )
 def test_an_invalid_webhook_is_422(client: FlaskClient, body: dict[str, Any]) -> None:

@@ -45,7 +45,7 @@ ACTIONS = [
     ("/leads", {"first_name": "Ada", "last_name": "Lovelace"}, ["POST convert"]),
     (
         "/webhooks",
-        {"url": "https://hooks.example.com/a", "events": ["invoice.paid"]},
+        {"url": "http://127.0.0.1:9/a", "events": ["invoice.paid"]},
         ["POST test", "GET deliveries"],
     ),
     ("/projects", {"name": "Acme only", "customer_id": 1}, ["GET invoices"]),

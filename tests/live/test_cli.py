@@ -321,6 +321,7 @@ def test_a_killed_server_takes_its_workers_with_it() -> None:
         ((), {"MOCKSERVER_PORT": "abc"}, "MOCKSERVER_PORT='abc' is not a valid integer."),
         ((), {"MOCKSERVER_SCALE": "x"}, "MOCKSERVER_SCALE='x' is not a valid number."),
         ((), {"MOCKSERVER_TODAY": "yesterday"}, "MOCKSERVER_TODAY='yesterday' is not a valid date (YYYY-MM-DD)."),
+        ((), {"MOCKSERVER_WEBHOOK_RETRY_SCALE": "0"}, "--webhook-retry-scale must be a number above 0, not 0."),
     ],
 )
 def test_a_bad_setting_is_one_line_and_exit_2(flags: tuple[str, ...], env: dict[str, str], message: str) -> None:
@@ -390,3 +391,17 @@ def test_a_stopped_server_exits_0_and_one_whose_worker_died_exits_1() -> None:
         assert "Unexpected exit from worker-1" in crashed.output()
     finally:
         crashed.stop()
+
+
+def test_a_bad_webhook_target_entry_is_one_line_and_exit_2() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "mockserver", "--port", str(free_port()), "--webhook-allow", "http://hooks.example.com"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert result.stderr.startswith("mockserver: --webhook-allow: 'http://hooks.example.com' is not a ")
+    assert result.stderr.count("\n") == 1

@@ -115,6 +115,7 @@ INVOICING_OPERATIONS = [
     ("deleteWebhook", "delete", "webhooks"),
     ("listWebhookDeliveries", "sublist", "deliveries"),
     ("testWebhook", "operation", "webhooks"),
+    ("rotateWebhookSecret", "operation", "webhooks"),
 ]
 
 # The Petstore follows none of our conventions and still gets a sensible classification.

@@ -1,0 +1,131 @@
+"""Turn a transaction's writes into events and queue their deliveries in the same transaction (an outbox).
+
+The store records every write to a watched resource (``Tenant.changes``), whichever rule made it: an
+operation, an action, a payment settling an invoice, the clock making it OVERDUE. Before the
+transaction commits, ``Emitter.emit`` matches those changes against the spec's declared events
+(``mockserver.spec.events``) and stores one pending delivery per subscribed, active webhook, so an
+event is never lost to a restart and never sent for a change that rolled back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from mockserver.spec.events import EventSpec, Trigger
+from mockserver.state.clock import Clock
+from mockserver.store import Change, Query, Record, Tenant
+
+WEBHOOKS = "webhooks"
+DELIVERIES = "deliveries"
+_EVENT_COUNTER = "events#id"
+
+
+@dataclass(frozen=True)
+class Fired:
+    """One event that happened: its name and the record it is about, as the API shows it."""
+
+    event: str
+    data: Record
+
+
+class Emitter:
+    """Matches changes to declared events and writes the deliveries they cause."""
+
+    def __init__(self, events: Sequence[EventSpec], hidden: Mapping[str, frozenset[str]], clock: Clock) -> None:
+        self._events = list(events)
+        self._hidden = hidden  # writeOnly fields per resource: never in a payload
+        self._clock = clock
+        self.watched = frozenset(t.resource for e in self._events for t in e.triggers)
+
+    def fired(self, changes: Iterable[Change], operation_id: str | None) -> list[Fired]:
+        """The events a transaction's changes amount to, in the order the records were first written."""
+        fired: list[Fired] = []
+        for resource, before, after in _collapsed(changes):
+            if before == after:
+                continue
+            specific = [
+                e for e in self._events if any(_specific(t, resource, before, after, operation_id) for t in e.triggers)
+            ]
+            kind = "created" if before is None else "deleted" if after is None else "updated"
+            generic = [
+                e
+                for e in self._events
+                if any(t.resource == resource and t.kind == kind for t in e.triggers)
+                and not (kind == "updated" and specific)
+            ]
+            shown = self._shown(resource, after if after is not None else before)
+            fired.extend(Fired(e.name, shown) for e in [*generic, *specific])
+        return fired
+
+    def emit(self, tenant: Tenant, operation_id: str | None) -> int:
+        """Queue a delivery of each event the transaction caused to each webhook subscribed to it."""
+        changes, tenant.changes = tenant.changes, []
+        fired = self.fired(changes, operation_id) if changes else []
+        if not fired:
+            return 0
+        webhooks = [w for w in tenant.find(WEBHOOKS, Query()) if w.get("active", True) is not False]
+        queued = 0
+        for event in fired:
+            targets = [w for w in webhooks if event.event in (w.get("events") or [])]
+            if targets:
+                payload = self.payload(tenant, event)
+                for webhook in targets:
+                    self.queue(tenant, webhook, payload)
+                    queued += 1
+        return queued
+
+    def payload(self, tenant: Tenant, event: Fired) -> dict[str, Any]:
+        """The body every delivery of one event carries: ``{"id", "event", "timestamp", "data"}``."""
+        number = tenant.counter(_EVENT_COUNTER) + 1
+        tenant.set_counter(_EVENT_COUNTER, number)
+        return {"id": f"evt_{number}", "event": event.event, "timestamp": self._clock.timestamp(), "data": event.data}
+
+    def queue(self, tenant: Tenant, webhook: Record, payload: dict[str, Any]) -> Record:
+        """Store one pending delivery of a payload to a webhook, due now."""
+        now = self._clock.timestamp()
+        delivery: Record = {
+            "id": tenant.next_id(DELIVERIES),
+            "webhook_id": webhook["id"],
+            "event": payload["event"],
+            "event_id": payload["id"],
+            "status": "pending",
+            "attempts": 0,
+            "response_status": None,
+            "created_at": now,
+            "next_attempt_at": now,
+            "payload": payload,
+            "attempt_log": [],
+        }
+        tenant.put(DELIVERIES, delivery["id"], delivery)
+        return delivery
+
+    def _shown(self, resource: str, record: Record | None) -> Record:
+        hidden = self._hidden.get(resource, frozenset())
+        return {k: v for k, v in (record or {}).items() if k not in hidden}
+
+
+def _specific(
+    trigger: Trigger, resource: str, before: Record | None, after: Record | None, operation: str | None
+) -> bool:
+    """Whether a transition or operation trigger fires for one record's change."""
+    if trigger.resource != resource or after is None:
+        return False
+    if trigger.operation is not None:
+        return trigger.operation == operation
+    if trigger.field is None or before is None:
+        return False  # a record is created in a state; it does not "become" it
+    return bool(before.get(trigger.field) != trigger.value and after.get(trigger.field) == trigger.value)
+
+
+def _collapsed(changes: Iterable[Change]) -> list[tuple[str, Record | None, Record | None]]:
+    """One (resource, first before, last after) per record written, in the order first written."""
+    merged: dict[tuple[str, str], list[Any]] = {}
+    for change in changes:
+        key = (change.resource, repr(change.record_id))
+        if key in merged:
+            merged[key][2] = change.after
+        else:
+            merged[key] = [change.resource, change.before, change.after]
+    return [(str(r), b, a) for r, b, a in merged.values()]

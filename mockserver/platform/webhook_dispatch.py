@@ -1,0 +1,233 @@
+"""Send queued webhook deliveries in the background, retry them with backoff, and log every attempt.
+
+Deliveries wait in the store (``behaviours.events`` queues them in the transaction that caused them).
+Every server worker runs one ``Dispatcher``: a thread that looks for due deliveries (woken at once by
+a commit in its own process, else every ``poll_seconds``) and hands each to a small pool of sender
+threads, so a slow, dead or hanging receiver never holds up the API. A lease in the shared ephemera
+makes each attempt happen in one worker only, however many share the database.
+"""
+
+from __future__ import annotations
+
+import atexit
+import datetime as dt
+import logging
+import os
+import random
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+from mockserver.behaviours.engine import Engine
+from mockserver.behaviours.events import DELIVERIES, WEBHOOKS
+from mockserver.jsonio import dumps
+from mockserver.platform.webhook_sender import Attempt, Sender, backoff, delivery_headers
+from mockserver.platform.webhook_targets import TargetPolicy, TargetRefused
+from mockserver.store import Condition, Ephemera, Order, Query, Record
+
+log = logging.getLogger("mockserver.webhooks")
+LEASES = "webhook-lease"
+TEST_EVENT = "webhook.test"  # sent even to a switched-off webhook, as testWebhook documents
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How often and how far apart a failing delivery is retried (``scale`` shrinks every wait, for tests)."""
+
+    attempts: int = 8
+    base_seconds: float = 10.0
+    cap_seconds: float = 3600.0
+    scale: float = 1.0
+    disable_after: int = 20  # consecutive failed deliveries before a webhook is switched off, as providers do
+
+    def delay(self, attempt: int, rng: random.Random) -> float:
+        """Seconds before retry number ``attempt`` (1-based), exponential with equal jitter."""
+        return backoff(attempt, base=self.base_seconds * self.scale, cap=self.cap_seconds * self.scale, rng=rng)
+
+
+class Dispatcher:
+    """One worker's delivery loop: find due deliveries, lease them, send them, record the outcome."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        targets: TargetPolicy,
+        sender: Sender,
+        shared: Ephemera,
+        retry: RetryPolicy | None = None,
+        *,
+        senders: int = 4,
+        poll_seconds: float = 0.2,
+        batch: int = 32,
+        lease_seconds: float = 60.0,
+    ) -> None:
+        self._engine = engine
+        self._targets = targets
+        self._sender = sender
+        self._shared = shared
+        self._retry = retry or RetryPolicy()
+        self._senders = senders
+        self._poll = poll_seconds
+        self._batch = batch
+        self._rng = random.Random()  # noqa: S311 - jitter, not secrecy
+        self._me = f"{os.getpid()}:{id(self)}"
+        self._wake = threading.Event()
+        self._stopping = threading.Event()
+        self._pool: ThreadPoolExecutor | None = None
+        self._thread: threading.Thread | None = None
+        self._starting = threading.Lock()
+        self._lease_seconds = lease_seconds  # longer than an attempt can take: one worker per attempt
+
+    def start(self) -> None:
+        """Start the loop in a daemon thread (idempotent)."""
+        with self._starting:
+            if self._thread is not None:
+                return
+            self._pool = ThreadPoolExecutor(self._senders, thread_name_prefix="webhook-send")
+            self._thread = threading.Thread(target=self._loop, name="webhook-dispatch", daemon=True)
+            self._thread.start()
+            atexit.register(self.stop)  # before the store's own clean-up runs (atexit goes last in, first out)
+
+    def resume(self) -> None:
+        """Start at once if the store holds pending deliveries (queued before a restart), else on the first wake."""
+        query = Query(where=(Condition("status", "eq", "pending"),), limit=1)
+        for company_id in self._engine.store.company_ids():
+            with self._engine.store.tenant(company_id, write=False) as tenant:
+                if tenant.find(DELIVERIES, query):
+                    self.start()
+                    return
+
+    def wake(self) -> None:
+        """Look for due deliveries now (called after a commit that queued some); starts the loop if need be."""
+        self.start()
+        self._wake.set()
+
+    def stop(self) -> None:
+        """Stop looking; attempts in flight finish on their own."""
+        self._stopping.set()
+        self._wake.set()
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+
+    def _loop(self) -> None:
+        while not self._stopping.is_set():
+            self._wake.wait(self._poll)
+            self._wake.clear()
+            if self._stopping.is_set():
+                return
+            try:
+                for company_id, delivery_id in self.due():
+                    if self._pool is not None and self._lease(company_id, delivery_id):
+                        self._pool.submit(self._attempt_safely, company_id, delivery_id)
+            except Exception:  # a database hiccup must not end deliveries for good
+                if not self._stopping.is_set():
+                    log.exception("webhook dispatch pass failed")
+
+    def due(self) -> list[tuple[int, Any]]:
+        """(company, delivery id) of every pending delivery whose next attempt is due."""
+        now = self._engine.clock.now()
+        found: list[tuple[int, Any]] = []
+        query = Query(where=(Condition("status", "eq", "pending"),), order=Order("next_attempt_at"), limit=self._batch)
+        for company_id in self._engine.store.company_ids():
+            with self._engine.store.tenant(company_id, write=False) as tenant:
+                rows = tenant.find(DELIVERIES, query)
+            found.extend((company_id, row["id"]) for row in rows if _when(row.get("next_attempt_at")) <= now)
+        return found
+
+    def deliver_now(self, company_id: int, delivery_id: Any) -> None:
+        """Make one attempt at once, in this thread (tests and the loop's senders use it)."""
+        if self._lease(company_id, delivery_id):
+            self._attempt_safely(company_id, delivery_id)
+
+    def _lease(self, company_id: int, delivery_id: Any) -> bool:
+        now = time.time()
+        key = f"{company_id}:{delivery_id}"
+        return self._shared.claim(LEASES, key, self._me, now + self._lease_seconds, now) is None
+
+    def _attempt_safely(self, company_id: int, delivery_id: Any) -> None:
+        try:
+            self._attempt(company_id, delivery_id)
+        except Exception:
+            log.exception("webhook delivery %s of company %s failed", delivery_id, company_id)
+        finally:
+            self._shared.discard(LEASES, f"{company_id}:{delivery_id}")
+
+    def _attempt(self, company_id: int, delivery_id: Any) -> None:
+        with self._engine.store.tenant(company_id, write=False) as tenant:
+            delivery = tenant.get(DELIVERIES, delivery_id)
+            webhook = tenant.get(WEBHOOKS, delivery["webhook_id"]) if delivery else None
+        if delivery is None or delivery.get("status") != "pending":
+            return  # finished by another worker since it was found
+        final = False
+        switched_off = webhook is not None and webhook.get("active") is False and delivery.get("event") != TEST_EVENT
+        if webhook is None or switched_off:
+            attempt, final = self._refusal("the webhook was deleted or switched off (active: false)"), True
+        else:
+            try:
+                target = self._targets.check(str(webhook.get("url", "")))
+            except TargetRefused as refused:
+                attempt, final = self._refusal(str(refused)), True
+            else:
+                body = dumps(delivery["payload"])
+                headers = delivery_headers(
+                    secret=str(webhook.get("secret") or ""),
+                    body=body,
+                    event=str(delivery["event"]),
+                    delivery_id=delivery["id"],
+                    timestamp=int(time.time()),
+                )
+                attempt = self._sender.send(target, body, headers)
+        self._record(company_id, delivery_id, attempt, final=final)
+
+    def _refusal(self, reason: str) -> Attempt:
+        at = dt.datetime.now(dt.UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+        return Attempt(at=at, status=None, latency_ms=0.0, error=reason, delivered=False)
+
+    def _record(self, company_id: int, delivery_id: Any, attempt: Attempt, *, final: bool) -> None:
+        """Append the attempt, then settle the delivery or schedule its retry (and count the webhook's failures)."""
+        with self._engine.store.tenant(company_id) as tenant:
+            delivery = tenant.get(DELIVERIES, delivery_id)
+            if delivery is None or delivery.get("status") != "pending":
+                return
+            count = int(delivery.get("attempts") or 0) + 1
+            logged = {k: v for k, v in attempt.as_record().items() if k != "delivered"}
+            delivery.update(attempts=count, response_status=attempt.status)
+            delivery["attempt_log"] = [*(delivery.get("attempt_log") or []), logged]
+            if attempt.delivered:
+                delivery.update(status="delivered", next_attempt_at=None)
+            elif final or count >= self._retry.attempts:
+                delivery.update(status="failed", next_attempt_at=None)
+            else:
+                due = self._engine.clock.now() + dt.timedelta(seconds=self._retry.delay(count, self._rng))
+                delivery["next_attempt_at"] = due.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+            tenant.put(DELIVERIES, delivery_id, delivery)
+            self._count_failures(tenant, delivery, attempt)
+        if delivery.get("status") == "pending":
+            self.wake()  # its retry may be due before the next poll
+
+    def _count_failures(self, tenant: Any, delivery: Record, attempt: Attempt) -> None:
+        """Switch a webhook off after ``disable_after`` deliveries in a row ended failed."""
+        name = f"webhooks#{delivery['webhook_id']}#failures"
+        if attempt.delivered:
+            tenant.set_counter(name, 0)
+            return
+        if delivery.get("status") != "failed":
+            return
+        streak = tenant.counter(name) + 1
+        tenant.set_counter(name, streak)
+        if streak >= self._retry.disable_after:
+            webhook = tenant.get(WEBHOOKS, delivery["webhook_id"])
+            if webhook is not None and webhook.get("active", True):
+                webhook["active"] = False
+                tenant.put(WEBHOOKS, webhook["id"], webhook)
+                log.warning("webhook %s switched off after %d failed deliveries in a row", webhook["id"], streak)
+
+
+def _when(stamp: object) -> dt.datetime:
+    """An RFC 3339 stamp as an aware datetime (missing or unreadable: the distant future)."""
+    try:
+        return dt.datetime.fromisoformat(str(stamp).replace("Z", "+00:00"))
+    except ValueError:
+        return dt.datetime.max.replace(tzinfo=dt.UTC)

@@ -1,0 +1,276 @@
+"""Webhooks arrive for real: events from operations, actions and payments, signed, retried, never blocking the API."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import json
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import pytest
+import yaml
+from conftest import API, ROOT, TODAY, auth, free_port
+from flask import Flask
+from flask.testing import FlaskClient
+from standardwebhooks import Webhook
+
+from api.support import create, data_of, expect_error
+from mockserver.app import create_app
+from mockserver.settings import Settings
+
+
+@dataclass
+class Received:
+    """One delivery as the receiver got it."""
+
+    headers: dict[str, str]
+    body: bytes
+
+    @property
+    def payload(self) -> dict[str, Any]:
+        parsed: dict[str, Any] = json.loads(self.body)
+        return parsed
+
+
+@dataclass
+class Receiver:
+    """A real HTTP receiver: records every POST and answers the next scripted status (then 200)."""
+
+    statuses: list[int] = field(default_factory=list)
+    received: list[Received] = field(default_factory=list)
+    release: threading.Event = field(default_factory=threading.Event)
+    hold: bool = False
+    url: str = ""
+
+    def wait_for(self, count: int, timeout: float = 15.0) -> list[Received]:
+        deadline = time.monotonic() + timeout
+        while len(self.received) < count and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert len(self.received) >= count, f"{len(self.received)} deliveries arrived, expected {count}"
+        return self.received
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    state = Receiver()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            if state.hold:
+                state.release.wait(20)
+            state.received.append(Received({k.lower(): v for k, v in self.headers.items()}, body))
+            status = state.statuses.pop(0) if state.statuses else 200
+            self.send_response(status)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            return
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    state.url = f"http://127.0.0.1:{server.server_address[1]}/hooks"
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield state
+    state.release.set()
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture(scope="module")
+def webhook_app() -> Flask:
+    """A sandbox whose retry schedule runs in seconds."""
+    return create_app(Settings(seed=1, today=dt.date.fromisoformat(TODAY), strict=True, webhook_retry_scale=0.01))
+
+
+@pytest.fixture
+def hooks(webhook_app: Flask) -> FlaskClient:
+    webhook_app.extensions["sandbox"]["engine"].reset()
+    return webhook_app.test_client()
+
+
+def subscribe(client: FlaskClient, url: str, *events: str) -> dict[str, Any]:
+    return create(client, "/webhooks", {"url": url, "events": list(events)})
+
+
+def deliveries(client: FlaskClient, webhook_id: int) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = data_of(client.get(f"{API}/webhooks/{webhook_id}/deliveries", headers=auth()))
+    return rows
+
+
+def settled(client: FlaskClient, webhook_id: int, count: int, timeout: float = 15.0) -> list[dict[str, Any]]:
+    """The webhook's deliveries once ``count`` of them are no longer pending."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        rows = deliveries(client, webhook_id)
+        if len([r for r in rows if r["status"] != "pending"]) >= count:
+            return rows
+        time.sleep(0.05)
+    raise AssertionError(f"deliveries still pending: {deliveries(client, webhook_id)}")
+
+
+def test_a_created_customer_is_delivered_once_signed_both_ways(hooks: FlaskClient, receiver: Receiver) -> None:
+    webhook = subscribe(hooks, receiver.url, "customer.created")
+    secret = webhook["secret"]
+    customer = create(hooks, "/customers", {"name": "Hooked Ltd", "email": "hooked@example.com"})
+    [delivery] = receiver.wait_for(1)
+    payload = delivery.payload
+    assert set(payload) == {"id", "event", "timestamp", "data"}
+    assert payload["event"] == "customer.created"
+    assert payload["data"]["id"] == customer["id"]
+    expected = hmac.new(secret.encode(), delivery.body, hashlib.sha256).hexdigest()
+    assert delivery.headers["x-webhook-signature"] == expected
+    assert delivery.headers["x-webhook-event"] == "customer.created"
+    assert Webhook(secret).verify(delivery.body, delivery.headers) == payload  # the official verifier
+    [row] = settled(hooks, webhook["id"], 1)
+    assert row["status"] == "delivered"
+    assert row["event_id"] == payload["id"]
+    assert str(row["id"]) == delivery.headers["x-webhook-delivery-id"]
+    assert [attempt["status"] for attempt in row["attempt_log"]] == [200]
+    assert secret not in json.dumps(deliveries(hooks, webhook["id"]))
+    assert "secret" not in data_of(hooks.get(f"{API}/webhooks/{webhook['id']}", headers=auth()))
+
+
+def test_a_failed_attempt_is_retried_and_every_attempt_is_logged(hooks: FlaskClient, receiver: Receiver) -> None:
+    receiver.statuses = [500, 503]
+    webhook = subscribe(hooks, receiver.url, "customer.created")
+    create(hooks, "/customers", {"name": "Retry Me"})
+    arrived = receiver.wait_for(3)
+    assert len({r.headers["webhook-id"] for r in arrived}) == 1  # the same message on every retry
+    [row] = settled(hooks, webhook["id"], 1)
+    assert row["status"] == "delivered"
+    assert row["attempts"] == 3
+    assert [a["status"] for a in row["attempt_log"]] == [500, 503, 200]
+    assert row["attempt_log"][0]["error"] == "receiver answered 500"
+
+
+def test_payments_and_actions_emit_their_own_events(hooks: FlaskClient, receiver: Receiver) -> None:
+    webhook = subscribe(hooks, receiver.url, "invoice.created", "invoice.sent", "invoice.paid", "invoice.updated")
+    invoice = create(
+        hooks,
+        "/invoices",
+        {
+            "customer_id": 1,
+            "invoice_date": TODAY,
+            "due_date": "2026-07-15",
+            "items": [{"name": "Work", "quantity": 1, "price": 10000, "tax_rate": 0}],
+        },
+    )
+    data_of(hooks.post(f"{API}/invoices/{invoice['id']}/send", headers=auth()))
+    create(
+        hooks,
+        "/payments",
+        {"customer_id": 1, "invoice_id": invoice["id"], "amount": invoice["total"], "payment_date": TODAY},
+    )
+    receiver.wait_for(3)
+    time.sleep(0.3)  # nothing else may follow
+    events = [r.payload["event"] for r in receiver.received]
+    assert events == ["invoice.created", "invoice.sent", "invoice.paid"]  # the specific event, not also "updated"
+    assert receiver.received[-1].payload["data"]["paid_status"] == "PAID"
+    assert len({r.payload["id"] for r in receiver.received}) == 3
+    assert webhook["id"]
+
+
+def test_the_test_endpoint_sends_a_real_delivery(hooks: FlaskClient, receiver: Receiver) -> None:
+    webhook = subscribe(hooks, receiver.url, "customer.created")
+    queued = data_of(hooks.post(f"{API}/webhooks/{webhook['id']}/test", headers=auth()), 202)
+    [delivery] = receiver.wait_for(1)
+    assert delivery.payload["event"] == "webhook.test"
+    assert delivery.payload["data"]["id"] == webhook["id"]
+    assert "secret" not in delivery.payload["data"]
+    assert queued["status"] == "pending"
+
+
+def test_a_hanging_receiver_never_holds_up_the_api(hooks: FlaskClient, receiver: Receiver) -> None:
+    receiver.hold = True
+    subscribe(hooks, receiver.url, "customer.created")
+    create(hooks, "/customers", {"name": "First"})
+    create(hooks, "/customers", {"name": "Second"})  # answered while the receiver still holds the first
+    assert data_of(hooks.get(f"{API}/customers?limit=1", headers=auth()))
+    assert receiver.received == []  # nothing got through yet: the API did not wait for it
+    receiver.release.set()
+    assert len(receiver.wait_for(2)) == 2
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["http://10.0.0.1/hooks", "http://169.254.169.254/latest/meta-data", "http://2130706433/x", "ftp://127.0.0.1/"],
+)
+def test_a_forbidden_target_is_refused_when_subscribing(hooks: FlaskClient, url: str) -> None:
+    body = expect_error(
+        hooks.post(f"{API}/webhooks", json={"url": url, "events": ["customer.created"]}, headers=auth()),
+        422,
+        "validation_failed",
+    )
+    assert "url" in body["errors"]
+
+
+def readme_receiver() -> str:
+    """The Python receiver of README.md's "Receiving webhooks" section."""
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = text.split("## Receiving webhooks", 1)[1]
+    return section.split("```python\n", 1)[1].split("```", 1)[0]
+
+
+def test_the_readme_receiver_verifies_and_prints_each_delivery(hooks: FlaskClient) -> None:
+    port = free_port()
+    webhook = subscribe(hooks, f"http://127.0.0.1:{port}/webhooks", "customer.created")
+    source = readme_receiver().replace('"whsec_..."', repr(webhook["secret"])).replace("9000", str(port))
+    process = subprocess.Popen([sys.executable, "-c", source], stdout=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 10
+        while not listening(port) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        customer = create(hooks, "/customers", {"name": "Read Me"})
+        assert process.stdout is not None
+        event, event_id, record_id = process.stdout.readline().split()
+        assert (event, record_id) == ("customer.created", str(customer["id"]))
+        assert event_id.startswith("evt_")
+        [row] = settled(hooks, webhook["id"], 1)
+        assert row["status"] == "delivered"  # the receiver's 204 acknowledged it
+    finally:
+        process.kill()
+        process.wait()
+        if process.stdout is not None:
+            process.stdout.close()
+
+
+def listening(port: int) -> bool:
+    with socket.socket() as probe:
+        return probe.connect_ex(("127.0.0.1", port)) == 0
+
+
+def documented_secret() -> str:
+    spec = yaml.safe_load((ROOT / "openapi.yaml").read_text(encoding="utf-8"))
+    return str(spec["components"]["schemas"]["WebhookFields"]["properties"]["secret"]["examples"][0])
+
+
+def test_the_seeded_webhook_signs_with_the_documented_secret(hooks: FlaskClient, receiver: Receiver) -> None:
+    moved = data_of(hooks.patch(f"{API}/webhooks/1", json={"url": receiver.url}, headers=auth()))
+    assert "invoice.created" in moved["events"]
+    create(hooks, "/customers", {"name": "Quiet"})  # not an event webhook 1 takes
+    hooks.post(f"{API}/webhooks/1/test", headers=auth())
+    [delivery] = receiver.wait_for(1)
+    assert Webhook(documented_secret()).verify(delivery.body, delivery.headers)["event"] == "webhook.test"
+
+
+def test_a_rotated_secret_signs_every_later_delivery(hooks: FlaskClient, receiver: Receiver) -> None:
+    webhook = subscribe(hooks, receiver.url, "customer.created")
+    rotated = data_of(hooks.post(f"{API}/webhooks/{webhook['id']}/rotate-secret", headers=auth()))
+    assert rotated["secret"] != webhook["secret"]
+    assert rotated["secret"].startswith("whsec_")
+    create(hooks, "/customers", {"name": "After Rotation"})
+    [delivery] = receiver.wait_for(1)
+    signed = hmac.new(rotated["secret"].encode(), delivery.body, hashlib.sha256).hexdigest()
+    assert delivery.headers["x-webhook-signature"] == signed
+    assert "secret" not in data_of(hooks.get(f"{API}/webhooks/{webhook['id']}", headers=auth()))
