@@ -15,11 +15,12 @@ from typing import Any
 
 from mockserver.spec.events import EventSpec, Trigger
 from mockserver.state.clock import Clock
-from mockserver.store import Change, Query, Record, Tenant
+from mockserver.store import Change, Condition, Query, Record, Tenant
 
 WEBHOOKS = "webhooks"
 DELIVERIES = "deliveries"
 _EVENT_COUNTER = "events#id"
+MAX_PENDING = 10_000  # deliveries waiting per company; past it new ones are recorded as failed, not queued
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,7 @@ class Emitter:
         self._events = list(events)
         self._hidden = hidden  # writeOnly fields per resource: never in a payload
         self._clock = clock
+        self.max_pending = MAX_PENDING
         self.watched = frozenset(t.resource for e in self._events for t in e.triggers)
 
     def fired(self, changes: Iterable[Change], operation_id: str | None) -> list[Fired]:
@@ -98,6 +100,11 @@ class Emitter:
             "payload": payload,
             "attempt_log": [],
         }
+        pending = tenant.count(DELIVERIES, [Condition("status", "eq", "pending")])
+        if pending >= self.max_pending:  # a receiver that never answers must not grow the outbox without end
+            refusal = f"not sent: {pending} deliveries of this company are already waiting (the outbox is full)"
+            delivery.update(status="failed", next_attempt_at=None)
+            delivery["attempt_log"] = [{"at": now, "status": None, "latency_ms": 0.0, "error": refusal}]
         tenant.put(DELIVERIES, delivery["id"], delivery)
         return delivery
 

@@ -274,3 +274,47 @@ def test_a_rotated_secret_signs_every_later_delivery(hooks: FlaskClient, receive
     signed = hmac.new(rotated["secret"].encode(), delivery.body, hashlib.sha256).hexdigest()
     assert delivery.headers["x-webhook-signature"] == signed
     assert "secret" not in data_of(hooks.get(f"{API}/webhooks/{webhook['id']}", headers=auth()))
+
+
+def test_a_full_outbox_records_new_deliveries_as_failed(webhook_app: Flask, hooks: FlaskClient) -> None:
+    emitter = webhook_app.extensions["sandbox"]["engine"].events
+    emitter.max_pending = 2
+    try:
+        webhook = subscribe(hooks, "http://127.0.0.1:9/nobody-listens", "customer.created")
+        for n in range(4):
+            create(hooks, "/customers", {"name": f"Flood {n}"})
+        rows = {row["id"]: row for row in deliveries(hooks, webhook["id"])}
+        assert len(rows) == 4  # every event is on record ...
+        refused = [row for row in rows.values() if row["attempt_log"] and "outbox is full" in str(row["attempt_log"])]
+        assert len(refused) == 2  # ... and those past the bound say why they were not queued
+        assert all(row["status"] == "failed" for row in refused)
+    finally:
+        emitter.max_pending = 10_000
+
+
+def test_an_invoice_the_clock_makes_overdue_emits_invoice_overdue(
+    webhook_app: Flask, hooks: FlaskClient, receiver: Receiver
+) -> None:
+    clock = webhook_app.extensions["sandbox"]["engine"].clock
+    subscribe(hooks, receiver.url, "invoice.overdue")
+    invoice = create(
+        hooks,
+        "/invoices",
+        {
+            "customer_id": 1,
+            "invoice_date": TODAY,
+            "due_date": "2026-06-20",
+            "items": [{"name": "Late", "quantity": 1, "price": 500}],
+        },
+    )
+    data_of(hooks.post(f"{API}/invoices/{invoice['id']}/send", headers=auth()))
+    pinned = clock.pinned
+    clock.pinned = dt.date(2026, 7, 1)
+    try:
+        hooks.get(f"{API}/me", headers=auth())  # any request of the company: the new day's rules run
+        overdue = [r.payload for r in receiver.wait_for(1) if r.payload["data"]["id"] == invoice["id"]]
+        assert overdue
+        assert overdue[0]["event"] == "invoice.overdue"
+        assert overdue[0]["data"]["status"] == "OVERDUE"
+    finally:
+        clock.pinned = pinned
