@@ -67,7 +67,7 @@ class Dispatcher:
         self._targets = targets
         self._sender = sender
         self._shared = shared
-        self._retry = retry or RetryPolicy()
+        self.retry = retry or RetryPolicy()
         self._senders = senders
         self._poll = poll_seconds
         self._batch = batch
@@ -197,10 +197,10 @@ class Dispatcher:
             delivery["attempt_log"] = [*(delivery.get("attempt_log") or []), logged]
             if attempt.delivered:
                 delivery.update(status="delivered", next_attempt_at=None)
-            elif final or count >= self._retry.attempts:
+            elif final or count >= self.retry.attempts:
                 delivery.update(status="failed", next_attempt_at=None)
             else:
-                due = self._engine.clock.now() + dt.timedelta(seconds=self._retry.delay(count, self._rng))
+                due = self._engine.clock.now() + dt.timedelta(seconds=self.retry.delay(count, self._rng))
                 delivery["next_attempt_at"] = due.isoformat(timespec="milliseconds").replace("+00:00", "Z")
             tenant.put(DELIVERIES, delivery_id, delivery)
             self._count_failures(tenant, delivery, attempt)
@@ -217,7 +217,7 @@ class Dispatcher:
             return
         streak = tenant.counter(name) + 1
         tenant.set_counter(name, streak)
-        if streak >= self._retry.disable_after:
+        if streak >= self.retry.disable_after:
             webhook = tenant.get(WEBHOOKS, delivery["webhook_id"])
             if webhook is not None and webhook.get("active", True):
                 webhook["active"] = False

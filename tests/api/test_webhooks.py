@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import hmac
@@ -318,3 +319,20 @@ def test_an_invoice_the_clock_makes_overdue_emits_invoice_overdue(
         assert overdue[0]["data"]["status"] == "OVERDUE"
     finally:
         clock.pinned = pinned
+
+
+def test_a_webhook_whose_deliveries_keep_failing_is_switched_off(webhook_app: Flask, hooks: FlaskClient) -> None:
+    dispatcher = webhook_app.extensions["sandbox"]["webhooks"]
+    usual = dispatcher.retry
+    dispatcher.retry = dataclasses.replace(usual, attempts=1, disable_after=2)
+    try:
+        webhook = subscribe(hooks, "http://127.0.0.1:9/nobody-listens", "customer.created")
+        for n in range(2):
+            create(hooks, "/customers", {"name": f"Unheard {n}"})
+        settled(hooks, webhook["id"], 2)
+        shown = data_of(hooks.get(f"{API}/webhooks/{webhook['id']}", headers=auth()))
+        assert shown["active"] is False
+        create(hooks, "/customers", {"name": "Not queued"})
+        assert len(deliveries(hooks, webhook["id"])) == 2  # a switched-off webhook gets no more deliveries
+    finally:
+        dispatcher.retry = usual
