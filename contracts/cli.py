@@ -14,7 +14,7 @@ from pathlib import Path
 from contracts import report as reporting
 from contracts.progress import Console
 from contracts.runner import run
-from contracts.target import ALL_SUITES, build_target
+from contracts.target import ALL_SUITES, DEFAULT_SUITES, WEBHOOK_TOLERANCE, WEBHOOK_WAIT, build_target
 from contracts.verdict import ExitCode, Verdict
 
 
@@ -37,11 +37,38 @@ def parser() -> argparse.ArgumentParser:
         metavar="[ROLE=]KEY",
         help="a key by role: full (default role), readonly, other (another company), expired; repeatable",
     )
-    run_cmd.add_argument("--suite", help=f"comma-separated suites (default: {','.join(ALL_SUITES)})")
+    others = [name for name in ALL_SUITES if name not in DEFAULT_SUITES]
+    run_cmd.add_argument(
+        "--suite",
+        help=f"comma-separated suites (default: {','.join(DEFAULT_SUITES)}; also: {','.join(others)})",
+    )
     run_cmd.add_argument("--seed", type=int, help="seed for generated data: the same seed sends the same requests")
     run_cmd.add_argument("--max-examples", type=int, help="examples per operation / steps per machine")
     run_cmd.add_argument("--config", type=Path, help="a TOML file with the target's settings")
     run_cmd.add_argument("--setup", dest="setup_hook", help="a command to prepare the target's data first")
+    hooks = run_cmd.add_argument_group("webhooks suite")
+    hooks.add_argument(
+        "--webhook-listen",
+        metavar="HOST:PORT",
+        help="where the suite's webhook receiver listens (default: 127.0.0.1 and a free port)",
+    )
+    hooks.add_argument(
+        "--webhook-public-url",
+        metavar="URL",
+        help="the receiver's URL as the target reaches it (default: http://HOST:PORT of --webhook-listen)",
+    )
+    hooks.add_argument(
+        "--webhook-wait",
+        type=float,
+        metavar="SECONDS",
+        help=f"how long to wait for deliveries and retries (default: {WEBHOOK_WAIT:g})",
+    )
+    hooks.add_argument(
+        "--webhook-tolerance",
+        type=float,
+        metavar="SECONDS",
+        help=f"how far a delivery's timestamp may be off the receiver's clock (default: {WEBHOOK_TOLERANCE:g})",
+    )
     run_cmd.add_argument("--junit-xml", type=Path, help="write a JUnit XML report here")
     run_cmd.add_argument("--json", type=Path, dest="json_path", help="write a JSON report here")
     return main
@@ -60,6 +87,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             max_examples=args.max_examples,
             config=args.config,
             setup_hook=args.setup_hook,
+            webhook_listen=args.webhook_listen,
+            webhook_public_url=args.webhook_public_url,
+            webhook_wait=args.webhook_wait,
+            webhook_tolerance=args.webhook_tolerance,
         )
     except (ValueError, OSError) as exc:
         print(f"contracts: {exc}", file=sys.stderr)

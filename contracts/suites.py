@@ -10,6 +10,7 @@ from contracts.target import Target
 SuiteRunner = Callable[[Target], Iterator[CheckResult]]
 
 _SUITES: dict[str, SuiteRunner] = {}
+_LOADED: list[bool] = []  # one entry once the built-in suites were imported (importing one alone registers only it)
 
 
 def suite(name: str) -> Callable[[SuiteRunner], SuiteRunner]:
@@ -24,17 +25,19 @@ def suite(name: str) -> Callable[[SuiteRunner], SuiteRunner]:
 
 def get(name: str) -> SuiteRunner:
     """The suite registered under ``name`` (importing the built-in suites on first use)."""
-    if not _SUITES:
+    if name not in _SUITES:
         _load_builtin()
     return _SUITES[name]
 
 
 def names() -> list[str]:
     """Every registered suite."""
-    if not _SUITES:
-        _load_builtin()
+    _load_builtin()
     return list(_SUITES)
 
 
 def _load_builtin() -> None:
-    from contracts import conformance, rules, security, stateful  # noqa: F401  (registers the suites)
+    if _LOADED:
+        return
+    _LOADED.append(True)
+    from contracts import conformance, rules, security, stateful, webhooks  # noqa: F401  (registers the suites)

@@ -19,7 +19,11 @@ SANDBOX_KEYS = {
     "expired": "sk_test_acme_expired_2Zt6Yw1Nq8Rs5Uv3Mx0P",
 }
 ROLES = ("full", "readonly", "other", "expired")
-ALL_SUITES = ("conformance", "stateful", "rules", "security")
+ALL_SUITES = ("conformance", "stateful", "rules", "security", "webhooks")
+# What runs when no suite is named: ``webhooks`` needs a receiver the target can reach, so it is asked for by name.
+DEFAULT_SUITES = ("conformance", "stateful", "rules", "security")
+WEBHOOK_WAIT = 60.0  # seconds to wait for deliveries and retries (--webhook-wait)
+WEBHOOK_TOLERANCE = 300.0  # seconds a delivery's timestamp may be off the receiver's clock (--webhook-tolerance)
 
 
 @dataclass(frozen=True)
@@ -44,11 +48,17 @@ class Target:
     base_url: str
     spec_path: Path
     keys: Keys = field(default_factory=Keys)
-    suites: tuple[str, ...] = ALL_SUITES
+    suites: tuple[str, ...] = DEFAULT_SUITES
     seed: int = 0
     max_examples: int = 25
     setup_hook: str | None = None
     timeout: float = 30.0
+    # The webhooks suite's receiver: where it listens (``HOST:PORT``, port 0 = a free one), the URL the target
+    # must POST to (default ``http://HOST:PORT``), how long to wait for deliveries and retries, timestamp tolerance.
+    webhook_listen: str = "127.0.0.1:0"
+    webhook_public_url: str | None = None
+    webhook_wait: float = WEBHOOK_WAIT
+    webhook_tolerance: float = WEBHOOK_TOLERANCE
     # Counts what is sent to the target; the runner gives each suite its own (``replace(target, meter=...)``).
     meter: Meter = field(default_factory=Meter, compare=False, repr=False)
 
@@ -103,6 +113,10 @@ def build_target(
     max_examples: int | None = None,
     config: Path | None = None,
     setup_hook: str | None = None,
+    webhook_listen: str | None = None,
+    webhook_public_url: str | None = None,
+    webhook_wait: float | None = None,
+    webhook_tolerance: float | None = None,
 ) -> Target:
     """Combine a config file (if any) with flags; flags win. No key at all means the sandbox's keys."""
     values: dict[str, Any] = load_config(config) if config else {}
@@ -121,7 +135,7 @@ def build_target(
     unknown = set(key_values) - set(ROLES)
     if unknown:
         raise ValueError(f"unknown key role(s) {sorted(unknown)}; use {', '.join(ROLES)}")
-    chosen = tuple(suites or values.get("suites") or ALL_SUITES)
+    chosen = tuple(suites or values.get("suites") or DEFAULT_SUITES)
     bad = [s for s in chosen if s not in ALL_SUITES]
     if bad:
         raise ValueError(f"unknown suite(s) {bad}; choose from {', '.join(ALL_SUITES)}")
@@ -138,5 +152,54 @@ def build_target(
         "seed": seed if seed is not None else values.get("seed"),
         "max_examples": max_examples if max_examples is not None else values.get("max_examples"),
         "setup_hook": setup_hook or values.get("setup_hook"),
+        "webhook_listen": webhook_listen or values.get("webhook_listen"),
+        "webhook_public_url": webhook_public_url or values.get("webhook_public_url"),
+        "webhook_wait": webhook_wait if webhook_wait is not None else values.get("webhook_wait"),
+        "webhook_tolerance": webhook_tolerance if webhook_tolerance is not None else values.get("webhook_tolerance"),
     }
-    return replace(target, **{k: v for k, v in overrides.items() if v is not None})
+    chosen_overrides = {k: v for k, v in overrides.items() if v is not None}
+    check_webhook_settings(chosen_overrides)
+    return replace(target, **chosen_overrides)
+
+
+def parse_listen(text: str) -> tuple[str, int]:
+    """``HOST:PORT``, ``HOST``, ``:PORT`` or ``[IPv6]:PORT`` -> (host, port); port 0 means a free one."""
+    text = text.strip()
+    if text.startswith("["):
+        host, sep, rest = text[1:].partition("]")
+        port_text = rest.removeprefix(":") if sep else ""
+        if not sep or (rest and not rest.startswith(":")):
+            raise ValueError(f"--webhook-listen: {text!r} is not HOST:PORT")
+    elif text.count(":") == 1:
+        host, _, port_text = text.partition(":")
+    elif ":" in text:
+        host, port_text = text, ""  # a bare IPv6 address
+    else:
+        host, port_text = text, ""
+    host = host or "127.0.0.1"
+    if port_text and not port_text.isdigit():
+        raise ValueError(f"--webhook-listen: {text!r} is not HOST:PORT (the port must be a number)")
+    port = int(port_text or 0)
+    if port > 65535:
+        raise ValueError(f"--webhook-listen: port {port} is above 65535")
+    return host, port
+
+
+def check_webhook_settings(values: dict[str, Any]) -> None:
+    """Refuse webhook settings no run can use (a usage error, exit 2), and coerce numbers read from TOML."""
+    if "webhook_listen" in values:
+        parse_listen(str(values["webhook_listen"]))
+    url = values.get("webhook_public_url")
+    if url is not None:
+        parts = urlsplit(str(url))
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ValueError(f"--webhook-public-url must be http(s)://host[:port][/path], not {url!r}")
+    for name in ("webhook_wait", "webhook_tolerance"):
+        if name in values:
+            try:
+                number = float(values[name])
+            except (TypeError, ValueError):
+                raise ValueError(f"--{name.replace('_', '-')} must be a number of seconds") from None
+            if not number > 0 or number == float("inf"):
+                raise ValueError(f"--{name.replace('_', '-')} must be a number of seconds above 0")
+            values[name] = number

@@ -11,7 +11,9 @@ globals, so variants cannot leak into each other (or into the unmodified sandbox
 
 from __future__ import annotations
 
+import base64
 import dataclasses
+import hashlib
 import json
 import re
 import threading
@@ -46,6 +48,7 @@ class Variant:
     suites: tuple[str, ...]  # the suites that are enough to catch it
     inject: Callable[[Flask], None]
     paths: tuple[str, ...] = ()  # spec paths a conformance run can be limited to (empty: the whole spec)
+    settings: tuple[tuple[str, Any], ...] = ()  # sandbox settings of this instance only (e.g. webhook_attempts)
 
     @property
     def rule(self) -> str:
@@ -54,18 +57,24 @@ class Variant:
 
 
 def settings() -> Settings:
-    """The sandbox settings of every variant: seed 1, lenient responses, no rate limit in the way."""
-    return Settings(seed=1, strict=False, rate_limit=10**9)
+    """The sandbox settings of every variant: seed 1, lenient, no rate limit, webhook retries 100x sooner."""
+    return Settings(seed=1, strict=False, rate_limit=10**9, webhook_retry_scale=0.01)
 
 
 @contextmanager
 def serve(variant: Variant | None = None, config: Settings | None = None) -> Iterator[str]:
     """Serve a fresh sandbox (with the variant's defect, if any; ``config`` or ``settings()``), yield its API URL."""
-    app = create_app(config or settings())
+    chosen = config or settings()
+    if variant is not None and variant.settings:
+        chosen = dataclasses.replace(chosen, **dict(variant.settings))
+    app = create_app(chosen)
     if variant is not None:
         variant.inject(app)
-    with serve_wsgi(app, name=f"sandbox-{variant.name if variant else 'ok'}") as root:
-        yield f"{root}{API}"
+    try:
+        with serve_wsgi(app, name=f"sandbox-{variant.name if variant else 'ok'}") as root:
+            yield f"{root}{API}"
+    finally:
+        sandbox(app)["webhooks"].stop()  # no delivery thread of this instance outlives it
 
 
 # --- WSGI plumbing --------------------------------------------------------------------------------------
@@ -378,6 +387,33 @@ class _Body:
         return self.read(size)
 
 
+class ForgeWebhookSecret(Middleware):
+    """createWebhook returns a secret other than the one deliveries are signed with (signatures never verify)."""
+
+    def handle(self, request: Request, environ: WSGIEnviron) -> Response:
+        response = self.forward(environ)
+        if request.method != "POST" or request.path != f"{API}/webhooks" or response.status_code != 201:
+            return response
+        body = json_of(response)
+        if isinstance(body, dict) and isinstance(body.get("data"), dict) and body["data"].get("secret"):
+            body["data"]["secret"] = (
+                "whsec_" + base64.b64encode(hashlib.sha256(b"not the signing key").digest()).decode()
+            )
+            set_json(response, body)
+        return response
+
+
+def inject_missing_event(app: Flask) -> None:
+    """invoice.sent is declared in the spec but never emitted: sendInvoice fires no event at all."""
+    emitter = sandbox(app)["engine"].events
+    fired = emitter.fired
+
+    def without_sent(changes: Any, operation_id: str | None) -> list[Any]:
+        return [event for event in fired(changes, operation_id) if event.event != "invoice.sent"]
+
+    emitter.fired = without_sent
+
+
 def _variants() -> dict[str, Variant]:
     listed = [
         Variant(
@@ -476,6 +512,28 @@ def _variants() -> dict[str, Variant]:
             ("security.read_only",),
             ("security",),
             lambda app: wrap(app, lambda inner: StoreCreatedAt(inner, sandbox(app)["engine"])),
+        ),
+        Variant(
+            "webhook_bad_signature",
+            "webhook deliveries signed with a key other than the subscription's secret",
+            ("webhooks.signature",),
+            ("webhooks",),
+            lambda app: wrap(app, ForgeWebhookSecret),
+        ),
+        Variant(
+            "webhook_missing_event",
+            "invoice.sent is documented but never delivered",
+            ("webhooks.delivery",),
+            ("webhooks",),
+            inject_missing_event,
+        ),
+        Variant(
+            "webhook_no_retry",
+            "a webhook delivery answered 500 is never retried (one attempt)",
+            ("webhooks.retries",),
+            ("webhooks",),
+            lambda app: None,
+            settings=(("webhook_attempts", 1),),
         ),
     ]
     return {variant.name: variant for variant in listed}
