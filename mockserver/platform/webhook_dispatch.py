@@ -118,12 +118,21 @@ class Dispatcher:
             if self._stopping.is_set():
                 return
             try:
-                for company_id, delivery_id in self.due():
-                    if self._pool is not None and self._lease(company_id, delivery_id):
-                        self._pool.submit(self._attempt_safely, company_id, delivery_id)
+                self._pass()
             except Exception:  # a database hiccup must not end deliveries for good
                 if not self._stopping.is_set():
                     log.exception("webhook dispatch pass failed")
+
+    def _pass(self) -> None:
+        """Lease every due delivery and hand it to a sender thread."""
+        for company_id, delivery_id in self.due():
+            if self._stopping.is_set() or self._pool is None:
+                return
+            if self._lease(company_id, delivery_id):
+                try:
+                    self._pool.submit(self._attempt_safely, company_id, delivery_id)
+                except RuntimeError:  # the pool was shut down meanwhile: the lease simply runs out
+                    return
 
     def due(self) -> list[tuple[int, Any]]:
         """(company, delivery id) of every pending delivery whose next attempt is due."""
