@@ -4,7 +4,8 @@
 examples, references to records it creates first); ``deleted`` deletes a fresh one; ``updated`` changes one
 plain text field (PATCH, else PUT); ``operation: X`` calls X on a fresh record, first walking it to a state X
 accepts (``x-sandbox-transition``); ``when: {field: value}`` follows the shortest chain of declared transitions
-that makes the field become the value. An event without ``x-sandbox-emit`` is triggered by an operation of the
+that makes the field become the value, and where none does (a value that comes with time, such as OVERDUE), a
+record whose dates are long past through the transitions its state allows. An event without ``x-sandbox-emit`` is triggered by an operation of the
 subscription itself that names it (``testWebhook`` for ``webhook.test``). What cannot be done is reported
 with the reason, never dropped.
 """
@@ -58,6 +59,19 @@ class Fresh:
     body: dict[str, Any]
     data: dict[str, Any]
     reproduction: str
+
+
+PAST = "2001-01-01"  # behind any target's today: a record dated then is as old as a record can be
+CALENDAR_STEPS = 4
+
+
+def _date_fields(res: Resource) -> list[str]:
+    """The top-level ``format: date`` members of the resource's create body."""
+    schema = res.create.body_schema if res.create is not None else None
+    properties = schema.get("properties") if isinstance(schema, dict) else None
+    if not isinstance(properties, dict):
+        return []
+    return [name for name, sub in properties.items() if isinstance(sub, dict) and sub.get("format") == "date"]
 
 
 class NotTriggered(Exception):
@@ -150,11 +164,50 @@ class Triggers:
             response = self._call(op, record_id, f"trigger {event.name}")
             return self._expect(event, res, record_id, op, response)
         if emit.field is not None:
-            last = self._walk(res, record, emit.field, {emit.value}, change=True, event=event)
+            try:
+                last = self._walk(res, record, emit.field, {emit.value}, change=True, event=event)
+            except NotTriggered as unreachable:
+                dated = self._by_the_calendar(event, res, emit.field, emit.value)
+                if dated is None:
+                    raise NotTriggered(f"{unreachable}; nor did a record dated {PAST} get there") from None
+                return dated
             if last is None:  # a chain with change=True is never empty
                 raise NotTriggered(f"{res.name} {record_id} is already {emit.value!r}")
             return self._expect(event, res, record_id, *last)
         raise NotTriggered(f"x-sandbox-emit {emit.describe()} is not something the suite can do")
+
+    def _by_the_calendar(self, event: Event, res: Resource, name: str, goal: Any) -> Expect | None:
+        """A value no transition declares may come with time (OVERDUE, EXPIRED): date a record long ago, then try.
+
+        Every date field of a fresh record is set to ``PAST``, far behind any target's today; then each declared
+        transition the record's state allows is called in turn (at most ``CALENDAR_STEPS``) until a response
+        shows ``name`` at ``goal``. Dates already past when a record is written decide its state at once, as
+        they would after days had passed.
+        """
+        record = self._create(res, dated=True)
+        state = record.data.get(name)
+        tried: set[str] = set()
+        for _ in range(CALENDAR_STEPS):
+            step = next(
+                (
+                    t
+                    for t in transitions_of(self.spec, res)
+                    if t.field == name and state in t.sources and t.operation.operation_id not in tried
+                ),
+                None,
+            )
+            if step is None:
+                return None
+            tried.add(step.operation.operation_id)
+            try:
+                response = self._call(step.operation, record.id, f"trigger {event.name}")
+            except NotTriggered:
+                continue
+            data = unwrap(json_or_none(response))
+            state = data.get(name) if isinstance(data, dict) else step.to
+            if state == goal:
+                return self._expect(event, res, record.id, step.operation, response)
+        return None
 
     # steps
 
@@ -167,13 +220,15 @@ class Triggers:
                 return res
         raise NotTriggered(f"the spec has no collection path for the resource {name!r}")
 
-    def _create(self, res: Resource) -> Fresh:
-        """A fresh record of ``res`` (the security suite's minimal valid body), or NotTriggered."""
+    def _create(self, res: Resource, *, dated: bool = False) -> Fresh:
+        """A fresh record of ``res`` (the security suite's minimal valid body, its dates at ``PAST`` if ``dated``)."""
         response: requests.Response | None = None
         for _ in range(2):
             body = self.ctx.build_body(res)
             if body is None:
                 raise NotTriggered(f"a required reference of {res.collection} has no record to point at")
+            if dated:
+                body = {**body, **dict.fromkeys(_date_fields(res), PAST)}
             response = self.client.call("POST", res.collection, json_body=body)
             data = unwrap(json_or_none(response))
             if response.status_code < 300 and isinstance(data, dict) and data.get("id") is not None:
