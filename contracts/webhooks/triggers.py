@@ -4,10 +4,10 @@
 examples, references to records it creates first); ``deleted`` deletes a fresh one; ``updated`` changes one
 plain text field (PATCH, else PUT); ``operation: X`` calls X on a fresh record, first walking it to a state X
 accepts (``x-sandbox-transition``); ``when: {field: value}`` follows the shortest chain of declared transitions
-that makes the field become the value, and where none does (a value that comes with time, such as OVERDUE), a
-record whose dates are long past through the transitions its state allows. An event without ``x-sandbox-emit`` is triggered by an operation of the
-subscription itself that names it (``testWebhook`` for ``webhook.test``). What cannot be done is reported
-with the reason, never dropped.
+that makes the field become the value, and where none does (a value that comes with time, such as OVERDUE),
+takes a record whose dates are long past through the transitions its state allows. An event without
+``x-sandbox-emit`` is triggered by an operation of the subscription itself that names it (``testWebhook``
+for ``webhook.test``). What cannot be done is reported with the reason, never dropped.
 """
 
 from __future__ import annotations
