@@ -1,4 +1,7 @@
-"""Webhooks across processes: two workers send each delivery once, and a restart loses none."""
+"""Webhooks across processes: two workers send each delivery once, and a restart loses none.
+
+Runs on a SQLite file and, when one is configured (tests/postgres.py), on PostgreSQL.
+"""
 
 from __future__ import annotations
 
@@ -47,6 +50,15 @@ class Inbox:
         self.server.server_close()
 
 
+@pytest.fixture(params=["sqlite-file", "postgres"])
+def database(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite-file":
+        return str(tmp_path / "state.db")
+    from postgres import fresh_database
+
+    return fresh_database(request)
+
+
 @pytest.fixture
 def inbox() -> Iterator[Inbox]:
     receiver = Inbox(free_port())
@@ -66,8 +78,8 @@ def create_customer(server: LiveServer, name: str) -> None:
     assert response.status_code == 201, response.text
 
 
-def test_two_workers_send_each_delivery_once(tmp_path: Path, inbox: Inbox) -> None:
-    server = LiveServer("--quiet", "--db", str(tmp_path / "state.db"), "--workers", "2")
+def test_two_workers_send_each_delivery_once(database: str, inbox: Inbox) -> None:
+    server = LiveServer("--quiet", "--db", database, "--workers", "2")
     try:
         subscribe(server, inbox.url)
         for n in range(20):
@@ -81,9 +93,8 @@ def test_two_workers_send_each_delivery_once(tmp_path: Path, inbox: Inbox) -> No
         server.stop()
 
 
-def test_a_delivery_queued_before_a_restart_is_sent_after_it(tmp_path: Path) -> None:
+def test_a_delivery_queued_before_a_restart_is_sent_after_it(database: str) -> None:
     port = free_port()
-    database = str(tmp_path / "state.db")
     first = LiveServer("--quiet", "--db", database)
     try:
         subscribe(first, f"http://127.0.0.1:{port}/hooks")
