@@ -38,7 +38,8 @@ FORBIDDEN = "webhooks.forbidden_target"  # a subscription to a private or metada
 MAX_PER_RULE = 3  # failures of one rule shown per check; the rest are counted
 Fail = Callable[[str, str], None]  # (rule, message) of one delivery
 STANDARD_SIGNATURE = "webhook-signature"  # Standard Webhooks: v1,<base64 HMAC of "<id>.<timestamp>.<body>">
-MIN_GAP_GROWTH = 0.05  # seconds (plus 5% of the first gap) a later gap must exceed the first by to count as growth
+MIN_GAP_GROWTH = 0.05  # seconds a later gap must exceed GAP_GROWTH times an earlier one by, to count as growth
+GAP_GROWTH = 1.5
 
 
 class Findings:
@@ -287,5 +288,11 @@ def gaps(times: Sequence[float]) -> list[float]:
 
 
 def grown(between: Sequence[float]) -> bool:
-    """Whether the gaps grew: the last one is clearly longer than the first (jitter and polling aside)."""
-    return len(between) >= 2 and between[-1] > between[0] * 1.05 + MIN_GAP_GROWTH
+    """Whether the gaps grew: a later gap is clearly longer than the shortest gap before it.
+
+    Not "the last against the first": on a busy machine one attempt can run late, which makes the gap
+    before it long and the next one short, while the schedule itself still backs off.
+    """
+    return any(
+        later > min(between[:index]) * GAP_GROWTH + MIN_GAP_GROWTH for index, later in enumerate(between) if index
+    )

@@ -136,7 +136,7 @@ class Dispatcher:
 
     def due(self) -> list[tuple[int, Any]]:
         """(company, delivery id) of every pending delivery whose next attempt is due."""
-        now = self._engine.clock.now()
+        now = self._engine.clock.instant()
         found: list[tuple[int, Any]] = []
         query = Query(where=(Condition("status", "eq", "pending"),), order=Order("next_attempt_at"), limit=self._batch)
         for company_id in self._engine.store.company_ids():
@@ -209,7 +209,7 @@ class Dispatcher:
             elif final or count >= self.retry.attempts:
                 delivery.update(status="failed", next_attempt_at=None)
             else:
-                due = self._engine.clock.now() + dt.timedelta(seconds=self.retry.delay(count, self._rng))
+                due = self._engine.clock.instant() + dt.timedelta(seconds=self.retry.delay(count, self._rng))
                 delivery["next_attempt_at"] = due.isoformat(timespec="milliseconds").replace("+00:00", "Z")
             tenant.put(DELIVERIES, delivery_id, delivery)
             self._count_failures(tenant, delivery, attempt)

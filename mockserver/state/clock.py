@@ -34,6 +34,11 @@ class Clock:
             return real
         return dt.datetime.combine(self.pinned, real.timetz())
 
+    def instant(self) -> dt.datetime:
+        """Like ``now`` but to the microsecond: for schedules finer than a second (webhook retries in tests)."""
+        real = dt.datetime.now(dt.UTC)
+        return real if self.pinned is None else dt.datetime.combine(self.pinned, real.timetz())
+
     def today(self) -> dt.date:
         """The sandbox's current date."""
         return self.pinned or self.now().date()

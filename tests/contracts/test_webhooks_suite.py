@@ -189,6 +189,8 @@ def test_the_retry_receiver_fails_attempts_until_their_gaps_grow() -> None:
     other = Received(base.route, base.method, (("X-Webhook-Event", "invoice.created"),), b"{}", 0.0, 5.0, 0)
     assert responder(other) == 200
     assert grown([0.9, 1.0, 2.0])
+    assert grown([2.65, 0.63, 0.91, 1.07, 1.87, 2.07])  # one late attempt does not hide the backoff (seen in CI)
+    assert not grown([1.0, 0.9, 1.1, 1.0])  # a fixed interval with jitter is not backing off
     assert not grown([1.0, 1.0])
     assert not grown([5.0])
 
