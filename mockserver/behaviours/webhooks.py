@@ -53,4 +53,4 @@ def rotate_webhook_secret(call: Call, engine: Engine) -> Reply:
     webhook["secret"] = new_secret()
     webhook["updated_at"] = call.clock.timestamp()
     engine.put(call.tenant, resource.name, webhook)
-    return Reply(200, {"data": webhook} if call.operation.envelope == "data" else webhook)
+    return Reply(200, engine.render_item(call, webhook))  # its response schema shows the secret

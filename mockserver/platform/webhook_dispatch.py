@@ -23,7 +23,7 @@ from typing import Any
 from mockserver.behaviours.engine import Engine
 from mockserver.behaviours.events import DELIVERIES, WEBHOOKS
 from mockserver.jsonio import dumps
-from mockserver.platform.webhook_sender import Attempt, Sender, backoff, delivery_headers
+from mockserver.platform.webhook_sender import Attempt, Sender, backoff, delivery_headers, rfc3339
 from mockserver.platform.webhook_targets import TargetPolicy, TargetRefused
 from mockserver.store import Condition, Ephemera, Order, Query, Record
 
@@ -191,8 +191,7 @@ class Dispatcher:
         self._record(company_id, delivery_id, attempt, final=final)
 
     def _refusal(self, reason: str) -> Attempt:
-        at = dt.datetime.now(dt.UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
-        return Attempt(at=at, status=None, latency_ms=0.0, error=reason, delivered=False)
+        return Attempt(at=rfc3339(time.time()), status=None, latency_ms=0.0, error=reason, delivered=False)
 
     def _record(self, company_id: int, delivery_id: Any, attempt: Attempt, *, final: bool) -> None:
         """Append the attempt, then settle the delivery or schedule its retry (and count the webhook's failures)."""

@@ -7,19 +7,17 @@ secret as *that library* reads it: ``whsec_`` stripped, the rest base64-decoded 
 alphabet are dropped, so ``my-plain-secret-1`` still yields a key, if a shorter one), so ``Webhook(secret).verify``
 accepts. Where the library refuses the string (a base64 length it cannot decode, or nothing left, e.g.
 ``abcdefghijklmnopq`` or ``!!!!!!!!!!!!!!!!``) we fall back, deterministically, to the secret's UTF-8 bytes, the
-``X-Webhook-Signature`` key; receivers verify those with ``Webhook(secret.encode())``. :func:`new_secret` secrets
-never need the fallback.
+``X-Webhook-Signature`` key; receivers verify those with ``Webhook(secret.encode())``. Secrets the sandbox
+generates (``mockserver.behaviours.webhooks.new_secret``) never need the fallback.
 """
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
 import hashlib
 import hmac
 import random
 import re
-import secrets
 import ssl
 import time
 from collections.abc import Callable, Mapping
@@ -112,12 +110,7 @@ def delivery_headers(*, secret: str, body: bytes, event: str, delivery_id: int |
     }
 
 
-def new_secret() -> str:
-    """A fresh signing secret in the Standard Webhooks format: ``whsec_`` and base64 of 32 random bytes."""
-    return "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode("ascii")
-
-
-def _rfc3339(seconds: float) -> str:
+def rfc3339(seconds: float) -> str:
     """``seconds`` since the epoch as an RFC 3339 UTC timestamp with milliseconds."""
     stamp = dt.datetime.fromtimestamp(seconds, tz=dt.UTC).isoformat(timespec="milliseconds")
     return stamp.replace("+00:00", "Z")
@@ -173,7 +166,7 @@ class Sender:
 
     def send(self, target: PinnedTarget, body: bytes, headers: Mapping[str, str]) -> Attempt:
         """POST ``body`` to the pinned address, named as ``target.host``; every failure becomes an Attempt."""
-        at = _rfc3339(self._clock())
+        at = rfc3339(self._clock())
         started = time.perf_counter()
         status: int | None = None
         error: str | None = None

@@ -23,13 +23,13 @@ import pytest
 from standardwebhooks import Webhook
 from standardwebhooks.webhooks import EmptyWebhookSecretError
 
+from mockserver.behaviours.webhooks import new_secret
 from mockserver.platform.webhook_sender import (
     USER_AGENT,
     Attempt,
     Sender,
     backoff,
     delivery_headers,
-    new_secret,
     signature,
 )
 
