@@ -148,6 +148,12 @@ class Ephemera(Protocol):
     def increment(self, namespace: str, key: str, expires: float, now: float) -> int:
         """Add one to a live counter (starting from 0) and return the new count."""
 
+    def items(self, namespace: str, now: float) -> list[tuple[str, Any]]:
+        """Every live (key, value) of a namespace, by key ascending (code point order): a journal's rows."""
+
+    def trim(self, namespace: str, keep: int) -> int:
+        """Keep only the ``keep`` greatest keys of a namespace (expired ones too); return how many went."""
+
     def purge(self, now: float) -> int:
         """Drop every expired value; return how many went."""
 

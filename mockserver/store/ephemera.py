@@ -2,6 +2,10 @@
 
 Each call is one small transaction of its own (an upsert with ``RETURNING``), so every worker
 process sees the same values and a claim is atomic. Expired rows are purged as writes go by.
+
+Keys are ordered in Python (code point order), never by SQL: PostgreSQL's ``ORDER BY`` and ``<``
+follow the database's collation, which may skip punctuation, so ``items`` and ``trim`` sort the
+keys they read and ``trim`` deletes the ones it dropped by name.
 """
 
 from __future__ import annotations
@@ -10,13 +14,16 @@ import heapq
 import threading
 from collections.abc import Callable
 from contextlib import AbstractContextManager
+from operator import itemgetter
 from typing import Any
 
 from mockserver.jsonio import dumps
+from mockserver.store.base import chunks
 from mockserver.store.sql import decode
 
 Execute = Callable[..., Any]
 PURGE_EVERY = 500
+DELETE_CHUNK = 500  # keys per DELETE of a trim: well within SQLite's bound-parameter limit
 # Per namespace: about 30-60 MB of remembered idempotent responses at most; past it the soonest to expire go.
 MEMORY_MAX_ENTRIES = 20_000
 
@@ -94,6 +101,28 @@ class SqlEphemera:
         self._wrote(now)
         return int(row[0])
 
+    def items(self, namespace: str, now: float) -> list[tuple[str, Any]]:
+        """Every live (key, value) of a namespace, by key ascending."""
+        with self._statement() as run:
+            rows = run(
+                "SELECT key, value FROM ephemera WHERE namespace = ? AND expires > ?", (namespace, now)
+            ).fetchall()
+        return sorted(((str(key), decode(value)) for key, value in rows), key=itemgetter(0))
+
+    def trim(self, namespace: str, keep: int) -> int:
+        """Keep the ``keep`` greatest keys of a namespace, in one transaction; return how many went."""
+        dropped = 0
+        with self._transaction() as run:
+            if keep <= 0:
+                cursor = run("DELETE FROM ephemera WHERE namespace = ?", (namespace,))
+                return int(getattr(cursor, "rowcount", 0) or 0)
+            keys = sorted(str(row[0]) for row in run("SELECT key FROM ephemera WHERE namespace = ?", (namespace,)))
+            for chunk in chunks(keys[: max(0, len(keys) - keep)], DELETE_CHUNK):
+                marks = ", ".join("?" * len(chunk))
+                cursor = run(f"DELETE FROM ephemera WHERE namespace = ? AND key IN ({marks})", (namespace, *chunk))
+                dropped += int(getattr(cursor, "rowcount", 0) or 0)
+        return dropped
+
     def purge(self, now: float) -> int:
         """Drop expired values."""
         with self._statement() as run:
@@ -121,7 +150,7 @@ class MemoryEphemera:
     def __init__(self, max_entries: int = MEMORY_MAX_ENTRIES) -> None:
         self._values: dict[tuple[str, str], tuple[Any, float]] = {}
         self._expiries: dict[str, list[tuple[float, str]]] = {}  # heaps per namespace; stale entries skipped
-        self._sizes: dict[str, int] = {}
+        self._keys: dict[str, set[str]] = {}  # per namespace: its keys, expired ones not yet purged included
         self._lock = threading.Lock()
         self._max_entries = max_entries
 
@@ -133,20 +162,20 @@ class MemoryEphemera:
         """Keep a value (the lock is held), remember when it expires, and keep its namespace within the cap."""
         current = self._values.get((namespace, key))
         self._values[(namespace, key)] = (value, expires)
-        if current is None:
-            self._sizes[namespace] = self._sizes.get(namespace, 0) + 1
+        keys = self._keys.setdefault(namespace, set())
+        keys.add(key)
         if current is None or current[1] != expires:
             heap = self._expiries.setdefault(namespace, [])
             heapq.heappush(heap, (expires, key))
-            if len(heap) > 2 * self._sizes[namespace] + 1024:  # mostly stale entries: rebuild
-                heap[:] = [(when, k) for (ns, k), (_, when) in self._values.items() if ns == namespace]
+            if len(heap) > 2 * len(keys) + 1024:  # mostly stale entries: rebuild
+                heap[:] = [(self._values[(namespace, k)][1], k) for k in keys]
                 heapq.heapify(heap)
-        while self._sizes[namespace] > self._max_entries and self._drop_soonest(namespace, None):
+        while len(keys) > self._max_entries and self._drop_soonest(namespace, None):
             pass
 
     def _drop(self, namespace: str, key: str) -> None:
         if self._values.pop((namespace, key), None) is not None:
-            self._sizes[namespace] -= 1
+            self._keys[namespace].discard(key)
 
     def _drop_soonest(self, namespace: str, now: float | None) -> bool:
         """Drop the namespace's value closest to expiring (only if expired by ``now``, unless ``now`` is None)."""
@@ -201,6 +230,21 @@ class MemoryEphemera:
             self._store(namespace, key, count, current[1])
         return count
 
+    def items(self, namespace: str, now: float) -> list[tuple[str, Any]]:
+        """Every live (key, value) of a namespace, by key ascending."""
+        with self._lock:
+            found = [(key, self._values[(namespace, key)]) for key in self._keys.get(namespace, ())]
+        return sorted(((key, value) for key, (value, expires) in found if expires > now), key=itemgetter(0))
+
+    def trim(self, namespace: str, keep: int) -> int:
+        """Keep the ``keep`` greatest keys of a namespace; return how many went."""
+        with self._lock:
+            keys = sorted(self._keys.get(namespace, ()))
+            doomed = keys[: max(0, len(keys) - max(keep, 0))]
+            for key in doomed:
+                self._drop(namespace, key)
+        return len(doomed)
+
     def purge(self, now: float) -> int:
         """Drop expired values."""
         with self._lock:
@@ -211,7 +255,7 @@ class MemoryEphemera:
     def clear(self, namespace: str | None = None) -> None:
         """Forget every value, or every value of one namespace."""
         with self._lock:
-            for name in [namespace] if namespace is not None else list(self._expiries):
+            for name in [namespace] if namespace is not None else [*self._expiries, *self._keys]:
                 self._expiries.pop(name, None)
-                self._sizes.pop(name, None)
+                self._keys.pop(name, None)
             self._values = {k: v for k, v in self._values.items() if namespace is not None and k[0] != namespace}
