@@ -13,7 +13,7 @@ Every failure a client can cause is an ``ApiError``; ``error_body`` turns it int
     ├── PayloadTooLarge       413 payload_too_large
     ├── UnsupportedMediaType  415 unsupported_media_type
     ├── ValidationFailed      422 validation_failed (per-field messages in ``errors``)
-    └── RateLimited           429 rate_limited (carries Retry-After)
+    └── RateLimited           429 rate_limited (carries Retry-After and the exhausted budget's headers)
 
 ``ContractViolation`` is not an ``ApiError``: it means the mock itself broke its contract
 (strict mode) and surfaces as a loud 500.
@@ -125,8 +125,8 @@ class RateLimited(ApiError):
 
     status, code = 429, "rate_limited"
 
-    def __init__(self, message: str, retry_after: int) -> None:
-        super().__init__(message, headers={"Retry-After": str(retry_after)})
+    def __init__(self, message: str, retry_after: int, budget_headers: Mapping[str, str] | None = None) -> None:
+        super().__init__(message, headers={**(budget_headers or {}), "Retry-After": str(max(1, retry_after))})
 
 
 class ContractViolation(Exception):

@@ -1,7 +1,18 @@
-"""Fixed-window request budgets per credential, reported in X-RateLimit-* headers.
+"""Fixed-window request budgets per credential, reported in X-RateLimit-* and IETF RateLimit headers.
 
-Counts live in the store's ephemera when the store is shared by several processes, so a limit
-holds across workers; a sandbox alone in its process counts in memory.
+Each call counts under the limiter's sandbox-wide policy (named ``"default"``) unless it passes a
+``RatePolicy`` of its own (a key's, named ``"key"``). The counter of a caller is kept per policy
+(``caller@limit/window``), so a key whose policy changes starts a fresh window.
+
+Besides ``X-RateLimit-Limit/Remaining/Reset``, a budget is described with the structured fields of
+draft-ietf-httpapi-ratelimit-headers-11 (sections 3 and 4)::
+
+    RateLimit-Policy: "default";q=1000;w=3600
+    RateLimit: "default";r=998;t=1800
+
+``q`` is the quota and ``w`` the window in seconds; ``r`` is the quota left and ``t`` the seconds
+until the window ends. Counts live in the store's ephemera when the store is shared by several
+processes, so a limit holds across workers; a sandbox alone in its process counts in memory.
 """
 
 from __future__ import annotations
@@ -11,31 +22,42 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from mockserver.errors import RateLimited
+from mockserver.state.ratepolicy import DEFAULT_POLICY, KEY_POLICY, RatePolicy
 from mockserver.store import Ephemera
 from mockserver.store.ephemera import MemoryEphemera
+
+__all__ = ["DEFAULT_POLICY", "KEY_POLICY", "NAMESPACE", "Budget", "RateLimiter", "RatePolicy"]
 
 NAMESPACE = "ratelimit"
 
 
 @dataclass(frozen=True)
 class Budget:
-    """What is left of one caller's window."""
+    """What is left of one caller's window under one policy."""
 
-    limit: int
+    policy: RatePolicy
     remaining: int
     reset_seconds: int
 
+    @property
+    def limit(self) -> int:
+        """Requests allowed per window."""
+        return self.policy.limit
+
     def headers(self) -> dict[str, str]:
-        """The X-RateLimit-* headers that describe this budget."""
+        """The X-RateLimit-* headers and the IETF RateLimit-Policy and RateLimit fields of this budget."""
+        name = self.policy.name
         return {
-            "X-RateLimit-Limit": str(self.limit),
+            "X-RateLimit-Limit": str(self.policy.limit),
             "X-RateLimit-Remaining": str(self.remaining),
             "X-RateLimit-Reset": str(self.reset_seconds),
+            "RateLimit-Policy": f'"{name}";q={self.policy.limit};w={self.policy.window_seconds}',
+            "RateLimit": f'"{name}";r={self.remaining};t={self.reset_seconds}',
         }
 
 
 class RateLimiter:
-    """Counts requests per caller in fixed windows of ``window_seconds``."""
+    """Counts requests per caller in fixed windows: of the default policy, or of the one a call passes."""
 
     def __init__(
         self,
@@ -44,41 +66,62 @@ class RateLimiter:
         shared: Ephemera | None = None,
         now: Callable[[], float] = time.time,
     ) -> None:
-        self.limit = limit
-        self.window = window_seconds
-        self._shared = shared or MemoryEphemera()
+        self.policy = RatePolicy(limit, window_seconds, DEFAULT_POLICY)
+        self._shared = shared if shared is not None else MemoryEphemera()
         self._now = now
 
-    def _window(self) -> tuple[float, float, int]:
+    @property
+    def limit(self) -> int:
+        """The default policy's requests per window."""
+        return self.policy.limit
+
+    @property
+    def window(self) -> int:
+        """The default policy's window in seconds."""
+        return self.policy.window_seconds
+
+    def _window(self, policy: RatePolicy) -> tuple[float, float, int]:
+        """Now, the end of the policy's current window, and the whole seconds until then (at least 1)."""
         now = self._now()
-        end = (int(now // self.window) + 1) * self.window
+        window = policy.window_seconds
+        end = (int(now // window) + 1) * window
         return now, end, max(1, int(end - now))
 
-    def spend(self, caller: str) -> Budget:
+    def _policy(self, policy: RatePolicy | None) -> tuple[RatePolicy, str]:
+        """The policy that applies and the counter key suffix that keeps its windows apart."""
+        chosen = policy or self.policy
+        return chosen, f"@{chosen.limit}/{chosen.window_seconds}"
+
+    def spend(self, caller: str, policy: RatePolicy | None = None) -> Budget:
         """Count one request; raise 429 (with the budget's headers) once the window is used up."""
-        now, end, reset = self._window()
-        used = self._shared.increment(NAMESPACE, caller, end, now)
-        if used > self.limit:
-            raise self._refusal(reset, f"Rate limit of {self.limit} requests per {self.window} s exceeded.")
-        return Budget(self.limit, self.limit - used, reset)
+        chosen, suffix = self._policy(policy)
+        now, end, reset = self._window(chosen)
+        used = self._shared.increment(NAMESPACE, caller + suffix, end, now)
+        if used > chosen.limit:
+            raise self._refusal(
+                chosen, reset, f"Rate limit of {chosen.limit} requests per {chosen.window_seconds} s exceeded."
+            )
+        return Budget(chosen, chosen.limit - used, reset)
 
-    def check(self, caller: str, reason: str) -> None:
+    def check(self, caller: str, reason: str, policy: RatePolicy | None = None) -> None:
         """Raise 429 if ``caller`` already used up its window (spending nothing): a gate before costly work."""
-        now, _end, reset = self._window()
-        if int(self._shared.get(NAMESPACE, caller, now) or 0) >= self.limit:
-            raise self._refusal(reset, reason)
+        chosen, suffix = self._policy(policy)
+        now, _end, reset = self._window(chosen)
+        if int(self._shared.get(NAMESPACE, caller + suffix, now) or 0) >= chosen.limit:
+            raise self._refusal(chosen, reset, reason)
 
-    def _refusal(self, reset: int, message: str) -> RateLimited:
-        error = RateLimited(message, reset)
-        error.headers.update(Budget(self.limit, 0, reset).headers())
-        return error
+    def peek(self, caller: str, policy: RatePolicy | None = None) -> Budget:
+        """The caller's budget without spending any of it."""
+        chosen, suffix = self._policy(policy)
+        now, _end, reset = self._window(chosen)
+        used = int(self._shared.get(NAMESPACE, caller + suffix, now) or 0)
+        return Budget(chosen, max(0, chosen.limit - used), reset)
 
     def clear(self) -> None:
         """Forget every caller's usage (a fresh window for all)."""
         self._shared.clear(NAMESPACE)
 
-    def peek(self, caller: str) -> Budget:
-        """The caller's budget without spending any of it."""
-        now, _end, reset = self._window()
-        used = int(self._shared.get(NAMESPACE, caller, now) or 0)
-        return Budget(self.limit, max(0, self.limit - used), reset)
+    @staticmethod
+    def _refusal(policy: RatePolicy, reset: int, message: str) -> RateLimited:
+        """A 429 whose Retry-After is the end of the window, with the exhausted budget's headers."""
+        return RateLimited(message, reset, Budget(policy, 0, reset).headers())

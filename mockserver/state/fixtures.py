@@ -9,16 +9,19 @@ from typing import Any
 
 import yaml
 
+from mockserver.state.ratepolicy import RatePolicy
+
 
 @dataclass(frozen=True)
 class KeyFixture:
-    """A sandbox API key: the secret, a display name, scope patterns, expiry and IP allowlist."""
+    """A sandbox API key: the secret, a display name, scope patterns, expiry, IP allowlist and own rate limit."""
 
     key: str
     name: str
     scopes: tuple[str, ...]
     expires_at: dt.datetime | None = None
     allowed_ips: tuple[str, ...] = ()
+    rate_limit: RatePolicy | None = None  # None: the sandbox-wide --rate-limit applies
 
 
 @dataclass(frozen=True)
@@ -62,6 +65,19 @@ class FixturesError(Exception):
     """A fixtures file that cannot be used, in one line."""
 
 
+def _rate_policy(key_name: str, value: Any) -> RatePolicy | None:
+    """A key's ``rate_limit: {limit, window_seconds}`` as a policy (a bad one is a FixturesError naming the key)."""
+    if value is None:
+        return None
+    where = f"companies.yaml, key {key_name!r}: rate_limit"
+    if not isinstance(value, dict) or set(value) != {"limit", "window_seconds"}:
+        raise FixturesError(f"{where} must be a mapping of exactly limit and window_seconds, not {value!r}.")
+    try:
+        return RatePolicy(value["limit"], value["window_seconds"])
+    except ValueError as exc:
+        raise FixturesError(f"{where}: {exc}.") from None
+
+
 def _read(path: Path) -> Any:
     """A YAML file's content (a file that does not parse is a FixturesError naming it)."""
     try:
@@ -96,6 +112,7 @@ def _load(directory: Path) -> Fixtures:
                     scopes=tuple(k.get("scopes", ())),
                     expires_at=_timestamp(k.get("expires_at")),
                     allowed_ips=tuple(k.get("allowed_ips", ())),
+                    rate_limit=_rate_policy(str(k["name"]), k.get("rate_limit")),
                 )
                 for k in c.get("keys", ())
             ),
