@@ -16,18 +16,22 @@ from mockserver.accesslog import AccessLog
 from mockserver.behaviours import install_domain
 from mockserver.behaviours.engine import Engine
 from mockserver.behaviours.seeding import prepare_state
+from mockserver.control import PREFIX, Sandbox, control_blueprint, new_admin_token
 from mockserver.errors import ApiError, BadRequest, PayloadTooLarge, error_body
 from mockserver.errors import MethodNotAllowed as ApiMethodNotAllowed
 from mockserver.errors import NotFound as ApiNotFound
 from mockserver.gateway import Gateway
 from mockserver.jsonio import dumps
 from mockserver.platform.auth import KeyRing
+from mockserver.platform.control_state import ControlState
+from mockserver.platform.faults import FaultInjector
 from mockserver.platform.idempotency import IdempotencyStore
+from mockserver.platform.journal import Journal
 from mockserver.platform.ratelimit import RateLimiter
 from mockserver.platform.webhooks import webhook_dispatcher
 from mockserver.settings import Settings
 from mockserver.spec import Operation, SpecIndex, load_spec
-from mockserver.state.clock import Clock
+from mockserver.state.clock import Clock, ClockSetting
 from mockserver.state.fixtures import load_fixtures
 from mockserver.store import open_store
 from mockserver.store.ephemera import MemoryEphemera
@@ -62,8 +66,12 @@ def create_app(settings: Settings | None = None) -> Flask:
     for operation in index.operations:
         routes.setdefault(flask_rule(index.base_path, operation.path), {})[operation.method] = operation
     validators = {op.operation_id: OperationValidator(op, strict=settings.strict) for op in index.operations}
-    limiter = RateLimiter(settings.rate_limit, settings.rate_window_seconds, shared)
-    idempotency = IdempotencyStore(shared=shared)
+    limiter = RateLimiter(settings.rate_limit, settings.rate_window_seconds, shared, now=clock.epoch)
+    idempotency = IdempotencyStore(shared=shared, now=clock.epoch)
+    journal = Journal(shared, clock.epoch, size=settings.journal_size, bodies=settings.journal_bodies)
+    control = ControlState(shared)
+    _follow_control(control, clock, keyring, engine, journal, settings)
+    faults = FaultInjector(shared)
     view = OperationView(
         engine,
         keyring,
@@ -71,6 +79,8 @@ def create_app(settings: Settings | None = None) -> Flask:
         idempotency,
         validators,
         routes,
+        control,
+        faults,
         default_company=fixtures.companies[0].id if fixtures.companies else 1,
         strict=settings.strict,
         base_url=settings.base_url,
@@ -78,7 +88,23 @@ def create_app(settings: Settings | None = None) -> Flask:
 
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
+    sandbox = Sandbox(
+        engine,
+        keyring,
+        limiter,
+        idempotency,
+        journal,
+        faults,
+        control,
+        fixtures,
+        settings,
+        settings.admin_token or new_admin_token(),
+        dispatcher.wake,
+    )
+    app.register_blueprint(control_blueprint(sandbox))
     app.extensions["sandbox"] = {
+        "control": sandbox,
+        "admin_token": sandbox.admin_token,
         "engine": engine,
         "index": index,
         "keyring": keyring,
@@ -110,8 +136,29 @@ def create_app(settings: Settings | None = None) -> Flask:
         app.wsgi_app,
         max_body_bytes=settings.max_body_bytes,
         access_log=None if settings.quiet else AccessLog(sys.stderr, settings.log_format),
+        journal=journal if settings.journal_size else None,
+        unjournaled=PREFIX,
+        now=clock.epoch,
     )
     return app
+
+
+def _follow_control(
+    control: ControlState, clock: Clock, keyring: KeyRing, engine: Engine, journal: Journal, settings: Settings
+) -> None:
+    """Keep this process in step with what an admin set on any worker: clock, keys, journal, clock-rule days."""
+
+    def follow(document: dict[str, Any]) -> None:
+        stored_clock = document.get("clock")
+        clock.setting = ClockSetting.from_json(stored_clock) if isinstance(stored_clock, dict) else clock.start
+        keyring.apply_control(document)
+        options = document.get("journal") or {}
+        journal.size = int(options.get("size", settings.journal_size))
+        journal.bodies = bool(options.get("bodies", settings.journal_bodies))
+        engine.forget_followed()
+
+    control.listen(follow)
+    control.refresh()
 
 
 def flask_response(answer: Answer) -> Response:
@@ -171,6 +218,7 @@ def _add_documents(app: Flask, document: dict[str, Any], index: SpecIndex, base_
             "api": base_url + index.base_path,
             "docs": f"{base_url}/docs",
             "openapi": f"{base_url}/openapi.json",
+            "control": f"{base_url}{PREFIX}",
         }
         return Response(dumps(body), mimetype="application/json")
 

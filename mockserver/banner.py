@@ -10,7 +10,7 @@ from mockserver.spec import SpecIndex
 from mockserver.state.fixtures import Fixtures
 
 
-def banner(settings: Settings, index: SpecIndex, fixtures: Fixtures) -> str:
+def banner(settings: Settings, index: SpecIndex, fixtures: Fixtures, *, show_admin_token: bool = True) -> str:
     """Base URL, docs URL and every sandbox key, ready to paste into curl."""
     root = settings.base_url
     title = index.document.get("info", {}).get("title", "API")
@@ -19,6 +19,7 @@ def banner(settings: Settings, index: SpecIndex, fixtures: Fixtures) -> str:
         f"  base URL  {root}{index.base_path}",
         f"  docs      {root}/docs   spec {root}/openapi.json",
         f"  state     {_state(settings)}",
+        f"  control   {root}/__sandbox   admin token {_admin_token(settings, show_admin_token)}",
         "  keys (Authorization: Bearer <key>):",
     ]
     now = dt.datetime.now(dt.UTC)
@@ -34,6 +35,13 @@ def banner(settings: Settings, index: SpecIndex, fixtures: Fixtures) -> str:
         url = f"{root}{index.base_path}{example}"
         lines.append(f"  try: curl -H 'Authorization: Bearer {_first_key(fixtures)}' {url}")
     return "\n".join(lines)
+
+
+def _admin_token(settings: Settings, show: bool) -> str:
+    """The admin token when the sandbox made it up; one the user chose is not echoed."""
+    if not settings.admin_token:
+        return "(none)"
+    return settings.admin_token if show else "(as set by --admin-token / MOCKSERVER_ADMIN_TOKEN)"
 
 
 def _state(settings: Settings) -> str:

@@ -63,6 +63,27 @@ def serve_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--quiet", action="store_true", default=None, help="no access log")
     parser.add_argument("--rate-limit", type=int, dest="rate_limit", help="requests per key per window (1000)")
+    parser.add_argument(
+        "--rate-window", type=int, dest="rate_window_seconds", help="seconds in a rate-limit window (default 3600)"
+    )
+    parser.add_argument(
+        "--admin-token",
+        dest="admin_token",
+        help="the token /__sandbox requires (default: a random one, printed in the banner)",
+    )
+    parser.add_argument(
+        "--journal-size",
+        type=int,
+        dest="journal_size",
+        help="requests the journal at /__sandbox/journal keeps (default 1000; 0: no journal)",
+    )
+    parser.add_argument(
+        "--journal-bodies",
+        action="store_true",
+        default=None,
+        dest="journal_bodies",
+        help="keep request and response bodies in the journal",
+    )
     parser.add_argument("--threads", type=int, help="threads per worker process (default 8)")
     parser.add_argument(
         "--shutdown-timeout",
@@ -136,6 +157,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _serve(settings: Settings) -> int:
     from mockserver.banner import banner
+    from mockserver.control import new_admin_token
     from mockserver.platform.webhooks import webhook_targets
     from mockserver.serve import serve
     from mockserver.spec import SpecIndex, load_spec
@@ -147,7 +169,10 @@ def _serve(settings: Settings) -> int:
             "process."
         )
     address = claim(settings.host, settings.port)  # before the slow part: a busy port fails at once
-    settings = dataclasses.replace(settings, host=address.ip, port=address.port)
+    generated_token = settings.admin_token is None  # printed; a token the user chose is not echoed
+    settings = dataclasses.replace(
+        settings, host=address.ip, port=address.port, admin_token=settings.admin_token or new_admin_token()
+    )
     index = SpecIndex.build(load_spec(settings.spec_path))
     fixtures = load_fixtures(settings.fixtures_dir)
     webhook_targets(settings)
@@ -157,7 +182,7 @@ def _serve(settings: Settings) -> int:
         sandbox = create_app(settings).extensions["sandbox"]
         sandbox["webhooks"].stop()  # the workers deliver, not this process
         sandbox["engine"].store.close()
-    print(banner(settings, index, fixtures), flush=True)
+    print(banner(settings, index, fixtures, show_admin_token=generated_token), flush=True)
     return serve(settings)
 
 
@@ -237,7 +262,7 @@ def import_command(argv: Sequence[str]) -> int:
             return _fail(f"{options.file} is not JSON ({exc}).")
         app = create_app(settings)
         engine = app.extensions["sandbox"]["engine"]
-        import_state(engine.store, engine.index, state)
+        import_state(engine, state)
         engine.store.close()
         count = sum(len(rows) for c in state["companies"].values() for rows in c.get("records", {}).values())
         print(f"mockserver: imported {count} records into {options.db}", flush=True)

@@ -19,6 +19,8 @@ from werkzeug.routing import Map, RequestRedirect, Rule
 from werkzeug.wrappers import Request
 
 from mockserver.accesslog import AccessEntry, AccessLog
+from mockserver.platform.journal import Journal
+from mockserver.rsgi import CAN_DROP, DROP_CONNECTION
 from mockserver.views import Answer, OperationView
 
 if TYPE_CHECKING:
@@ -43,52 +45,113 @@ class Gateway:
         *,
         max_body_bytes: int | None,
         access_log: AccessLog | None = None,
+        journal: Journal | None = None,
+        unjournaled: str = "/__sandbox",
+        now: Callable[[], float] = time.time,
     ) -> None:
         self._view = view
         self._log = access_log
+        self._journal = journal
+        self._unjournaled = unjournaled
+        self._now = now  # the sandbox's clock: the journal says when a request arrived by it
         self.fallback = fallback
         self._max_body_bytes = max_body_bytes
         url_map = Map([Rule(rule, endpoint=rule, methods=[*methods, "OPTIONS"]) for rule, methods in rules])
         self._router = url_map.bind("sandbox")  # matching reads the path and method only
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
-        """Answer one request (and log it)."""
+        """Answer one request (and log it, and keep it in the journal)."""
         began = time.perf_counter()
         request = Request(environ)
         try:
             rule, path_args = self._router.match(request.path, request.method)
         except (HTTPException, RequestRedirect):  # not an operation: Flask answers in the API's shape
             return self._fall_back(request, environ, start_response, began)
+        arrived = self._now() if self._journal is not None else 0.0
         request.max_content_length = self._max_body_bytes
         answer = self._view.answer(request, str(rule), dict(path_args))
+        latency = (time.perf_counter() - began) * 1000
+        error = answer.error
         if self._log is not None:
-            error = answer.error
             self._log.write(
                 AccessEntry(
                     request.method,
                     request.path,
                     answer.status,
-                    (time.perf_counter() - began) * 1000,
+                    latency,
                     answer.headers.get("X-Request-Id", "-"),
                     answer.key_name,
                     error.message if error else None,
                     error.errors if error else None,
                 )
             )
+        if self._journal is not None:
+            self._journal.record(
+                self._journal.entry(
+                    at=arrived,
+                    method=request.method,
+                    path=request.path,
+                    query=request.query_string.decode("latin-1"),
+                    status=answer.status,
+                    latency_ms=latency,
+                    request_id=answer.headers.get("X-Request-Id", "-"),
+                    key_name=answer.key_name,
+                    operation_id=answer.operation_id,
+                    message=error.message if error else None,
+                    errors=error.errors if error else None,
+                    request_headers=request.headers.items(),
+                    request_body=answer.request_body,
+                    response_body=answer.body,
+                )
+            )
+        if answer.drop:
+            return self._drop(environ, start_response)
         return self._send(answer, request.method, start_response)
+
+    @staticmethod
+    def _drop(environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        """Close the connection without an answer: the RSGI front drops it; another server sees the app fail."""
+        if environ.get(CAN_DROP):
+            environ[DROP_CONNECTION] = True
+            start_response("200 OK", [("Content-Length", "1")])
+            return []
+
+        def broken() -> Iterable[bytes]:
+            raise ConnectionAbortedError("a fault dropped this connection")
+            yield b""  # pragma: no cover - makes this a generator
+
+        start_response("200 OK", [("Content-Length", "1")])
+        return broken()
 
     def _fall_back(
         self, request: Request, environ: WSGIEnvironment, start_response: StartResponse, began: float
     ) -> Iterable[bytes]:
-        """Let Flask answer, noting its status and request id for the log."""
+        """Let Flask answer, noting its status and request id for the log and the journal."""
         log = self._log
-        if log is None:
+        journal = self._journal if not request.path.startswith(self._unjournaled) else None
+        if log is None and journal is None:
             return self.fallback(environ, start_response)
+        arrived = self._now() if journal is not None else 0.0
 
         def noting(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Callable[[bytes], object]:
             request_id = next((value for name, value in headers if name.lower() == "x-request-id"), "-")
             code = int(status.split(" ", 1)[0])
-            log.write(AccessEntry(request.method, request.path, code, (time.perf_counter() - began) * 1000, request_id))
+            latency = (time.perf_counter() - began) * 1000
+            if log is not None:
+                log.write(AccessEntry(request.method, request.path, code, latency, request_id))
+            if journal is not None:
+                journal.record(
+                    journal.entry(
+                        at=arrived,
+                        method=request.method,
+                        path=request.path,
+                        query=request.query_string.decode("latin-1"),
+                        status=code,
+                        latency_ms=latency,
+                        request_id=request_id,
+                        request_headers=request.headers.items(),
+                    )
+                )
             return start_response(status, headers, exc_info)
 
         return self.fallback(environ, noting)

@@ -16,6 +16,10 @@ from typing import Any, Protocol
 
 # The environ key set (to the timeout in seconds) when a body did not arrive in time: the app answers 408.
 BODY_TIMED_OUT = "mockserver.body_timed_out"
+# Set by this front end: the app may ask for the connection to be dropped, by setting DROP_CONNECTION.
+CAN_DROP = "mockserver.can_drop"
+DROP_CONNECTION = "mockserver.drop_connection"
+_DROP_ANNOUNCED = 64  # the length a dropped answer announces; one byte of it is sent before the connection closes
 
 StartResponse = Callable[..., Callable[[bytes], object]]
 WsgiApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
@@ -47,6 +51,8 @@ class _Protocol(Protocol):
 
     def response_bytes(self, status: int, headers: list[tuple[str, str]], body: bytes) -> None: ...
 
+    def response_stream(self, status: int, headers: list[tuple[str, str]]) -> Any: ...
+
 
 class WsgiOverRsgi:
     """An RSGI application that reads each body with a deadline and a size cap, then runs the WSGI app."""
@@ -73,10 +79,14 @@ class WsgiOverRsgi:
             return  # websockets: nothing here speaks them, and an unaccepted socket is refused
         body, timed_out = await self._read_body(scope.headers, protocol)
         environ = wsgi_environ(scope, body)
+        environ[CAN_DROP] = True
         if timed_out:
             environ[BODY_TIMED_OUT] = self._body_timeout
         loop = asyncio.get_running_loop()
         status, headers, payload = await loop.run_in_executor(self._pool, call_wsgi, self._app, environ)
+        if environ.get(DROP_CONNECTION):
+            await drop(protocol)
+            return
         protocol.response_bytes(status, headers, payload)
 
     async def _read_body(self, headers: _Headers, protocol: _Protocol) -> tuple[bytes, bool]:
@@ -99,6 +109,16 @@ class WsgiOverRsgi:
         except TimeoutError:
             return b"".join(chunks), True
         return b"".join(chunks), False
+
+
+async def drop(protocol: _Protocol) -> None:
+    """Break the connection mid-answer: a longer body is announced than is sent, so every client sees it fail.
+
+    RSGI has no way to close a connection before the status line; this is the closest a client can
+    tell from a connection that died (httpx: RemoteProtocolError; requests: ChunkedEncodingError).
+    """
+    transport = protocol.response_stream(200, [("content-length", str(_DROP_ANNOUNCED))])
+    await transport.send_bytes(b" ")
 
 
 def wsgi_environ(scope: _Scope, body: bytes) -> dict[str, Any]:

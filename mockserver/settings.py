@@ -27,6 +27,7 @@ _INTEGERS = frozenset(
         "header_timeout",
         "webhook_attempts",
         "webhook_timeout",
+        "journal_size",
     }
 )
 LOG_FORMATS = ("text", "json")
@@ -83,6 +84,9 @@ class Settings:
     webhook_attempts: int = 8
     webhook_timeout: int = 10
     webhook_retry_scale: float = 1.0
+    admin_token: str | None = None  # guards /__sandbox; None: a random one, printed in the banner
+    journal_size: int = 1000
+    journal_bodies: bool = False
 
     def __post_init__(self) -> None:
         """Refuse settings no sandbox can run with, whichever way they came (flags, environment, WSGI entry)."""
@@ -100,6 +104,12 @@ class Settings:
         ):
             if value < 1:
                 raise SettingsError(f"{flag} must be at least 1, not {value}.")
+        if self.journal_size < 0:
+            raise SettingsError(f"--journal-size must be 0 (no journal) or more, not {self.journal_size}.")
+        if self.rate_window_seconds < 1:
+            raise SettingsError(f"--rate-window must be at least 1 second, not {self.rate_window_seconds}.")
+        if self.admin_token is not None and len(self.admin_token) < 8:
+            raise SettingsError("--admin-token must be at least 8 characters long.")
         if not (math.isfinite(self.webhook_retry_scale) and self.webhook_retry_scale > 0):
             raise SettingsError(f"--webhook-retry-scale must be a number above 0, not {self.webhook_retry_scale:g}.")
         if self.log_format not in LOG_FORMATS:
@@ -162,7 +172,7 @@ def _parse(name: str, raw: str) -> object:
         return int(raw)
     if name in {"scale", "webhook_retry_scale"}:
         return float(raw)
-    if name in {"strict", "quiet"}:
+    if name in {"strict", "quiet", "journal_bodies"}:
         return raw.strip().lower() in {"1", "true", "yes", "on"}
     if name == "today":
         return dt.date.fromisoformat(raw)

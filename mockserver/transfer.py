@@ -6,11 +6,15 @@ surface. An import that fails validation changes nothing and lists what is wrong
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
+from mockserver.behaviours import records
+from mockserver.behaviours.engine import Engine
+from mockserver.errors import ApiError, ValidationFailed
 from mockserver.spec import Resource, SpecIndex
 from mockserver.spec.resolve import response_view
-from mockserver.store import Store
+from mockserver.store import Record, Store, Tenant, scratch_folder
 from mockserver.store.snapshot import FORMAT
 from mockserver.validation import compile_schema
 
@@ -93,9 +97,51 @@ def _record_problems(where: str, resource: Resource, rows: list[Any], validator:
     return problems
 
 
-def import_state(store: Store, index: SpecIndex, state: Any) -> None:
+def rule_problems(engine: Engine, state: dict[str, Any]) -> list[str]:
+    """What breaks the business rules in a schema-valid export: derived values, references, uniqueness.
+
+    The export is loaded into a scratch database and every record goes through the rules a seeded
+    record goes through; a stored value the rules would compute differently is a problem.
+    """
+    problems: list[str] = []
+    with scratch_folder() as folder:
+        scratch = engine.store.scratch(folder / "import.db")
+        try:
+            scratch.replace(state)
+            for company_id, data in sorted((state.get("companies") or {}).items()):
+                with scratch.tenant(int(company_id)) as tenant:
+                    for name, rows in (data.get("records") or {}).items():
+                        resource = engine.index.resources[name]
+                        for position, record in enumerate(rows):
+                            where = f"companies.{company_id}.records.{name}[{position}]"
+                            problems.extend(_broken_rules(engine, resource, tenant, record, where))
+                            if len(problems) >= MAX_PROBLEMS:
+                                return problems
+        finally:
+            scratch.close()
+    return problems
+
+
+def _broken_rules(engine: Engine, resource: Resource, tenant: Tenant, record: Record, where: str) -> list[str]:
+    expected = copy.deepcopy(record)
+    clock_rule = engine.clock_rules.get(resource.name)
+    if clock_rule is not None:  # what today's date changes is not wrong, only older than the import
+        clock_rule.apply(expected, tenant, engine.clock)
+    derived = copy.deepcopy(expected)
+    try:
+        records.finish(derived, expected, resource, tenant, engine.clock, engine.derive.get(resource.name, []))
+    except ValidationFailed as failure:
+        return [f"{where}.{field}: {'; '.join(messages)}" for field, messages in (failure.errors or {}).items()]
+    except ApiError as error:
+        return [f"{where}: {error.message}"]
+    return []
+
+
+def import_state(engine: Engine, state: Any) -> None:
     """Replace the whole state with a validated export, or raise InvalidState having changed nothing."""
-    problems = validate_state(index, state)
+    problems = validate_state(engine.index, state)
+    if not problems:
+        problems = rule_problems(engine, state)
     if problems:
         raise InvalidState(problems)
-    store.replace(state)
+    engine.store.replace(state)

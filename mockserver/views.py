@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import re
+import time
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
@@ -20,6 +21,8 @@ from mockserver.behaviours.engine import Engine
 from mockserver.errors import ApiError, ContractViolation, PayloadTooLarge, RequestTimeout, Unauthorized, error_body
 from mockserver.jsonio import dumps
 from mockserver.platform.auth import Credential, KeyRing
+from mockserver.platform.control_state import ControlState
+from mockserver.platform.faults import FaultInjector
 from mockserver.platform.idempotency import HEADER as IDEMPOTENCY_HEADER
 from mockserver.platform.idempotency import IdempotencyStore
 from mockserver.platform.ratelimit import Budget, RateLimiter
@@ -29,7 +32,10 @@ from mockserver.validation import OperationValidator
 
 log = logging.getLogger("mockserver")
 _SANE_REQUEST_ID = re.compile(r"[A-Za-z0-9._:\-]{1,128}")
-EXPOSED_HEADERS = "X-Request-Id, X-RateLimit-Limit, X-RateLimit-Remaining, X-RateLimit-Reset, Retry-After"
+EXPOSED_HEADERS = (
+    "X-Request-Id, X-RateLimit-Limit, X-RateLimit-Remaining, X-RateLimit-Reset, "
+    "RateLimit, RateLimit-Policy, Retry-After"
+)
 ALLOWED_HEADERS = "Authorization, Content-Type, Accept, Idempotency-Key, X-Request-Id"
 _READ_SIZE = 64 * 1024
 _CORS = {
@@ -101,8 +107,11 @@ class Answer:
     headers: dict[str, str]
     body: bytes | None = None
     content_type: str | None = None
-    key_name: str | None = None  # for the access log: who called (never the key itself) ...
-    error: ApiError | None = None  # ... and why the request was refused
+    key_name: str | None = None  # for the access log and the journal: who called (never the key itself) ...
+    error: ApiError | None = None  # ... why the request was refused ...
+    operation_id: str | None = None  # ... which operation it reached, and the body it sent
+    request_body: bytes | None = None
+    drop: bool = False  # a fault asks for the connection to be dropped instead of answering
 
 
 @dataclass
@@ -114,6 +123,9 @@ class Exchange:
     budget: Budget | None = field(default=None)
     key_name: str | None = None
     error: ApiError | None = None
+    raw: bytes | None = None
+    injected: bool = False  # an injected error: not the API's behaviour, so not held to the spec
+    drop: bool = False
 
 
 class OperationView:
@@ -127,6 +139,8 @@ class OperationView:
         idempotency: IdempotencyStore,
         validators: dict[str, OperationValidator],
         routes: dict[str, dict[str, Operation]],
+        control: ControlState,
+        faults: FaultInjector,
         *,
         default_company: int,
         strict: bool,
@@ -138,6 +152,8 @@ class OperationView:
         self.idempotency = idempotency
         self.validators = validators
         self.routes = routes
+        self.control = control
+        self.faults = faults
         self.default_company = default_company
         self.strict = strict
         self.base_url = base_url
@@ -146,6 +162,7 @@ class OperationView:
         """Answer a request routed to a spec rule (a failure inside becomes a logged 500 in the error shape)."""
         exchange = Exchange(request, request_id_from(request.headers.get("X-Request-Id")))
         try:
+            self.control.refresh()
             methods = self.routes[rule]
             if request.method == "OPTIONS":
                 return self.preflight(exchange, methods)
@@ -157,7 +174,8 @@ class OperationView:
                 exchange.error = error
                 reply = Reply(error.status, error_body(error, exchange.request_id), error.headers)
             answer = self._respond(exchange, validator, reply)
-            answer.key_name, answer.error = exchange.key_name, exchange.error
+            answer.key_name, answer.error, answer.drop = exchange.key_name, exchange.error, exchange.drop
+            answer.operation_id, answer.request_body = operation.operation_id, exchange.raw
             return answer
         except Exception as exc:
             log.exception("unhandled error while serving %s %s", request.method, request.path)
@@ -185,11 +203,15 @@ class OperationView:
             if credential
             else f"ip:{request.remote_addr}:{operation.operation_id}"
         )
-        exchange.budget = self.limiter.spend(caller_key)
+        exchange.budget = self.limiter.spend(caller_key, self.keyring.policy(credential) if credential else None)
         if credential is not None:
             self.keyring.check_address(credential, request.remote_addr)
+        drop_after = self._meet_faults(exchange, operation, credential)
+        if exchange.drop:
+            return Reply(503)
         params = validator.parameters(path_args, request.args.to_dict(flat=False), request.headers, request.cookies)
-        raw = read_body(request)
+        raw = exchange.raw = read_body(request)
+        exchange.drop = drop_after
         company_id = credential.company.id if credential else self.default_company
         key = params.get(IDEMPOTENCY_HEADER) if operation.method in ("POST", "PUT", "PATCH") else None
         if not isinstance(key, str):
@@ -207,6 +229,20 @@ class OperationView:
             reply = Reply(error.status, error_body(error, exchange.request_id), error.headers)
         self.idempotency.finish(claim, reply, exchange.request_id)
         return reply
+
+    def _meet_faults(self, exchange: Exchange, operation: Operation, credential: Credential | None) -> bool:
+        """Apply the faults an admin injected: wait, fail, or drop now (True: drop once the request ran)."""
+        faults = self.control.document.get("faults")
+        if not faults:
+            return False
+        decision = self.faults.decide(faults, operation.operation_id, credential.key_id if credential else None)
+        if decision.latency_seconds:
+            time.sleep(decision.latency_seconds)
+        if decision.error is not None:
+            exchange.injected = True
+            raise decision.error
+        exchange.drop = decision.drop == "before"
+        return decision.drop == "after"
 
     def _authenticate(self, operation: Operation, request: Request) -> Credential | None:
         """The caller's credential; failed attempts are counted per address and refused with 429 past the limit."""
@@ -261,7 +297,7 @@ class OperationView:
         if reply.raw is None and reply.body is not None:
             reply.raw = dumps(reply.body)
         budget = self._budget(exchange)
-        if self.strict:
+        if self.strict and not exchange.injected:
             try:
                 validator.response(reply.status, reply.content_type, reply.body if reply.raw is not None else None)
             except ContractViolation as violation:

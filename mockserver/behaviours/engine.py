@@ -100,6 +100,10 @@ class Engine:
         self._followed[company_id] = today.toordinal()
         self.notify(queued)
 
+    def forget_followed(self) -> None:
+        """Forget which days the clock rules ran here (the clock moved, or the state was reset or imported)."""
+        self._followed = {}
+
     def apply_clock_rules(self, tenant: Tenant, today: dt.date) -> None:
         """Run each clock rule over its candidate records unless it already ran today."""
         for resource, rule in self.clock_rules.items():
@@ -121,7 +125,7 @@ class Engine:
 
     def reset(self) -> None:
         """Put every company's data back to the seeded baseline (a saved copy, else a fresh seeding)."""
-        self._followed.clear()
+        self.forget_followed()
         if not self.store.restore_baseline() and self.reseed is not None:
             self.reseed()
 

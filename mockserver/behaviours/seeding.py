@@ -23,7 +23,7 @@ from mockserver.settings import Settings
 from mockserver.spec import Resource, SpecIndex
 from mockserver.state.fake import FakeRecordFactory
 from mockserver.state.fixtures import Fixtures
-from mockserver.store import Record, StoreError, Tenant, scratch_folder
+from mockserver.store import Record, Store, StoreError, Tenant, scratch_folder
 
 _SERVER_STAMPS = frozenset({"created_at", "updated_at"})
 SCRATCH_RECORDS = 2_000  # from this many fake records on, scratch databases and worker processes pay off
@@ -72,27 +72,61 @@ def prepare_state(engine: Engine, fixtures: Fixtures, settings: Settings) -> Non
     database, the first seeds it and the others find it seeded.
     """
     store = engine.store
-
-    def seed() -> None:
-        """Seed as one bulk load, inside the caller's transaction, and record how."""
-        with store.bulk():
-            seed_store(engine, fixtures, settings.seed, settings.scale)
-        store.set_meta("seeded", f"seed {settings.seed}, scale {settings.scale:g}")
-
-    def reseed() -> None:
-        with store.tenant(0):
-            store.replace({"companies": {}})
-            seed()
-        store.optimize()  # the planner's statistics still describe what was replaced
-
     with store.tenant(0):
         fresh = store.meta("seeded") is None
         if fresh:
-            seed()
+            _seed_all(engine, fixtures, settings.seed, settings.scale)
     if fresh:
         store.optimize()
     store.save_baseline()
-    engine.reseed = reseed
+
+    def reseed_as_before() -> None:
+        seed, scale = seeding_of(store, settings.seed, settings.scale)
+        reseed(engine, fixtures, seed, scale)
+
+    engine.reseed = reseed_as_before
+
+
+def seeding_of(store: Store, seed: int, scale: float) -> tuple[int, float]:
+    """The seed and scale the store was last seeded with (the given ones when it does not say)."""
+    stored_seed, stored_scale = store.meta("seed"), store.meta("scale")
+    return (int(stored_seed) if stored_seed else seed, float(stored_scale) if stored_scale else scale)
+
+
+def _seed_all(engine: Engine, fixtures: Fixtures, seed: int, scale: float) -> None:
+    """Seed as one bulk load, inside the caller's transaction, and record how."""
+    store = engine.store
+    with store.bulk():
+        seed_store(engine, fixtures, seed, scale)
+    store.set_meta("seeded", f"seed {seed}, scale {scale:g}")
+    store.set_meta("seed", str(seed))
+    store.set_meta("scale", repr(scale))
+
+
+def reseed(engine: Engine, fixtures: Fixtures, seed: int, scale: float) -> None:
+    """Replace every company's records with a fresh seeding, and make it the baseline later resets return to."""
+    store = engine.store
+    with store.tenant(0):
+        store.replace({"companies": {}})
+        _seed_all(engine, fixtures, seed, scale)
+    store.optimize()  # the planner's statistics still describe what was replaced
+    store.save_baseline()
+
+
+def reset_company(engine: Engine, fixtures: Fixtures, company_id: int, seed: int, scale: float) -> None:
+    """Seed one company afresh (in a scratch database) and swap it in, leaving the others as they are."""
+    store = engine.store
+    with scratch_folder() as folder:
+        scratch = store.scratch(folder / f"company-{company_id}.db")
+        try:
+            with engine.clock.frozen_at_start_of_day(), scratch.bulk(), scratch.tenant(company_id) as tenant:
+                _seed_company(engine, tenant, fixtures, company_id, seed, scale)
+            fresh = scratch.export()["companies"].get(str(company_id))
+        finally:
+            scratch.close()
+    state = store.export()
+    state["companies"][str(company_id)] = fresh or {"records": {}, "counters": {}}
+    store.replace(state)
 
 
 def seed_store(engine: Engine, fixtures: Fixtures, seed: int, scale: float, *, workers: int | None = None) -> None:

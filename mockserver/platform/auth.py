@@ -11,14 +11,16 @@ import datetime as dt
 import fnmatch
 import hashlib
 import hmac
+import re
 import secrets
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from mockserver.behaviours.context import Caller
 from mockserver.errors import BadRequest, Forbidden, Unauthorized
+from mockserver.platform.ratelimit import RatePolicy
 from mockserver.spec import Operation
 from mockserver.spec.resolve import Lookup
 from mockserver.state.clock import Clock
@@ -28,18 +30,30 @@ from mockserver.store.ephemera import MemoryEphemera
 
 TOKEN_LIFETIME_SECONDS = 3600
 TOKENS = "oauth-token"
+PREFIX_LENGTH = 12
 
 
 @dataclass(frozen=True)
 class Credential:
-    """A key or token as the sandbox knows it."""
+    """A key or token as the sandbox knows it: the SHA-256 digest of its secret, never the secret."""
 
-    secret: str
+    digest: bytes
+    prefix: str
     company: CompanyFixture
     name: str
     grants: tuple[str, ...]
     expires_at: dt.datetime | None
     allowed_ips: tuple[str, ...] = ()
+    key_id: str = ""
+    rate_limit: RatePolicy | None = None
+    source: str = "fixtures"
+
+    @classmethod
+    def of_secret(
+        cls, secret: str, company: CompanyFixture, name: str, grants: tuple[str, ...], **more: Any
+    ) -> Credential:
+        """A credential for a secret (kept as its digest and first characters)."""
+        return cls(_digest(secret), secret[:PREFIX_LENGTH], company, name, grants, more.pop("expires_at", None), **more)
 
     def grants_scope(self, scope: str) -> bool:
         """Whether one of this credential's patterns covers ``scope``."""
@@ -51,7 +65,7 @@ class Credential:
             company_id=self.company.id,
             company=self.company.profile,
             key_name=self.name,
-            key_prefix=self.secret[:12],
+            key_prefix=self.prefix,
             scopes=tuple(scope for scope in declared_scopes if self.grants_scope(scope)),
             expires_at=self.expires_at,
         )
@@ -77,27 +91,85 @@ class KeyRing:
         shared: Ephemera | None = None,
     ) -> None:
         self._schemes = schemes
-        self._shared = shared or MemoryEphemera()
+        self._shared = shared if shared is not None else MemoryEphemera()
         self._companies = {company.id: company for company in fixtures.companies}
         self.declared_scopes = _declared_scopes(schemes, operations)
         self._clock = clock
-        self._by_digest: dict[bytes, Credential] = {}
-        self._callers: dict[str, Caller] = {}
+        self._callers: dict[bytes, Caller] = {}
         self._clients = {c.client_id: (company, c) for company in fixtures.companies for c in company.clients}
+        fixed: dict[bytes, Credential] = {}
+        taken: set[str] = set()
         for company in fixtures.companies:
             for key in company.keys:
-                self._add(Credential(key.key, company, key.name, key.scopes, key.expires_at, key.allowed_ips))
+                key_id = unique_id(slug(key.name), taken)
+                taken.add(key_id)
+                credential = Credential.of_secret(
+                    key.key,
+                    company,
+                    key.name,
+                    key.scopes,
+                    expires_at=key.expires_at,
+                    allowed_ips=key.allowed_ips,
+                    key_id=key_id,
+                    rate_limit=key.rate_limit,
+                )
+                fixed[credential.digest] = credential
+        self._fixed = fixed
+        self._by_digest = dict(fixed)
+        self._revoked: frozenset[str] = frozenset()
+        self._policies: dict[str, RatePolicy | None] = {}
 
-    def _add(self, credential: Credential) -> None:
-        self._by_digest[_digest(credential.secret)] = credential
+    @property
+    def companies(self) -> dict[int, CompanyFixture]:
+        """The companies credentials act for, by id."""
+        return self._companies
+
+    def credentials(self) -> list[Credential]:
+        """Every key (fixture keys first, then created ones), without tokens."""
+        return list(self._by_digest.values())
+
+    def is_revoked(self, credential: Credential) -> bool:
+        """Whether an admin revoked this key."""
+        return credential.key_id in self._revoked
+
+    def policy(self, credential: Credential) -> RatePolicy | None:
+        """The key's own rate limit (an admin's override first), or None for the sandbox-wide one."""
+        if credential.key_id in self._policies:
+            return self._policies[credential.key_id]
+        return credential.rate_limit
+
+    def apply_control(self, document: Mapping[str, Any]) -> None:
+        """Take in the keys, revocations and rate limits an admin set (shared by every worker)."""
+        keys = dict(self._fixed)
+        for entry in (document.get("keys") or {}).values():
+            company = self._companies.get(int(entry["company"]))
+            if company is None:
+                continue
+            credential = Credential(
+                bytes.fromhex(entry["digest"]),
+                str(entry["prefix"]),
+                company,
+                str(entry["name"]),
+                tuple(entry["scopes"]),
+                dt.datetime.fromisoformat(entry["expires_at"]) if entry.get("expires_at") else None,
+                tuple(entry.get("allowed_ips") or ()),
+                str(entry["id"]),
+                policy_of(entry.get("rate_limit")),
+                "admin",
+            )
+            keys[credential.digest] = credential
+        policies = {key_id: policy_of(value) for key_id, value in (document.get("rate_limits") or {}).items()}
+        self._by_digest, self._policies = keys, policies
+        self._revoked = frozenset(document.get("revoked") or ())
+        self._callers = {}
 
     def caller(self, credential: Credential) -> Caller:
         """The behaviour-facing view of a credential, computed once per credential."""
-        cached = self._callers.get(credential.secret)
+        cached = self._callers.get(credential.digest)
         if cached is None:
             cached = credential.caller(self.declared_scopes)
-            if _digest(credential.secret) in self._by_digest:  # only fixed keys: tokens come and go
-                self._callers[credential.secret] = cached
+            if credential.digest in self._by_digest:  # only keys: tokens come and go
+                self._callers[credential.digest] = cached
         return cached
 
     def identify(self, presented: str) -> Credential | None:
@@ -106,7 +178,7 @@ class KeyRing:
         candidate = self._by_digest.get(digest)
         if candidate is None:
             return self._token(digest, presented)
-        if not hmac.compare_digest(candidate.secret.encode(), presented.encode()):
+        if not hmac.compare_digest(candidate.digest, digest):
             return None
         return candidate
 
@@ -117,7 +189,9 @@ class KeyRing:
         if entry is None or company is None:
             return None
         expires = dt.datetime.fromisoformat(str(entry["expires_at"]))
-        return Credential(presented, company, str(entry["name"]), tuple(entry["grants"]), expires)
+        return Credential(
+            digest, presented[:PREFIX_LENGTH], company, str(entry["name"]), tuple(entry["grants"]), expires
+        )
 
     def authenticate(self, operation: Operation, headers: Lookup, query: Lookup, cookies: Lookup) -> Credential | None:
         """Check an operation's security requirements; None for a public operation, else raise 401/403."""
@@ -163,6 +237,8 @@ class KeyRing:
         credential = self.identify(presented)
         if credential is None:
             raise Unauthorized("Invalid API key or access token.")
+        if credential.key_id in self._revoked:
+            raise Unauthorized("This API key was revoked; create or use another key.")
         if credential.expires_at is not None and credential.expires_at <= self._clock.now():
             raise Unauthorized(f"This API key expired at {credential.expires_at.isoformat()}.")
         return credential
@@ -182,7 +258,7 @@ class KeyRing:
             raise Unauthorized("Invalid client_id or client_secret.")
         company, client = entry
         wanted = str(form.get("scope") or "").split()
-        client_credential = Credential("", company, client.client_id, client.scopes, None)
+        client_credential = Credential(b"", "", company, client.client_id, client.scopes, None)
         unknown = [scope for scope in wanted if scope not in self.declared_scopes]
         if unknown:
             raise BadRequest(f"Unknown scope(s): {', '.join(unknown)}")
@@ -220,6 +296,27 @@ def _declared_scopes(schemes: Mapping[str, Any], operations: Iterable[Operation]
             for names in requirement.values():
                 scopes.update(names)
     return tuple(sorted(scopes))
+
+
+def policy_of(value: Any) -> RatePolicy | None:
+    """A rate policy from its JSON form (``{"limit": 10, "window_seconds": 60}``), None for null."""
+    if not isinstance(value, Mapping):
+        return None
+    return RatePolicy(int(value["limit"]), int(value["window_seconds"]))
+
+
+def slug(name: str) -> str:
+    """A key's id from its name: ``Acme full access`` -> ``acme-full-access``."""
+    return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-") or "key"
+
+
+def unique_id(wanted: str, taken: Collection[str]) -> str:
+    """``wanted``, or ``wanted-2``, ``wanted-3``... when it is taken."""
+    candidate, number = wanted, 1
+    while candidate in taken:
+        number += 1
+        candidate = f"{wanted}-{number}"
+    return candidate
 
 
 def _digest(secret: str) -> bytes:

@@ -83,9 +83,15 @@ class IdempotencyStore:
         entry = {"fingerprint": claim.fingerprint, "reply": _encode_reply(stored)}
         self.shared.set(NAMESPACE, claim.key, entry, claim.expires)
 
-    def clear(self) -> None:
-        """Forget every key."""
-        self.shared.clear(NAMESPACE)
+    def clear(self, company_id: int | None = None) -> None:
+        """Forget every key, or one company's."""
+        if company_id is None:
+            self.shared.clear(NAMESPACE)
+            return
+        prefix = f"{company_id}:"
+        for key, _value in self.shared.items(NAMESPACE, self.now()):
+            if key.startswith(prefix):
+                self.shared.discard(NAMESPACE, key)
 
 
 def _encode_reply(reply: Reply) -> dict[str, Any]:

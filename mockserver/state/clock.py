@@ -1,17 +1,62 @@
-"""The sandbox's clock: real time, or a fixed "today" so OVERDUE and expiry can be tested."""
+"""The sandbox's clock: real time, shifted by an offset or frozen at an instant, so dates can be tested.
+
+``--today`` shifts the clock by whole days (today is that date, the time of day runs on); the
+control surface can freeze it at an instant, move it forward, and release it back to the start.
+Everything that reads the time (records, OVERDUE and EXPIRED, rate-limit windows, idempotency
+expiry, webhook retries, the journal) asks this object, so one move is seen everywhere at once.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
+
+
+def _real() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def rfc3339(instant: dt.datetime) -> str:
+    """An aware datetime as an RFC 3339 UTC string (``2026-02-07T10:30:00Z``)."""
+    return instant.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
+
+
+@dataclass(frozen=True)
+class ClockSetting:
+    """How the clock relates to real time: frozen at an instant, or real time plus an offset."""
+
+    frozen: dt.datetime | None = None
+    offset: dt.timedelta = dt.timedelta(0)
+
+    def to_json(self) -> dict[str, object]:
+        """The setting as JSON-ready data (kept in the shared control state)."""
+        return {
+            "frozen": rfc3339(self.frozen) if self.frozen else None,
+            "offset_seconds": self.offset.total_seconds(),
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, object]) -> ClockSetting:
+        """Read back ``to_json``."""
+        frozen = data.get("frozen")
+        offset = data.get("offset_seconds")
+        return cls(
+            dt.datetime.fromisoformat(str(frozen)) if frozen else None,
+            dt.timedelta(seconds=float(offset)) if isinstance(offset, int | float) else dt.timedelta(0),
+        )
 
 
 class Clock:
-    """Tells the sandbox's today and now; ``today`` may be pinned while the time of day runs on."""
+    """Tells the sandbox's today and now; may be shifted (``--today``), frozen, advanced and released."""
 
     def __init__(self, today: dt.date | None = None) -> None:
-        self.pinned: dt.date | None = today
+        offset = dt.timedelta(0)
+        if today is not None:
+            offset = dt.timedelta(days=today.toordinal() - _real().date().toordinal())
+        self.start = ClockSetting(offset=offset)
+        self.setting = self.start
         self._frozen: dt.datetime | None = None
         self._frozen_stamp: str | None = None  # timestamp() of the frozen instant, asked for once per seeded record
 
@@ -19,32 +64,60 @@ class Clock:
     def frozen_at_start_of_day(self) -> Iterator[None]:
         """Stop time at 00:00 UTC of the sandbox's today (seeding stamps the same instant every run)."""
         self._frozen = dt.datetime.combine(self.today(), dt.time(tzinfo=dt.UTC))
-        self._frozen_stamp = self._frozen.isoformat().replace("+00:00", "Z")
+        self._frozen_stamp = rfc3339(self._frozen)
         try:
             yield
         finally:
             self._frozen = self._frozen_stamp = None
 
-    def now(self) -> dt.datetime:
-        """The current UTC instant, moved onto the pinned day if there is one."""
+    def instant(self) -> dt.datetime:
+        """The current UTC instant to the microsecond: for schedules finer than a second (webhook retries)."""
         if self._frozen is not None:
             return self._frozen
-        real = dt.datetime.now(dt.UTC).replace(microsecond=0)
-        if self.pinned is None:
-            return real
-        return dt.datetime.combine(self.pinned, real.timetz())
+        setting = self.setting
+        if setting.frozen is not None:
+            return setting.frozen
+        return _real() + setting.offset
 
-    def instant(self) -> dt.datetime:
-        """Like ``now`` but to the microsecond: for schedules finer than a second (webhook retries in tests)."""
-        real = dt.datetime.now(dt.UTC)
-        return real if self.pinned is None else dt.datetime.combine(self.pinned, real.timetz())
+    def now(self) -> dt.datetime:
+        """The current UTC instant to the second (what records are stamped with)."""
+        return self.instant().replace(microsecond=0)
+
+    def epoch(self) -> float:
+        """The current instant as POSIX seconds: rate-limit windows and idempotency expiry follow the clock."""
+        return self.instant().timestamp()
 
     def today(self) -> dt.date:
         """The sandbox's current date."""
-        return self.pinned or self.now().date()
+        return self.instant().date()
 
     def timestamp(self) -> str:
         """Now as an RFC 3339 UTC string (``2026-02-07T10:30:00Z``)."""
         if self._frozen_stamp is not None:
             return self._frozen_stamp
-        return self.now().isoformat().replace("+00:00", "Z")
+        return rfc3339(self.now())
+
+    @property
+    def running(self) -> bool:
+        """Whether time moves (False while frozen)."""
+        return self.setting.frozen is None
+
+    def freeze(self, at: dt.datetime) -> None:
+        """Stop the clock at an instant (naive times are read as UTC)."""
+        self.setting = ClockSetting(frozen=at if at.tzinfo else at.replace(tzinfo=dt.UTC))
+
+    def advance(self, by: dt.timedelta) -> None:
+        """Move the clock forward (a frozen clock stays frozen at the later instant)."""
+        setting = self.setting
+        if setting.frozen is not None:
+            self.setting = ClockSetting(frozen=setting.frozen + by)
+        else:
+            self.setting = ClockSetting(offset=setting.offset + by)
+
+    def set_today(self, day: dt.date) -> None:
+        """Shift a running clock by whole days so today is ``day`` (the time of day runs on)."""
+        self.setting = ClockSetting(offset=dt.timedelta(days=day.toordinal() - _real().date().toordinal()))
+
+    def release(self) -> None:
+        """Let the clock run as it did at start-up (real time, or shifted by ``--today``)."""
+        self.setting = self.start

@@ -21,9 +21,9 @@ LINE = {"name": "Consulting", "quantity": 2, "price": 10000}
 def clock(app: Flask) -> Iterator[Clock]:
     """The shared sandbox's clock; whatever a test pins is put back afterwards."""
     engine_clock: Clock = app.extensions["sandbox"]["engine"].clock
-    pinned = engine_clock.pinned
+    saved = engine_clock.setting
     yield engine_clock
-    engine_clock.pinned = pinned
+    engine_clock.setting = saved
 
 
 def invoice(client: FlaskClient, **fields: Any) -> dict[str, Any]:
@@ -48,11 +48,11 @@ def test_a_sent_invoice_past_its_due_date_is_overdue_at_once(client: FlaskClient
 def test_an_invoice_becomes_overdue_when_the_clock_passes_its_due_date(client: FlaskClient, clock: Clock) -> None:
     sent = act(client, f"/invoices/{invoice(client, due_date='2026-06-30')['id']}/send")
     assert sent["status"] == "SENT"
-    clock.pinned = dt.date(2026, 7, 1)
+    clock.set_today(dt.date(2026, 7, 1))
     assert fetch(client, f"/invoices/{sent['id']}")["status"] == "OVERDUE"
     overdue_ids = {row["id"] for row in fetch_all(client, "/invoices", status="OVERDUE")}
     assert sent["id"] in overdue_ids
-    clock.pinned = dt.date(2026, 6, 20)
+    clock.set_today(dt.date(2026, 6, 20))
     assert fetch(client, f"/invoices/{sent['id']}")["status"] == "SENT"
 
 
@@ -120,7 +120,7 @@ def test_an_end_date_before_its_start_date_is_422(client: FlaskClient, path: str
 def test_an_estimate_expires_with_the_clock_and_then_cannot_be_accepted(client: FlaskClient, clock: Clock) -> None:
     body = {"customer_id": 1, "estimate_date": "2026-06-01", "expiry_date": "2026-06-30", "items": [LINE]}
     estimate = act(client, f"/estimates/{create(client, '/estimates', body)['id']}/send")
-    clock.pinned = dt.date(2026, 7, 1)
+    clock.set_today(dt.date(2026, 7, 1))
     assert fetch(client, f"/estimates/{estimate['id']}")["status"] == "EXPIRED"
     assert "EXPIRED" in act(client, f"/estimates/{estimate['id']}/accept", 409)["message"]
     assert "EXPIRED" in act(client, f"/estimates/{estimate['id']}/convert", 409)["message"]

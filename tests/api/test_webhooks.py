@@ -310,8 +310,8 @@ def test_an_invoice_the_clock_makes_overdue_emits_invoice_overdue(
         },
     )
     data_of(hooks.post(f"{API}/invoices/{invoice['id']}/send", headers=auth()))
-    pinned = clock.pinned
-    clock.pinned = dt.date(2026, 7, 1)
+    saved = clock.setting
+    clock.set_today(dt.date(2026, 7, 1))
     try:
         hooks.get(f"{API}/me", headers=auth())  # any request of the company: the new day's rules run
         overdue = [r.payload for r in receiver.wait_for(1) if r.payload["data"]["id"] == invoice["id"]]
@@ -319,7 +319,7 @@ def test_an_invoice_the_clock_makes_overdue_emits_invoice_overdue(
         assert overdue[0]["event"] == "invoice.overdue"
         assert overdue[0]["data"]["status"] == "OVERDUE"
     finally:
-        clock.pinned = pinned
+        clock.setting = saved
 
 
 def test_a_webhook_whose_deliveries_keep_failing_is_switched_off(webhook_app: Flask, hooks: FlaskClient) -> None:

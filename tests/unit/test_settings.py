@@ -35,6 +35,9 @@ def test_every_setting_comes_back_the_same_through_the_environment() -> None:
         webhook_attempts=3,
         webhook_timeout=2,
         webhook_retry_scale=0.01,
+        admin_token="admin-token-for-tests",
+        journal_size=50,
+        journal_bodies=True,
     )
     defaults = Settings()
     unchanged = [f.name for f in dataclasses.fields(Settings) if getattr(changed, f.name) == getattr(defaults, f.name)]
