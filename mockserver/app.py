@@ -68,7 +68,13 @@ def create_app(settings: Settings | None = None) -> Flask:
     validators = {op.operation_id: OperationValidator(op, strict=settings.strict) for op in index.operations}
     limiter = RateLimiter(settings.rate_limit, settings.rate_window_seconds, shared, now=clock.epoch)
     idempotency = IdempotencyStore(shared=shared, now=clock.epoch)
-    journal = Journal(shared, clock.epoch, size=settings.journal_size, bodies=settings.journal_bodies)
+    journal = Journal(
+        shared,
+        clock.epoch,
+        size=settings.journal_size,
+        bodies=settings.journal_bodies,
+        local=isinstance(shared, MemoryEphemera),
+    )
     control = ControlState(shared)
     _follow_control(control, clock, keyring, engine, journal, settings)
     faults = FaultInjector(shared)

@@ -7,8 +7,10 @@ Choices, so a reader of the journal knows what it holds:
   strictly increasing across the whole process (every ``Journal`` in it), and the process id, so
   keys are unique across processes and sort in arrival order. The wall clock, not the sandbox
   clock, orders them: a pinned sandbox clock would give every entry the same instant.
-- ``at`` is the sandbox clock (``now()``, epoch seconds) when the entry is built, as RFC 3339 UTC
-  with milliseconds: a pinned or shifted sandbox clock shows in the journal as it shows in records.
+- ``at`` is the sandbox clock (``now()``, epoch seconds) when the entry is built, shown by
+  ``entries`` as RFC 3339 UTC with milliseconds: a pinned or shifted sandbox clock shows in the
+  journal as it shows in records. It is kept as a number and formatted when read: a request pays
+  for what the journal must keep, not for how it is shown.
 - Entries never expire (``FAR_FUTURE``); the journal is bounded by ``size`` instead. Each process
   trims the shared namespace to ``size`` after every ``max(1, size // 10)`` entries it recorded,
   so with W workers at most about ``size + W * size / 10`` entries are held, and ``entries()``
@@ -35,7 +37,9 @@ from __future__ import annotations
 
 import base64
 import codecs
+import collections
 import fnmatch
+import functools
 import math
 import os
 import re
@@ -65,7 +69,7 @@ Headers = Mapping[str, str] | Iterable[tuple[str, str]]
 class JournalEntry:
     """One served request as the journal keeps it (see the module docstring for each field's rules)."""
 
-    at: str
+    at: float
     method: str
     path: str
     query: str
@@ -97,6 +101,12 @@ def rfc3339(epoch: float) -> str:
     return f"{moment:%Y-%m-%dT%H:%M:%S}.{millis % 1000:03d}Z"
 
 
+@functools.lru_cache(maxsize=1024)
+def _is_secret(lower: str) -> bool:
+    """Whether a header (by its lower-case name) may carry a credential (asked once per name)."""
+    return lower not in NOT_SECRET and (lower in SECRET_HEADERS or any(part in lower for part in SECRET_PARTS))
+
+
 def redact(headers: Headers) -> dict[str, str]:
     """Request headers with every credential-like value replaced by ``[redacted]``."""
     pairs = headers.items() if isinstance(headers, Mapping) else headers
@@ -104,7 +114,7 @@ def redact(headers: Headers) -> dict[str, str]:
     spelling: dict[str, str] = {}
     for name, value in pairs:
         lower = name.lower()
-        secret = lower not in NOT_SECRET and (lower in SECRET_HEADERS or any(part in lower for part in SECRET_PARTS))
+        secret = _is_secret(lower)
         shown = REDACTED if secret else str(value)
         first = spelling.setdefault(lower, name)
         kept[first] = shown if first not in kept or secret else f"{kept[first]}, {shown}"
@@ -148,7 +158,7 @@ def build_entry(
     request_text, request_encoding = body_text(request_body) if bodies else (None, None)
     response_text, response_encoding = body_text(response_body) if bodies else (None, None)
     return JournalEntry(
-        at=rfc3339(at),
+        at=at,
         method=method.upper(),
         path=path,
         query=query,
@@ -185,15 +195,56 @@ _KEYS = _KeyMaker()
 
 
 class Journal:
-    """The newest ``size`` requests of every worker, newest first, filterable (bodies when ``bodies``)."""
+    """The newest ``size`` requests of every worker, newest first, filterable (bodies when ``bodies``).
 
-    def __init__(self, shared: Ephemera, now: Callable[[], float], *, size: int = 1000, bodies: bool = False) -> None:
-        self.size = size
+    With ``local=True`` (a sandbox alone in its process) requests are kept as they came, in a deque
+    of at most ``size``, and turned into entries only when read: a request then pays about a
+    microsecond for the journal instead of building and storing an entry.
+    """
+
+    def __init__(
+        self,
+        shared: Ephemera,
+        now: Callable[[], float],
+        *,
+        size: int = 1000,
+        bodies: bool = False,
+        local: bool = False,
+    ) -> None:
         self.bodies = bodies
         self._shared = shared
         self._now = now
         self._lock = threading.Lock()
         self._since_trim = 0
+        self._local: collections.deque[dict[str, Any]] | None = (
+            collections.deque(maxlen=max(size, 0)) if local else None
+        )
+        self._size = size
+
+    @property
+    def size(self) -> int:
+        """How many requests are kept (0: none)."""
+        return self._size
+
+    @size.setter
+    def size(self, size: int) -> None:
+        self._size = size
+        if self._local is not None and self._local.maxlen != max(size, 0):
+            self._local = collections.deque(self._local, maxlen=max(size, 0))
+
+    def served(self, **request: Any) -> None:
+        """Keep one served request (the keyword arguments of ``entry``), the cheapest way this journal can."""
+        if self._size <= 0:
+            return
+        local = self._local
+        if local is None:
+            self.record(self.entry(**request))
+            return
+        if not self.bodies:
+            request["request_body"] = request["response_body"] = None
+        if request.get("at") is None:
+            request["at"] = self._now()
+        local.append(request)
 
     def entry(
         self,
@@ -272,11 +323,18 @@ class Journal:
             raise ValidationFailed({"limit": ["Give a limit of 0 or more entries."]})
         if self.size <= 0 or limit == 0:
             return []
-        newest = self._shared.items(NAMESPACE, self._now())[-self.size :]
+        if self._local is not None:
+            bodies = self.bodies
+            newest = [("", build_entry(**kept, bodies=bodies).as_dict()) for kept in list(self._local)]
+        else:
+            newest = self._shared.items(NAMESPACE, self._now())[-self.size :]
         found: list[dict[str, Any]] = []
         for _key, value in reversed(newest):
             if isinstance(value, dict) and matches(value):
-                found.append(dict(value))
+                shown = dict(value)
+                if isinstance(shown.get("at"), int | float):
+                    shown["at"] = rfc3339(shown["at"])
+                found.append(shown)
                 if limit is not None and len(found) >= limit:
                     break
         return found
@@ -285,6 +343,8 @@ class Journal:
         """Forget every entry (of every worker)."""
         with self._lock:
             self._since_trim = 0
+        if self._local is not None:
+            self._local.clear()
         self._shared.clear(NAMESPACE)
 
 

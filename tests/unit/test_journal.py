@@ -283,3 +283,42 @@ def test_keys_stay_unique_and_ordered_when_the_wall_clock_stalls(monkeypatch: py
     for n in range(4):
         served(first if n % 2 else second, n)
     assert ids(first.entries()) == ["req-3", "req-2", "req-1", "req-0"]
+
+
+# --- a journal alone in its process ----------------------------------------------------------------------------
+
+
+def test_a_local_journal_shows_what_a_shared_one_shows() -> None:
+    shared = journal(size=3)
+    local = Journal(MemoryEphemera(), lambda: PINNED + 0.1239, size=3, local=True)
+    for n in range(5):
+        request: dict[str, Any] = {
+            "method": "post",
+            "path": f"/api/v1/customers/{n}",
+            "status": 422 if n % 2 else 201,
+            "latency_ms": 2.0,
+            "request_id": f"req-{n}",
+            "errors": {"name": ["required"]} if n % 2 else None,
+            "request_headers": [("Authorization", "Bearer sk_test_secret"), ("Accept", "*/*")],
+            "request_body": b'{"name": 1}',
+            "response_body": b"{}",
+        }
+        shared.record(shared.entry(**request))
+        local.served(**request)
+    assert local.entries() == shared.entries()
+    assert [e["request_id"] for e in local.entries(status="4xx")] == ["req-3"]
+    assert "sk_test_secret" not in str(local.entries())
+    local.size = 1
+    assert [e["request_id"] for e in local.entries()] == ["req-4"]
+    local.clear()
+    assert local.entries() == []
+
+
+def test_a_local_journal_keeps_bodies_only_when_asked() -> None:
+    local = Journal(MemoryEphemera(), lambda: PINNED, size=5, local=True)
+    request: dict[str, Any] = {"method": "GET", "path": "/x", "status": 200, "latency_ms": 1.0, "request_id": "a"}
+    local.served(**request, request_body=b"in", response_body=b"out")
+    local.bodies = True
+    local.served(**{**request, "request_id": "b"}, request_body=b"in", response_body=b"out")
+    bodies = {e["request_id"]: (e["request_body"], e["response_body"]) for e in local.entries()}
+    assert bodies == {"a": (None, None), "b": ("in", "out")}
