@@ -27,6 +27,8 @@ if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
 
 _NO_BODY_STATUSES = frozenset({204, 304})
+DROPPED_BEFORE = "An injected fault dropped the connection before the request ran (status 0: no answer)."
+DROPPED_AFTER = "An injected fault dropped the connection after the request ran: the client never got this answer."
 
 
 def headers_of(environ: WSGIEnvironment) -> list[tuple[str, str]]:
@@ -81,6 +83,10 @@ class Gateway:
         answer = self._view.answer(request, str(rule), dict(path_args))
         latency = (time.perf_counter() - began) * 1000
         error = answer.error
+        request_id = answer.request_id or answer.headers.get("X-Request-Id", "-")
+        message = error.message if error else None
+        if answer.drop:
+            message = DROPPED_BEFORE if answer.status == 0 else DROPPED_AFTER
         if self._log is not None:
             self._log.write(
                 AccessEntry(
@@ -88,9 +94,9 @@ class Gateway:
                     request.path,
                     answer.status,
                     latency,
-                    answer.headers.get("X-Request-Id", "-"),
+                    request_id,
                     answer.key_name,
-                    error.message if error else None,
+                    message,
                     error.errors if error else None,
                 )
             )
@@ -102,10 +108,10 @@ class Gateway:
                 query=request.query_string.decode("latin-1"),
                 status=answer.status,
                 latency_ms=latency,
-                request_id=answer.headers.get("X-Request-Id", "-"),
+                request_id=request_id,
                 key_name=answer.key_name,
                 operation_id=answer.operation_id,
-                message=error.message if error else None,
+                message=message,
                 errors=error.errors if error else None,
                 request_headers=headers_of(environ),
                 request_body=answer.request_body,

@@ -112,6 +112,7 @@ class Answer:
     operation_id: str | None = None  # ... which operation it reached, and the body it sent
     request_body: bytes | None = None
     drop: bool = False  # a fault asks for the connection to be dropped instead of answering
+    request_id: str | None = None  # the request's own id (a replayed answer carries the original request's)
 
 
 @dataclass
@@ -175,6 +176,7 @@ class OperationView:
                 reply = Reply(error.status, error_body(error, exchange.request_id), error.headers)
             answer = self._respond(exchange, validator, reply)
             answer.key_name, answer.error, answer.drop = exchange.key_name, exchange.error, exchange.drop
+            answer.request_id = exchange.request_id  # its own, even when a replay's headers carry the original's
             answer.operation_id, answer.request_body = operation.operation_id, exchange.raw
             return answer
         except Exception as exc:
@@ -207,8 +209,9 @@ class OperationView:
         if credential is not None:
             self.keyring.check_address(credential, request.remote_addr)
         drop_after = self._meet_faults(exchange, operation, credential)
-        if exchange.drop:
-            return Reply(503)
+        if exchange.drop:  # no answer goes out: the journal shows status 0
+            exchange.injected = True
+            return Reply(0)
         params = validator.parameters(path_args, request.args.to_dict(flat=False), request.headers, request.cookies)
         raw = exchange.raw = read_body(request)
         exchange.drop = drop_after

@@ -316,7 +316,10 @@ def test_times_limits_a_fault_to_its_first_requests(admin: FlaskClient) -> None:
 def test_a_drop_fault_breaks_the_answer(admin: FlaskClient) -> None:
     admin.post("/__sandbox/faults", headers=ADMIN, json={"kind": "drop", "operation": "listCustomers"})
     with pytest.raises(ConnectionAbortedError):
-        admin.get(f"{API}/customers", headers=auth())
+        admin.get(f"{API}/customers", headers={**auth(), "X-Request-Id": "dropped-one"})
+    [entry] = body(admin.get("/__sandbox/journal?request_id=dropped-one", headers=ADMIN))["data"]
+    assert entry["status"] == 0  # no answer went out
+    assert "dropped the connection before the request ran" in entry["message"]
 
 
 def test_a_fault_naming_an_unknown_operation_or_key_is_refused(admin: FlaskClient) -> None:
