@@ -214,7 +214,13 @@ def _add_documents(app: Flask, document: dict[str, Any], index: SpecIndex, base_
 
     @app.get("/docs")
     def docs() -> str:
-        return render_template("docs.html", spec=document, index=index, base_url=base_url)
+        return render_template(
+            "docs.html",
+            spec=document,
+            index=index,
+            base_url=base_url,
+            other_docs=("the sandbox's control API", f"{PREFIX}/docs"),
+        )
 
     @app.get("/")
     def root() -> Response:

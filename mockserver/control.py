@@ -18,7 +18,7 @@ from typing import Any
 
 import orjson
 import yaml
-from flask import Blueprint, Response, g, request
+from flask import Blueprint, Response, g, render_template, request
 
 from mockserver.behaviours.customer import CustomerAction, customer_actions, perform
 from mockserver.behaviours.engine import Engine
@@ -41,6 +41,7 @@ from mockserver.platform.idempotency import IdempotencyStore
 from mockserver.platform.journal import Journal
 from mockserver.platform.ratelimit import RateLimiter
 from mockserver.settings import Settings
+from mockserver.spec import SpecIndex
 from mockserver.state.clock import ClockSetting, rfc3339
 from mockserver.state.fixtures import Fixtures
 from mockserver.transfer import InvalidState, export_state, import_state
@@ -147,6 +148,7 @@ def parse_duration(value: Any) -> dt.timedelta:
 def control_blueprint(sandbox: Sandbox) -> Blueprint:
     """The /__sandbox routes of one app."""
     document = control_document()
+    index = SpecIndex.build(document)
     bodies = _Bodies(document)
     blueprint = Blueprint("sandbox_control", __name__, url_prefix=PREFIX)
     token = sandbox.admin_token.encode()
@@ -165,7 +167,7 @@ def control_blueprint(sandbox: Sandbox) -> Blueprint:
 
     @blueprint.before_request
     def admin_only() -> None:
-        if request.path in (f"{PREFIX}/openapi.json", f"{PREFIX}/openapi.yaml"):
+        if request.path in (f"{PREFIX}/openapi.json", f"{PREFIX}/openapi.yaml", f"{PREFIX}/docs"):
             return
         kind, _, presented = (request.headers.get("Authorization") or "").partition(" ")
         presented = presented.strip()
@@ -182,6 +184,18 @@ def control_blueprint(sandbox: Sandbox) -> Blueprint:
     @blueprint.get("/openapi.json")
     def spec_json() -> Response:
         return respond(document)
+
+    @blueprint.get("/docs")
+    def docs() -> str:
+        return render_template(
+            "docs.html",
+            spec=document,
+            index=index,
+            base_url=sandbox.settings.base_url,
+            spec_url=f"{PREFIX}/openapi.json",
+            credential="$ADMIN_TOKEN",
+            other_docs=("the API", "/docs"),
+        )
 
     @blueprint.get("/openapi.yaml")
     def spec_yaml() -> Response:

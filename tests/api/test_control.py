@@ -62,6 +62,13 @@ def test_the_control_spec_is_served_without_a_token(admin: FlaskClient) -> None:
     assert "/__sandbox/faults" in document["paths"]
 
 
+def test_the_control_api_is_documented_beside_the_api(admin: FlaskClient) -> None:
+    page = admin.get("/__sandbox/docs").get_data(as_text=True)
+    assert "advanceClock" in page
+    assert "Bearer $ADMIN_TOKEN" in page
+    assert "/__sandbox/docs" in admin.get("/docs").get_data(as_text=True)
+
+
 def test_a_malformed_control_body_is_a_422_in_the_error_shape(admin: FlaskClient) -> None:
     failure = expect_error(
         admin.post("/__sandbox/faults", headers=ADMIN, json={"kind": "boom"}), 422, "validation_failed"
