@@ -49,6 +49,8 @@ from mockserver.validation import coerce_scalar, compile_schema
 from mockserver.views import request_id_from
 
 PREFIX = "/__sandbox"
+STATE_PATH = f"{PREFIX}/state"
+STATE_BODY_LIMIT = 256 * 1024 * 1024  # an import may be far bigger than an API body; bigger still: mockserver import
 SPEC_PATH = Path(__file__).with_name("control.yaml")
 _DURATION = re.compile(r"P(?:(\d+)W)?(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+(?:\.\d+)?)S)?)?")
 
@@ -173,6 +175,8 @@ def control_blueprint(sandbox: Sandbox) -> Blueprint:
         presented = presented.strip()
         if kind.lower() == "bearer" and presented and hmac.compare_digest(presented.encode(), token):
             sandbox.control.refresh()
+            if request.path == STATE_PATH:
+                request.max_content_length = STATE_BODY_LIMIT
             return
         if presented and sandbox.keyring.identify(presented) is not None:
             raise Forbidden("API keys cannot use /__sandbox: send the admin token printed in the banner.")

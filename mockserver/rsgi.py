@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import io
 import sys
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Protocol
 
@@ -57,9 +57,18 @@ class _Protocol(Protocol):
 class WsgiOverRsgi:
     """An RSGI application that reads each body with a deadline and a size cap, then runs the WSGI app."""
 
-    def __init__(self, app: WsgiApp, *, threads: int, max_body_bytes: int, body_timeout: float) -> None:
+    def __init__(
+        self,
+        app: WsgiApp,
+        *,
+        threads: int,
+        max_body_bytes: int,
+        body_timeout: float,
+        body_limits: Mapping[str, int] | None = None,
+    ) -> None:
         self._app = app
         self._max_body_bytes = max_body_bytes
+        self._body_limits = dict(body_limits or {})  # paths that take bigger bodies (a state import)
         self._body_timeout = body_timeout
         self._threads = threads
         self._pool: ThreadPoolExecutor | None = None
@@ -77,7 +86,8 @@ class WsgiOverRsgi:
         """Answer one HTTP request."""
         if scope.proto != "http":
             return  # websockets: nothing here speaks them, and an unaccepted socket is refused
-        body, timed_out = await self._read_body(scope.headers, protocol)
+        limit = self._body_limits.get(scope.path, self._max_body_bytes)
+        body, timed_out = await self._read_body(scope.headers, protocol, limit)
         environ = wsgi_environ(scope, body)
         environ[CAN_DROP] = True
         if timed_out:
@@ -89,7 +99,7 @@ class WsgiOverRsgi:
             return
         protocol.response_bytes(status, headers, payload)
 
-    async def _read_body(self, headers: _Headers, protocol: _Protocol) -> tuple[bytes, bool]:
+    async def _read_body(self, headers: _Headers, protocol: _Protocol, limit: int) -> tuple[bytes, bool]:
         """The body up to one byte past the limit (so the app can say 413), and whether it stopped short in time.
 
         A body over the limit is still received up to the limit: a client that is busy sending it
@@ -104,7 +114,7 @@ class WsgiOverRsgi:
                 async for chunk in protocol:
                     chunks.append(chunk)
                     size += len(chunk)
-                    if size > self._max_body_bytes:
+                    if size > limit:
                         break
         except TimeoutError:
             return b"".join(chunks), True

@@ -10,6 +10,7 @@ import sys
 from flask import Flask
 
 from mockserver.app import create_app
+from mockserver.control import STATE_BODY_LIMIT, STATE_PATH
 from mockserver.rsgi import WsgiOverRsgi
 from mockserver.settings import Settings
 
@@ -34,6 +35,7 @@ def rsgi_app_from_env() -> WsgiOverRsgi:
         threads=settings.threads,
         max_body_bytes=settings.max_body_bytes,
         body_timeout=settings.body_timeout,
+        body_limits={STATE_PATH: STATE_BODY_LIMIT},
     )
 
 

@@ -128,6 +128,15 @@ def test_an_exported_state_imports_back(admin: FlaskClient) -> None:
     assert fetch(admin, f"/customers/{customer['id']}")["name"] == "Exported"
 
 
+def test_a_state_bigger_than_an_api_body_imports(admin: FlaskClient, control_app: Flask) -> None:
+    body(admin.post("/__sandbox/reset", headers=ADMIN, json={"scale": 6}))
+    exported = admin.get("/__sandbox/state", headers=ADMIN).get_data()
+    assert len(exported) > control_app.config["MAX_CONTENT_LENGTH"]
+    put = admin.put("/__sandbox/state", headers={**ADMIN, "Content-Type": "application/json"}, data=exported)
+    assert body(put)["records"] > 2000
+    body(admin.post("/__sandbox/reset", headers=ADMIN, json={"scale": 1}))
+
+
 def test_an_import_that_breaks_a_rule_changes_nothing_and_says_where(admin: FlaskClient) -> None:
     state = body(admin.get("/__sandbox/state", headers=ADMIN))
     invoice = state["companies"]["1"]["records"]["invoices"][0]

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 from typing import Any
 
 from werkzeug.wrappers import Request, Response
 
-from mockserver.rsgi import call_wsgi, wsgi_environ
+from mockserver.rsgi import WsgiOverRsgi, call_wsgi, wsgi_environ
 
 
 @dataclass
@@ -67,3 +68,49 @@ def test_the_apps_status_headers_and_whole_body_come_back() -> None:
     assert status == 201
     assert ("X-Id", "7") in headers
     assert body == b"one two"
+
+
+class _Protocol:
+    """An RSGI protocol that delivers a body in chunks and keeps the answer."""
+
+    def __init__(self, chunks: list[bytes]) -> None:
+        self.chunks = chunks
+        self.answer: tuple[int, list[tuple[str, str]], bytes] | None = None
+
+    def __aiter__(self) -> Any:
+        async def chunks() -> Any:
+            for chunk in self.chunks:
+                yield chunk
+
+        return chunks()
+
+    def response_bytes(self, status: int, headers: list[tuple[str, str]], body: bytes) -> None:
+        self.answer = (status, headers, body)
+
+    def response_stream(self, status: int, headers: list[tuple[str, str]]) -> Any:
+        raise AssertionError("not dropped")
+
+
+def _received_length(path: str) -> int:
+    """How much of a 300-byte body the app got at ``path`` (the limit is 100, 1000 for /big)."""
+
+    def app(environ: dict[str, Any], start_response: Any) -> Any:
+        return Response(str(len(environ["wsgi.input"].read())))(environ, start_response)
+
+    adapter = WsgiOverRsgi(app, threads=1, max_body_bytes=100, body_timeout=5, body_limits={"/big": 1000})
+    protocol = _Protocol([b"x" * 60] * 5)
+    scope = _Scope(path=path, method="PUT", pairs=[("content-length", "300")])
+    loop = asyncio.new_event_loop()
+    try:
+        adapter.__rsgi_init__(loop)
+        loop.run_until_complete(adapter.__rsgi__(scope, protocol))  # type: ignore[arg-type]
+        adapter.__rsgi_del__(loop)
+    finally:
+        loop.close()
+    assert protocol.answer is not None
+    return int(protocol.answer[2])
+
+
+def test_a_path_with_its_own_body_limit_takes_a_bigger_body() -> None:
+    assert _received_length("/big") == 300
+    assert _received_length("/other") == 120  # one chunk past the limit: enough for the app to answer 413
