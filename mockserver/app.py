@@ -33,7 +33,7 @@ from mockserver.settings import Settings
 from mockserver.spec import Operation, SpecIndex, load_spec
 from mockserver.state.clock import Clock, ClockSetting
 from mockserver.state.fixtures import load_fixtures
-from mockserver.store import open_store
+from mockserver.store import is_postgres, open_store
 from mockserver.store.ephemera import MemoryEphemera
 from mockserver.validation import OperationValidator
 from mockserver.views import Answer, OperationView, internal_error_body, request_id_from, standard_headers
@@ -73,7 +73,8 @@ def create_app(settings: Settings | None = None) -> Flask:
         clock.epoch,
         size=settings.journal_size,
         bodies=settings.journal_bodies,
-        local=isinstance(shared, MemoryEphemera),
+        # one process serves (the memory default, or one worker on a file): its journal needs no store
+        local=isinstance(shared, MemoryEphemera) or (settings.workers == 1 and not is_postgres(settings.db)),
     )
     control = ControlState(shared)
     _follow_control(control, clock, keyring, engine, journal, settings)
