@@ -38,8 +38,10 @@ from __future__ import annotations
 import base64
 import codecs
 import collections
+import contextlib
 import fnmatch
 import functools
+import logging
 import math
 import os
 import re
@@ -53,7 +55,14 @@ from typing import Any
 from mockserver.errors import ValidationFailed
 from mockserver.store import Ephemera
 
+log = logging.getLogger("mockserver")
 NAMESPACE = "journal"
+SYNC = "journal-sync"  # the flush generation readers ask for, and each writing worker's answer to it
+FLUSH_SECONDS = 0.05  # how often a worker writes its requests to the shared journal
+HEARTBEAT_SECONDS = 1.0  # how often a worker says it is alive even when no reader asked
+ALIVE_SECONDS = 3.0  # a worker not heard from for this long is not waited for
+SYNC_WAIT_SECONDS = 2.0  # the longest a reader waits for the other workers' requests
+IDLE_ROUNDS = 20  # a flusher with nothing to write for this many rounds (or failing as often) ends
 FAR_FUTURE = 1e18  # epoch seconds (year ~3e10): later than any sandbox clock
 BODY_LIMIT = 64 * 1024
 REDACTED = "[redacted]"
@@ -200,6 +209,13 @@ class Journal:
     With ``local=True`` (a sandbox alone in its process) requests are kept as they came, in a deque
     of at most ``size``, and turned into entries only when read: a request then pays about a
     microsecond for the journal instead of building and storing an entry.
+
+    Shared by several workers, a request is queued in its process and a background thread writes
+    the queue to the store every ``FLUSH_SECONDS`` in one transaction, so requests never wait on a
+    database write of their own (one per request halved throughput on two workers). A reader
+    first asks every worker that journaled anything to flush (a generation in the store each
+    worker answers within ``FLUSH_SECONDS``) and waits for the answers, so every request answered
+    before the read is in what it reads, whichever worker served it.
     """
 
     def __init__(
@@ -220,6 +236,12 @@ class Journal:
             collections.deque(maxlen=max(size, 0)) if local else None
         )
         self._size = size
+        self._pending: collections.deque[tuple[str, dict[str, Any]]] = collections.deque()  # (key, request)
+        self._flush_lock = threading.Lock()
+        self._flusher: threading.Thread | None = None
+        self._worker = f"{os.getpid()}-{id(self)}"
+        self._answered = 0  # the last flush generation this worker answered
+        self._heard = 0.0  # when this worker last told the store it is alive
 
     @property
     def size(self) -> int:
@@ -236,15 +258,106 @@ class Journal:
         """Keep one served request (the keyword arguments of ``entry``), the cheapest way this journal can."""
         if self._size <= 0:
             return
-        local = self._local
-        if local is None:
-            self.record(self.entry(**request))
-            return
         if not self.bodies:
             request["request_body"] = request["response_body"] = None
         if request.get("at") is None:
             request["at"] = self._now()
-        local.append(request)
+        if self._local is not None:
+            self._local.append(request)
+            return
+        self._pending.append((_KEYS.next(), request))  # keyed now: entries sort by arrival, not by flush
+        if self._flusher is None:
+            self._start_flusher()
+
+    def _start_flusher(self) -> None:
+        """Say this worker journals (before its first answer goes out, so a reader waits for it), then flush."""
+        with self._lock:
+            if self._flusher is None:
+                current = self._shared.get(SYNC, "generation", 0.0)
+                self._answered = int(current) if isinstance(current, int | float) else 0
+                self._heard = time.time()
+                answer = {"answered": self._answered, "seen": self._heard}
+                self._shared.set(SYNC, f"worker:{self._worker}", answer, FAR_FUTURE)
+                self._flusher = threading.Thread(target=self._flush_forever, name="journal-flush", daemon=True)
+                self._flusher.start()
+
+    def _flush_forever(self) -> None:
+        """Write queued requests and answer readers; end after a second with nothing to write (or a dead store).
+
+        Ending, the worker takes its name off the list readers wait for; its next request starts a
+        new thread and puts it back. So an idle worker costs nothing and a closed store ends the thread.
+        """
+        idle = failures = 0
+        while True:
+            time.sleep(FLUSH_SECONDS)
+            busy = bool(self._pending)
+            try:
+                self._flush_and_answer()
+                failures = 0
+            except Exception:
+                failures += 1
+                if failures == 1:
+                    log.exception("the journal could not be written; retrying")
+            idle = 0 if busy else idle + 1
+            if failures >= IDLE_ROUNDS or idle >= IDLE_ROUNDS:
+                with self._lock:
+                    if self._pending and failures < IDLE_ROUNDS:
+                        continue  # a request arrived meanwhile: keep going
+                    self._pending.clear()
+                    self._flusher = None
+                    with contextlib.suppress(Exception):  # a closed store: nothing to take the name off
+                        self._shared.discard(SYNC, f"worker:{self._worker}")
+                return
+
+    def _flush_and_answer(self) -> None:
+        wanted = self._shared.get(SYNC, "generation", 0.0)
+        self.flush()
+        generation = int(wanted) if isinstance(wanted, int | float) else 0
+        moment = time.time()
+        if generation != self._answered or moment - self._heard >= HEARTBEAT_SECONDS:
+            self._shared.set(SYNC, f"worker:{self._worker}", {"answered": generation, "seen": moment}, FAR_FUTURE)
+            self._answered, self._heard = generation, moment
+
+    def flush(self) -> None:
+        """Write this process's queued requests to the shared journal, in one transaction."""
+        with self._flush_lock:
+            batch: list[tuple[str, Any]] = []
+            while self._pending:
+                key, kept = self._pending.popleft()
+                batch.append((key, build_entry(**kept, bodies=self.bodies).as_dict()))
+            if not batch:
+                return
+            self._shared.set_many(NAMESPACE, batch, FAR_FUTURE)
+            with self._lock:
+                self._since_trim += len(batch)
+                due = self._since_trim >= max(1, self._size // 10)
+                if due:
+                    self._since_trim = 0
+            if due:
+                self._shared.trim(NAMESPACE, max(self._size, 0))
+
+    def _synchronise(self) -> None:
+        """Before a read or a clear: have every live worker write what it queued, and wait for it."""
+        if self._local is not None:
+            return
+        generation = self._shared.increment(SYNC, "generation", FAR_FUTURE, 0.0)
+        self.flush()
+        me = f"worker:{self._worker}"
+        deadline = time.monotonic() + SYNC_WAIT_SECONDS
+        while time.monotonic() < deadline:
+            moment = time.time()
+            behind = False
+            for key, answer in self._shared.items(SYNC, 0.0):
+                if not key.startswith("worker:") or key == me or not isinstance(answer, dict):
+                    continue
+                seen = float(answer.get("seen", 0))
+                if moment - seen > 60 * ALIVE_SECONDS:
+                    self._shared.discard(SYNC, key)  # a worker long gone
+                elif moment - seen <= ALIVE_SECONDS and int(answer.get("answered", 0)) < generation:
+                    behind = True
+            if not behind:
+                return
+            time.sleep(FLUSH_SECONDS / 5)
 
     def entry(
         self,
@@ -327,6 +440,7 @@ class Journal:
             bodies = self.bodies
             newest = [("", build_entry(**kept, bodies=bodies).as_dict()) for kept in list(self._local)]
         else:
+            self._synchronise()
             newest = self._shared.items(NAMESPACE, self._now())[-self.size :]
         found: list[dict[str, Any]] = []
         for _key, value in reversed(newest):
@@ -341,6 +455,7 @@ class Journal:
 
     def clear(self) -> None:
         """Forget every entry (of every worker)."""
+        self._synchronise()
         with self._lock:
             self._since_trim = 0
         if self._local is not None:

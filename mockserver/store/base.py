@@ -142,6 +142,9 @@ class Ephemera(Protocol):
     def set(self, namespace: str, key: str, value: Any, expires: float) -> None:
         """Store or replace a value."""
 
+    def set_many(self, namespace: str, items: Sequence[tuple[str, Any]], expires: float) -> None:
+        """Store or replace several values at once (one transaction)."""
+
     def discard(self, namespace: str, key: str) -> None:
         """Forget a key."""
 

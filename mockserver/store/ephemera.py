@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import heapq
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from operator import itemgetter
 from typing import Any
@@ -80,6 +80,18 @@ class SqlEphemera:
                 "ON CONFLICT (namespace, key) DO UPDATE SET value = excluded.value, expires = excluded.expires",
                 (namespace, key, dumps(value).decode(), expires),
             )
+
+    def set_many(self, namespace: str, items: Sequence[tuple[str, Any]], expires: float) -> None:
+        """Store or replace several values in one transaction."""
+        if not items:
+            return
+        with self._transaction() as run:
+            for key, value in items:
+                run(
+                    "INSERT INTO ephemera (namespace, key, value, expires) VALUES (?, ?, ?, ?) "
+                    "ON CONFLICT (namespace, key) DO UPDATE SET value = excluded.value, expires = excluded.expires",
+                    (namespace, key, dumps(value).decode(), expires),
+                )
 
     def discard(self, namespace: str, key: str) -> None:
         """Forget a key."""
@@ -213,6 +225,12 @@ class MemoryEphemera:
         """Store or replace a value."""
         with self._lock:
             self._store(namespace, key, value, expires)
+
+    def set_many(self, namespace: str, items: Sequence[tuple[str, Any]], expires: float) -> None:
+        """Store or replace several values."""
+        with self._lock:
+            for key, value in items:
+                self._store(namespace, key, value, expires)
 
     def discard(self, namespace: str, key: str) -> None:
         """Forget a key."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -277,7 +278,9 @@ def test_workers_share_one_journal_in_arrival_order(shared: Ephemera) -> None:
 
 
 def test_keys_stay_unique_and_ordered_when_the_wall_clock_stalls(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("mockserver.platform.journal.time", SimpleNamespace(time_ns=lambda: 1_000))
+
+    stalled = SimpleNamespace(time_ns=lambda: 1_000, time=time.time, monotonic=time.monotonic, sleep=time.sleep)
+    monkeypatch.setattr("mockserver.platform.journal.time", stalled)
     shared = MemoryEphemera()
     first, second = journal(shared=shared), journal(shared=shared)
     for n in range(4):
@@ -322,3 +325,36 @@ def test_a_local_journal_keeps_bodies_only_when_asked() -> None:
     local.served(**{**request, "request_id": "b"}, request_body=b"in", response_body=b"out")
     bodies = {e["request_id"]: (e["request_body"], e["response_body"]) for e in local.entries()}
     assert bodies == {"a": (None, None), "b": ("in", "out")}
+
+
+# --- several workers: queued requests, flushed for every reader ---------------------------------------------------
+
+
+def _request(n: int) -> dict[str, Any]:
+    return {
+        "method": "GET",
+        "path": f"/api/v1/invoices/{n}",
+        "status": 200,
+        "latency_ms": 1.0,
+        "request_id": f"req-{n}",
+    }
+
+
+def test_a_reader_sees_what_every_worker_queued_before_it_read(shared: Ephemera) -> None:
+    workers = [Journal(shared, lambda: PINNED, size=100) for _ in range(3)]
+    for n in range(9):
+        workers[n % 3].served(**_request(n))  # queued: no worker wrote anything yet, its thread will
+    assert sorted(ids(workers[0].entries())) == sorted(f"req-{n}" for n in range(9))
+    workers[1].served(**_request(9))
+    assert ids(workers[2].entries())[0] == "req-9"
+    workers[2].clear()
+    workers[0].served(**_request(10))
+    assert ids(workers[1].entries()) == ["req-10"]
+
+
+def test_a_worker_not_heard_from_is_not_waited_for(shared: Ephemera) -> None:
+    shared.set("journal-sync", "worker:gone", {"answered": 0, "seen": 1.0}, 1e18)  # died long ago
+    book = Journal(shared, lambda: PINNED, size=10)
+    book.served(**_request(1))
+    assert ids(book.entries()) == ["req-1"]
+    assert all(key != "worker:gone" for key, _ in shared.items("journal-sync", 0.0))
