@@ -17,6 +17,7 @@ processes, so a limit holds across workers; a sandbox alone in its process count
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -81,11 +82,14 @@ class RateLimiter:
         return self.policy.window_seconds
 
     def _window(self, policy: RatePolicy) -> tuple[float, float, int]:
-        """Now, the end of the policy's current window, and the whole seconds until then (at least 1)."""
+        """Now, the end of the policy's current window, and the whole seconds until then, rounded up.
+
+        Rounded up, so a client that waits exactly ``Retry-After`` seconds is never refused again.
+        """
         now = self._now()
         window = policy.window_seconds
         end = (int(now // window) + 1) * window
-        return now, end, max(1, int(end - now))
+        return now, end, max(1, math.ceil(end - now))
 
     def _policy(self, policy: RatePolicy | None) -> tuple[RatePolicy, str]:
         """The policy that applies and the counter key suffix that keeps its windows apart."""
