@@ -12,9 +12,10 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from contracts import report as reporting
+from contracts import suites as registry
 from contracts.progress import Console
 from contracts.runner import run
-from contracts.target import ALL_SUITES, DEFAULT_SUITES, WEBHOOK_TOLERANCE, WEBHOOK_WAIT, build_target
+from contracts.target import WEBHOOK_TOLERANCE, WEBHOOK_WAIT, Target, build_target, load_config
 from contracts.verdict import ExitCode, Verdict
 
 
@@ -37,10 +38,11 @@ def parser() -> argparse.ArgumentParser:
         metavar="[ROLE=]KEY",
         help="a key by role: full (default role), readonly, other (another company), expired; repeatable",
     )
-    others = [name for name in ALL_SUITES if name not in DEFAULT_SUITES]
+    defaults = registry.defaults()
+    others = [name for name in registry.names() if name not in defaults]
     run_cmd.add_argument(
         "--suite",
-        help=f"comma-separated suites (default: {','.join(DEFAULT_SUITES)}; also: {','.join(others)})",
+        help=f"comma-separated suites (default: {','.join(defaults)}; also: {','.join(others)})",
     )
     run_cmd.add_argument("--seed", type=int, help="seed for generated data: the same seed sends the same requests")
     run_cmd.add_argument("--max-examples", type=int, help="examples per operation / steps per machine")
@@ -69,6 +71,16 @@ def parser() -> argparse.ArgumentParser:
         metavar="SECONDS",
         help=f"how far a delivery's timestamp may be off the receiver's clock (default: {WEBHOOK_TOLERANCE:g})",
     )
+    for entry in registry.entries():
+        if entry.options:
+            group = run_cmd.add_argument_group(f"{entry.name} suite")
+            for option in entry.options:
+                group.add_argument(
+                    option.flag,
+                    dest=option.name,
+                    metavar=option.metavar,
+                    help=f"{option.help} (default: {option.default:g})",
+                )
     run_cmd.add_argument("--junit-xml", type=Path, help="write a JUnit XML report here")
     run_cmd.add_argument("--json", type=Path, dest="json_path", help="write a JSON report here")
     return main
@@ -78,20 +90,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point: the exit code of ``contracts.verdict`` (2 for a usage error)."""
     args = parser().parse_args(argv)
     try:
-        target = build_target(
-            args.base_url,
-            spec=args.spec,
-            keys=args.key,
-            suites=args.suite.split(",") if args.suite else None,
-            seed=args.seed,
-            max_examples=args.max_examples,
-            config=args.config,
-            setup_hook=args.setup_hook,
-            webhook_listen=args.webhook_listen,
-            webhook_public_url=args.webhook_public_url,
-            webhook_wait=args.webhook_wait,
-            webhook_tolerance=args.webhook_tolerance,
-        )
+        target = configured_target(args)
     except (ValueError, OSError) as exc:
         print(f"contracts: {exc}", file=sys.stderr)
         return int(ExitCode.USAGE)
@@ -113,6 +112,36 @@ def main(argv: Sequence[str] | None = None) -> int:
     verdict = result.verdict
     print("\n" + final_lines(verdict))
     return int(verdict.code)
+
+
+def configured_target(args: argparse.Namespace) -> Target:
+    """The target of ``args`` (flags win over the config file); a ValueError or OSError is a usage error.
+
+    Suite names are checked against the registry, so a suite plugs in by registering alone.
+    """
+    target = build_target(
+        args.base_url,
+        spec=args.spec,
+        keys=args.key,
+        suites=args.suite.split(",") if args.suite else None,
+        seed=args.seed,
+        max_examples=args.max_examples,
+        config=args.config,
+        setup_hook=args.setup_hook,
+        webhook_listen=args.webhook_listen,
+        webhook_public_url=args.webhook_public_url,
+        webhook_wait=args.webhook_wait,
+        webhook_tolerance=args.webhook_tolerance,
+    )
+    config = load_config(args.config) if args.config else {}
+    options: dict[str, float] = {}
+    for entry in registry.entries():
+        for option in entry.options:
+            given = getattr(args, option.name, None)
+            given = given if given is not None else config.get(option.name)
+            if given is not None:
+                options[option.name] = option.parse(given)
+    return registry.configure(target, options)
 
 
 def final_lines(verdict: Verdict) -> str:

@@ -20,7 +20,7 @@ from contracts.target import Target
 SUITE = "conformance"
 
 
-@suite(SUITE)
+@suite(SUITE, default=True)
 def run(target: Target) -> Iterator[CheckResult]:
     """Check every operation of the spec against the target."""
     if not target.keys.full:

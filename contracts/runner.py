@@ -41,7 +41,12 @@ class Listener(Protocol):
 
 
 def run(target: Target, listener: Listener | None = None) -> Report:
-    """Probe the target, run the setup hook (if any), then ``target.suites`` in order; return the report."""
+    """Probe the target, run the setup hook (if any), then ``target.suites`` in order; return the report.
+
+    A target that names no suite runs the registry's defaults.
+    """
+    if not target.suites:
+        target = replace(target, suites=registry.choose(None))
     started = time.monotonic()
     info = RunInfo.of(target, dt.datetime.now(dt.UTC))
     report = Report(info=info)

@@ -37,7 +37,7 @@ def _phases(*, infer: bool) -> dict[str, dict[str, Any]]:
     return {"stateful": settings}
 
 
-@suite(SUITE)
+@suite(SUITE, default=True)
 def run(target: Target) -> Iterator[CheckResult]:
     """Walk the spec's links against the target."""
     if not target.keys.full:

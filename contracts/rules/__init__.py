@@ -49,7 +49,7 @@ CHECKS: tuple[tuple[str, str, Check], ...] = (
 )
 
 
-@suite(SUITE)
+@suite(SUITE, default=True)
 def run(target: Target) -> Iterator[CheckResult]:
     """The rules suite: the state machine, then pagination, filters, sort, search, reports, deletion."""
     if target.keys.get("full") is None:

@@ -92,7 +92,7 @@ CHECKS: tuple[tuple[str, str, Check], ...] = (
 )
 
 
-@suite(SUITE)
+@suite(SUITE, default=True)
 def run(target: Target) -> Iterator[CheckResult]:
     """Run every security check against ``target``, one CheckResult each."""
     ctx = Context(target)

@@ -17,6 +17,7 @@ import hashlib
 import json
 import re
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -414,6 +415,179 @@ def inject_missing_event(app: Flask) -> None:
     emitter.fired = without_sent
 
 
+# --- idempotency and rate-limit defects -------------------------------------------------------------------
+
+KEY_ENV = "HTTP_IDEMPOTENCY_KEY"
+REPLAYED = "Idempotent-Replayed"
+RACE_SECONDS = 1.0  # how long the racy idempotency layer takes before it stores an answer
+
+
+def _body_of(environ: WSGIEnviron) -> bytes:
+    """The request body, read once (forward it again with ``_resend``)."""
+    return Request(environ).get_data(cache=True)
+
+
+def _resend(environ: WSGIEnviron, raw: bytes, *, drop_key: bool = False) -> WSGIEnviron:
+    """``environ`` with a fresh copy of the body (and without the Idempotency-Key header)."""
+    sent = {**environ, "wsgi.input": _Body(raw), "CONTENT_LENGTH": str(len(raw))}
+    if drop_key:
+        sent.pop(KEY_ENV, None)
+    return sent
+
+
+def _stored(response: Response) -> tuple[int, list[tuple[str, str]], bytes]:
+    return response.status_code, list(response.headers.items()), response.get_data()
+
+
+def _replay(stored: tuple[int, list[tuple[str, str]], bytes]) -> Response:
+    status, headers, data = stored
+    replay = Response(data, status=status, headers=headers)
+    replay.headers[REPLAYED] = "true"
+    return replay
+
+
+class DropReplayedHeader(Middleware):
+    """Replays of an idempotent request come without ``Idempotent-Replayed: true``."""
+
+    def handle(self, request: Request, environ: WSGIEnviron) -> Response:
+        response = self.forward(environ)
+        response.headers.pop(REPLAYED, None)
+        return response
+
+
+class ReplayUnwrapped(Middleware):
+    """A replay answers the stored record bare, not the stored response (its ``data`` envelope is lost)."""
+
+    def handle(self, request: Request, environ: WSGIEnviron) -> Response:
+        response = self.forward(environ)
+        body = json_of(response)
+        if response.headers.get(REPLAYED) == "true" and isinstance(body, dict) and "data" in body:
+            set_json(response, body["data"])
+        return response
+
+
+class OtherBodyAccepted(Middleware):
+    """The same Idempotency-Key with another body is run as a new request (201) instead of being refused (422)."""
+
+    def handle(self, request: Request, environ: WSGIEnviron) -> Response:
+        if KEY_ENV not in environ:
+            return self.forward(environ)
+        raw = _body_of(environ)
+        response = self.forward(_resend(environ, raw))
+        body = json_of(response)
+        errors = body.get("errors") if isinstance(body, dict) else None
+        if response.status_code == 422 and isinstance(errors, dict) and "Idempotency-Key" in errors:
+            return self.forward(_resend(environ, raw, drop_key=True))
+        return response
+
+
+class RacyIdempotency(Middleware):
+    """An idempotency layer of its own that looks up a key, runs the request, and only then stores the answer.
+
+    No claim is taken while the request runs, so requests sent at once under one key each run: the race the
+    sandbox closes with an atomic claim (and 409 while the first is running). Sequential replays work.
+    """
+
+    def __init__(self, app: WSGIApp) -> None:
+        super().__init__(app)
+        self.answers: dict[tuple[str, str], tuple[bytes, tuple[int, list[tuple[str, str]], bytes]]] = {}
+        self.lock = threading.Lock()
+
+    def handle(self, request: Request, environ: WSGIEnviron) -> Response:
+        if KEY_ENV not in environ or request.method not in ("POST", "PUT", "PATCH"):
+            return self.forward(environ)
+        raw = _body_of(environ)
+        key = (request.headers.get("Authorization", ""), environ[KEY_ENV])
+        fingerprint = hashlib.sha256(request.method.encode() + request.path.encode() + raw).digest()
+        with self.lock:
+            known = self.answers.get(key)
+        if known is not None:
+            if known[0] != fingerprint:
+                errors = {"Idempotency-Key": ["This key was already used with a different request."]}
+                body = {"error": "validation_failed", "message": "Key reused.", "request_id": "racy", "errors": errors}
+                return Response(json.dumps(body), status=422, mimetype="application/json")
+            return _replay(known[1])
+        response = self.forward(_resend(environ, raw, drop_key=True))
+        time.sleep(RACE_SECONDS)  # the time the check-then-store gap stays open
+        if response.status_code < 500 and response.status_code != 429:
+            with self.lock:
+                self.answers[key] = (fingerprint, _stored(response))
+        return response
+
+
+class SharedIdempotencyKeys(Middleware):
+    """Idempotency keys are global, not per company: another company's request under a used key gets its replay."""
+
+    def __init__(self, app: WSGIApp) -> None:
+        super().__init__(app)
+        self.answers: dict[str, tuple[bytes, tuple[int, list[tuple[str, str]], bytes]]] = {}
+        self.lock = threading.Lock()
+
+    def handle(self, request: Request, environ: WSGIEnviron) -> Response:
+        if KEY_ENV not in environ or request.method not in ("POST", "PUT", "PATCH"):
+            return self.forward(environ)
+        raw = _body_of(environ)
+        fingerprint = hashlib.sha256(request.method.encode() + request.path.encode() + raw).digest()
+        with self.lock:
+            known = self.answers.get(environ[KEY_ENV])
+        if known is not None and known[0] == fingerprint:
+            return _replay(known[1])
+        response = self.forward(_resend(environ, raw))
+        if known is None and 200 <= response.status_code < 300:
+            with self.lock:
+                self.answers.setdefault(environ[KEY_ENV], (fingerprint, _stored(response)))
+        return response
+
+
+def _rate_limited(response: Response) -> bool:
+    return response.status_code == 429
+
+
+class RemainingNeverFalls(Middleware):
+    """``X-RateLimit-Remaining`` always says the whole limit is left (the counter is never reported)."""
+
+    def handle(self, request: Request, environ: WSGIEnviron) -> Response:
+        response = self.forward(environ)
+        if "X-RateLimit-Limit" in response.headers:
+            response.headers["X-RateLimit-Remaining"] = response.headers["X-RateLimit-Limit"]
+        return response
+
+
+class NoRetryAfter(Middleware):
+    """A 429 comes without ``Retry-After``."""
+
+    def handle(self, request: Request, environ: WSGIEnviron) -> Response:
+        response = self.forward(environ)
+        if _rate_limited(response):
+            response.headers.pop("Retry-After", None)
+        return response
+
+
+class NeverResets(Middleware):
+    """Once a key got a 429 it gets that 429 for good: its window never resets."""
+
+    def __init__(self, app: WSGIApp) -> None:
+        super().__init__(app)
+        self.refused: dict[str, tuple[int, list[tuple[str, str]], bytes]] = {}
+        self.lock = threading.Lock()
+
+    def handle(self, request: Request, environ: WSGIEnviron) -> Response:
+        caller = request.headers.get("Authorization", "")
+        with self.lock:
+            refused = self.refused.get(caller)
+        if caller and refused is not None:
+            status, headers, data = refused
+            return Response(data, status=status, headers=headers)
+        response = self.forward(environ)
+        if caller and _rate_limited(response):
+            with self.lock:
+                self.refused[caller] = _stored(response)
+        return response
+
+
+SHORT_WINDOW = (("rate_limit", 10), ("rate_window_seconds", 2))  # a limit to reach and a window to wait out
+
+
 def _variants() -> dict[str, Variant]:
     listed = [
         Variant(
@@ -534,6 +708,66 @@ def _variants() -> dict[str, Variant]:
             ("webhooks",),
             lambda app: None,
             settings=(("webhook_attempts", 1),),
+        ),
+        Variant(
+            "idempotency_no_replayed_header",
+            "a replay lacks Idempotent-Replayed: true",
+            ("idempotency.replayed_header",),
+            ("idempotency",),
+            lambda app: wrap(app, DropReplayedHeader),
+        ),
+        Variant(
+            "idempotency_replay_differs",
+            "a replay answers the bare record, not the stored response",
+            ("idempotency.replay",),
+            ("idempotency",),
+            lambda app: wrap(app, ReplayUnwrapped),
+        ),
+        Variant(
+            "idempotency_other_body_accepted",
+            "a used Idempotency-Key with another body creates a record (201, not 422)",
+            ("idempotency.mismatch",),
+            ("idempotency",),
+            lambda app: wrap(app, OtherBodyAccepted),
+        ),
+        Variant(
+            "idempotency_race",
+            "requests sent at once under one Idempotency-Key each create a record",
+            ("idempotency.concurrency",),
+            ("idempotency",),
+            lambda app: wrap(app, RacyIdempotency),
+        ),
+        Variant(
+            "idempotency_shared_keys",
+            "Idempotency-Keys are shared across companies",
+            ("idempotency.per_company",),
+            ("idempotency",),
+            lambda app: wrap(app, SharedIdempotencyKeys),
+        ),
+        Variant(
+            "ratelimit_remaining_stuck",
+            "X-RateLimit-Remaining never falls",
+            ("ratelimit.remaining",),
+            ("ratelimit",),
+            lambda app: wrap(app, RemainingNeverFalls),
+            # a window of months: two answers in a row are always in one window, and the limit is never spent
+            settings=(("rate_limit", 50), ("rate_window_seconds", 10**7)),
+        ),
+        Variant(
+            "ratelimit_no_retry_after",
+            "a 429 without Retry-After",
+            ("ratelimit.retry_after",),
+            ("ratelimit",),
+            lambda app: wrap(app, NoRetryAfter),
+            settings=SHORT_WINDOW,
+        ),
+        Variant(
+            "ratelimit_never_resets",
+            "a key that got a 429 keeps getting 429 after the window",
+            ("ratelimit.reset",),
+            ("ratelimit",),
+            lambda app: wrap(app, NeverResets),
+            settings=SHORT_WINDOW,
         ),
     ]
     return {variant.name: variant for variant in listed}

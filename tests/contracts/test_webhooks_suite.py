@@ -224,7 +224,8 @@ def test_webhook_options_are_checked_like_every_other_option(capsys: pytest.Capt
     )
     assert (target.webhook_listen, target.webhook_public_url) == ("0.0.0.0:9000", "https://hooks.example.com/ci")
     assert (target.webhook_wait, target.webhook_tolerance) == (5.0, 60.0)
-    assert build_target("http://127.0.0.1:9/api/v1").suites == ("conformance", "stateful", "rules", "security")
+    defaults = ("conformance", "stateful", "rules", "security", "idempotency")
+    assert build_target("http://127.0.0.1:9/api/v1").suites == defaults  # webhooks only when asked for
     for flags in (
         ["--webhook-listen", "127.0.0.1:http"],
         ["--webhook-listen", "127.0.0.1:70000"],

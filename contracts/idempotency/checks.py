@@ -1,0 +1,171 @@
+"""The idempotency checks: replays, a key reused with another body, concurrent duplicates, keys per company."""
+
+from __future__ import annotations
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import requests
+
+from contracts.http import Client
+from contracts.idempotency.session import (
+    CONFLICT,
+    Session,
+    marks_replays,
+    record_id,
+    replayed,
+    same_answer,
+)
+from contracts.idempotency.spec import Subject
+from contracts.security.findings import Findings, Skip
+
+REPLAY = "idempotency.replay"
+REPLAYED_HEADER = "idempotency.replayed_header"
+MISMATCH = "idempotency.mismatch"
+CONCURRENCY = "idempotency.concurrency"
+PER_COMPANY = "idempotency.per_company"
+UNPROCESSABLE = 422
+CONCURRENT = 5  # same-key requests sent at once
+BARRIER_SECONDS = 30.0
+
+
+def check_replays(session: Session) -> tuple[Findings, Findings, Findings, str]:
+    """Per create operation: a replay is the same answer, marked as documented, nothing twice; another body is 422."""
+    replay, header, mismatch = Findings(REPLAY), Findings(REPLAYED_HEADER), Findings(MISMATCH)
+    full = session.ctx.need("full", "a full-access key to create records")
+    notes: list[str] = []
+    checked = 0
+    for subject in session.subjects:
+        body = session.body(subject)
+        if body is None:
+            notes.append(f"{subject.name}: a required reference has no record to point at")
+            continue
+        key = session.new_key()
+        first = session.send(subject, body, key)
+        if not 200 <= first.status_code < 300:
+            notes.append(f"{subject.name} answered {first.status_code} to a new key")
+            continue
+        checked += 1
+        second = session.send(subject, body, key)
+        if not same_answer(first, second):
+            replay.add(
+                full,
+                f"{subject.name} sent again with the same {subject.header} and body answered "
+                f"{second.status_code} with another body, not the stored {first.status_code} answer",
+                second,
+            )
+        if marks_replays(subject, first.status_code):
+            if replayed(first):
+                header.add(full, f"{subject.name}: the first request under a new key is marked as a replay", first)
+            if not replayed(second):
+                header.add(full, f"{subject.name}: a replay lacks the documented Idempotent-Replayed: true", second)
+        made = session.count(subject, body)
+        if made is not None and made > 1:
+            replay.add(full, f"{subject.name} sent twice under one key created {made} records, not one", second)
+        other = session.varied(subject, body)
+        if other is None:
+            notes.append(f"{subject.name}: no text field to vary, the same key with another body is not checked")
+            continue
+        third = session.send(subject, other, key)
+        if third.status_code != UNPROCESSABLE:
+            mismatch.add(
+                full,
+                f"{subject.name} with a used {subject.header} and another body answered {third.status_code}, not 422",
+                third,
+            )
+    if not checked:
+        raise Skip("no create operation with an idempotency key accepted a new record: " + "; ".join(notes[:3]))
+    reason = f"{checked} create operation(s) checked" + (f"; not checked: {'; '.join(notes)}" if notes else "")
+    return replay, header, mismatch, reason
+
+
+def check_concurrency(session: Session) -> tuple[Findings, str]:
+    """Requests sent at once under one key create one record: every 2xx carries its id, the rest are 409."""
+    found = Findings(CONCURRENCY)
+    full = session.ctx.need("full", "a full-access key to create records")
+    subject, body = _first_body(session)
+    key = session.new_key()
+    barrier = threading.Barrier(CONCURRENT)
+    clients = [Client(session.ctx.target, "full") for _ in range(CONCURRENT)]
+
+    def one(client: Client) -> requests.Response:
+        barrier.wait(BARRIER_SECONDS)
+        return session.send(subject, body, key, client=client)
+
+    try:
+        with ThreadPoolExecutor(CONCURRENT, thread_name_prefix="idempotency") as pool:
+            answers = list(pool.map(one, clients))
+    finally:
+        for client in clients:
+            client.session.close()
+    created = {record_id(a) for a in answers if 200 <= a.status_code < 300}
+    for answer in answers:
+        if not (200 <= answer.status_code < 300 or answer.status_code == CONFLICT):
+            found.add(
+                full,
+                f"{subject.name}: one of {CONCURRENT} requests sent at once under one key answered "
+                f"{answer.status_code}, neither the stored answer nor 409",
+                answer,
+            )
+    if len(created) > 1:
+        shown = ", ".join(sorted(str(i) for i in created))
+        last = next(a for a in answers if 200 <= a.status_code < 300)
+        found.add(
+            full, f"{subject.name}: {CONCURRENT} requests sent at once under one key created records {shown}", last
+        )
+    stored = session.settle(subject, body, key)
+    if not 200 <= stored.status_code < 300:
+        found.add(full, f"{subject.name}: the key never settled, sent again it answered {stored.status_code}", stored)
+    elif created and record_id(stored) not in created:
+        found.add(full, f"{subject.name}: sent again, the key answers record {record_id(stored)}, made by none", stored)
+    made = session.count(subject, body)
+    if made is not None and made > 1:
+        found.add(full, f"{subject.name}: {CONCURRENT} requests at once under one key left {made} records", stored)
+    statuses = ", ".join(str(a.status_code) for a in answers)
+    counted = "counted by search" if made is not None else "not counted (no search over the marker field)"
+    return found, f"{CONCURRENT} requests on {subject.name} answered {statuses}; records {counted}"
+
+
+def check_per_company(session: Session) -> tuple[Findings, str]:
+    """The same key used by another company creates that company's own record; it replays nothing of ours."""
+    found = Findings(PER_COMPANY)
+    session.ctx.need("full", "a full-access key to create records")
+    other = session.ctx.need("other", "a key of another company")
+    plain = [s for s in session.subjects if not s.references]
+    if not plain:
+        raise Skip(
+            "every create operation with an idempotency key needs references, so no two companies can send one body"
+        )
+    subject, body = _first_body(session, plain)
+    key = session.new_key()
+    ours = session.send(subject, body, key)
+    if not 200 <= ours.status_code < 300:
+        raise Skip(f"{subject.name} answered {ours.status_code} to a new key")
+    theirs = session.send(subject, body, key, role="other")
+    what = f"{subject.name} with a key another company already used"
+    if not 200 <= theirs.status_code < 300:
+        found.add(other, f"{what} answered {theirs.status_code}, not a record of its own", theirs)
+        return found, ""
+    if marks_replays(subject, theirs.status_code) and replayed(theirs):
+        found.add(other, f"{what} answered a replay (Idempotent-Replayed: true) of the other company's request", theirs)
+    counted = session.count(subject, body, role="other")
+    if counted is not None:
+        if counted != 1:
+            found.add(other, f"{what} left {counted} records of the calling company with that body, not one", theirs)
+    else:
+        get = subject.resource.get
+        made = record_id(theirs)
+        if get is not None and made is not None:
+            read = other.call("GET", session.ctx.path(get, made))
+            if read.status_code != 200:
+                found.add(other, f"{what} answered record {made}, which that company cannot read", read)
+    return found, f"checked on {subject.name}"
+
+
+def _first_body(session: Session, subjects: list[Subject] | None = None) -> tuple[Subject, dict[str, object]]:
+    """The first subject that a valid body can be built for, with the body."""
+    for subject in subjects if subjects is not None else session.subjects:
+        body = session.body(subject)
+        if body is not None:
+            return subject, body
+    raise Skip("no create operation with an idempotency key has a body whose references can be met")
