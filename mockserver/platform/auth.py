@@ -1,8 +1,11 @@
 """API keys, OAuth2 client-credentials tokens, scopes and tenancy.
 
-Credentials are found by the SHA-256 digest of what was presented and then confirmed with
+The sandbox keeps every key as the SHA-256 digest of its secret (a key created through
+/__sandbox is never stored in clear): a presented secret is found by its digest, confirmed with
 ``hmac.compare_digest``, so lookup time does not depend on how much of a secret was guessed.
-Scope grants are patterns: ``*`` is every scope the spec declares, ``*:read`` every read scope.
+Keys an admin created, revoked or gave a rate limit come from the shared control document
+(``apply_control``), so every worker knows them. Scope grants are patterns: ``*`` is every
+scope the spec declares, ``*:read`` every read scope.
 """
 
 from __future__ import annotations
@@ -50,10 +53,20 @@ class Credential:
 
     @classmethod
     def of_secret(
-        cls, secret: str, company: CompanyFixture, name: str, grants: tuple[str, ...], **more: Any
+        cls,
+        secret: str,
+        company: CompanyFixture,
+        name: str,
+        grants: tuple[str, ...],
+        *,
+        expires_at: dt.datetime | None = None,
+        allowed_ips: tuple[str, ...] = (),
+        key_id: str = "",
+        rate_limit: RatePolicy | None = None,
     ) -> Credential:
         """A credential for a secret (kept as its digest and first characters)."""
-        return cls(_digest(secret), secret[:PREFIX_LENGTH], company, name, grants, more.pop("expires_at", None), **more)
+        prefix = secret[:PREFIX_LENGTH]
+        return cls(_digest(secret), prefix, company, name, grants, expires_at, allowed_ips, key_id, rate_limit)
 
     def grants_scope(self, scope: str) -> bool:
         """Whether one of this credential's patterns covers ``scope``."""
