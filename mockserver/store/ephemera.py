@@ -1,7 +1,10 @@
 """Shared short-lived values in one SQL table: idempotency keys, rate-limit windows, OAuth tokens.
 
 Each call is one small transaction of its own (an upsert with ``RETURNING``), so every worker
-process sees the same values and a claim is atomic. Expired rows are purged as writes go by.
+process sees the same values and a claim is atomic. Expired rows are purged as writes go by, one
+namespace at a time: namespaces keep different times (idempotency keys and rate windows follow the
+sandbox's clock, which may be pinned months away; leases and tokens real time), so a write in one
+never purges another by its own idea of now.
 
 Keys are ordered in Python (code point order), never by SQL: PostgreSQL's ``ORDER BY`` and ``<``
 follow the database's collation, which may skip punctuation, so ``items`` and ``trim`` sort the
@@ -38,15 +41,17 @@ class SqlEphemera:
     ) -> None:
         self._transaction = transaction
         self._statement = statements or transaction  # single statements need no transaction of their own
-        self._writes = 0
+        self._writes: dict[str, int] = {}
         self._lock = threading.Lock()
 
-    def _wrote(self, now: float) -> None:
+    def _wrote(self, namespace: str, now: float) -> None:
+        """Count a write; every ``PURGE_EVERY`` writes to a namespace, drop what expired in it."""
         with self._lock:
-            self._writes += 1
-            due = self._writes % PURGE_EVERY == 0
+            self._writes[namespace] = self._writes.get(namespace, 0) + 1
+            due = self._writes[namespace] % PURGE_EVERY == 0
         if due:
-            self.purge(now)
+            with self._statement() as run:
+                run("DELETE FROM ephemera WHERE namespace = ? AND expires <= ?", (namespace, now))
 
     def claim(self, namespace: str, key: str, value: Any, expires: float, now: float) -> Any | None:
         """Store a value unless a live one exists, atomically; return the live value when there is one."""
@@ -61,7 +66,7 @@ class SqlEphemera:
             if claimed is None:
                 row = run("SELECT value FROM ephemera WHERE namespace = ? AND key = ?", (namespace, key)).fetchone()
                 existing = decode(row[0]) if row else None
-        self._wrote(now)
+        self._wrote(namespace, now)
         return existing
 
     def get(self, namespace: str, key: str, now: float) -> Any | None:
@@ -110,7 +115,7 @@ class SqlEphemera:
                 "RETURNING value",
                 (namespace, key, expires, now, now),
             ).fetchone()
-        self._wrote(now)
+        self._wrote(namespace, now)
         return int(row[0])
 
     def items(self, namespace: str, now: float) -> list[tuple[str, Any]]:
@@ -200,6 +205,11 @@ class MemoryEphemera:
                 return True
         return False
 
+    def _purge_namespace(self, namespace: str, now: float) -> None:
+        """Drop the expired values of one namespace (the lock is held): each namespace keeps its own time."""
+        while self._drop_soonest(namespace, now):
+            pass
+
     def _purge(self, now: float) -> None:
         """Drop every expired value (the lock is held)."""
         for namespace in self._expiries:
@@ -212,7 +222,7 @@ class MemoryEphemera:
             current = self._values.get((namespace, key))
             if current is not None and current[1] > now:
                 return current[0]
-            self._purge(now)
+            self._purge_namespace(namespace, now)
             self._store(namespace, key, value, expires)
         return None
 
@@ -244,7 +254,7 @@ class MemoryEphemera:
             if current is None or current[1] <= now:
                 current = (0, expires)
             count = int(current[0]) + 1
-            self._purge(now)
+            self._purge_namespace(namespace, now)
             self._store(namespace, key, count, current[1])
         return count
 

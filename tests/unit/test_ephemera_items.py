@@ -98,3 +98,13 @@ def test_memory_items_follow_discard_clear_and_the_cap() -> None:
     assert shared.items("journal", now=0) == []
     shared.set("journal", "again", 1, FOREVER)
     assert shared.items("journal", now=0) == [("again", 1)]
+
+
+def test_a_namespace_timed_by_another_clock_is_not_purged_by_a_write_elsewhere(shared: Ephemera) -> None:
+    # Idempotency keys follow the sandbox's clock (pinned months back here); webhook leases follow real time.
+    sandbox_now, real_now = 1_750_000_000.0, 1_765_000_000.0
+    assert shared.claim("idempotency", "1:key", {"reply": 1}, sandbox_now + 86_400, sandbox_now) is None
+    for n in range(600):  # past the point where writes purge what expired
+        shared.claim("webhook-lease", f"lease-{n}", "me", real_now + 30, real_now)
+    assert shared.get("idempotency", "1:key", sandbox_now) == {"reply": 1}
+    assert shared.claim("idempotency", "1:key", {"reply": 2}, sandbox_now + 86_400, sandbox_now) == {"reply": 1}
