@@ -279,9 +279,7 @@ def _add_state_routes(blueprint: Blueprint, sandbox: Sandbox, bodies: _Bodies, r
         if customer_action is None:
             known = ", ".join(f"{r}/{{id}}/{a}" for r, a in sandbox.actions) or "none"
             raise NotFound(f"No customer action {name!r} on {resource!r}; this spec declares: {known}.")
-        company = body.get("company", sandbox.default_company)
-        if company not in sandbox.keyring.companies:
-            raise NotFound(f"No company {company}.")
+        company = _simulated_company(sandbox, body)
         read = next(p for p in customer_action.operation.parameters if p.name == customer_action.id_parameter)
         try:
             value = coerce_scalar(record_id, read.schema)
@@ -291,6 +289,33 @@ def _add_state_routes(blueprint: Blueprint, sandbox: Sandbox, bodies: _Bodies, r
         return respond(
             {"data": {k: v for k, v in record.items() if k not in engine.index.resources[resource].write_only}}
         )
+
+
+def _simulated_company(sandbox: Sandbox, body: dict[str, Any]) -> int:
+    """The company a customer action acts in: ``company``, the company of ``key``, else the first company."""
+    if "company" in body and "key" in body:
+        raise ValidationFailed({"key": ["Give company or key, not both: a key already names its company."]})
+    if "key" in body:
+        return _company_of_key(sandbox, str(body["key"]))
+    company: int = body.get("company", sandbox.default_company)
+    if company not in sandbox.keyring.companies:
+        raise NotFound(f"No company {company}.")
+    return company
+
+
+def _company_of_key(sandbox: Sandbox, secret: str) -> int:
+    """The company of a live API key, so a client names the records it made by the key it made them with."""
+    credential = sandbox.keyring.identify(secret)
+    if credential is None:
+        raise ValidationFailed(
+            {"key": ["No API key of this sandbox has that secret; send one from the banner or POST /__sandbox/keys."]}
+        )
+    if sandbox.keyring.is_revoked(credential):
+        raise ValidationFailed({"key": [f"The key {credential.prefix}... was revoked; send a key still in use."]})
+    if credential.expires_at is not None and credential.expires_at <= sandbox.engine.clock.now():
+        expired = rfc3339(credential.expires_at)
+        raise ValidationFailed({"key": [f"The key {credential.prefix}... expired at {expired}; send a live key."]})
+    return credential.company.id
 
 
 def _add_key_routes(blueprint: Blueprint, sandbox: Sandbox, bodies: _Bodies, respond: Respond) -> None:

@@ -453,3 +453,48 @@ def test_an_unknown_customer_action_or_record_is_404(admin: FlaskClient) -> None
         404,
         "not_found",
     )
+
+
+def test_a_customer_action_finds_the_record_by_the_key_that_made_it(admin: FlaskClient) -> None:
+    customer = data_of(admin.get(f"{API}/customers", headers=auth(GLOBEX_FULL)))[0]
+    invoice = create(
+        admin,
+        "/invoices",
+        {
+            "customer_id": customer["id"],
+            "invoice_date": TODAY,
+            "due_date": "2026-07-15",
+            "items": [{"name": "A", "quantity": 1, "price": 100}],
+        },
+        GLOBEX_FULL,
+    )
+    data_of(admin.post(f"{API}/invoices/{invoice['id']}/send", headers=auth(GLOBEX_FULL)))
+    path = f"/__sandbox/simulate/invoices/{invoice['id']}/view"
+    viewed = body(admin.post(path, headers=ADMIN, json={"key": GLOBEX_FULL}))["data"]
+    assert viewed["status"] == "VIEWED"
+    assert fetch(admin, f"/invoices/{invoice['id']}", GLOBEX_FULL)["status"] == "VIEWED"
+
+
+def test_a_customer_action_refuses_a_key_it_cannot_use(admin: FlaskClient) -> None:
+    invoice = _sent_invoice(admin)
+    path = f"/__sandbox/simulate/invoices/{invoice['id']}/view"
+
+    def refused(sent: dict[str, Any]) -> str:
+        failure = expect_error(admin.post(path, headers=ADMIN, json=sent), 422, "validation_failed")
+        assert list(failure["errors"]) == ["key"]
+        message: str = failure["errors"]["key"][0]
+        return message
+
+    assert "POST /__sandbox/keys" in refused({"key": "sk_test_nobody_at_all"})
+    old = {"name": "Old", "expires_at": "2020-01-01T00:00:00Z"}
+    assert "expired" in refused({"key": body(admin.post("/__sandbox/keys", headers=ADMIN, json=old), 201)["key"]})
+    assert admin.delete("/__sandbox/keys/globex-full-access", headers=ADMIN).status_code == 204
+    assert "revoked" in refused({"key": GLOBEX_FULL})
+    assert "not both" in refused({"key": ACME_FULL, "company": 1})
+    assert fetch(admin, f"/invoices/{invoice['id']}")["status"] == "SENT"
+
+
+def test_a_customer_action_with_another_companys_key_does_not_find_the_record(admin: FlaskClient) -> None:
+    path = f"/__sandbox/simulate/invoices/{_sent_invoice(admin)['id']}/view"
+    expect_error(admin.post(path, headers=ADMIN, json={"key": GLOBEX_FULL}), 404, "not_found")
+    assert body(admin.post(path, headers=ADMIN, json={"key": ACME_FULL}))["data"]["status"] == "VIEWED"
