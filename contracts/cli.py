@@ -71,6 +71,12 @@ def parser() -> argparse.ArgumentParser:
         metavar="SECONDS",
         help=f"how far a delivery's timestamp may be off the receiver's clock (default: {WEBHOOK_TOLERANCE:g})",
     )
+    hooks.add_argument(
+        "--admin-token",
+        metavar="TOKEN",
+        help="the sandbox's admin token, to simulate what only a customer does (e.g. view an invoice) with "
+        "POST /__sandbox/simulate/...; reports name it ${CONTRACTS_ADMIN_TOKEN}",
+    )
     for entry in registry.entries():
         if entry.options:
             group = run_cmd.add_argument_group(f"{entry.name} suite")
@@ -132,6 +138,7 @@ def configured_target(args: argparse.Namespace) -> Target:
         webhook_public_url=args.webhook_public_url,
         webhook_wait=args.webhook_wait,
         webhook_tolerance=args.webhook_tolerance,
+        admin_token=args.admin_token,
     )
     config = load_config(args.config) if args.config else {}
     options: dict[str, float] = {}

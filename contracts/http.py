@@ -1,11 +1,13 @@
 """HTTP to the target (every request counted on the target's meter), and failures with a curl reproduction.
 
-Secrets never leave this module in clear: reproductions name keys as ``${CONTRACTS_KEY_<ROLE>}``.
+Secrets never leave this module in clear: reproductions name keys as ``${CONTRACTS_KEY_<ROLE>}`` and the
+sandbox's admin token as ``${CONTRACTS_ADMIN_TOKEN}``.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import shlex
 from collections.abc import Mapping
 from typing import Any
@@ -18,6 +20,9 @@ from contracts.results import Failure
 from contracts.target import ROLES, Target
 
 _MAX_BODY = 800
+ADMIN_VARIABLE = "CONTRACTS_ADMIN_TOKEN"  # what reproductions call the admin token
+_VARIABLE = re.compile(r"\$\{CONTRACTS_(?:KEY_[A-Z]+|ADMIN_TOKEN)\}")
+_ESCAPED_VARIABLE = re.compile(r"\\\$(\{CONTRACTS_(?:KEY_[A-Z]+|ADMIN_TOKEN)\})")
 
 
 class Client:
@@ -66,31 +71,34 @@ class Client:
 
 
 def curl(request: requests.PreparedRequest, target: Target) -> str:
-    """The request as a curl command; keys appear as ``${CONTRACTS_KEY_<ROLE>}`` so logs never hold secrets."""
+    """The request as curl; keys (and the admin token) appear as ``${CONTRACTS_KEY_<ROLE>}`` so logs hold no secret."""
     parts = ["curl", "-X", str(request.method)]
     for name, value in request.headers.items():
         if name.lower() not in ("user-agent", "accept-encoding", "connection", "content-length"):
             parts += ["-H", f"{name}: {redact(str(value), target)}"]
     if request.body:
-        parts += ["-d", request.body.decode() if isinstance(request.body, bytes) else str(request.body)]
+        body = request.body.decode() if isinstance(request.body, bytes) else str(request.body)
+        parts += ["-d", redact(body, target)]
     parts.append(str(request.url))
     return " ".join(_quote(part) for part in parts)
 
 
 def _quote(part: str) -> str:
-    """Shell-quote, but in double quotes where a key variable must still expand."""
-    if "${CONTRACTS_KEY_" not in part:
+    """Shell-quote, but in double quotes where a key (or admin token) variable must still expand, and only it."""
+    if _VARIABLE.search(part) is None:
         return shlex.quote(part)
-    escaped = part.replace("\\", "\\\\").replace('"', '\\"').replace("`", "\\`")
-    return f'"{escaped}"'
+    escaped = part.replace("\\", "\\\\").replace('"', '\\"').replace("`", "\\`").replace("$", "\\$")
+    return '"' + _ESCAPED_VARIABLE.sub(r"$\1", escaped) + '"'
 
 
 def redact(text: str, target: Target) -> str:
-    """Replace every configured key in ``text`` by the environment variable that should hold it."""
+    """Replace every configured key and the admin token in ``text`` by the environment variable that holds it."""
     for role in ROLES:
         key = target.keys.get(role)
         if key:
             text = text.replace(key, f"${{CONTRACTS_KEY_{role.upper()}}}")
+    if target.admin_token:
+        text = text.replace(target.admin_token, f"${{{ADMIN_VARIABLE}}}")
     return text
 
 

@@ -1,8 +1,9 @@
 """Report a run: failures, what could not run, a summary table, and JUnit XML and JSON carrying the run's metadata.
 
 Both files say what was checked as well as what was found: target, spec (path and SHA-256), seed, suites,
-key roles (never keys), start time, durations, versions, requests made and answered per suite, and the exit
-code with its reason. JUnit carries them as ``<properties>`` of ``<testsuites>`` and of each ``<testsuite>``.
+key roles (never keys), whether an admin token was given (never the token), start time, durations, versions,
+requests made and answered per suite, and the exit code with its reason. JUnit carries them as
+``<properties>`` of ``<testsuites>`` and of each ``<testsuite>``.
 """
 
 from __future__ import annotations
@@ -88,7 +89,7 @@ def summary_table(report: Report) -> str:
 
 
 def run_metadata(report: Report, verdict: Verdict) -> dict[str, Any]:
-    """The run's metadata as JSON-ready values (no key: roles only)."""
+    """The run's metadata as JSON-ready values (no key, roles only; no admin token, only whether there is one)."""
     info = report.info
     body: dict[str, Any] = asdict(info) if info is not None else {}
     if info is not None and info.probe is not None:

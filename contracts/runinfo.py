@@ -1,4 +1,4 @@
-"""What a report says about the run itself: target, spec and its hash, seed, versions, timing; never a key."""
+"""What a report says about the run itself: target, spec and its hash, seed, versions, timing; never a secret."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ _DISTRIBUTIONS = {"contracts": "invoice-sandbox", "schemathesis": "schemathesis"
 
 @dataclass
 class RunInfo:
-    """The run's metadata, for the JSON and JUnit reports (key roles only, never the keys)."""
+    """The run's metadata, for the JSON and JUnit reports (key roles only, never the keys nor the admin token)."""
 
     base_url: str
     spec_path: str
@@ -32,6 +32,7 @@ class RunInfo:
     suites: list[str]
     key_roles: list[str]
     setup_hook: bool
+    admin_token: bool  # whether one was given, never its value
     started_at: str
     versions: dict[str, str] = field(default_factory=dict)
     seconds: float = 0.0
@@ -49,6 +50,7 @@ class RunInfo:
             suites=list(target.suites),
             key_roles=[role for role in ROLES if target.keys.get(role)],
             setup_hook=bool(target.setup_hook),
+            admin_token=bool(target.admin_token),
             started_at=started.astimezone(dt.UTC).isoformat(timespec="seconds"),
             versions=versions(),
         )

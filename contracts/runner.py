@@ -96,6 +96,8 @@ def _setup(target: Target, report: Report) -> bool:
         key = target.keys.get(role)
         if key:
             env[f"CONTRACTS_KEY_{role.upper()}"] = key
+    if target.admin_token:  # a hook may reset or pin a sandbox through /__sandbox
+        env["CONTRACTS_ADMIN_TOKEN"] = target.admin_token
     started = time.monotonic()
     command = target.setup_hook or ""
     try:

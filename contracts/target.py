@@ -57,6 +57,9 @@ class Target:
     webhook_public_url: str | None = None
     webhook_wait: float = WEBHOOK_WAIT
     webhook_tolerance: float = WEBHOOK_TOLERANCE
+    # The sandbox's admin token (``--admin-token``): lets the webhooks suite simulate what only a customer does
+    # (``POST /__sandbox/simulate/...``). Never written anywhere: reports name it ``${CONTRACTS_ADMIN_TOKEN}``.
+    admin_token: str | None = field(default=None, repr=False)
     # Counts what is sent to the target; the runner gives each suite its own (``replace(target, meter=...)``).
     meter: Meter = field(default_factory=Meter, compare=False, repr=False)
 
@@ -115,6 +118,7 @@ def build_target(
     webhook_public_url: str | None = None,
     webhook_wait: float | None = None,
     webhook_tolerance: float | None = None,
+    admin_token: str | None = None,
 ) -> Target:
     """Combine a config file (if any) with flags; flags win. No key at all means the sandbox's keys."""
     values: dict[str, Any] = load_config(config) if config else {}
@@ -156,9 +160,11 @@ def build_target(
         "webhook_public_url": webhook_public_url or values.get("webhook_public_url"),
         "webhook_wait": webhook_wait if webhook_wait is not None else values.get("webhook_wait"),
         "webhook_tolerance": webhook_tolerance if webhook_tolerance is not None else values.get("webhook_tolerance"),
+        "admin_token": admin_token if admin_token is not None else values.get("admin_token"),
     }
     chosen_overrides = {k: v for k, v in overrides.items() if v is not None}
     check_webhook_settings(chosen_overrides)
+    check_admin_token(chosen_overrides)
     return replace(target, **chosen_overrides)
 
 
@@ -203,3 +209,13 @@ def check_webhook_settings(values: dict[str, Any]) -> None:
             if not number > 0 or number == float("inf"):
                 raise ValueError(f"--{name.replace('_', '-')} must be a number of seconds above 0")
             values[name] = number
+
+
+def check_admin_token(values: dict[str, Any]) -> None:
+    """Refuse an admin token no request can carry (a usage error, exit 2): it goes in an Authorization header."""
+    token = values.get("admin_token")
+    if token is None:
+        return
+    if not isinstance(token, str) or not token.strip() or any(c in token for c in "\r\n"):
+        raise ValueError("--admin-token (admin_token in the config file) must be a non-empty string on one line")
+    values["admin_token"] = token.strip()

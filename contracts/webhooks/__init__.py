@@ -16,7 +16,8 @@ Checks and rules:
   header parameters and content type (``webhooks.headers``); ``X-Webhook-Signature`` is the hex HMAC-SHA256
   of the raw body keyed with the secret and ``webhook-signature`` verifies with ``standardwebhooks``
   (``webhooks.signature``); the timestamps are within ``--webhook-tolerance`` (300 s) of the receiver's clock
-  (``webhooks.timestamp``). An event the suite cannot trigger is skipped with the reason.
+  (``webhooks.timestamp``). An event the suite cannot trigger is skipped with the reason (what only the
+  customer does is simulated through the sandbox's control surface, and needs ``--admin-token``).
 - ``webhooks/deliveries``: delivery ids are unique across deliveries (``webhooks.unique_ids``), no delivery is
   sent again after a 2xx and no event twice (``webhooks.once``), nothing arrives that was not subscribed
   (``webhooks.delivery``).

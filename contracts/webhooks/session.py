@@ -35,7 +35,7 @@ from contracts.webhooks.judge import (
     shown,
 )
 from contracts.webhooks.receiver import Received, Receiver
-from contracts.webhooks.spec import Event, Subscription, describes, transitions_of
+from contracts.webhooks.spec import Event, Subscription, customer_actions_of, describes, transitions_of
 from contracts.webhooks.triggers import Expect, Triggered, Triggers
 
 SUITE = "webhooks"
@@ -269,7 +269,7 @@ class Session:
         return [(quiet or names)[0]]
 
     def _never_triggered(self, event: Event) -> bool:
-        """Whether no declared transition leads to the value the event waits for (so the run never fires it)."""
+        """Whether no declared transition (nor, given an admin token, customer action) leads to the event's value."""
         for emit in event.emits:
             if emit.field is None:
                 return False
@@ -279,6 +279,9 @@ class Session:
             if res is None:
                 continue
             if any(t.field == emit.field and t.to == emit.value for t in transitions_of(self.ctx.spec, res)):
+                return False
+            by_customer = customer_actions_of(self.ctx.spec, res) if self.target.admin_token else []
+            if any(a.field == emit.field and a.to == emit.value for a in by_customer):
                 return False
         return bool(event.emits)
 

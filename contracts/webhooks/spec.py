@@ -5,7 +5,8 @@ parameters and payload schema (``requestBody``), and ``x-sandbox-emit`` what emi
 created | updated | deleted}``, ``{resource, when: {field: value}}`` or ``{resource, operation: id}``; one or a
 list). The subscription operation is the ``POST`` of a collection whose body takes a URL and an array of the
 event names; ``x-sandbox-transition`` (``{field, from, to}``) on action operations says which ones move a
-record's field to a value. Nothing here knows invoices.
+record's field to a value, and ``x-sandbox-customer-actions`` on an item path what only the API's customer does
+(``{name: {field, from, to}}`` or ``{name: {operation: id}}``). Nothing here knows invoices.
 """
 
 from __future__ import annotations
@@ -65,6 +66,16 @@ class Transition:
     """An action operation that moves a record's ``field`` from one of ``sources`` to ``to``."""
 
     operation: Operation
+    field: str
+    sources: tuple[Any, ...]
+    to: Any
+
+
+@dataclass(frozen=True)
+class CustomerAction:
+    """What only the customer does to a record (``x-sandbox-customer-actions``): moves ``field`` to ``to``."""
+
+    name: str  # the action's name, as a sandbox's simulate path spells it (``view``)
     field: str
     sources: tuple[Any, ...]
     to: Any
@@ -204,10 +215,39 @@ def transitions_of(spec: Spec, res: Resource) -> list[Transition]:
         declared = raw.get("x-sandbox-transition") if raw else None
         if not isinstance(declared, Mapping) or not isinstance(declared.get("field"), str) or "to" not in declared:
             continue
-        sources = declared.get("from")
-        sources = tuple(sources) if isinstance(sources, list) else ((sources,) if sources is not None else ())
-        found.append(Transition(op, str(declared["field"]), sources, declared["to"]))
+        found.append(Transition(op, str(declared["field"]), _sources(declared.get("from")), declared["to"]))
     return found
+
+
+def customer_actions_of(spec: Spec, res: Resource) -> list[CustomerAction]:
+    """The state changes the resource's item path declares as the customer's (``x-sandbox-customer-actions``).
+
+    An entry names the change itself (``{field, from, to}``) or an operation whose ``x-sandbox-transition`` it is.
+    """
+    item = (spec.document.get("paths") or {}).get(res.item) if res.item else None
+    item = spec.resolve(item) if isinstance(item, Mapping) else None
+    declared = item.get("x-sandbox-customer-actions") if isinstance(item, Mapping) else None
+    if not isinstance(declared, Mapping):
+        return []
+    by_operation = {t.operation.operation_id: t for t in transitions_of(spec, res)}
+    found: list[CustomerAction] = []
+    for name, entry in declared.items():
+        if not isinstance(entry, Mapping):
+            continue
+        if isinstance(entry.get("operation"), str):
+            step = by_operation.get(entry["operation"])
+            if step is not None:
+                found.append(CustomerAction(str(name), step.field, step.sources, step.to))
+        elif isinstance(entry.get("field"), str) and "to" in entry:
+            found.append(CustomerAction(str(name), str(entry["field"]), _sources(entry.get("from")), entry["to"]))
+    return found
+
+
+def _sources(declared: Any) -> tuple[Any, ...]:
+    """A ``from`` of a transition as a tuple: a list, one value, or () (from any state) when absent."""
+    if isinstance(declared, list):
+        return tuple(declared)
+    return (declared,) if declared is not None else ()
 
 
 def _raw_operation(spec: Spec, op: Operation) -> dict[str, Any] | None:

@@ -4,17 +4,21 @@
 examples, references to records it creates first); ``deleted`` deletes a fresh one; ``updated`` changes one
 plain text field (PATCH, else PUT); ``operation: X`` calls X on a fresh record, first walking it to a state X
 accepts (``x-sandbox-transition``); ``when: {field: value}`` follows the shortest chain of declared transitions
-that makes the field become the value, and where none does (a value that comes with time, such as OVERDUE),
-takes a record whose dates are long past through the transitions its state allows. An event without
-``x-sandbox-emit`` is triggered by an operation of the subscription itself that names it (``testWebhook``
-for ``webhook.test``). What cannot be done is reported with the reason, never dropped.
+that makes the field become the value; where none does, a change the spec declares as the customer's
+(``x-sandbox-customer-actions``, such as viewing an invoice) is simulated through the sandbox's control surface
+(``POST /__sandbox/simulate/...``, with ``--admin-token``) once declared transitions reach one of its starting
+states; else (a value that comes with time, such as OVERDUE) it takes a record whose dates are long past through
+the transitions its state allows. An event without ``x-sandbox-emit`` is triggered by an operation of the
+subscription itself that names it (``testWebhook`` for ``webhook.test``). What cannot be done is reported with
+the reason, never dropped.
 """
 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
+from urllib.parse import quote, urlsplit
 
 import requests
 
@@ -25,7 +29,16 @@ from contracts.security.fixtures import Context, Created
 from contracts.security.resources import Resource
 from contracts.security.spec_view import Operation, Spec, json_or_none, unwrap
 from contracts.webhooks.judge import DELIVERY
-from contracts.webhooks.spec import Emit, Event, Subscription, describes, route, transitions_of
+from contracts.webhooks.spec import (
+    CustomerAction,
+    Emit,
+    Event,
+    Subscription,
+    customer_actions_of,
+    describes,
+    route,
+    transitions_of,
+)
 
 
 @dataclass
@@ -63,6 +76,8 @@ class Fresh:
 
 PAST = "2001-01-01"  # behind any target's today: a record dated then is as old as a record can be
 CALENDAR_STEPS = 4
+SIMULATE = "/__sandbox/simulate"  # a sandbox's control surface for what only the customer does, at the server root
+NO_CONTROL = (401, 403, 404)  # answers of a target with no control surface (or that refuses the admin token)
 
 
 def _date_fields(res: Resource) -> list[str]:
@@ -88,6 +103,7 @@ class Triggers:
         self.subscription_id = subscription_id
         self.made: list[tuple[Resource, Any]] = []
         self.deleted: set[tuple[str, str]] = set()
+        self._control: Client | None = None
 
     @property
     def client(self) -> Client:
@@ -167,6 +183,9 @@ class Triggers:
             try:
                 last = self._walk(res, record, emit.field, {emit.value}, change=True, event=event)
             except NotTriggered as unreachable:
+                action = self._customer_action(res, emit.field, emit.value)
+                if action is not None:
+                    return self._by_the_customer(event, emit.resource, record, action)
                 dated = self._by_the_calendar(event, res, emit.field, emit.value)
                 if dated is None:
                     raise NotTriggered(f"{unreachable}; nor did a record dated {PAST} get there") from None
@@ -175,6 +194,49 @@ class Triggers:
                 raise NotTriggered(f"{res.name} {record_id} is already {emit.value!r}")
             return self._expect(event, res, record_id, *last)
         raise NotTriggered(f"x-sandbox-emit {emit.describe()} is not something the suite can do")
+
+    def _customer_action(self, res: Resource, name: str, goal: Any) -> CustomerAction | None:
+        """The first action the spec declares as the customer's that makes ``name`` become ``goal``, if any."""
+        return next((a for a in customer_actions_of(self.spec, res) if a.field == name and a.to == goal), None)
+
+    def _by_the_customer(self, event: Event, resource: str, record: Fresh, action: CustomerAction) -> Expect:
+        """Walk the record to a state the customer's action starts from, then have the sandbox simulate it."""
+        token = self.ctx.target.admin_token
+        if not token:
+            raise NotTriggered(
+                f"only the customer can make {_article(resource)} {resource} record {action.to}; the sandbox "
+                f"simulates it at POST {SIMULATE}/{resource}/{{id}}/{action.name}: "
+                "pass --admin-token <the sandbox's admin token>"
+            )
+        if action.sources:
+            self._walk(record.resource, record, action.field, set(action.sources), change=False, event=event)
+        path = f"{SIMULATE}/{quote(resource, safe='')}/{quote(str(record.id), safe='')}/{quote(action.name, safe='')}"
+        response = self._simulate(path, action, token)
+        reproduction = curl(response.request, self.ctx.target)
+        return Expect(event.name, record.resource.name, record.id, f"POST {path}", reproduction)
+
+    def _simulate(self, path: str, action: CustomerAction, token: str) -> requests.Response:
+        """POST the simulate ``path`` with the admin token, naming the record's company by the full key."""
+        response = self._admin(token).call("POST", path, json_body={"key": self.client.key})
+        status = response.status_code
+        if status in NO_CONTROL:
+            refused = ", or it refused the admin token (--admin-token)" if status != 404 else ""
+            raise NotTriggered(
+                f"POST {path} answered {status}: the target has no sandbox control surface at {SIMULATE}"
+                f"{refused}{_said(response)}"
+            )
+        if not 200 <= status < 300:
+            raise NotTriggered(f"POST {path} (the customer's {action.name}) answered {status}{_said(response)}")
+        return response
+
+    def _admin(self, token: str) -> Client:
+        """A client of the target's server root with the admin token, counted on the suite's meter like the rest."""
+        if self._control is None:
+            target = self.ctx.target
+            parts = urlsplit(target.base_url)
+            root = f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}"
+            self._control = Client(replace(target, base_url=root), role=None, key=token)
+        return self._control
 
     def _by_the_calendar(self, event: Event, res: Resource, name: str, goal: Any) -> Expect | None:
         """A value no transition declares may come with time (OVERDUE, EXPIRED): date a record long ago, then try.
@@ -292,3 +354,15 @@ class Triggers:
     ) -> Expect:
         trigger = f"{op.method} {self.ctx.path(op, record_id)}"
         return Expect(event.name, res.name, record_id, trigger, curl(response.request, self.ctx.target))
+
+
+def _article(word: str) -> str:
+    """``an`` before a vowel, else ``a`` (``an invoices record``, ``a customers record``)."""
+    return "an" if word[:1].lower() in ("a", "e", "i", "o", "u") else "a"
+
+
+def _said(response: requests.Response) -> str:
+    """``: <the answer's message>`` (shortened) when the target's error body carries one, else ``""``."""
+    body = json_or_none(response)
+    message = body.get("message") if isinstance(body, dict) else None
+    return f": {str(message)[:200]}" if message else ""

@@ -6,7 +6,9 @@ import datetime as dt
 import hashlib
 import io
 import json
+import shlex
 import socket
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -21,6 +23,7 @@ from contracts.cli import main
 from contracts.meter import THROTTLE_STREAK, Counts, Meter
 from contracts.progress import HEARTBEAT_SECONDS, Console, use_ansi
 from contracts.results import NO_ANSWER, SuiteRun, judged
+from contracts.runner import _setup
 from contracts.target import SANDBOX_KEYS
 from contracts.verdict import ExitCode, judge
 from mockserver.settings import Settings
@@ -363,3 +366,22 @@ def test_the_terminal_console_redraws_one_coloured_status_line() -> None:
     text = out.getvalue()
     assert "\r\x1b[K" in text
     assert "\x1b[31mFAIL\x1b[0m" in text
+
+
+def test_the_setup_hook_gets_the_keys_and_the_admin_token(tmp_path: Path) -> None:
+    seen = tmp_path / "env.txt"
+    script = (
+        "import os, sys; env = os.environ; "
+        "open(sys.argv[1], 'w').write(env['CONTRACTS_KEY_FULL'] + ' ' + env['CONTRACTS_ADMIN_TOKEN'])"
+    )
+    target = Target(
+        "http://127.0.0.1:9/api/v1",
+        SPEC,
+        keys=Keys(full="sk_test_full"),
+        admin_token="admin-secret",
+        setup_hook=f"{sys.executable} -c {shlex.quote(script)} {seen}",
+    )
+    report = Report()
+    assert _setup(target, report)
+    assert seen.read_text() == "sk_test_full admin-secret"
+    assert "admin-secret" not in str(report.checks)

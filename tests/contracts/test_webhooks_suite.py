@@ -3,7 +3,8 @@ and says "not tested" (exit 3) when there is nothing to receive or the target ca
 
 The sandbox runs with ``webhook_retry_scale=0.01`` (``faulty.settings()``), so the retry check's attempts come
 seconds apart. The unmodified sandbox and the three webhook variants are run side by side (each has its own
-sandbox, receiver and meter) because two of them must wait out ``--webhook-wait`` to prove a delivery never comes.
+sandbox, receiver and meter) because two of them must wait out ``--webhook-wait`` to prove a delivery never comes;
+so are the runs with an admin token: a sandbox process started with ``--admin-token``, and a variant given one.
 """
 
 from __future__ import annotations
@@ -13,23 +14,31 @@ import dataclasses
 import datetime as dt
 import hashlib
 import hmac
+import json
+import re
 import socket
+import subprocess
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
-from faulty import VARIANTS, Variant, serve
+from conftest import API, LiveServer
+from faulty import VARIANTS, Variant, sandbox, serve
+from faulty import settings as sandbox_settings
+from flask import Flask
 from standardwebhooks import Webhook
 
 from contracts import Keys, Outcome, Report, Target, run
 from contracts import webhooks as wh
 from contracts.cli import main
-from contracts.report import failures_text
+from contracts.report import failures_text, write_json, write_junit
+from contracts.security.fixtures import Context
 from contracts.security.resources import find_resources
 from contracts.security.spec_view import Spec
 from contracts.target import SANDBOX_KEYS, build_target
@@ -45,12 +54,20 @@ from contracts.webhooks.judge import (
 )
 from contracts.webhooks.receiver import Received, Receiver
 from contracts.webhooks.spec import route, transitions_of
+from contracts.webhooks.triggers import Triggers
 
 ROOT = Path(__file__).resolve().parents[2]
 SPEC = ROOT / "openapi.yaml"
 WAIT = 15.0  # the sandbox's retries (scale 0.01, a clock in whole seconds) show growing gaps within ~10 s
 WEBHOOK_VARIANTS = [name for name, variant in VARIANTS.items() if variant.suites == ("webhooks",)]
 SECRET = "whsec_" + base64.b64encode(b"0123456789abcdef0123456789abcdef").decode()
+ADMIN_TOKEN = "sbx_admin_webhooks_suite_tests"
+WITH_ADMIN = "+admin"  # a report name's suffix: the sandbox has ADMIN_TOKEN and the run is given it
+VIEWED_MISSING = "webhook_viewed_missing"  # a variant of this module's own: what the customer did is never delivered
+CUSTOMER_ONLY = (
+    "only the customer can make an invoices record VIEWED; the sandbox simulates it at "
+    "POST /__sandbox/simulate/invoices/{id}/view: pass --admin-token <the sandbox's admin token>"
+)
 
 
 def webhooks_target(base_url: str, spec: Path = SPEC, **settings: Any) -> Target:
@@ -70,16 +87,56 @@ def spec_without_webhooks(folder: Path) -> Path:
     return spec
 
 
+def inject_missing_viewed(app: Flask) -> None:
+    """invoice.viewed is declared in the spec but never emitted: the customer's view fires no event."""
+    emitter = sandbox(app)["engine"].events
+    fired = emitter.fired
+
+    def without_viewed(changes: Any, operation_id: str | None) -> list[Any]:
+        return [event for event in fired(changes, operation_id) if event.event != "invoice.viewed"]
+
+    emitter.fired = without_viewed
+
+
+OWN_VARIANTS = {
+    VIEWED_MISSING: Variant(
+        VIEWED_MISSING,
+        "invoice.viewed is never delivered",
+        ("webhooks.delivery",),
+        ("webhooks",),
+        inject_missing_viewed,
+    )
+}
+
+
 @pytest.fixture(scope="module")
-def reports() -> dict[str, Report]:
-    """The suite against the unmodified sandbox ("ok") and each webhook variant, side by side."""
+def admin_server() -> Iterator[LiveServer]:
+    """A sandbox process started with ``--admin-token`` (and retries 100x sooner, like ``faulty.settings()``)."""
+    server = LiveServer(
+        "--seed", "1", "--rate-limit", "1000000", "--webhook-retry-scale", "0.01", "--admin-token", ADMIN_TOKEN
+    )
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def reports(admin_server: LiveServer) -> dict[str, Report]:
+    """The suite against the unmodified sandbox ("ok"), each webhook variant, and with an admin token, side by side.
+
+    "live+admin" runs against ``admin_server``; "<variant>+admin" against an in-process variant with the token.
+    """
 
     def one(name: str) -> Report:
-        variant: Variant | None = VARIANTS[name] if name != "ok" else None
-        with serve(variant) as base_url:
-            return run(webhooks_target(base_url))
+        if name == f"live{WITH_ADMIN}":
+            return run(webhooks_target(f"{admin_server.base}{API}", admin_token=ADMIN_TOKEN))
+        base, admin = name.removesuffix(WITH_ADMIN), name.endswith(WITH_ADMIN)
+        variant: Variant | None = {**VARIANTS, **OWN_VARIANTS}[base] if base != "ok" else None
+        config = dataclasses.replace(sandbox_settings(), admin_token=ADMIN_TOKEN) if admin else None
+        with serve(variant, config) as base_url:
+            return run(webhooks_target(base_url, admin_token=ADMIN_TOKEN if admin else None))
 
-    names = ["ok", *WEBHOOK_VARIANTS]
+    with_token = [f"live{WITH_ADMIN}", f"webhook_missing_event{WITH_ADMIN}", f"{VIEWED_MISSING}{WITH_ADMIN}"]
+    names = ["ok", *WEBHOOK_VARIANTS, *with_token]
     with ThreadPoolExecutor(len(names), thread_name_prefix="webhooks-suite") as pool:
         return dict(zip(names, pool.map(one, names), strict=True))
 
@@ -254,7 +311,7 @@ def test_the_sandbox_passes_every_webhook_check(reports: dict[str, Report]) -> N
     }
     skipped = {name: check.reason for name, check in checks.items() if check.outcome is Outcome.SKIPPED}
     assert set(skipped) == {"webhooks/invoice.viewed"}  # only the customer makes an invoice VIEWED
-    assert all("x-sandbox-transition" in reason for reason in skipped.values())
+    assert skipped["webhooks/invoice.viewed"] == f"not triggered: {CUSTOMER_ONLY}"  # without --admin-token
     assert "/send" in checks["webhooks/invoice.overdue"].reason  # a long-past due date, then sent
     assert all(c.outcome is Outcome.PASSED for name, c in checks.items() if name not in skipped)
     assert checks["webhooks/invoice.paid"].reason.startswith("triggered by POST /invoices/")
@@ -324,3 +381,114 @@ def test_a_receiver_the_target_cannot_reach_is_not_tested_never_broken() -> None
     assert errors
     assert all("--webhook-public-url" in check.failures[0].message for check in errors)
     assert "can the target reach it?" in report.verdict.reason
+
+
+# --- what only the customer does (--admin-token) -----------------------------------------------------------
+
+
+def viewed_trigger(target: Target) -> tuple[Triggers, wh.Event]:
+    """Triggers on ``target`` (the subscription is never called for an emitted event) and invoice.viewed."""
+    ctx = Context(target)
+    events = wh.events_of(ctx.spec)
+    subscription = wh.find_subscription(ctx.spec, ctx.resources, events)
+    assert subscription is not None
+    return Triggers(ctx, ctx.spec, subscription, None), next(e for e in events if e.name == "invoice.viewed")
+
+
+@pytest.mark.live
+def test_with_the_admin_token_the_suite_checks_what_only_the_customer_does(reports: dict[str, Report]) -> None:
+    report = reports[f"live{WITH_ADMIN}"]
+    assert report.ok, failures_text(report)
+    checks = by_name(report)
+    viewed = checks["webhooks/invoice.viewed"]
+    assert viewed.outcome is Outcome.PASSED, viewed.reason
+    assert re.fullmatch(
+        r"triggered by POST /__sandbox/simulate/invoices/\d+/view; \d+ delivery attempt\(s\) checked", viewed.reason
+    )
+    assert [name for name, check in checks.items() if check.outcome is not Outcome.PASSED] == []
+    assert report.info is not None
+    assert report.info.admin_token is True
+
+
+@pytest.mark.live
+def test_a_webhook_defect_is_still_caught_with_the_admin_token(reports: dict[str, Report]) -> None:
+    report = reports[f"webhook_missing_event{WITH_ADMIN}"]
+    assert report.broken_rules() == set(VARIANTS["webhook_missing_event"].rules), failures_text(report)[:3000]
+    checks = by_name(report)
+    assert checks["webhooks/invoice.sent"].outcome is Outcome.FAILED
+    assert checks["webhooks/invoice.viewed"].outcome is Outcome.PASSED, checks["webhooks/invoice.viewed"].reason
+
+
+@pytest.mark.live
+def test_a_customer_event_never_delivered_fails_with_a_reproduction_naming_the_token(
+    reports: dict[str, Report], tmp_path: Path
+) -> None:
+    report = reports[f"{VIEWED_MISSING}{WITH_ADMIN}"]
+    assert report.broken_rules() == {"webhooks.delivery"}, failures_text(report)[:3000]
+    (failure,) = by_name(report)["webhooks/invoice.viewed"].failures
+    assert "never arrived: triggered by POST /__sandbox/simulate/invoices/" in failure.message
+    assert failure.reproduction.startswith("curl -X POST")
+    assert '"Authorization: Bearer ${CONTRACTS_ADMIN_TOKEN}"' in failure.reproduction
+    assert ADMIN_TOKEN not in failure.reproduction
+    write_json(report, tmp_path / "report.json")
+    write_junit(report, tmp_path / "report.xml")
+    for written in (tmp_path / "report.json", tmp_path / "report.xml"):
+        text = written.read_text(encoding="utf-8")
+        assert ADMIN_TOKEN not in text, written
+        assert "${CONTRACTS_ADMIN_TOKEN}" in text, written
+    assert json.loads((tmp_path / "report.json").read_text(encoding="utf-8"))["run"]["admin_token"] is True
+
+
+@pytest.mark.live
+def test_the_customer_action_is_metered_and_reproducible(admin_server: LiveServer) -> None:
+    target = webhooks_target(f"{admin_server.base}{API}", admin_token=ADMIN_TOKEN)
+    triggers, viewed = viewed_trigger(target)
+    assert triggers.ctx.build_body(triggers.ctx.resources["/invoices"]) is not None  # makes the customer first
+    before = target.meter.counts()
+    (expect,) = triggers.fire(viewed).expects
+    after = target.meter.counts()
+    assert (after.made - before.made, after.answered - before.answered) == (3, 3)  # create, send, simulate
+    assert expect.trigger == f"POST /__sandbox/simulate/invoices/{expect.record_id}/view"
+    full = SANDBOX_KEYS["full"]
+    assert ADMIN_TOKEN not in expect.reproduction
+    assert full not in expect.reproduction
+    assert "Bearer ${CONTRACTS_ADMIN_TOKEN}" in expect.reproduction
+    assert '\\"key\\": \\"${CONTRACTS_KEY_FULL}\\"' in expect.reproduction
+    words = subprocess.run(
+        ["bash", "-c", f"set -- {expect.reproduction}; printf '%s\\n' \"$@\""],  # the words the shell would run
+        env={"CONTRACTS_ADMIN_TOKEN": ADMIN_TOKEN, "CONTRACTS_KEY_FULL": full},
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.splitlines()
+    assert f"Authorization: Bearer {ADMIN_TOKEN}" in words
+    assert json.dumps({"key": full}) in words
+    assert words[-1] == f"{admin_server.base}/__sandbox/simulate/invoices/{expect.record_id}/view"
+    invoice = triggers.client.call("GET", f"/invoices/{expect.record_id}").json()["data"]
+    assert invoice["status"] == "VIEWED"
+    triggers.ctx.cleanup()
+
+
+@pytest.mark.live
+def test_a_refused_admin_token_says_there_is_no_control_surface(admin_server: LiveServer) -> None:
+    target = webhooks_target(f"{admin_server.base}{API}", admin_token="not-the-sandbox-token")
+    triggers, viewed = viewed_trigger(target)
+    result = triggers.fire(viewed)
+    assert not result.expects
+    assert "answered 401: the target has no sandbox control surface at /__sandbox/simulate" in result.skip
+    assert "--admin-token" in result.skip
+    triggers.ctx.cleanup()
+
+
+def test_the_admin_token_comes_from_the_flag_or_the_config_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = tmp_path / "target.toml"
+    config.write_text('base_url = "http://127.0.0.1:9/api/v1"\nadmin_token = "from-the-file"\n', encoding="utf-8")
+    assert build_target(None, config=config).admin_token == "from-the-file"
+    assert build_target(None, config=config, admin_token="from-the-flag").admin_token == "from-the-flag"
+    assert build_target("http://127.0.0.1:9/api/v1").admin_token is None
+    assert "from-the-flag" not in repr(build_target(None, config=config, admin_token="from-the-flag"))
+    code = main(["run", "--base-url", "http://127.0.0.1:9/api/v1", "--suite", "webhooks", "--admin-token", ""])
+    assert code == int(ExitCode.USAGE)
+    assert "--admin-token" in capsys.readouterr().err
