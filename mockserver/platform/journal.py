@@ -75,11 +75,13 @@ __all__ = [
 log = logging.getLogger("mockserver")
 NAMESPACE = "journal"
 SYNC = "journal-sync"  # the flush generation readers ask for, and each writing worker's answer to it
-FLUSH_SECONDS = 0.05  # how often a worker writes its requests to the shared journal
+FLUSH_SECONDS = 0.25  # how often a worker writes its requests to the shared journal (sooner when a reader asks)
+POLL_SECONDS = 0.02  # how often a worker looks whether a reader asked (a read, no write)
 HEARTBEAT_SECONDS = 1.0  # how often a worker says it is alive even when no reader asked
 ALIVE_SECONDS = 3.0  # a worker not heard from for this long is not waited for
 SYNC_WAIT_SECONDS = 2.0  # the longest a reader waits for the other workers' requests
-IDLE_ROUNDS = 20  # a flusher with nothing to write for this many rounds (or failing as often) ends
+IDLE_SECONDS = 1.0  # a flusher with nothing to write for this long ends
+FAILURES_TO_STOP = 20  # a flusher failing this many times in a row (a closed store) ends
 FAR_FUTURE = 1e18  # epoch seconds (year ~3e10): later than any sandbox clock
 _STATUS = re.compile(r"[1-5](?:\d\d|xx)", re.IGNORECASE)
 
@@ -112,7 +114,7 @@ class Journal:
     the queue to the store every ``FLUSH_SECONDS`` in one transaction, so requests never wait on a
     database write of their own (one per request halved throughput on two workers). A reader
     first asks every worker that journaled anything to flush (a generation in the store each
-    worker answers within ``FLUSH_SECONDS``) and waits for the answers, so every request answered
+    worker looks at every ``POLL_SECONDS`` and answers) and waits for the answers, so every request answered
     before the read is in what it reads, whichever worker served it.
     """
 
@@ -185,21 +187,24 @@ class Journal:
         Ending, the worker takes its name off the list readers wait for; its next request starts a
         new thread and puts it back. So an idle worker costs nothing and a closed store ends the thread.
         """
-        idle = failures = 0
+        failures = 0
+        flushed = busy = time.monotonic()
         while True:
-            time.sleep(FLUSH_SECONDS)
-            busy = bool(self._pending)
+            time.sleep(POLL_SECONDS)
+            moment = time.monotonic()
+            if self._pending:
+                busy = moment
             try:
-                self._flush_and_answer()
+                if self._flush_and_answer(due=moment - flushed >= FLUSH_SECONDS):
+                    flushed = moment
                 failures = 0
             except Exception:
                 failures += 1
                 if failures == 1:
                     log.exception("the journal could not be written; retrying")
-            idle = 0 if busy else idle + 1
-            if failures >= IDLE_ROUNDS or idle >= IDLE_ROUNDS:
+            if failures >= FAILURES_TO_STOP or moment - busy >= IDLE_SECONDS:
                 with self._lock:
-                    if self._pending and failures < IDLE_ROUNDS:
+                    if self._pending and failures < FAILURES_TO_STOP:
                         continue  # a request arrived meanwhile: keep going
                     self._pending.clear()
                     self._flusher = None
@@ -207,14 +212,18 @@ class Journal:
                         self._shared.discard(SYNC, f"worker:{self._worker}")
                 return
 
-    def _flush_and_answer(self) -> None:
+    def _flush_and_answer(self, *, due: bool) -> bool:
+        """Flush when ``due`` or when a reader asked (then answer it); True when it flushed."""
         wanted = self._shared.get(SYNC, "generation", 0.0)
-        self.flush()
         generation = int(wanted) if isinstance(wanted, int | float) else 0
+        asked = generation != self._answered
+        if due or asked:
+            self.flush()
         moment = time.time()
         if generation != self._answered or moment - self._heard >= HEARTBEAT_SECONDS:
             self._shared.set(SYNC, f"worker:{self._worker}", {"answered": generation, "seen": moment}, FAR_FUTURE)
             self._answered, self._heard = generation, moment
+        return due or asked
 
     def flush(self) -> None:
         """Write this process's queued requests to the shared journal, in one transaction."""
@@ -255,7 +264,7 @@ class Journal:
                     behind = True
             if not behind:
                 return
-            time.sleep(FLUSH_SECONDS / 5)
+            time.sleep(POLL_SECONDS / 2)
 
     def entry(
         self,
