@@ -43,7 +43,7 @@ import os
 import re
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
@@ -51,7 +51,6 @@ from mockserver.errors import ValidationFailed
 from mockserver.platform.journal_entry import (
     BODY_LIMIT,
     REDACTED,
-    Headers,
     JournalEntry,
     body_text,
     build_entry,
@@ -266,42 +265,9 @@ class Journal:
                 return
             time.sleep(POLL_SECONDS / 2)
 
-    def entry(
-        self,
-        *,
-        method: str,
-        path: str,
-        status: int,
-        latency_ms: float,
-        request_id: str,
-        query: str = "",
-        key_name: str | None = None,
-        operation_id: str | None = None,
-        message: str | None = None,
-        errors: Mapping[str, Iterable[str]] | None = None,
-        request_headers: Headers = (),
-        request_body: bytes | None = None,
-        response_body: bytes | None = None,
-        at: float | None = None,
-    ) -> JournalEntry:
-        """``build_entry`` with this journal's clock for ``at`` (unless given) and its ``bodies`` setting."""
-        return build_entry(
-            at=self._now() if at is None else at,
-            method=method,
-            path=path,
-            status=status,
-            latency_ms=latency_ms,
-            request_id=request_id,
-            query=query,
-            key_name=key_name,
-            operation_id=operation_id,
-            message=message,
-            errors=errors,
-            request_headers=request_headers,
-            request_body=request_body,
-            response_body=response_body,
-            bodies=self.bodies,
-        )
+    def entry(self, *, at: float | None = None, **request: Any) -> JournalEntry:
+        """``build_entry`` of a request (its keyword arguments) with this journal's clock and ``bodies`` setting."""
+        return build_entry(at=self._now() if at is None else at, bodies=self.bodies, **request)
 
     def record(self, entry: JournalEntry) -> None:
         """Add an entry (no-op when ``size`` is 0), trimming the shared journal every ``size // 10`` records."""
