@@ -143,7 +143,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         app.wsgi_app,
         max_body_bytes=settings.max_body_bytes,
         access_log=None if settings.quiet else AccessLog(sys.stderr, settings.log_format),
-        journal=journal if settings.journal_size else None,
+        journal=journal,  # a size of 0 keeps nothing (PATCH /__sandbox/journal can change it at run time)
         unjournaled=PREFIX,
         now=clock.epoch,
     )

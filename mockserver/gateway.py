@@ -78,7 +78,8 @@ class Gateway:
             rule, path_args = self._router.match(request.path, request.method)
         except (HTTPException, RequestRedirect):  # not an operation: Flask answers in the API's shape
             return self._fall_back(request, environ, start_response, began)
-        arrived = self._now() if self._journal is not None else 0.0
+        journal = self._journal if self._journal is not None and self._journal.size > 0 else None
+        arrived = self._now() if journal is not None else 0.0
         request.max_content_length = self._max_body_bytes
         answer = self._view.answer(request, str(rule), dict(path_args))
         latency = (time.perf_counter() - began) * 1000
@@ -100,8 +101,8 @@ class Gateway:
                     error.errors if error else None,
                 )
             )
-        if self._journal is not None:
-            self._journal.served(
+        if journal is not None:
+            journal.served(
                 at=arrived,
                 method=request.method,
                 path=request.path,
@@ -141,7 +142,9 @@ class Gateway:
     ) -> Iterable[bytes]:
         """Let Flask answer, noting its status and request id for the log and the journal."""
         log = self._log
-        journal = self._journal if not request.path.startswith(self._unjournaled) else None
+        journal = self._journal if self._journal is not None and self._journal.size > 0 else None
+        if request.path.startswith(self._unjournaled):
+            journal = None
         if log is None and journal is None:
             return self.fallback(environ, start_response)
         arrived = self._now() if journal is not None else 0.0

@@ -498,3 +498,15 @@ def test_a_customer_action_with_another_companys_key_does_not_find_the_record(ad
     path = f"/__sandbox/simulate/invoices/{_sent_invoice(admin)['id']}/view"
     expect_error(admin.post(path, headers=ADMIN, json={"key": GLOBEX_FULL}), 404, "not_found")
     assert body(admin.post(path, headers=ADMIN, json={"key": ACME_FULL}))["data"]["status"] == "VIEWED"
+
+
+def test_a_journal_started_at_size_0_can_be_turned_on(admin: FlaskClient, control_app: Flask) -> None:
+    journal = control_app.extensions["sandbox"]["control"].journal
+    body(admin.patch("/__sandbox/journal", headers=ADMIN, json={"size": 0}))
+    admin.get(f"{API}/customers", headers={**auth(), "X-Request-Id": "not-kept"})
+    assert journal.size == 0
+    body(admin.patch("/__sandbox/journal", headers=ADMIN, json={"size": 50}))
+    admin.get(f"{API}/customers", headers={**auth(), "X-Request-Id": "kept"})
+    kept = [e["request_id"] for e in body(admin.get("/__sandbox/journal", headers=ADMIN))["data"]]
+    assert "kept" in kept
+    assert "not-kept" not in kept
