@@ -124,9 +124,7 @@ def reset_company(engine: Engine, fixtures: Fixtures, company_id: int, seed: int
             fresh = scratch.export()["companies"].get(str(company_id))
         finally:
             scratch.close()
-    state = store.export()
-    state["companies"][str(company_id)] = fresh or {"records": {}, "counters": {}}
-    store.replace(state)
+    store.replace_company(company_id, fresh or {"records": {}, "counters": {}})
 
 
 def seed_store(engine: Engine, fixtures: Fixtures, seed: int, scale: float, *, workers: int | None = None) -> None:

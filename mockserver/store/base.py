@@ -188,6 +188,9 @@ class Store(Protocol):
     def replace(self, state: dict[str, Any]) -> None:
         """Replace the whole state with an export, in one transaction."""
 
+    def replace_company(self, company_id: int, data: dict[str, Any]) -> None:
+        """Replace one company's records and counters (an export's entry), leaving the others; no writer interleaves."""
+
     def save_baseline(self) -> bool:
         """Remember the current state cheaply for ``restore_baseline`` (False: this engine cannot)."""
 

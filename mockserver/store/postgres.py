@@ -220,6 +220,13 @@ class PostgresStore(SqlState):
                 self._lock(connection, company_id)
             super().replace(state)
 
+    def replace_company(self, company_id: int, data: dict[str, Any]) -> None:
+        """Hold every company's lock from the export to the replace: no writer of any company interleaves."""
+        with self._transaction(None) as connection:
+            for each in sorted({*self.company_ids(), company_id}):
+                self._lock(connection, each)
+            super().replace_company(company_id, data)
+
     def _clear(self, run: Run) -> None:
         """TRUNCATE rather than DELETE: a million deleted rows would linger as dead tuples until a VACUUM."""
         tables = ", ".join([*(plan.table for plan in self.plans.values()), "counters"])

@@ -120,6 +120,13 @@ class SqlState(ABC):
                         for name, value in (data.get("counters") or {}).items():
                             tenant.set_counter(name, int(value))
 
+    def replace_company(self, company_id: int, data: dict[str, Any]) -> None:
+        """Replace one company's records and counters: read and rewritten in one write transaction."""
+        with self._autocommit():  # export and replace join it, so no write lands between them
+            state = self.export()
+            state["companies"][str(company_id)] = data
+            self.replace(state)
+
     def _clear(self, run: Execute) -> None:
         """Remove every record and counter (inside the caller's transaction)."""
         for plan in self.plans.values():

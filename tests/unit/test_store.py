@@ -366,6 +366,19 @@ def test_export_and_replace_round_trip(invoices: Store) -> None:
         assert tenant.count("invoices", [Condition("status", "eq", "SENT")]) == 2
 
 
+def test_replacing_one_company_leaves_the_others_and_its_counts_follow(invoices: Store) -> None:
+    other = invoices.export()["companies"]["2"]
+    fresh = {"records": {"invoices": [{"id": 7, "status": "DRAFT", "total": 5}]}, "counters": {"invoices#id": 7}}
+    invoices.replace_company(1, fresh)
+    exported = invoices.export()["companies"]
+    assert exported["1"]["records"] == fresh["records"]
+    assert exported["1"]["counters"]["invoices#id"] == 7
+    assert exported["2"] == other
+    with invoices.tenant(1, write=False) as tenant:
+        assert tenant.count("invoices") == 1
+        assert tenant.count("invoices", [Condition("status", "eq", "SENT")]) == 0
+
+
 def test_a_bad_import_changes_nothing(invoices: Store) -> None:
     before = invoices.export()
     broken = {"companies": {"1": {"records": {"invoices": [{"id": 1}, {"no_id": True}]}}}}
