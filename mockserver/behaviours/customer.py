@@ -16,7 +16,7 @@ from typing import Any
 from mockserver.behaviours.context import Call
 from mockserver.behaviours.crud import action
 from mockserver.behaviours.engine import Engine
-from mockserver.errors import NotFound
+from mockserver.errors import Conflict, NotFound
 from mockserver.spec import Operation, SpecIndex
 from mockserver.store import Record
 
@@ -105,5 +105,5 @@ def perform(engine: Engine, customer_action: CustomerAction, company_id: int, re
         queued = engine.emit(tenant, operation.operation_id)
     engine.notify(queued)
     if reply.status >= 400:  # a behaviour that answers an error instead of raising one
-        raise NotFound(f"The {customer_action.name} action failed with status {reply.status}.")
+        raise Conflict(f"The customer could not {customer_action.name} it: the API answered {reply.status}.")
     return after or {}
