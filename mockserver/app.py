@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import re
 import sys
+import threading
 from typing import Any
 
 import yaml
@@ -46,9 +47,20 @@ def flask_rule(base_path: str, path: str) -> str:
     return base_path + re.sub(r"{([^}]+)}", r"<\1>", path)
 
 
+# CPython 3.11 before 3.11.8 (gh-106905): ast.parse can fail with "AST constructor recursion depth
+# mismatch" when two threads parse at once, and Werkzeug compiles every route with it. Apps built in
+# threads at once (a test suite's fixtures) are therefore built one at a time.
+_BUILDING = threading.Lock()
+
+
 def create_app(settings: Settings | None = None) -> Flask:
     """Build a ready-to-serve sandbox from settings (spec, seed, scale, strictness)."""
-    settings = settings or Settings.from_env()
+    with _BUILDING:
+        return _create_app(settings or Settings.from_env())
+
+
+def _create_app(settings: Settings) -> Flask:
+    """``create_app`` (one app at a time)."""
     document = load_spec(settings.spec_path)
     index = SpecIndex.build(document)
     fixtures = load_fixtures(settings.fixtures_dir)
