@@ -404,15 +404,22 @@ class ForgeWebhookSecret(Middleware):
         return response
 
 
-def inject_missing_event(app: Flask) -> None:
-    """invoice.sent is declared in the spec but never emitted: sendInvoice fires no event at all."""
-    emitter = sandbox(app)["engine"].events
-    fired = emitter.fired
+def never_emitting(event_name: str) -> Callable[[Flask], None]:
+    """An injector after which ``event_name`` is declared in the spec but never emitted."""
 
-    def without_sent(changes: Any, operation_id: str | None) -> list[Any]:
-        return [event for event in fired(changes, operation_id) if event.event != "invoice.sent"]
+    def inject(app: Flask) -> None:
+        emitter = sandbox(app)["engine"].events
+        fired = emitter.fired
 
-    emitter.fired = without_sent
+        def without(changes: Any, operation_id: str | None) -> list[Any]:
+            return [event for event in fired(changes, operation_id) if event.event != event_name]
+
+        emitter.fired = without
+
+    return inject
+
+
+inject_missing_event = never_emitting("invoice.sent")  # sendInvoice fires no event at all
 
 
 # --- idempotency and rate-limit defects -------------------------------------------------------------------

@@ -29,9 +29,8 @@ from typing import Any
 import pytest
 import yaml
 from conftest import API, LiveServer
-from faulty import VARIANTS, Variant, sandbox, serve
+from faulty import VARIANTS, Variant, never_emitting, serve
 from faulty import settings as sandbox_settings
-from flask import Flask
 from standardwebhooks import Webhook
 
 from contracts import Keys, Outcome, Report, Target, run
@@ -87,24 +86,13 @@ def spec_without_webhooks(folder: Path) -> Path:
     return spec
 
 
-def inject_missing_viewed(app: Flask) -> None:
-    """invoice.viewed is declared in the spec but never emitted: the customer's view fires no event."""
-    emitter = sandbox(app)["engine"].events
-    fired = emitter.fired
-
-    def without_viewed(changes: Any, operation_id: str | None) -> list[Any]:
-        return [event for event in fired(changes, operation_id) if event.event != "invoice.viewed"]
-
-    emitter.fired = without_viewed
-
-
 OWN_VARIANTS = {
     VIEWED_MISSING: Variant(
         VIEWED_MISSING,
         "invoice.viewed is never delivered",
         ("webhooks.delivery",),
         ("webhooks",),
-        inject_missing_viewed,
+        never_emitting("invoice.viewed"),  # the customer's view fires no event
     )
 }
 

@@ -13,7 +13,7 @@ import pytest
 
 from mockserver.store import Ephemera
 from mockserver.store.ephemera import MemoryEphemera
-from mockserver.store.sqlite import SqliteStore
+from unit.engines import ephemera_on
 
 FOREVER = 1e18
 # Code point order, which a PostgreSQL collation such as en_US would not give (it skips punctuation).
@@ -22,19 +22,8 @@ KEYS = ["ab", "a-b", "B", "a_c", "a", "0-10", "0-9", "é"]
 
 @pytest.fixture(params=["memory", "sqlite-temporary", "sqlite-file", "postgres"])
 def shared(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Ephemera]:
-    if request.param == "memory":
-        yield MemoryEphemera()
-        return
-    if request.param == "postgres":
-        from postgres import fresh_database
-
-        from mockserver.store.postgres import PostgresStore
-
-        store: SqliteStore | PostgresStore = PostgresStore({}, fresh_database(request))
-    else:
-        store = SqliteStore({}, tmp_path / "state.db" if request.param == "sqlite-file" else None)
-    yield store.ephemera
-    store.close()
+    with ephemera_on(request.param, request, tmp_path) as shared:
+        yield shared
 
 
 def test_items_are_the_live_values_of_one_namespace_in_code_point_order(shared: Ephemera) -> None:

@@ -20,7 +20,7 @@ from mockserver.platform.faults import (
 )
 from mockserver.store import Ephemera
 from mockserver.store.ephemera import MemoryEphemera
-from mockserver.store.sqlite import SqliteStore
+from unit.engines import ephemera_on
 
 OPERATIONS = ("listInvoices", "createInvoice", "getInvoice", "deleteCustomer")
 KEYS = ("acme-full", "globex-full")
@@ -163,16 +163,8 @@ def test_the_same_seed_repeats_the_same_run_and_another_seed_does_not() -> None:
 
 @pytest.fixture(params=["sqlite", "postgres"])
 def shared(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Ephemera]:
-    if request.param == "postgres":
-        from postgres import fresh_database
-
-        from mockserver.store.postgres import PostgresStore
-
-        store: SqliteStore | PostgresStore = PostgresStore({}, fresh_database(request))
-    else:
-        store = SqliteStore({}, tmp_path / "state.db")
-    yield store.ephemera
-    store.close()
+    with ephemera_on(request.param, request, tmp_path) as shared:
+        yield shared
 
 
 def test_workers_sharing_a_store_make_the_run_of_one_injector(shared: Ephemera) -> None:

@@ -17,7 +17,7 @@ from mockserver.errors import ValidationFailed
 from mockserver.platform.journal import BODY_LIMIT, NAMESPACE, Journal, JournalEntry, body_text, redact, rfc3339
 from mockserver.store import Ephemera
 from mockserver.store.ephemera import MemoryEphemera
-from mockserver.store.sqlite import SqliteStore
+from unit.engines import ephemera_on
 
 PINNED = datetime(2026, 11, 30, 10, 0, tzinfo=UTC).timestamp()
 
@@ -44,19 +44,8 @@ def served(book: Journal, n: int = 0, **values: Any) -> JournalEntry:
 
 @pytest.fixture(params=["memory", "sqlite", "postgres"])
 def shared(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Ephemera]:
-    if request.param == "memory":
-        yield MemoryEphemera()
-        return
-    if request.param == "postgres":
-        from postgres import fresh_database
-
-        from mockserver.store.postgres import PostgresStore
-
-        store: SqliteStore | PostgresStore = PostgresStore({}, fresh_database(request))
-    else:
-        store = SqliteStore({}, tmp_path / "state.db")
-    yield store.ephemera
-    store.close()
+    with ephemera_on(request.param, request, tmp_path) as shared:
+        yield shared
 
 
 # --- the entry ----------------------------------------------------------------------------------------------
