@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import re
 import secrets
 from collections.abc import Callable
 from typing import Any
@@ -59,7 +58,7 @@ def add_key_routes(blueprint: Blueprint, sandbox: Sandbox, bodies: Bodies, respo
                 {"company": [f"No company {company_id}; the companies are {sorted(keyring.companies)}."]}
             )
         scopes = list(body.get("scopes") or ["*"])
-        unknown = [s for s in scopes if not any(re.fullmatch(_glob(s), d) for d in keyring.declared_scopes)]
+        unknown = keyring.unknown_patterns(scopes)
         if unknown:
             raise ValidationFailed({"scopes": [f"{s!r} matches no scope of this API" for s in unknown]})
         expires_at = body.get("expires_at")
@@ -110,7 +109,3 @@ def add_key_routes(blueprint: Blueprint, sandbox: Sandbox, bodies: Bodies, respo
 
         sandbox.control.update(revoke)
         return Response(status=204)
-
-
-def _glob(pattern: str) -> str:
-    return ".*".join(re.escape(part) for part in pattern.split("*"))

@@ -141,6 +141,10 @@ class KeyRing:
         """Every key (fixture keys first, then created ones), without tokens."""
         return list(self._by_digest.values())
 
+    def unknown_patterns(self, patterns: Iterable[str]) -> list[str]:
+        """The scope patterns that cover no scope the spec declares (matched as a credential's grants are)."""
+        return [p for p in patterns if not any(fnmatch.fnmatchcase(s, p) for s in self.declared_scopes)]
+
     def is_revoked(self, credential: Credential) -> bool:
         """Whether an admin revoked this key."""
         return credential.key_id in self._revoked
