@@ -22,27 +22,30 @@ def add_key_routes(blueprint: Blueprint, sandbox: Sandbox, bodies: Bodies, respo
     """List, create, rate-limit and revoke API keys (secrets shown once, at creation)."""
     keyring = sandbox.keyring
 
+    def view(credential: Credential) -> dict[str, Any]:
+        policy = keyring.policy(credential)
+        return {
+            "id": credential.key_id,
+            "name": credential.name,
+            "company": credential.company.id,
+            "scopes": list(credential.grants),
+            "prefix": credential.prefix,
+            "expires_at": rfc3339(credential.expires_at) if credential.expires_at else None,
+            "allowed_ips": list(credential.allowed_ips),
+            "rate_limit": {"limit": policy.limit, "window_seconds": policy.window_seconds} if policy else None,
+            "source": credential.source,
+            "revoked": keyring.is_revoked(credential),
+        }
+
     def shown(key_id: str) -> dict[str, Any]:
-        for credential in keyring.credentials():
-            if credential.key_id == key_id:
-                policy = keyring.policy(credential)
-                return {
-                    "id": credential.key_id,
-                    "name": credential.name,
-                    "company": credential.company.id,
-                    "scopes": list(credential.grants),
-                    "prefix": credential.prefix,
-                    "expires_at": rfc3339(credential.expires_at) if credential.expires_at else None,
-                    "allowed_ips": list(credential.allowed_ips),
-                    "rate_limit": {"limit": policy.limit, "window_seconds": policy.window_seconds} if policy else None,
-                    "source": credential.source,
-                    "revoked": keyring.is_revoked(credential),
-                }
-        raise NotFound(f"No key {key_id!r}; GET {PREFIX}/keys lists them.")
+        credential = next((c for c in keyring.credentials() if c.key_id == key_id), None)
+        if credential is None:
+            raise NotFound(f"No key {key_id!r}; GET {PREFIX}/keys lists them.")
+        return view(credential)
 
     @blueprint.get("/keys")
     def list_keys() -> Response:
-        return respond({"data": [shown(c.key_id) for c in keyring.credentials()]})
+        return respond({"data": [view(c) for c in keyring.credentials()]})
 
     @blueprint.get("/keys/<key_id>")
     def get_key(key_id: str) -> Response:
