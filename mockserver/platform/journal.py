@@ -219,7 +219,7 @@ class Journal:
         if due or asked:
             self.flush()
         moment = time.time()
-        if generation != self._answered or moment - self._heard >= HEARTBEAT_SECONDS:
+        if asked or moment - self._heard >= HEARTBEAT_SECONDS:
             self._shared.set(SYNC, f"worker:{self._worker}", {"answered": generation, "seen": moment}, FAR_FUTURE)
             self._answered, self._heard = generation, moment
         return due or asked
@@ -231,16 +231,20 @@ class Journal:
             while self._pending:
                 key, kept = self._pending.popleft()
                 batch.append((key, build_entry(**kept, bodies=self.bodies).as_dict()))
-            if not batch:
-                return
-            self._shared.set_many(NAMESPACE, batch, FAR_FUTURE)
-            with self._lock:
-                self._since_trim += len(batch)
-                due = self._since_trim >= max(1, self._size // 10)
-                if due:
-                    self._since_trim = 0
+            self._write(batch)
+
+    def _write(self, batch: list[tuple[str, Any]]) -> None:
+        """Store entries in one transaction, trimming the shared journal after every ``size // 10`` of them."""
+        if not batch:
+            return
+        self._shared.set_many(NAMESPACE, batch, FAR_FUTURE)
+        with self._lock:
+            self._since_trim += len(batch)
+            due = self._since_trim >= max(1, self._size // 10)
             if due:
-                self._shared.trim(NAMESPACE, max(self._size, 0))
+                self._since_trim = 0
+        if due:
+            self._shared.trim(NAMESPACE, max(self._size, 0))
 
     def _synchronise(self) -> None:
         """Before a read or a clear: have every live worker write what it queued, and wait for it."""
@@ -270,22 +274,14 @@ class Journal:
         return build_entry(at=self._now() if at is None else at, bodies=self.bodies, **request)
 
     def record(self, entry: JournalEntry) -> None:
-        """Add an entry (no-op when ``size`` is 0), trimming the shared journal every ``size // 10`` records."""
-        size = self.size
-        if size <= 0:
+        """Add an entry now (no-op when ``size`` is 0), without the bodies unless ``bodies`` is on."""
+        if self.size <= 0:
             return
         if not self.bodies and (entry.request_body is not None or entry.response_body is not None):
             entry = replace(
                 entry, request_body=None, request_body_encoding=None, response_body=None, response_body_encoding=None
             )
-        with self._lock:
-            self._since_trim += 1
-            due = self._since_trim >= max(1, size // 10)
-            if due:
-                self._since_trim = 0
-        self._shared.set(NAMESPACE, _KEYS.next(), entry.as_dict(), FAR_FUTURE)
-        if due:
-            self._shared.trim(NAMESPACE, size)
+        self._write([(_KEYS.next(), entry.as_dict())])
 
     def trim(self) -> int:
         """Drop all but the newest ``size`` entries now (after ``size`` shrank); return how many went."""
