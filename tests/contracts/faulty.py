@@ -781,3 +781,13 @@ def _variants() -> dict[str, Variant]:
 
 
 VARIANTS = _variants()
+
+
+def variants_of(suite: str) -> list[str]:
+    """The variants that only one suite is meant to catch."""
+    return [name for name, variant in VARIANTS.items() if variant.suites == (suite,)]
+
+
+def checks_by_name(report: Any) -> dict[str, Any]:
+    """A report's checks by their names."""
+    return {check.name: check for check in report.checks}

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 import yaml
-from faulty import VARIANTS, Variant, serve
+from faulty import VARIANTS, Variant, checks_by_name, serve, variants_of
 
 from contracts import Keys, Outcome, Report, Target, run
 from contracts import idempotency as idem
@@ -28,7 +28,7 @@ pytestmark = pytest.mark.live
 
 ROOT = Path(__file__).resolve().parents[2]
 SPEC = ROOT / "openapi.yaml"
-IDEMPOTENCY_VARIANTS = [name for name, variant in VARIANTS.items() if variant.suites == ("idempotency",)]
+IDEMPOTENCY_VARIANTS = variants_of("idempotency")
 CHECK_OF_RULE = {
     idem.REPLAY: "idempotency/replay",
     idem.REPLAYED_HEADER: "idempotency/replay",
@@ -41,10 +41,6 @@ NO_OTHER = "ok, no other company"
 
 def idempotency_target(base_url: str, spec: Path = SPEC, keys: Keys | None = None) -> Target:
     return Target(base_url, spec, keys=keys or Keys(**SANDBOX_KEYS), suites=("idempotency",), seed=1)
-
-
-def by_name(report: Report) -> dict[str, Any]:
-    return {check.name: check for check in report.checks}
 
 
 @pytest.fixture(scope="module")
@@ -74,7 +70,7 @@ def test_there_is_a_variant_for_every_rule() -> None:
 def test_the_unmodified_sandbox_passes_every_check(reports: dict[str, Report]) -> None:
     report = reports["ok"]
     assert report.ok, failures_text(report)
-    checks = by_name(report)
+    checks = checks_by_name(report)
     assert sorted(checks) == sorted(set(CHECK_OF_RULE.values()))
     assert all(check.outcome is Outcome.PASSED for check in checks.values())
     assert "create operation(s) checked" in checks["idempotency/replay"].reason
@@ -105,7 +101,7 @@ def test_failures_reproduce_with_the_key_header_and_no_secret(reports: dict[str,
 def test_without_another_company_only_that_check_is_skipped(reports: dict[str, Report]) -> None:
     report = reports[NO_OTHER]
     assert report.ok, failures_text(report)
-    checks = by_name(report)
+    checks = checks_by_name(report)
     skipped = checks.pop("idempotency/per company")
     assert skipped.outcome is Outcome.SKIPPED
     assert skipped.reason == "needs a key of another company (--key other=...)"

@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 import yaml
-from faulty import SHORT_WINDOW, VARIANTS, Variant, serve, settings
+from faulty import SHORT_WINDOW, VARIANTS, Variant, checks_by_name, serve, settings, variants_of
 
 from contracts import Keys, Outcome, Report, Target, run
 from contracts import ratelimit as rl
@@ -34,7 +34,7 @@ from contracts.target import SANDBOX_KEYS
 
 ROOT = Path(__file__).resolve().parents[2]
 SPEC = ROOT / "openapi.yaml"
-RATELIMIT_VARIANTS = [name for name, variant in VARIANTS.items() if variant.suites == ("ratelimit",)]
+RATELIMIT_VARIANTS = variants_of("ratelimit")
 CHECK_OF_RULE = {
     rl.REMAINING: "ratelimit/remaining",
     rl.LIMITED_RULE: "ratelimit/limited",
@@ -47,10 +47,6 @@ LARGE = "ok, limit 1000 per hour"
 
 def ratelimit_target(base_url: str, spec: Path = SPEC) -> Target:
     return Target(base_url, spec, keys=Keys(**SANDBOX_KEYS), suites=("ratelimit",), seed=1)
-
-
-def by_name(report: Report) -> dict[str, Any]:
-    return {check.name: check for check in report.checks}
 
 
 @pytest.fixture(scope="module")
@@ -79,7 +75,7 @@ def test_the_variants_cover_a_count_that_never_falls_a_429_without_retry_after_a
 def test_a_small_limit_is_counted_enforced_and_reset(reports: dict[str, Report]) -> None:
     report = reports["ok"]
     assert report.ok, failures_text(report)
-    checks = by_name(report)
+    checks = checks_by_name(report)
     assert list(checks) == ["ratelimit/remaining", "ratelimit/limited", "ratelimit/reset"]
     assert all(check.outcome is Outcome.PASSED for check in checks.values())
     assert "the readonly key on GET /me" in checks["ratelimit/remaining"].reason
@@ -94,7 +90,7 @@ def test_a_small_limit_is_counted_enforced_and_reset(reports: dict[str, Report])
 def test_a_large_limit_is_not_spent_and_the_reason_says_how_to_test_it(reports: dict[str, Report]) -> None:
     report = reports[LARGE]
     assert report.ok, failures_text(report)
-    checks = by_name(report)
+    checks = checks_by_name(report)
     assert checks["ratelimit/remaining"].outcome is Outcome.PASSED
     limited, reset = checks["ratelimit/limited"], checks["ratelimit/reset"]
     assert limited.outcome is reset.outcome is Outcome.SKIPPED

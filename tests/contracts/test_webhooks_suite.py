@@ -29,7 +29,7 @@ from typing import Any
 import pytest
 import yaml
 from conftest import API, LiveServer
-from faulty import VARIANTS, Variant, never_emitting, serve
+from faulty import VARIANTS, Variant, checks_by_name, never_emitting, serve, variants_of
 from faulty import settings as sandbox_settings
 from standardwebhooks import Webhook
 
@@ -58,7 +58,7 @@ from contracts.webhooks.triggers import Triggers
 ROOT = Path(__file__).resolve().parents[2]
 SPEC = ROOT / "openapi.yaml"
 WAIT = 15.0  # the sandbox's retries (scale 0.01, a clock in whole seconds) show growing gaps within ~10 s
-WEBHOOK_VARIANTS = [name for name, variant in VARIANTS.items() if variant.suites == ("webhooks",)]
+WEBHOOK_VARIANTS = variants_of("webhooks")
 SECRET = "whsec_" + base64.b64encode(b"0123456789abcdef0123456789abcdef").decode()
 ADMIN_TOKEN = "sbx_admin_webhooks_suite_tests"
 WITH_ADMIN = "+admin"  # a report name's suffix: the sandbox has ADMIN_TOKEN and the run is given it
@@ -72,10 +72,6 @@ CUSTOMER_ONLY = (
 def webhooks_target(base_url: str, spec: Path = SPEC, **settings: Any) -> Target:
     values: dict[str, Any] = {"webhook_wait": WAIT, **settings}
     return Target(base_url, spec, keys=Keys(**SANDBOX_KEYS), suites=("webhooks",), seed=1, **values)
-
-
-def by_name(report: Report) -> dict[str, Any]:
-    return {check.name: check for check in report.checks}
 
 
 def spec_without_webhooks(folder: Path) -> Path:
@@ -289,7 +285,7 @@ def test_webhook_options_are_checked_like_every_other_option(capsys: pytest.Capt
 def test_the_sandbox_passes_every_webhook_check(reports: dict[str, Report]) -> None:
     report = reports["ok"]
     assert report.ok, failures_text(report)
-    checks = by_name(report)
+    checks = checks_by_name(report)
     events = [event.name for event in wh.events_of(Spec.load(SPEC))]
     assert set(checks) == {
         "webhooks/forbidden targets",
@@ -323,15 +319,15 @@ def test_a_webhook_defect_is_caught_by_its_rule(name: str, reports: dict[str, Re
 
 @pytest.mark.live
 def test_each_defect_names_what_went_wrong(reports: dict[str, Report]) -> None:
-    missing = by_name(reports["webhook_missing_event"])["webhooks/invoice.sent"]
+    missing = checks_by_name(reports["webhook_missing_event"])["webhooks/invoice.sent"]
     assert missing.outcome is Outcome.FAILED
     assert "never arrived: triggered by POST /invoices/" in missing.failures[0].message
     assert missing.failures[0].reproduction.startswith("curl -X POST")
     assert "${CONTRACTS_KEY_FULL}" in missing.failures[0].reproduction
-    retries = by_name(reports["webhook_no_retry"])["webhooks/retries"]
+    retries = checks_by_name(reports["webhook_no_retry"])["webhooks/retries"]
     assert "no retry arrived" in retries.failures[0].message
     assert "--webhook-retry-scale 0.01" in retries.failures[0].message
-    signed = by_name(reports["webhook_bad_signature"])["webhooks/customer.created"]
+    signed = checks_by_name(reports["webhook_bad_signature"])["webhooks/customer.created"]
     messages = [failure.message for failure in signed.failures]
     assert any("X-Webhook-Signature is not the hex HMAC-SHA256" in message for message in messages)
     assert any("Standard Webhooks signature does not verify" in message for message in messages)
@@ -387,7 +383,7 @@ def viewed_trigger(target: Target) -> tuple[Triggers, wh.Event]:
 def test_with_the_admin_token_the_suite_checks_what_only_the_customer_does(reports: dict[str, Report]) -> None:
     report = reports[f"live{WITH_ADMIN}"]
     assert report.ok, failures_text(report)
-    checks = by_name(report)
+    checks = checks_by_name(report)
     viewed = checks["webhooks/invoice.viewed"]
     assert viewed.outcome is Outcome.PASSED, viewed.reason
     assert re.fullmatch(
@@ -402,7 +398,7 @@ def test_with_the_admin_token_the_suite_checks_what_only_the_customer_does(repor
 def test_a_webhook_defect_is_still_caught_with_the_admin_token(reports: dict[str, Report]) -> None:
     report = reports[f"webhook_missing_event{WITH_ADMIN}"]
     assert report.broken_rules() == set(VARIANTS["webhook_missing_event"].rules), failures_text(report)[:3000]
-    checks = by_name(report)
+    checks = checks_by_name(report)
     assert checks["webhooks/invoice.sent"].outcome is Outcome.FAILED
     assert checks["webhooks/invoice.viewed"].outcome is Outcome.PASSED, checks["webhooks/invoice.viewed"].reason
 
@@ -413,7 +409,7 @@ def test_a_customer_event_never_delivered_fails_with_a_reproduction_naming_the_t
 ) -> None:
     report = reports[f"{VIEWED_MISSING}{WITH_ADMIN}"]
     assert report.broken_rules() == {"webhooks.delivery"}, failures_text(report)[:3000]
-    (failure,) = by_name(report)["webhooks/invoice.viewed"].failures
+    (failure,) = checks_by_name(report)["webhooks/invoice.viewed"].failures
     assert "never arrived: triggered by POST /__sandbox/simulate/invoices/" in failure.message
     assert failure.reproduction.startswith("curl -X POST")
     assert '"Authorization: Bearer ${CONTRACTS_ADMIN_TOKEN}"' in failure.reproduction
