@@ -11,8 +11,7 @@ from mockserver.behaviours.customer import perform
 from mockserver.behaviours.seeding import reseed, reset_company, seeding_of
 from mockserver.control.bodies import Bodies
 from mockserver.control.sandbox import Sandbox
-from mockserver.errors import NotFound, ValidationFailed
-from mockserver.state.clock import rfc3339
+from mockserver.errors import NotFound, Unauthorized, ValidationFailed
 from mockserver.transfer import InvalidState, export_state, import_state
 from mockserver.validation import coerce_scalar
 
@@ -96,14 +95,9 @@ def _simulated_company(sandbox: Sandbox, body: dict[str, Any]) -> int:
 
 def _company_of_key(sandbox: Sandbox, secret: str) -> int:
     """The company of a live API key, so a client names the records it made by the key it made them with."""
-    credential = sandbox.keyring.identify(secret)
-    if credential is None:
-        raise ValidationFailed(
-            {"key": ["No API key of this sandbox has that secret; send one from the banner or POST /__sandbox/keys."]}
-        )
-    if sandbox.keyring.is_revoked(credential):
-        raise ValidationFailed({"key": [f"The key {credential.prefix}... was revoked; send a key still in use."]})
-    if credential.expires_at is not None and credential.expires_at <= sandbox.engine.clock.now():
-        expired = rfc3339(credential.expires_at)
-        raise ValidationFailed({"key": [f"The key {credential.prefix}... expired at {expired}; send a live key."]})
+    try:
+        credential = sandbox.keyring.verify(secret)
+    except Unauthorized as refused:
+        advice = "Send a live key: one from the banner or from POST /__sandbox/keys."
+        raise ValidationFailed({"key": [f"{refused.message} {advice}"]}) from None
     return credential.company.id

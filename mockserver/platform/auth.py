@@ -225,7 +225,7 @@ class KeyRing:
                     credential = None
                     break
                 saw_credential = True
-                credential = self._verify(presented)
+                credential = self.verify(presented)
             if credential is None:
                 continue
             required = [scope for scopes in alternative.values() for scope in scopes]
@@ -250,7 +250,8 @@ class KeyRing:
             return None
         return _bearer(headers)
 
-    def _verify(self, presented: str) -> Credential:
+    def verify(self, presented: str) -> Credential:
+        """The live credential of a presented secret, else 401 saying why (unknown, revoked or expired)."""
         credential = self.identify(presented)
         if credential is None:
             raise Unauthorized("Invalid API key or access token.")
