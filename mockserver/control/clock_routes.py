@@ -31,12 +31,16 @@ def add_clock_routes(blueprint: Blueprint, sandbox: Sandbox, bodies: Bodies, res
     """Read, freeze, advance and release the clock; each move runs what the new date causes."""
     clock = sandbox.engine.clock
 
-    def publish(setting: ClockSetting | None) -> Response:
+    def publish(move: Callable[[ClockSetting], ClockSetting] | None) -> Response:
+        """Move the shared clock from what it is now (inside the control lock), or release it (``None``)."""
+
         def change(document: dict[str, Any]) -> None:
-            if setting is None:
+            if move is None:
                 document.pop("clock", None)
-            else:
-                document["clock"] = setting.to_json()
+                return
+            stored = document.get("clock")
+            current = ClockSetting.from_json(stored) if isinstance(stored, dict) else clock.start
+            document["clock"] = move(current).to_json()
 
         sandbox.control.update(change)
         sandbox.settle()
@@ -49,17 +53,13 @@ def add_clock_routes(blueprint: Blueprint, sandbox: Sandbox, bodies: Bodies, res
     @blueprint.put("/clock")
     def pin_clock() -> Response:
         body = bodies.read("pinClock", required=True)
-        at = dt.datetime.fromisoformat(str(body["at"]).replace("Z", "+00:00"))
-        return publish(ClockSetting(frozen=at if at.tzinfo else at.replace(tzinfo=dt.UTC)))
+        at = ClockSetting.frozen_at(dt.datetime.fromisoformat(str(body["at"]).replace("Z", "+00:00")))
+        return publish(lambda _current: at)
 
     @blueprint.post("/clock/advance")
     def advance_clock() -> Response:
-        body = bodies.read("advanceClock", required=True)
-        by = parse_duration(body["by"])
-        setting = clock.setting
-        if setting.frozen is not None:
-            return publish(ClockSetting(frozen=setting.frozen + by))
-        return publish(ClockSetting(offset=setting.offset + by))
+        by = parse_duration(bodies.read("advanceClock", required=True)["by"])
+        return publish(lambda current: current.advanced(by))
 
     @blueprint.delete("/clock")
     def release_clock() -> Response:

@@ -38,6 +38,22 @@ class ClockSetting:
         }
 
     @classmethod
+    def shifted_to(cls, day: dt.date) -> ClockSetting:
+        """A running clock shifted by whole days so today is ``day`` (the time of day runs on)."""
+        return cls(offset=dt.timedelta(days=day.toordinal() - _real().date().toordinal()))
+
+    @classmethod
+    def frozen_at(cls, at: dt.datetime) -> ClockSetting:
+        """A clock stopped at an instant (a naive time is read as UTC)."""
+        return cls(frozen=at if at.tzinfo else at.replace(tzinfo=dt.UTC))
+
+    def advanced(self, by: dt.timedelta) -> ClockSetting:
+        """The setting moved forward by ``by`` (a frozen clock stays frozen at the later instant)."""
+        if self.frozen is not None:
+            return ClockSetting(frozen=self.frozen + by)
+        return ClockSetting(offset=self.offset + by)
+
+    @classmethod
     def from_json(cls, data: dict[str, object]) -> ClockSetting:
         """Read back ``to_json``."""
         frozen = data.get("frozen")
@@ -49,13 +65,10 @@ class ClockSetting:
 
 
 class Clock:
-    """Tells the sandbox's today and now; may be shifted (``--today``), frozen, advanced and released."""
+    """Tells the sandbox's today and now, as its ``setting`` says (``start``: real time, or ``--today``'s shift)."""
 
     def __init__(self, today: dt.date | None = None) -> None:
-        offset = dt.timedelta(0)
-        if today is not None:
-            offset = dt.timedelta(days=today.toordinal() - _real().date().toordinal())
-        self.start = ClockSetting(offset=offset)
+        self.start = ClockSetting.shifted_to(today) if today is not None else ClockSetting()
         self.setting = self.start
         self._frozen: dt.datetime | None = None
         self._frozen_stamp: str | None = None  # timestamp() of the frozen instant, asked for once per seeded record
@@ -97,27 +110,6 @@ class Clock:
             return self._frozen_stamp
         return rfc3339(self.now())
 
-    @property
-    def running(self) -> bool:
-        """Whether time moves (False while frozen)."""
-        return self.setting.frozen is None
-
-    def freeze(self, at: dt.datetime) -> None:
-        """Stop the clock at an instant (naive times are read as UTC)."""
-        self.setting = ClockSetting(frozen=at if at.tzinfo else at.replace(tzinfo=dt.UTC))
-
-    def advance(self, by: dt.timedelta) -> None:
-        """Move the clock forward (a frozen clock stays frozen at the later instant)."""
-        setting = self.setting
-        if setting.frozen is not None:
-            self.setting = ClockSetting(frozen=setting.frozen + by)
-        else:
-            self.setting = ClockSetting(offset=setting.offset + by)
-
     def set_today(self, day: dt.date) -> None:
         """Shift a running clock by whole days so today is ``day`` (the time of day runs on)."""
-        self.setting = ClockSetting(offset=dt.timedelta(days=day.toordinal() - _real().date().toordinal()))
-
-    def release(self) -> None:
-        """Let the clock run as it did at start-up (real time, or shifted by ``--today``)."""
-        self.setting = self.start
+        self.setting = ClockSetting.shifted_to(day)
