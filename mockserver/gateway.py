@@ -40,6 +40,23 @@ def headers_of(environ: WSGIEnvironment) -> list[tuple[str, str]]:
     return pairs
 
 
+def _keep(
+    journal: Journal, request: Request, arrived: float, status: int, latency: float, request_id: str, **more: Any
+) -> None:
+    """Put one served request in the journal: what every request has, and ``more`` an operation knows."""
+    journal.served(
+        at=arrived,
+        method=request.method,
+        path=request.path,
+        query=request.query_string.decode("latin-1"),
+        status=status,
+        latency_ms=latency,
+        request_id=request_id,
+        request_headers=headers_of(request.environ),
+        **more,
+    )
+
+
 def status_line(status: int) -> str:
     """``201 CREATED``: the status line Werkzeug itself would send."""
     return f"{status} {HTTP_STATUS_CODES.get(status, 'UNKNOWN').upper()}"
@@ -78,7 +95,7 @@ class Gateway:
             rule, path_args = self._router.match(request.path, request.method)
         except (HTTPException, RequestRedirect):  # not an operation: Flask answers in the API's shape
             return self._fall_back(request, environ, start_response, began)
-        journal = self._journal if self._journal is not None and self._journal.size > 0 else None
+        journal = self._keeping()
         arrived = self._now() if journal is not None else 0.0
         request.max_content_length = self._max_body_bytes
         answer = self._view.answer(request, str(rule), dict(path_args))
@@ -102,25 +119,27 @@ class Gateway:
                 )
             )
         if journal is not None:
-            journal.served(
-                at=arrived,
-                method=request.method,
-                path=request.path,
-                query=request.query_string.decode("latin-1"),
-                status=answer.status,
-                latency_ms=latency,
-                request_id=request_id,
+            _keep(
+                journal,
+                request,
+                arrived,
+                answer.status,
+                latency,
+                request_id,
                 key_name=answer.key_name,
                 operation_id=answer.operation_id,
                 message=message,
                 errors=error.errors if error else None,
-                request_headers=headers_of(environ),
                 request_body=answer.request_body,
                 response_body=answer.body,
             )
         if answer.drop:
             return self._drop(environ, start_response)
         return self._send(answer, request.method, start_response)
+
+    def _keeping(self) -> Journal | None:
+        """The journal, when it keeps anything (its size may change at run time)."""
+        return self._journal if self._journal is not None and self._journal.size > 0 else None
 
     @staticmethod
     def _drop(environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
@@ -142,9 +161,7 @@ class Gateway:
     ) -> Iterable[bytes]:
         """Let Flask answer, noting its status and request id for the log and the journal."""
         log = self._log
-        journal = self._journal if self._journal is not None and self._journal.size > 0 else None
-        if request.path.startswith(self._unjournaled):
-            journal = None
+        journal = None if request.path.startswith(self._unjournaled) else self._keeping()
         if log is None and journal is None:
             return self.fallback(environ, start_response)
         arrived = self._now() if journal is not None else 0.0
@@ -156,16 +173,7 @@ class Gateway:
             if log is not None:
                 log.write(AccessEntry(request.method, request.path, code, latency, request_id))
             if journal is not None:
-                journal.served(
-                    at=arrived,
-                    method=request.method,
-                    path=request.path,
-                    query=request.query_string.decode("latin-1"),
-                    status=code,
-                    latency_ms=latency,
-                    request_id=request_id,
-                    request_headers=headers_of(environ),
-                )
+                _keep(journal, request, arrived, code, latency, request_id)
             return start_response(status, headers, exc_info)
 
         return self.fallback(environ, noting)
