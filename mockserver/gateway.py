@@ -21,7 +21,7 @@ from werkzeug.wrappers import Request
 from mockserver.accesslog import AccessEntry, AccessLog
 from mockserver.platform.journal import Journal
 from mockserver.rsgi import CAN_DROP, DROP_CONNECTION
-from mockserver.views import Answer, OperationView
+from mockserver.views import CONTROL_REFRESHED, Answer, OperationView
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
@@ -136,6 +136,13 @@ class Gateway:
         if answer.drop:
             return self._drop(environ, start_response)
         return self._send(answer, request.method, start_response)
+
+    def may_stall(self, environ: WSGIEnvironment) -> bool:
+        """Whether this request may wait on purpose (a latency fault is set): the RSGI front then gives it a thread."""
+        control = self._view.control
+        control.refresh()
+        environ[CONTROL_REFRESHED] = True
+        return any(fault.get("kind") == "latency" for fault in control.document.get("faults") or ())
 
     def _keeping(self) -> Journal | None:
         """The journal, when it keeps anything (its size may change at run time)."""

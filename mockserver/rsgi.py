@@ -1,8 +1,9 @@
-"""Serve a WSGI app over Granian's RSGI: bodies arrive on the event loop under a deadline, then a thread answers.
+"""Serve a WSGI app over Granian's RSGI: bodies arrive on the event loop under a deadline, then the app answers.
 
 Under Granian's WSGI interface a thread reads the body itself, so a client that announces a body
 and stalls holds that thread; eight of them froze the whole server. Here the body is read
-asynchronously, bounded in size and time, and only a complete request ever reaches a thread.
+asynchronously, bounded in size and time, and only a complete request ever reaches the app: on
+the event loop itself when its kind has proved quick, else in a thread (``mockserver.dispatch``).
 """
 
 from __future__ import annotations
@@ -10,9 +11,13 @@ from __future__ import annotations
 import asyncio
 import io
 import sys
-from collections.abc import Callable, Iterable, Mapping
+import threading
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Protocol
+
+from mockserver.dispatch import CostModel, kind_of
 
 # The environ key set (to the timeout in seconds) when a body did not arrive in time: the app answers 408.
 BODY_TIMED_OUT = "mockserver.body_timed_out"
@@ -55,7 +60,11 @@ class _Protocol(Protocol):
 
 
 class WsgiOverRsgi:
-    """An RSGI application that reads each body with a deadline and a size cap, then runs the WSGI app."""
+    """An RSGI application that reads each body with a deadline and a size cap, then runs the WSGI app.
+
+    ``may_stall(environ)`` says when the app may wait on purpose (an injected latency): then the
+    request goes to a thread. Paths under ``threaded_prefixes`` always do (admin requests that wait on others).
+    """
 
     def __init__(
         self,
@@ -65,6 +74,9 @@ class WsgiOverRsgi:
         max_body_bytes: int,
         body_timeout: float,
         body_limits: Mapping[str, int] | None = None,
+        may_stall: Callable[[dict[str, Any]], bool] | None = None,
+        threaded_prefixes: Sequence[str] = (),
+        costs: CostModel | None = None,
     ) -> None:
         self._app = app
         self._max_body_bytes = max_body_bytes
@@ -72,6 +84,9 @@ class WsgiOverRsgi:
         self._body_timeout = body_timeout
         self._threads = threads
         self._pool: ThreadPoolExecutor | None = None
+        self._may_stall = may_stall
+        self._threaded_prefixes = tuple(threaded_prefixes)
+        self.costs = costs if costs is not None else CostModel()
 
     def __rsgi_init__(self, loop: asyncio.AbstractEventLoop) -> None:
         """Granian calls this once per worker before the first request."""
@@ -92,12 +107,25 @@ class WsgiOverRsgi:
         environ[CAN_DROP] = True
         if timed_out:
             environ[BODY_TIMED_OUT] = self._body_timeout
-        loop = asyncio.get_running_loop()
-        status, headers, payload = await loop.run_in_executor(self._pool, call_wsgi, self._app, environ)
+        kind = kind_of(scope.method, scope.path, scope.query_string)
+        on_loop = self._runs_inline(kind, scope.path, environ)
+        if on_loop:
+            (status, headers, payload), seconds = timed_call_wsgi(self._app, environ)
+        else:
+            loop = asyncio.get_running_loop()
+            reply, seconds = await loop.run_in_executor(self._pool, timed_call_wsgi, self._app, environ)
+            status, headers, payload = reply
+        self.costs.observe(kind, seconds, on_loop=on_loop)
         if environ.get(DROP_CONNECTION):
             await drop(protocol)
             return
         protocol.response_bytes(status, headers, payload)
+
+    def _runs_inline(self, kind: str, path: str, environ: dict[str, Any]) -> bool:
+        """Whether this request may run on the event loop: a quick kind, and nothing that waits on purpose."""
+        if not self.costs.quick(kind) or path.startswith(self._threaded_prefixes):
+            return False
+        return self._may_stall is None or not self._may_stall(environ)
 
     async def _read_body(self, headers: _Headers, protocol: _Protocol, limit: int) -> tuple[bytes, bool]:
         """The body up to one byte past the limit (so the app can say 413), and whether it stopped short in time.
@@ -181,6 +209,19 @@ def call_wsgi(app: WsgiApp, environ: dict[str, Any]) -> Reply:
             close()
     status, headers = started
     return int(status.split(" ", 1)[0]), headers, b"".join(written)
+
+
+def timed_call_wsgi(app: WsgiApp, environ: dict[str, Any]) -> tuple[Reply, float]:
+    """``call_wsgi`` and the seconds it held its thread: wall time on the event loop, CPU time in the pool.
+
+    In the pool, threads wait for each other's interpreter lock, so wall time there says more about
+    the load than about the request; its CPU time is what it would cost the loop.
+    """
+    on_loop = threading.current_thread() is threading.main_thread()
+    clock = time.perf_counter if on_loop else time.thread_time
+    began = clock()
+    reply = call_wsgi(app, environ)
+    return reply, clock() - began
 
 
 def _host_and_port(address: str) -> tuple[str, str]:

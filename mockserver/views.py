@@ -31,6 +31,9 @@ from mockserver.spec import Operation
 from mockserver.validation import OperationValidator
 
 log = logging.getLogger("mockserver")
+
+# Set in the environ once the control state was brought up to date for this request (no second read).
+CONTROL_REFRESHED = "mockserver.control_refreshed"
 _SANE_REQUEST_ID = re.compile(r"[A-Za-z0-9._:\-]{1,128}")
 EXPOSED_HEADERS = (
     "X-Request-Id, X-RateLimit-Limit, X-RateLimit-Remaining, X-RateLimit-Reset, "
@@ -163,7 +166,8 @@ class OperationView:
         """Answer a request routed to a spec rule (a failure inside becomes a logged 500 in the error shape)."""
         exchange = Exchange(request, request_id_from(request.headers.get("X-Request-Id")))
         try:
-            self.control.refresh()
+            if not request.environ.get(CONTROL_REFRESHED):
+                self.control.refresh()
             methods = self.routes[rule]
             if request.method == "OPTIONS":
                 return self.preflight(exchange, methods)

@@ -10,7 +10,8 @@ import sys
 from flask import Flask
 
 from mockserver.app import create_app
-from mockserver.control import STATE_BODY_LIMIT, STATE_PATH
+from mockserver.control import PREFIX, STATE_BODY_LIMIT, STATE_PATH
+from mockserver.gateway import Gateway
 from mockserver.rsgi import WsgiOverRsgi
 from mockserver.settings import Settings
 
@@ -30,12 +31,16 @@ def app_from_env() -> Flask:
 def rsgi_app_from_env() -> WsgiOverRsgi:
     """The same app for Granian's RSGI interface, which receives bodies under --body-timeout."""
     settings = Settings.from_env()
+    app = app_from_env()
+    gateway = app.wsgi_app
     return WsgiOverRsgi(
-        app_from_env(),
+        app,
         threads=settings.threads,
         max_body_bytes=settings.max_body_bytes,
         body_timeout=settings.body_timeout,
         body_limits={STATE_PATH: STATE_BODY_LIMIT},
+        may_stall=gateway.may_stall if isinstance(gateway, Gateway) else None,
+        threaded_prefixes=(PREFIX,),  # admin requests may wait on other workers or a lock
     )
 
 

@@ -1,0 +1,130 @@
+"""Quick kinds of request run on the event loop; unseen, slow, admin and stalling ones in a thread."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from typing import Any
+
+from werkzeug.wrappers import Response
+
+from mockserver.dispatch import CostModel, kind_of
+from mockserver.rsgi import WsgiOverRsgi
+from tests.unit.test_rsgi import _Protocol, _Scope
+
+
+def test_requests_that_cost_alike_share_a_kind() -> None:
+    assert kind_of("GET", "/api/v1/invoices/17", "") == kind_of("GET", "/api/v1/invoices/2", "")
+    pdf = kind_of("GET", "/api/v1/invoices/INV-0042/pdf", "")
+    assert pdf == kind_of("GET", "/api/v1/invoices/INV-0043/pdf", "") != kind_of("GET", "/api/v1/invoices/7", "")
+    assert kind_of("GET", "/api/v1/customers", "limit=20&sort=name") == kind_of(
+        "GET", "/api/v1/customers", "sort=-name&limit=5"
+    )
+    assert kind_of("GET", "/api/v1/customers", "search=son") != kind_of("GET", "/api/v1/customers", "limit=20")
+    assert kind_of("POST", "/api/v1/customers", "") != kind_of("GET", "/api/v1/customers", "")
+    uuid = "0b6e3c1e-6f0a-4b8e-9c55-2f1d7d0c8a11"
+    assert kind_of("GET", f"/api/v1/things/{uuid}", "") == kind_of("GET", "/api/v1/things/cus_7", "")
+
+
+def test_a_kind_is_quick_once_seen_within_the_budget_and_until_it_proves_slow() -> None:
+    costs = CostModel(budget_seconds=0.002)
+    assert not costs.quick("GET /a ?")  # never seen: it might be slow
+    costs.observe("GET /a ?", 0.0005, on_loop=False)
+    assert costs.quick("GET /a ?")
+    for _ in range(10):
+        costs.observe("GET /a ?", 0.050, on_loop=False)  # the table grew
+    assert not costs.quick("GET /a ?")
+    for _ in range(30):
+        costs.observe("GET /a ?", 0.0005, on_loop=False)
+    assert costs.quick("GET /a ?")
+
+
+def test_a_kind_that_overran_on_the_loop_is_held_back_longer_each_time() -> None:
+    costs = CostModel(budget_seconds=0.002)
+    costs.observe("GET /b ?", 0.0001, on_loop=False)  # its CPU time: waiting does not show in a thread
+    held: list[int] = []
+    for _ in range(3):
+        assert costs.quick("GET /b ?")
+        costs.observe("GET /b ?", 0.5, on_loop=True)  # on the loop, the wait shows
+        runs = 0
+        while not costs.quick("GET /b ?"):
+            costs.observe("GET /b ?", 0.0001, on_loop=False)
+            runs += 1
+        held.append(runs)
+    assert held[0] >= 16
+    assert held[1] >= 2 * held[0]
+    assert held[2] >= 2 * held[1]
+
+
+def test_the_kinds_remembered_are_bounded() -> None:
+    costs = CostModel()
+    for number in range(10_000):
+        costs.observe(f"GET /x/{number} ?", 0.001, on_loop=False)
+    assert not costs.quick("GET /x/0 ?")
+    assert costs.quick("GET /x/9999 ?")
+
+
+def _serve(adapter: WsgiOverRsgi, requests: list[_Scope]) -> list[str]:
+    """Send the requests one after another; return the name of the thread that answered each."""
+    answered: list[str] = []
+    loop = asyncio.new_event_loop()
+    try:
+        adapter.__rsgi_init__(loop)
+        for scope in requests:
+            protocol = _Protocol([])
+            loop.run_until_complete(adapter.__rsgi__(scope, protocol))  # type: ignore[arg-type]
+            assert protocol.answer is not None
+            answered.append(protocol.answer[2].decode())
+        adapter.__rsgi_del__(loop)
+    finally:
+        loop.close()
+    return answered
+
+
+def _thread_naming_app(pause: dict[str, float], busy: dict[str, float] | None = None) -> Any:
+    """Answers with the name of its thread, after sleeping or computing for as long as the path says."""
+
+    def app(environ: dict[str, Any], start_response: Any) -> Any:
+        time.sleep(pause.get(environ["PATH_INFO"], 0.0))
+        until = time.thread_time() + (busy or {}).get(environ["PATH_INFO"], 0.0)
+        while time.thread_time() < until:
+            pass
+        return Response(threading.current_thread().name)(environ, start_response)
+
+    return app
+
+
+LOOP = threading.main_thread().name
+
+
+def test_a_quick_kind_runs_on_the_loop_after_its_first_request_and_a_slow_one_stays_in_a_thread() -> None:
+    app = _thread_naming_app({"/sleepy": 0.05}, busy={"/busy": 0.05})
+    adapter = WsgiOverRsgi(app, threads=2, max_body_bytes=100, body_timeout=5)
+    adapter.costs = CostModel(budget_seconds=0.02)
+    answered = _serve(adapter, [_Scope(path="/quick")] * 3 + [_Scope(path="/busy")] * 5)
+    assert answered[0] != LOOP  # first seen: a thread
+    assert answered[1:3] == [LOOP, LOOP]
+    assert LOOP not in answered[3:]  # 50 ms of computing never holds up the loop
+    sleepy = _serve(adapter, [_Scope(path="/sleepy")] * 12)
+    assert sleepy.count(LOOP) <= 1  # a wait shows only on the loop: tried there once, then held back
+
+
+def test_admin_paths_and_a_stalling_app_always_get_a_thread() -> None:
+    stalls = {"now": False}
+
+    def may_stall(environ: dict[str, Any]) -> bool:
+        return stalls["now"]
+
+    adapter = WsgiOverRsgi(
+        _thread_naming_app({}),
+        threads=2,
+        max_body_bytes=100,
+        body_timeout=5,
+        may_stall=may_stall,
+        threaded_prefixes=("/__sandbox",),
+    )
+    assert _serve(adapter, [_Scope(path="/__sandbox/journal")] * 3).count(LOOP) == 0
+    assert _serve(adapter, [_Scope(path="/api")] * 2)[1] == LOOP
+    stalls["now"] = True  # a latency fault was injected: the app will sleep on purpose
+    assert _serve(adapter, [_Scope(path="/api")] * 2).count(LOOP) == 0
