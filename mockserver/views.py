@@ -19,7 +19,7 @@ from werkzeug.wrappers import Request
 from mockserver.behaviours.context import Call, Reply
 from mockserver.behaviours.engine import Engine
 from mockserver.errors import ApiError, ContractViolation, PayloadTooLarge, RequestTimeout, Unauthorized, error_body
-from mockserver.jsonio import dumps
+from mockserver.jsonio import dumps, loads
 from mockserver.platform.auth import Credential, KeyRing
 from mockserver.platform.control_state import ControlState
 from mockserver.platform.faults import FaultInjector
@@ -306,7 +306,7 @@ class OperationView:
         budget = self._budget(exchange)
         if self.strict and not exchange.injected:
             try:
-                validator.response(reply.status, reply.content_type, reply.body if reply.raw is not None else None)
+                validator.response(reply.status, reply.content_type, _sent_body(reply))
             except ContractViolation as violation:
                 log.error("CONTRACT VIOLATION: %s", violation)
                 body = {"error": "contract_violation", "message": str(violation), "request_id": exchange.request_id}
@@ -321,3 +321,10 @@ class OperationView:
         allowed = ", ".join([*sorted(methods), "OPTIONS"])
         extra = {"Allow": allowed, "Access-Control-Allow-Methods": allowed, "Access-Control-Max-Age": "600"}
         return Answer(204, standard_headers(exchange.request_id, self._budget(exchange), extra))
+
+
+def _sent_body(reply: Reply) -> Any:
+    """The body as it goes out, for strict checks: JSON decoded from the bytes sent (records may be embedded text)."""
+    if reply.raw is None:
+        return None
+    return loads(reply.raw) if isinstance(reply.body, dict | list) else reply.body

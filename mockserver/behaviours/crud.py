@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from mockserver.behaviours import listing, records
 from mockserver.behaviours.context import Call, Reply
 from mockserver.errors import Conflict, NotFound, ValidationFailed
+from mockserver.jsonio import embedded
 from mockserver.spec import Operation, Resource
 from mockserver.spec.index import singular
 from mockserver.store import Condition, Query, Record, RecordId
@@ -57,9 +58,16 @@ def _listing(call: Call, engine: Engine, resource: Resource, *extra: Condition) 
     if "limit" not in names and "page" not in names:
         return Reply(call.operation.success_status, engine.render_list(call, call.tenant.find(resource.name, query)))
     page, limit = int(call.param("page", 1)), int(call.param("limit", 10))
-    result = call.tenant.query(resource.name, replace_page(query, (page - 1) * limit, limit))
-    links, meta = listing.paginate(result.rows, result.total, page, limit, call.url, call.query_pairs)
-    return Reply(call.operation.success_status, engine.render_list(call, result.rows, links=links, meta=meta))
+    sliced = replace_page(query, (page - 1) * limit, limit)
+    rows: list[Any]
+    if engine.shows_as_stored(call):  # nothing to hide: the stored JSON goes out as it is, never decoded
+        documents = call.tenant.query_documents(resource.name, sliced)
+        rows, total = [embedded(text) for text in documents.documents], documents.total
+    else:
+        result = call.tenant.query(resource.name, sliced)
+        rows, total = list(result.rows), result.total
+    links, meta = listing.paginate(rows, total, page, limit, call.url, call.query_pairs)
+    return Reply(call.operation.success_status, engine.render_list(call, rows, links=links, meta=meta))
 
 
 def replace_page(query: Query, offset: int, limit: int) -> Query:

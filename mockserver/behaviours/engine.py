@@ -170,10 +170,14 @@ class Engine:
         shown = {k: v for k, v in record.items() if k not in hidden} if hidden else record
         return {"data": shown} if call.operation.envelope == "data" else shown
 
+    def shows_as_stored(self, call: Call) -> bool:
+        """Whether the operation's response shows records as they are stored (no writeOnly field to hide)."""
+        return not self.hidden.get(call.operation.operation_id)
+
     def render_list(
         self,
         call: Call,
-        rows: list[Record],
+        rows: Sequence[Any],
         *,
         links: dict[str, Any] | None = None,
         meta: dict[str, Any] | None = None,

@@ -9,7 +9,7 @@ from urllib.parse import urlencode
 
 from mockserver.spec import Operation, Resource
 from mockserver.spec.resolve import schema_types
-from mockserver.store import Condition, Order, Query, Record
+from mockserver.store import Condition, Order, Query
 
 CONTROL_PARAMS = frozenset({"page", "limit", "sort", "search", "q", "date_from", "date_to", "offset"})
 
@@ -68,7 +68,7 @@ def query(resource: Resource, operation: Operation, params: dict[str, Any], *ext
 
 
 def paginate(
-    chunk: Sequence[Record],
+    chunk: Sequence[Any],
     total: int,
     page: int,
     limit: int,
@@ -78,10 +78,11 @@ def paginate(
     """The ``links`` and ``meta`` of one page (Laravel-style, as the spec documents)."""
     last_page = max(1, math.ceil(total / limit))
     start = (page - 1) * limit
-    kept = [(k, v) for k, v in query_pairs if k != "page"]
+    kept = urlencode([(k, v) for k, v in query_pairs if k != "page"])
+    prefix = f"{url}?{kept}&page=" if kept else f"{url}?page="  # encoded once for the four links
 
     def link(target: int) -> str:
-        return f"{url}?{urlencode([*kept, ('page', str(target))])}"
+        return f"{prefix}{target}"
 
     links = {
         "first": link(1),

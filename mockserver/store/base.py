@@ -65,6 +65,14 @@ class Page:
     total: int = 0
 
 
+@dataclass
+class DocumentPage:
+    """One slice of a query's records as the JSON text they are stored as, and how many match in all."""
+
+    documents: list[str]
+    total: int = 0
+
+
 @dataclass(frozen=True)
 class Change:
     """One write to a watched resource: the record before (None: created) and after (None: deleted)."""
@@ -100,6 +108,9 @@ class Tenant(Protocol):
 
     def find(self, resource: str, query: Query) -> list[Record]:
         """The records a query selects (no total computed)."""
+
+    def query_documents(self, resource: str, query: Query) -> DocumentPage:
+        """``query`` as stored JSON text, for an answer that sends records as they are (no decoding)."""
 
     def count(self, resource: str, where: Sequence[Condition] = (), search: str | None = None) -> int:
         """How many records match the conditions (and contain the search text)."""

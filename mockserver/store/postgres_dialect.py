@@ -108,6 +108,7 @@ class PostgresDialect:
     """json member expressions cast by kind, trigram-indexed LIKE search, ids and containers as jsonb."""
 
     no_limit = "LIMIT ALL"
+    document_text = "doc::text"  # the stored document as JSON text, served as it is
 
     def __init__(self, collation: str | None = None) -> None:
         self.collation = collation  # the collation search folds case with (None: the database default)

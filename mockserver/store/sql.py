@@ -20,7 +20,7 @@ import orjson
 
 from mockserver.errors import ValidationFailed
 from mockserver.jsonio import dumps
-from mockserver.store.base import Change, Condition, Page, Query, Record, RecordId
+from mockserver.store.base import Change, Condition, DocumentPage, Page, Query, Record, RecordId
 from mockserver.store.layout import FieldKind, TablePlan
 
 INT64 = 2**63
@@ -79,6 +79,10 @@ class Dialect(Protocol):
     @property
     def no_limit(self) -> str:
         """The LIMIT clause that means no limit (an OFFSET needs one in SQLite)."""
+
+    @property
+    def document_text(self) -> str:
+        """The expression that reads a row's document as JSON text (alias ``t``)."""
 
 
 def decode(raw: Any) -> Record:
@@ -243,12 +247,21 @@ class SqlTenant:
 
     def find(self, resource: str, query: Query) -> list[Record]:
         """The records a query selects, ordered and sliced."""
+        return [decode(row[0]) for row in self._select("t.doc", self._plans(resource), query)]
+
+    def query_documents(self, resource: str, query: Query) -> DocumentPage:
+        """The stored JSON text of the records a query selects, with the total that match: sent as it is."""
         plan = self._plans(resource)
+        texts = [row[0] for row in self._select(self._dialect.document_text, plan, query)]
+        return DocumentPage(texts, self._count(plan, query.where, query.search))
+
+    def _select(self, column: str, plan: TablePlan, query: Query) -> list[Any]:
+        """The rows of one column for the records a query selects, ordered and sliced."""
         if query.offset >= INT64:  # no table reaches that far
             return []
         where, params = self._where(plan, query.where, query.search)
         order, order_params = self._order(plan, query)
-        sql = f"SELECT doc FROM {plan.table} t WHERE {where} ORDER BY {order}"
+        sql = f"SELECT {column} FROM {plan.table} t WHERE {where} ORDER BY {order}"
         params += order_params
         if query.limit is not None:
             sql += " LIMIT ? OFFSET ?"
@@ -256,7 +269,8 @@ class SqlTenant:
         elif query.offset:
             sql += f" {self._dialect.no_limit} OFFSET ?"
             params.append(query.offset)
-        return [decode(row[0]) for row in self._run(sql, params).fetchall()]
+        rows: list[Any] = self._run(sql, params).fetchall()
+        return rows
 
     def count(self, resource: str, where: Sequence[Condition] = (), search: str | None = None) -> int:
         """How many records match."""

@@ -58,6 +58,7 @@ class SqliteDialect:
     """json_extract expressions, FTS5 trigram search, values bound as SQLite stores them."""
 
     no_limit = "LIMIT -1"
+    document_text = "doc"  # the stored document as JSON text, served as it is
 
     def value(self, plan: TablePlan, name: str) -> tuple[str, list[Any]]:
         """An indexed field's column; any other field read from the document with a bound JSON path."""

@@ -93,6 +93,9 @@ def test_a_chosen_webhook_secret_is_kept_and_never_shown_again(client: FlaskClie
     )
     assert created["secret"] == secret
     assert "secret" not in fetch(client, f"/webhooks/{created['id']}")
+    listed = fetch_all(client, "/webhooks")  # a list hides it too (records with writeOnly fields are decoded)
+    assert created["id"] in [webhook["id"] for webhook in listed]
+    assert not [webhook for webhook in listed if "secret" in webhook]
 
 
 @pytest.mark.parametrize(

@@ -6,6 +6,7 @@ Each test runs on SQLite (temporary and file) and on PostgreSQL when one is conf
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import subprocess
 import sys
@@ -210,6 +211,18 @@ def test_a_page_is_a_slice_with_the_total_of_every_match(invoices: Store) -> Non
         sent = tenant.query("invoices", Query(where=(Condition("status", "eq", "SENT"),), limit=1))
         assert ([r["id"] for r in sent.rows], sent.total) == ([1], 2)
         assert tenant.query("invoices", Query(offset=2**70, limit=10)).rows == []
+
+
+def test_a_page_of_stored_documents_is_the_same_page_as_json_text(invoices: Store) -> None:
+    with invoices.tenant(1) as tenant:
+        tenant.put("invoices", 9, {"id": 9, "status": "SENT", "total": 10**20, "notes": "山田 €"})
+    query = Query(where=(Condition("status", "eq", "SENT"),), order=Order("id", descending=True), offset=0, limit=2)
+    with invoices.tenant(1, write=False) as tenant:
+        page, documents = tenant.query("invoices", query), tenant.query_documents("invoices", query)
+    assert all(isinstance(text, str) for text in documents.documents)  # sent as they are, never decoded
+    assert [json.loads(text) for text in documents.documents] == page.rows
+    assert documents.total == page.total == 3
+    assert json.loads(documents.documents[0])["total"] == 10**20
 
 
 def test_tallied_totals_follow_every_write(invoices: Store) -> None:
