@@ -40,6 +40,11 @@ class Emitter:
         self._clock = clock
         self.max_pending = MAX_PENDING
         self.watched = frozenset(t.resource for e in self._events for t in e.triggers)
+        # Per resource, the events with a trigger on it (in declared order): a write looks at a few, not all.
+        self._on: dict[str, list[EventSpec]] = {
+            resource: [e for e in self._events if any(t.resource == resource for t in e.triggers)]
+            for resource in self.watched
+        }
 
     def fired(self, changes: Iterable[Change], operation_id: str | None) -> list[Fired]:
         """The events a transaction's changes amount to, in the order the records were first written."""
@@ -47,13 +52,14 @@ class Emitter:
         for resource, before, after in _collapsed(changes):
             if before == after:
                 continue
+            candidates = self._on.get(resource, ())
             specific = [
-                e for e in self._events if any(_specific(t, resource, before, after, operation_id) for t in e.triggers)
+                e for e in candidates if any(_specific(t, resource, before, after, operation_id) for t in e.triggers)
             ]
             kind = "created" if before is None else "deleted" if after is None else "updated"
             generic = [
                 e
-                for e in self._events
+                for e in candidates
                 if any(t.resource == resource and t.kind == kind for t in e.triggers)
                 and not (kind == "updated" and specific)
             ]
