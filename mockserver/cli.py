@@ -84,7 +84,11 @@ def serve_parser() -> argparse.ArgumentParser:
         dest="journal_bodies",
         help="keep request and response bodies in the journal",
     )
-    parser.add_argument("--threads", type=int, help="threads per worker process (default 8)")
+    parser.add_argument(
+        "--threads",
+        type=int,
+        help="threads per worker for requests that proved slow (default 8); quick ones run on the event loop",
+    )
     parser.add_argument(
         "--shutdown-timeout",
         type=int,
