@@ -63,7 +63,10 @@ class WsgiOverRsgi:
     """An RSGI application that reads each body with a deadline and a size cap, then runs the WSGI app.
 
     ``may_stall(environ)`` says when the app may wait on purpose (an injected latency): then the
-    request goes to a thread. Paths under ``threaded_prefixes`` always do (admin requests that wait on others).
+    request goes to a thread, as do paths under ``threaded_prefixes`` (admin requests that wait on
+    others). A path of ``body_limits`` takes its bigger body only from a caller whose Authorization
+    header ``admits_large_body`` approves (the admin token), so no stranger can make a worker hold
+    256 MiB; anyone else gets the ordinary limit.
     """
 
     def __init__(
@@ -77,6 +80,7 @@ class WsgiOverRsgi:
         may_stall: Callable[[dict[str, Any]], bool] | None = None,
         threaded_prefixes: Sequence[str] = (),
         costs: CostModel | None = None,
+        admits_large_body: Callable[[str | None], bool] | None = None,
     ) -> None:
         self._app = app
         self._max_body_bytes = max_body_bytes
@@ -87,6 +91,7 @@ class WsgiOverRsgi:
         self._may_stall = may_stall
         self._threaded_prefixes = tuple(threaded_prefixes)
         self.costs = costs if costs is not None else CostModel()
+        self._admits_large_body = admits_large_body
 
     def __rsgi_init__(self, loop: asyncio.AbstractEventLoop) -> None:
         """Granian calls this once per worker before the first request."""
@@ -101,7 +106,7 @@ class WsgiOverRsgi:
         """Answer one HTTP request."""
         if scope.proto != "http":
             return  # websockets: nothing here speaks them, and an unaccepted socket is refused
-        limit = self._body_limits.get(scope.path, self._max_body_bytes)
+        limit = self._body_limit(scope.path, scope.headers)
         body, timed_out = await self._read_body(scope.headers, protocol, limit)
         environ = wsgi_environ(scope, body)
         environ[CAN_DROP] = True
@@ -120,6 +125,14 @@ class WsgiOverRsgi:
             await drop(protocol)
             return
         protocol.response_bytes(status, headers, payload)
+
+    def _body_limit(self, path: str, headers: _Headers) -> int:
+        """The most body this request may send: a path's own limit only for a caller allowed it."""
+        larger = self._body_limits.get(path)
+        if larger is None:
+            return self._max_body_bytes
+        admitted = self._admits_large_body is None or self._admits_large_body(headers.get("authorization"))
+        return larger if admitted else self._max_body_bytes
 
     def _runs_inline(self, kind: str, path: str, environ: dict[str, Any]) -> bool:
         """Whether this request may run on the event loop: a quick kind, and nothing that waits on purpose."""

@@ -41,6 +41,7 @@ def rsgi_app_from_env() -> WsgiOverRsgi:
         body_limits={STATE_PATH: STATE_BODY_LIMIT},
         may_stall=gateway.may_stall if isinstance(gateway, Gateway) else None,
         threaded_prefixes=(PREFIX,),  # admin requests may wait on other workers or a lock
+        admits_large_body=app.extensions["sandbox"]["control"].is_admin,  # a state import: admins only
     )
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hmac
 from typing import Any
 
 from flask import Blueprint, Response, g, render_template, request
@@ -26,7 +25,6 @@ def control_blueprint(sandbox: Sandbox) -> Blueprint:
     index = SpecIndex.build(document)
     bodies = Bodies(document)
     blueprint = Blueprint("sandbox_control", __name__, url_prefix=PREFIX)
-    token = sandbox.admin_token.encode()
 
     def respond(body: Any, status: int = 200) -> Response:
         return Response(dumps(body), status=status, mimetype="application/json")
@@ -44,13 +42,12 @@ def control_blueprint(sandbox: Sandbox) -> Blueprint:
     def admin_only() -> None:
         if request.path in (f"{PREFIX}/openapi.json", f"{PREFIX}/openapi.yaml", f"{PREFIX}/docs"):
             return
-        kind, _, presented = (request.headers.get("Authorization") or "").partition(" ")
-        presented = presented.strip()
-        if kind.lower() == "bearer" and presented and hmac.compare_digest(presented.encode(), token):
+        if sandbox.is_admin(request.headers.get("Authorization")):
             sandbox.control.refresh()
             if request.path == STATE_PATH:
                 request.max_content_length = STATE_BODY_LIMIT
             return
+        presented = (request.headers.get("Authorization") or "").partition(" ")[2].strip()
         if presented and sandbox.keyring.identify(presented) is not None:
             raise Forbidden("API keys cannot use /__sandbox: send the admin token printed in the banner.")
         raise Unauthorized(

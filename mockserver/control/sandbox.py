@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hmac
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -58,6 +59,16 @@ class Sandbox:
     def __post_init__(self) -> None:
         """Find the spec's customer actions once."""
         self.actions = customer_actions(self.engine.index)
+
+    def is_admin(self, authorization: str | None) -> bool:
+        """Whether an Authorization header carries this sandbox's admin token (compared in constant time)."""
+        kind, _, presented = (authorization or "").partition(" ")
+        presented = presented.strip()
+        return (
+            kind.lower() == "bearer"
+            and bool(presented)
+            and hmac.compare_digest(presented.encode(), self.admin_token.encode())
+        )
 
     @property
     def default_company(self) -> int:

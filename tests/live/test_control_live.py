@@ -466,6 +466,17 @@ def journal_statuses(server: LiveServer, request_id: str) -> list[int]:
     return [int(entry["status"]) for entry in entries]
 
 
+def test_only_the_admin_can_send_a_state_import_bigger_than_an_api_body(sandbox: LiveServer) -> None:
+    big = json.dumps({"format": 1, "padding": "x" * (3 * 1024 * 1024)})  # 3 MiB: past the 1 MiB API limit
+    url = f"{sandbox.base}/__sandbox/state"
+    stranger = requests.put(url, data=big, headers={"Content-Type": "application/json"}, timeout=60)
+    assert stranger.status_code in (401, 413), stranger.text  # past 1 MiB unread (tests/unit/test_rsgi.py)
+    keyholder = requests.put(url, data=big, headers={"Content-Type": "application/json", **auth()}, timeout=60)
+    assert keyholder.status_code in (403, 413), keyholder.text
+    refused = admin("PUT", sandbox, "/state", data=big, headers={"Content-Type": "application/json"})
+    assert refused.status_code == 422, refused.text  # read in full, then refused as no export
+
+
 def test_a_latency_fault_delays_the_answer(sandbox: LiveServer) -> None:
     add_fault(sandbox, kind="latency", operation="getHealth", latency_ms=[200, 300], times=2)
     for attempt in range(2):

@@ -91,15 +91,23 @@ class _Protocol:
         raise AssertionError("not dropped")
 
 
-def _received_length(path: str) -> int:
-    """How much of a 300-byte body the app got at ``path`` (the limit is 100, 1000 for /big)."""
+def _received_length(path: str, authorization: str | None = None) -> int:
+    """How much of a 300-byte body the app got at ``path`` (the limit is 100; 1000 for /big, for the admin)."""
 
     def app(environ: dict[str, Any], start_response: Any) -> Any:
         return Response(str(len(environ["wsgi.input"].read())))(environ, start_response)
 
-    adapter = WsgiOverRsgi(app, threads=1, max_body_bytes=100, body_timeout=5, body_limits={"/big": 1000})
+    adapter = WsgiOverRsgi(
+        app,
+        threads=1,
+        max_body_bytes=100,
+        body_timeout=5,
+        body_limits={"/big": 1000},
+        admits_large_body=lambda header: header == "Bearer admin",
+    )
     protocol = _Protocol([b"x" * 60] * 5)
-    scope = _Scope(path=path, method="PUT", pairs=[("content-length", "300")])
+    pairs = [("content-length", "300")] + ([("authorization", authorization)] if authorization else [])
+    scope = _Scope(path=path, method="PUT", pairs=pairs)
     loop = asyncio.new_event_loop()
     try:
         adapter.__rsgi_init__(loop)
@@ -111,6 +119,8 @@ def _received_length(path: str) -> int:
     return int(protocol.answer[2])
 
 
-def test_a_path_with_its_own_body_limit_takes_a_bigger_body() -> None:
-    assert _received_length("/big") == 300
-    assert _received_length("/other") == 120  # one chunk past the limit: enough for the app to answer 413
+def test_a_path_with_its_own_body_limit_takes_a_bigger_body_from_the_admin_only() -> None:
+    assert _received_length("/big", "Bearer admin") == 300
+    assert _received_length("/other", "Bearer admin") == 120  # one chunk past the limit: the app answers 413
+    assert _received_length("/big") == 120  # a stranger cannot make a worker hold the bigger body
+    assert _received_length("/big", "Bearer sk_test_someone") == 120
