@@ -36,7 +36,7 @@ from mockserver.state.clock import Clock, ClockSetting
 from mockserver.state.fixtures import load_fixtures
 from mockserver.store import is_postgres, open_store
 from mockserver.store.ephemera import MemoryEphemera
-from mockserver.validation import OperationValidator
+from mockserver.validation import OperationValidator, SchemaCompiler
 from mockserver.views import Answer, OperationView, internal_error_body, request_id_from, standard_headers
 
 log = logging.getLogger("mockserver")
@@ -61,7 +61,7 @@ def create_app(settings: Settings | None = None) -> Flask:
 
 def _create_app(settings: Settings) -> Flask:
     """``create_app`` (one app at a time)."""
-    document = load_spec(settings.spec_path)
+    document = load_spec(settings.spec_path, lenient=settings.lenient)
     index = SpecIndex.build(document)
     fixtures = load_fixtures(settings.fixtures_dir)
     clock = Clock(settings.today)
@@ -77,7 +77,10 @@ def _create_app(settings: Settings) -> Flask:
     routes: dict[str, dict[str, Operation]] = {}
     for operation in index.operations:
         routes.setdefault(flask_rule(index.base_path, operation.path), {})[operation.method] = operation
-    validators = {op.operation_id: OperationValidator(op, strict=settings.strict) for op in index.operations}
+    compiler = SchemaCompiler()  # operations share schemas (errors, resources): each is compiled once
+    validators = {
+        op.operation_id: OperationValidator(op, strict=settings.strict, compiler=compiler) for op in index.operations
+    }
     limiter = RateLimiter(settings.rate_limit, settings.rate_window_seconds, shared, now=clock.epoch)
     idempotency = IdempotencyStore(shared=shared, now=clock.epoch)
     journal = Journal(

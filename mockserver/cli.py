@@ -56,6 +56,13 @@ def serve_parser() -> argparse.ArgumentParser:
     _common(parser)
     parser.add_argument("--strict", action="store_true", default=None, help="validate every response too")
     parser.add_argument(
+        "--lenient",
+        action="store_true",
+        default=None,
+        help="serve a spec that breaks the OpenAPI schema anyway, listing each problem and where it is "
+        "(default: refuse it, naming the first)",
+    )
+    parser.add_argument(
         "--log-format",
         dest="log_format",
         choices=("text", "json"),
@@ -164,7 +171,7 @@ def _serve(settings: Settings) -> int:
     from mockserver.control import new_admin_token
     from mockserver.platform.webhooks import webhook_targets
     from mockserver.serve import serve
-    from mockserver.spec import SpecIndex, load_spec
+    from mockserver.spec import SpecIndex, load_spec, spec_problems
     from mockserver.state.fixtures import load_fixtures
 
     if settings.workers > 1 and not settings.db:
@@ -177,7 +184,12 @@ def _serve(settings: Settings) -> int:
     settings = dataclasses.replace(
         settings, host=address.ip, port=address.port, admin_token=settings.admin_token or new_admin_token()
     )
-    index = SpecIndex.build(load_spec(settings.spec_path))
+    index = SpecIndex.build(load_spec(settings.spec_path, lenient=settings.lenient))
+    problems = spec_problems(settings.spec_path) if settings.lenient else ()
+    for problem in problems:
+        print(f"mockserver: warning: spec {settings.spec_path} is invalid {problem}", file=sys.stderr)
+    if problems:
+        print(f"mockserver: warning: serving it anyway (--lenient), {len(problems)} problem(s)", file=sys.stderr)
     fixtures = load_fixtures(settings.fixtures_dir)
     webhook_targets(settings)
     if settings.db:  # seed or check the shared database once, here, so workers start on a ready state

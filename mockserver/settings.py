@@ -67,6 +67,7 @@ class Settings:
     seed: int = 1
     scale: float = 1.0
     strict: bool = False
+    lenient: bool = False  # serve a spec that breaks the OpenAPI schema, warning what is wrong
     today: dt.date | None = None
     max_body_bytes: int = 1024 * 1024
     rate_limit: int = 1000
@@ -172,7 +173,7 @@ def _parse(name: str, raw: str) -> object:
         return int(raw)
     if name in {"scale", "webhook_retry_scale"}:
         return float(raw)
-    if name in {"strict", "quiet", "journal_bodies"}:
+    if name in {"strict", "lenient", "quiet", "journal_bodies"}:
         return raw.strip().lower() in {"1", "true", "yes", "on"}
     if name == "today":
         return dt.date.fromisoformat(raw)

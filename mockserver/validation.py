@@ -1,9 +1,11 @@
 """Request and response validation, compiled once per operation with jsonschema-rs.
 
 Parameters are coerced from strings by their schema's type, then validated (400 on failure).
-Bodies are checked for content type (415), parsed (400 when malformed) and validated (422 with
-per-field messages). In strict mode every response is validated too; a mismatch raises
-``ContractViolation``, because the mock must never lie about its own contract.
+Bodies are checked for content type (415), parsed (400 when malformed; JSON, forms, multipart and
+simple XML, see ``mockserver.bodies``) and validated (422 with per-field messages). Schemas are
+compiled from their bundle (shared nodes under $defs), each distinct schema once per app. In strict
+mode every response is validated too; a mismatch raises ``ContractViolation``, because the mock
+must never lie about its own contract.
 """
 
 from __future__ import annotations
@@ -11,21 +13,19 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
-from decimal import Decimal
-from typing import Any
-from urllib.parse import parse_qsl
+from typing import Any, NamedTuple
 
 import jsonschema_rs
 import orjson
 
+from mockserver.bodies import FORM_TYPES, coerce_scalar, is_xml, parse_form, parse_xml
 from mockserver.errors import BadRequest, ContractViolation, UnsupportedMediaType, ValidationFailed
 from mockserver.jsonio import dumps
 from mockserver.spec import Operation, Parameter
+from mockserver.spec.bundle import bundle
 from mockserver.spec.resolve import JsonSchema, Lookup, schema_types
 
-_MAX_DIGITS = 4000  # below Python's limit on converting long integers to text
-_INTEGER = re.compile(rf"[+-]?[0-9]{{1,{_MAX_DIGITS}}}")  # ASCII only: int() also reads fullwidth and other digits
-_NUMBER = re.compile(r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]{1,3})?")
+__all__ = ["OperationValidator", "SchemaCompiler", "coerce_scalar", "compile_schema", "integral_floats_to_int"]
 _READS_A_COLLECTION = frozenset({"list", "sublist", "query"})
 _SECRET_NAME = re.compile(r"password|passphrase|secret|token|api_?key|private_?key|credential", re.IGNORECASE)
 _MAX_MESSAGE = 300
@@ -33,23 +33,50 @@ _LONG_DIGITS = re.compile(rb"\d{19,}")
 _ALTERNATIVES = (jsonschema_rs.ValidationErrorKind.AnyOf, jsonschema_rs.ValidationErrorKind.OneOfNotValid)
 
 
+class Compiled(NamedTuple):
+    """A jsonschema-rs validator and the bundled schema it was compiled from (error paths point into it)."""
+
+    validator: Any
+    schema: JsonSchema | bool
+
+
 def compile_schema(schema: JsonSchema | bool) -> Any:
     """A reusable jsonschema-rs validator with format checking on."""
-    return jsonschema_rs.validator_for(schema, validate_formats=True)
+    return _compile(schema).validator
+
+
+def _compile(schema: JsonSchema | bool) -> Compiled:
+    bundled = bundle(schema)
+    return Compiled(jsonschema_rs.validator_for(bundled, validate_formats=True), bundled)
+
+
+class SchemaCompiler:
+    """Compiles each distinct resolved schema once: operations of one spec share many (errors, resources)."""
+
+    def __init__(self) -> None:
+        self._done: dict[int, tuple[Any, Compiled]] = {}  # id -> (schema, compiled); holding it keeps ids unique
+
+    def compile(self, schema: JsonSchema | bool) -> Compiled:
+        """The compiled validator of ``schema``, made on first request."""
+        hit = self._done.get(id(schema))
+        if hit is None or hit[0] is not schema:
+            hit = self._done[id(schema)] = (schema, _compile(schema))
+        return hit[1]
 
 
 class OperationValidator:
     """Everything needed to check one operation's requests (and, in strict mode, its responses)."""
 
-    def __init__(self, operation: Operation, *, strict: bool) -> None:
+    def __init__(self, operation: Operation, *, strict: bool, compiler: SchemaCompiler | None = None) -> None:
         self.operation = operation
-        self._parameters = [(p, compile_schema(p.schema)) for p in operation.parameters]
+        compiler = compiler or SchemaCompiler()
+        self._parameters = [(p, compiler.compile(p.schema).validator) for p in operation.parameters]
         query = [p for p in operation.parameters if p.location == "query"]
         self._known_query = (
             frozenset(p.name for p in query) if operation.kind in _READS_A_COLLECTION else None
         )  # a misspelt filter on a list must not quietly return everything
         self._object_query = tuple(f"{p.name}[" for p in query if "object" in schema_types(p.schema))
-        self._bodies = {media: compile_schema(schema) for media, schema in operation.request_content.items()}
+        self._bodies = {media: compiler.compile(schema) for media, schema in operation.request_content.items()}
         self._responses: dict[tuple[str, str], Any] = {}
         declared = operation.extensions.get("x-sandbox-invalid-body-status")
         self._invalid_body_is_400 = declared == 400 or (
@@ -59,7 +86,7 @@ class OperationValidator:
             for status, response in operation.responses.items():
                 for media, schema in response.content.items():
                     if schema is not None and media.endswith("json"):
-                        self._responses[(status, media)] = compile_schema(schema)
+                        self._responses[(status, media)] = compiler.compile(schema).validator
 
     def parameters(
         self,
@@ -131,14 +158,19 @@ class OperationValidator:
                     body = json.loads(raw)
             except (ValueError, RecursionError) as exc:  # orjson.JSONDecodeError is a ValueError
                 raise BadRequest(f"The request body is not valid JSON: {exc}.") from None
-        elif chosen == "application/x-www-form-urlencoded":
-            body = _parse_form(raw, self.operation.request_content[chosen])
+        elif chosen in FORM_TYPES:
+            body = parse_form(raw, content_type or chosen, self.operation.request_content[chosen])
+        elif is_xml(chosen):
+            json_types = [m for m in self._bodies if m.endswith("json")]
+            instead = f"one of: {', '.join(json_types)}" if json_types else "elements and text only"
+            body = parse_xml(raw, self.operation.request_content[chosen], instead)
         else:
             return raw
-        self._check_body(self._bodies[chosen], body, self.operation.request_content[chosen])
+        self._check_body(self._bodies[chosen], body)
         return integral_floats_to_int(body, self.operation.request_content[chosen])
 
-    def _check_body(self, validator: Any, body: Any, schema: JsonSchema) -> None:
+    def _check_body(self, compiled: Compiled, body: Any) -> None:
+        validator, schema = compiled
         try:
             if validator.is_valid(body):
                 return
@@ -220,37 +252,7 @@ def _coerce_parameter(parameter: Parameter, raw: list[str]) -> Any:
     return coerce_scalar(raw[-1], schema)
 
 
-def coerce_scalar(text: str, schema: Mapping[str, Any]) -> Any:
-    """Read a string as the schema's type when it parses as one (else leave it for the validator)."""
-    types = schema_types(schema)
-    if "integer" in types and _INTEGER.fullmatch(text):
-        return int(text)
-    if "integer" in types and _NUMBER.fullmatch(text):
-        exact = Decimal(text)  # JSON Schema counts 255.0 and 2.55e2 as integers; a float would round big ones
-        if exact.adjusted() < _MAX_DIGITS and exact == exact.to_integral_value():
-            return int(exact)
-    if "number" in types and _NUMBER.fullmatch(text):
-        return float(text)
-    if "boolean" in types and text in ("true", "false"):
-        return text == "true"
-    if "null" in types and text in ("", "null"):
-        return None
-    return text
-
-
-def _parse_form(raw: bytes, schema: Mapping[str, Any]) -> dict[str, Any]:
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError:
-        raise BadRequest("The form body is not valid UTF-8.") from None
-    properties = schema.get("properties") or {}
-    form: dict[str, Any] = {}
-    for name, value in parse_qsl(text, keep_blank_values=True):
-        form[name] = coerce_scalar(value, properties.get(name) or {})
-    return form
-
-
-def _describe(error: Any, schema: JsonSchema) -> list[tuple[str, str]]:
+def _describe(error: Any, schema: JsonSchema | bool) -> list[tuple[str, str]]:
     """(field path, human message) pairs for one validation error (a secret's value is never repeated)."""
     path = ".".join(str(part) for part in error.instance_path)
     kind = error.kind
@@ -269,7 +271,7 @@ def _describe(error: Any, schema: JsonSchema) -> list[tuple[str, str]]:
     return [(path or "(body)", _message(error, secret=_is_secret(error, schema)))]
 
 
-def _is_secret(error: Any, schema: JsonSchema) -> bool:
+def _is_secret(error: Any, schema: JsonSchema | bool) -> bool:
     """Whether the failing value is a secret: a password or secret by name, or writeOnly in its schema."""
     names = [part for part in error.instance_path if isinstance(part, str)]
     if names and _SECRET_NAME.search(names[-1]):

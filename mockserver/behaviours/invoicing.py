@@ -21,11 +21,21 @@ if TYPE_CHECKING:
 
 _DOCUMENT_FIELDS = ("customer_id", "currency_id", "discount_type", "discount", "notes", "project_id")
 _LINE_FIELDS = ("name", "description", "quantity", "price", "tax_rate")
+# The fields the rules compute from: another API's "invoices" (Stripe's, say) has other fields and gets no rules.
+_RULE_FIELDS = {
+    "invoices": {"items", "discount", "sub_total", "total", "due_amount"},
+    "estimates": {"items", "discount", "sub_total", "total"},
+    "payments": {"amount", "invoice_id"},
+}
 
 
 def install(engine: Engine) -> None:
-    """Register the invoicing rules as hooks on the resources the spec defines."""
-    resources = engine.index.resources
+    """Register the invoicing rules as hooks on the resources the spec defines, when they fit them."""
+    resources = {
+        name
+        for name, resource in engine.index.resources.items()
+        if _RULE_FIELDS.get(name, set()) <= (resource.schema.get("properties") or {}).keys()
+    }
     if "invoices" in resources:
         engine.derive.setdefault("invoices", []).extend(
             [lifecycle.check_dates("due_date", "invoice_date"), derive_invoice, lifecycle.follow_clock_invoice]

@@ -3,6 +3,15 @@
 from __future__ import annotations
 
 from mockserver.spec.index import Operation, Parameter, Resource, SpecIndex
-from mockserver.spec.loader import SpecError, load_spec
+from mockserver.spec.loader import SpecError, SpecProblem, load_spec, spec_problems
 
-__all__ = ["Operation", "Parameter", "Resource", "SpecError", "SpecIndex", "load_spec"]
+__all__ = [
+    "Operation",
+    "Parameter",
+    "Resource",
+    "SpecError",
+    "SpecIndex",
+    "SpecProblem",
+    "load_spec",
+    "spec_problems",
+]

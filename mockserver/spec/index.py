@@ -12,12 +12,13 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlparse
 
+from mockserver.spec.loader import SpecError
 from mockserver.spec.resolve import (
     JsonSchema,
+    RefError,
     SchemaResolver,
+    SchemaView,
     property_names,
-    request_view,
-    response_view,
     schema_types,
 )
 
@@ -130,7 +131,10 @@ class SpecIndex:
     @classmethod
     def build(cls, document: dict[str, Any]) -> SpecIndex:
         """Classify every operation and infer the resources behind them."""
-        return _Builder(document).build()
+        try:
+            return _Builder(document).build()
+        except RefError as exc:
+            raise SpecError(f"the spec cannot be served: {exc}") from exc
 
 
 def singular(plural: str) -> str:
@@ -159,6 +163,8 @@ class _Builder:
     def __init__(self, document: dict[str, Any]) -> None:
         self.document = document
         self.resolver = SchemaResolver(document)
+        self.request_view = SchemaView.request()  # one of each for the whole spec, so shared schemas stay shared
+        self.response_view = SchemaView.response()
         self.paths: dict[str, Any] = document.get("paths") or {}
         item_prefixes = {p.rsplit("/", 1)[0] for p in self.paths if _is_param(p.rsplit("/", 1)[-1])}
         self.collections = {p for p in item_prefixes if p and not _is_param(p.rsplit("/", 1)[-1])}
@@ -272,9 +278,13 @@ class _Builder:
             )
         body = op.get("requestBody") or {}
         request_content = {
-            media: request_view(content.get("schema") or {}) for media, content in (body.get("content") or {}).items()
+            media: self.request_view.of(content.get("schema") or {})
+            for media, content in (body.get("content") or {}).items()
         }
-        responses = {str(status): _response_spec(str(status), r) for status, r in (op.get("responses") or {}).items()}
+        responses = {
+            str(status): _response_spec(str(status), r, self.response_view)
+            for status, r in (op.get("responses") or {}).items()
+        }
         success = next(
             (responses[s] for s in sorted(responses) if s.startswith("2")),
             responses.get("default") or ResponseSpec("200", {}, {}),
@@ -433,13 +443,13 @@ def _unwrap_list(schema: JsonSchema) -> JsonSchema | None:
     return None
 
 
-def _response_spec(status: str, response: Mapping[str, Any]) -> ResponseSpec:
+def _response_spec(status: str, response: Mapping[str, Any], view: SchemaView) -> ResponseSpec:
     content: dict[str, JsonSchema | None] = {}
     example: Any = None
     for media, body in (response.get("content") or {}).items():
         body = body or {}
         schema = body.get("schema")
-        content[media] = response_view(schema) if isinstance(schema, dict) else None
+        content[media] = view.of(schema) if isinstance(schema, dict) else None
         if example is None:
             if "example" in body:
                 example = body["example"]

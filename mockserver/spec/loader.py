@@ -1,56 +1,132 @@
-"""Read an OpenAPI 3.0/3.1 document from disk, check it, and normalise its schemas to 3.1."""
+"""Read an OpenAPI 3.0/3.1 document from disk, check it, and normalise its schemas to 3.1.
+
+YAML is read with YAML 1.2 semantics (see ``yaml12``). Every problem the OpenAPI schema finds is named
+by its location (a JSON pointer); a lenient load serves the document anyway and keeps the problems for
+the caller to show, as Prism does. Swagger 2.0 is refused with the command that converts it.
+"""
 
 from __future__ import annotations
 
 import copy
 import json
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
-from openapi_core import OpenAPI
-from openapi_spec_validator.validation.exceptions import OpenAPIValidationError
+from openapi_spec_validator import OpenAPIV30SpecValidator, OpenAPIV31SpecValidator, OpenAPIV32SpecValidator
 
-_YamlLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+from mockserver.spec.yaml12 import load_yaml
+
+_MAX_PROBLEMS = 100  # a spec broken everywhere lists this many, then a count
+_MAX_MESSAGE = 200
+_VALIDATORS = {"3.0": OpenAPIV30SpecValidator, "3.1": OpenAPIV31SpecValidator, "3.2": OpenAPIV32SpecValidator}
 
 
 class SpecError(Exception):
     """The document cannot be served: unreadable, invalid, or not OpenAPI 3."""
 
 
-_LOADED: dict[tuple[str, int, bool], dict[str, Any]] = {}
+@dataclass(frozen=True)
+class SpecProblem:
+    """One place where the document breaks the OpenAPI schema."""
+
+    location: str  # a JSON pointer into the document, "" for its root
+    message: str
+
+    def __str__(self) -> str:
+        """``at /paths/~1pets/get/responses: message``."""
+        return f"at {self.location or '/'}: {self.message}"
 
 
-def load_spec(path: Path, *, check: bool = True) -> dict[str, Any]:
-    """Load and (optionally) validate a spec, returning a 3.1-flavoured plain dict (a private copy)."""
+@dataclass(frozen=True)
+class _Loaded:
+    document: dict[str, Any]
+    problems: tuple[SpecProblem, ...]
+
+
+_LOADED: dict[tuple[str, int, bool], _Loaded] = {}
+
+
+def load_spec(path: Path, *, check: bool = True, lenient: bool = False) -> dict[str, Any]:
+    """Load and (optionally) validate a spec, returning a 3.1-flavoured plain dict (a private copy).
+
+    A document that breaks the OpenAPI schema is a SpecError naming the first problem's location,
+    unless ``lenient``: then it is returned anyway (``spec_problems`` lists what is wrong).
+    """
+    loaded = _cached(path, check=check)
+    if loaded.problems and not lenient:
+        first, more = loaded.problems[0], len(loaded.problems) - 1
+        also = f" (and {more} more problem{'s' if more > 1 else ''}; --lenient serves it anyway)" if more else ""
+        raise SpecError(f"spec {path} is invalid {first}{also}")
+    return copy.deepcopy(loaded.document)
+
+
+def spec_problems(path: Path) -> tuple[SpecProblem, ...]:
+    """Where and how the spec at ``path`` breaks the OpenAPI schema (empty when it does not)."""
+    return _cached(path, check=True).problems
+
+
+def _cached(path: Path, *, check: bool) -> _Loaded:
     try:
         key = (str(path.resolve()), path.stat().st_mtime_ns, check)
     except OSError as exc:
         raise SpecError(f"cannot read spec {path}: {exc}") from exc
     if key not in _LOADED:
         _LOADED[key] = _load(path, check=check)
-    return copy.deepcopy(_LOADED[key])
+    return _LOADED[key]
 
 
-def _load(path: Path, *, check: bool) -> dict[str, Any]:
+def _load(path: Path, *, check: bool) -> _Loaded:
     try:
         text = path.read_text(encoding="utf-8")
-    except OSError as exc:
+    except (OSError, UnicodeDecodeError) as exc:
         raise SpecError(f"cannot read spec {path}: {exc}") from exc
     try:
-        document = json.loads(text) if path.suffix == ".json" else yaml.load(text, Loader=_YamlLoader)  # noqa: S506
+        document = json.loads(text) if path.suffix == ".json" else load_yaml(text)
     except (ValueError, yaml.YAMLError) as exc:
-        raise SpecError(f"spec {path} is not valid YAML/JSON: {exc}") from exc
-    if not isinstance(document, dict) or not str(document.get("openapi", "")).startswith("3."):
+        raise SpecError(f"spec {path} is not valid YAML/JSON: {_one_line(str(exc))}") from exc
+    if isinstance(document, dict) and str(document.get("swagger", "")).startswith("2."):
+        converted = path.with_name(f"{path.stem}.openapi.json")
+        raise SpecError(
+            f"spec {path} is Swagger 2.0, not an OpenAPI 3 document; convert it with the maintained converter and "
+            f"serve the result: npx swagger2openapi {path} -o {converted} && mockserver --spec {converted}"
+        )
+    version = str(document.get("openapi", "")) if isinstance(document, dict) else ""
+    if not isinstance(document, dict) or not version.startswith("3."):
         raise SpecError(f"spec {path} is not an OpenAPI 3 document")
-    if check:
-        try:
-            OpenAPI.from_dict(document)  # openapi-core checks the whole document against the OpenAPI schema
-        except OpenAPIValidationError as exc:
-            raise SpecError(f"spec {path} is invalid: {exc.message}") from exc
-    if str(document["openapi"]).startswith("3.0"):
+    problems = _problems(document, version) if check else ()
+    if version.startswith("3.0"):
         _normalise_30_schemas(document)
-    return document
+    return _Loaded(document, problems)
+
+
+def _problems(document: dict[str, Any], version: str) -> tuple[SpecProblem, ...]:
+    """Every place the document breaks the OpenAPI schema of its version, up to a limit."""
+    validator = _VALIDATORS.get(version[:3], OpenAPIV31SpecValidator)
+    found: list[SpecProblem] = []
+    try:
+        for error in validator(document).iter_errors():
+            message = error.message.split("\n\n", 1)[0]  # not the schema and instance dumps that follow
+            found.append(SpecProblem(_pointer(error.absolute_path), _short(_one_line(message))))
+            if len(found) == _MAX_PROBLEMS:
+                break
+    except Exception as exc:  # the validator's own failure (an unresolvable $ref) is a problem too
+        found.append(SpecProblem("", _short(_one_line(f"{type(exc).__name__}: {exc}"))))
+    return tuple(found)
+
+
+def _pointer(parts: Any) -> str:
+    """A JSON pointer (RFC 6901) from the parts of a path."""
+    return "".join("/" + str(part).replace("~", "~0").replace("/", "~1") for part in parts)
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _short(message: str) -> str:
+    return message if len(message) <= _MAX_MESSAGE else message[: _MAX_MESSAGE - 3] + "..."
 
 
 _SCHEMA_KEYS = ("schema", "schemas", "properties", "items", "additionalProperties", "allOf", "anyOf", "oneOf")

@@ -1,9 +1,13 @@
-"""Inline $refs, merge object allOfs, and derive the request and response views of a schema."""
+"""Resolve $refs by reference, merge object allOfs, and derive the request and response views of a schema.
+
+A resolved schema is a graph of shared nodes, never a recursive copy: every $ref target is resolved
+once and then reused, so a large spec whose schemas refer to each other stays the size of the spec.
+Consumers must treat resolved schemas as read-only.
+"""
 
 from __future__ import annotations
 
-import copy
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
 JsonSchema = dict[str, Any]
@@ -17,29 +21,43 @@ class Lookup(Protocol):
 
 
 class SchemaResolver:
-    """Turns spec fragments into self-contained schemas, caching each resolved $ref."""
+    """Turns spec fragments into self-contained schemas, resolving each $ref once and sharing the result."""
 
     def __init__(self, document: Mapping[str, Any]) -> None:
         self._document = document
         self._cache: dict[str, Any] = {}
         self._stack: list[str] = []
+        # id -> (node, its resolution), for spec nodes and for resolutions themselves (which resolve to
+        # themselves): resolving anything twice, even an already resolved schema, costs nothing.
+        self._done: dict[int, tuple[Any, Any]] = {}
 
     def resolve(self, node: Any) -> Any:
-        """A deep copy of ``node`` with every $ref inlined and object allOfs merged."""
-        if isinstance(node, list):
-            return [self.resolve(item) for item in node]
-        if not isinstance(node, dict):
+        """``node`` with every $ref replaced by its target's shared resolution, and object allOfs merged.
+
+        A reference back into a schema still being resolved (recursion) becomes an accept-anything stub.
+        """
+        if not isinstance(node, dict | list):
             return node
-        if "$ref" in node and isinstance(node["$ref"], str):
-            return self._resolve_ref(node["$ref"])
-        resolved = {key: self.resolve(value) for key, value in node.items()}
-        if isinstance(resolved.get("allOf"), list):
-            return merge_all_of(resolved)
+        hit = self._done.get(id(node))
+        if hit is not None and hit[0] is node:
+            return hit[1]
+        resolved: Any
+        if isinstance(node, list):
+            resolved = [self.resolve(item) for item in node]
+        elif "$ref" in node and isinstance(node["$ref"], str):
+            resolved = self._resolve_ref(node["$ref"])
+        else:
+            resolved = {key: self.resolve(value) for key, value in node.items()}
+            if isinstance(resolved.get("allOf"), list):
+                resolved = merge_all_of(resolved)
+        if not self._stack:  # inside a recursion a node's resolution depends on where it was reached
+            self._done[id(node)] = (node, resolved)
+        self._done[id(resolved)] = (resolved, resolved)
         return resolved
 
     def _resolve_ref(self, ref: str) -> Any:
         if ref in self._cache:
-            return copy.deepcopy(self._cache[ref])
+            return self._cache[ref]
         if ref in self._stack:
             return {"description": f"recursive reference {ref} (accepts any value)"}
         self._stack.append(ref)
@@ -48,16 +66,27 @@ class SchemaResolver:
         finally:
             self._stack.pop()
         self._cache[ref] = result
-        return copy.deepcopy(result)
+        return result
 
     def pointer(self, ref: str) -> Any:
         """Follow a local JSON pointer such as ``#/components/schemas/Customer``."""
         if not ref.startswith("#"):
-            raise KeyError(f"only local references are supported, got {ref}")
+            raise RefError(f"only local references are supported, got {ref}")
         node: Any = self._document
         for raw in ref[1:].split("/")[1:]:
-            node = node[raw.replace("~1", "/").replace("~0", "~")]
+            try:
+                node = node[raw.replace("~1", "/").replace("~0", "~")]
+            except (KeyError, IndexError, TypeError):
+                raise RefError(f"$ref {ref} points at nothing in the document") from None
         return node
+
+
+class RefError(KeyError):
+    """A $ref that cannot be followed: not local, or pointing at nothing."""
+
+    def __str__(self) -> str:
+        """The message alone (a KeyError would quote it)."""
+        return str(self.args[0])
 
 
 def merge_all_of(schema: JsonSchema) -> JsonSchema:
@@ -91,32 +120,62 @@ def _is_objectish(schema: Mapping[str, Any]) -> bool:
 
 def request_view(schema: Any) -> Any:
     """The schema a request body must meet: readOnly properties are allowed but never required."""
-    return _rewrite(schema, drop_required_if="readOnly", forbid=None)
+    return SchemaView.request().of(schema)
 
 
 def response_view(schema: Any) -> Any:
     """The schema a response must meet: writeOnly properties are forbidden."""
-    return _rewrite(schema, drop_required_if="writeOnly", forbid="writeOnly")
+    return SchemaView.response().of(schema)
 
 
-def _rewrite(schema: Any, *, drop_required_if: str, forbid: str | None) -> Any:
-    if isinstance(schema, list):
-        return [_rewrite(item, drop_required_if=drop_required_if, forbid=forbid) for item in schema]
-    if not isinstance(schema, dict):
-        return schema
+class SchemaView:
+    """One view (request or response) of resolved schemas, each shared node rewritten once and reused."""
+
+    def __init__(self, drop_required_if: str, *, forbid: str | None) -> None:
+        self._drop_required_if = drop_required_if
+        self._forbid = forbid
+        self._done: dict[int, tuple[Any, Any]] = {}  # id(node) -> (node, its view); holding node keeps ids unique
+
+    @classmethod
+    def request(cls) -> SchemaView:
+        """The request view: readOnly properties are allowed but never required."""
+        return cls("readOnly", forbid=None)
+
+    @classmethod
+    def response(cls) -> SchemaView:
+        """The response view: writeOnly properties are forbidden."""
+        return cls("writeOnly", forbid="writeOnly")
+
+    def of(self, schema: Any) -> Any:
+        """The view of ``schema``, sharing what earlier calls on this view already rewrote."""
+        if not isinstance(schema, dict | list):
+            return schema
+        hit = self._done.get(id(schema))
+        if hit is not None and hit[0] is schema:
+            return hit[1]
+        if isinstance(schema, list):
+            result: Any = [self.of(item) for item in schema]
+        else:
+            result = _rewrite(schema, self.of, drop_required_if=self._drop_required_if, forbid=self._forbid)
+        self._done[id(schema)] = (schema, result)
+        return result
+
+
+def _rewrite(
+    schema: JsonSchema, rewrite: Callable[[Any], Any], *, drop_required_if: str, forbid: str | None
+) -> JsonSchema:
+    """One node of a view; ``rewrite`` makes the view of each child."""
     out: JsonSchema = {}
     for key, value in schema.items():
         if key == "properties" and isinstance(value, dict):
             out[key] = {
-                name: False
-                if forbid and isinstance(sub, dict) and sub.get(forbid) is True
-                else _rewrite(sub, drop_required_if=drop_required_if, forbid=forbid)
+                name: False if forbid and isinstance(sub, dict) and sub.get(forbid) is True else rewrite(sub)
                 for name, sub in value.items()
             }
         elif key in ("example", "examples", "default", "enum", "const"):
             out[key] = value
         else:
-            out[key] = _rewrite(value, drop_required_if=drop_required_if, forbid=forbid)
+            out[key] = rewrite(value)
     properties = schema.get("properties")
     if isinstance(properties, dict) and isinstance(schema.get("required"), list):
         out["required"] = [

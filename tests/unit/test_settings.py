@@ -18,6 +18,7 @@ def test_every_setting_comes_back_the_same_through_the_environment() -> None:
         seed=7,
         scale=2.5,
         strict=True,
+        lenient=True,
         today=dt.date(2027, 1, 1),
         max_body_bytes=2048,
         rate_limit=5,
