@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import io
 import sys
-import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -115,10 +114,12 @@ class WsgiOverRsgi:
         kind = kind_of(scope.method, scope.path, scope.query_string)
         on_loop = self._runs_inline(kind, scope.path, environ)
         if on_loop:
-            (status, headers, payload), seconds = timed_call_wsgi(self._app, environ)
+            (status, headers, payload), seconds = timed_call_wsgi(self._app, environ, time.perf_counter)
         else:
             loop = asyncio.get_running_loop()
-            reply, seconds = await loop.run_in_executor(self._pool, timed_call_wsgi, self._app, environ)
+            reply, seconds = await loop.run_in_executor(
+                self._pool, timed_call_wsgi, self._app, environ, time.thread_time
+            )
             status, headers, payload = reply
         self.costs.observe(kind, seconds, on_loop=on_loop)
         if environ.get(DROP_CONNECTION):
@@ -138,7 +139,12 @@ class WsgiOverRsgi:
         """Whether this request may run on the event loop: a quick kind, and nothing that waits on purpose."""
         if not self.costs.quick(kind) or path.startswith(self._threaded_prefixes):
             return False
-        return self._may_stall is None or not self._may_stall(environ)
+        if self._may_stall is None:
+            return True
+        try:
+            return not self._may_stall(environ)
+        except Exception:  # a store that fails: in a thread, the app answers it in the API's error shape
+            return False
 
     async def _read_body(self, headers: _Headers, protocol: _Protocol, limit: int) -> tuple[bytes, bool]:
         """The body up to one byte past the limit (so the app can say 413), and whether it stopped short in time.
@@ -224,14 +230,12 @@ def call_wsgi(app: WsgiApp, environ: dict[str, Any]) -> Reply:
     return int(status.split(" ", 1)[0]), headers, b"".join(written)
 
 
-def timed_call_wsgi(app: WsgiApp, environ: dict[str, Any]) -> tuple[Reply, float]:
-    """``call_wsgi`` and the seconds it held its thread: wall time on the event loop, CPU time in the pool.
+def timed_call_wsgi(app: WsgiApp, environ: dict[str, Any], clock: Callable[[], float]) -> tuple[Reply, float]:
+    """``call_wsgi`` and how long it took by ``clock``: wall time on the event loop, CPU time in the pool.
 
     In the pool, threads wait for each other's interpreter lock, so wall time there says more about
     the load than about the request; its CPU time is what it would cost the loop.
     """
-    on_loop = threading.current_thread() is threading.main_thread()
-    clock = time.perf_counter if on_loop else time.thread_time
     began = clock()
     reply = call_wsgi(app, environ)
     return reply, clock() - began

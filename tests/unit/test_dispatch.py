@@ -128,3 +128,13 @@ def test_admin_paths_and_a_stalling_app_always_get_a_thread() -> None:
     assert _serve(adapter, [_Scope(path="/api")] * 2)[1] == LOOP
     stalls["now"] = True  # a latency fault was injected: the app will sleep on purpose
     assert _serve(adapter, [_Scope(path="/api")] * 2).count(LOOP) == 0
+
+
+def test_a_failing_stall_check_sends_the_request_to_a_thread_where_the_app_answers_it() -> None:
+    def may_stall(environ: dict[str, Any]) -> bool:
+        raise RuntimeError("the store is closed")
+
+    adapter = WsgiOverRsgi(_thread_naming_app({}), threads=1, max_body_bytes=100, body_timeout=5, may_stall=may_stall)
+    answered = _serve(adapter, [_Scope(path="/api")] * 3)
+    assert len(answered) == 3
+    assert LOOP not in answered
