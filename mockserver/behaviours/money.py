@@ -15,6 +15,8 @@ from typing import Any
 from mockserver.errors import ValidationFailed
 
 MAX_CENTS = 10**15
+_EXACT = 10**26  # integers Decimal's 28 digits hold exactly (the integer fast paths stay below it)
+_FLOAT_EXACT = 2**53  # floats below it that are whole convert to int exactly
 
 
 def round_half_up(value: Decimal) -> int:
@@ -27,13 +29,24 @@ def _decimal(value: Any) -> Decimal:
 
 
 def line_total(quantity: Any, price: Any) -> int:
-    """A line item's total in cents."""
+    """A line item's total in cents (whole quantities in integers: the same result, without Decimal)."""
+    if type(price) is int and _whole(quantity) and abs(total := int(quantity) * price) < _EXACT:
+        return total
     return round_half_up(_decimal(quantity) * _decimal(price))
 
 
 def line_tax(total: int, tax_rate: Any) -> int:
-    """The tax on one line item, in cents."""
+    """The tax on one line item, in cents (a whole rate in integers: the same result, without Decimal)."""
+    if type(total) is int and type(tax_rate) is int and abs(hundredths := total * tax_rate) < _EXACT:
+        return (hundredths + 50) // 100 if hundredths >= 0 else -((50 - hundredths) // 100)
     return round_half_up(Decimal(total) * _decimal(tax_rate) / 100)
+
+
+def _whole(value: Any) -> bool:
+    """An int, or a float that holds a whole number exactly (its digits are the float's own)."""
+    if type(value) is int:
+        return True
+    return type(value) is float and value.is_integer() and abs(value) < _FLOAT_EXACT
 
 
 def apply_totals(document: dict[str, Any]) -> None:

@@ -64,24 +64,52 @@ def read_only_mismatches(sent: Any, built: Any, schema: Mapping[str, Any], path:
 
 def fill_required(value: Any, schema: Mapping[str, Any], clock: Clock) -> None:
     """Give every required-but-missing property a schema-valid value (default, null, or a zero)."""
-    if isinstance(value, list):
-        items = schema.get("items")
-        for index, item in enumerate(value):
+    RequiredFiller().fill(value, schema, clock)
+
+
+_FieldRule = tuple[str, dict[str, Any], bool, bool]  # name, schema, filled when missing, descended into
+
+
+class RequiredFiller:
+    """``fill_required`` that works out each schema's fields once: seeding fills hundreds of thousands of records."""
+
+    def __init__(self) -> None:
+        self._rules: dict[int, tuple[Mapping[str, Any], list[_FieldRule]]] = {}
+
+    def fill(self, value: Any, schema: Mapping[str, Any], clock: Clock) -> None:
+        """Fill a value's required-but-missing properties, at any depth (array items get their position as id)."""
+        if isinstance(value, list):
+            items = schema.get("items")
             if isinstance(items, dict):
-                if isinstance(item, dict) and "id" in (items.get("properties") or {}) and "id" not in item:
-                    item["id"] = index + 1
-                fill_required(item, items, clock)
-        return
-    if not isinstance(value, dict):
-        return
-    properties = schema.get("properties") or {}
-    for name, sub in properties.items():
-        if not isinstance(sub, dict):
-            continue
-        if name not in value and (name in schema.get("required", ()) or sub.get("readOnly") is True):
-            value[name] = _zero(sub, clock)
-        if isinstance(value.get(name), (dict, list)):
-            fill_required(value[name], sub, clock)
+                numbered = "id" in (items.get("properties") or {})
+                for index, item in enumerate(value):
+                    if numbered and isinstance(item, dict) and "id" not in item:
+                        item["id"] = index + 1
+                    self.fill(item, items, clock)
+            return
+        if not isinstance(value, dict):
+            return
+        for name, sub, required, nested in self._field_rules(schema):
+            if required and name not in value:
+                value[name] = _zero(sub, clock)
+            if nested and isinstance(inner := value.get(name), (dict, list)):
+                self.fill(inner, sub, clock)
+
+    def _field_rules(self, schema: Mapping[str, Any]) -> list[_FieldRule]:
+        """The properties that may need a value or hold nested ones (held with the schema: its id stays unique)."""
+        hit = self._rules.get(id(schema))
+        if hit is None or hit[0] is not schema:
+            rules: list[_FieldRule] = []
+            required = schema.get("required", ())
+            for name, sub in (schema.get("properties") or {}).items():
+                if not isinstance(sub, dict):
+                    continue
+                filled = name in required or sub.get("readOnly") is True
+                nested = bool(sub.get("properties")) or isinstance(sub.get("items"), dict)
+                if filled or nested:
+                    rules.append((name, sub, filled, nested))
+            hit = self._rules[id(schema)] = (schema, rules)
+        return hit[1]
 
 
 def _zero(schema: Mapping[str, Any], clock: Clock) -> Any:

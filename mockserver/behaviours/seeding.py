@@ -256,6 +256,7 @@ def _seed_company(engine: Engine, tenant: Tenant, fixtures: Fixtures, company_id
     rng = random.Random(seed * 7919 + company_id)
     documented: dict[str, set[object]] = {}
     order = seeding_order(index.resources)
+    filler = records.RequiredFiller()
     _load_reference(tenant, index.resources, fixtures)
     for resource in order:
         example = documented_record(index, resource)
@@ -263,12 +264,12 @@ def _seed_company(engine: Engine, tenant: Tenant, fixtures: Fixtures, company_id
             if "company_id" in (resource.schema.get("properties") or {}):
                 example["company_id"] = tenant.company_id  # the example shows company 1's copy
             _document_write_only(example, resource)
-            _store_seeded(engine, tenant, resource, example)
+            _store_seeded(engine, tenant, resource, example, filler)
             documented.setdefault(resource.name, set()).add(example[resource.id_field])
     for resource in order:
         count = round(resource.seed_count * scale)
         if count > 0 and resource.parent is None:
-            _seed_resource(engine, tenant, resource, count, factory, rng, documented)
+            _seed_resource(engine, tenant, resource, count, factory, rng, documented, filler)
     for finish_seed in engine.after_seed:
         finish_seed(engine, tenant, rng)
     engine.apply_clock_rules(tenant, engine.clock.today())  # marks today done: no scan on the first call
@@ -298,9 +299,11 @@ def documented_record(index: SpecIndex, resource: Resource) -> Record | None:
     return example
 
 
-def _store_seeded(engine: Engine, tenant: Tenant, resource: Resource, record: Record) -> None:
+def _store_seeded(
+    engine: Engine, tenant: Tenant, resource: Resource, record: Record, filler: records.RequiredFiller
+) -> None:
     """Run a seeded record through the same rules as a created one, then store it."""
-    records.fill_required(record, resource.schema, engine.clock)
+    filler.fill(record, resource.schema, engine.clock)
     for function in engine.derive.get(resource.name, []):
         function(record, tenant, engine.clock)
     records.in_schema_order(record, resource.schema)
@@ -325,21 +328,22 @@ def _seed_resource(
     factory: FakeRecordFactory,
     rng: random.Random,
     documented: dict[str, set[object]],
+    filler: records.RequiredFiller,
 ) -> None:
     pools: dict[str, list[object]] = {}
     faker_pools: dict[str, list[object]] = {}
 
     def pick_ref(target: str) -> int | str | None:
-        if target not in pools:
-            pools[target] = list(tenant.ids(target))
-        pool = pools[target]
+        pool = pools.get(target)
+        if pool is None:
+            pool = pools[target] = list(tenant.ids(target))
         return rng.choice(pool) if pool else None  # type: ignore[return-value]
 
     def pick_faker_record(target: str) -> int | str | None:
         """Seed fixes may change what they pick, so they only pick Faker records: examples stay verbatim."""
-        if target not in faker_pools:
-            faker_pools[target] = [i for i in tenant.ids(target) if i not in documented.get(target, ())]
-        pool = faker_pools[target]
+        pool = faker_pools.get(target)
+        if pool is None:
+            pool = faker_pools[target] = [i for i in tenant.ids(target) if i not in documented.get(target, ())]
         return rng.choice(pool) if pool else None  # type: ignore[return-value]
 
     skip = {resource.id_field, *resource.sequences, *_SERVER_STAMPS}
@@ -364,7 +368,7 @@ def _seed_resource(
             record["company_id"] = tenant.company_id
         for fix in engine.seed_fixes.get(resource.name, []):
             fix(record, tenant, rng, pick_faker_record)
-        _store_seeded(engine, tenant, resource, record)
+        _store_seeded(engine, tenant, resource, record, filler)
 
 
 def _stamp_from_dates(record: dict[str, object], resource: Resource) -> str | None:

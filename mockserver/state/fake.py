@@ -7,6 +7,7 @@ pools drawn from a seeded ``Faker``. The same seed and call sequence gives the s
 
 from __future__ import annotations
 
+import copy
 import datetime
 import math
 from collections.abc import Collection, Mapping
@@ -23,6 +24,7 @@ Plan = list[tuple[str, Gen, Mapping[str, Any]]]
 _OMIT: Any = object()  # a generator's "leave this optional property out"
 _NULL_RATE = 0.1  # share of nullable values that come out null
 _OMIT_RATE = 0.05  # share of optional free-text properties left out
+_FAKER_POOL = 4096  # distinct values at most per x-sandbox-faker property (made as needed, then picked from)
 _BIG_MONEY = frozenset({"budget", "salary", "revenue", "income", "expenses", "profit", "outstanding", "balance"})
 
 
@@ -165,17 +167,29 @@ class FakeRecordFactory(ValueGenerators):
         return (lambda ctx: None), False
 
     def _faker_gen(self, prov: str, s: Mapping[str, Any], main: str, fallback: Gen) -> Gen:
-        """Calls the named Faker provider, falling back when it is unknown or its value unfit."""
+        """Draws from a pool of the named Faker provider's values, made as needed (a Faker call per record is slow).
+
+        Values the provider could not make or that do not fit the schema fall back, as a direct call would.
+        """
         fn = None if prov.startswith(("_", "seed")) else getattr(self._faker, prov, None)
         if not callable(fn):
             return fallback
+        pool: list[Any] = []
+        rnd = self._faker.random.random  # Faker's own generator, as the calls were: ours is untouched
 
         def gen(ctx: Ctx) -> Any:
-            try:
-                v = fs.jsonable(fn())
-            except Exception:
+            slot = int(rnd() * _FAKER_POOL)
+            if slot >= len(pool):  # the pool fills as records ask: a small seed makes few values
+                try:
+                    made = fs.jsonable(fn())
+                except Exception:
+                    made = _OMIT
+                pool.append(made if made is not _OMIT and fs.fits(made, s, main) else _OMIT)
+                slot = len(pool) - 1
+            v = pool[slot]
+            if v is _OMIT:
                 return fallback(ctx)
-            return v if fs.fits(v, s, main) else fallback(ctx)
+            return copy.deepcopy(v) if isinstance(v, list | dict) else v  # records never share a container
 
         return gen
 
