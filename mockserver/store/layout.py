@@ -61,6 +61,11 @@ class TablePlan:
         """The indexed fields copied into columns of their own, in a stable order."""
         return [field for _, field in sorted(self.fields.items()) if field.column]
 
+    @cached_property
+    def column_names(self) -> tuple[str, ...]:
+        """The names of those columns, in the same order (statements are keyed by them)."""
+        return tuple(str(field.column) for field in self.columns)
+
     def kind_of(self, name: str) -> FieldKind:
         """The kind of a field (``any`` when it is not indexed)."""
         plan = self.fields.get(name)

@@ -477,7 +477,7 @@ def lookup_sql(table: str, column: str) -> str:
 
 def upsert_sql(plan: TablePlan) -> str:
     """The INSERT of one row that replaces the document and columns of a row with the same key."""
-    return _upsert_sql(plan.table, tuple(str(f.column) for f in plan.columns))
+    return _upsert_sql(plan.table, plan.column_names)
 
 
 @lru_cache(maxsize=1024)

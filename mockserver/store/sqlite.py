@@ -34,7 +34,9 @@ if TYPE_CHECKING:
 _BUSY_MS = 30_000
 _POOL_IDLE = 16
 _TEMPORARY_PREFIX = "invoice-sandbox-"
-_MERGE_CACHE_KIB = 512 << 10  # page cache while a bulk merge rebuilds indexes (given back after it)
+_BULK_CACHE_KIB = 512 << 10  # page cache during a bulk load (given back after it)
+_FTS_HASH = 1 << 20  # FTS5's own default: pending terms it holds before writing a segment
+_FTS_BULK_HASH = 64 << 20  # the same while a text index is rebuilt in one statement
 _SHARED_DDL = (
     "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
     "CREATE TABLE IF NOT EXISTS counters (company INTEGER NOT NULL, name TEXT NOT NULL, value INTEGER NOT NULL, "
@@ -204,6 +206,7 @@ class SqliteStore(SqlState):
     """State in SQLite: a private temporary database by default, or a file that outlives the process."""
 
     dialect = SqliteDialect()
+    bulk_cache_kib = _BULK_CACHE_KIB
 
     def __init__(self, plans: dict[str, TablePlan], path: Path | None = None, *, api: str = "") -> None:
         self._local = threading.local()
@@ -369,17 +372,46 @@ class SqliteStore(SqlState):
         connection.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (f"fts:{table}", wanted))
 
     def _rebuild_text_index(self, run: Any, plan: TablePlan) -> None:
+        """Index every row's search text anew, in one statement.
+
+        FTS5 writes its pending terms out as a new segment whenever they pass ``hashsize`` (1 MiB by
+        default) and merges segments as they pile up; a large hash for the rebuild writes a few big
+        segments instead (the text indexes at scale 1000: about 3.5 -> 3.0 s), and the default comes back after.
+        """
         if plan.search_fields:
             fts, columns = identifier(plan.table, "fts"), ", ".join(f'"{f}"' for f in plan.search_fields)
             values = ", ".join(f"coalesce(json_extract(doc, {_path(f)}), '')" for f in plan.search_fields)
             run(f"DELETE FROM {fts}", ())
+            run(f"INSERT INTO {fts} ({fts}, rank) VALUES ('hashsize', ?)", (_FTS_BULK_HASH,))
             run(f"INSERT INTO {fts} (rowid, {columns}) SELECT rid, {values} FROM {plan.table}", ())
+            run(f"INSERT INTO {fts} ({fts}, rank) VALUES ('hashsize', ?)", (_FTS_HASH,))
 
     def _create_plan_table(self, plan: TablePlan) -> None:
         with self._transaction(write=True) as connection:
             self._create_table(connection, plan)
 
     # -- bulk merge ------------------------------------------------------------------------------
+    @contextmanager
+    def bulk(self) -> Iterator[None]:
+        """A bulk load with a large page cache and a helper thread for sorts, both given back at its end.
+
+        The cache holds what the load writes until it commits, through the index sorts of a merge and
+        the text indexes rebuilt at the end, instead of spilling pages to the journal as it goes.
+        """
+        if self._bulk_load() is not None:
+            yield
+            return
+        with self._checked_out() as connection:
+            previous = connection.execute("PRAGMA cache_size").fetchone()[0]
+            connection.execute(f"PRAGMA cache_size = -{self.bulk_cache_kib}")
+            connection.execute("PRAGMA threads = 2")  # a helper thread sorts beside the main one
+            try:
+                with super().bulk():
+                    yield
+            finally:
+                connection.execute(f"PRAGMA cache_size = {int(previous)}")
+                connection.execute("PRAGMA threads = 0")
+
     def absorb(self, sources: Sequence[ScratchStore]) -> None:
         """Copy scratch stores' records and counters into this store's open bulk load (its end counts and indexes).
 
@@ -390,18 +422,11 @@ class SqliteStore(SqlState):
         if bulk is None:
             raise RuntimeError("absorb() runs inside store.bulk()")
         with self._transaction(write=True) as connection:
-            previous = connection.execute("PRAGMA cache_size").fetchone()[0]
-            connection.execute(f"PRAGMA cache_size = -{_MERGE_CACHE_KIB}")  # index sorts stay in memory
-            connection.execute("PRAGMA threads = 2")  # a helper thread sorts beside the main one
-            try:
-                for plan in list(self.plans.values()):
-                    if self._copy_rows(connection, plan, sources):
-                        bulk.tallies[plan.resource] = [row for source in sources for row in source.tally_rows(plan)]
-                    else:
-                        bulk.touched.add(plan.resource)
-            finally:
-                connection.execute(f"PRAGMA cache_size = {int(previous)}")
-                connection.execute("PRAGMA threads = 0")
+            for plan in list(self.plans.values()):
+                if self._copy_rows(connection, plan, sources):
+                    bulk.tallies[plan.resource] = [row for source in sources for row in source.tally_rows(plan)]
+                else:
+                    bulk.touched.add(plan.resource)
         for source in sources:
             for company, name, value in source.counter_rows():
                 bulk.counters[(company, name)] = value
