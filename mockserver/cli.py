@@ -219,12 +219,15 @@ def seed_command(argv: Sequence[str]) -> int:
 
     def run() -> int:
         from mockserver.app import create_app
+        from mockserver.behaviours.seeding import reseed, seeding_of
 
         started = time.perf_counter()
-        engine = create_app(settings).extensions["sandbox"]["engine"]
-        if options.fresh:
-            engine.reset()
-        store = engine.store
+        sandbox = create_app(settings).extensions["sandbox"]["control"]
+        engine, store = sandbox.engine, sandbox.engine.store
+        if options.fresh and seeding_of(store, settings.seed, settings.scale) != (settings.seed, settings.scale):
+            reseed(engine, sandbox.fixtures, settings.seed, settings.scale)  # another seed or scale: seed anew
+        elif options.fresh:
+            engine.reset()  # the same seed and scale: back to what they seeded
         held = store.meta("seeded")
         store.close()
         print(f"mockserver: {options.db} is ready ({held}) in {time.perf_counter() - started:.1f} s", flush=True)

@@ -405,3 +405,15 @@ def test_a_bad_webhook_target_entry_is_one_line_and_exit_2() -> None:
     assert result.returncode == 2
     assert result.stderr.startswith("mockserver: --webhook-allow: 'http://hooks.example.com' is not a ")
     assert result.stderr.count("\n") == 1
+
+
+def test_seed_prepares_a_database_and_fresh_seeds_it_anew_with_the_seed_and_scale_given(tmp_path: Path) -> None:
+    database = str(tmp_path / "prepared.db")
+    first = run_mockserver("seed", "--db", database, "--scale", "0.5")
+    assert first.returncode == 0, first.stderr
+    assert "is ready (seed 1, scale 0.5)" in first.stdout
+    again = run_mockserver("seed", "--db", database, "--scale", "2")  # a seeded database keeps its state
+    assert "is ready (seed 1, scale 0.5)" in again.stdout, again.stdout + again.stderr
+    fresh = run_mockserver("seed", "--db", database, "--fresh", "--seed", "3", "--scale", "2")
+    assert fresh.returncode == 0, fresh.stderr
+    assert "is ready (seed 3, scale 2)" in fresh.stdout, fresh.stdout + fresh.stderr
