@@ -347,3 +347,12 @@ def test_a_worker_not_heard_from_is_not_waited_for(shared: Ephemera) -> None:
     book.served(**_request(1))
     assert ids(book.entries()) == ["req-1"]
     assert all(key != "worker:gone" for key, _ in shared.items("journal-sync", 0.0))
+
+
+def test_a_worker_writes_nothing_until_a_reader_asks_and_keeps_only_its_newest(shared: Ephemera) -> None:
+    worker, reader = Journal(shared, lambda: PINNED, size=5), Journal(shared, lambda: PINNED, size=5)
+    for n in range(12):
+        worker.served(**_request(n))
+    time.sleep(0.4)  # longer than any periodic write would wait: a busy sandbox nobody reads spends nothing
+    assert shared.items(NAMESPACE, 0.0) == []
+    assert ids(reader.entries()) == [f"req-{n}" for n in range(11, 6, -1)]
