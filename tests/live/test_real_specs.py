@@ -68,6 +68,19 @@ def test_the_stripe_spec_starts_in_bounds() -> None:
     assert peak < MAX_RSS_MB, f"{peak} MB"
 
 
+def start_refused(spec: Path) -> subprocess.CompletedProcess[str]:
+    """``mockserver --spec SPEC``, which must refuse to start (exit status 2)."""
+    result = subprocess.run(
+        [sys.executable, "-m", "mockserver", "--spec", str(spec), "--port", "0"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 2, result.stderr
+    return result
+
+
 BROKEN = """\
 openapi: 3.0.3
 info: {title: Broken}
@@ -87,14 +100,7 @@ paths:
 def test_a_lenient_server_serves_a_broken_spec_and_lists_its_problems(tmp_path: Path) -> None:
     spec = tmp_path / "broken.yaml"
     spec.write_text(BROKEN, encoding="utf-8")
-    refused = subprocess.run(
-        [sys.executable, "-m", "mockserver", "--spec", str(spec), "--port", "0"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert refused.returncode == 2
+    refused = start_refused(spec)
     assert refused.stderr.count("\n") == 1, refused.stderr  # one line, no traceback
     assert "is invalid at /info" in refused.stderr
     server = LiveServer("--spec", str(spec), "--lenient")
@@ -108,14 +114,7 @@ def test_a_lenient_server_serves_a_broken_spec_and_lists_its_problems(tmp_path: 
 
 
 def test_swagger_2_is_refused_in_one_line_with_the_converting_command() -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", "mockserver", "--spec", str(DOCKER_SWAGGER), "--port", "0"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert result.returncode == 2
+    result = start_refused(DOCKER_SWAGGER)
     lines = result.stderr.splitlines()
     assert len(lines) == 1, result.stderr
     assert "Swagger 2.0" in lines[0]
