@@ -10,16 +10,13 @@ tallied field (enums, booleans) is kept beside the records in the same transacti
 from __future__ import annotations
 
 import copy
-import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, Protocol
 
-import orjson
-
 from mockserver.errors import ValidationFailed
-from mockserver.jsonio import dumps
+from mockserver.jsonio import dumps, loads
 from mockserver.store.base import Change, Condition, DocumentPage, Page, Query, Record, RecordId
 from mockserver.store.layout import FieldKind, TablePlan
 
@@ -89,10 +86,7 @@ def decode(raw: Any) -> Record:
     """A stored document back to a record (the standard library decodes integers beyond 64 bits)."""
     if isinstance(raw, dict):
         return raw
-    try:
-        record: Record = orjson.loads(raw)
-    except orjson.JSONDecodeError:
-        record = json.loads(raw)
+    record: Record = loads(raw)
     return record
 
 
