@@ -11,7 +11,15 @@ from mockserver.control.bodies import Bodies
 from mockserver.control.clock_routes import add_clock_routes, clock_view
 from mockserver.control.fault_routes import add_fault_and_journal_routes
 from mockserver.control.key_routes import add_key_routes
-from mockserver.control.sandbox import PREFIX, SPEC_PATH, STATE_BODY_LIMIT, STATE_PATH, Sandbox, control_document
+from mockserver.control.sandbox import (
+    PREFIX,
+    SPEC_PATH,
+    STATE_BODY_LIMIT,
+    STATE_PATH,
+    Sandbox,
+    control_document,
+    presented_credential,
+)
 from mockserver.control.state_routes import add_state_routes
 from mockserver.errors import ApiError, Forbidden, Unauthorized, error_body
 from mockserver.jsonio import dumps
@@ -47,7 +55,7 @@ def control_blueprint(sandbox: Sandbox) -> Blueprint:
             if request.path == STATE_PATH:
                 request.max_content_length = STATE_BODY_LIMIT
             return
-        presented = (request.headers.get("Authorization") or "").partition(" ")[2].strip()
+        _, presented = presented_credential(request.headers.get("Authorization"))
         if presented and sandbox.keyring.identify(presented) is not None:
             raise Forbidden("API keys cannot use /__sandbox: send the admin token printed in the banner.")
         raise Unauthorized(

@@ -39,6 +39,12 @@ def control_document() -> dict[str, Any]:
     return loaded
 
 
+def presented_credential(authorization: str | None) -> tuple[str, str]:
+    """An Authorization header's scheme (lower case) and credential: ``("bearer", "sk_...")``."""
+    scheme, _, presented = (authorization or "").partition(" ")
+    return scheme.lower(), presented.strip()
+
+
 @dataclass
 class Sandbox:
     """Everything the control surface drives, for one app."""
@@ -62,10 +68,9 @@ class Sandbox:
 
     def is_admin(self, authorization: str | None) -> bool:
         """Whether an Authorization header carries this sandbox's admin token (compared in constant time)."""
-        kind, _, presented = (authorization or "").partition(" ")
-        presented = presented.strip()
+        scheme, presented = presented_credential(authorization)
         return (
-            kind.lower() == "bearer"
+            scheme == "bearer"
             and bool(presented)
             and hmac.compare_digest(presented.encode(), self.admin_token.encode())
         )
