@@ -129,7 +129,9 @@ def _broken_rules(engine: Engine, resource: Resource, tenant: Tenant, record: Re
         clock_rule.apply(expected, tenant, engine.clock)
     derived = copy.deepcopy(expected)
     try:
-        records.finish(derived, expected, resource, tenant, engine.clock, engine.derive.get(resource.name, []))
+        records.finish(
+            derived, expected, resource, tenant, engine.clock, engine.derive.get(resource.name, []), engine.required
+        )
     except ValidationFailed as failure:
         return [f"{where}.{field}: {'; '.join(messages)}" for field, messages in (failure.errors or {}).items()]
     except ApiError as error:

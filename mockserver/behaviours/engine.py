@@ -57,6 +57,7 @@ class Engine:
         self.clock_rules: dict[str, ClockRule] = {}
         self.issuer: TokenIssuer | None = None
         self.fake = FakeRecordFactory(0, clock.today())
+        self.required = records.RequiredFiller()  # what each schema needs filled, worked out once
         self.reseed: Callable[[], None] | None = None
         self._followed: dict[int, int] = {}
         self.hidden: dict[str, frozenset[str]] = {op.operation_id: _hidden_fields(op) for op in index.operations}
@@ -160,7 +161,7 @@ class Engine:
 
     def finish(self, tenant: Tenant, resource: Resource, record: Record, sent: Any) -> None:
         """Derive computed fields and enforce readOnly, reference and uniqueness rules, then the client checks."""
-        records.finish(record, sent, resource, tenant, self.clock, self.derive.get(resource.name, []))
+        records.finish(record, sent, resource, tenant, self.clock, self.derive.get(resource.name, []), self.required)
         for check in self.client_checks.get(resource.name, []):
             check(record, tenant, self.clock)
 

@@ -62,16 +62,14 @@ def read_only_mismatches(sent: Any, built: Any, schema: Mapping[str, Any], path:
     return errors
 
 
-def fill_required(value: Any, schema: Mapping[str, Any], clock: Clock) -> None:
-    """Give every required-but-missing property a schema-valid value (default, null, or a zero)."""
-    RequiredFiller().fill(value, schema, clock)
-
-
 _FieldRule = tuple[str, dict[str, Any], bool, bool]  # name, schema, filled when missing, descended into
 
 
 class RequiredFiller:
-    """``fill_required`` that works out each schema's fields once: seeding fills hundreds of thousands of records."""
+    """Gives every required-but-missing property a schema-valid value (default, null, or a zero).
+
+    It works out each schema's fields once (held per engine): every create and every seeded record asks.
+    """
 
     def __init__(self) -> None:
         self._rules: dict[int, tuple[Mapping[str, Any], list[_FieldRule]]] = {}
@@ -204,9 +202,10 @@ def finish(
     tenant: Tenant,
     clock: Clock,
     derive: list[Derive],
+    required: RequiredFiller,
 ) -> Record:
     """Complete a record (derived and required fields), then enforce the write rules or raise 422."""
-    fill_required(record, resource.schema, clock)
+    required.fill(record, resource.schema, clock)
     for function in derive:
         function(record, tenant, clock)
     in_schema_order(record, resource.schema)

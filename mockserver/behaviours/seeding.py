@@ -256,7 +256,6 @@ def _seed_company(engine: Engine, tenant: Tenant, fixtures: Fixtures, company_id
     rng = random.Random(seed * 7919 + company_id)
     documented: dict[str, set[object]] = {}
     order = seeding_order(index.resources)
-    filler = records.RequiredFiller()
     _load_reference(tenant, index.resources, fixtures)
     for resource in order:
         example = documented_record(index, resource)
@@ -264,12 +263,12 @@ def _seed_company(engine: Engine, tenant: Tenant, fixtures: Fixtures, company_id
             if "company_id" in (resource.schema.get("properties") or {}):
                 example["company_id"] = tenant.company_id  # the example shows company 1's copy
             _document_write_only(example, resource)
-            _store_seeded(engine, tenant, resource, example, filler)
+            _store_seeded(engine, tenant, resource, example)
             documented.setdefault(resource.name, set()).add(example[resource.id_field])
     for resource in order:
         count = round(resource.seed_count * scale)
         if count > 0 and resource.parent is None:
-            _seed_resource(engine, tenant, resource, count, factory, rng, documented, filler)
+            _seed_resource(engine, tenant, resource, count, factory, rng, documented)
     for finish_seed in engine.after_seed:
         finish_seed(engine, tenant, rng)
     engine.apply_clock_rules(tenant, engine.clock.today())  # marks today done: no scan on the first call
@@ -299,11 +298,9 @@ def documented_record(index: SpecIndex, resource: Resource) -> Record | None:
     return example
 
 
-def _store_seeded(
-    engine: Engine, tenant: Tenant, resource: Resource, record: Record, filler: records.RequiredFiller
-) -> None:
+def _store_seeded(engine: Engine, tenant: Tenant, resource: Resource, record: Record) -> None:
     """Run a seeded record through the same rules as a created one, then store it."""
-    filler.fill(record, resource.schema, engine.clock)
+    engine.required.fill(record, resource.schema, engine.clock)
     for function in engine.derive.get(resource.name, []):
         function(record, tenant, engine.clock)
     records.in_schema_order(record, resource.schema)
@@ -328,7 +325,6 @@ def _seed_resource(
     factory: FakeRecordFactory,
     rng: random.Random,
     documented: dict[str, set[object]],
-    filler: records.RequiredFiller,
 ) -> None:
     pools: dict[str, list[object]] = {}
     faker_pools: dict[str, list[object]] = {}
@@ -368,7 +364,7 @@ def _seed_resource(
             record["company_id"] = tenant.company_id
         for fix in engine.seed_fixes.get(resource.name, []):
             fix(record, tenant, rng, pick_faker_record)
-        _store_seeded(engine, tenant, resource, record, filler)
+        _store_seeded(engine, tenant, resource, record)
 
 
 def _stamp_from_dates(record: dict[str, object], resource: Resource) -> str | None:
