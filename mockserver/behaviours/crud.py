@@ -65,7 +65,7 @@ def _listing(call: Call, engine: Engine, resource: Resource, *extra: Condition) 
         rows, total = [embedded(text) for text in documents.documents], documents.total
     else:
         result = call.tenant.query(resource.name, sliced)
-        rows, total = list(result.rows), result.total
+        rows, total = result.rows, result.total
     links, meta = listing.paginate(rows, total, page, limit, call.url, call.query_pairs)
     return Reply(call.operation.success_status, engine.render_list(call, rows, links=links, meta=meta))
 
