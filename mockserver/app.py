@@ -14,7 +14,7 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound, Reque
 
 from mockserver import __version__
 from mockserver.accesslog import AccessLog
-from mockserver.behaviours import install_domain
+from mockserver.behaviours import chosen_domain, install_domain, load_domain
 from mockserver.behaviours.engine import Engine
 from mockserver.behaviours.seeding import prepare_state
 from mockserver.control import PREFIX, Sandbox, control_blueprint, new_admin_token
@@ -33,7 +33,7 @@ from mockserver.platform.webhooks import webhook_dispatcher
 from mockserver.settings import Settings
 from mockserver.spec import Operation, SpecIndex, load_spec
 from mockserver.state.clock import Clock, ClockSetting
-from mockserver.state.fixtures import load_fixtures
+from mockserver.state.fixtures import load_fixtures, with_reference
 from mockserver.store import is_postgres, open_store
 from mockserver.store.ephemera import MemoryEphemera
 from mockserver.validation import OperationValidator, SchemaCompiler
@@ -63,13 +63,17 @@ def _create_app(settings: Settings) -> Flask:
     """``create_app`` (one app at a time)."""
     document = load_spec(settings.spec_path, lenient=settings.lenient)
     index = SpecIndex.build(document)
+    chosen = chosen_domain(document, settings.domain)
+    domain = load_domain(chosen) if chosen is not None else None
     fixtures = load_fixtures(settings.fixtures_dir)
+    if domain is not None:
+        fixtures = with_reference(fixtures, domain.reference())
     clock = Clock(settings.today)
     store = open_store(index, settings.db)
     engine = Engine(index, store, clock)
     shared = store.ephemera if store.workers_allowed else MemoryEphemera()
     keyring = KeyRing(fixtures, index.security_schemes, clock, index.operations, shared)
-    install_domain(engine, keyring)
+    install_domain(engine, keyring, domain)
     prepare_state(engine, fixtures, settings)
     dispatcher = webhook_dispatcher(engine, settings, shared)
     engine.on_events = dispatcher.wake

@@ -36,6 +36,11 @@ def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, help="seed for the fake data (default 1)")
     parser.add_argument("--scale", type=float, help="multiplier for the number of seeded records (default 1)")
     parser.add_argument("--today", type=dt.date.fromisoformat, help="the sandbox's date, YYYY-MM-DD")
+    parser.add_argument(
+        "--domain",
+        help="the domain plug-in whose rules to add: a registered name (invoicing) or package.module:Class; "
+        "'none' serves the spec with none (default: what the spec's x-sandbox-domain says)",
+    )
 
 
 def serve_parser() -> argparse.ArgumentParser:
@@ -168,6 +173,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _serve(settings: Settings) -> int:
     from mockserver.banner import banner
+    from mockserver.behaviours.domain import chosen_domain, load_domain
     from mockserver.control import new_admin_token
     from mockserver.platform.webhooks import webhook_targets
     from mockserver.serve import serve
@@ -185,6 +191,9 @@ def _serve(settings: Settings) -> int:
         settings, host=address.ip, port=address.port, admin_token=settings.admin_token or new_admin_token()
     )
     index = SpecIndex.build(load_spec(settings.spec_path, lenient=settings.lenient))
+    domain = chosen_domain(index.document, settings.domain)
+    if domain is not None:
+        load_domain(domain)  # an unknown domain fails here, in one line, before anything starts
     problems = spec_problems(settings.spec_path) if settings.lenient else ()
     for problem in problems:
         print(f"mockserver: warning: spec {settings.spec_path} is invalid {problem}", file=sys.stderr)
@@ -302,13 +311,15 @@ def _fail(message: str) -> int:
 
 def _guarded(run: Callable[[], int]) -> int:
     """Run a command; a known start-up problem is one line on stderr and exit code 2, never a traceback."""
+    from mockserver.behaviours.domain import DomainError
     from mockserver.state.fixtures import FixturesError
     from mockserver.store import StoreError
     from mockserver.transfer import InvalidState
 
+    known = (SpecError, OSError, StoreError, InvalidState, ListenError, FixturesError, SettingsError, DomainError)
     try:
         return run()
-    except (SpecError, OSError, StoreError, InvalidState, ListenError, FixturesError, SettingsError) as exc:
+    except known as exc:
         return _fail(str(exc))
     except KeyboardInterrupt:
         return 130

@@ -68,6 +68,7 @@ class Settings:
     scale: float = 1.0
     strict: bool = False
     lenient: bool = False  # serve a spec that breaks the OpenAPI schema, warning what is wrong
+    domain: str | None = None  # the domain plug-in; None: as the spec's x-sandbox-domain says, 'none': none
     today: dt.date | None = None
     max_body_bytes: int = 1024 * 1024
     rate_limit: int = 1000

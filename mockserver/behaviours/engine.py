@@ -13,7 +13,7 @@ from mockserver.behaviours import records
 from mockserver.behaviours.context import Call, Reply, TokenIssuer
 from mockserver.behaviours.crud import GENERIC
 from mockserver.behaviours.events import Emitter
-from mockserver.behaviours.registry import lookup
+from mockserver.behaviours.registry import Behaviours
 from mockserver.errors import Conflict, ValidationFailed
 from mockserver.spec import Operation, Resource, SpecIndex
 from mockserver.spec.events import declared_events
@@ -56,6 +56,9 @@ class Engine:
         self.after_seed: list[AfterSeed] = []
         self.clock_rules: dict[str, ClockRule] = {}
         self.issuer: TokenIssuer | None = None
+        self.behaviours = Behaviours()  # filled by the domain the spec asked for, if any
+        self.domain: str | None = None
+        self.tenant_field: str | None = None  # the field a domain stamps with the owning company's id
         self.fake = FakeRecordFactory(0, clock.today())
         self.required = records.RequiredFiller()  # what each schema needs filled, worked out once
         self.reseed: Callable[[], None] | None = None
@@ -81,7 +84,7 @@ class Engine:
     def dispatch(self, call: Call) -> Reply:
         """Answer a call: its operation's behaviour, else the generic kind, else the documented example."""
         operation = call.operation
-        answer = lookup(operation.operation_id) or GENERIC.get(operation.kind)
+        answer = self.behaviours.lookup(operation.operation_id) or GENERIC.get(operation.kind)
         if answer is None:
             return self.documented_example(operation)
         reply = answer(call, self)
@@ -132,7 +135,7 @@ class Engine:
 
     def has_behaviour(self, operation: Operation) -> bool:
         """Whether an operation is answered by real behaviour rather than its documented example."""
-        return lookup(operation.operation_id) is not None or operation.kind in GENERIC
+        return self.behaviours.lookup(operation.operation_id) is not None or operation.kind in GENERIC
 
     def new_record(self, tenant: Tenant, resource: Resource, body: dict[str, Any]) -> Record:
         """Create and store a record from a client body, or raise 409/422 (the transaction then rolls back)."""
@@ -150,9 +153,13 @@ class Engine:
         elif tenant.get(resource.name, record[resource.id_field]) is not None:
             raise Conflict(f"A record with {resource.id_field} {record[resource.id_field]!r} already exists.")
         records.assign_sequences(record, resource, tenant)
-        records.stamp(record, resource, self.clock, created=True, company_id=tenant.company_id)
+        records.stamp(record, resource, self.clock, created=True, owner=self.owner(tenant))
         self.finish(tenant, resource, record, body)
         return record
+
+    def owner(self, tenant: Tenant) -> tuple[str, int] | None:
+        """The field and company id a new record is stamped with (None unless the domain names a tenant field)."""
+        return None if self.tenant_field is None else (self.tenant_field, tenant.company_id)
 
     def written(self, resource: Resource, before: Record | None, after: Record | None, tenant: Tenant) -> None:
         """Run the after-write hooks of a resource (``after`` is None for a delete)."""

@@ -149,11 +149,13 @@ def in_schema_order(record: Record, schema: Mapping[str, Any]) -> None:
     record.update(ordered)
 
 
-def stamp(record: Record, resource: Resource, clock: Clock, *, created: bool, company_id: int | None = None) -> None:
-    """Set the server-owned fields the resource has: created_at, updated_at and the owning company_id."""
+def stamp(
+    record: Record, resource: Resource, clock: Clock, *, created: bool, owner: tuple[str, int] | None = None
+) -> None:
+    """Set the server-owned fields the resource has: created_at, updated_at and the owner (a domain's tenant field)."""
     properties = resource.schema.get("properties") or {}
-    if company_id is not None and "company_id" in properties:
-        record["company_id"] = company_id
+    if owner is not None and owner[0] in properties:
+        record[owner[0]] = owner[1]
     now = clock.timestamp()
     if created and "created_at" in properties:
         record["created_at"] = now

@@ -1,8 +1,13 @@
-"""Behaviours keyed by operationId: where the API has a rule, a function here answers instead of CRUD."""
+"""Behaviours keyed by operationId: where an API has a rule, a function answers instead of generic CRUD.
+
+Each engine owns one ``Behaviours`` table, filled by the domain the spec asked for when the app is
+built: two apps in one process never share it, and a second answer for one operationId is an error
+rather than a silent replacement.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING
 
 from mockserver.behaviours.context import Call, Reply
@@ -12,24 +17,36 @@ if TYPE_CHECKING:
 
 Behaviour = Callable[[Call, "Engine"], Reply]
 
-_BY_OPERATION: dict[str, Behaviour] = {}
+
+class DuplicateBehaviour(ValueError):
+    """Two behaviours were registered for one operationId."""
 
 
-def behaviour(operation_id: str) -> Callable[[Behaviour], Behaviour]:
-    """Register the function that answers one operationId."""
+class Behaviours:
+    """One app's behaviours by operationId."""
 
-    def register(function: Behaviour) -> Behaviour:
-        _BY_OPERATION[operation_id] = function
-        return function
+    def __init__(self) -> None:
+        self._by_operation: dict[str, Behaviour] = {}
 
-    return register
+    def add(self, operation_id: str, function: Behaviour) -> None:
+        """Register the function that answers one operationId; a second registration is refused."""
+        present = self._by_operation.get(operation_id)
+        if present is not None and present is not function:
+            raise DuplicateBehaviour(
+                f"operationId {operation_id!r} already has a behaviour ({present.__qualname__}); "
+                f"{function.__qualname__} cannot replace it"
+            )
+        self._by_operation[operation_id] = function
 
+    def add_all(self, table: Mapping[str, Behaviour]) -> None:
+        """Register every behaviour of a table (operationId -> function)."""
+        for operation_id, function in table.items():
+            self.add(operation_id, function)
 
-def lookup(operation_id: str) -> Behaviour | None:
-    """The behaviour registered for an operationId, if any."""
-    return _BY_OPERATION.get(operation_id)
+    def lookup(self, operation_id: str) -> Behaviour | None:
+        """The behaviour registered for an operationId, if any."""
+        return self._by_operation.get(operation_id)
 
-
-def registered() -> frozenset[str]:
-    """Every operationId with a behaviour."""
-    return frozenset(_BY_OPERATION)
+    def registered(self) -> frozenset[str]:
+        """Every operationId with a behaviour."""
+        return frozenset(self._by_operation)

@@ -260,8 +260,9 @@ def _seed_company(engine: Engine, tenant: Tenant, fixtures: Fixtures, company_id
     for resource in order:
         example = documented_record(index, resource)
         if example is not None and tenant.get(resource.name, example[resource.id_field]) is None:
-            if "company_id" in (resource.schema.get("properties") or {}):
-                example["company_id"] = tenant.company_id  # the example shows company 1's copy
+            owner = engine.owner(tenant)
+            if owner is not None and owner[0] in (resource.schema.get("properties") or {}):
+                example[owner[0]] = owner[1]  # the example shows the first company's copy
             _document_write_only(example, resource)
             _store_seeded(engine, tenant, resource, example)
             documented.setdefault(resource.name, set()).add(example[resource.id_field])
@@ -328,6 +329,7 @@ def _seed_resource(
 ) -> None:
     pools: dict[str, list[object]] = {}
     faker_pools: dict[str, list[object]] = {}
+    owner = engine.owner(tenant)
 
     def pick_ref(target: str) -> int | str | None:
         pool = pools.get(target)
@@ -360,8 +362,8 @@ def _seed_resource(
         for name in _SERVER_STAMPS & properties.keys():
             # The start of the sandbox's today, not the wall clock: the same seed gives the same data.
             record[name] = stamp or engine.clock.timestamp()
-        if "company_id" in properties:
-            record["company_id"] = tenant.company_id
+        if owner is not None and owner[0] in properties:
+            record[owner[0]] = owner[1]
         for fix in engine.seed_fixes.get(resource.name, []):
             fix(record, tenant, rng, pick_faker_record)
         _store_seeded(engine, tenant, resource, record)

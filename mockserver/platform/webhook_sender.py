@@ -8,7 +8,7 @@ alphabet are dropped, so ``my-plain-secret-1`` still yields a key, if a shorter 
 accepts. Where the library refuses the string (a base64 length it cannot decode, or nothing left, e.g.
 ``abcdefghijklmnopq`` or ``!!!!!!!!!!!!!!!!``) we fall back, deterministically, to the secret's UTF-8 bytes, the
 ``X-Webhook-Signature`` key; receivers verify those with ``Webhook(secret.encode())``. Secrets the sandbox
-generates (``mockserver.behaviours.webhooks.new_secret``) never need the fallback.
+generates (the invoicing domain's ``webhooks.new_secret``) never need the fallback.
 """
 
 from __future__ import annotations

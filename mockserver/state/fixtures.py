@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
@@ -89,7 +90,7 @@ def _read(path: Path) -> Any:
 
 
 def load_fixtures(directory: Path) -> Fixtures:
-    """Read companies.yaml and reference.yaml (the latter optional) from ``directory``."""
+    """Read companies.yaml and the optional reference.yaml (reference records, for any spec) from ``directory``."""
     try:
         return _load(directory)
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
@@ -123,8 +124,19 @@ def _load(directory: Path) -> Fixtures:
         )
         for c in raw.get("companies", ())
     )
-    reference_file = directory / "reference.yaml"
-    reference: dict[str, list[dict[str, Any]]] = {}
-    if reference_file.exists():
-        reference = _read(reference_file) or {}
-    return Fixtures(companies=companies, reference=reference)
+    return Fixtures(companies=companies, reference=read_reference(directory / "reference.yaml"))
+
+
+def read_reference(path: Path) -> dict[str, list[dict[str, Any]]]:
+    """Reference records by resource from a YAML file (none when the file does not exist)."""
+    if not path.exists():
+        return {}
+    reference = _read(path) or {}
+    if not isinstance(reference, dict) or not all(isinstance(rows, list) for rows in reference.values()):
+        raise FixturesError(f"{path} must map each resource name to a list of records.")
+    return reference
+
+
+def with_reference(fixtures: Fixtures, reference: dict[str, list[dict[str, Any]]]) -> Fixtures:
+    """Fixtures with a domain's reference records under them (the fixtures folder's own win per resource)."""
+    return dataclasses.replace(fixtures, reference={**reference, **fixtures.reference})

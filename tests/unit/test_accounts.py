@@ -6,7 +6,7 @@ from conftest import ACME_FULL, API, auth
 from flask import Flask
 from flask.testing import FlaskClient
 
-from mockserver.behaviours.accounts import hash_password, verify_password
+from domains.invoicing.accounts import hash_password, verify_password
 from mockserver.store import Query
 
 

@@ -1,4 +1,4 @@
-"""Unit and property tests for mockserver.behaviours.money: integer cents, rounding half up."""
+"""Unit and property tests for domains.invoicing.money: integer cents, rounding half up."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mockserver.behaviours.money import (
+from domains.invoicing.money import (
     MAX_CENTS,
     apply_totals,
     line_tax,

@@ -13,8 +13,8 @@ import pytest
 from flask import Flask
 from jsonschema import Draft202012Validator
 
+from domains.invoicing import money
 from mockserver.app import create_app
-from mockserver.behaviours import money
 from mockserver.behaviours.engine import Engine
 from mockserver.behaviours.seeding import documented_record, run_jobs, seed_store, seeding_order, workers_for
 from mockserver.settings import Settings

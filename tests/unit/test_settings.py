@@ -19,6 +19,7 @@ def test_every_setting_comes_back_the_same_through_the_environment() -> None:
         scale=2.5,
         strict=True,
         lenient=True,
+        domain="mypackage.domain:MyDomain",
         today=dt.date(2027, 1, 1),
         max_body_bytes=2048,
         rate_limit=5,

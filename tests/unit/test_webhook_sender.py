@@ -23,7 +23,7 @@ import pytest
 from standardwebhooks import Webhook
 from standardwebhooks.webhooks import EmptyWebhookSecretError
 
-from mockserver.behaviours.webhooks import new_secret
+from domains.invoicing.webhooks import new_secret
 from mockserver.platform.webhook_sender import (
     USER_AGENT,
     Attempt,

@@ -6,20 +6,18 @@ from typing import TYPE_CHECKING
 
 from mockserver import __version__
 from mockserver.behaviours.context import Call, Reply
-from mockserver.behaviours.registry import behaviour
+from mockserver.behaviours.registry import Behaviour
 from mockserver.errors import NotFound, Unauthorized
 
 if TYPE_CHECKING:
     from mockserver.behaviours.engine import Engine
 
 
-@behaviour("getHealth")
 def get_health(call: Call, engine: Engine) -> Reply:
     """The service is up: status, version and the sandbox's current time."""
     return Reply(200, {"status": "healthy", "version": __version__, "timestamp": call.clock.timestamp()})
 
 
-@behaviour("getMe")
 def get_me(call: Call, engine: Engine) -> Reply:
     """The calling company and key (a prefix of the key only, never the secret)."""
     caller = call.caller
@@ -36,10 +34,16 @@ def get_me(call: Call, engine: Engine) -> Reply:
     return Reply(200, {"data": {"company": company, "api_key": key}})
 
 
-@behaviour("createOAuthToken")
 def create_oauth_token(call: Call, engine: Engine) -> Reply:
     """OAuth2 client-credentials grant."""
     if engine.issuer is None:
         raise NotFound("This sandbox issues no OAuth2 tokens.")
     form = call.body if isinstance(call.body, dict) else {}
     return Reply(200, engine.issuer.issue_token(form), headers={"Cache-Control": "no-store"})
+
+
+BEHAVIOURS: dict[str, Behaviour] = {
+    "getHealth": get_health,
+    "getMe": get_me,
+    "createOAuthToken": create_oauth_token,
+}

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from mockserver.behaviours import listing
 from mockserver.behaviours.context import Call, Reply
-from mockserver.behaviours.registry import behaviour
+from mockserver.behaviours.registry import Behaviour
 from mockserver.spec import Resource
 from mockserver.store import Condition, Query
 
@@ -26,7 +26,6 @@ _TITLE_FIELDS = (
 )
 
 
-@behaviour("search")
 def search(call: Call, engine: Engine) -> Reply:
     """Case-insensitive substring search over the searchable resources the caller may read."""
     type_param = next((p for p in call.operation.parameters if p.name == "type"), None)
@@ -63,7 +62,6 @@ def _hit(resource: Resource, record: dict[str, Any]) -> dict[str, Any]:
     return {"type": resource.name, "id": record.get(resource.id_field), "title": title, "subtitle": subtitle}
 
 
-@behaviour("getFinancialReport")
 def financial_report(call: Call, engine: Engine) -> Reply:
     """Income (payments, INCOME transactions), expenses (expenses, EXPENSE transactions), profit, outstanding."""
     today = call.clock.today()
@@ -98,3 +96,9 @@ def financial_report(call: Call, engine: Engine) -> Reply:
             }
         },
     )
+
+
+BEHAVIOURS: dict[str, Behaviour] = {
+    "search": search,
+    "getFinancialReport": financial_report,
+}

@@ -7,10 +7,10 @@ import datetime as dt
 import random
 from typing import TYPE_CHECKING, Any
 
-from mockserver.behaviours import lifecycle, money
+from domains.invoicing import lifecycle, money
 from mockserver.behaviours.context import Call, Reply
 from mockserver.behaviours.crud import action, find, path_id
-from mockserver.behaviours.registry import behaviour
+from mockserver.behaviours.registry import Behaviour
 from mockserver.errors import Conflict, ValidationFailed
 from mockserver.state.clock import Clock
 from mockserver.state.fake import RefPicker
@@ -220,7 +220,6 @@ def _guard_customer_delete(customer: Record, tenant: Tenant) -> None:
             raise Conflict(f"Customer {customer.get('id')} still has {resource}; delete them first.")
 
 
-@behaviour("markInvoicePaid")
 def mark_invoice_paid(call: Call, engine: Engine) -> Reply:
     """Record a payment for the whole due amount."""
     invoice = find(call, engine.index.resources["invoices"], path_id(call))
@@ -247,7 +246,6 @@ def mark_invoice_paid(call: Call, engine: Engine) -> Reply:
     return Reply(200, engine.render_item(call, settled))
 
 
-@behaviour("convertEstimate")
 def convert_estimate(call: Call, engine: Engine) -> Reply:
     """Create an invoice with the estimate's customer and items; the estimate becomes ACCEPTED."""
     estimate = find(call, engine.index.resources["estimates"], path_id(call))
@@ -277,7 +275,6 @@ def convert(engine: Engine, tenant: Tenant, estimate: Record) -> Record:
     return invoice
 
 
-@behaviour("convertLead")
 def convert_lead(call: Call, engine: Engine) -> Reply:
     """Create a customer from a lead; the lead becomes CONVERTED and points at it."""
     lead = find(call, engine.index.resources["leads"], path_id(call))
@@ -302,8 +299,6 @@ def convert_lead(call: Call, engine: Engine) -> Reply:
     return Reply(call.operation.success_status, engine.render_item(call, customer))
 
 
-@behaviour("sendInvoice")
-@behaviour("sendEstimate")
 def send_document(call: Call, engine: Engine) -> Reply:
     """The spec's DRAFT -> SENT transition; sending also stamps ``sent_at`` (one write)."""
 
@@ -313,7 +308,6 @@ def send_document(call: Call, engine: Engine) -> Reply:
     return action(call, engine, also=stamp_sent)
 
 
-@behaviour("batchCreateCustomers")
 def batch_create_customers(call: Call, engine: Engine) -> Reply:
     """Create many customers, all or nothing; errors are keyed ``customers.<index>.<field>``."""
     customers = engine.index.resources["customers"]
@@ -335,3 +329,13 @@ def _known(body: dict[str, Any], schema: dict[str, Any]) -> dict[str, Any]:
     """Only the fields a resource's schema declares and a client may write."""
     properties = schema.get("properties") or {}
     return {k: v for k, v in body.items() if k in properties and not properties[k].get("readOnly")}
+
+
+BEHAVIOURS: dict[str, Behaviour] = {
+    "markInvoicePaid": mark_invoice_paid,
+    "convertEstimate": convert_estimate,
+    "convertLead": convert_lead,
+    "sendInvoice": send_document,
+    "sendEstimate": send_document,
+    "batchCreateCustomers": batch_create_customers,
+}

@@ -8,7 +8,7 @@ from fpdf import FPDF
 
 from mockserver.behaviours.context import Call, Reply
 from mockserver.behaviours.crud import find, path_id
-from mockserver.behaviours.registry import behaviour
+from mockserver.behaviours.registry import Behaviour
 from mockserver.store import Record
 
 if TYPE_CHECKING:
@@ -88,13 +88,17 @@ def _pdf_reply(call: Call, engine: Engine, kind: str) -> Reply:
     )
 
 
-@behaviour("getInvoicePdf")
 def invoice_pdf(call: Call, engine: Engine) -> Reply:
     """The invoice as a PDF."""
     return _pdf_reply(call, engine, "invoice")
 
 
-@behaviour("getEstimatePdf")
 def estimate_pdf(call: Call, engine: Engine) -> Reply:
     """The estimate as a PDF."""
     return _pdf_reply(call, engine, "estimate")
+
+
+BEHAVIOURS: dict[str, Behaviour] = {
+    "getInvoicePdf": invoice_pdf,
+    "getEstimatePdf": estimate_pdf,
+}

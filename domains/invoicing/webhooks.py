@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from mockserver.behaviours.context import Call, Reply
 from mockserver.behaviours.crud import find, path_id
 from mockserver.behaviours.events import Fired
-from mockserver.behaviours.registry import behaviour
+from mockserver.behaviours.registry import Behaviour
 from mockserver.state.clock import Clock
 from mockserver.store import Record, Tenant
 
@@ -33,7 +33,6 @@ def new_secret() -> str:
     return "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
 
 
-@behaviour("testWebhook")
 def test_webhook(call: Call, engine: Engine) -> Reply:
     """Queue a ``webhook.test`` delivery to the subscription (sent in the background) and return it (202)."""
     webhook = find(call, engine.index.resources["webhooks"], path_id(call))
@@ -45,7 +44,6 @@ def test_webhook(call: Call, engine: Engine) -> Reply:
     return Reply(call.operation.success_status, engine.render_item(call, delivery))
 
 
-@behaviour("rotateWebhookSecret")
 def rotate_webhook_secret(call: Call, engine: Engine) -> Reply:
     """Give the webhook a new signing secret and show it this once; every later attempt is signed with it."""
     resource = engine.index.resources["webhooks"]
@@ -54,3 +52,9 @@ def rotate_webhook_secret(call: Call, engine: Engine) -> Reply:
     webhook["updated_at"] = call.clock.timestamp()
     engine.put(call.tenant, resource.name, webhook)
     return Reply(200, engine.render_item(call, webhook))  # its response schema shows the secret
+
+
+BEHAVIOURS: dict[str, Behaviour] = {
+    "testWebhook": test_webhook,
+    "rotateWebhookSecret": rotate_webhook_secret,
+}

@@ -1,0 +1,1 @@
+"""Domain plug-ins for the sandbox engine: each carries one API's own rules (see mockserver.behaviours.domain)."""
