@@ -18,6 +18,7 @@ from mockserver.behaviours import chosen_domain, install_domain, load_domain
 from mockserver.behaviours.engine import Engine
 from mockserver.behaviours.seeding import prepare_state
 from mockserver.control import PREFIX, Sandbox, control_blueprint, new_admin_token
+from mockserver.control.token_route import add_token_routes
 from mockserver.errors import ApiError, BadRequest, PayloadTooLarge, error_body
 from mockserver.errors import MethodNotAllowed as ApiMethodNotAllowed
 from mockserver.errors import NotFound as ApiNotFound
@@ -28,6 +29,7 @@ from mockserver.platform.control_state import ControlState
 from mockserver.platform.faults import FaultInjector
 from mockserver.platform.idempotency import IdempotencyStore
 from mockserver.platform.journal import Journal
+from mockserver.platform.oauth import served_token_paths
 from mockserver.platform.ratelimit import RateLimiter
 from mockserver.platform.webhooks import webhook_dispatcher
 from mockserver.settings import Settings
@@ -83,7 +85,10 @@ def _create_app(settings: Settings) -> Flask:
         routes.setdefault(flask_rule(index.base_path, operation.path), {})[operation.method] = operation
     compiler = SchemaCompiler()  # operations share schemas (errors, resources): each is compiled once
     validators = {
-        op.operation_id: OperationValidator(op, strict=settings.strict, compiler=compiler) for op in index.operations
+        op.operation_id: OperationValidator(
+            op, strict=settings.strict, compiler=compiler, credential_query=keyring.query_parameters
+        )
+        for op in index.operations
     }
     limiter = RateLimiter(settings.rate_limit, settings.rate_window_seconds, shared, now=clock.epoch)
     idempotency = IdempotencyStore(shared=shared, now=clock.epoch)
@@ -155,6 +160,8 @@ def _create_app(settings: Settings) -> Flask:
             provide_automatic_options=False,
         )
     _add_documents(app, served_document(document, settings.base_url + index.base_path), index, settings.base_url)
+    token_paths = served_token_paths(index, keyring.schemes.values(), PREFIX)
+    add_token_routes(app, token_paths, keyring, limiter, error_response)  # each oauth2 flow's tokenUrl
     _add_http_manners(app, limiter)
     app.wsgi_app = Gateway(  # type: ignore[method-assign]
         view,

@@ -67,13 +67,20 @@ class SchemaCompiler:
 class OperationValidator:
     """Everything needed to check one operation's requests (and, in strict mode, its responses)."""
 
-    def __init__(self, operation: Operation, *, strict: bool, compiler: SchemaCompiler | None = None) -> None:
+    def __init__(
+        self,
+        operation: Operation,
+        *,
+        strict: bool,
+        compiler: SchemaCompiler | None = None,
+        credential_query: frozenset[str] = frozenset(),  # apiKey query parameters: never "unknown"
+    ) -> None:
         self.operation = operation
         compiler = compiler or SchemaCompiler()
         self._parameters = [(p, compiler.compile(p.schema).validator) for p in operation.parameters]
         query = [p for p in operation.parameters if p.location == "query"]
         self._known_query = (
-            frozenset(p.name for p in query) if operation.kind in _READS_A_COLLECTION else None
+            frozenset(p.name for p in query) | credential_query if operation.kind in _READS_A_COLLECTION else None
         )  # a misspelt filter on a list must not quietly return everything
         self._object_query = tuple(f"{p.name}[" for p in query if "object" in schema_types(p.schema))
         self._bodies = {media: compiler.compile(schema) for media, schema in operation.request_content.items()}

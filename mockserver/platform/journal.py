@@ -26,7 +26,8 @@ Choices, so a reader of the journal knows what it holds:
 - Request headers hold no secrets: Authorization, Cookie, Proxy-Authorization, X-Api-Key and any
   header whose name contains ``key``, ``token``, ``secret`` or ``auth`` read ``[redacted]``, except
   Idempotency-Key, which is no secret and is what a reader of retries looks for. Repeated headers
-  are joined with ``, `` under the first spelling of the name.
+  are joined with ``, `` under the first spelling of the name. Query parameters named so (an apiKey in
+  the query, ``access_token``) read ``[redacted]`` in ``query`` too.
 - Filters of ``entries``: ``path`` is a case-sensitive glob (``fnmatch``; ``*`` also matches
   ``/``), ``method`` ignores case, ``status`` is a code (``404``) or a class (``4xx``),
   ``request_id`` and ``key`` (the key's name) are exact; ``limit`` caps the newest-first result.

@@ -14,6 +14,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import unquote_plus
 
 BODY_LIMIT = 64 * 1024
 REDACTED = "[redacted]"
@@ -80,6 +81,17 @@ def redact(headers: Headers) -> dict[str, str]:
     return kept
 
 
+def redact_query(query: str) -> str:
+    """A query string with credential-like parameters (``api_key=``, ``access_token=``) read ``[redacted]``."""
+    if not any(part in query.lower() for part in SECRET_PARTS):
+        return query
+    pairs = []
+    for pair in query.split("&"):
+        name, equals, _value = pair.partition("=")
+        pairs.append(f"{name}={REDACTED}" if equals and _is_secret(unquote_plus(name).lower()) else pair)
+    return "&".join(pairs)
+
+
 def body_text(raw: bytes | None) -> tuple[str | None, str | None]:
     """A body as (text, encoding): UTF-8 text or base64, cut at 64 KiB with a marker; (None, None) for none."""
     if raw is None:
@@ -120,7 +132,7 @@ def build_entry(
         at=at,
         method=method.upper(),
         path=path,
-        query=query,
+        query=redact_query(query),
         status=int(status),
         latency_ms=round(float(latency_ms), 1),
         request_id=request_id,

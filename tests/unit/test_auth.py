@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import dataclasses
 import datetime as dt
 import hashlib
 import hmac
@@ -338,3 +340,76 @@ def test_fixture_files_load_keys_with_expiry(fixtures: Fixtures) -> None:
     assert keys[ACME_EXPIRED].expires_at == dt.datetime(2025, 1, 1, tzinfo=dt.UTC)
     assert keys[ACME_FULL].expires_at is None
     assert keys[ACME_READONLY].scopes == ("*:read",)
+
+
+# --- schemes of foreign specs -----------------------------------------------------------------------------
+
+API_KEY_SPEC = {
+    "headerKey": {"type": "apiKey", "in": "header", "name": "X-API-Key"},
+    "basic": {"type": "http", "scheme": "basic"},
+}
+
+
+def test_the_sandbox_spec_401_names_one_way_and_challenges_bearer(
+    call_with: Callable[[str, str | None], Credential | None],
+) -> None:
+    with pytest.raises(Unauthorized) as caught:
+        call_with("listInvoices", None)
+    assert caught.value.message == (
+        "Missing credentials: send 'Authorization: Bearer <your sandbox API key, or an OAuth2 access token>'."
+    )
+    assert caught.value.headers["WWW-Authenticate"] == 'Bearer realm="sandbox"'
+
+
+def test_roles_are_known_grants_even_where_the_spec_has_no_scopes(fixtures: Fixtures) -> None:
+    keyring = KeyRing(fixtures, API_KEY_SPEC, Clock())
+    assert keyring.declared_scopes == ()
+    assert keyring.unknown_patterns(["*", "*:read", "invoices:read"]) == ["invoices:read"]
+
+
+def test_an_api_key_header_named_authorization_takes_the_raw_key_or_a_scheme_word(
+    index: SpecIndex, fixtures: Fixtures
+) -> None:
+    keyring = KeyRing(fixtures, {"k": {"type": "apiKey", "in": "header", "name": "Authorization"}}, Clock())
+    operation = dataclasses.replace(index.by_operation_id["listInvoices"], security=({"k": ()},))
+    for sent in (ACME_FULL, f"Bearer {ACME_FULL}", f"Token {ACME_FULL}", f"  {ACME_FULL} "):
+        found = keyring.authenticate(operation, {"Authorization": sent}, {}, {})
+        assert found is not None
+        assert found.name == "Acme full access"
+    with pytest.raises(Unauthorized, match="Invalid API key"):
+        keyring.authenticate(operation, {"Authorization": f"Bearer {ACME_FULL} extra"}, {}, {})
+
+
+def test_basic_takes_the_key_as_user_name_or_password_looked_up_by_digest(
+    index: SpecIndex, fixtures: Fixtures, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    keyring = KeyRing(fixtures, API_KEY_SPEC, Clock(dt.date.fromisoformat(TODAY)))
+    operation = dataclasses.replace(index.by_operation_id["listInvoices"], security=({"basic": ()},))
+    looked_up: list[str] = []
+    real = keyring.identify
+    monkeypatch.setattr(keyring, "identify", lambda secret: looked_up.append(secret) or real(secret))
+    as_password = {"Authorization": "Basic " + base64.b64encode(f"api:{ACME_FULL}".encode()).decode()}
+    found = keyring.authenticate(operation, as_password, {}, {})
+    assert found is not None
+    assert looked_up == ["api", ACME_FULL]
+    with pytest.raises(Unauthorized) as caught:
+        keyring.authenticate(operation, {}, {}, {})
+    assert "curl -u KEY:" in caught.value.message
+    assert caught.value.headers["WWW-Authenticate"].startswith("Basic ")
+
+
+def test_an_api_key_only_operation_sends_no_challenge(index: SpecIndex, fixtures: Fixtures) -> None:
+    keyring = KeyRing(fixtures, API_KEY_SPEC, Clock())
+    operation = dataclasses.replace(index.by_operation_id["listInvoices"], security=({"headerKey": ()},))
+    with pytest.raises(Unauthorized, match="X-API-Key") as caught:
+        keyring.authenticate(operation, {"Authorization": f"Bearer {ACME_FULL}"}, {}, {})
+    assert "WWW-Authenticate" not in caught.value.headers
+
+
+def test_a_token_narrowed_to_read_scopes_is_read_only(keyring: KeyRing) -> None:
+    narrowed = keyring.identify(keyring.issue_token({**ACME_CLIENT, "scope": "invoices:read"})["access_token"])
+    broad = keyring.identify(keyring.issue_token(ACME_CLIENT)["access_token"])
+    assert narrowed is not None
+    assert broad is not None
+    assert narrowed.effective_role == "read-only"
+    assert broad.effective_role == "full"
