@@ -18,7 +18,7 @@ from werkzeug.wrappers import Request
 
 from mockserver.behaviours.context import Call, Reply
 from mockserver.behaviours.engine import Engine
-from mockserver.errors import ApiError, ContractViolation, PayloadTooLarge, RequestTimeout, Unauthorized, error_body
+from mockserver.errors import ApiError, ContractViolation, PayloadTooLarge, RequestTimeout, Unauthorized
 from mockserver.jsonio import dumps, loads
 from mockserver.platform.auth import Credential, KeyRing
 from mockserver.platform.control_state import ControlState
@@ -28,6 +28,7 @@ from mockserver.platform.idempotency import IdempotencyStore
 from mockserver.platform.ratelimit import Budget, RateLimiter
 from mockserver.rsgi import BODY_TIMED_OUT
 from mockserver.spec import Operation
+from mockserver.spec.error_shape import ErrorFacts, shape_error
 from mockserver.validation import OperationValidator
 
 log = logging.getLogger("mockserver")
@@ -61,6 +62,17 @@ def standard_headers(request_id: str, budget: Budget, extra: dict[str, str] | No
     if extra:
         headers.update(extra)
     return headers
+
+
+def operation_error(operation: Operation, error: ApiError, request_id: str) -> Reply:
+    """An error as the operation documents errors of its status (the spec's own error schema), else the native shape."""
+    key = str(error.status)
+    documented = (
+        operation.responses.get(key) or operation.responses.get(f"{key[0]}XX") or operation.responses.get("default")
+    )
+    facts = ErrorFacts(error.code, error.message, error.status, request_id, error.errors)
+    body = shape_error(documented.json_schema if documented is not None else None, facts)
+    return Reply(error.status, body, error.headers)
 
 
 def internal_error_body(exc: BaseException, request_id: str) -> dict[str, str]:
@@ -177,7 +189,7 @@ class OperationView:
                 reply = self._answer(exchange, operation, validator, path_args)
             except ApiError as error:
                 exchange.error = error
-                reply = Reply(error.status, error_body(error, exchange.request_id), error.headers)
+                reply = operation_error(operation, error, exchange.request_id)
             answer = self._respond(exchange, validator, reply)
             answer.key_name, answer.error, answer.drop = exchange.key_name, exchange.error, exchange.drop
             answer.request_id = exchange.request_id  # its own, even when a replay's headers carry the original's
@@ -233,7 +245,7 @@ class OperationView:
             reply = self._execute(exchange, operation, validator, params, raw, company_id, credential)
         except ApiError as error:
             exchange.error = error
-            reply = Reply(error.status, error_body(error, exchange.request_id), error.headers)
+            reply = operation_error(operation, error, exchange.request_id)
         self.idempotency.finish(claim, reply, exchange.request_id)
         return reply
 

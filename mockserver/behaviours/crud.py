@@ -14,7 +14,8 @@ from mockserver.errors import Conflict, NotFound, ValidationFailed
 from mockserver.jsonio import embedded
 from mockserver.spec import Operation, Resource
 from mockserver.spec.index import singular
-from mockserver.store import Condition, Query, Record, RecordId
+from mockserver.spec.pages import PageFacts
+from mockserver.store import Condition, Order, Query, Record, RecordId
 
 if TYPE_CHECKING:
     from mockserver.behaviours.engine import Engine
@@ -28,6 +29,8 @@ def path_id(call: Call, position: int = -1) -> RecordId:
     value = call.params.get(names[position])
     if value is None:
         raise NotFound("The path does not name a record.")
+    if position == -1 and call.resource is not None and call.operation.kind != "sublist":
+        return call.resource.identity.coerce(value)  # type: ignore[no-any-return]
     return value  # type: ignore[no-any-return]
 
 
@@ -53,21 +56,47 @@ def list_records(call: Call, engine: Engine) -> Reply:
 
 
 def _listing(call: Call, engine: Engine, resource: Resource, *extra: Condition) -> Reply:
+    request = listing.page_request(call.operation, call.params)
+    id_field = resource.id_field
+    if request.style in ("after", "before") and request.after is not None:
+        extra = (
+            *extra,
+            Condition(id_field, "lt" if request.style == "after" else "gt", resource.identity.coerce(request.after)),
+        )
     query = listing.query(resource, call.operation, call.params, *extra)
-    names = {p.name for p in call.operation.parameters}
-    if "limit" not in names and "page" not in names:
-        return Reply(call.operation.success_status, engine.render_list(call, call.tenant.find(resource.name, query)))
-    page, limit = int(call.param("page", 1)), int(call.param("limit", 10))
-    sliced = replace_page(query, (page - 1) * limit, limit)
+    if request.limit is None:
+        return _list_reply(call, engine, call.tenant.find(resource.name, query), None)
+    if request.style in ("after", "before"):  # newest first, as cursor APIs list (ids sort as they were made)
+        query = dataclasses.replace(query, order=Order(id_field, descending=request.style == "after"))
+    sliced = replace_page(query, request.offset, request.limit)
     rows: list[Any]
-    if engine.shows_as_stored(call):  # nothing to hide: the stored JSON goes out as it is, never decoded
+    if engine.shows_as_stored(call) and request.style not in ("after", "before"):
+        # nothing to hide: the stored JSON goes out as it is, never decoded
         documents = call.tenant.query_documents(resource.name, sliced)
         rows, total = [embedded(text) for text in documents.documents], documents.total
     else:
         result = call.tenant.query(resource.name, sliced)
         rows, total = result.rows, result.total
-    links, meta = listing.paginate(rows, total, page, limit, call.url, call.query_pairs)
-    return Reply(call.operation.success_status, engine.render_list(call, rows, links=links, meta=meta))
+    if request.style == "before":
+        rows.reverse()
+    page = PageFacts(
+        total=total,
+        offset=request.offset,
+        limit=request.limit,
+        shown=len(rows),
+        url=call.url,
+        query_pairs=tuple(call.query_pairs),
+        style=request.style,
+        param=request.param,
+        last_id=rows[-1].get(id_field) if rows and isinstance(rows[-1], dict) else None,
+        first_page=request.first_page,
+    )
+    return _list_reply(call, engine, rows, page)
+
+
+def _list_reply(call: Call, engine: Engine, rows: list[Any], page: PageFacts | None) -> Reply:
+    body, headers = engine.render_list(call, rows, page)
+    return Reply(call.operation.success_status, body, headers)
 
 
 def replace_page(query: Query, offset: int, limit: int) -> Query:
@@ -89,7 +118,8 @@ def list_children(call: Call, engine: Engine) -> Reply:
 def create(call: Call, engine: Engine) -> Reply:
     """POST collection: assign id, numbers and timestamps, enforce the rules, store."""
     resource = require_resource(call)
-    record = engine.new_record(call.tenant, resource, call.body if isinstance(call.body, dict) else {})
+    body = call.operation.request_envelope.unwrap(call.body)
+    record = engine.new_record(call.tenant, resource, body if isinstance(body, dict) else {})
     return Reply(call.operation.success_status, engine.render_item(call, record))
 
 
@@ -114,7 +144,8 @@ def update(call: Call, engine: Engine) -> Reply:
 def update_by_body(call: Call, engine: Engine) -> Reply:
     """PUT/PATCH on a collection whose body carries the id (the Petstore's ``PUT /pet``)."""
     resource = require_resource(call)
-    body = call.body if isinstance(call.body, dict) else {}
+    body = call.operation.request_envelope.unwrap(call.body)
+    body = body if isinstance(body, dict) else {}
     if body.get(resource.id_field) is None:
         raise ValidationFailed({resource.id_field: ["This field is required to identify the record."]})
     return _rewrite(call, engine, resource, body[resource.id_field], merge=call.operation.method == "PATCH")
@@ -124,7 +155,7 @@ def _rewrite(call: Call, engine: Engine, resource: Resource, record_id: RecordId
     current = find(call, resource, record_id)
     for guard in engine.edit_guards.get(resource.name, []):
         guard(current, call.tenant)
-    body: Any = call.body
+    body: Any = call.operation.request_envelope.unwrap(call.body)
     if not isinstance(body, dict):
         body = {k: v for k, v in call.params.items() if k in (resource.schema.get("properties") or {})}
         merge = True

@@ -14,9 +14,11 @@ from mockserver.behaviours.context import Call, Reply, TokenIssuer
 from mockserver.behaviours.crud import GENERIC
 from mockserver.behaviours.events import Emitter
 from mockserver.behaviours.registry import Behaviours
-from mockserver.errors import Conflict, ValidationFailed
+from mockserver.errors import Conflict
 from mockserver.spec import Operation, Resource, SpecIndex
 from mockserver.spec.events import declared_events
+from mockserver.spec.pages import PageFacts
+from mockserver.spec.resolve import schema_types
 from mockserver.state.clock import Clock
 from mockserver.state.fake import FakeRecordFactory, RefPicker
 from mockserver.store import Condition, Query, Record, Store, Tenant
@@ -144,14 +146,21 @@ class Engine:
         self.written(resource, None, record, tenant)
         return record
 
+    def new_id(self, tenant: Tenant, resource: Resource) -> int | str:
+        """A fresh id of the resource's kind (counter, uuid or prefixed token), derived from its counter."""
+        identity = resource.identity
+        while True:
+            candidate = identity.make(resource.name, tenant.company_id, tenant.next_id(resource.name))
+            if identity.is_integer or tenant.get(resource.name, candidate) is None:
+                return candidate
+
     def _build(self, tenant: Tenant, resource: Resource, body: dict[str, Any]) -> Record:
         record = records.writable(body, resource.schema)
-        if resource.id_field in resource.read_only or record.get(resource.id_field) is None:
-            if not resource.id_is_integer:
-                raise ValidationFailed({resource.id_field: ["This field is required."]})
-            record[resource.id_field] = tenant.next_id(resource.name)
-        elif tenant.get(resource.name, record[resource.id_field]) is not None:
-            raise Conflict(f"A record with {resource.id_field} {record[resource.id_field]!r} already exists.")
+        field = resource.id_field
+        if resource.identity.generated or field in resource.read_only or record.get(field) is None:
+            record[field] = self.new_id(tenant, resource)
+        elif tenant.get(resource.name, record[field]) is not None:
+            raise Conflict(f"A record with {field} {record[field]!r} already exists.")
         records.assign_sequences(record, resource, tenant)
         records.stamp(record, resource, self.clock, created=True, owner=self.owner(tenant))
         self.finish(tenant, resource, record, body)
@@ -173,34 +182,41 @@ class Engine:
             check(record, tenant, self.clock)
 
     def render_item(self, call: Call, record: Record) -> Any:
-        """A record as the operation's response shows it (writeOnly fields removed, wrapped if documented)."""
+        """A record as the operation's response shows it (writeOnly fields removed, in its envelope).
+
+        A response that shows something other than the record (a deletion notice, a job) is its
+        documented example, or fake data of its schema, carrying the record's fields it has.
+        """
         hidden = self.hidden.get(call.operation.operation_id)
         shown = {k: v for k, v in record.items() if k not in hidden} if hidden else record
-        return {"data": shown} if call.operation.envelope == "data" else shown
+        envelope = call.operation.item_envelope
+        if not envelope.holds_record:
+            return self._projected(call.operation, shown)
+        return envelope.wrap(shown)
+
+    def _projected(self, operation: Operation, record: Record) -> Any:
+        """The operation's documented body with the fields it shares with ``record`` taken from the record."""
+        body = self.documented_example(operation).body
+        schema = operation.success.json_schema or {}
+        properties = schema.get("properties") or {}
+        if isinstance(body, dict):
+            for name, sub in properties.items():
+                if name in record and isinstance(sub, dict) and _fits(record[name], sub):
+                    body[name] = record[name]
+        return body
 
     def shows_as_stored(self, call: Call) -> bool:
         """Whether the operation's response shows records as they are stored (no writeOnly field to hide)."""
         return not self.hidden.get(call.operation.operation_id)
 
-    def render_list(
-        self,
-        call: Call,
-        rows: Sequence[Any],
-        *,
-        links: dict[str, Any] | None = None,
-        meta: dict[str, Any] | None = None,
-    ) -> Any:
-        """A page of records in the operation's list shape."""
+    def render_list(self, call: Call, rows: Sequence[Any], page: PageFacts | None = None) -> tuple[Any, dict[str, str]]:
+        """A page of records in the operation's list envelope, and the page headers it documents."""
         hidden = self.hidden.get(call.operation.operation_id)
         data = [{k: v for k, v in r.items() if k not in hidden} for r in rows] if hidden else rows
-        if call.operation.envelope != "data":
-            return data
-        body: dict[str, Any] = {"data": data}
-        if links is not None:
-            body["links"] = links
-        if meta is not None:
-            body["meta"] = meta
-        return body
+        envelope = call.operation.list_envelope
+        if envelope is None:
+            return data, {}
+        return envelope.wrap(data, page)
 
     def documented_example(self, operation: Operation) -> Reply:
         """The documented example (else a fake value of the schema) for operations no rule describes."""
@@ -224,10 +240,24 @@ def _hidden_fields(operation: Operation) -> frozenset[str]:
     schema = operation.success.json_schema
     if not schema:
         return frozenset()
-    data = (schema.get("properties") or {}).get("data") if operation.envelope == "data" else schema
-    if isinstance(data, dict) and isinstance(data.get("items"), dict):
-        data = data["items"]
+    listed = operation.list_envelope
+    data: Any
+    if listed is not None:
+        rows = (schema.get("properties") or {}).get(listed.items) if listed.items else schema
+        data = listed.item.record_schema(rows.get("items") if isinstance(rows, dict) else None)
+    else:
+        data = operation.item_envelope.record_schema(schema)
     properties = data.get("properties") if isinstance(data, dict) else None
     if not isinstance(properties, dict):
         return frozenset()
     return frozenset(name for name, sub in properties.items() if sub is False)
+
+
+def _fits(value: Any, schema: dict[str, Any]) -> bool:
+    """Whether a value has one of the JSON types a schema admits (or the schema names none)."""
+    types = schema_types(schema)
+    if not types or value is None:
+        return not types or "null" in types
+    kinds = {bool: "boolean", int: "integer", float: "number", str: "string", list: "array", dict: "object"}
+    kind = kinds.get(type(value), "object")
+    return kind in types or (kind == "integer" and "number" in types)

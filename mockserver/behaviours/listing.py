@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
+from mockserver.errors import BadRequest
 from mockserver.spec import Operation, Resource
+from mockserver.spec.pages import Style, decode_cursor, param_role
 from mockserver.spec.resolve import schema_types
 from mockserver.store import Condition, Order, Query
 
@@ -22,6 +25,8 @@ def conditions(resource: Resource, operation: Operation, params: dict[str, Any])
         name = parameter.name
         if parameter.location != "query" or name in CONTROL_PARAMS or name not in params or name not in properties:
             continue
+        if param_role(name) is not None and parameter.schema is not properties[name]:
+            continue  # ``limit``, ``cursor`` and their kin page the list; they filter only when they are the field
         found.append(equality(name, params[name], properties[name]))
     date_field = resource.date_field
     if date_field and (params.get("date_from") or params.get("date_to")):
@@ -65,6 +70,61 @@ def query(resource: Resource, operation: Operation, params: dict[str, Any], *ext
         search=str(text) if text else None,
         order=order(params.get("sort")),
     )
+
+
+@dataclass(frozen=True)
+class PageRequest:
+    """How a list call asks for its page: the style, the position and size, the parameter that moves it."""
+
+    style: Style = "none"
+    offset: int = 0
+    limit: int | None = None
+    param: str | None = None
+    after: Any = None  # a record id: the rows after it (Stripe's ``starting_after``), or before it
+    first_page: int = 1
+
+
+def page_request(operation: Operation, params: dict[str, Any]) -> PageRequest:
+    """The page a list call asks for, from the pagination parameters its operation declares (400 if unusable)."""
+    roles: dict[str, Any] = {}
+    for parameter in operation.parameters:
+        role = param_role(parameter.name) if parameter.location == "query" else None
+        if role is not None:
+            roles.setdefault(role, parameter)
+    if not roles:
+        return PageRequest()
+    limit_param = roles.get("limit")
+    default = limit_param.schema.get("default", 10) if limit_param is not None else 10
+    limit = _number(limit_param.name if limit_param else None, params, default)
+    if limit < 1:
+        raise BadRequest(f"The query parameter '{limit_param.name if limit_param else 'limit'}' must be at least 1.")
+    if "page" in roles:
+        page_param = roles["page"]
+        first = 0 if page_param.schema.get("minimum", page_param.schema.get("default", 1)) == 0 else 1
+        page = _number(page_param.name, params, first)
+        return PageRequest("page", max(page - first, 0) * limit, limit, page_param.name, first_page=first)
+    if "offset" in roles:
+        return PageRequest("offset", max(_number(roles["offset"].name, params, 0), 0), limit, roles["offset"].name)
+    if "cursor" in roles:
+        name = roles["cursor"].name
+        sent = params.get(name)
+        offset = decode_cursor(str(sent)) if sent not in (None, "") else 0
+        if offset is None:
+            raise BadRequest(f"The query parameter '{name}' is not a cursor this API returned.")
+        return PageRequest("cursor", offset, limit, name)
+    for role in ("before", "after"):
+        if role in roles and params.get(roles[role].name) not in (None, ""):
+            return PageRequest(role, 0, limit, roles[role].name, after=params[roles[role].name])  # type: ignore[arg-type]
+    after = roles.get("after")
+    return PageRequest("after" if after else "page", 0, limit, after.name if after else None)
+
+
+def _number(name: str | None, params: dict[str, Any], default: Any) -> int:
+    value = params.get(name, default) if name else default
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise BadRequest(f"The query parameter '{name}' must be a whole number.") from None
 
 
 def paginate(

@@ -8,6 +8,7 @@ of the same company; unique fields must be unique within the company.
 from __future__ import annotations
 
 import copy
+import uuid
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -110,6 +111,18 @@ class RequiredFiller:
         return hit[1]
 
 
+# The plainest valid value of a formatted string (a uuid must still be one: a fresh one each time).
+_FORMATTED: dict[str, Any] = {
+    "uuid": lambda: str(uuid.uuid4()),
+    "email": "user@example.com",
+    "uri": "https://example.com/",
+    "url": "https://example.com/",
+    "hostname": "example.com",
+    "ipv4": "127.0.0.1",
+    "ipv6": "::1",
+}
+
+
 def _zero(schema: Mapping[str, Any], clock: Clock) -> Any:
     """The plainest value a schema admits: its default, null, the first enum value, or an empty value."""
     if "default" in schema:
@@ -125,6 +138,9 @@ def _zero(schema: Mapping[str, Any], clock: Clock) -> Any:
         return clock.timestamp()
     if schema.get("format") == "date":
         return clock.today().isoformat()
+    if schema.get("format") in _FORMATTED and (not types or "string" in types):
+        made = _FORMATTED[schema["format"]]
+        return made() if callable(made) else made
     minimum = schema.get("minimum", schema.get("exclusiveMinimum", 0))
     if "integer" in types:
         return int(minimum) + (1 if "exclusiveMinimum" in schema else 0)

@@ -292,8 +292,8 @@ def documented_record(index: SpecIndex, resource: Resource) -> Record | None:
     """The record the spec's get-item example shows, so documented ids and numbers exist in the seed."""
     read = next((op for op in index.operations if op.kind == "read" and op.resource == resource.name), None)
     example = copy.deepcopy(read.success.example) if read is not None else None
-    if isinstance(example, dict) and read is not None and read.envelope == "data":
-        example = example.get("data")
+    if example is not None and read is not None:
+        example = read.item_envelope.unwrap(example)
     if not isinstance(example, dict) or example.get(resource.id_field) is None:
         return None
     return example
@@ -349,10 +349,9 @@ def _seed_resource(
     unique = [field for field in resource.unique if field not in resource.sequences]  # sequences skip taken values
     for _ in range(count):
         record = factory.record(resource.schema, pick_ref, skip=skip)
-        if resource.id_is_integer:
-            record[resource.id_field] = tenant.next_id(resource.name)
-        elif record.get(resource.id_field) is None or tenant.get(resource.name, record[resource.id_field]):
-            record[resource.id_field] = f"{resource.name}{tenant.count(resource.name) + 1}"
+        given = record.get(resource.id_field)
+        if resource.id_is_integer or given is None or tenant.get(resource.name, given):
+            record[resource.id_field] = engine.new_id(tenant, resource)
         records.assign_sequences(record, resource, tenant)
         for field in unique:
             value = record.get(field)

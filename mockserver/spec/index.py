@@ -12,6 +12,27 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlparse
 
+from mockserver.spec.envelopes import (
+    ItemEnvelope,
+    ListEnvelope,
+    item_envelope,
+    list_envelope,
+    list_rows,
+    pick_record,
+    request_envelope,
+)
+from mockserver.spec.fragments import (
+    collection_names,
+    example_record,
+    example_rows,
+    is_param,
+    request_schema,
+    resource_name,
+    success_schema,
+    unwrapped,
+    unwrapped_request,
+)
+from mockserver.spec.identity import Identity, id_field, identity_of
 from mockserver.spec.loader import SpecError
 from mockserver.spec.resolve import (
     JsonSchema,
@@ -25,6 +46,7 @@ from mockserver.spec.resolve import (
 HTTP_METHODS = ("get", "put", "post", "patch", "delete", "head", "options", "trace")
 _ITEM_KINDS = {"get": "read", "put": "replace", "patch": "update", "delete": "delete", "post": "update"}
 _DEFAULT_SEED = 10
+_SINGLE_KINDS = frozenset({"create", "read", "replace", "update", "update_by_body", "delete", "action"})
 # x-sandbox-kind values (docs/spec-conventions.md) -> the engine's kind for each method.
 _DECLARED_KINDS: dict[str, dict[str, str]] = {
     "collection": {"get": "list", "post": "create", "put": "update_by_body", "patch": "update_by_body"},
@@ -84,6 +106,9 @@ class Operation:
     envelope: str | None = None
     parent: str | None = None
     parent_field: str | None = None
+    item_envelope: ItemEnvelope = field(default_factory=ItemEnvelope)
+    list_envelope: ListEnvelope | None = None
+    request_envelope: ItemEnvelope = field(default_factory=ItemEnvelope)  # a wrapped body: ``{"add_on": {...}}``
 
     @property
     def success_status(self) -> int:
@@ -110,6 +135,7 @@ class Resource:
     creatable: bool = False
     parent: str | None = None
     parent_field: str | None = None
+    identity: Identity = field(default_factory=Identity)
 
 
 @dataclass
@@ -148,15 +174,6 @@ def singular(plural: str) -> str:
     return plural
 
 
-def resource_name(segment: str) -> str:
-    """The store name of a path segment (``payment-methods`` -> ``payment_methods``)."""
-    return re.sub(r"[^0-9A-Za-z_]", "_", segment)
-
-
-def _is_param(segment: str) -> bool:
-    return segment.startswith("{") and segment.endswith("}")
-
-
 class _Builder:
     """One-shot classifier; kept separate so SpecIndex stays a plain value."""
 
@@ -166,8 +183,8 @@ class _Builder:
         self.request_view = SchemaView.request()  # one of each for the whole spec, so shared schemas stay shared
         self.response_view = SchemaView.response()
         self.paths: dict[str, Any] = document.get("paths") or {}
-        item_prefixes = {p.rsplit("/", 1)[0] for p in self.paths if _is_param(p.rsplit("/", 1)[-1])}
-        self.collections = {p for p in item_prefixes if p and not _is_param(p.rsplit("/", 1)[-1])}
+        item_prefixes = {p.rsplit("/", 1)[0] for p in self.paths if is_param(p.rsplit("/", 1)[-1])}
+        self.collections = {p for p in item_prefixes if p and not is_param(p.rsplit("/", 1)[-1])}
         self.resources: dict[str, Resource] = {}
         self.collection_of: dict[str, str] = {}
 
@@ -179,18 +196,19 @@ class _Builder:
             if method in HTTP_METHODS and isinstance(op, dict)
         ]
         for path, method, op in raw_ops:
-            literal = not any(_is_param(segment) for segment in path.split("/"))
+            literal = not any(is_param(segment) for segment in path.split("/"))
             if (
                 method == "get"
                 and literal
                 and path.rsplit("/", 1)[0] not in self.collections
                 and op.get("x-sandbox-kind") in (None, "collection")
-                and self._list_schema(op) is not None
+                and self._list_schema(op, path) is not None
             ):
                 self.collections.add(path)
         self.collections |= {p for p in self.paths if self._declared_kind(p) == "collection"}
+        names = collection_names(self.collections)
         for path in sorted(self.collections):
-            self._add_collection_resource(path, raw_ops)
+            self._add_collection_resource(path, names[path], raw_ops)
         operations = [self._operation(path, method, op) for path, method, op in raw_ops]
         for op in operations:
             if op.kind == "sublist" and op.resource and op.resource not in self.resources:
@@ -214,54 +232,62 @@ class _Builder:
                 return "collection"
         return None
 
-    def _list_schema(self, op: Mapping[str, Any]) -> JsonSchema | None:
-        """The item schema when the operation's success body is a list (bare or under ``data``)."""
-        schema = _success_schema(op)
-        if schema is None:
-            return None
-        if "array" in schema_types(schema):
-            items = schema.get("items")
-            return items if isinstance(items, dict) else None
-        data = (schema.get("properties") or {}).get("data")
-        if isinstance(data, dict) and "array" in schema_types(data) and isinstance(data.get("items"), dict):
-            items = data["items"]
-            return items if isinstance(items, dict) else None
-        return None
+    def _list_schema(self, op: Mapping[str, Any], path: str = "") -> JsonSchema | None:
+        """The row schema when the operation's success body is plainly a list (see ``list_rows``)."""
+        last = path.rstrip("/").rsplit("/", 1)[-1]
+        return list_rows(success_schema(op), (last, singular(last)) if last else ())
 
-    def _add_collection_resource(self, path: str, raw_ops: list[tuple[str, str, Any]]) -> None:
+    def _add_collection_resource(self, path: str, name: str, raw_ops: list[tuple[str, str, Any]]) -> None:
         ops = {(p, m): op for p, m, op in raw_ops}
-        name = resource_name(path.rsplit("/", 1)[-1])
         for p, _method, op in raw_ops:
             if p == path and "x-sandbox-resource" in op:
                 name = op["x-sandbox-resource"]
-        item_path = next(
-            (p for p in self.paths if p.rsplit("/", 1)[0] == path and _is_param(p.rsplit("/", 1)[-1])), None
-        )
-        schema: JsonSchema | None = None
-        if item_path and (item_path, "get") in ops:
-            schema = _unwrap_item(_success_schema(ops[(item_path, "get")]))
-        if schema is None and (path, "post") in ops:
-            schema = _request_schema(ops[(path, "post")])
-        if schema is None and (path, "get") in ops:
-            schema = self._list_schema(ops[(path, "get")])
-        if schema is None:
-            schema = {"type": "object"}
-        param = item_path.rsplit("/", 1)[-1][1:-1] if item_path else "id"
-        properties = schema.get("properties") or {}
-        id_field = param if param in properties else "id"
-        id_schema = properties.get(id_field) or {}
-        list_op = ops.get((path, "get")) or {}
-        creatable = (path, "post") in ops
+        item_paths = [p for p in self.paths if p.rsplit("/", 1)[0] == path and is_param(p.rsplit("/", 1)[-1])]
+        # of /contacts/{ContactID} and /contacts/{ContactNumber}, the one naming an id identifies
+        item_path = min(item_paths, key=lambda p: not p.rstrip("}").lower().endswith("id"), default=None)
+        last = path.rsplit("/", 1)[-1]
+        names = (last, singular(last))
+        item_get = ops.get((item_path, "get")) if item_path else None
+        list_get, post = ops.get((path, "get")), ops.get((path, "post"))
+        schema = pick_record(
+            [
+                unwrapped(success_schema(item_get), names) if item_get else None,
+                unwrapped_request(request_schema(post), names) if post else None,
+                self._list_schema(list_get, path) if list_get else None,
+                unwrapped(success_schema(post), names) if post else None,
+            ]
+        ) or {"type": "object"}
+        param = item_path.rsplit("/", 1)[-1][1:-1] if item_path else None
+        param_spec = self._path_parameter(item_path, param, ops) if item_path and param else {}
+        declared = param_spec.get("x-sandbox-id") or schema.get("x-sandbox-id")
+        field_name = id_field(schema.get("properties") or {}, param, singular(name), str(declared or "") or None)
+        examples = [example_record(item_get, names), *example_rows(list_get, names)]
+        create = unwrapped_request(request_schema(post), names) if post else None
+        identity = identity_of(field_name, schema, param_spec.get("schema"), create, examples)
+        list_op = list_get or {}
+        creatable = post is not None
         seed = list_op.get("x-sandbox-seed", _DEFAULT_SEED if creatable else 0)
         self.collection_of[path] = name
         self.resources[name] = Resource(
             name=name,
             schema=schema,
-            id_field=id_field,
-            id_is_integer="string" not in schema_types(id_schema),
+            id_field=identity.field,
+            id_is_integer=identity.is_integer,
             seed_count=int(seed),
             creatable=creatable,
+            identity=identity,
         )
+
+    def _path_parameter(self, path: str, name: str, ops: Mapping[tuple[str, str], Any]) -> dict[str, Any]:
+        """The resolved declaration of a path parameter (path level, or any operation's)."""
+        declared = [*((self.paths.get(path) or {}).get("parameters") or [])]
+        for method in HTTP_METHODS:
+            declared.extend((ops.get((path, method)) or {}).get("parameters") or [])
+        for raw in declared:
+            parameter = self.resolver.resolve(raw)
+            if isinstance(parameter, dict) and parameter.get("name") == name and parameter.get("in") == "path":
+                return parameter
+        return {}
 
     def _operation(self, path: str, method: str, op: dict[str, Any]) -> Operation:
         kind, resource, parent = self._classify(path, method, op)
@@ -290,10 +316,20 @@ class _Builder:
             responses.get("default") or ResponseSpec("200", {}, {}),
         )
         security = op.get("security", self.document.get("security", []))
-        envelope = None
-        success_schema = success.json_schema
-        if success_schema and "data" in (success_schema.get("properties") or {}):
-            envelope = "data"
+        record = self.resources[resource].schema if resource in self.resources else None
+        last = resource or path.rstrip("/").rsplit("/", 1)[-1]
+        names = (last, singular(last))
+        raw_success = success_schema(op)
+        items = item_envelope(raw_success, record, names)
+        if items.as_list and kind not in _SINGLE_KINDS:  # an array of records, not one record in an array
+            items = ItemEnvelope(items.wrapper, holds_record=items.holds_record)
+        listed = (
+            list_envelope(raw_success, record, names, tuple(success.headers))
+            if kind in ("list", "sublist", "query")
+            else None
+        )
+        envelope = listed.items if listed is not None else items.wrapper
+        sent = request_envelope(request_schema(op), record, names) if kind in _SINGLE_KINDS else ItemEnvelope()
         parent_field = None
         if parent is not None:
             parent_field = singular(parent) + "_id"
@@ -313,6 +349,9 @@ class _Builder:
             envelope=envelope,
             parent=parent,
             parent_field=parent_field,
+            item_envelope=items,
+            list_envelope=listed,
+            request_envelope=sent,
         )
 
     def _classify(self, path: str, method: str, op: Mapping[str, Any]) -> tuple[str, str | None, str | None]:
@@ -325,34 +364,36 @@ class _Builder:
             res = declared_resource or self.collection_of.get(path)
             default = {"get": "list", "post": "create", "put": "update_by_body", "patch": "update_by_body"}
             return kind or default.get(method, "operation"), res, None
-        if _is_param(last) and prefix in self.collections:
+        if is_param(last) and prefix in self.collections:
             res = declared_resource or self.collection_of.get(prefix)
             return kind or _ITEM_KINDS.get(method, "operation"), res, None
-        if len(segments) >= 4 and _is_param(segments[-2]) and "/".join(segments[:-2]) in self.collections:
+        if len(segments) >= 4 and is_param(segments[-2]) and "/".join(segments[:-2]) in self.collections:
             parent_path = "/".join(segments[:-2])
             parent = self.collection_of.get(parent_path)
-            if method == "get" and self._list_schema(op) is not None:
+            if method == "get" and self._list_schema(op, path) is not None:
                 child = declared_resource or resource_name(last)
                 return kind or "sublist", child, parent
             if method in ("post", "put", "patch"):
                 return kind or "action", declared_resource or parent, None
             return kind or "operation", declared_resource or parent, None
-        if prefix in self.collections and method == "get" and self._list_schema(op) is not None:
+        if prefix in self.collections and method == "get" and self._list_schema(op, path) is not None:
             return kind or "query", declared_resource or self.collection_of.get(prefix), None
         return kind or "operation", declared_resource, None
 
     def _add_child_resource(self, op: Operation) -> None:
-        item = op.success.json_schema or {}
-        schema = _unwrap_list(item) or {"type": "object"}
-        properties = schema.get("properties") or {}
         assert op.resource is not None
+        names = (op.resource, singular(op.resource))
+        schema = list_rows(op.success.json_schema, names) or {"type": "object"}
+        properties = schema.get("properties") or {}
+        identity = identity_of(id_field(properties, None, singular(op.resource)), schema, None, None)
         self.resources[op.resource] = Resource(
             name=op.resource,
             schema=schema,
-            id_field="id",
-            id_is_integer="string" not in schema_types(properties.get("id") or {}),
+            id_field=identity.field,
+            id_is_integer=identity.is_integer,
             parent=op.parent,
             parent_field=op.parent_field if op.parent_field in properties else None,
+            identity=identity,
         )
 
     def _finish_resources(self, operations: list[Operation]) -> None:
@@ -401,45 +442,6 @@ def _guess_ref(prop: str, names: set[str]) -> str | None:
     for candidate in (base + "s", base[:-1] + "ies" if base.endswith("y") else "", base + "es", base):
         if candidate in names:
             return candidate
-    return None
-
-
-def _success_schema(op: Mapping[str, Any]) -> JsonSchema | None:
-    for status, response in sorted((op.get("responses") or {}).items(), key=lambda kv: str(kv[0])):
-        if str(status).startswith("2") and isinstance(response, dict):
-            for media, content in (response.get("content") or {}).items():
-                if media.endswith("json") and isinstance(content, dict):
-                    schema = content.get("schema")
-                    return schema if isinstance(schema, dict) else None
-    return None
-
-
-def _request_schema(op: Mapping[str, Any]) -> JsonSchema | None:
-    for media, content in ((op.get("requestBody") or {}).get("content") or {}).items():
-        if media.endswith("json") and isinstance(content, dict) and isinstance(content.get("schema"), dict):
-            schema: JsonSchema = content["schema"]
-            return schema
-    return None
-
-
-def _unwrap_item(schema: JsonSchema | None) -> JsonSchema | None:
-    """The record schema inside a ``{"data": {...}}`` wrapper, or the schema itself."""
-    if schema is None:
-        return None
-    data = (schema.get("properties") or {}).get("data")
-    if isinstance(data, dict) and "object" in (schema_types(data) or {"object"}) and "properties" in data:
-        return data
-    return schema
-
-
-def _unwrap_list(schema: JsonSchema) -> JsonSchema | None:
-    if "array" in schema_types(schema):
-        items = schema.get("items")
-        return items if isinstance(items, dict) else None
-    data = (schema.get("properties") or {}).get("data")
-    if isinstance(data, dict) and isinstance(data.get("items"), dict):
-        items = data["items"]
-        return items if isinstance(items, dict) else None
     return None
 
 

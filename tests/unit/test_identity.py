@@ -1,0 +1,174 @@
+"""Unit tests for identity, envelope, page and error-shape derivation (mockserver.spec.identity and friends)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from mockserver.behaviours.listing import paginate
+from mockserver.spec.envelopes import item_envelope, list_envelope, list_rows, pick_record
+from mockserver.spec.error_shape import ErrorFacts, shape_error
+from mockserver.spec.fragments import collection_names
+from mockserver.spec.identity import id_field, identity_of
+from mockserver.spec.pages import PageFacts, decode_cursor, encode_cursor
+
+RECORD = {"type": "object", "properties": {"id": {"type": "string"}, "name": {"type": "string"}}}
+
+
+@pytest.mark.parametrize(
+    ("properties", "param", "singular", "expected"),
+    [
+        ({"id": {}, "code": {}}, "code", "add_on", "code"),  # the parameter's own name
+        ({"id": {}}, "customer", "customer", "id"),  # Stripe: /customers/{customer}
+        ({"id": {}}, "customerId", "customer", "id"),
+        ({"lago_id": {}, "external_id": {}}, "external_customer_id", "customer", "external_id"),
+        ({"InvoiceID": {}}, "invoice_id", "Invoice", "InvoiceID"),  # case and separators ignored
+        ({"uuid": {"type": "string", "readOnly": True}, "created_at": {"readOnly": True}}, "key", "thing", "uuid"),
+        ({"name": {}}, "slug", "thing", "slug"),  # nothing fits: the parameter names a field of its own
+    ],
+)
+def test_the_id_field_is_what_the_item_parameter_names(
+    properties: dict[str, Any], param: str, singular: str, expected: str
+) -> None:
+    assert id_field(properties, param, singular) == expected
+
+
+def test_x_sandbox_id_overrides_the_guess() -> None:
+    assert id_field({"id": {}, "sku": {"x-sandbox-id": True}}, "id", "item") == "sku"
+    assert id_field({"id": {}, "sku": {}}, "id", "item", declared="sku") == "sku"
+
+
+def test_identity_kinds_prefixes_and_who_makes_the_id() -> None:
+    integer = identity_of("id", {"properties": {"id": {"type": "integer", "readOnly": True}}}, None, None)
+    assert integer.is_integer
+    assert integer.generated
+    assert integer.make("r", 1, 7) == 7
+    uuid = identity_of("id", {"properties": {"id": {"type": "string", "format": "uuid"}}}, None, {"properties": {}})
+    assert uuid.kind == "uuid"
+    assert uuid.generated
+    made = uuid.make("r", 1, 1)
+    assert isinstance(made, str)
+    assert len(made) == 36
+    assert made[14] == "4"
+    stripe = identity_of("id", RECORD, None, {"properties": {"name": {}}}, [{"id": "cus_NffrFeUfNV2Hib"}])
+    token = stripe.make("customers", 1, 3)
+    assert isinstance(token, str)
+    assert token.startswith("cus_")
+    assert len(token) == 18
+    assert token == stripe.make("customers", 1, 3) != stripe.make("customers", 1, 4)  # deterministic, distinct
+    assert sorted(stripe.make("customers", 1, n) for n in (9, 10, 11, 100)) == [
+        stripe.make("customers", 1, n) for n in (9, 10, 11, 100)
+    ]  # ids sort in the order they were made
+    chosen = identity_of("code", {"properties": {"code": {"type": "string"}}}, None, {"properties": {"code": {}}})
+    assert chosen.kind == "string"
+    assert not chosen.generated
+    assert integer.coerce("12") == 12
+    assert chosen.coerce("12") == "12"
+
+
+def test_envelopes_are_found_by_shared_schema_then_by_name() -> None:
+    wrapped = {"type": "object", "properties": {"add_on": RECORD}, "required": ["add_on"]}
+    assert item_envelope(wrapped, RECORD).wrapper == "add_on"
+    xero = {"type": "object", "properties": {"Invoices": {"type": "array", "items": RECORD}}}
+    envelope = item_envelope(xero, RECORD)
+    assert (envelope.wrapper, envelope.as_list) == ("Invoices", True)
+    assert envelope.wrap({"id": "a"}) == {"Invoices": [{"id": "a"}]}
+    assert envelope.unwrap({"Invoices": [{"id": "a"}]}) == {"id": "a"}
+    job = {"type": "object", "properties": {"job_id": {"type": "string"}}, "required": ["job_id"]}
+    assert not item_envelope(job, RECORD).holds_record
+    either = {"anyOf": [RECORD, {"type": "object", "properties": {"deleted": {"type": "boolean"}}}]}
+    assert pick_record([either]) is RECORD
+
+
+def test_list_rows_are_found_only_where_a_list_is_plain() -> None:
+    chargebee = {
+        "type": "object",
+        "properties": {
+            "list": {"type": "array", "items": {"type": "object", "properties": {"customer": RECORD}}},
+            "next_offset": {"type": "string"},
+        },
+    }
+    assert list_rows(chargebee, ("customers", "customer")) is RECORD
+    me = {"type": "object", "properties": {"name": {"type": "string"}, "scopes": {"type": "array", "items": RECORD}}}
+    assert list_rows(me, ("me", "me")) is None  # an array beside other fields is not a list response
+
+
+def test_laravel_page_fields_are_exactly_what_the_invoicing_api_always_sent() -> None:
+    link = {"type": ["string", "null"], "format": "uri"}
+    number = {"type": ["integer", "null"]}
+    meta_fields = ("current_page", "from", "to", "last_page", "per_page", "total")
+    schema = {
+        "type": "object",
+        "required": ["data", "links", "meta"],
+        "properties": {
+            "data": {"type": "array", "items": RECORD},
+            "links": {"type": "object", "properties": dict.fromkeys(("first", "last", "prev", "next"), link)},
+            "meta": {"type": "object", "properties": dict.fromkeys(meta_fields, number)},
+        },
+    }
+    envelope = list_envelope(schema, RECORD)
+    assert envelope is not None
+    pairs = [("limit", "2"), ("page", "3"), ("status", "SENT")]
+    for page, total in ((3, 9), (1, 0), (7, 9)):
+        rows = [{"id": str(i)} for i in range(max(0, min(2, total - (page - 1) * 2)))]
+        facts = PageFacts(total, (page - 1) * 2, 2, len(rows), "http://h/api/invoices", tuple(pairs), "page", "page")
+        body, headers = envelope.wrap(rows, facts)
+        links, meta = paginate(rows, total, page, 2, "http://h/api/invoices", pairs)
+        assert body == {"data": rows, "links": links, "meta": meta}
+        assert headers == {}
+
+
+def test_header_pagination_and_cursors() -> None:
+    envelope = list_envelope({"type": "array", "items": RECORD}, RECORD, headers=("X-Total-Count", "Link"))
+    assert envelope is not None
+    assert envelope.pages
+    facts = PageFacts(5, 2, 2, 2, "http://h/things", (("offset", "2"),), "offset", "offset")
+    body, headers = envelope.wrap([{"id": "c"}, {"id": "d"}], facts)
+    assert body == [{"id": "c"}, {"id": "d"}]
+    assert headers["X-Total-Count"] == "5"
+    assert '<http://h/things?offset=4>; rel="next"' in headers["Link"]
+    assert '<http://h/things?offset=0>; rel="prev"' in headers["Link"]
+    assert decode_cursor(encode_cursor(40)) == 40
+    assert decode_cursor("garbage!") is None
+
+
+def test_the_native_error_shape_passes_through_and_a_foreign_one_is_filled() -> None:
+    facts = ErrorFacts("validation_failed", "The given data was invalid", 422, "rid", {"name": ["is required"]})
+    native = {
+        "type": "object",
+        "properties": {"error": {"type": "string"}, "message": {}, "request_id": {}, "errors": {"type": "object"}},
+    }
+    assert shape_error(native, facts) == facts.native()
+    assert shape_error(None, facts) == facts.native()
+    problem = {
+        "type": "object",
+        "required": ["type", "title", "status"],
+        "properties": {
+            "type": {"type": "string", "format": "uri"},
+            "title": {"type": "string"},
+            "status": {"type": "integer"},
+            "detail": {"type": "string"},
+            "invalid_params": {
+                "type": "array",
+                "items": {"type": "object", "properties": {"name": {"type": "string"}, "reason": {"type": "string"}}},
+            },
+        },
+    }
+    assert shape_error(problem, facts) == {
+        "type": "about:blank",
+        "title": "Unprocessable Entity",
+        "status": 422,
+        "detail": "The given data was invalid",
+        "invalid_params": [{"name": "name", "reason": "is required"}],
+    }
+
+
+def test_collections_ending_in_the_same_word_get_distinct_names() -> None:
+    names = collection_names({"/accounts", "/admin/cache/accounts", "/v1/customers", "/plans/{code}/charges"})
+    assert names == {
+        "/accounts": "accounts",
+        "/admin/cache/accounts": "cache_accounts",
+        "/v1/customers": "customers",
+        "/plans/{code}/charges": "charges",
+    }
