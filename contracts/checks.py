@@ -23,6 +23,7 @@ from urllib.parse import parse_qs, urlparse
 
 import schemathesis
 from schemathesis import Case, CheckContext, DeserializationContext, Response
+from schemathesis.auths import AuthContext
 
 _PAGE_META = frozenset({"current_page", "from", "to", "last_page", "per_page", "total"})
 _ERROR_FIELDS = frozenset({"error", "message", "request_id"})
@@ -171,10 +172,11 @@ def created_resource_retrievable(ctx: CheckContext, response: Response, case: Ca
         return True
     get, parameter = item
     probe = get.Case(path_parameters={parameter: created})
-    auth = response.request.headers.get("Authorization")
+    if get.schema.auth.is_defined:  # the run's credentials, sent the way the GET's own security scheme says
+        get.schema.auth.set(probe, AuthContext(operation=get, app=None))
     timeout = get.schema.config.request_timeout_for(operation=get) or _TIMEOUT
     # ``case.call`` (not the bare transport), so the run's schema-scoped hooks count this request too.
-    answer = probe.call(headers={"Authorization": auth} if auth else {}, timeout=timeout)
+    answer = probe.call(timeout=timeout)
     where = f"GET {get.path.replace('{' + parameter + '}', str(created))}"
     if answer.status_code == 429:
         return True  # rate-limited: the follow-up tells nothing (the run's 429 count says so)

@@ -36,7 +36,22 @@ def parser() -> argparse.ArgumentParser:
         action="append",
         default=[],
         metavar="[ROLE=]KEY",
-        help="a key by role: full (default role), readonly, other (another company), expired; repeatable",
+        help="a key by role: full (default role), readonly, other (another company), expired; repeatable. "
+        "Sent as each operation's security scheme says: raw in an apiKey header, query parameter or cookie; "
+        "as Bearer; as HTTP basic (USER:PASSWORD, or a key alone as the user name with an empty password); "
+        "for OAuth2 client credentials CLIENT_ID:CLIENT_SECRET fetches a token from the tokenUrl",
+    )
+    run_cmd.add_argument(
+        "--auth-scheme",
+        metavar="NAME[,NAME]",
+        help="the spec's security scheme(s) to send keys by, where an operation offers several (default: the "
+        "first the harness can send); or one way for every operation: bearer, basic, header:NAME, query:NAME, "
+        "cookie:NAME",
+    )
+    run_cmd.add_argument(
+        "--token-url",
+        metavar="URL",
+        help="OAuth2 client credentials: where to get tokens (default: the spec's tokenUrl, on the base URL's server)",
     )
     defaults = registry.defaults()
     others = [name for name in registry.names() if name not in defaults]
@@ -139,6 +154,8 @@ def configured_target(args: argparse.Namespace) -> Target:
         webhook_wait=args.webhook_wait,
         webhook_tolerance=args.webhook_tolerance,
         admin_token=args.admin_token,
+        auth_scheme=args.auth_scheme,
+        token_url=args.token_url,
     )
     config = load_config(args.config) if args.config else {}
     options: dict[str, float] = {}

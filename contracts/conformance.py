@@ -24,7 +24,7 @@ SUITE = "conformance"
 def run(target: Target) -> Iterator[CheckResult]:
     """Check every operation of the spec against the target."""
     if not target.keys.full:
-        yield engine.skipped(SUITE, "all operations", "no key for the 'full' role (Authorization: Bearer)")
+        yield engine.skipped(SUITE, "all operations", "no key for the 'full' role (--key full=...)")
         return
     unreachable = engine.reachable(SUITE, target)
     if unreachable is not None:

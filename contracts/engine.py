@@ -2,8 +2,12 @@
 
 The ``conformance`` and ``stateful`` suites both drive ``schemathesis.engine.from_schema(schema).execute()``,
 the event stream behind ``st run``, with a config built here from the Target alone (spec path, base URL,
-the ``full`` key, seed, max_examples) so that they run the same against any implementation and ignore any
-``schemathesis.toml`` lying around.
+seed, max_examples) so that they run the same against any implementation and ignore any
+``schemathesis.toml`` lying around. The ``full`` key goes on each case as its operation's security scheme
+says, through an auth provider registered on the loaded schema only (``contracts.credentials.provider``).
+
+Honesty: an operation whose every request that carried the key was refused (401, 403) tested nothing but the
+target's refusal: it is skipped with the reason, and findings about those refusals are not counted as breaches.
 
 Determinism: an explicit seed (Hypothesis ``@seed``), no example database, no Schemathesis cache, one worker,
 and no response-derived data (``extra-data-sources``, ``error-feedback``): the generated cases depend on the
@@ -44,8 +48,9 @@ from schemathesis.schemas import BaseSchema
 
 from contracts import checks as _checks  # noqa: F401  (registers the domain checks and the PDF deserializer)
 from contracts import probe
-from contracts.http import redact
-from contracts.meter import Meter
+from contracts.credentials import credentials_of, provider, refused
+from contracts.http import redact, refusal
+from contracts.meter import Carried, Meter
 from contracts.results import NO_ANSWER, CheckResult, Failure, Outcome
 from contracts.target import Target
 
@@ -57,6 +62,7 @@ _SUPPRESSED_HEALTH_CHECKS = ["too_slow", "filter_too_much", "data_too_large", "l
 _NO_RESPONSE_DATA = {"extra-data-sources": {"responses": False}}
 _MAX_BODY = 800
 _MAX_FAILURES_PER_CHECK = 5
+REFUSALS = (401, 403)  # answers that refuse a credential
 
 
 def build_config(
@@ -66,7 +72,6 @@ def build_config(
     max_examples: int,
 ) -> SchemathesisConfig:
     """A Schemathesis config for ``target``; ``phases`` maps a phase name to its settings (unlisted: off)."""
-    key = target.keys.full
     all_phases: dict[str, Any] = {name: {"enabled": False} for name in ("examples", "coverage", "fuzzing", "stateful")}
     for name, settings in phases.items():
         all_phases[name] = {"enabled": True, **settings}
@@ -78,7 +83,8 @@ def build_config(
             # Reproductions carry the real key until ``redact`` swaps it for ${CONTRACTS_KEY_FULL}.
             "output": {"sanitization": {"enabled": False}},
             "base-url": target.api,
-            "headers": {"Authorization": f"Bearer {key}"} if key else {},
+            # Credentials come from the schema-scoped provider ``load`` installs; no sign-up of Schemathesis's own.
+            "auth": {"auto-signup": False},
             "workers": 1,
             # Report every distinct broken rule of an operation, not only the first one found.
             "continue-on-failure": True,
@@ -105,15 +111,19 @@ def load(target: Target, config: SchemathesisConfig) -> BaseSchema:
         schema = schemathesis.openapi.from_path(str(target.spec_path), config=config)
     except (OSError, LoaderError, InvalidSchema) as exc:
         raise SpecError(f"cannot load {target.spec_path}: {exc}") from exc
-    count_calls(schema, target.meter)
+    auth = provider.install(schema, target) if target.keys.full else None
+    count_calls(schema, target.meter, auth)
     return schema
 
 
-def count_calls(schema: BaseSchema, meter: Meter) -> None:
-    """Report every ``case.call()`` made with ``schema`` (answered or not) to ``meter``, via schema-scoped hooks."""
+def count_calls(schema: BaseSchema, meter: Meter, auth: provider.CaseAuth | None = None) -> None:
+    """Report every ``case.call()`` made with ``schema`` (answered or not) to ``meter``, via schema-scoped hooks.
+
+    A call whose case carried the key (``auth.carried``) is reported with whether the answer refused it.
+    """
 
     def after_call(context: Any, case: schemathesis.Case[Any], response: Response) -> None:
-        meter.answered(response.status_code)
+        meter.answered(response.status_code, _carried(auth, case, response) if auth is not None else None)
 
     def after_network_error(context: Any, case: schemathesis.Case[Any], request: requests.PreparedRequest) -> None:
         # Schemathesis calls this hook from the ``except`` block around the request: the error is the one in flight.
@@ -121,6 +131,20 @@ def count_calls(schema: BaseSchema, meter: Meter) -> None:
 
     schema.hook("after_call")(after_call)
     schema.hook("after_network_error")(after_network_error)
+
+
+def _carried(auth: provider.CaseAuth, case: schemathesis.Case[Any], response: Response) -> Carried | None:
+    how = auth.carried.get(case.id)
+    if how is None:
+        return None
+    is_refused = refused(auth.role, case.method, response.status_code)
+    detail = ""
+    if is_refused:
+        challenge = next(iter(response.headers.get("www-authenticate", [""])), "")
+        detail = refusal(case.method.upper(), case.formatted_path, response.status_code, challenge)
+        problem = auth.problems.get(case.id)
+        detail = redact(f"{detail}; {problem}" if problem else detail, auth.target)
+    return Carried(auth.role, how, is_refused, detail, credentials_of(auth.target).hint(auth.role))
 
 
 class SpecError(Exception):
@@ -175,6 +199,9 @@ class _Operation:
     counts: dict[str, int] = field(default_factory=dict)
     answered: int = 0
     rate_limited: int = 0
+    carried: int = 0  # answers to requests that carried the key
+    refused: int = 0  # ... that refused it (401, 403)
+    how: str = ""  # how the key was sent (for the reason)
     skip_reasons: list[str] = field(default_factory=list)
     seconds: float = 0.0
 
@@ -195,6 +222,15 @@ class _Operation:
         failures = list(self.failures.values())
         errors = list(self.errors.values())
         seconds = round(self.seconds, 3)
+        if self.carried and self.refused == self.carried:
+            # Every request that carried the key was refused: what it found is about the refusal, not the API.
+            failures = [failure for failure in failures if failure.status not in REFUSALS]
+            if not failures and not errors:
+                reason = (
+                    f"every request that carried the full key was refused ({self.refused} answered 401/403; "
+                    f"sent as {self.how}): nothing but the refusal was tested"
+                )
+                return CheckResult(suite, self.name, Outcome.SKIPPED, reason=reason, seconds=seconds)
         if failures:
             also = f"and {len(errors)} error(s): {errors[0].message.splitlines()[0]}" if errors else ""
             return CheckResult(suite, self.name, Outcome.FAILED, failures, reason=also, seconds=seconds)
@@ -225,6 +261,11 @@ class Run:
     single: str | None = None
     observer: Callable[[events.EngineEvent], None] | None = None
     operations: dict[str, _Operation] = field(default_factory=dict)
+    auth: provider.CaseAuth | None = None  # the key's provider on ``schema`` (found there when not given)
+
+    def __post_init__(self) -> None:
+        if self.auth is None:
+            self.auth = provider.installed(self.schema)
 
     def name_for(self, label: str | None) -> str:
         """The CheckResult an event about ``label`` belongs to."""
@@ -287,10 +328,15 @@ class Run:
             if event.skip_reason:
                 operation.skip_reasons.append(event.skip_reason)
             return
-        for interaction in event.recorder.interactions.values():
+        carried = self.auth.carried if self.auth is not None else {}
+        for case_id, interaction in event.recorder.interactions.items():
             if interaction.response is not None:
                 operation.answered += 1
                 operation.rate_limited += interaction.response.status_code == 429
+                if case_id in carried:
+                    operation.carried += 1
+                    operation.refused += interaction.response.status_code in REFUSALS
+                    operation.how = operation.how or carried[case_id]
         for case_id, nodes in event.recorder.checks.items():
             for node in nodes:
                 if node.status == Status.FAILURE and node.failure_info is not None:
@@ -345,7 +391,7 @@ def _describe_failure(failure: Any) -> str:
     return f"{title}: {message}" if message else title
 
 
-_SINGLE_QUOTED_KEY = re.compile(r"'([^']*\$\{CONTRACTS_KEY_[A-Z]+\}[^']*)'")
+_SINGLE_QUOTED_KEY = re.compile(r"'([^']*\$\{CONTRACTS_[A-Z_]+\}[^']*)'")
 
 
 def expandable(curl: str) -> str:

@@ -12,6 +12,7 @@ import re
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import requests
 
@@ -20,6 +21,21 @@ NO_ANSWER_KINDS = ("connection", "timeout", "other")
 THROTTLE_STREAK = 25  # after this many 429s in a row a Client stops sending: the target is rate-limiting the suite
 
 _ERRNO = re.compile(r"\[Errno -?\d+\] [^'\")]+")
+
+
+@dataclass(frozen=True)
+class Carried:
+    """A request that carried a credential meant to be accepted: whose, how it was sent, and whether it was refused.
+
+    ``detail`` describes a refusal (the request, the status, the target's ``WWW-Authenticate``), already
+    redacted; ``hint`` says what to do when the role's every request is refused.
+    """
+
+    role: str
+    how: str
+    refused: bool
+    detail: str = ""
+    hint: str = ""
 
 
 class Throttled(requests.RequestException):
@@ -55,6 +71,9 @@ class Counts:
     status: dict[str, int] = field(default_factory=lambda: dict.fromkeys(STATUS_CLASSES, 0))
     no_answer: dict[str, int] = field(default_factory=lambda: dict.fromkeys(NO_ANSWER_KINDS, 0))
     first_error: str = ""
+    # Per role whose credential is meant to be accepted: requests that carried it ("sent"), how many of them were
+    # refused (401, or 403 where the role may act) and with which statuses, how it was sent, the first refusal.
+    credentials: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @property
     def rate_limited(self) -> int:
@@ -74,6 +93,9 @@ class Counts:
             "status": dict(self.status),
             "no_answer": dict(self.no_answer),
             "first_error": self.first_error,
+            "credentials": {
+                role: {k: v for k, v in tally.items() if k != "hint"} for role, tally in self.credentials.items()
+            },
         }
 
 
@@ -101,16 +123,31 @@ class Meter:
         self._no_answer: dict[str, int] = dict.fromkeys(NO_ANSWER_KINDS, 0)
         self._first_error = ""
         self._streak = 0
+        self._credentials: dict[str, dict[str, Any]] = {}
 
-    def answered(self, status: int) -> None:
-        """Count one request that got an HTTP answer."""
+    def answered(self, status: int, carried: Carried | None = None) -> None:
+        """Count one request that got an HTTP answer (and whether it refused the role's credential it carried)."""
         with self._lock:
             self._made += 1
             self._answered += 1
             kind = status_class(status)
             self._status[kind] = self._status.get(kind, 0) + 1
             self._streak = self._streak + 1 if status == 429 else 0
+            if carried is not None:
+                self._tally(carried, status)
         self._changed()
+
+    def _tally(self, carried: Carried, status: int) -> None:
+        tally = self._credentials.setdefault(
+            carried.role,
+            {"sent": 0, "refused": 0, "statuses": {}, "how": carried.how, "first_refusal": "", "hint": carried.hint},
+        )
+        tally["sent"] += 1
+        if carried.refused:
+            tally["refused"] += 1
+            tally["statuses"][str(status)] = tally["statuses"].get(str(status), 0) + 1
+            if not tally["first_refusal"]:
+                tally["first_refusal"], tally["how"], tally["hint"] = carried.detail, carried.how, carried.hint
 
     def unanswered(self, error: BaseException | None, what: str = "") -> None:
         """Count one request that got no answer (the transport raised ``error``)."""
@@ -142,7 +179,12 @@ class Meter:
     def counts(self) -> Counts:
         """A consistent snapshot."""
         with self._lock:
-            return Counts(self._made, self._answered, dict(self._status), dict(self._no_answer), self._first_error)
+            credentials = {
+                role: {**tally, "statuses": dict(tally["statuses"])} for role, tally in self._credentials.items()
+            }
+            return Counts(
+                self._made, self._answered, dict(self._status), dict(self._no_answer), self._first_error, credentials
+            )
 
     def _changed(self) -> None:
         if self.listener is not None:

@@ -1,5 +1,8 @@
 """Report a run: failures, what could not run, a summary table, and JUnit XML and JSON carrying the run's metadata.
 
+A suite that did not exercise the target (unreachable, rate-limited, its credentials refused, nothing ran) is
+an ``exercised`` testcase with an ``<error>`` in JUnit, and ``exercised: false`` with its ``problems`` in JSON.
+
 Both files say what was checked as well as what was found: target, spec (path and SHA-256), seed, suites,
 key roles (never keys), whether an admin token was given (never the token), start time, durations, versions,
 requests made and answered per suite, and the exit code with its reason. JUnit carries them as
@@ -162,12 +165,14 @@ def write_junit(report: Report, path: Path) -> None:
     started = report.info.started_at if report.info is not None else ""
     checks = report.checks
     outcomes = _outcomes(checks)
+    suites = suite_metadata(report)
+    untested = sum(bool(suite["problems"]) for suite in suites)
     root = ET.Element(
         "testsuites",
         name="contracts",
-        tests=str(len(checks) + bool(report.unreachable)),
+        tests=str(len(checks) + bool(report.unreachable) + untested),
         failures=str(outcomes["failed"]),
-        errors=str(outcomes["error"] + bool(report.unreachable)),
+        errors=str(outcomes["error"] + bool(report.unreachable) + untested),
         skipped=str(outcomes["skipped"]),
         time=f"{report.info.seconds if report.info is not None else 0:.3f}",
         timestamp=started,
@@ -178,7 +183,7 @@ def write_junit(report: Report, path: Path) -> None:
         _properties(element, run_props)
         case = ET.SubElement(element, "testcase", classname="target", name="reachable", time="0.000")
         ET.SubElement(case, "error", message=report.unreachable, type="unreachable")
-    for suite in suite_metadata(report):
+    for suite in suites:
         _suite(root, report.of(suite["name"]), suite, run_props, started)
     path.parent.mkdir(parents=True, exist_ok=True)
     ET.ElementTree(root).write(path, encoding="utf-8", xml_declaration=True)
@@ -189,13 +194,14 @@ def _suite(
 ) -> None:
     name = suite["name"]
     counts = suite["checks"]
+    problems: list[str] = suite["problems"]
     element = ET.SubElement(
         root,
         "testsuite",
         name=name,
-        tests=str(len(checks)),
+        tests=str(len(checks) + bool(problems)),
         failures=str(counts["failed"]),
-        errors=str(counts["error"]),
+        errors=str(counts["error"] + bool(problems)),
         skipped=str(counts["skipped"]),
         time=f"{suite['seconds']:.3f}",
         timestamp=started,
@@ -214,3 +220,7 @@ def _suite(
             node.text = "\n\n".join(f.message for f in check.failures) or check.reason
         elif check.outcome is Outcome.SKIPPED:
             ET.SubElement(case, "skipped", message=check.reason)
+    if problems:  # the suite did not exercise the target: an error a CI report shows, not a quiet property
+        case = ET.SubElement(element, "testcase", classname=name, name="exercised", time="0.000")
+        node = ET.SubElement(case, "error", message=problems[0], type="not-exercised")
+        node.text = "\n".join(problems)

@@ -31,6 +31,8 @@ class RunInfo:
     max_examples: int
     suites: list[str]
     key_roles: list[str]
+    auth_scheme: list[str]  # --auth-scheme (empty: each operation's first scheme the harness can send)
+    token_url: str
     setup_hook: bool
     admin_token: bool  # whether one was given, never its value
     started_at: str
@@ -49,6 +51,8 @@ class RunInfo:
             max_examples=target.max_examples,
             suites=list(target.suites),
             key_roles=[role for role in ROLES if target.keys.get(role)],
+            auth_scheme=list(target.auth_scheme),
+            token_url=public_url(target.token_url) if target.token_url else "",
             setup_hook=bool(target.setup_hook),
             admin_token=bool(target.admin_token),
             started_at=started.astimezone(dt.UTC).isoformat(timespec="seconds"),

@@ -17,11 +17,13 @@ from typing import Protocol
 
 from contracts import probe
 from contracts import suites as registry
+from contracts.credentials import AuthState
 from contracts.http import redact
 from contracts.meter import Meter
 from contracts.results import CheckResult, Failure, Outcome, Report, SuiteRun
 from contracts.runinfo import RunInfo
 from contracts.target import ROLES, Target
+from contracts.verdict import set_aside_refusals
 
 
 class Listener(Protocol):
@@ -47,6 +49,7 @@ def run(target: Target, listener: Listener | None = None) -> Report:
     """
     if not target.suites:
         target = replace(target, suites=registry.choose(None))
+    target = replace(target, auth_state=AuthState())  # tokens and the credentials plan belong to this run
     started = time.monotonic()
     info = RunInfo.of(target, dt.datetime.now(dt.UTC))
     report = Report(info=info)
@@ -66,7 +69,7 @@ def _run_suite(name: str, target: Target, report: Report, listener: Listener | N
         listener.suite_started(name)
     started = time.monotonic()
     for check in registry.get(name)(replace(target, meter=meter)):
-        clean = scrubbed(check, target)
+        clean = set_aside_refusals(scrubbed(check, target), meter.counts())
         report.checks.append(clean)
         if listener is not None:
             listener.check_finished(clean, meter)

@@ -41,7 +41,7 @@ def _phases(*, infer: bool) -> dict[str, dict[str, Any]]:
 def run(target: Target) -> Iterator[CheckResult]:
     """Walk the spec's links against the target."""
     if not target.keys.full:
-        yield engine.skipped(SUITE, NAME, "no key for the 'full' role (Authorization: Bearer)")
+        yield engine.skipped(SUITE, NAME, "no key for the 'full' role (--key full=...)")
         return
     unreachable = engine.reachable(SUITE, target)
     if unreachable is not None:

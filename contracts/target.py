@@ -9,6 +9,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from contracts.credentials import AuthState, Credentials
+from contracts.credentials.schemes import load_document
 from contracts.meter import Meter
 
 # The sandbox's published keys (README, fixtures/companies.yaml): the default when no key is given.
@@ -60,6 +62,12 @@ class Target:
     # The sandbox's admin token (``--admin-token``): lets the webhooks suite simulate what only a customer does
     # (``POST /__sandbox/simulate/...``). Never written anywhere: reports name it ``${CONTRACTS_ADMIN_TOKEN}``.
     admin_token: str | None = field(default=None, repr=False)
+    # How credentials are sent (``--auth-scheme``): security schemes of the spec allowed, in no order (the spec's
+    # order per operation decides), or one literal way (``bearer``, ``basic``, ``header:NAME``, ...); () = any.
+    auth_scheme: tuple[str, ...] = ()
+    token_url: str | None = None  # OAuth2 client credentials: where to get tokens (default: the spec's tokenUrl)
+    # The run's credentials plan and OAuth2 tokens; the runner gives each run a fresh one.
+    auth_state: AuthState = field(default_factory=AuthState, compare=False, repr=False)
     # Counts what is sent to the target; the runner gives each suite its own (``replace(target, meter=...)``).
     meter: Meter = field(default_factory=Meter, compare=False, repr=False)
 
@@ -119,6 +127,8 @@ def build_target(
     webhook_wait: float | None = None,
     webhook_tolerance: float | None = None,
     admin_token: str | None = None,
+    auth_scheme: str | None = None,
+    token_url: str | None = None,
 ) -> Target:
     """Combine a config file (if any) with flags; flags win. No key at all means the sandbox's keys."""
     values: dict[str, Any] = load_config(config) if config else {}
@@ -165,7 +175,30 @@ def build_target(
     chosen_overrides = {k: v for k, v in overrides.items() if v is not None}
     check_webhook_settings(chosen_overrides)
     check_admin_token(chosen_overrides)
-    return replace(target, **chosen_overrides)
+    target = replace(target, **chosen_overrides, **auth_settings(auth_scheme, token_url, values))
+    check_auth_settings(target)
+    return target
+
+
+def auth_settings(auth_scheme: str | None, token_url: str | None, values: dict[str, Any]) -> dict[str, Any]:
+    """``--auth-scheme`` (comma-separated, or a list in the config file) and ``--token-url``; flags win."""
+    scheme: Any = auth_scheme if auth_scheme is not None else values.get("auth_scheme")
+    names = scheme.split(",") if isinstance(scheme, str) else scheme or []
+    if not isinstance(names, list | tuple):
+        raise ValueError("auth_scheme in the config file must be a name or a list of names")
+    url = token_url or values.get("token_url")
+    if url is not None:
+        parts = urlsplit(str(url))
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ValueError(f"--token-url must be http(s)://host[:port]/path, not {url!r}")
+    chosen = tuple(str(name).strip() for name in names if str(name).strip())
+    return {"auth_scheme": chosen, "token_url": str(url) if url else None}
+
+
+def check_auth_settings(target: Target) -> None:
+    """Refuse an ``--auth-scheme`` the spec does not declare (a usage error), naming the ones it does."""
+    if target.auth_scheme:
+        Credentials(load_document(target.spec_path), base_url=target.api, chosen=target.auth_scheme)
 
 
 def parse_listen(text: str) -> tuple[str, int]:

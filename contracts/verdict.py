@@ -6,6 +6,9 @@
 
 - none of its requests got an HTTP answer, or more than ``UNANSWERED_SHARE`` of them got none;
 - more than ``RATE_LIMITED_SHARE`` of its answers were 429 Too Many Requests;
+- at least ``REFUSED_SHARE`` of the requests that carried a role's credential meant to be accepted (full,
+  readonly, other) were refused with 401 (or 403 where the role may act): the suite tested the target's
+  refusal, not the API; findings about those refusals are set aside (``set_aside_refusals``);
 - none of its checks ran (all skipped), or one could not run (no answer, a spec that does not load);
 - it passed checks without sending a single request.
 
@@ -18,10 +21,12 @@ from dataclasses import dataclass, field
 from enum import IntEnum
 
 from contracts.meter import Counts
-from contracts.results import CheckResult, Outcome, Report, SuiteRun
+from contracts.results import CheckResult, Failure, Outcome, Report, SuiteRun
 
 RATE_LIMITED_SHARE = 0.5  # more than half the answers 429: the suite tested the rate limiter, not the API
 UNANSWERED_SHARE = 0.5  # more than half the requests unanswered: the suite tested the network, not the API
+REFUSED_SHARE = 0.9  # (nearly) every request with a valid-meant credential refused: the credential, not the API
+REFUSALS = (401, 403)
 RATE_LIMIT_ADVICE = "raise or lift its rate limit (mockserver --rate-limit N) or pass a key with a higher budget"
 
 
@@ -136,9 +141,54 @@ def _traffic(suite: str, counts: Counts, *, ran: bool) -> list[Problem]:
         )
         text = f"{counts.unanswered} of the {counts.made} requests of {suite} got no answer ({_no_answer(counts)})"
         return [Problem(suite, text, advice)]
+    refusals = [_refusal(suite, role, counts.credentials[role]) for role in refused_roles(counts)]
+    if refusals:
+        return refusals
     if ran and not counts.made:
         return [Problem(suite, f"{suite} passed checks without sending a single request")]
     return []
+
+
+def refused_roles(counts: Counts) -> list[str]:
+    """The roles whose credential the target refused on (nearly) every request that carried it."""
+    return [
+        role
+        for role, tally in counts.credentials.items()
+        if tally["sent"] and tally["refused"] >= REFUSED_SHARE * tally["sent"]
+    ]
+
+
+def _refusal(suite: str, role: str, tally: dict[str, object]) -> Problem:
+    sent, refused = tally["sent"], tally["refused"]
+    statuses = tally["statuses"] if isinstance(tally["statuses"], dict) else {}
+    codes = " or ".join(sorted(statuses))
+    share = f"every request ({sent})" if refused == sent else f"{refused} of the {sent} requests"
+    text = (
+        f"{suite}: the target refused the {role} credential: {share} that carried it was answered {codes}; "
+        f"it was sent as {tally['how']} (first: {tally['first_refusal']})"
+    )
+    return Problem(suite, text, str(tally.get("hint") or f"check the {role} key (--key {role}=...)"))
+
+
+def set_aside_refusals(check: CheckResult, counts: Counts) -> CheckResult:
+    """``check`` without findings about 401/403 answers once a role's credential was refused (nearly) always.
+
+    The target refusing a valid-meant key says nothing about the API: a check left with no other finding is
+    skipped, saying why, never counted as failed (nor passed).
+    """
+    roles = refused_roles(counts)
+    if check.outcome is not Outcome.FAILED or not roles:
+        return check
+    kept: list[Failure] = [failure for failure in check.failures if failure.status not in REFUSALS]
+    if len(kept) == len(check.failures):
+        return check
+    note = (
+        f"{len(check.failures) - len(kept)} finding(s) about 401/403 answers set aside: the target refused the "
+        f"{' and '.join(roles)} credential on (nearly) every request"
+    )
+    reason = "; ".join(part for part in (check.reason, note) if part)
+    outcome = Outcome.FAILED if kept else Outcome.SKIPPED
+    return CheckResult(check.suite, check.name, outcome, kept, reason, check.seconds)
 
 
 def _qualified(check: CheckResult) -> str:

@@ -12,7 +12,8 @@ from typing import Any
 
 import requests
 
-from contracts.http import Client
+from contracts.credentials import credentials_of, refused
+from contracts.http import Client, redact, refusal
 from contracts.security.findings import Skip
 from contracts.security.resources import Resource, find_resources, ref_target
 from contracts.security.spec_view import Json, Operation, Schema, Spec, flatten, json_or_none, main_type, unwrap
@@ -44,6 +45,7 @@ class Context:
         self.extra: list[tuple[Resource, Any]] = []
         self.notes: list[str] = []
         self._listed_ids: dict[tuple[str, str], Any] = {}
+        self._refusals: dict[str, str] = {}
         self._serial = 0
         self._setup_done = False
 
@@ -60,10 +62,39 @@ class Context:
         return self.clients[role]
 
     def need(self, role: str, what: str) -> Client:
-        """The role's client, or skip the check."""
+        """The role's client, or skip the check (no key for the role, or the target refuses it)."""
         if not self.has(role):
             raise Skip(f"needs {what} (--key {role}=...)")
+        why = self.refused(role)
+        if why:
+            raise Skip(f"needs {what}, but the target refused the {role} key: {why}")
         return self.client(role)
+
+    def refused(self, role: str) -> str:
+        """Why the target refuses ``role``'s key ("" when it takes it), from one authenticated GET (once per run).
+
+        The GET is the first list (else any GET without path parameters) that needs a credential; 401, or 403
+        to the full key, is a refusal: every check with that key would test the refusal, not the API.
+        """
+        if role not in self._refusals:
+            self._refusals[role] = self._control(role)
+        return self._refusals[role]
+
+    def _control(self, role: str) -> str:
+        listings = [res.listing for res in self.resources.values() if res.listing is not None]
+        others = [op for op in self.spec.operations if op.method == "GET" and not op.path_params and not op.public]
+        op = next(iter(listings + others), None)
+        if op is None or not self.has(role):
+            return ""
+        client = self.client(role)
+        response = client.call("GET", op.path, params=self.required_params(op))
+        if not refused(role, "GET", response.status_code):
+            return ""
+        applied = client.credential("GET", op.path)
+        said = refusal("GET", op.path, response.status_code, response.headers.get("WWW-Authenticate", ""))
+        problem = f"; {applied.problem}" if applied.problem else ""
+        hint = credentials_of(self.target).hint(role)
+        return redact(f"{said}, sent as {applied.how}{problem}: {hint}", self.target)
 
     # values
 

@@ -1,4 +1,8 @@
-"""``security.scopes``: the read-only key gets 403 naming the missing scope on every write, and changes nothing."""
+"""``security.scopes``: the read-only key gets 403 naming the missing scope on every write, and changes nothing.
+
+A write whose security names no scope at all (an API key or HTTP scheme in OpenAPI 3.0) still needs more
+than a read-only key: it must be 403 too, with no scope to name.
+"""
 
 from __future__ import annotations
 
@@ -27,8 +31,8 @@ def check_scopes(ctx: Context) -> tuple[Findings, str]:
     for op in writes:
         alternatives = op.scope_alternatives()
         missing = [[s for s in alt if not allowed(s, granted)] for alt in alternatives]
-        if not alternatives or any(not m for m in missing):
-            continue
+        if any(alternatives) and any(not m for m in missing):
+            continue  # the read-only key has every scope one alternative asks for
         collection = "/" + op.segments[0]
         record = by_path.get(collection)
         record_id: Any = None
@@ -57,7 +61,7 @@ def check_scopes(ctx: Context) -> tuple[Findings, str]:
                 data = unwrap(json_or_none(response))
                 if op.method == "POST" and not op.path_params and isinstance(data, dict) and "id" in data and res:
                     ctx.extra.append((res, data["id"]))
-        elif not any(name in text for name in names):
+        elif names and not any(name in text for name in names):
             found.add(
                 readonly,
                 f"{op.operation_id}: the 403 does not name the missing scope ({' or '.join(names)})",

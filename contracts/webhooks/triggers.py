@@ -235,7 +235,7 @@ class Triggers:
             target = self.ctx.target
             parts = urlsplit(target.base_url)
             root = f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}"
-            self._control = Client(replace(target, base_url=root), role=None, key=token)
+            self._control = Client(replace(target, base_url=root), role=None, key=token, bearer=True)
         return self._control
 
     def _by_the_calendar(self, event: Event, res: Resource, name: str, goal: Any) -> Expect | None:
