@@ -1,0 +1,290 @@
+"""Stock Schemathesis against the sandbox and against Prism on the vendored real-world specs.
+
+For each spec under ``tests/specs`` this starts ``python -m mockserver --spec FILE`` (timing its start
+and the peak memory of its processes) and ``prism mock FILE``, runs the same ``st run`` command
+against each (fixed seed, few examples, the spec's own way of sending the sandbox key), and prints a
+Markdown table of the failures Schemathesis reports, by check. Prism is not a dependency of the
+project: install it in a temporary folder (``npm install --prefix /tmp/prism @stoplight/prism-cli``)
+and pass ``--prism /tmp/prism/node_modules/.bin/prism`` (or set ``PRISM``).
+
+    python bench/real_specs.py --prism /tmp/prism/node_modules/.bin/prism [--specs stripe,recurly] [--max-examples 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+import requests
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+SPECS = ROOT / "tests" / "specs"
+KEY = "sk_test_acme_full_4eC39HqLyjWDarjtT1zdp7dc"  # Acme Corp's full-access sandbox key
+START_WAIT_SECONDS = 180
+
+
+@dataclass(frozen=True)
+class Target:
+    """A vendored spec and the flags the sandbox needs to serve it."""
+
+    name: str
+    path: Path
+    flags: tuple[str, ...] = ()
+
+
+TARGETS = (
+    Target("stripe", SPECS / "stripe" / "spec3.json"),
+    Target("docker-engine", SPECS / "docker-engine" / "swagger.openapi3.yaml"),
+    Target("xero-accounting", SPECS / "xero-accounting" / "xero_accounting.yaml", ("--lenient",)),
+    Target("recurly", SPECS / "recurly" / "api.yaml", ("--lenient",)),
+    Target("solidus", SPECS / "solidus" / "solidus-api.oas.yml"),
+    Target("adyen-management", SPECS / "adyen-management" / "ManagementService-v3.json"),
+)
+
+
+@dataclass
+class Run:
+    """What one ``st run`` against one server found."""
+
+    failures: dict[str, int] = field(default_factory=dict)
+    errors: int = 0
+    test_cases: int = 0
+    seconds: float = 0.0
+    note: str = ""
+
+
+def free_port() -> int:
+    """A TCP port nothing listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def session_memory_mb(session: int) -> int:
+    """The peak resident memory (VmHWM) of every process in a session, added up, in MB."""
+    total_kb = 0
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        with contextlib.suppress(OSError, IndexError, ValueError, StopIteration):
+            stat = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            if int(stat[3]) == session:
+                status = Path(f"/proc/{pid}/status").read_text()
+                total_kb += next(int(line.split()[1]) for line in status.splitlines() if line.startswith("VmHWM:"))
+    return total_kb // 1024
+
+
+def load(path: Path) -> dict[str, Any]:
+    """A spec document, JSON or YAML."""
+    text = path.read_text(encoding="utf-8")
+    document = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
+    assert isinstance(document, dict)
+    return document
+
+
+def auth_options(document: dict[str, Any]) -> list[str]:
+    """The ``st run`` options that send the sandbox key the way the spec's first security scheme asks."""
+    schemes = document.get("components", {}).get("securitySchemes", {})
+    requirements = document.get("security") or [
+        requirement
+        for item in document.get("paths", {}).values()
+        for operation in item.values()
+        if isinstance(operation, dict)
+        for requirement in operation.get("security", [])
+    ]
+    for requirement in requirements:
+        for name in requirement:
+            scheme = schemes.get(name, {})
+            if scheme.get("type") == "apiKey" and scheme.get("in") == "header":
+                return ["-H", f"{scheme['name']}: {KEY}"]
+            if scheme.get("type") == "http" and str(scheme.get("scheme", "")).lower() == "basic":
+                return ["--auth", f"{KEY}:"]
+            if scheme.get("type") in ("http", "oauth2", "openIdConnect"):
+                return ["-H", f"Authorization: Bearer {KEY}"]
+    return []
+
+
+def base_path(document: dict[str, Any]) -> str:
+    """The path of the spec's first server URL, where the sandbox serves the API."""
+    servers = document.get("servers") or [{"url": "/"}]
+    return str(urlparse(servers[0]["url"]).path).rstrip("/")
+
+
+@contextlib.contextmanager
+def started(command: list[str], ready_url: str, log: Path) -> Iterator[tuple[subprocess.Popen[bytes], float]]:
+    """Start COMMAND in its own session, wait until READY_URL answers; yield it and its start-up seconds."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MOCKSERVER_")}
+    began = time.monotonic()
+    with log.open("wb") as output:
+        process = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT, env=env, start_new_session=True)
+    try:
+        while True:
+            if process.poll() is not None:
+                raise RuntimeError(f"{command[0]} exited with {process.returncode}: {log.read_text()[-2000:]}")
+            if time.monotonic() - began > START_WAIT_SECONDS:
+                raise RuntimeError(f"{command[0]} did not answer within {START_WAIT_SECONDS} s")
+            with contextlib.suppress(requests.RequestException):
+                requests.get(ready_url, timeout=2)
+                break
+            time.sleep(0.05)
+        yield process, time.monotonic() - began
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+
+
+def schemathesis(spec: Path, url: str, options: list[str], report_dir: Path, timeout: float) -> Run:
+    """Run the stock ``st run`` once and read its JSON report."""
+    st = shutil.which("st", path=str(Path(sys.executable).parent)) or "st"
+    command = [st, "run", str(spec), "--url", url, *options, "--report", "json", "--report-dir", str(report_dir)]
+    began = time.monotonic()
+    try:
+        subprocess.run(command, capture_output=True, timeout=timeout, check=False)
+    except subprocess.TimeoutExpired:
+        return Run(seconds=timeout, note=f"timed out after {timeout:.0f} s")
+    reports = sorted(report_dir.glob("*.json"))
+    if not reports:
+        return Run(seconds=time.monotonic() - began, note="no report")
+    report = json.loads(reports[-1].read_text())
+    return Run(
+        failures={f"{f['code']} {f['title']}": int(f["count"]) for f in report.get("failures", [])},
+        errors=len(report.get("errors", [])),
+        test_cases=int(report.get("test_cases", {}).get("generated", 0)),
+        seconds=time.monotonic() - began,
+    )
+
+
+def st_options(args: argparse.Namespace, document: dict[str, Any]) -> list[str]:
+    """The options every ``st run`` gets: the same for both servers."""
+    return [
+        *auth_options(document),
+        "--seed",
+        str(args.seed),
+        "--max-examples",
+        str(args.max_examples),
+        "--phases",
+        args.phases,
+        "--checks",
+        "all",
+        "--workers",
+        str(args.workers),
+        "--request-timeout",
+        "10",
+        "--no-shrink",
+        "--suppress-health-check",
+        "all",
+    ]
+
+
+def measure(target: Target, args: argparse.Namespace, work: Path) -> dict[str, Any]:
+    """Start-up and memory of the sandbox, and what Schemathesis finds against it and against Prism."""
+    document = load(target.path)
+    options = st_options(args, document)
+    result: dict[str, Any] = {"spec": target.name, "options": options}
+    port = free_port()
+    sandbox = [sys.executable, "-m", "mockserver", "--spec", str(target.path), "--port", str(port), "--quiet"]
+    with started([*sandbox, *target.flags], f"http://127.0.0.1:{port}/openapi.json", work / "sandbox.log") as (
+        process,
+        seconds,
+    ):
+        result["start_seconds"] = seconds
+        result["start_mb"] = session_memory_mb(process.pid)
+        url = f"http://127.0.0.1:{port}{base_path(document)}"
+        result["sandbox"] = schemathesis(target.path, url, options, work / "st-sandbox", args.st_timeout)
+        result["peak_mb"] = session_memory_mb(process.pid)
+        result["sandbox_500s"] = (work / "sandbox.log").read_text(errors="replace").count("Traceback")
+    port = free_port()
+    prism = [args.prism, "mock", "-h", "127.0.0.1", "-p", str(port), str(target.path)]
+    try:
+        with started(prism, f"http://127.0.0.1:{port}/", work / "prism.log") as (process, seconds):
+            result["prism_start_seconds"] = seconds
+            result["prism"] = schemathesis(
+                target.path, f"http://127.0.0.1:{port}", options, work / "st-prism", args.st_timeout
+            )
+            result["prism_peak_mb"] = session_memory_mb(process.pid)
+    except RuntimeError as problem:
+        result["prism"] = Run(note=str(problem).splitlines()[0][:200])
+    return result
+
+
+def cell(run: Run, check: str) -> str:
+    """One table cell: the failures of CHECK in RUN."""
+    return str(run.failures.get(check, 0)) if not run.note else "-"
+
+
+def table(results: list[dict[str, Any]]) -> str:
+    """The Markdown tables of the results."""
+    lines = [
+        "| spec | sandbox start s | sandbox peak MB (start / after run) | server | test cases | failures | errors |"
+        " by check |",
+        "|---|---:|---:|---|---:|---:|---:|---|",
+    ]
+    for result in results:
+        for server in ("sandbox", "prism"):
+            run: Run = result[server]
+            by_check = ", ".join(f"{name}: {count}" for name, count in sorted(run.failures.items())) or "none"
+            total = str(sum(run.failures.values())) if not run.note else run.note
+            start = f"{result['start_seconds']:.1f}" if server == "sandbox" else ""
+            memory = f"{result['start_mb']} / {result['peak_mb']}" if server == "sandbox" else ""
+            lines.append(
+                f"| {result['spec'] if server == 'sandbox' else ''} | {start} | {memory} | {server} "
+                f"| {run.test_cases} | {total} | {run.errors} | {by_check if not run.note else '-'} |"
+            )
+    checks = sorted({name for result in results for server in ("sandbox", "prism") for name in result[server].failures})
+    lines += ["", "| spec | server | " + " | ".join(checks) + " |", "|---|---|" + "---:|" * len(checks)]
+    for result in results:
+        for server in ("sandbox", "prism"):
+            lines.append(
+                f"| {result['spec']} | {server} | " + " | ".join(cell(result[server], c) for c in checks) + " |"
+            )
+    return "\n".join(lines)
+
+
+def main() -> int:
+    """Measure every chosen spec and print the tables."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--prism", default=os.environ.get("PRISM", "prism"), help="the prism executable")
+    parser.add_argument("--specs", default=",".join(t.name for t in TARGETS), help="comma-separated spec names")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--max-examples", type=int, default=5)
+    parser.add_argument("--phases", default="examples,fuzzing")
+    parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--st-timeout", type=float, default=300.0, help="seconds one st run may take")
+    parser.add_argument("--json", type=Path, help="also write the raw results here")
+    args = parser.parse_args()
+    chosen = [t for t in TARGETS if t.name in args.specs.split(",")]
+    results = []
+    with tempfile.TemporaryDirectory(prefix="real-specs-") as scratch:
+        for target in chosen:
+            work = Path(scratch) / target.name
+            work.mkdir()
+            print(f"{target.name} ...", file=sys.stderr, flush=True)
+            results.append(measure(target, args, work))
+    if args.json:
+        raw = [{k: (v.__dict__ if isinstance(v, Run) else v) for k, v in r.items()} for r in results]
+        args.json.write_text(json.dumps(raw, indent=2), encoding="utf-8")
+    print(table(results))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
