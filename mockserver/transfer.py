@@ -124,14 +124,13 @@ def rule_problems(engine: Engine, state: dict[str, Any]) -> list[str]:
 
 def _broken_rules(engine: Engine, resource: Resource, tenant: Tenant, record: Record, where: str) -> list[str]:
     expected = copy.deepcopy(record)
-    clock_rule = engine.clock_rules.get(resource.name)
+    clock_rule = engine.hooks.clock_rules.get(resource.name)
     if clock_rule is not None:  # what today's date changes is not wrong, only older than the import
         clock_rule.apply(expected, tenant, engine.clock)
     derived = copy.deepcopy(expected)
     try:
-        records.finish(
-            derived, expected, resource, tenant, engine.clock, engine.derive.get(resource.name, []), engine.required
-        )
+        derive = engine.hooks.derive.get(resource.name, [])
+        records.finish(derived, expected, resource, tenant, engine.clock, derive, engine.required)
     except ValidationFailed as failure:
         return [f"{where}.{field}: {'; '.join(messages)}" for field, messages in (failure.errors or {}).items()]
     except ApiError as error:

@@ -31,8 +31,8 @@ def install(engine: Engine) -> None:
 
     for resource in engine.index.resources.values():
         if "password" in resource.write_only:
-            engine.derive.setdefault(resource.name, []).append(hash_password_field)
-            engine.seed_fixes.setdefault(resource.name, []).append(seeded_password)
+            engine.hooks.add_derive(resource.name, hash_password_field)
+            engine.hooks.add_seed_fix(resource.name, seeded_password)
 
 
 def hash_password(password: str, salt: str | None = None) -> str:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from mockserver.behaviours.engine import ClockRule
+from mockserver.behaviours.hooks import ClockRule
 from mockserver.behaviours.records import Derive
 from mockserver.errors import Conflict, ValidationFailed
 from mockserver.state.clock import Clock

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from domains.invoicing import lifecycle, money
 from mockserver.behaviours.context import Call, Reply
 from mockserver.behaviours.crud import action, find, path_id
+from mockserver.behaviours.hooks import Write
 from mockserver.behaviours.registry import Behaviour
 from mockserver.errors import Conflict, ValidationFailed
 from mockserver.state.clock import Clock
@@ -37,37 +38,39 @@ def install(engine: Engine) -> None:
         if _RULE_FIELDS.get(name, set()) <= (resource.schema.get("properties") or {}).keys()
     }
     if "invoices" in resources:
-        engine.derive.setdefault("invoices", []).extend(
-            [lifecycle.check_dates("due_date", "invoice_date"), derive_invoice, lifecycle.follow_clock_invoice]
+        engine.hooks.add_derive(
+            "invoices",
+            lifecycle.check_dates("due_date", "invoice_date"),
+            derive_invoice,
+            lifecycle.follow_clock_invoice,
         )
-        engine.clock_rules["invoices"] = lifecycle.INVOICE_CLOCK
-        engine.edit_guards.setdefault("invoices", []).append(lifecycle.guard_invoice_edit)
-        engine.delete_guards.setdefault("invoices", []).append(_guard_invoice_delete)
-        engine.seed_fixes.setdefault("invoices", []).append(_seed_invoice_status)
+        engine.hooks.add_clock_rule("invoices", lifecycle.INVOICE_CLOCK)
+        engine.hooks.add_edit_guard("invoices", lifecycle.guard_invoice_edit)
+        engine.hooks.add_delete_guard("invoices", _guard_invoice_delete)
+        engine.hooks.add_seed_fix("invoices", _seed_invoice_status)
     if "estimates" in resources:
-        engine.derive.setdefault("estimates", []).extend(
-            [
-                lifecycle.check_dates("expiry_date", "estimate_date"),
-                lambda record, tenant, clock: money.apply_totals(record),
-                lifecycle.follow_clock_estimate,
-            ]
+        engine.hooks.add_derive(
+            "estimates",
+            lifecycle.check_dates("expiry_date", "estimate_date"),
+            lambda record, tenant, clock: money.apply_totals(record),
+            lifecycle.follow_clock_estimate,
         )
-        engine.clock_rules["estimates"] = lifecycle.ESTIMATE_CLOCK
-        engine.edit_guards.setdefault("estimates", []).append(lifecycle.guard_estimate_edit)
-        engine.delete_guards.setdefault("estimates", []).append(lifecycle.guard_estimate_delete)
+        engine.hooks.add_clock_rule("estimates", lifecycle.ESTIMATE_CLOCK)
+        engine.hooks.add_edit_guard("estimates", lifecycle.guard_estimate_edit)
+        engine.hooks.add_delete_guard("estimates", lifecycle.guard_estimate_delete)
     if "projects" in resources:
-        engine.derive.setdefault("projects", []).append(lifecycle.check_dates("end_date", "start_date"))
+        engine.hooks.add_derive("projects", lifecycle.check_dates("end_date", "start_date"))
     if "payments" in resources and "invoices" in resources:
-        engine.derive.setdefault("payments", []).append(_check_payment)
-        engine.after_write.setdefault("payments", []).append(_refresh_paid_invoices)
-        engine.seed_fixes.setdefault("payments", []).append(_seed_payment)
-        engine.seed_fixes.setdefault("invoices", []).append(_seed_invoice_of_documented_payment)
+        engine.hooks.add_derive("payments", _check_payment)
+        engine.hooks.add_after_write("payments", _refresh_paid_invoices)
+        engine.hooks.add_seed_fix("payments", _seed_payment)
+        engine.hooks.add_seed_fix("invoices", _seed_invoice_of_documented_payment)
     if "customers" in resources:
-        engine.delete_guards.setdefault("customers", []).append(_guard_customer_delete)
+        engine.hooks.add_delete_guard("customers", _guard_customer_delete)
     if "invoices" in resources and "estimates" in resources:
-        engine.seed_fixes.setdefault("invoices", []).append(_seed_unconverted)
-        engine.seed_fixes.setdefault("estimates", []).append(_seed_unconverted)
-        engine.after_seed.append(_seed_conversions)
+        engine.hooks.add_seed_fix("invoices", _seed_unconverted)
+        engine.hooks.add_seed_fix("estimates", _seed_unconverted)
+        engine.hooks.add_after_seed(_seed_conversions)
 
 
 def derive_invoice(invoice: Record, tenant: Tenant, clock: Clock) -> None:
@@ -268,10 +271,12 @@ def convert(engine: Engine, tenant: Tenant, estimate: Record) -> Record:
         {k: line[k] for k in _LINE_FIELDS if line.get(k) is not None} for line in estimate.get("items", [])
     ]
     invoice = engine.new_record(tenant, invoices, _known(body, invoices.schema))
+    created = copy.deepcopy(invoice)
     invoice["estimate_id"] = estimate["id"]
-    tenant.put("invoices", invoice["id"], invoice)
+    engine.write(tenant, invoices, Write.ACTION, created, invoice)
+    before = copy.deepcopy(estimate)
     estimate.update(status="ACCEPTED", invoice_id=invoice["id"], updated_at=engine.clock.timestamp())
-    tenant.put("estimates", estimate["id"], estimate)
+    engine.write(tenant, engine.index.resources["estimates"], Write.ACTION, before, estimate)
     return invoice
 
 
@@ -294,8 +299,9 @@ def convert_lead(call: Call, engine: Engine) -> Reply:
         "company_name": lead.get("company"),
     }
     customer = engine.new_record(call.tenant, customers, _known({k: v for k, v in body.items() if v}, customers.schema))
+    before = copy.deepcopy(lead)
     lead.update(status="CONVERTED", customer_id=customer["id"], updated_at=call.clock.timestamp())
-    call.tenant.put("leads", lead["id"], lead)
+    engine.write(call.tenant, engine.index.resources["leads"], Write.ACTION, before, lead)
     return Reply(call.operation.success_status, engine.render_item(call, customer))
 
 

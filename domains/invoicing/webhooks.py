@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import base64
+import copy
 import secrets
 from typing import TYPE_CHECKING
 
 from mockserver.behaviours.context import Call, Reply
 from mockserver.behaviours.crud import find, path_id
 from mockserver.behaviours.events import Fired
+from mockserver.behaviours.hooks import Write
 from mockserver.behaviours.registry import Behaviour
 from mockserver.state.clock import Clock
 from mockserver.store import Record, Tenant
@@ -20,7 +22,7 @@ if TYPE_CHECKING:
 def install(engine: Engine) -> None:
     """Give every new subscription a signing secret unless the client chose one."""
     if "webhooks" in engine.index.resources:
-        engine.derive.setdefault("webhooks", []).append(_ensure_secret)
+        engine.hooks.add_derive("webhooks", _ensure_secret)
 
 
 def _ensure_secret(webhook: Record, tenant: Tenant, clock: Clock) -> None:
@@ -48,9 +50,10 @@ def rotate_webhook_secret(call: Call, engine: Engine) -> Reply:
     """Give the webhook a new signing secret and show it this once; every later attempt is signed with it."""
     resource = engine.index.resources["webhooks"]
     webhook = find(call, resource, path_id(call))
+    before = copy.deepcopy(webhook)
     webhook["secret"] = new_secret()
     webhook["updated_at"] = call.clock.timestamp()
-    engine.put(call.tenant, resource.name, webhook)
+    engine.write(call.tenant, resource, Write.ACTION, before, webhook)
     return Reply(200, engine.render_item(call, webhook))  # its response schema shows the secret
 
 

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import functools
 import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from mockserver.behaviours import listing, records
 from mockserver.behaviours.context import Call, Reply
+from mockserver.behaviours.hooks import Write
 from mockserver.errors import Conflict, NotFound, ValidationFailed
 from mockserver.jsonio import embedded
 from mockserver.spec import Operation, Resource
@@ -153,12 +155,22 @@ def update_by_body(call: Call, engine: Engine) -> Reply:
 
 def _rewrite(call: Call, engine: Engine, resource: Resource, record_id: RecordId, *, merge: bool) -> Reply:
     current = find(call, resource, record_id)
-    for guard in engine.edit_guards.get(resource.name, []):
-        guard(current, call.tenant)
     body: Any = call.operation.request_envelope.unwrap(call.body)
     if not isinstance(body, dict):
         body = {k: v for k, v in call.params.items() if k in (resource.schema.get("properties") or {})}
         merge = True
+    if "updated_at" in body and body["updated_at"] == current.get("updated_at"):
+        # Echoing the stamp the server holds (GET, then PUT the same body) is not a mismatch.
+        body = {k: v for k, v in body.items() if k != "updated_at"}
+    kind = Write.UPDATE if merge else Write.REPLACE
+    after = functools.partial(_rewritten, engine, resource, current, body, merge=merge)
+    record = engine.write(call.tenant, resource, kind, current, after, sent=body, record_id=record_id)
+    assert record is not None  # a rewrite always builds a record
+    return Reply(call.operation.success_status, engine.render_item(call, record))
+
+
+def _rewritten(engine: Engine, resource: Resource, current: Record, body: dict[str, Any], *, merge: bool) -> Record:
+    """The record a replace or update makes: the body's writable fields over (or instead of) the current ones."""
     changes = records.writable(body, resource.schema)
     if merge:
         record = {**copy.deepcopy(current), **changes}
@@ -170,13 +182,7 @@ def _rewrite(call: Call, engine: Engine, resource: Resource, record_id: RecordId
         record.update(changes)
     record[resource.id_field] = current[resource.id_field]
     records.stamp(record, resource, engine.clock, created=False)
-    if "updated_at" in body and body["updated_at"] == current.get("updated_at"):
-        # Echoing the stamp the server holds (GET, then PUT the same body) is not a mismatch.
-        body = {k: v for k, v in body.items() if k != "updated_at"}
-    engine.finish(call.tenant, resource, record, body)
-    call.tenant.put(resource.name, record_id, record)
-    engine.written(resource, current, record, call.tenant)
-    return Reply(call.operation.success_status, engine.render_item(call, record))
+    return record
 
 
 def delete(call: Call, engine: Engine) -> Reply:
@@ -184,10 +190,7 @@ def delete(call: Call, engine: Engine) -> Reply:
     resource = require_resource(call)
     record_id = path_id(call)
     record = find(call, resource, record_id)
-    for guard in engine.delete_guards.get(resource.name, []):
-        guard(record, call.tenant)
-    call.tenant.delete(resource.name, record_id)
-    engine.written(resource, record, None, call.tenant)
+    engine.write(call.tenant, resource, Write.DELETE, record, None, record_id=record_id)
     status = call.operation.success_status
     return Reply(status, None if status == 204 else engine.render_item(call, record))
 
@@ -200,19 +203,17 @@ def action(call: Call, engine: Engine, *, also: Callable[[Record], None] | None 
     resource = require_resource(call)
     record_id = path_id(call)
     record = find(call, resource, record_id)
+    before = copy.deepcopy(record)
     transition = call.operation.extensions.get("x-sandbox-transition")
     changed = isinstance(transition, dict)
     if isinstance(transition, dict):
         apply_transition(record, transition, call.operation, f"{singular(resource.name)} {record_id}")
         records.stamp(record, resource, engine.clock, created=False)
-        clock_rule = engine.clock_rules.get(resource.name)
-        if clock_rule is not None:
-            clock_rule.apply(record, call.tenant, engine.clock)
     if also is not None:
         also(record)
         changed = True
-    if changed:
-        call.tenant.put(resource.name, record_id, record)
+    if changed:  # the write's derive step applies what today implies for the state it moved to
+        engine.write(call.tenant, resource, Write.ACTION, before, record, record_id=record_id)
     return Reply(call.operation.success_status, engine.render_item(call, record))
 
 

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
-import random
+import functools
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from mockserver.behaviours import records
 from mockserver.behaviours.context import Call, Reply, TokenIssuer
 from mockserver.behaviours.crud import GENERIC
 from mockserver.behaviours.events import Emitter
+from mockserver.behaviours.hooks import Hooks, Write
 from mockserver.behaviours.registry import Behaviours
 from mockserver.errors import Conflict
 from mockserver.spec import Operation, Resource, SpecIndex
@@ -20,26 +20,8 @@ from mockserver.spec.events import declared_events
 from mockserver.spec.pages import PageFacts
 from mockserver.spec.resolve import schema_types
 from mockserver.state.clock import Clock
-from mockserver.state.fake import FakeRecordFactory, RefPicker
-from mockserver.store import Condition, Query, Record, Store, Tenant
-
-DeleteGuard = Callable[[Record, Tenant], None]
-EditGuard = Callable[[Record, Tenant], None]
-AfterWrite = Callable[[Record | None, Record | None, Tenant, Clock], None]
-SeedFix = Callable[[Record, Tenant, random.Random, RefPicker], None]
-AfterSeed = Callable[["Engine", Tenant, random.Random], None]
-
-
-@dataclass(frozen=True)
-class ClockRule:
-    """A date-driven rule: ``apply`` sets what today implies; ``candidates`` names the records it may change.
-
-    ``candidates(today)`` returns queries (each a conjunction of conditions) whose union holds every
-    record the rule would change today, so a new day touches those records, not the whole table.
-    """
-
-    apply: Callable[[Record, Tenant, Clock], None]
-    candidates: Callable[[dt.date], Sequence[tuple[Condition, ...]]]
+from mockserver.state.fake import FakeRecordFactory
+from mockserver.store import Query, Record, RecordId, Store, Tenant
 
 
 class Engine:
@@ -49,14 +31,7 @@ class Engine:
         self.index = index
         self.store = store
         self.clock = clock
-        self.derive: dict[str, list[records.Derive]] = {}
-        self.delete_guards: dict[str, list[DeleteGuard]] = {}
-        self.after_write: dict[str, list[AfterWrite]] = {}
-        self.seed_fixes: dict[str, list[SeedFix]] = {}
-        self.edit_guards: dict[str, list[EditGuard]] = {}
-        self.client_checks: dict[str, list[records.Derive]] = {}  # on what clients write only, never on seeds
-        self.after_seed: list[AfterSeed] = []
-        self.clock_rules: dict[str, ClockRule] = {}
+        self.hooks = Hooks()  # the domain's and the platform's rule hooks, run by ``write``
         self.issuer: TokenIssuer | None = None
         self.behaviours = Behaviours()  # filled by the domain the spec asked for, if any
         self.domain: str | None = None
@@ -97,7 +72,7 @@ class Engine:
     def follow_clock(self, company_id: int) -> None:
         """Apply date-driven rules (OVERDUE, EXPIRED) once per sandbox day per company, in their own transaction."""
         today = self.clock.today()
-        if not self.clock_rules or self._followed.get(company_id) == today.toordinal():
+        if not self.hooks.clock_rules or self._followed.get(company_id) == today.toordinal():
             return
         with self.store.tenant(company_id) as tenant:  # the database serialises two workers doing this
             self.watch(tenant)
@@ -112,7 +87,7 @@ class Engine:
 
     def apply_clock_rules(self, tenant: Tenant, today: dt.date) -> None:
         """Run each clock rule over its candidate records unless it already ran today."""
-        for resource, rule in self.clock_rules.items():
+        for resource, rule in self.hooks.clock_rules.items():
             marker = f"{resource}#clock"
             if tenant.counter(marker) == today.toordinal():
                 continue
@@ -121,13 +96,8 @@ class Engine:
                     before = copy.deepcopy(record)
                     rule.apply(record, tenant, self.clock)
                     if record != before:
-                        self.put(tenant, resource, record)
+                        self.write(tenant, self.index.resources[resource], Write.ACTION, before, record)
             tenant.set_counter(marker, today.toordinal())
-
-    def put(self, tenant: Tenant, resource: str, record: Record) -> Record:
-        """Store a changed record under its id."""
-        id_field = self.index.resources[resource].id_field if resource in self.index.resources else "id"
-        return tenant.put(resource, record[id_field], record)
 
     def reset(self) -> None:
         """Put every company's data back to the seeded baseline (a saved copy, else a fresh seeding)."""
@@ -141,10 +111,60 @@ class Engine:
 
     def new_record(self, tenant: Tenant, resource: Resource, body: dict[str, Any]) -> Record:
         """Create and store a record from a client body, or raise 409/422 (the transaction then rolls back)."""
-        record = self._build(tenant, resource, body)
-        tenant.put(resource.name, record[resource.id_field], record)
-        self.written(resource, None, record, tenant)
+        build = functools.partial(self._build, tenant, resource, body)
+        record = self.write(tenant, resource, Write.CREATE, None, build, sent=body)
+        assert record is not None
         return record
+
+    def write(
+        self,
+        tenant: Tenant,
+        resource: Resource,
+        kind: Write,
+        before: Record | None,
+        after: Record | Callable[[], Record | None] | None,
+        *,
+        sent: Any = None,
+        record_id: RecordId | None = None,
+    ) -> Record | None:
+        """The one write pipeline: guard ``before``, build ``after`` (None deletes), derive, store, after-write.
+
+        Every create, replace, update, delete, action and seed runs through here, so a domain's hooks
+        see every write the same way, whichever rule or route made it. ``after`` may be a function
+        that builds the record, so that guards refuse (409) before the body is looked at (422).
+        """
+        name = resource.name
+        guards = self.hooks.delete_guards if kind is Write.DELETE else self.hooks.edit_guards if kind.edits else {}
+        if before is not None:
+            for guard in guards.get(name, []):
+                guard(before, tenant)
+        if callable(after):
+            after = after()
+        if after is None:
+            if before is not None:
+                tenant.delete(name, before[resource.id_field] if record_id is None else record_id)
+        else:
+            self._derive(tenant, resource, kind, after, sent)
+            tenant.put(name, after[resource.id_field] if record_id is None else record_id, after)
+        self.written(resource, before, after, tenant)
+        return after
+
+    def _derive(self, tenant: Tenant, resource: Resource, kind: Write, record: Record, sent: Any) -> None:
+        """The derive step of a write: what its kind implies, then the domain's derive hooks."""
+        name = resource.name
+        if kind.from_client:  # readOnly, reference and uniqueness rules, then what clients may not write
+            records.finish(record, sent, resource, tenant, self.clock, self.hooks.derive.get(name, []), self.required)
+            for check in self.hooks.client_checks.get(name, []):
+                check(record, tenant, self.clock)
+        elif kind is Write.SEED:  # the same derive hooks, on a record the faker and the seed fixes made
+            self.required.fill(record, resource.schema, self.clock)
+            for function in self.hooks.derive.get(name, []):
+                function(record, tenant, self.clock)
+            records.in_schema_order(record, resource.schema)
+        elif kind is Write.ACTION:  # a state the record moved to may mean something today (OVERDUE)
+            rule = self.hooks.clock_rules.get(name)
+            if rule is not None:
+                rule.apply(record, tenant, self.clock)
 
     def new_id(self, tenant: Tenant, resource: Resource) -> int | str:
         """A fresh id of the resource's kind (counter, uuid or prefixed token), derived from its counter."""
@@ -157,13 +177,12 @@ class Engine:
     def _build(self, tenant: Tenant, resource: Resource, body: dict[str, Any]) -> Record:
         record = records.writable(body, resource.schema)
         field = resource.id_field
-        if resource.identity.generated or field in resource.read_only or record.get(field) is None:
+        if resource.identity.generated or record.get(field) is None:
             record[field] = self.new_id(tenant, resource)
         elif tenant.get(resource.name, record[field]) is not None:
             raise Conflict(f"A record with {field} {record[field]!r} already exists.")
         records.assign_sequences(record, resource, tenant)
         records.stamp(record, resource, self.clock, created=True, owner=self.owner(tenant))
-        self.finish(tenant, resource, record, body)
         return record
 
     def owner(self, tenant: Tenant) -> tuple[str, int] | None:
@@ -172,14 +191,8 @@ class Engine:
 
     def written(self, resource: Resource, before: Record | None, after: Record | None, tenant: Tenant) -> None:
         """Run the after-write hooks of a resource (``after`` is None for a delete)."""
-        for hook in self.after_write.get(resource.name, []):
+        for hook in self.hooks.after_write.get(resource.name, []):
             hook(before, after, tenant, self.clock)
-
-    def finish(self, tenant: Tenant, resource: Resource, record: Record, sent: Any) -> None:
-        """Derive computed fields and enforce readOnly, reference and uniqueness rules, then the client checks."""
-        records.finish(record, sent, resource, tenant, self.clock, self.derive.get(resource.name, []), self.required)
-        for check in self.client_checks.get(resource.name, []):
-            check(record, tenant, self.clock)
 
     def render_item(self, call: Call, record: Record) -> Any:
         """A record as the operation's response shows it (writeOnly fields removed, in its envelope).

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from mockserver.behaviours import records
 from mockserver.behaviours.engine import Engine
+from mockserver.behaviours.hooks import Write
 from mockserver.settings import Settings
 from mockserver.spec import Resource, SpecIndex
 from mockserver.state.fake import FakeRecordFactory
@@ -270,7 +271,7 @@ def _seed_company(engine: Engine, tenant: Tenant, fixtures: Fixtures, company_id
         count = round(resource.seed_count * scale)
         if count > 0 and resource.parent is None:
             _seed_resource(engine, tenant, resource, count, factory, rng, documented)
-    for finish_seed in engine.after_seed:
+    for finish_seed in engine.hooks.after_seed:
         finish_seed(engine, tenant, rng)
     engine.apply_clock_rules(tenant, engine.clock.today())  # marks today done: no scan on the first call
 
@@ -300,13 +301,8 @@ def documented_record(index: SpecIndex, resource: Resource) -> Record | None:
 
 
 def _store_seeded(engine: Engine, tenant: Tenant, resource: Resource, record: Record) -> None:
-    """Run a seeded record through the same rules as a created one, then store it."""
-    engine.required.fill(record, resource.schema, engine.clock)
-    for function in engine.derive.get(resource.name, []):
-        function(record, tenant, engine.clock)
-    records.in_schema_order(record, resource.schema)
-    tenant.put(resource.name, record[resource.id_field], record)
-    engine.written(resource, None, record, tenant)
+    """Run a seeded record through the write pipeline (the same derive and after-write hooks as a created one)."""
+    engine.write(tenant, resource, Write.SEED, None, record)
 
 
 def _load_reference(tenant: Tenant, resources: dict[str, Resource], fixtures: Fixtures) -> None:
@@ -363,7 +359,7 @@ def _seed_resource(
             record[name] = stamp or engine.clock.timestamp()
         if owner is not None and owner[0] in properties:
             record[owner[0]] = owner[1]
-        for fix in engine.seed_fixes.get(resource.name, []):
+        for fix in engine.hooks.seed_fixes.get(resource.name, []):
             fix(record, tenant, rng, pick_faker_record)
         _store_seeded(engine, tenant, resource, record)
 

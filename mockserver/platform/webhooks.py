@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from mockserver.behaviours.engine import Engine
+from mockserver.behaviours.events import WEBHOOKS
 from mockserver.errors import ValidationFailed
 from mockserver.platform.webhook_dispatch import Dispatcher, RetryPolicy
 from mockserver.platform.webhook_sender import Sender
@@ -21,7 +22,8 @@ def webhook_dispatcher(engine: Engine, settings: Settings, shared: Ephemera) -> 
         if refusal:
             raise ValidationFailed({"url": [refusal]})
 
-    engine.client_checks.setdefault("webhooks", []).append(refuse_forbidden_targets)
+    if engine.events.watched:  # the spec's events go to its webhooks records; another spec's are only data
+        engine.hooks.add_client_check(WEBHOOKS, refuse_forbidden_targets)
     retry = RetryPolicy(attempts=settings.webhook_attempts, scale=settings.webhook_retry_scale)
     sender = Sender(timeout=settings.webhook_timeout)
     dispatcher = Dispatcher(engine, targets, sender, shared, retry, lease_seconds=2 * settings.webhook_timeout + 5)

@@ -12,7 +12,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -58,6 +58,15 @@ class Receiver:
             time.sleep(0.02)
         assert len(self.received) >= count, f"{len(self.received)} deliveries arrived, expected {count}"
         return self.received
+
+    def wait_until(self, matches: Callable[[Received], bool], timeout: float = 15.0) -> list[Received]:
+        """The deliveries that match, once one has arrived (others, such as older records' events, may come first)."""
+        deadline = time.monotonic() + timeout
+        while not any(matches(r) for r in self.received) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        found = [r for r in self.received if matches(r)]
+        assert found, f"none of the {len(self.received)} deliveries matched"
+        return found
 
 
 @pytest.fixture
@@ -314,8 +323,8 @@ def test_an_invoice_the_clock_makes_overdue_emits_invoice_overdue(
     clock.set_today(dt.date(2026, 7, 1))
     try:
         hooks.get(f"{API}/me", headers=auth())  # any request of the company: the new day's rules run
-        overdue = [r.payload for r in receiver.wait_for(1) if r.payload["data"]["id"] == invoice["id"]]
-        assert overdue
+        # every SENT invoice of the company past due turns OVERDUE that day: wait for this one's event
+        overdue = [r.payload for r in receiver.wait_until(lambda r: r.payload["data"]["id"] == invoice["id"])]
         assert overdue[0]["event"] == "invoice.overdue"
         assert overdue[0]["data"]["status"] == "OVERDUE"
     finally:

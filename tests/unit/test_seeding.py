@@ -394,7 +394,7 @@ def test_a_failing_worker_stops_the_seed_in_one_line_and_leaves_no_scratch_files
     def fail(engine: Engine, tenant: Any, rng: Any) -> None:
         raise RuntimeError("no more room\nsecond line")
 
-    engine.after_seed.append(fail)
+    engine.hooks.add_after_seed(fail)
     before = scratch_folders()
     with (
         pytest.raises(
