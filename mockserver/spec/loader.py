@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,7 +21,34 @@ from mockserver.spec.yaml12 import load_yaml
 
 _MAX_PROBLEMS = 100  # a spec broken everywhere lists this many, then a count
 _MAX_MESSAGE = 200
-_VALIDATORS = {"3.0": OpenAPIV30SpecValidator, "3.1": OpenAPIV31SpecValidator, "3.2": OpenAPIV32SpecValidator}
+
+
+def _located_defaults(spec_validator: Any) -> Any:
+    """The library's spec validator whose default-value errors say where the default is.
+
+    It checks each ``default`` against its schema with a fresh validator, so those errors come
+    back with no path (``invalid at /``); this one puts the schema's location in front of them.
+    """
+    checks_defaults = spec_validator.keyword_validators["default"]
+
+    class LocatedDefaults(checks_defaults):  # type: ignore[misc,valid-type]
+        def __call__(self, schema: Any, value: Any) -> Iterator[Any]:
+            for error in super().__call__(schema, value):
+                error.path.extendleft(reversed((*schema.parts, "default")))
+                yield error
+
+    keywords = {**spec_validator.keyword_validators, "default": LocatedDefaults}
+    return type(spec_validator.__name__, (spec_validator,), {"keyword_validators": keywords})
+
+
+_VALIDATORS = {
+    version: _located_defaults(validator)
+    for version, validator in (
+        ("3.0", OpenAPIV30SpecValidator),
+        ("3.1", OpenAPIV31SpecValidator),
+        ("3.2", OpenAPIV32SpecValidator),
+    )
+}
 
 
 class SpecError(Exception):
@@ -103,17 +131,39 @@ def _load(path: Path, *, check: bool) -> _Loaded:
 
 def _problems(document: dict[str, Any], version: str) -> tuple[SpecProblem, ...]:
     """Every place the document breaks the OpenAPI schema of its version, up to a limit."""
-    validator = _VALIDATORS.get(version[:3], OpenAPIV31SpecValidator)
+    validator = _VALIDATORS.get(version[:3], _VALIDATORS["3.1"])
     found: list[SpecProblem] = []
     try:
         for error in validator(document).iter_errors():
             message = error.message.split("\n\n", 1)[0]  # not the schema and instance dumps that follow
-            found.append(SpecProblem(_pointer(error.absolute_path), _short(_one_line(message))))
+            found.append(SpecProblem(_pointer(_in_document(document, error.absolute_path)), _short(_one_line(message))))
             if len(found) == _MAX_PROBLEMS:
                 break
     except Exception as exc:  # the validator's own failure (an unresolvable $ref) is a problem too
         found.append(SpecProblem("", _short(_one_line(f"{type(exc).__name__}: {exc}"))))
     return tuple(found)
+
+
+def _in_document(document: dict[str, Any], parts: Any) -> list[Any]:
+    """Where a path the validator walked through local ``$ref``s really is in the document (else that path)."""
+    location: list[Any] = []
+    node: Any = document
+    try:
+        for part in parts:
+            seen: set[str] = set()
+            while isinstance(node, dict) and isinstance(node.get("$ref"), str) and node["$ref"].startswith("#/"):
+                if node["$ref"] in seen:
+                    return list(parts)
+                seen.add(node["$ref"])
+                location = [p.replace("~1", "/").replace("~0", "~") for p in node["$ref"][2:].split("/")]
+                node = document
+                for step in location:
+                    node = node[int(step)] if isinstance(node, list) else node[step]
+            node = node[part]
+            location.append(part)
+    except (KeyError, IndexError, TypeError, ValueError):
+        return list(parts)
+    return location
 
 
 def _pointer(parts: Any) -> str:

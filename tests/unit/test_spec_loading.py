@@ -79,6 +79,34 @@ def test_a_validation_error_names_its_location(tmp_path: Path) -> None:
     assert "--lenient" not in message  # one problem only: nothing more to list
 
 
+BAD_DEFAULT = """\
+openapi: 3.0.3
+info: {title: Defaults, version: "1"}
+paths:
+  /things:
+    get:
+      responses:
+        "200":
+          description: ok
+          content:
+            application/json:
+              schema: {$ref: "#/components/schemas/Thing"}
+components:
+  schemas:
+    Thing:
+      type: object
+      properties:
+        archived: {type: boolean, default: "false"}
+"""
+
+
+def test_a_default_that_breaks_its_schema_is_located_where_it_is_written(tmp_path: Path) -> None:
+    """The library checks defaults with a fresh validator: its errors had no path ("invalid at /")."""
+    (problem,) = spec_problems(write(tmp_path, "defaults.yaml", BAD_DEFAULT))
+    assert problem.location == "/components/schemas/Thing/properties/archived/default"
+    assert "'false' is not of type 'boolean'" in problem.message
+
+
 def test_a_lenient_load_serves_the_document_and_lists_every_problem(tmp_path: Path) -> None:
     broken = YAML_11_QUIRKS.replace(", version: 2024-01-01", "").replace("description: error", "summary: e")
     path = write(tmp_path, "bad.yaml", broken)
