@@ -34,12 +34,21 @@ from mockserver.platform.ratelimit import RateLimiter
 from mockserver.platform.webhooks import webhook_dispatcher
 from mockserver.settings import Settings
 from mockserver.spec import Operation, SpecIndex, load_spec
+from mockserver.spec.resolve import JsonSchema
 from mockserver.state.clock import Clock, ClockSetting
 from mockserver.state.fixtures import load_fixtures, with_reference
 from mockserver.store import is_postgres, open_store
 from mockserver.store.ephemera import MemoryEphemera
 from mockserver.validation import OperationValidator, SchemaCompiler
-from mockserver.views import Answer, OperationView, internal_error_body, request_id_from, standard_headers
+from mockserver.views import (
+    Answer,
+    OperationView,
+    internal_error_body,
+    request_id_from,
+    shaped_error,
+    standard_headers,
+    usual_error_schema,
+)
 
 log = logging.getLogger("mockserver")
 
@@ -162,7 +171,7 @@ def _create_app(settings: Settings) -> Flask:
     _add_documents(app, served_document(document, settings.base_url + index.base_path), index, settings.base_url)
     token_paths = served_token_paths(index, keyring.schemes.values(), PREFIX)
     add_token_routes(app, token_paths, keyring, limiter, error_response)  # each oauth2 flow's tokenUrl
-    _add_http_manners(app, limiter)
+    _add_http_manners(app, limiter, usual_error_schema(index.operations))
     app.wsgi_app = Gateway(  # type: ignore[method-assign]
         view,
         routes.items(),
@@ -262,8 +271,8 @@ def _add_documents(app: Flask, document: dict[str, Any], index: SpecIndex, base_
         return Response(dumps(body), mimetype="application/json")
 
 
-def _add_http_manners(app: Flask, limiter: RateLimiter) -> None:
-    """One error shape for Werkzeug's own errors, and the headers every response carries."""
+def _add_http_manners(app: Flask, limiter: RateLimiter, error_schema: JsonSchema | None) -> None:
+    """The API's usual error shape for Werkzeug's own errors, and the headers every response carries."""
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException) -> Response:
@@ -277,7 +286,8 @@ def _add_http_manners(app: Flask, limiter: RateLimiter) -> None:
             error = PayloadTooLarge(f"The request body exceeds the limit of {request.max_content_length} bytes.")
         else:
             error = BadRequest(exc.description or "The request could not be understood.")
-        return error_response(error)
+        body = shaped_error(error_schema, error, request_id())
+        return Response(dumps(body), status=error.status, headers=error.headers, mimetype="application/json")
 
     @app.errorhandler(Exception)
     def unexpected(exc: Exception) -> Response:

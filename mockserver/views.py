@@ -10,6 +10,7 @@ import logging
 import re
 import time
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,6 +30,7 @@ from mockserver.platform.ratelimit import Budget, RateLimiter
 from mockserver.rsgi import BODY_TIMED_OUT
 from mockserver.spec import Operation
 from mockserver.spec.error_shape import ErrorFacts, shape_error
+from mockserver.spec.resolve import JsonSchema
 from mockserver.validation import OperationValidator
 
 log = logging.getLogger("mockserver")
@@ -70,9 +72,34 @@ def operation_error(operation: Operation, error: ApiError, request_id: str) -> R
     documented = (
         operation.responses.get(key) or operation.responses.get(f"{key[0]}XX") or operation.responses.get("default")
     )
-    facts = ErrorFacts(error.code, error.message, error.status, request_id, error.errors)
-    body = shape_error(documented.json_schema if documented is not None else None, facts)
+    body = shaped_error(documented.json_schema if documented is not None else None, error, request_id)
     return Reply(error.status, body, error.headers)
+
+
+def usual_error_schema(operations: Iterable[Operation]) -> JsonSchema | None:
+    """The error schema most operations document for a 4XX (else ``default``): the shape of errors no operation owns.
+
+    An unknown route or a method a path does not have belongs to no operation; such errors take the
+    API's usual error shape, so a client's one error type reads them too.
+    """
+    seen: dict[int, tuple[int, JsonSchema]] = {}
+    for operation in operations:
+        documented = next(
+            (operation.responses[key] for key in ("404", "405", "4XX", "400", "default") if key in operation.responses),
+            None,
+        )
+        schema = documented.json_schema if documented is not None else None
+        if schema is not None:
+            count, _ = seen.get(id(schema), (0, schema))
+            seen[id(schema)] = (count + 1, schema)
+    if not seen:
+        return None
+    return max(seen.values(), key=lambda counted: counted[0])[1]
+
+
+def shaped_error(schema: JsonSchema | None, error: ApiError, request_id: str) -> Any:
+    """An error's body in a documented error schema (the native shape when it documents that, or nothing)."""
+    return shape_error(schema, ErrorFacts(error.code, error.message, error.status, request_id, error.errors))
 
 
 def internal_error_body(exc: BaseException, request_id: str) -> dict[str, str]:
