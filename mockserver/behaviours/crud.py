@@ -153,12 +153,24 @@ def update_by_body(call: Call, engine: Engine) -> Reply:
     return _rewrite(call, engine, resource, body[resource.id_field], merge=call.operation.method == "PATCH")
 
 
+def upsert(call: Call, engine: Engine) -> Reply:
+    """PUT/POST on a collection: update the record the body names when it exists, else create one."""
+    resource = require_resource(call)
+    body = call.operation.request_envelope.unwrap(call.body)
+    named = body.get(resource.id_field) if isinstance(body, dict) else None
+    if named is not None and call.tenant.get(resource.name, resource.identity.coerce(named)) is not None:
+        return _rewrite(call, engine, resource, resource.identity.coerce(named), merge=call.operation.method != "PUT")
+    return create(call, engine)
+
+
 def _rewrite(call: Call, engine: Engine, resource: Resource, record_id: RecordId, *, merge: bool) -> Reply:
     current = find(call, resource, record_id)
     body: Any = call.operation.request_envelope.unwrap(call.body)
     if not isinstance(body, dict):
         body = {k: v for k, v in call.params.items() if k in (resource.schema.get("properties") or {})}
         merge = True
+    elif call.operation.body_path:  # the body updates an object inside the record (Docker's HostConfig)
+        body, merge = records.placed(body, current, call.operation.body_path), True
     if "updated_at" in body and body["updated_at"] == current.get("updated_at"):
         # Echoing the stamp the server holds (GET, then PUT the same body) is not a mismatch.
         body = {k: v for k, v in body.items() if k != "updated_at"}
@@ -240,6 +252,7 @@ GENERIC = {
     "replace": replace,
     "update": update,
     "update_by_body": update_by_body,
+    "upsert": upsert,
     "delete": delete,
     "action": action,
 }

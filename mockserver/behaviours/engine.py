@@ -175,7 +175,7 @@ class Engine:
                 return candidate
 
     def _build(self, tenant: Tenant, resource: Resource, body: dict[str, Any]) -> Record:
-        record = records.writable(body, resource.schema)
+        record = records.creatable(body, resource)
         field = resource.id_field
         if resource.identity.generated or record.get(field) is None:
             record[field] = self.new_id(tenant, resource)

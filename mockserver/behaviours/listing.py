@@ -94,6 +94,9 @@ def page_request(operation: Operation, params: dict[str, Any]) -> PageRequest:
     if not roles:
         return PageRequest()
     limit_param = roles.get("limit")
+    unpaged = limit_param is not None and set(roles) == {"limit"} and "default" not in limit_param.schema
+    if unpaged and limit_param is not None and params.get(limit_param.name) is None:
+        return PageRequest()  # nothing moves past a first page: a cut at a made-up size would hide records
     default = limit_param.schema.get("default", 10) if limit_param is not None else 10
     limit = _number(limit_param.name if limit_param else None, params, default)
     if limit < 1:

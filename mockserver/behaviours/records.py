@@ -239,3 +239,26 @@ def writable(body: Any, schema: JsonSchema) -> dict[str, Any]:
     """The client-writable part of a request body."""
     value = strip_read_only(body, schema)
     return value if isinstance(value, dict) else {}
+
+
+def creatable(body: dict[str, Any], resource: Resource) -> dict[str, Any]:
+    """The part of a create body a new record keeps: the writable fields and the ones set only at creation."""
+    record = writable(body, resource.schema)
+    record.update((name, copy.deepcopy(body[name])) for name in resource.create_only if name in body)
+    return record
+
+
+def placed(body: dict[str, Any], current: Record, path: tuple[str, ...]) -> dict[str, Any]:
+    """A body that updates the object at ``path`` inside a record, as a body for the whole record.
+
+    The object keeps its other fields: ``{"Memory": 1}`` at ``("HostConfig",)`` becomes
+    ``{"HostConfig": {...the current HostConfig, "Memory": 1}}``.
+    """
+    value: Any = copy.deepcopy(current.get(path[0]))
+    top = value = value if isinstance(value, dict) else {}
+    for step in path[1:]:
+        inner = value.get(step)
+        value[step] = inner if isinstance(inner, dict) else {}
+        value = value[step]
+    value.update(body)
+    return {path[0]: top}

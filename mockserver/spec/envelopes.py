@@ -21,6 +21,7 @@ from mockserver.spec.resolve import JsonSchema, schema_types
 
 _ITEM_WRAPPERS = frozenset({"data", "item", "result", "record", "object", "resource", "entity"})
 _LIST_WRAPPERS = frozenset({"data", "items", "results", "records", "list", "entries", "values", "elements"})
+_ANNOTATIONS = frozenset({"description", "title", "example", "examples", "nullable", "deprecated", "$comment"})
 _LIST_WRAPPERS |= frozenset({"content", "hits", "rows", "objects", "resources", "collection", "nodes", "edges"})
 
 
@@ -173,8 +174,8 @@ def item_envelope(schema: JsonSchema | None, record: JsonSchema | None, names: S
     """The envelope of a single-record response schema (``names``: the resource's plural and singular)."""
     if schema is None:
         return ItemEnvelope(holds_record=record is None)
-    if _matches(schema, record):
-        return ItemEnvelope()
+    if _matches(schema, record) or not schema.keys() - _ANNOTATIONS:
+        return ItemEnvelope()  # the record's own schema, or one that says nothing of the body (``{}``)
     properties = schema.get("properties") or {}
     wanted = {normalized(n) for n in names} | _ITEM_WRAPPERS
     found: tuple[str, bool] | None = None
@@ -207,12 +208,28 @@ def item_envelope(schema: JsonSchema | None, record: JsonSchema | None, names: S
 def request_envelope(schema: JsonSchema | None, record: JsonSchema | None, names: Sequence[str] = ()) -> ItemEnvelope:
     """The envelope of a request body: a wrapper only when it is the body's one property or named for the resource."""
     envelope = item_envelope(schema, record, names)
+    properties = (schema or {}).get("properties") or {}
+    if envelope.wrapper is None and len(properties) == 1:  # ``{"taxon": {...}}``: an input schema, not the record's
+        name, sub = next(iter(properties.items()))
+        if (
+            _is_record_like(sub)
+            and name not in ((record or {}).get("properties") or {})
+            and not nested_in(name, record)
+        ):
+            return ItemEnvelope(name)
     if envelope.wrapper is None or schema is None:
         return ItemEnvelope()
-    properties = schema.get("properties") or {}
     if len(properties) == 1 or normalized(envelope.wrapper) in {normalized(n) for n in names}:
         return ItemEnvelope(envelope.wrapper, envelope.as_list)
     return ItemEnvelope()
+
+
+def nested_in(name: str, record: JsonSchema | None, depth: int = 3) -> bool:
+    """Whether an object inside the record (not the record itself) has a field ``name`` (Docker's ``Spec``)."""
+    inner = [sub for sub in ((record or {}).get("properties") or {}).values() if isinstance(sub, dict)]
+    return any(
+        name in (sub.get("properties") or {}) or (depth > 1 and nested_in(name, sub, depth - 1)) for sub in inner
+    )
 
 
 def _overlaps(schema: JsonSchema, record: JsonSchema) -> bool:

@@ -5,7 +5,8 @@ property), the parameter's own name, the parameter's name without the resource's
 (``external_customer_id`` -> ``external_id``, ``customer`` -> ``id``), the one readOnly scalar
 property that is neither a date nor a reference, then ``id``. Its kind (integer counter, uuid or
 string token, with the prefix an example shows, such as ``cus_``) comes from the schema, and the
-server generates it when it is readOnly or absent from the create request's schema.
+server generates it unless the create request's schema lets the client set it (readOnly in the
+record but writable in the create body, as a client-chosen code or name often is, still counts).
 """
 
 from __future__ import annotations
@@ -147,7 +148,9 @@ def identity_of(
     else:
         kind = "string"
     requested = (create_request or {}).get("properties") or {}
-    generated = bool(isinstance(own, dict) and own.get("readOnly")) or field not in requested
+    sent = requested.get(field)
+    # a field the create body sets is the client's (a code, a name), even when the record marks it readOnly
+    generated = not isinstance(sent, dict) or sent.get("readOnly") is True
     if kind != "string":
         return Identity(field, kind, generated)
     prefix, length, alphabet = "", _DEFAULT_TOKEN, _BASE62

@@ -33,6 +33,16 @@ from mockserver.spec.fragments import (
     unwrapped_request,
 )
 from mockserver.spec.identity import Identity, id_field, identity_of
+from mockserver.spec.intent import (
+    body_target,
+    collection_write,
+    create_only,
+    creates_one,
+    has_id,
+    item_read,
+    says_update,
+    under,
+)
 from mockserver.spec.loader import SpecError
 from mockserver.spec.resolve import (
     JsonSchema,
@@ -46,7 +56,8 @@ from mockserver.spec.resolve import (
 HTTP_METHODS = ("get", "put", "post", "patch", "delete", "head", "options", "trace")
 _ITEM_KINDS = {"get": "read", "put": "replace", "patch": "update", "delete": "delete", "post": "update"}
 _DEFAULT_SEED = 10
-_SINGLE_KINDS = frozenset({"create", "read", "replace", "update", "update_by_body", "delete", "action"})
+_SINGLE_KINDS = frozenset({"create", "read", "replace", "update", "update_by_body", "upsert", "delete", "action"})
+_REWRITES = frozenset({"replace", "update", "update_by_body", "upsert"})
 # x-sandbox-kind values (docs/spec-conventions.md) -> the engine's kind for each method.
 _DECLARED_KINDS: dict[str, dict[str, str]] = {
     "collection": {"get": "list", "post": "create", "put": "update_by_body", "patch": "update_by_body"},
@@ -109,6 +120,7 @@ class Operation:
     item_envelope: ItemEnvelope = field(default_factory=ItemEnvelope)
     list_envelope: ListEnvelope | None = None
     request_envelope: ItemEnvelope = field(default_factory=ItemEnvelope)  # a wrapped body: ``{"add_on": {...}}``
+    body_path: tuple[str, ...] = ()  # where in the record an update's body applies (``("HostConfig",)``)
 
     @property
     def success_status(self) -> int:
@@ -125,6 +137,7 @@ class Resource:
     id_field: str = "id"
     id_is_integer: bool = True
     read_only: frozenset[str] = frozenset()
+    create_only: frozenset[str] = frozenset()  # readOnly in the record, yet the create body sets them (a code)
     write_only: frozenset[str] = frozenset()
     refs: dict[str, str] = field(default_factory=dict)
     unique: tuple[str, ...] = ()
@@ -187,6 +200,7 @@ class _Builder:
         self.collections = {p for p in item_prefixes if p and not is_param(p.rsplit("/", 1)[-1])}
         self.resources: dict[str, Resource] = {}
         self.collection_of: dict[str, str] = {}
+        self.item_reads: set[str] = set()  # GETs under an item path that read the record (no GET of its own)
 
     def build(self) -> SpecIndex:
         raw_ops = [
@@ -247,22 +261,36 @@ class _Builder:
         item_path = min(item_paths, key=lambda p: not p.rstrip("}").lower().endswith("id"), default=None)
         last = path.rsplit("/", 1)[-1]
         names = (last, singular(last))
-        item_get = ops.get((item_path, "get")) if item_path else None
-        list_get, post = ops.get((path, "get")), ops.get((path, "post"))
-        schema = pick_record(
-            [
-                unwrapped(success_schema(item_get), names) if item_get else None,
-                unwrapped_request(request_schema(post), names) if post else None,
-                self._list_schema(list_get, path) if list_get else None,
-                unwrapped(success_schema(post), names) if post else None,
-            ]
-        ) or {"type": "object"}
         param = item_path.rsplit("/", 1)[-1][1:-1] if item_path else None
+        post = self._create_operation(path, ops)
+        list_get = ops.get((path, "get")) or next(
+            (op for (p, m), op in ops.items() if m == "get" and under(p, path) and self._list_schema(op, p)), None
+        )
+        create = unwrapped_request(request_schema(post), names) if post else None
+        rows = self._list_schema(list_get, path) if list_get else None
+        item_get = ops.get((item_path, "get")) if item_path else None
+        if item_path and item_get is None:
+            shown = [
+                (p, unwrapped(success_schema(op), names))
+                for (p, m), op in ops.items()
+                if m == "get" and under(p, item_path)
+            ]
+            read_path = item_read(shown, param, (rows, create))
+            if read_path is not None:
+                self.item_reads.add(read_path)
+                item_get = ops[(read_path, "get")]
+        candidates = [
+            unwrapped(success_schema(item_get), names) if item_get else None,
+            create,
+            rows,
+            unwrapped(success_schema(post), names) if post else None,
+        ]
+        # the representation that shows the item's id wins over an input schema without it (Solidus' taxonomy-input)
+        schema = pick_record([*(c for c in candidates if has_id(c, param)), *candidates]) or {"type": "object"}
         param_spec = self._path_parameter(item_path, param, ops) if item_path and param else {}
         declared = param_spec.get("x-sandbox-id") or schema.get("x-sandbox-id")
         field_name = id_field(schema.get("properties") or {}, param, singular(name), str(declared or "") or None)
         examples = [example_record(item_get, names), *example_rows(list_get, names)]
-        create = unwrapped_request(request_schema(post), names) if post else None
         identity = identity_of(field_name, schema, param_spec.get("schema"), create, examples)
         list_op = list_get or {}
         creatable = post is not None
@@ -276,7 +304,31 @@ class _Builder:
             seed_count=int(seed),
             creatable=creatable,
             identity=identity,
+            create_only=create_only(schema, create),
         )
+
+    def _create_operation(self, path: str, ops: Mapping[tuple[str, str], Any]) -> Any:
+        """The operation that creates records of a collection: a write on it, or on a create path under it."""
+        for method in ("post", "put", "patch"):
+            op = ops.get((path, method))
+            if op is not None and self._collection_kind(method, op) in ("create", "upsert"):
+                return op
+        for (p, method), op in ops.items():
+            if method in ("post", "put") and under(p, path) and creates_one(p, op):
+                declared = _DECLARED_KINDS.get(str(op.get("x-sandbox-kind")), {}).get(method)
+                if declared in (None, "create"):
+                    return op
+        return None
+
+    @staticmethod
+    def _collection_kind(method: str, op: Mapping[str, Any]) -> str:
+        """The kind of an operation on a collection path: declared, else what its method and words say."""
+        declared = _DECLARED_KINDS.get(str(op.get("x-sandbox-kind")), {}).get(method)
+        if declared is not None:
+            return declared
+        if method in ("post", "put", "patch"):
+            return collection_write(method, op)
+        return "list" if method == "get" else "operation"
 
     def _path_parameter(self, path: str, name: str, ops: Mapping[tuple[str, str], Any]) -> dict[str, Any]:
         """The resolved declaration of a path parameter (path level, or any operation's)."""
@@ -330,6 +382,7 @@ class _Builder:
         )
         envelope = listed.items if listed is not None else items.wrapper
         sent = request_envelope(request_schema(op), record, names) if kind in _SINGLE_KINDS else ItemEnvelope()
+        body_path = body_target(sent.record_schema(request_schema(op)), record) if kind in _REWRITES else ()
         parent_field = None
         if parent is not None:
             parent_field = singular(parent) + "_id"
@@ -352,6 +405,7 @@ class _Builder:
             item_envelope=items,
             list_envelope=listed,
             request_envelope=sent,
+            body_path=body_path,
         )
 
     def _classify(self, path: str, method: str, op: Mapping[str, Any]) -> tuple[str, str | None, str | None]:
@@ -362,14 +416,17 @@ class _Builder:
         prefix, last = path.rsplit("/", 1)
         if path in self.collections:
             res = declared_resource or self.collection_of.get(path)
-            default = {"get": "list", "post": "create", "put": "update_by_body", "patch": "update_by_body"}
-            return kind or default.get(method, "operation"), res, None
+            return self._collection_kind(method, op), res, None
         if is_param(last) and prefix in self.collections:
             res = declared_resource or self.collection_of.get(prefix)
             return kind or _ITEM_KINDS.get(method, "operation"), res, None
         if len(segments) >= 4 and is_param(segments[-2]) and "/".join(segments[:-2]) in self.collections:
             parent_path = "/".join(segments[:-2])
             parent = self.collection_of.get(parent_path)
+            if path in self.item_reads and method == "get":
+                return kind or "read", declared_resource or parent, None
+            if method in ("post", "put", "patch") and says_update(last):
+                return kind or "update", declared_resource or parent, None
             if method == "get" and self._list_schema(op, path) is not None:
                 child = declared_resource or resource_name(last)
                 return kind or "sublist", child, parent
@@ -378,6 +435,8 @@ class _Builder:
             return kind or "operation", declared_resource or parent, None
         if prefix in self.collections and method == "get" and self._list_schema(op, path) is not None:
             return kind or "query", declared_resource or self.collection_of.get(prefix), None
+        if prefix in self.collections and method in ("post", "put") and creates_one(path, op):
+            return kind or "create", declared_resource or self.collection_of.get(prefix), None
         return kind or "operation", declared_resource, None
 
     def _add_child_resource(self, op: Operation) -> None:

@@ -32,10 +32,10 @@ PARAMS: dict[str, frozenset[str]] = {
 # response field role -> normalized names; the type then picks between number and text roles
 _NUMBERS: dict[str, frozenset[str]] = {
     "total": frozenset({"total", "totalcount", "totalitems", "totalresults", "totalrecords", "count", "itemcount"})
-    | frozenset({"totalelements", "totalentries", "totalsize", "numfound"}),
+    | frozenset({"totalelements", "totalentries", "totalsize", "numfound", "itemstotal"}),
     "page": frozenset({"page", "currentpage", "pagenumber", "pageindex"}),
     "per_page": frozenset({"perpage", "pagesize", "limit", "size", "pagelimit"}),
-    "last_page": frozenset({"lastpage", "totalpages", "pagecount", "pages", "numpages", "last"}),
+    "last_page": frozenset({"lastpage", "totalpages", "pagecount", "pages", "numpages", "last", "pagestotal"}),
     "from": frozenset({"from"}),
     "to": frozenset({"to"}),
     "offset": frozenset({"offset", "skip", "start"}),
