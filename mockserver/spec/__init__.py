@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from mockserver.spec.index import Operation, Parameter, Resource, SpecIndex
+from mockserver.spec.index import SpecIndex
 from mockserver.spec.loader import SpecError, SpecProblem, load_spec, spec_problems
+from mockserver.spec.model import Operation, Parameter, Resource
 
 __all__ = [
     "Operation",

@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlparse
 
 from mockserver.spec.envelopes import (
     ItemEnvelope,
-    ListEnvelope,
     item_envelope,
     list_envelope,
     list_rows,
@@ -32,7 +31,7 @@ from mockserver.spec.fragments import (
     unwrapped,
     unwrapped_request,
 )
-from mockserver.spec.identity import Identity, id_field, identity_of
+from mockserver.spec.identity import id_field, identity_of
 from mockserver.spec.intent import (
     body_target,
     collection_write,
@@ -44,6 +43,7 @@ from mockserver.spec.intent import (
     under,
 )
 from mockserver.spec.loader import SpecError
+from mockserver.spec.model import Operation, Parameter, Resource, ResponseSpec, response_spec
 from mockserver.spec.resolve import (
     JsonSchema,
     RefError,
@@ -67,88 +67,6 @@ _DECLARED_KINDS: dict[str, dict[str, str]] = {
     "action": dict.fromkeys(HTTP_METHODS, "action"),
     "operation": dict.fromkeys(HTTP_METHODS, "operation"),
 }
-
-
-@dataclass(frozen=True)
-class Parameter:
-    """A query, path, header or cookie parameter with its resolved schema."""
-
-    name: str
-    location: str
-    required: bool
-    schema: JsonSchema
-    explode: bool
-
-
-@dataclass(frozen=True)
-class ResponseSpec:
-    """One documented response: its media types (response view of each schema) and headers."""
-
-    status: str
-    content: dict[str, JsonSchema | None]
-    headers: dict[str, tuple[bool, JsonSchema]]
-    example: Any = None
-
-    @property
-    def json_schema(self) -> JsonSchema | None:
-        """The schema of the JSON body, if the response has one."""
-        for media_type, schema in self.content.items():
-            if media_type.endswith("json"):
-                return schema
-        return None
-
-
-@dataclass(frozen=True)
-class Operation:
-    """One method on one path, with everything a request needs compiled up front."""
-
-    operation_id: str
-    method: str
-    path: str
-    kind: str
-    resource: str | None
-    parameters: tuple[Parameter, ...]
-    request_content: dict[str, JsonSchema]
-    body_required: bool
-    responses: dict[str, ResponseSpec]
-    success: ResponseSpec
-    security: tuple[dict[str, tuple[str, ...]], ...]
-    extensions: dict[str, Any]
-    envelope: str | None = None
-    parent: str | None = None
-    parent_field: str | None = None
-    item_envelope: ItemEnvelope = field(default_factory=ItemEnvelope)
-    list_envelope: ListEnvelope | None = None
-    request_envelope: ItemEnvelope = field(default_factory=ItemEnvelope)  # a wrapped body: ``{"add_on": {...}}``
-    body_path: tuple[str, ...] = ()  # where in the record an update's body applies (``("HostConfig",)``)
-
-    @property
-    def success_status(self) -> int:
-        """The status a successful call returns (first documented 2xx)."""
-        return int(self.success.status) if self.success.status.isdigit() else 200
-
-
-@dataclass
-class Resource:
-    """A stored record type: its representation schema and the facts the engine needs about it."""
-
-    name: str
-    schema: JsonSchema
-    id_field: str = "id"
-    id_is_integer: bool = True
-    read_only: frozenset[str] = frozenset()
-    create_only: frozenset[str] = frozenset()  # readOnly in the record, yet the create body sets them (a code)
-    write_only: frozenset[str] = frozenset()
-    refs: dict[str, str] = field(default_factory=dict)
-    unique: tuple[str, ...] = ()
-    sequences: dict[str, str] = field(default_factory=dict)
-    date_field: str | None = None
-    search_fields: tuple[str, ...] = ()
-    seed_count: int = 0
-    creatable: bool = False
-    parent: str | None = None
-    parent_field: str | None = None
-    identity: Identity = field(default_factory=Identity)
 
 
 @dataclass
@@ -360,7 +278,7 @@ class _Builder:
             for media, content in (body.get("content") or {}).items()
         }
         responses = {
-            str(status): _response_spec(str(status), r, self.response_view)
+            str(status): response_spec(str(status), r, self.response_view)
             for status, r in (op.get("responses") or {}).items()
         }
         success = next(
@@ -502,23 +420,3 @@ def _guess_ref(prop: str, names: set[str]) -> str | None:
         if candidate in names:
             return candidate
     return None
-
-
-def _response_spec(status: str, response: Mapping[str, Any], view: SchemaView) -> ResponseSpec:
-    content: dict[str, JsonSchema | None] = {}
-    example: Any = None
-    for media, body in (response.get("content") or {}).items():
-        body = body or {}
-        schema = body.get("schema")
-        content[media] = view.of(schema) if isinstance(schema, dict) else None
-        if example is None:
-            if "example" in body:
-                example = body["example"]
-            elif body.get("examples"):
-                example = next(iter(body["examples"].values())).get("value")
-    headers = {
-        name: (bool(h.get("required", False)), h.get("schema") or {})
-        for name, h in (response.get("headers") or {}).items()
-        if isinstance(h, dict)
-    }
-    return ResponseSpec(status=status, content=content, headers=headers, example=example)

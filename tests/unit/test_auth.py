@@ -25,7 +25,7 @@ from mockserver.errors import BadRequest, Forbidden, Unauthorized
 from mockserver.platform import auth
 from mockserver.platform.auth import Credential, KeyRing
 from mockserver.spec import Operation, SpecIndex, load_spec
-from mockserver.spec.index import ResponseSpec
+from mockserver.spec.model import ResponseSpec
 from mockserver.state.clock import Clock
 from mockserver.state.fixtures import ClientFixture, CompanyFixture, Fixtures, KeyFixture, load_fixtures
 

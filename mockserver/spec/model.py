@@ -1,0 +1,117 @@
+"""What the index is made of: operations, their parameters and responses, and resources.
+
+Plain frozen records compiled once at start-up; a request only reads them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from mockserver.spec.envelopes import ItemEnvelope, ListEnvelope
+from mockserver.spec.identity import Identity
+from mockserver.spec.resolve import JsonSchema, SchemaView
+
+
+@dataclass(frozen=True)
+class Parameter:
+    """A query, path, header or cookie parameter with its resolved schema."""
+
+    name: str
+    location: str
+    required: bool
+    schema: JsonSchema
+    explode: bool
+
+
+@dataclass(frozen=True)
+class ResponseSpec:
+    """One documented response: its media types (response view of each schema) and headers."""
+
+    status: str
+    content: dict[str, JsonSchema | None]
+    headers: dict[str, tuple[bool, JsonSchema]]
+    example: Any = None
+
+    @property
+    def json_schema(self) -> JsonSchema | None:
+        """The schema of the JSON body, if the response has one."""
+        for media_type, schema in self.content.items():
+            if media_type.endswith("json"):
+                return schema
+        return None
+
+
+@dataclass(frozen=True)
+class Operation:
+    """One method on one path, with everything a request needs compiled up front."""
+
+    operation_id: str
+    method: str
+    path: str
+    kind: str
+    resource: str | None
+    parameters: tuple[Parameter, ...]
+    request_content: dict[str, JsonSchema]
+    body_required: bool
+    responses: dict[str, ResponseSpec]
+    success: ResponseSpec
+    security: tuple[dict[str, tuple[str, ...]], ...]
+    extensions: dict[str, Any]
+    envelope: str | None = None
+    parent: str | None = None
+    parent_field: str | None = None
+    item_envelope: ItemEnvelope = field(default_factory=ItemEnvelope)
+    list_envelope: ListEnvelope | None = None
+    request_envelope: ItemEnvelope = field(default_factory=ItemEnvelope)  # a wrapped body: ``{"add_on": {...}}``
+    body_path: tuple[str, ...] = ()  # where in the record an update's body applies (``("HostConfig",)``)
+
+    @property
+    def success_status(self) -> int:
+        """The status a successful call returns (first documented 2xx)."""
+        return int(self.success.status) if self.success.status.isdigit() else 200
+
+
+@dataclass
+class Resource:
+    """A stored record type: its representation schema and the facts the engine needs about it."""
+
+    name: str
+    schema: JsonSchema
+    id_field: str = "id"
+    id_is_integer: bool = True
+    read_only: frozenset[str] = frozenset()
+    create_only: frozenset[str] = frozenset()  # readOnly in the record, yet the create body sets them (a code)
+    write_only: frozenset[str] = frozenset()
+    refs: dict[str, str] = field(default_factory=dict)
+    unique: tuple[str, ...] = ()
+    sequences: dict[str, str] = field(default_factory=dict)
+    date_field: str | None = None
+    search_fields: tuple[str, ...] = ()
+    seed_count: int = 0
+    creatable: bool = False
+    parent: str | None = None
+    parent_field: str | None = None
+    identity: Identity = field(default_factory=Identity)
+
+
+def response_spec(status: str, response: Mapping[str, Any], view: SchemaView) -> ResponseSpec:
+    """One documented response: its content schemas by media type and its first example."""
+    content: dict[str, JsonSchema | None] = {}
+    example: Any = None
+    for media, body in (response.get("content") or {}).items():
+        body = body or {}
+        schema = body.get("schema")
+        content[media] = view.of(schema) if isinstance(schema, dict) else None
+        if example is None:
+            if "example" in body:
+                example = body["example"]
+            elif body.get("examples"):
+                example = next(iter(body["examples"].values())).get("value")
+    headers = {
+        name: (bool(h.get("required", False)), h.get("schema") or {})
+        for name, h in (response.get("headers") or {}).items()
+        if isinstance(h, dict)
+    }
+    return ResponseSpec(status=status, content=content, headers=headers, example=example)
