@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
-from urllib.parse import urlencode, urlparse
+from urllib.parse import quote_plus, urlencode, urlparse
 
 from mockserver.spec.identity import normalized
 from mockserver.spec.resolve import JsonSchema, schema_types
@@ -65,8 +67,9 @@ _HEADERS = {
 }
 
 
+@functools.lru_cache(maxsize=4096)
 def param_role(name: str) -> str | None:
-    """The pagination role of a request parameter, by name."""
+    """The pagination role of a request parameter, by name (asked for every list request: remembered)."""
     key = normalized(name)
     return next((role for role, names in PARAMS.items() if key in names), None)
 
@@ -128,35 +131,12 @@ class PageFacts:
         return self.offset + self.shown < self.total
 
     def value(self, role: str, schema: JsonSchema) -> Any:
-        """The value of one page field's role (None: not applicable here)."""
-        page = self._page()
-        last_page = self._last_page()
-        numbers: dict[str, Any] = {
-            "total": self.total,
-            "page": page,
-            "per_page": self.limit,
-            "last_page": last_page,
-            "from": self.offset + 1 if self.shown else None,
-            "to": self.offset + self.shown if self.shown else None,
-            "offset": self.offset,
-            "next_page": page + 1 if self.has_more else None,
-            "prev_page": page - 1 if page > self.first_page else None,
-            "first_page": self.first_page,
-            "has_more": self.has_more,
-            "next_cursor": self._next_token(),
-            "prev_cursor": self._prev_token(),
-        }
-        if role in numbers:
-            return numbers[role]
-        absolute = schema.get("format") in ("uri", "url", "iri")
-        links = {
-            "first_link": self._link(self._first_token(), absolute),
-            "last_link": self._link(self._last_token(last_page), absolute),
-            "next_link": self._link(self._next_token(), absolute) if self.has_more else None,
-            "prev_link": self._link(self._prev_token(), absolute) if self._prev_token() is not None else None,
-            "self_link": self._link(None, absolute, keep=True),
-        }
-        return links.get(role)
+        """The value of one page field's role (None: not applicable here), worked out for that role alone."""
+        number = _NUMBER_VALUES.get(role)
+        if number is not None:
+            return number(self)
+        link = _LINK_VALUES.get(role)
+        return None if link is None else link(self, schema.get("format") in ("uri", "url", "iri"))
 
     def link_header(self) -> str:
         """An RFC 8288 ``Link`` header with the neighbouring pages."""
@@ -210,7 +190,35 @@ class PageFacts:
         base = self.url if absolute else urlparse(self.url).path
         if keep:
             return base
-        kept = [(k, v) for k, v in self.query_pairs if k != self.param]
-        query = urlencode(kept)
+        query = self._kept_query
         prefix = f"{base}?{query}&" if query else f"{base}?"
-        return f"{prefix}{urlencode([(self.param or 'page', token)])}"
+        return f"{prefix}{quote_plus(self.param or 'page')}={quote_plus(str(token))}"
+
+    @functools.cached_property
+    def _kept_query(self) -> str:
+        """The request's query without the paging parameter, encoded once for every link of the page."""
+        return urlencode([(k, v) for k, v in self.query_pairs if k != self.param])
+
+
+_NUMBER_VALUES: dict[str, Callable[[PageFacts], Any]] = {
+    "total": lambda f: f.total,
+    "page": lambda f: f._page(),
+    "per_page": lambda f: f.limit,
+    "last_page": lambda f: f._last_page(),
+    "from": lambda f: f.offset + 1 if f.shown else None,
+    "to": lambda f: f.offset + f.shown if f.shown else None,
+    "offset": lambda f: f.offset,
+    "next_page": lambda f: f._page() + 1 if f.has_more else None,
+    "prev_page": lambda f: f._page() - 1 if f._page() > f.first_page else None,
+    "first_page": lambda f: f.first_page,
+    "has_more": lambda f: f.has_more,
+    "next_cursor": lambda f: f._next_token(),
+    "prev_cursor": lambda f: f._prev_token(),
+}
+_LINK_VALUES: dict[str, Callable[[PageFacts, bool], str | None]] = {
+    "first_link": lambda f, absolute: f._link(f._first_token(), absolute),
+    "last_link": lambda f, absolute: f._link(f._last_token(f._last_page()), absolute),
+    "next_link": lambda f, absolute: f._link(f._next_token(), absolute) if f.has_more else None,
+    "prev_link": lambda f, absolute: f._link(f._prev_token(), absolute) if f._prev_token() is not None else None,
+    "self_link": lambda f, absolute: f._link(None, absolute, keep=True),
+}
