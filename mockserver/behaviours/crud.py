@@ -9,7 +9,7 @@ import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from mockserver.behaviours import listing, records
+from mockserver.behaviours import listing, records, scoping
 from mockserver.behaviours.context import Call, Reply
 from mockserver.behaviours.hooks import Write
 from mockserver.errors import Conflict, NotFound, ValidationFailed
@@ -51,10 +51,17 @@ def find(call: Call, resource: Resource, record_id: RecordId) -> Record:
     return record
 
 
+def find_in_scope(call: Call, engine: Engine, resource: Resource, record_id: RecordId) -> Record:
+    """``find``, under the parent a child collection's path names: another parent's child is 404 there."""
+    parent = scoping.parent_of(call, engine) if resource is call.resource else None
+    return scoping.check_owner(parent, resource, find(call, resource, record_id), record_id)
+
+
 def list_records(call: Call, engine: Engine) -> Reply:
-    """GET collection: filter, search, sort, paginate (one store query)."""
+    """GET collection: filter, search, sort, paginate (one store query); a child collection lists its parent's."""
     resource = require_resource(call)
-    return _listing(call, engine, resource)
+    parent = scoping.parent_of(call, engine)
+    return _listing(call, engine, resource, *(() if parent is None else (parent.condition(),)))
 
 
 def _listing(call: Call, engine: Engine, resource: Resource, *extra: Condition) -> Reply:
@@ -118,54 +125,79 @@ def list_children(call: Call, engine: Engine) -> Reply:
 
 
 def create(call: Call, engine: Engine) -> Reply:
-    """POST collection: assign id, numbers and timestamps, enforce the rules, store."""
+    """POST collection: assign id, numbers and timestamps, enforce the rules, store (each record a list body holds)."""
     resource = require_resource(call)
-    body = call.operation.request_envelope.unwrap(call.body)
-    record = engine.new_record(call.tenant, resource, body if isinstance(body, dict) else {})
-    return Reply(call.operation.success_status, engine.render_item(call, record))
+    parent = scoping.parent_of(call, engine)
+    link = None if parent is None else (parent.key, parent.value)
+    made = [
+        engine.new_record(call.tenant, resource, body if isinstance(body, dict) else {}, link)
+        for body in call.operation.request_envelope.unwrap_all(call.body) or [None]
+    ]
+    return Reply(call.operation.success_status, engine.render_items(call, made))
 
 
 def read(call: Call, engine: Engine) -> Reply:
     """GET item."""
     resource = require_resource(call)
-    return Reply(call.operation.success_status, engine.render_item(call, find(call, resource, path_id(call))))
+    record_id = path_id(call)
+    return Reply(
+        call.operation.success_status, engine.render_item(call, find_in_scope(call, engine, resource, record_id))
+    )
 
 
 def replace(call: Call, engine: Engine) -> Reply:
     """PUT item: the body replaces every writable field; server fields are kept."""
     resource = require_resource(call)
-    return _rewrite(call, engine, resource, path_id(call), merge=False)
+    return _rewrite(call, engine, resource, path_id(call), _sent(call), merge=False)
 
 
 def update(call: Call, engine: Engine) -> Reply:
     """PATCH item: the body's fields are merged into the record."""
     resource = require_resource(call)
-    return _rewrite(call, engine, resource, path_id(call), merge=True)
+    return _rewrite(call, engine, resource, path_id(call), _sent(call), merge=True)
 
 
 def update_by_body(call: Call, engine: Engine) -> Reply:
     """PUT/PATCH on a collection whose body carries the id (the Petstore's ``PUT /pet``)."""
     resource = require_resource(call)
-    body = call.operation.request_envelope.unwrap(call.body)
+    body = _sent(call)
     body = body if isinstance(body, dict) else {}
     if body.get(resource.id_field) is None:
         raise ValidationFailed({resource.id_field: ["This field is required to identify the record."]})
-    return _rewrite(call, engine, resource, body[resource.id_field], merge=call.operation.method == "PATCH")
+    return _rewrite(call, engine, resource, body[resource.id_field], body, merge=call.operation.method == "PATCH")
 
 
 def upsert(call: Call, engine: Engine) -> Reply:
-    """PUT/POST on a collection: update the record the body names when it exists, else create one."""
+    """PUT/POST on a collection: update each record the body names that exists, create the others."""
     resource = require_resource(call)
-    body = call.operation.request_envelope.unwrap(call.body)
-    named = body.get(resource.id_field) if isinstance(body, dict) else None
-    if named is not None and call.tenant.get(resource.name, resource.identity.coerce(named)) is not None:
-        return _rewrite(call, engine, resource, resource.identity.coerce(named), merge=call.operation.method != "PUT")
-    return create(call, engine)
+    parent = scoping.parent_of(call, engine)
+    made: list[Record] = []
+    for body in call.operation.request_envelope.unwrap_all(call.body) or [None]:
+        named = body.get(resource.id_field) if isinstance(body, dict) else None
+        if named is not None and call.tenant.get(resource.name, resource.identity.coerce(named)) is not None:
+            record_id = resource.identity.coerce(named)
+            made.append(_rewritten_by(call, engine, resource, record_id, body, merge=call.operation.method != "PUT"))
+        else:
+            link = None if parent is None else (parent.key, parent.value)
+            made.append(engine.new_record(call.tenant, resource, body if isinstance(body, dict) else {}, link))
+    return Reply(call.operation.success_status, engine.render_items(call, made))
 
 
-def _rewrite(call: Call, engine: Engine, resource: Resource, record_id: RecordId, *, merge: bool) -> Reply:
-    current = find(call, resource, record_id)
-    body: Any = call.operation.request_envelope.unwrap(call.body)
+def _sent(call: Call) -> Any:
+    """The record a request body carries, out of its envelope."""
+    return call.operation.request_envelope.unwrap(call.body)
+
+
+def _rewrite(call: Call, engine: Engine, resource: Resource, record_id: RecordId, body: Any, *, merge: bool) -> Reply:
+    record = _rewritten_by(call, engine, resource, record_id, body, merge=merge)
+    return Reply(call.operation.success_status, engine.render_item(call, record))
+
+
+def _rewritten_by(
+    call: Call, engine: Engine, resource: Resource, record_id: RecordId, body: Any, *, merge: bool
+) -> Record:
+    """Replace or update one record (under the path's parent) with a body, through the write pipeline."""
+    current = find_in_scope(call, engine, resource, record_id)
     if not isinstance(body, dict):
         body = {k: v for k, v in call.params.items() if k in (resource.schema.get("properties") or {})}
         merge = True
@@ -178,7 +210,7 @@ def _rewrite(call: Call, engine: Engine, resource: Resource, record_id: RecordId
     after = functools.partial(_rewritten, engine, resource, current, body, merge=merge)
     record = engine.write(call.tenant, resource, kind, current, after, sent=body, record_id=record_id)
     assert record is not None  # a rewrite always builds a record
-    return Reply(call.operation.success_status, engine.render_item(call, record))
+    return record
 
 
 def _rewritten(engine: Engine, resource: Resource, current: Record, body: dict[str, Any], *, merge: bool) -> Record:
@@ -193,6 +225,7 @@ def _rewritten(engine: Engine, resource: Resource, current: Record, body: dict[s
                 record[name] = current[name]
         record.update(changes)
     record[resource.id_field] = current[resource.id_field]
+    scoping.keep_parent(record, current, resource)
     records.stamp(record, resource, engine.clock, created=False)
     return record
 
@@ -201,7 +234,7 @@ def delete(call: Call, engine: Engine) -> Reply:
     """DELETE item (guards may refuse with 409)."""
     resource = require_resource(call)
     record_id = path_id(call)
-    record = find(call, resource, record_id)
+    record = find_in_scope(call, engine, resource, record_id)
     engine.write(call.tenant, resource, Write.DELETE, record, None, record_id=record_id)
     status = call.operation.success_status
     return Reply(status, None if status == 204 else engine.render_item(call, record))
@@ -214,7 +247,7 @@ def action(call: Call, engine: Engine, *, also: Callable[[Record], None] | None 
     """
     resource = require_resource(call)
     record_id = path_id(call)
-    record = find(call, resource, record_id)
+    record = find_in_scope(call, engine, resource, record_id)
     before = copy.deepcopy(record)
     transition = call.operation.extensions.get("x-sandbox-transition")
     changed = isinstance(transition, dict)

@@ -17,6 +17,7 @@ from mockserver.behaviours.registry import Behaviours
 from mockserver.errors import Conflict
 from mockserver.spec import Operation, Resource, SpecIndex
 from mockserver.spec.events import declared_events
+from mockserver.spec.nesting import HIDDEN_PARENT
 from mockserver.spec.pages import PageFacts
 from mockserver.spec.resolve import schema_types
 from mockserver.state.clock import Clock
@@ -40,9 +41,13 @@ class Engine:
         self.required = records.RequiredFiller()  # what each schema needs filled, worked out once
         self.reseed: Callable[[], None] | None = None
         self._followed: dict[int, int] = {}
-        self.hidden: dict[str, frozenset[str]] = {op.operation_id: _hidden_fields(op) for op in index.operations}
+        self.hidden: dict[str, frozenset[str]] = {
+            op.operation_id: _hidden_fields(op) | _parent_key(index.resources.get(op.resource or ""))
+            for op in index.operations
+        }
         declared = declared_events(index.document, index.resources, {op.operation_id for op in index.operations})
-        self.events = Emitter(declared, {name: r.write_only for name, r in index.resources.items()}, clock)
+        unshown = {name: r.write_only | _parent_key(r) for name, r in index.resources.items()}
+        self.events = Emitter(declared, unshown, clock)
         self.on_events: Callable[[], None] | None = None  # told after a commit that queued webhook deliveries
 
     def watch(self, tenant: Tenant) -> None:
@@ -109,9 +114,14 @@ class Engine:
         """Whether an operation is answered by real behaviour rather than its documented example."""
         return self.behaviours.lookup(operation.operation_id) is not None or operation.kind in GENERIC
 
-    def new_record(self, tenant: Tenant, resource: Resource, body: dict[str, Any]) -> Record:
-        """Create and store a record from a client body, or raise 409/422 (the transaction then rolls back)."""
-        build = functools.partial(self._build, tenant, resource, body)
+    def new_record(
+        self, tenant: Tenant, resource: Resource, body: dict[str, Any], parent: tuple[str, Any] | None = None
+    ) -> Record:
+        """Create and store a record from a client body, or raise 409/422 (the transaction then rolls back).
+
+        ``parent`` is the key and value a child collection's record keeps its parent's id in (the path wins).
+        """
+        build = functools.partial(self._build, tenant, resource, body, parent)
         record = self.write(tenant, resource, Write.CREATE, None, build, sent=body)
         assert record is not None
         return record
@@ -174,8 +184,12 @@ class Engine:
             if identity.is_integer or tenant.get(resource.name, candidate) is None:
                 return candidate
 
-    def _build(self, tenant: Tenant, resource: Resource, body: dict[str, Any]) -> Record:
+    def _build(
+        self, tenant: Tenant, resource: Resource, body: dict[str, Any], parent: tuple[str, Any] | None
+    ) -> Record:
         record = records.creatable(body, resource)
+        if parent is not None:
+            record[parent[0]] = parent[1]
         field = resource.id_field
         if resource.identity.generated or record.get(field) is None:
             record[field] = self.new_id(tenant, resource)
@@ -206,6 +220,13 @@ class Engine:
         if not envelope.holds_record:
             return self._projected(call.operation, shown)
         return envelope.wrap(shown)
+
+    def render_items(self, call: Call, made: Sequence[Record]) -> Any:
+        """Records one call wrote, as its response shows them: all in a list wrapper, else the first."""
+        if len(made) == 1 or not call.operation.item_envelope.holds_record:
+            return self.render_item(call, made[0])
+        hidden = self.hidden.get(call.operation.operation_id) or frozenset()
+        return call.operation.item_envelope.wrap_all([{k: v for k, v in r.items() if k not in hidden} for r in made])
 
     def _projected(self, operation: Operation, record: Record) -> Any:
         """The operation's documented body with the fields it shares with ``record`` taken from the record."""
@@ -264,6 +285,11 @@ def _hidden_fields(operation: Operation) -> frozenset[str]:
     if not isinstance(properties, dict):
         return frozenset()
     return frozenset(name for name, sub in properties.items() if sub is False)
+
+
+def _parent_key(resource: Resource | None) -> frozenset[str]:
+    """The hidden key a child collection's record keeps its parent's id in, when its schema has no field for it."""
+    return frozenset({HIDDEN_PARENT}) if resource is not None and resource.parent_key == HIDDEN_PARENT else frozenset()
 
 
 def _fits(value: Any, schema: dict[str, Any]) -> bool:

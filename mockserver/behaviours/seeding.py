@@ -22,6 +22,7 @@ from mockserver.behaviours.engine import Engine
 from mockserver.behaviours.hooks import Write
 from mockserver.settings import Settings
 from mockserver.spec import Resource, SpecIndex
+from mockserver.spec.nesting import link_value
 from mockserver.state.fake import FakeRecordFactory
 from mockserver.state.fixtures import Fixtures
 from mockserver.store import Record, Store, StoreError, Tenant, scratch_folder
@@ -40,6 +41,8 @@ def seeding_order(resources: dict[str, Resource]) -> list[Resource]:
     graph: dict[str, set[str]] = {name: set() for name in sorted(resources)}
     back_links: list[tuple[str, str]] = []
     for name, resource in sorted(resources.items()):
+        if resource.parent_key and resource.parent in resources and resource.parent != name:
+            graph[name].add(resource.parent)  # a child collection's records need a parent to be under
         for field, target in sorted(resource.refs.items()):
             if target != name and target in resources:
                 if field in resource.read_only:
@@ -149,7 +152,7 @@ def seed_store(engine: Engine, fixtures: Fixtures, seed: int, scale: float, *, w
 
 def workers_for(index: SpecIndex, fixtures: Fixtures, scale: float) -> int:
     """0 (in place) for a small seed; else a process per company, as many at once as there are CPUs."""
-    per_company = sum(round(r.seed_count * scale) for r in index.resources.values() if r.parent is None)
+    per_company = sum(round(r.seed_count * scale) for r in index.resources.values())
     if per_company * len(fixtures.companies) < SCRATCH_RECORDS:
         return 0
     return max(1, min(_cpus(), len(fixtures.companies)))
@@ -260,6 +263,11 @@ def _seed_company(engine: Engine, tenant: Tenant, fixtures: Fixtures, company_id
     _load_reference(tenant, index.resources, fixtures)
     for resource in order:
         example = documented_record(index, resource)
+        parents = _parent_ids(resource, tenant) if example is not None else None
+        if parents == []:
+            continue  # a child the spec shows, with no parent to be under
+        if example is not None and parents and resource.parent_key and example.get(resource.parent_key) not in parents:
+            example[resource.parent_key] = parents[0]  # under a parent that exists
         if example is not None and tenant.get(resource.name, example[resource.id_field]) is None:
             owner = engine.owner(tenant)
             if owner is not None and owner[0] in (resource.schema.get("properties") or {}):
@@ -269,7 +277,7 @@ def _seed_company(engine: Engine, tenant: Tenant, fixtures: Fixtures, company_id
             documented.setdefault(resource.name, set()).add(example[resource.id_field])
     for resource in order:
         count = round(resource.seed_count * scale)
-        if count > 0 and resource.parent is None:
+        if count > 0:
             _seed_resource(engine, tenant, resource, count, factory, rng, documented)
     for finish_seed in engine.hooks.after_seed:
         finish_seed(engine, tenant, rng)
@@ -340,6 +348,9 @@ def _seed_resource(
             pool = faker_pools[target] = [i for i in tenant.ids(target) if i not in documented.get(target, ())]
         return rng.choice(pool) if pool else None  # type: ignore[return-value]
 
+    parents = _parent_ids(resource, tenant)
+    if parents == []:
+        return  # a child collection with no parent to put its records under
     skip = {resource.id_field, *resource.sequences, *_SERVER_STAMPS}
     properties = resource.schema.get("properties") or {}
     unique = [field for field in resource.unique if field not in resource.sequences]  # sequences skip taken values
@@ -359,9 +370,19 @@ def _seed_resource(
             record[name] = stamp or engine.clock.timestamp()
         if owner is not None and owner[0] in properties:
             record[owner[0]] = owner[1]
+        if parents and resource.parent_key:
+            record[resource.parent_key] = rng.choice(parents)  # seeded children get parents that exist
         for fix in engine.hooks.seed_fixes.get(resource.name, []):
             fix(record, tenant, rng, pick_faker_record)
         _store_seeded(engine, tenant, resource, record)
+
+
+def _parent_ids(resource: Resource, tenant: Tenant) -> list[object] | None:
+    """The ids a child collection's seeded records may keep as their parent's, as they keep them (None: no parent)."""
+    key, parent = resource.parent_key, resource.parent
+    if key is None or parent is None:
+        return None
+    return [link_value(resource.schema, key, parent_id) for parent_id in tenant.ids(parent)]
 
 
 def _stamp_from_dates(record: dict[str, object], resource: Resource) -> str | None:

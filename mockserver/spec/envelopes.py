@@ -62,6 +62,20 @@ class ItemEnvelope:
             return inner[0] if isinstance(inner, list) and inner else None
         return inner
 
+    def wrap_all(self, records: Sequence[Any]) -> Any:
+        """The body that shows several records: every one in a list wrapper (Xero's), else the first alone."""
+        body = self.wrap(records[0])
+        if self.as_list and isinstance(body, dict) and self.wrapper is not None:
+            body[self.wrapper] = list(records)
+        return body
+
+    def unwrap_all(self, body: Any) -> list[Any]:
+        """Every record a body in this envelope carries (a list wrapper may carry several, or none)."""
+        if self.as_list and self.wrapper is not None:
+            inner = body.get(self.wrapper) if isinstance(body, dict) else None
+            return list(inner) if isinstance(inner, list) else []
+        return [self.unwrap(body)]
+
     def record_schema(self, schema: JsonSchema | None) -> JsonSchema | None:
         """The record's schema inside a response schema in this envelope."""
         if schema is None or self.wrapper is None:

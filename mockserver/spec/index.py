@@ -44,6 +44,7 @@ from mockserver.spec.intent import (
 )
 from mockserver.spec.loader import SpecError
 from mockserver.spec.model import Operation, Parameter, Resource, ResponseSpec, response_spec
+from mockserver.spec.nesting import HIDDEN_PARENT, ParentLevel, link_field, operation_scope, parent_positions
 from mockserver.spec.resolve import (
     JsonSchema,
     RefError,
@@ -118,6 +119,8 @@ class _Builder:
         self.collections = {p for p in item_prefixes if p and not is_param(p.rsplit("/", 1)[-1])}
         self.resources: dict[str, Resource] = {}
         self.collection_of: dict[str, str] = {}
+        self.collection_paths: dict[str, list[str]] = {}  # a resource's collection paths
+        self.parents_of: dict[str, tuple[tuple[str, int], ...]] = {}  # a collection path's parent parameters
         self.item_reads: set[str] = set()  # GETs under an item path that read the record (no GET of its own)
 
     def build(self) -> SpecIndex:
@@ -207,13 +210,23 @@ class _Builder:
         schema = pick_record([*(c for c in candidates if has_id(c, param)), *candidates]) or {"type": "object"}
         param_spec = self._path_parameter(item_path, param, ops) if item_path and param else {}
         declared = param_spec.get("x-sandbox-id") or schema.get("x-sandbox-id")
-        field_name = id_field(schema.get("properties") or {}, param, singular(name), str(declared or "") or None)
+        positions = tuple(p for p in parent_positions(path, self.collection_of) if p[0] != name)
+        properties: dict[str, Any] = schema.get("properties") or {}
+        link = self._link_field(path, positions[-1], properties, param) if positions else None
+        own = {k: v for k, v in properties.items() if k != link}  # the parent's id never identifies the child
+        field_name = id_field(own, param, singular(name), str(declared or "") or None)
         examples = [example_record(item_get, names), *example_rows(list_get, names)]
         identity = identity_of(field_name, schema, param_spec.get("schema"), create, examples)
         list_op = list_get or {}
         creatable = post is not None
         seed = list_op.get("x-sandbox-seed", _DEFAULT_SEED if creatable else 0)
         self.collection_of[path] = name
+        self.collection_paths.setdefault(name, []).append(path)
+        self.parents_of[path] = positions
+        previous = self.resources.get(name)
+        if not positions and previous is not None and previous.parent_key is not None:
+            # one resource declared at a child collection and a top-level path: it stays a child
+            link, positions = previous.parent_field, ((previous.parent or "", 0),)
         self.resources[name] = Resource(
             name=name,
             schema=schema,
@@ -223,7 +236,26 @@ class _Builder:
             creatable=creatable,
             identity=identity,
             create_only=create_only(schema, create),
+            parent=positions[-1][0] if positions else None,
+            parent_field=link,
+            parent_key=(link or HIDDEN_PARENT) if positions else None,
         )
+
+    def _link_field(
+        self, path: str, innermost: tuple[str, int], properties: Mapping[str, Any], param: str | None
+    ) -> str | None:
+        """The field of a child collection's records that names its parent (see ``nesting.link_field``)."""
+        parent = self.resources[innermost[0]]
+        parent_param = path.split("/")[innermost[1]][1:-1]
+        return link_field(properties, parent_param, singular(parent.name), [param or ""], parent.id_is_integer)
+
+    def _scope(self, path: str, resource: str | None) -> tuple[ParentLevel, ...]:
+        """The parents an operation's path names when it is at or below one of its resource's child collections."""
+        for collection in self.collection_paths.get(resource or "", ()):
+            found = operation_scope(path, collection, self.parents_of[collection])
+            if found:
+                return found
+        return ()
 
     def _create_operation(self, path: str, ops: Mapping[tuple[str, str], Any]) -> Any:
         """The operation that creates records of a collection: a write on it, or on a create path under it."""
@@ -303,7 +335,18 @@ class _Builder:
         body_path = body_target(sent.record_schema(request_schema(op)), record) if kind in _REWRITES else ()
         parent_field = None
         if parent is not None:
+            owner = self.resources.get(parent)
             parent_field = singular(parent) + "_id"
+            if record is not None and owner is not None and resource in self.resources:
+                excluded = [self.resources[resource].id_field]
+                found = link_field(
+                    record.get("properties") or {},
+                    path.split("/")[-2][1:-1],
+                    singular(parent),
+                    excluded,
+                    owner.id_is_integer,
+                )
+                parent_field = found or parent_field
         return Operation(
             operation_id=op.get("operationId") or f"{method}_{re.sub(r'[^0-9A-Za-z]+', '_', path).strip('_')}",
             method=method.upper(),
@@ -324,6 +367,7 @@ class _Builder:
             list_envelope=listed,
             request_envelope=sent,
             body_path=body_path,
+            scope=() if kind == "sublist" else self._scope(path, resource),
         )
 
     def _classify(self, path: str, method: str, op: Mapping[str, Any]) -> tuple[str, str | None, str | None]:
@@ -379,13 +423,14 @@ class _Builder:
         for resource in self.resources.values():
             schema = resource.schema
             properties: dict[str, Any] = schema.get("properties") or {}
+            link = resource.parent_field if resource.parent_key else None  # a child's parent: stamped, not faked
             resource.read_only = property_names(schema, "readOnly")
             resource.write_only = property_names(schema, "writeOnly")
             for prop, sub in properties.items():
                 if not isinstance(sub, dict):
                     continue
                 target = sub.get("x-sandbox-ref") or _guess_ref(prop, names)
-                if target and target in names and prop != resource.id_field:
+                if target and target in names and prop not in (resource.id_field, link):
                     resource.refs[prop] = target
                 if sub.get("x-sandbox-sequence"):
                     resource.sequences[prop] = str(sub["x-sandbox-sequence"])

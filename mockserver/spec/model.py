@@ -11,6 +11,7 @@ from typing import Any
 
 from mockserver.spec.envelopes import ItemEnvelope, ListEnvelope
 from mockserver.spec.identity import Identity
+from mockserver.spec.nesting import ParentLevel
 from mockserver.spec.resolve import JsonSchema, SchemaView
 
 
@@ -66,6 +67,7 @@ class Operation:
     list_envelope: ListEnvelope | None = None
     request_envelope: ItemEnvelope = field(default_factory=ItemEnvelope)  # a wrapped body: ``{"add_on": {...}}``
     body_path: tuple[str, ...] = ()  # where in the record an update's body applies (``("HostConfig",)``)
+    scope: tuple[ParentLevel, ...] = ()  # the parents its path names, outermost first (a child collection's)
 
     @property
     def success_status(self) -> int:
@@ -93,6 +95,7 @@ class Resource:
     creatable: bool = False
     parent: str | None = None
     parent_field: str | None = None
+    parent_key: str | None = None  # a child collection's: where its records keep the parent's id
     identity: Identity = field(default_factory=Identity)
 
 

@@ -2,7 +2,8 @@
 
 A field is indexed when a list operation filters on it (a query parameter named like it), sorts on
 it (the ``sort`` parameter's values), ranges over it (the resource's date field), or when the engine
-looks records up by it (references, unique fields, sequences, a sub-collection's parent link).
+looks records up by it (references, unique fields, sequences, a sub-collection's or a child
+collection's parent link, the hidden one too).
 Nothing here is per-API: a field or resource added to the spec gets its index at the next start.
 """
 
@@ -16,6 +17,7 @@ from functools import cached_property
 from typing import Literal
 
 from mockserver.spec import Operation, Resource, SpecIndex
+from mockserver.spec.nesting import HIDDEN_PARENT
 from mockserver.spec.resolve import JsonSchema, schema_types
 
 FieldKind = Literal["integer", "number", "boolean", "text", "string", "array", "object", "any"]
@@ -131,8 +133,8 @@ def _filter_fields(operation: Operation, properties: Iterable[str]) -> set[str]:
     }
 
 
-def plan_table(resource: Resource, operations: Iterable[Operation]) -> TablePlan:
-    """The table plan of one resource, from the operations that list it."""
+def plan_table(resource: Resource, operations: Iterable[Operation], parent_kind: FieldKind = "any") -> TablePlan:
+    """The table plan of one resource, from the operations that list it (``parent_kind``: its parent's id kind)."""
     properties: dict[str, JsonSchema] = resource.schema.get("properties") or {}
     filters: set[str] = set()
     sorts: set[str] = set()
@@ -153,6 +155,8 @@ def plan_table(resource: Resource, operations: Iterable[Operation]) -> TablePlan
         tallied = name in filters and (kind == "boolean" or (kind == "string" and "enum" in properties[name]))
         sortable = name in sorts and kind not in ("array", "object")
         fields[name] = FieldPlan(name, kind, sortable=sortable, tallied=tallied, looked_up=name in looked_up)
+    if resource.parent_key == HIDDEN_PARENT:  # a child with no field for its parent keeps it here, looked up by it
+        fields[HIDDEN_PARENT] = FieldPlan(HIDDEN_PARENT, parent_kind, looked_up=True)
     search = tuple(f for f in resource.search_fields if f in properties and safe_field(f))
     return TablePlan(
         resource=resource.name,
@@ -166,4 +170,9 @@ def plan_table(resource: Resource, operations: Iterable[Operation]) -> TablePlan
 
 def plan_tables(index: SpecIndex) -> dict[str, TablePlan]:
     """Every resource's table plan."""
-    return {name: plan_table(resource, index.operations) for name, resource in index.resources.items()}
+    plans: dict[str, TablePlan] = {}
+    for name, resource in index.resources.items():
+        parent = index.resources.get(resource.parent or "")
+        kind: FieldKind = "any" if parent is None else "integer" if parent.id_is_integer else "string"
+        plans[name] = plan_table(resource, index.operations, kind)
+    return plans
