@@ -66,13 +66,18 @@ def standard_headers(request_id: str, budget: Budget, extra: dict[str, str] | No
     return headers
 
 
-def operation_error(operation: Operation, error: ApiError, request_id: str) -> Reply:
-    """An error as the operation documents errors of its status (the spec's own error schema), else the native shape."""
+def operation_error(operation: Operation, error: ApiError, request_id: str, usual: JsonSchema | None = None) -> Reply:
+    """An error as the operation documents errors of its status, else in the API's ``usual`` error schema.
+
+    An operation that documents no such error (a 404 on an API that lists only 400s) still answers
+    in the shape the API's clients read errors in; with neither, the native shape.
+    """
     key = str(error.status)
     documented = (
         operation.responses.get(key) or operation.responses.get(f"{key[0]}XX") or operation.responses.get("default")
     )
-    body = shaped_error(documented.json_schema if documented is not None else None, error, request_id)
+    schema = documented.json_schema if documented is not None else None
+    body = shaped_error(schema if documented is not None else usual, error, request_id)
     return Reply(error.status, body, error.headers)
 
 
@@ -200,6 +205,7 @@ class OperationView:
         self.default_company = default_company
         self.strict = strict
         self.base_url = base_url
+        self.usual_error = usual_error_schema(engine.index.operations)  # for errors an operation does not document
 
     def answer(self, request: Request, rule: str, path_args: dict[str, str]) -> Answer:
         """Answer a request routed to a spec rule (a failure inside becomes a logged 500 in the error shape)."""
@@ -216,7 +222,7 @@ class OperationView:
                 reply = self._answer(exchange, operation, validator, path_args)
             except ApiError as error:
                 exchange.error = error
-                reply = operation_error(operation, error, exchange.request_id)
+                reply = operation_error(operation, error, exchange.request_id, self.usual_error)
             answer = self._respond(exchange, validator, reply)
             answer.key_name, answer.error, answer.drop = exchange.key_name, exchange.error, exchange.drop
             answer.request_id = exchange.request_id  # its own, even when a replay's headers carry the original's
@@ -272,7 +278,7 @@ class OperationView:
             reply = self._execute(exchange, operation, validator, params, raw, company_id, credential)
         except ApiError as error:
             exchange.error = error
-            reply = operation_error(operation, error, exchange.request_id)
+            reply = operation_error(operation, error, exchange.request_id, self.usual_error)
         self.idempotency.finish(claim, reply, exchange.request_id)
         return reply
 

@@ -33,6 +33,11 @@ paths:
           description: A charge.
           content: {application/json: {schema: {$ref: "#/components/schemas/Charge"}}}
         default: {$ref: "#/components/responses/Error"}
+    delete:
+      operationId: deleteCharge
+      parameters: [{name: id, in: path, required: true, schema: {type: integer}}]
+      responses:
+        "204": {description: Deleted (no error documented).}
 components:
   responses:
     Error:
@@ -85,3 +90,10 @@ def test_the_invoicing_api_keeps_its_native_error_shape() -> None:
     missing = app.test_client().get(f"{API}/nothing-here", headers=auth(ACME_FULL))
     assert missing.status_code == 404
     assert set(missing.get_json()) == {"error", "message", "request_id"}
+
+
+def test_an_error_the_operation_does_not_document_takes_the_apis_usual_shape(tmp_path: Path) -> None:
+    missing = charges_app(tmp_path).test_client().delete("/charges/999999", headers=auth(ACME_FULL))
+    assert missing.status_code == 404
+    assert set(missing.get_json()) == {"error"}
+    assert set(missing.get_json()["error"]) == {"type", "message"}
