@@ -14,9 +14,10 @@ from mockserver.behaviours.crud import GENERIC
 from mockserver.behaviours.events import Emitter
 from mockserver.behaviours.hooks import Hooks, Write
 from mockserver.behaviours.registry import Behaviours
-from mockserver.errors import Conflict
+from mockserver.errors import Conflict, NotFound
 from mockserver.spec import Operation, Resource, SpecIndex
 from mockserver.spec.events import declared_events
+from mockserver.spec.index import singular
 from mockserver.spec.nesting import HIDDEN_PARENT
 from mockserver.spec.pages import PageFacts
 from mockserver.spec.resolve import schema_types
@@ -68,11 +69,24 @@ class Engine:
         operation = call.operation
         answer = self.behaviours.lookup(operation.operation_id) or GENERIC.get(operation.kind)
         if answer is None:
+            self._require_named_records(call)
             return self.documented_example(operation)
         reply = answer(call, self)
         if 200 <= reply.status < 300 and not operation.success.content:
             reply.body = reply.raw = None
         return reply
+
+    def _require_named_records(self, call: Call) -> None:
+        """404 when a record the path names does not exist: a documented answer about it would be a lie."""
+        for level in call.operation.names_records:
+            resource = self.index.resources.get(level.resource)
+            sent = call.params.get(level.param)
+            if resource is None or sent is None:
+                continue
+            if call.tenant.get(resource.name, resource.identity.coerce(sent)) is None:
+                raise NotFound(
+                    f"No {singular(resource.name).replace('_', ' ')} with {resource.id_field} {sent} exists."
+                )
 
     def follow_clock(self, company_id: int) -> None:
         """Apply date-driven rules (OVERDUE, EXPIRED) once per sandbox day per company, in their own transaction."""

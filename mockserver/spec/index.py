@@ -249,6 +249,11 @@ class _Builder:
         parent_param = path.split("/")[innermost[1]][1:-1]
         return link_field(properties, parent_param, singular(parent.name), [param or ""], parent.id_is_integer)
 
+    def _named_records(self, path: str) -> tuple[ParentLevel, ...]:
+        """Each stored record a path names by id (``/charges/{id}/receipt`` names a charge)."""
+        segments = path.rstrip("/").split("/")
+        return tuple(ParentLevel(name, segments[at][1:-1]) for name, at in parent_positions(path, self.collection_of))
+
     def _scope(self, path: str, resource: str | None) -> tuple[ParentLevel, ...]:
         """The parents an operation's path names when it is at or below one of its resource's child collections."""
         for collection in self.collection_paths.get(resource or "", ()):
@@ -368,6 +373,7 @@ class _Builder:
             request_envelope=sent,
             body_path=body_path,
             scope=() if kind == "sublist" else self._scope(path, resource),
+            names_records=self._named_records(path),
         )
 
     def _classify(self, path: str, method: str, op: Mapping[str, Any]) -> tuple[str, str | None, str | None]:

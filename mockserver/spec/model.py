@@ -68,6 +68,7 @@ class Operation:
     request_envelope: ItemEnvelope = field(default_factory=ItemEnvelope)  # a wrapped body: ``{"add_on": {...}}``
     body_path: tuple[str, ...] = ()  # where in the record an update's body applies (``("HostConfig",)``)
     scope: tuple[ParentLevel, ...] = ()  # the parents its path names, outermost first (a child collection's)
+    names_records: tuple[ParentLevel, ...] = ()  # every stored record its path names by id, outermost first
 
     @property
     def success_status(self) -> int:

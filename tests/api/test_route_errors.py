@@ -24,6 +24,14 @@ paths:
             application/json:
               schema: {type: array, items: {$ref: "#/components/schemas/Charge"}}
         default: {$ref: "#/components/responses/Error"}
+    post:
+      operationId: createCharge
+      requestBody: {content: {application/json: {schema: {$ref: "#/components/schemas/Charge"}}}}
+      responses:
+        "201":
+          description: Created.
+          content: {application/json: {schema: {$ref: "#/components/schemas/Charge"}}}
+        default: {$ref: "#/components/responses/Error"}
   /charges/{id}:
     get:
       operationId: getCharge
@@ -38,6 +46,15 @@ paths:
       parameters: [{name: id, in: path, required: true, schema: {type: integer}}]
       responses:
         "204": {description: Deleted (no error documented).}
+  /charges/{id}/receipt:
+    get:
+      operationId: getReceipt
+      parameters: [{name: id, in: path, required: true, schema: {type: integer}}]
+      responses:
+        "200":
+          description: The receipt of a charge.
+          content: {application/json: {schema: {type: object, properties: {number: {type: string}}}}}
+        default: {$ref: "#/components/responses/Error"}
 components:
   responses:
     Error:
@@ -97,3 +114,12 @@ def test_an_error_the_operation_does_not_document_takes_the_apis_usual_shape(tmp
     assert missing.status_code == 404
     assert set(missing.get_json()) == {"error"}
     assert set(missing.get_json()["error"]) == {"type", "message"}
+
+
+def test_a_documented_answer_about_a_record_that_does_not_exist_is_404(tmp_path: Path) -> None:
+    client = charges_app(tmp_path).test_client()
+    charge = client.post("/charges", json={"amount": 500}, headers=auth(ACME_FULL)).get_json()["id"]
+    assert client.get(f"/charges/{charge}/receipt", headers=auth(ACME_FULL)).status_code == 200
+    missing = client.get("/charges/999999/receipt", headers=auth(ACME_FULL))
+    assert missing.status_code == 404
+    assert missing.get_json()["error"]["message"] == "No charge with id 999999 exists."
