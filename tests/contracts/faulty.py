@@ -156,7 +156,7 @@ def inject_wrong_total(app: Flask) -> None:
             invoice["total"] += 1
             invoice["due_amount"] = invoice["total"]
 
-    sandbox(app)["engine"].derive.setdefault("invoices", []).append(off_by_a_cent)
+    sandbox(app)["engine"].hooks.add_derive("invoices", off_by_a_cent)
 
 
 class PageOverlap(Middleware):
