@@ -114,7 +114,7 @@ def _put(target: dict[str, Any], path: list[str], value: str, schema: Mapping[st
                 node[key] = new
             node = node.setdefault(key, new)
         elif isinstance(node, list):
-            position = int(key) if key.isdigit() else len(node)
+            position = int(key) if key.isascii() and key.isdigit() else len(node)
             if position >= len(node):
                 node.append(new)
                 position = len(node) - 1
@@ -126,7 +126,7 @@ def _put(target: dict[str, Any], path: list[str], value: str, schema: Mapping[st
 
 
 def _is_index(key: str) -> bool:
-    return key == "" or key.isdigit()
+    return key == "" or (key.isascii() and key.isdigit())
 
 
 def _child(schema: Mapping[str, Any], key: str) -> Mapping[str, Any]:

@@ -67,7 +67,7 @@ def add_fault_and_journal_routes(blueprint: Blueprint, sandbox: Sandbox, bodies:
         status = args.get("status")
         if status is not None and not re.fullmatch(r"[1-5](\d\d|xx)", status):
             raise ValidationFailed({"status": ["must be a status such as 404 or a class such as 4xx"]})
-        if limit is not None and not (limit.isdigit() and 1 <= int(limit) <= 10_000):
+        if limit is not None and not (limit.isascii() and limit.isdigit() and 1 <= int(limit) <= 10_000):
             raise ValidationFailed({"limit": ["must be an integer from 1 to 10000"]})
         entries = journal.entries(
             path=args.get("path"),

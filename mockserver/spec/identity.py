@@ -65,9 +65,15 @@ class Identity:
 
     def coerce(self, value: Any) -> Any:
         """A path value as the stored id's type (``"5"`` -> 5 for integer ids)."""
-        if self.kind == "integer" and isinstance(value, str) and value.lstrip("-").isdigit():
+        if self.kind == "integer" and isinstance(value, str) and is_integer_text(value):
             return int(value)
         return value
+
+
+def is_integer_text(text: str) -> bool:
+    """ASCII digits with an optional minus: what ``int`` reads (``str.isdigit`` also admits ``²``; ``--5`` fails)."""
+    digits = text[1:] if text.startswith("-") else text
+    return digits.isascii() and digits.isdigit()
 
 
 def _digits(number: int, alphabet: str, width: int) -> list[str]:

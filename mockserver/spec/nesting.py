@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from mockserver.spec.fragments import is_param
-from mockserver.spec.identity import normalized
+from mockserver.spec.identity import is_integer_text, normalized
 from mockserver.spec.resolve import schema_types
 
 HIDDEN_PARENT = "@parent"  # a child's parent id when its schema has no field for it; never shown
@@ -94,6 +94,6 @@ def link_value(schema: Mapping[str, Any], key: str, parent_id: Any) -> Any:
     types = schema_types(sub) - {"null"} if isinstance(sub, dict) else frozenset()
     if "string" in types and not isinstance(parent_id, str):
         return str(parent_id)
-    if types and types <= {"integer", "number"} and isinstance(parent_id, str) and parent_id.lstrip("-").isdigit():
+    if types and types <= {"integer", "number"} and isinstance(parent_id, str) and is_integer_text(parent_id):
         return int(parent_id)
     return parent_id

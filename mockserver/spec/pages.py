@@ -105,7 +105,7 @@ def decode_cursor(cursor: str) -> int | None:
     except (binascii.Error, UnicodeDecodeError, ValueError):
         return None
     kind, _, number = text.partition(":")
-    return int(number) if kind == "o" and number.isdigit() else None
+    return int(number) if kind == "o" and number.isascii() and number.isdigit() else None
 
 
 @dataclass(frozen=True)

@@ -178,7 +178,7 @@ def temporary_folder() -> str:
     parent = shm if shm.is_dir() and os.access(shm, os.W_OK) else Path(tempfile.gettempdir())
     for folder in parent.glob(f"{_TEMPORARY_PREFIX}*"):
         owner = folder.name[len(_TEMPORARY_PREFIX) :].split("-", 1)[0]
-        if owner.isdigit() and not _alive(int(owner)):
+        if owner.isascii() and owner.isdigit() and not _alive(int(owner)):
             shutil.rmtree(folder, ignore_errors=True)
     return tempfile.mkdtemp(prefix=f"{_TEMPORARY_PREFIX}{os.getpid()}-", dir=parent)
 
