@@ -7,6 +7,12 @@ Markdown table of the failures Schemathesis reports, by check. Prism is not a de
 project: install it in a temporary folder (``npm install --prefix /tmp/prism @stoplight/prism-cli``)
 and pass ``--prism /tmp/prism/node_modules/.bin/prism`` (or set ``PRISM``).
 
+``st run`` runs in a scratch folder, so no ``schemathesis.toml`` (this repository's tunes a check for
+the invoicing API) changes the stock behaviour. A run that outlives ``--st-timeout`` is interrupted
+(SIGINT, as Ctrl-C) so Schemathesis still writes its report, and is marked partial. ``--sandbox-source``
+serves the sandbox from another tree (say ``git archive HEAD`` unpacked) than this working tree, and
+``--keep`` keeps every report (JSON and JUnit) and server log for reading the failures one by one.
+
     python bench/real_specs.py --prism /tmp/prism/node_modules/.bin/prism [--specs stripe,recurly] [--max-examples 5]
 """
 
@@ -35,7 +41,9 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 SPECS = ROOT / "tests" / "specs"
 KEY = "sk_test_acme_full_4eC39HqLyjWDarjtT1zdp7dc"  # Acme Corp's full-access sandbox key
-START_WAIT_SECONDS = 180
+SANDBOX_START_WAIT_SECONDS = 180
+INTERRUPT_GRACE_SECONDS = 60
+UNLIMITED = 1_000_000_000  # requests per key per window: the sandbox's rate limit, lifted
 
 
 @dataclass(frozen=True)
@@ -66,6 +74,7 @@ class Run:
     test_cases: int = 0
     seconds: float = 0.0
     note: str = ""
+    partial: bool = False
 
 
 def free_port() -> int:
@@ -124,18 +133,24 @@ def base_path(document: dict[str, Any]) -> str:
 
 
 @contextlib.contextmanager
-def started(command: list[str], ready_url: str, log: Path) -> Iterator[tuple[subprocess.Popen[bytes], float]]:
-    """Start COMMAND in its own session, wait until READY_URL answers; yield it and its start-up seconds."""
+def started(
+    command: list[str], ready_url: str, log: Path, wait: float, source: Path | None = None
+) -> Iterator[tuple[subprocess.Popen[bytes], float]]:
+    """Start COMMAND in its own session (in SOURCE, if given) and wait for READY_URL; yield it and its start seconds."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("MOCKSERVER_")}
+    if source is not None:
+        env["PYTHONPATH"] = str(source)
     began = time.monotonic()
     with log.open("wb") as output:
-        process = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT, env=env, start_new_session=True)
+        process = subprocess.Popen(
+            command, stdout=output, stderr=subprocess.STDOUT, env=env, cwd=source, start_new_session=True
+        )
     try:
         while True:
             if process.poll() is not None:
                 raise RuntimeError(f"{command[0]} exited with {process.returncode}: {log.read_text()[-2000:]}")
-            if time.monotonic() - began > START_WAIT_SECONDS:
-                raise RuntimeError(f"{command[0]} did not answer within {START_WAIT_SECONDS} s")
+            if time.monotonic() - began > wait:
+                raise RuntimeError(f"{Path(command[0]).name} did not answer within {wait:.0f} s")
             with contextlib.suppress(requests.RequestException):
                 requests.get(ready_url, timeout=2)
                 break
@@ -153,23 +168,38 @@ def started(command: list[str], ready_url: str, log: Path) -> Iterator[tuple[sub
 
 
 def schemathesis(spec: Path, url: str, options: list[str], report_dir: Path, timeout: float) -> Run:
-    """Run the stock ``st run`` once and read its JSON report."""
+    """Run the stock ``st run`` once, in REPORT_DIR (no project config), and read its JSON report."""
     st = shutil.which("st", path=str(Path(sys.executable).parent)) or "st"
-    command = [st, "run", str(spec), "--url", url, *options, "--report", "json", "--report-dir", str(report_dir)]
+    report_dir.mkdir(parents=True, exist_ok=True)
+    command = [st, "run", str(spec), "--url", url, *options, "--report", "json,junit", "--report-dir", str(report_dir)]
     began = time.monotonic()
+    with (report_dir / "st.log").open("wb") as output:
+        process = subprocess.Popen(
+            command, stdout=output, stderr=subprocess.STDOUT, cwd=report_dir, start_new_session=True
+        )
+    partial = False
     try:
-        subprocess.run(command, capture_output=True, timeout=timeout, check=False)
+        process.wait(timeout=timeout)
     except subprocess.TimeoutExpired:
-        return Run(seconds=timeout, note=f"timed out after {timeout:.0f} s")
-    reports = sorted(report_dir.glob("*.json"))
-    if not reports:
-        return Run(seconds=time.monotonic() - began, note="no report")
-    report = json.loads(reports[-1].read_text())
+        partial = True
+        os.killpg(process.pid, signal.SIGINT)  # as Ctrl-C: Schemathesis stops and still writes its reports
+        try:
+            process.wait(timeout=INTERRUPT_GRACE_SECONDS)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+    seconds = time.monotonic() - began
+    try:
+        report = json.loads(sorted(report_dir.glob("*.json"))[-1].read_text())
+    except (IndexError, ValueError):  # none, or left empty: Schemathesis fills it in at the end of the run
+        note = f"timed out after {timeout:.0f} s, no report" if partial else "no report"
+        return Run(seconds=seconds, note=note, partial=partial)
     return Run(
         failures={f"{f['code']} {f['title']}": int(f["count"]) for f in report.get("failures", [])},
         errors=len(report.get("errors", [])),
         test_cases=int(report.get("test_cases", {}).get("generated", 0)),
-        seconds=time.monotonic() - began,
+        seconds=seconds,
+        partial=partial,
     )
 
 
@@ -201,8 +231,12 @@ def measure(target: Target, args: argparse.Namespace, work: Path) -> dict[str, A
     options = st_options(args, document)
     result: dict[str, Any] = {"spec": target.name, "options": options}
     port = free_port()
-    sandbox = [sys.executable, "-m", "mockserver", "--spec", str(target.path), "--port", str(port), "--quiet"]
-    with started([*sandbox, *target.flags], f"http://127.0.0.1:{port}/openapi.json", work / "sandbox.log") as (
+    sandbox = [sys.executable, "-m", "mockserver", "--spec", str(target.path), "--port", str(port)]
+    # JSON request lines, to count 5xx; no rate limit, as Prism has none (a 429 tests the limiter, not the API).
+    sandbox += ["--log-format", "json", "--rate-limit", str(UNLIMITED)]
+    log = work / "sandbox.log"
+    ready = f"http://127.0.0.1:{port}/openapi.json"
+    with started([*sandbox, *target.flags], ready, log, SANDBOX_START_WAIT_SECONDS, args.sandbox_source) as (
         process,
         seconds,
     ):
@@ -211,12 +245,21 @@ def measure(target: Target, args: argparse.Namespace, work: Path) -> dict[str, A
         url = f"http://127.0.0.1:{port}{base_path(document)}"
         result["sandbox"] = schemathesis(target.path, url, options, work / "st-sandbox", args.st_timeout)
         result["peak_mb"] = session_memory_mb(process.pid)
-        result["sandbox_500s"] = (work / "sandbox.log").read_text(errors="replace").count("Traceback")
+    text = log.read_text(errors="replace")
+    result["sandbox_tracebacks"] = text.count("Traceback")
+    result["sandbox_5xx"] = sum(1 for line in text.splitlines() if _status(line) >= 500)
+    if args.sandbox_only:
+        result["prism"] = Run(note="not run (--sandbox-only)")
+        return result
     port = free_port()
     prism = [args.prism, "mock", "-h", "127.0.0.1", "-p", str(port), str(target.path)]
     try:
-        with started(prism, f"http://127.0.0.1:{port}/", work / "prism.log") as (process, seconds):
+        with started(prism, f"http://127.0.0.1:{port}/", work / "prism.log", args.prism_start_wait) as (
+            process,
+            seconds,
+        ):
             result["prism_start_seconds"] = seconds
+            result["prism_start_mb"] = session_memory_mb(process.pid)
             result["prism"] = schemathesis(
                 target.path, f"http://127.0.0.1:{port}", options, work / "st-prism", args.st_timeout
             )
@@ -224,6 +267,15 @@ def measure(target: Target, args: argparse.Namespace, work: Path) -> dict[str, A
     except RuntimeError as problem:
         result["prism"] = Run(note=str(problem).splitlines()[0][:200])
     return result
+
+
+def _status(line: str) -> int:
+    """The HTTP status of one line of the sandbox's JSON request log (0 for any other line)."""
+    with contextlib.suppress(ValueError):
+        entry = json.loads(line)
+        if isinstance(entry, dict) and isinstance(entry.get("status"), int):
+            return int(entry["status"])
+    return 0
 
 
 def cell(run: Run, check: str) -> str:
@@ -234,8 +286,7 @@ def cell(run: Run, check: str) -> str:
 def table(results: list[dict[str, Any]]) -> str:
     """The Markdown tables of the results."""
     lines = [
-        "| spec | sandbox start s | sandbox peak MB (start / after run) | server | test cases | failures | errors |"
-        " by check |",
+        "| spec | start s | peak MB (start / after run) | server | test cases | failures | errors | by check |",
         "|---|---:|---:|---|---:|---:|---:|---|",
     ]
     for result in results:
@@ -243,8 +294,12 @@ def table(results: list[dict[str, Any]]) -> str:
             run: Run = result[server]
             by_check = ", ".join(f"{name}: {count}" for name, count in sorted(run.failures.items())) or "none"
             total = str(sum(run.failures.values())) if not run.note else run.note
-            start = f"{result['start_seconds']:.1f}" if server == "sandbox" else ""
-            memory = f"{result['start_mb']} / {result['peak_mb']}" if server == "sandbox" else ""
+            if run.partial and not run.note:
+                total += f" (partial: interrupted after {run.seconds:.0f} s)"
+            prefix = "" if server == "sandbox" else "prism_"
+            seconds, started_mb = result.get(f"{prefix}start_seconds"), result.get(f"{prefix}start_mb")
+            start = f"{seconds:.1f}" if seconds is not None else "-"
+            memory = f"{started_mb} / {result.get(f'{prefix}peak_mb') or '-'}" if started_mb is not None else "-"
             lines.append(
                 f"| {result['spec'] if server == 'sandbox' else ''} | {start} | {memory} | {server} "
                 f"| {run.test_cases} | {total} | {run.errors} | {by_check if not run.note else '-'} |"
@@ -268,15 +323,21 @@ def main() -> int:
     parser.add_argument("--max-examples", type=int, default=5)
     parser.add_argument("--phases", default="examples,fuzzing")
     parser.add_argument("--workers", type=int, default=1)
-    parser.add_argument("--st-timeout", type=float, default=300.0, help="seconds one st run may take")
+    parser.add_argument("--st-timeout", type=float, default=600.0, help="seconds one st run may take")
+    parser.add_argument("--prism-start-wait", type=float, default=300.0, help="seconds Prism may take to answer")
+    parser.add_argument("--sandbox-source", type=Path, help="serve the sandbox from this tree (default: this one)")
+    parser.add_argument("--keep", type=Path, help="keep the reports and server logs in this folder")
+    parser.add_argument("--sandbox-only", action="store_true", help="leave Prism out (its figures do not change)")
     parser.add_argument("--json", type=Path, help="also write the raw results here")
     args = parser.parse_args()
+    if args.sandbox_source is not None:
+        args.sandbox_source = args.sandbox_source.resolve()
     chosen = [t for t in TARGETS if t.name in args.specs.split(",")]
     results = []
     with tempfile.TemporaryDirectory(prefix="real-specs-") as scratch:
         for target in chosen:
-            work = Path(scratch) / target.name
-            work.mkdir()
+            work = (args.keep.resolve() if args.keep else Path(scratch)) / target.name
+            work.mkdir(parents=True, exist_ok=True)
             print(f"{target.name} ...", file=sys.stderr, flush=True)
             results.append(measure(target, args, work))
     if args.json:

@@ -20,6 +20,8 @@ AUTH = "security.auth"
 def check_auth(ctx: Context) -> tuple[Findings, str]:
     """Expired, unknown and missing credentials are 401 on authenticated operations; public ones answer."""
     found = Findings(AUTH)
+    if not any(requires_key(op) for op in ctx.spec.operations):
+        raise Skip("the spec requires a credential on no operation (no security requirement): a 401 is not due")
     if ctx.has("full") and ctx.refused("full"):
         raise Skip(f"a 401 proves nothing while the target refuses the full key too: {ctx.refused('full')}")
     callers: list[tuple[str, Client]] = []
@@ -30,9 +32,9 @@ def check_auth(ctx: Context) -> tuple[Findings, str]:
     callers.append(("no key", Client(ctx.target, None)))
     probes: list[tuple[Operation, dict[str, Any] | None]] = []
     for res in ctx.resources.values():
-        if res.listing is not None:
+        if res.listing is not None and requires_key(res.listing):
             probes.append((res.listing, None))
-    write = next((res for res in ctx.resources.values() if res.create is not None), None)
+    write = next((res for res in ctx.resources.values() if res.create is not None and requires_key(res.create)), None)
     for what, client in callers:
         for op, _ in probes:
             response = client.call(op.method, op.path, params=ctx.required_params(op))
@@ -63,3 +65,8 @@ def check_auth(ctx: Context) -> tuple[Findings, str]:
                 )
     reason = "" if ctx.has("expired") else "no expired key (--key expired=...): checked unknown and missing keys only"
     return found, reason
+
+
+def requires_key(op: Operation) -> bool:
+    """Whether the spec requires a credential on ``op``: a security requirement with no empty alternative."""
+    return bool(op.security) and all(op.security or ())

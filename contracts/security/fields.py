@@ -196,6 +196,6 @@ def check_read_only(ctx: Context) -> tuple[Findings, str]:
             stored = unwrap(json_or_none(again))
             if again.status_code != 200 or (isinstance(stored, dict) and stored.get(name) == forged):
                 found.add(full, f"after {op.operation_id} with {name}={forged!r} the record reads back wrong", again)
-            if isinstance(stored, dict):
+            if isinstance(stored, dict) and record.stable:
                 record.snapshot = stored
     return found, ""

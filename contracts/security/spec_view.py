@@ -11,6 +11,9 @@ from typing import Any
 import requests
 import yaml
 
+from contracts.credentials.schemes import Operations as SecuredRoutes
+from contracts.credentials.schemes import read_schemes
+
 METHODS = ("get", "put", "post", "delete", "patch")
 PATH_PARAM = re.compile(r"^{([^}]+)}$")
 
@@ -23,7 +26,7 @@ class Spec:
 
     def __init__(self, document: dict[str, Any]) -> None:
         self.document = document
-        self._resolved: dict[int, Any] = {}
+        self._refs: dict[str, Any] = {}  # each local reference, resolved once
 
     @classmethod
     def load(cls, path: Any) -> Spec:
@@ -40,18 +43,28 @@ class Spec:
             node = node[int(part)] if isinstance(node, list) else node[part]
         return node
 
-    def resolve(self, node: Any, depth: int = 0) -> Any:
-        """``node`` with every local ``$ref`` replaced by what it names (recursively, cycles cut at depth 40)."""
+    def resolve(self, node: Any, depth: int = 0, chain: tuple[str, ...] = ()) -> Any:
+        """``node`` with every local ``$ref`` replaced by what it names (recursively; cycles cut, depth 40 at most).
+
+        Each reference is resolved once and shared (read-only): a recursive spec (an invoice whose payments
+        name their invoice) would otherwise be inlined again at every level, exponentially. A reference met
+        again inside its own expansion is cut to ``{}``.
+        """
         if depth > 40:
             return {}
         if isinstance(node, dict):
-            if isinstance(node.get("$ref"), str) and node["$ref"].startswith("#/"):
-                target = self.resolve(self.pointer(node["$ref"]), depth + 1)
+            ref = node.get("$ref")
+            if isinstance(ref, str) and ref.startswith("#/"):
+                if ref in chain:
+                    return {}
+                if ref not in self._refs:
+                    self._refs[ref] = self.resolve(self.pointer(ref), depth + 1, (*chain, ref))
+                target = self._refs[ref]
                 rest = {k: v for k, v in node.items() if k != "$ref"}
-                return {**target, **self.resolve(rest, depth + 1)} if rest else target
-            return {k: self.resolve(v, depth + 1) for k, v in node.items()}
+                return {**target, **self.resolve(rest, depth + 1, chain)} if rest else target
+            return {k: self.resolve(v, depth + 1, chain) for k, v in node.items()}
         if isinstance(node, list):
-            return [self.resolve(v, depth + 1) for v in node]
+            return [self.resolve(v, depth + 1, chain) for v in node]
         return node
 
     @cached_property
@@ -59,6 +72,10 @@ class Spec:
         """Every operation, in document order."""
         found: list[Operation] = []
         default_security = self.document.get("security")
+        # An operation with no ``security`` of its own or the document's is public where the spec requires its
+        # schemes elsewhere: the credential plan sends it no key, so no check may expect a 401 from it.
+        required_elsewhere = bool(SecuredRoutes(self.document).referenced() & set(read_schemes(self.document)))
+        unsecured: list[dict[str, list[str]]] | None = [] if required_elsewhere else None
         for path, item in (self.document.get("paths") or {}).items():
             item = self.resolve(item)
             shared = item.get("parameters") or []
@@ -75,7 +92,7 @@ class Spec:
                         method=method.upper(),
                         path=path,
                         operation_id=str(op.get("operationId") or f"{method} {path}"),
-                        security=op.get("security", default_security),
+                        security=op.get("security", default_security if default_security is not None else unsecured),
                         parameters=params,
                         request=op.get("requestBody") or {},
                         responses={str(k): v for k, v in (op.get("responses") or {}).items()},

@@ -14,9 +14,11 @@ import pytest
 import requests
 import yaml
 from notes_api import PREFIX, SERVER, NotesApi, keys_for, notes_spec
+from werkzeug.wrappers import Request, Response
 from wsgi_server import serve_wsgi
 
 from contracts import Keys, Outcome, Target
+from contracts import security as sec
 from contracts.cli import main
 from contracts.credentials import Credentials, credentials_of
 from contracts.credentials.schemes import read_schemes
@@ -165,6 +167,105 @@ def test_specs_without_schemes_or_requirements_and_swagger_2() -> None:
     swagger = {"swagger": "2.0", "securityDefinitions": {"b": {"type": "basic"}}, "security": [{"b": []}]}
     assert read_schemes(swagger)["b"].http == "basic"
     assert plan(swagger).apply("u:p", "GET", "/x").headers["Authorization"].startswith("Basic ")
+
+
+def test_the_security_checks_and_the_plan_agree_on_which_operations_are_public() -> None:
+    partly = notes_spec("apikey")  # no document-wide security: the reads declare none, so they are public
+    partly.pop("security")
+    bare = {"openapi": "3.0.3", "paths": {"/a": {"get": {"responses": {}}}}}
+    unreferenced = notes_spec("basic")
+    unreferenced.pop("security")
+    for item in unreferenced["paths"].values():
+        item.get("get", {}).pop("security", None)
+    for document in (notes_spec("oauth2"), partly, bare, unreferenced):
+        credentials = plan(document)
+        for op in sec.Spec(document).operations:
+            sends_nothing = credentials.schemes_for(op.method, op.path, template=True) == ()
+            assert op.public == sends_nothing, (op.method, op.path)
+    public = {(op.method, op.path) for op in sec.Spec(partly).operations if op.public}
+    assert public == {("GET", "/health"), ("GET", "/notes"), ("GET", "/notes/{id}")}
+
+
+def test_a_spec_that_requires_no_credential_is_never_failed_for_answering_without_one(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    document = notes_spec("apikey")  # the scheme is declared but no operation requires it
+    document.pop("security")
+    for item in document["paths"].values():
+        for operation in item.values():
+            if isinstance(operation, dict):
+                operation.pop("security", None)
+    with notes("apikey") as (base_url, _):
+        contracts_run(base_url, spec_file(tmp_path, "apikey", document), keys_for("apikey"), tmp_path)
+    capsys.readouterr()
+    body = json.loads((tmp_path / "r.json").read_text(encoding="utf-8"))
+    auth = next(check for check in body["checks"] if check["name"] == "security/auth")
+    assert auth["outcome"] == "skipped"
+    assert "no security requirement" in auth["reason"]
+
+
+class CountingViews(NotesApi):
+    """The notes API with a view counter in every read of a note: two reads in a row never agree."""
+
+    views = 0
+
+    def answer(self, request: Request) -> Response:
+        """The response, with ``views`` bumped on a note that reads 200."""
+        response = super().answer(request)
+        if request.method == "GET" and request.path.startswith(f"{PREFIX}/notes/") and response.status_code == 200:
+            self.views += 1
+            response.set_data(json.dumps({**json.loads(response.get_data()), "views": self.views}))
+        return response
+
+
+def test_a_record_that_reads_differently_each_time_is_not_claimed_changed_by_others(tmp_path: Path) -> None:
+    app = CountingViews("apikey")
+    with serve_wsgi(app, name="notes-views") as root:
+        flags = [f"--key={role}={key}" for role, key in keys_for("apikey").items()]
+        spec = str(spec_file(tmp_path, "apikey"))
+        main(
+            [
+                "run",
+                "--base-url",
+                f"{root}{PREFIX}",
+                "--spec",
+                spec,
+                "--suite",
+                "security",
+                "--json",
+                str(tmp_path / "r.json"),
+                *flags,
+            ]
+        )
+    body = json.loads((tmp_path / "r.json").read_text(encoding="utf-8"))
+    messages = [failure["message"] for check in body["checks"] for failure in check["failures"]]
+    assert app.views >= 2
+    assert not [message for message in messages if "changed" in message], messages
+    checks = {check["name"]: check["outcome"] for check in body["checks"]}
+    assert checks["security/bola"] == checks["security/scopes"] == "passed"
+
+
+def test_recursive_schemas_resolve_once_with_the_cycle_cut() -> None:
+    fields = {f"f{n}": {"$ref": "#/components/schemas/Payment"} for n in range(6)}  # six ways back, at every level
+    schemas = {
+        "Invoice": {"type": "object", "properties": {"id": {"type": "string"}, **fields}},
+        "Payment": {"type": "object", "properties": {"invoice": {"$ref": "#/components/schemas/Invoice"}}},
+    }
+    ok = {
+        "200": {
+            "description": "An invoice.",
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Invoice"}}},
+        }
+    }
+    document = {
+        "openapi": "3.0.3",
+        "paths": {"/invoices": {"get": {"responses": ok}}},
+        "components": {"schemas": schemas},
+    }
+    (op,) = sec.Spec(document).operations
+    invoice = op.responses["200"]["content"]["application/json"]["schema"]
+    assert invoice["properties"]["f0"]["properties"]["invoice"] == {}  # Invoice inside its own expansion: cut
+    assert invoice["properties"]["f5"] is invoice["properties"]["f0"]  # resolved once, shared
 
 
 def test_the_token_url_moves_onto_the_base_url() -> None:
