@@ -19,7 +19,7 @@ import jsonschema_rs
 import orjson
 
 from mockserver.bodies import FORM_TYPES, coerce_scalar, is_xml, parse_form, parse_xml
-from mockserver.errors import BadRequest, ContractViolation, UnsupportedMediaType, ValidationFailed
+from mockserver.errors import ApiError, BadRequest, ContractViolation, UnsupportedMediaType, ValidationFailed
 from mockserver.jsonio import dumps
 from mockserver.spec import Operation, Parameter
 from mockserver.spec.bundle import bundle
@@ -192,6 +192,12 @@ class OperationValidator:
             field, messages = next(iter(fields.items()))
             raise BadRequest(f"Invalid request: {field}: {messages[0]}")
         raise ValidationFailed(fields)
+
+    def refusal(self, error: ValidationFailed) -> ApiError:
+        """A 422 as this operation documents refusals: 400 where it documents a 400 and no 422."""
+        if not self._invalid_body_is_400:
+            return error
+        return BadRequest(error.message, errors=error.errors, headers=error.headers)
 
     def response(self, status: int, content_type: str | None, body: Any) -> None:
         """Raise ContractViolation unless the spec documents this status, media type and body."""

@@ -19,7 +19,14 @@ from werkzeug.wrappers import Request
 
 from mockserver.behaviours.context import Call, Reply
 from mockserver.behaviours.engine import Engine
-from mockserver.errors import ApiError, ContractViolation, PayloadTooLarge, RequestTimeout, Unauthorized
+from mockserver.errors import (
+    ApiError,
+    ContractViolation,
+    PayloadTooLarge,
+    RequestTimeout,
+    Unauthorized,
+    ValidationFailed,
+)
 from mockserver.jsonio import dumps, loads
 from mockserver.platform.auth import Credential, KeyRing
 from mockserver.platform.control_state import ControlState
@@ -271,7 +278,10 @@ class OperationView:
         fingerprint = self.idempotency.fingerprint(
             request.method, request.path, request.query_string, request.content_type or "", raw
         )
-        claim = self.idempotency.begin(company_id, key, fingerprint)
+        try:
+            claim = self.idempotency.begin(company_id, key, fingerprint)
+        except ValidationFailed as reused:  # answered with a status the operation documents
+            raise validator.refusal(reused) from None
         if isinstance(claim, Reply):
             return claim
         try:
