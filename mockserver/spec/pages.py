@@ -187,17 +187,18 @@ class PageFacts:
         """The URL of the page ``token`` names (absolute, or a path as Stripe-style ``url`` fields are)."""
         if (token is None or self.param is None) and not keep:
             return None
-        base = self.url if absolute else urlparse(self.url).path
         if keep:
-            return base
-        query = self._kept_query
-        prefix = f"{base}?{query}&" if query else f"{base}?"
-        return f"{prefix}{quote_plus(self.param or 'page')}={quote_plus(str(token))}"
+            return self.url if absolute else urlparse(self.url).path
+        value = str(token) if isinstance(token, int) else quote_plus(str(token))
+        return f"{self._link_prefixes[absolute]}{value}"
 
     @functools.cached_property
-    def _kept_query(self) -> str:
-        """The request's query without the paging parameter, encoded once for every link of the page."""
-        return urlencode([(k, v) for k, v in self.query_pairs if k != self.param])
+    def _link_prefixes(self) -> tuple[str, str]:
+        """(path-only, absolute) URL of this page up to the paging parameter's value, encoded once per page."""
+        query = urlencode([(k, v) for k, v in self.query_pairs if k != self.param])
+        name = quote_plus(self.param or "page")
+        tail = f"?{query}&{name}=" if query else f"?{name}="
+        return urlparse(self.url).path + tail, self.url + tail
 
 
 _NUMBER_VALUES: dict[str, Callable[[PageFacts], Any]] = {
