@@ -273,6 +273,11 @@ class Context:
                 if res.create is not None:
                     self.ensure(res)
         if not self.created:
+            if not self.notes:  # nothing was even tried: say why, never an empty reason
+                raise Skip(
+                    f"the spec has no collection this suite can create in (a POST on a collection path "
+                    f"answering a record with an 'id'), among {len(self.resources)} resources"
+                )
             raise Skip("no record could be created with the full key: " + "; ".join(self.notes[:3]))
         return list(self.created.values())
 

@@ -187,3 +187,21 @@ def test_an_unreachable_target_is_not_tested_never_broken() -> None:
     assert {check.outcome for check in checks} <= {Outcome.ERROR, Outcome.SKIPPED}
     assert {check.name for check in checks if check.outcome is Outcome.ERROR} >= {"security/auth", "security/limits"}
     assert all("could not be reached" in f.message for check in checks for f in check.failures)
+
+
+def test_a_spec_with_nothing_to_create_is_skipped_with_a_reason_not_an_empty_one(tmp_path: Path) -> None:
+    """Stripe-, Docker- and Xero-shaped specs gave 'no record could be created with the full key: ' and nothing."""
+    spec = tmp_path / "reads.yaml"
+    spec.write_text(
+        yaml.safe_dump(
+            {
+                "openapi": "3.0.3",
+                "info": {"title": "Reads only", "version": "1"},
+                "paths": {"/things": {"get": {"responses": {"200": {"description": "Things."}}}}},
+            }
+        )
+    )
+    target = Target("http://127.0.0.1:9", spec, keys=Keys(**SANDBOX_KEYS), suites=("security",), seed=1)
+    context = sec.fixtures.Context(target)
+    with pytest.raises(sec.findings.Skip, match=r"the spec has no collection this suite can create in .+ among \d"):
+        context.setup()
