@@ -19,7 +19,7 @@ from mockserver.behaviours.engine import Engine
 from mockserver.behaviours.seeding import prepare_state
 from mockserver.control import PREFIX, Sandbox, control_blueprint, new_admin_token
 from mockserver.control.token_route import add_token_routes
-from mockserver.errors import ApiError, BadRequest, PayloadTooLarge, error_body
+from mockserver.errors import ApiError, BadRequest, PayloadTooLarge
 from mockserver.errors import MethodNotAllowed as ApiMethodNotAllowed
 from mockserver.errors import NotFound as ApiNotFound
 from mockserver.gateway import Gateway
@@ -47,7 +47,6 @@ from mockserver.views import (
     request_id_from,
     shaped_error,
     standard_headers,
-    usual_error_schema,
 )
 
 log = logging.getLogger("mockserver")
@@ -171,7 +170,7 @@ def _create_app(settings: Settings) -> Flask:
     _add_documents(app, served_document(document, settings.base_url + index.base_path), index, settings.base_url)
     token_paths = served_token_paths(index, keyring.schemes.values(), PREFIX)
     add_token_routes(app, token_paths, keyring, limiter, error_response)  # each oauth2 flow's tokenUrl
-    _add_http_manners(app, limiter, usual_error_schema(index.operations))
+    _add_http_manners(app, limiter, view.usual_error)
     app.wsgi_app = Gateway(  # type: ignore[method-assign]
         view,
         routes.items(),
@@ -220,11 +219,10 @@ def request_id() -> str:
     return str(g.request_id)
 
 
-def error_response(error: ApiError) -> Response:
-    """An ApiError in the API's one error shape."""
-    return Response(
-        dumps(error_body(error, request_id())), status=error.status, headers=error.headers, mimetype="application/json"
-    )
+def error_response(error: ApiError, schema: JsonSchema | None = None) -> Response:
+    """An ApiError in the error schema given (the API's native shape without one)."""
+    body = shaped_error(schema, error, request_id())
+    return Response(dumps(body), status=error.status, headers=error.headers, mimetype="application/json")
 
 
 def served_document(document: dict[str, Any], api_url: str) -> dict[str, Any]:
@@ -286,8 +284,7 @@ def _add_http_manners(app: Flask, limiter: RateLimiter, error_schema: JsonSchema
             error = PayloadTooLarge(f"The request body exceeds the limit of {request.max_content_length} bytes.")
         else:
             error = BadRequest(exc.description or "The request could not be understood.")
-        body = shaped_error(error_schema, error, request_id())
-        return Response(dumps(body), status=error.status, headers=error.headers, mimetype="application/json")
+        return error_response(error, error_schema)
 
     @app.errorhandler(Exception)
     def unexpected(exc: Exception) -> Response:

@@ -83,8 +83,7 @@ def operation_error(operation: Operation, error: ApiError, request_id: str, usua
     documented = (
         operation.responses.get(key) or operation.responses.get(f"{key[0]}XX") or operation.responses.get("default")
     )
-    schema = documented.json_schema if documented is not None else None
-    body = shaped_error(schema if documented is not None else usual, error, request_id)
+    body = shaped_error(documented.json_schema if documented is not None else usual, error, request_id)
     return Reply(error.status, body, error.headers)
 
 

@@ -128,7 +128,7 @@ def create(call: Call, engine: Engine) -> Reply:
     """POST collection: assign id, numbers and timestamps, enforce the rules, store (each record a list body holds)."""
     resource = require_resource(call)
     parent = scoping.parent_of(call, engine)
-    link = None if parent is None else (parent.key, parent.value)
+    link = None if parent is None else parent.link
     made = [
         engine.new_record(call.tenant, resource, body if isinstance(body, dict) else {}, link)
         for body in call.operation.request_envelope.unwrap_all(call.body) or [None]
@@ -171,14 +171,14 @@ def upsert(call: Call, engine: Engine) -> Reply:
     """PUT/POST on a collection: update each record the body names that exists, create the others."""
     resource = require_resource(call)
     parent = scoping.parent_of(call, engine)
+    link = None if parent is None else parent.link
     made: list[Record] = []
     for body in call.operation.request_envelope.unwrap_all(call.body) or [None]:
         named = body.get(resource.id_field) if isinstance(body, dict) else None
-        if named is not None and call.tenant.get(resource.name, resource.identity.coerce(named)) is not None:
-            record_id = resource.identity.coerce(named)
+        record_id = None if named is None else resource.identity.coerce(named)
+        if record_id is not None and call.tenant.get(resource.name, record_id) is not None:
             made.append(_rewritten_by(call, engine, resource, record_id, body, merge=call.operation.method != "PUT"))
         else:
-            link = None if parent is None else (parent.key, parent.value)
             made.append(engine.new_record(call.tenant, resource, body if isinstance(body, dict) else {}, link))
     return Reply(call.operation.success_status, engine.render_items(call, made))
 

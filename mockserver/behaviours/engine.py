@@ -14,10 +14,10 @@ from mockserver.behaviours.crud import GENERIC
 from mockserver.behaviours.events import Emitter
 from mockserver.behaviours.hooks import Hooks, Write
 from mockserver.behaviours.registry import Behaviours
+from mockserver.behaviours.scoping import label
 from mockserver.errors import Conflict, NotFound
 from mockserver.spec import Operation, Resource, SpecIndex
 from mockserver.spec.events import declared_events
-from mockserver.spec.index import singular
 from mockserver.spec.nesting import HIDDEN_PARENT
 from mockserver.spec.pages import PageFacts
 from mockserver.spec.resolve import schema_types
@@ -84,9 +84,7 @@ class Engine:
             if resource is None or sent is None:
                 continue
             if call.tenant.get(resource.name, resource.identity.coerce(sent)) is None:
-                raise NotFound(
-                    f"No {singular(resource.name).replace('_', ' ')} with {resource.id_field} {sent} exists."
-                )
+                raise NotFound(f"No {label(resource)} with {resource.id_field} {sent} exists.")
 
     def follow_clock(self, company_id: int) -> None:
         """Apply date-driven rules (OVERDUE, EXPIRED) once per sandbox day per company, in their own transaction."""

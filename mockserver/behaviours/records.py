@@ -165,13 +165,18 @@ def in_schema_order(record: Record, schema: Mapping[str, Any]) -> None:
     record.update(ordered)
 
 
+def stamp_owner(record: Record, resource: Resource, owner: tuple[str, int] | None) -> None:
+    """Stamp the owning company's id into the domain's tenant field, when there is one and the resource has it."""
+    if owner is not None and owner[0] in (resource.schema.get("properties") or {}):
+        record[owner[0]] = owner[1]
+
+
 def stamp(
     record: Record, resource: Resource, clock: Clock, *, created: bool, owner: tuple[str, int] | None = None
 ) -> None:
     """Set the server-owned fields the resource has: created_at, updated_at and the owner (a domain's tenant field)."""
     properties = resource.schema.get("properties") or {}
-    if owner is not None and owner[0] in properties:
-        record[owner[0]] = owner[1]
+    stamp_owner(record, resource, owner)
     now = clock.timestamp()
     if created and "created_at" in properties:
         record["created_at"] = now

@@ -29,6 +29,11 @@ class Parent:
     value: Any
     label: str
 
+    @property
+    def link(self) -> tuple[str, Any]:
+        """The key and value a new child of this parent is stamped with."""
+        return self.key, self.value
+
     def condition(self) -> Condition:
         """The store condition that selects this parent's children."""
         return Condition(self.key, "eq", self.value)

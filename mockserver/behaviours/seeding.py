@@ -269,9 +269,7 @@ def _seed_company(engine: Engine, tenant: Tenant, fixtures: Fixtures, company_id
         if example is not None and parents and resource.parent_key and example.get(resource.parent_key) not in parents:
             example[resource.parent_key] = parents[0]  # under a parent that exists
         if example is not None and tenant.get(resource.name, example[resource.id_field]) is None:
-            owner = engine.owner(tenant)
-            if owner is not None and owner[0] in (resource.schema.get("properties") or {}):
-                example[owner[0]] = owner[1]  # the example shows the first company's copy
+            records.stamp_owner(example, resource, engine.owner(tenant))  # each company's copy is its own
             _document_write_only(example, resource)
             _store_seeded(engine, tenant, resource, example)
             documented.setdefault(resource.name, set()).add(example[resource.id_field])
@@ -368,8 +366,7 @@ def _seed_resource(
         for name in _SERVER_STAMPS & properties.keys():
             # The start of the sandbox's today, not the wall clock: the same seed gives the same data.
             record[name] = stamp or engine.clock.timestamp()
-        if owner is not None and owner[0] in properties:
-            record[owner[0]] = owner[1]
+        records.stamp_owner(record, resource, owner)
         if parents and resource.parent_key:
             record[resource.parent_key] = rng.choice(parents)  # seeded children get parents that exist
         for fix in engine.hooks.seed_fixes.get(resource.name, []):
