@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
+import yaml
 from conftest import ACME_FULL, API, auth
 from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
+
+from mockserver.app import create_app
+from mockserver.settings import Settings
 
 ERROR_KEYS = {"error", "message", "request_id"}
 
@@ -21,6 +26,19 @@ def data_of(response: TestResponse, status: int = 200) -> Any:
     body = response.get_json()
     assert "data" in body
     return body["data"]
+
+
+def spec_app(folder: Path, spec: str | dict[str, Any], **settings: Any) -> Flask:
+    """A sandbox serving a spec (YAML text, or a document) written into ``folder``."""
+    path = folder / "spec.yaml"
+    path.write_text(spec if isinstance(spec, str) else yaml.safe_dump(spec, sort_keys=False), encoding="utf-8")
+    return create_app(Settings(spec_path=path, **settings))
+
+
+def json_of(response: TestResponse, status: int = 200) -> Any:
+    """The JSON of a response after checking its status."""
+    assert response.status_code == status, response.text
+    return response.json
 
 
 def expect_error(response: TestResponse, status: int, code: str) -> dict[str, Any]:

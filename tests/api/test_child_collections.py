@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
-from pathlib import Path
-from typing import Any
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from mockserver.app import create_app
-from mockserver.settings import Settings
+from api.support import json_of, spec_app
 
 SPEC = """\
 openapi: 3.1.0
@@ -178,21 +175,15 @@ components:
 
 @pytest.fixture(scope="module")
 def nesting_app(tmp_path_factory: pytest.TempPathFactory) -> Flask:
-    spec = tmp_path_factory.mktemp("nesting") / "nesting.yaml"
-    spec.write_text(SPEC, encoding="utf-8")
-    return create_app(Settings(spec_path=Path(spec), strict=True, seed=3, today=dt.date(2026, 6, 15), quiet=True))
+    return spec_app(
+        tmp_path_factory.mktemp("nesting"), SPEC, strict=True, seed=3, today=dt.date(2026, 6, 15), quiet=True
+    )
 
 
 @pytest.fixture
 def client(nesting_app: Flask) -> FlaskClient:
     nesting_app.extensions["sandbox"]["engine"].reset()
     return nesting_app.test_client()
-
-
-def json_of(response: Any, status: int = 200) -> Any:
-    """The JSON of a response after checking its status."""
-    assert response.status_code == status, response.text
-    return response.json
 
 
 def new_plan(client: FlaskClient, code: str) -> str:

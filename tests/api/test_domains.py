@@ -12,6 +12,7 @@ import yaml
 from conftest import ACME_FULL, ROOT, auth
 from flask.testing import FlaskClient
 
+from api.support import spec_app
 from mockserver.app import create_app
 from mockserver.behaviours.domain import DomainError, chosen_domain, known_domains, load_domain
 from mockserver.behaviours.registry import Behaviours, DuplicateBehaviour
@@ -76,9 +77,7 @@ def foreign_spec(**root: Any) -> dict[str, Any]:
 
 
 def client_for(tmp_path: Path, document: dict[str, Any], **settings: Any) -> FlaskClient:
-    path = tmp_path / "spec.yaml"
-    path.write_text(yaml.safe_dump(document, sort_keys=False))
-    return create_app(Settings(spec_path=path, seed=1, scale=0.2, **settings)).test_client()
+    return spec_app(tmp_path, document, seed=1, scale=0.2, **settings).test_client()
 
 
 NEW_INVOICE = {"customer_name": "Ann", "items": [{"name": "Work", "quantity": 2, "price": 500}], "total": 7}

@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from pathlib import Path
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from mockserver.app import create_app
-from mockserver.settings import Settings
+from api.support import spec_app
 
 SPEC = """\
 openapi: 3.1.0
@@ -289,9 +287,9 @@ CUSTOMER_ID = re.compile(r"^cus_[A-Za-z0-9]{14}$")
 
 @pytest.fixture(scope="module")
 def foreign_app(tmp_path_factory: pytest.TempPathFactory) -> Flask:
-    spec = tmp_path_factory.mktemp("foreign") / "billing.yaml"
-    spec.write_text(SPEC, encoding="utf-8")
-    return create_app(Settings(spec_path=Path(spec), strict=True, seed=3, today=dt.date(2026, 6, 15), quiet=True))
+    return spec_app(
+        tmp_path_factory.mktemp("foreign"), SPEC, strict=True, seed=3, today=dt.date(2026, 6, 15), quiet=True
+    )
 
 
 @pytest.fixture

@@ -6,8 +6,7 @@ from pathlib import Path
 
 from conftest import ACME_FULL, auth
 
-from mockserver.app import create_app
-from mockserver.settings import Settings
+from api.support import spec_app
 
 SPEC = """\
 openapi: 3.0.3
@@ -36,9 +35,7 @@ components:
 
 
 def test_a_key_reused_with_another_body_is_400_where_the_operation_documents_no_422(tmp_path: Path) -> None:
-    path = tmp_path / "transfers.yaml"
-    path.write_text(SPEC, encoding="utf-8")
-    client = create_app(Settings(spec_path=path, seed=1, quiet=True)).test_client()
+    client = spec_app(tmp_path, SPEC, seed=1, quiet=True).test_client()
     headers = {**auth(ACME_FULL), "Idempotency-Key": "KEY_VALUE"}
     first = client.put("/transfers", json={"amount": 5}, headers=headers)
     assert first.status_code == 200, first.get_json()

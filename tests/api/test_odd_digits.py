@@ -9,8 +9,7 @@ import pytest
 from conftest import ACME_FULL, auth
 from flask.testing import FlaskClient
 
-from mockserver.app import create_app
-from mockserver.settings import Settings
+from api.support import spec_app
 
 SPEC = """\
 openapi: 3.1.0
@@ -70,9 +69,7 @@ components:
 
 @pytest.fixture
 def client(tmp_path: Path) -> FlaskClient:
-    path = tmp_path / "things.yaml"
-    path.write_text(SPEC, encoding="utf-8")
-    return create_app(Settings(spec_path=path, seed=1, quiet=True)).test_client()
+    return spec_app(tmp_path, SPEC, seed=1, quiet=True).test_client()
 
 
 @pytest.mark.parametrize("odd", ["²", "¹²", "--5", "-"])

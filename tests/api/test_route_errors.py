@@ -7,6 +7,7 @@ from pathlib import Path
 from conftest import ACME_FULL, API, auth
 from flask import Flask
 
+from api.support import spec_app
 from mockserver.app import create_app
 from mockserver.settings import Settings
 
@@ -83,9 +84,7 @@ components:
 
 
 def charges_app(tmp_path: Path) -> Flask:
-    path = tmp_path / "charges.yaml"
-    path.write_text(SPEC, encoding="utf-8")
-    return create_app(Settings(spec_path=path, seed=1, quiet=True))
+    return spec_app(tmp_path, SPEC, seed=1, quiet=True)
 
 
 def test_an_unknown_route_answers_in_the_specs_own_error_shape(tmp_path: Path) -> None:

@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
-from pathlib import Path
-from typing import Any
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from mockserver.app import create_app
-from mockserver.settings import Settings
+from api.support import json_of, spec_app
 
 SPEC = """\
 openapi: 3.1.0
@@ -236,21 +233,15 @@ components:
 
 @pytest.fixture(scope="module")
 def intents_app(tmp_path_factory: pytest.TempPathFactory) -> Flask:
-    spec = tmp_path_factory.mktemp("intents") / "intents.yaml"
-    spec.write_text(SPEC, encoding="utf-8")
-    return create_app(Settings(spec_path=Path(spec), strict=True, seed=3, today=dt.date(2026, 6, 15), quiet=True))
+    return spec_app(
+        tmp_path_factory.mktemp("intents"), SPEC, strict=True, seed=3, today=dt.date(2026, 6, 15), quiet=True
+    )
 
 
 @pytest.fixture
 def client(intents_app: Flask) -> FlaskClient:
     intents_app.extensions["sandbox"]["engine"].reset()
     return intents_app.test_client()
-
-
-def json_of(response: Any, status: int = 200) -> Any:
-    """The JSON of a response after checking its status."""
-    assert response.status_code == status, response.text
-    return response.json
 
 
 def test_a_put_on_a_collection_that_says_create_creates_and_the_item_post_updates(client: FlaskClient) -> None:

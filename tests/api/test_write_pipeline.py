@@ -5,14 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import yaml
 from conftest import ACME_FULL, auth
 from flask import Flask
 
-from mockserver.app import create_app
+from api.support import spec_app
 from mockserver.behaviours.engine import Engine
 from mockserver.errors import Conflict
-from mockserver.settings import Settings
 from mockserver.state.clock import Clock
 from mockserver.store import Record, Tenant
 
@@ -114,9 +112,7 @@ class RecordingDomain:
 
 
 def notes_app(tmp_path: Path) -> tuple[Flask, RecordingDomain]:
-    path = tmp_path / "notes.yaml"
-    path.write_text(yaml.safe_dump(SPEC, sort_keys=False))
-    app = create_app(Settings(spec_path=path, seed=1, domain=f"{__name__}:RecordingDomain"))
+    app = spec_app(tmp_path, SPEC, seed=1, domain=f"{__name__}:RecordingDomain")
     domain = app.extensions["sandbox"]["engine"].hooks.after_write["notes"][0].__self__
     assert isinstance(domain, RecordingDomain)
     return app, domain
