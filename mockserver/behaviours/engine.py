@@ -17,6 +17,7 @@ from mockserver.behaviours.registry import Behaviours
 from mockserver.behaviours.scoping import label
 from mockserver.errors import Conflict, NotFound
 from mockserver.spec import Operation, Resource, SpecIndex
+from mockserver.spec.conform import conform
 from mockserver.spec.events import declared_events
 from mockserver.spec.nesting import HIDDEN_PARENT
 from mockserver.spec.pages import PageFacts
@@ -270,7 +271,7 @@ class Engine:
         if not success.content:
             return Reply(operation.success_status)
         schema = success.json_schema
-        example = copy.deepcopy(success.example)
+        example = conform(copy.deepcopy(success.example), schema)
         if example is None and schema is not None:
             example = self.fake.value("response", schema, lambda _resource: None)
         if schema is not None:

@@ -14,6 +14,7 @@ from typing import Any
 
 from mockserver.errors import ValidationFailed
 from mockserver.spec import Resource
+from mockserver.spec.conform import conform
 from mockserver.spec.index import singular
 from mockserver.spec.resolve import JsonSchema, schema_types
 from mockserver.state.clock import Clock
@@ -126,7 +127,7 @@ _FORMATTED: dict[str, Any] = {
 def _zero(schema: Mapping[str, Any], clock: Clock) -> Any:
     """The plainest value a schema admits: its default, null, the first enum value, or an empty value."""
     if "default" in schema:
-        return copy.deepcopy(schema["default"])
+        return conform(copy.deepcopy(schema["default"]), schema)
     types = schema_types(schema)
     if "null" in types:
         return None

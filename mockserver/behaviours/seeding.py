@@ -22,6 +22,7 @@ from mockserver.behaviours.engine import Engine
 from mockserver.behaviours.hooks import Write
 from mockserver.settings import Settings
 from mockserver.spec import Resource, SpecIndex
+from mockserver.spec.conform import conform
 from mockserver.spec.nesting import link_value
 from mockserver.state.fake import FakeRecordFactory
 from mockserver.state.fixtures import Fixtures
@@ -303,7 +304,7 @@ def documented_record(index: SpecIndex, resource: Resource) -> Record | None:
         example = read.item_envelope.unwrap(example)
     if not isinstance(example, dict) or example.get(resource.id_field) is None:
         return None
-    return example
+    return conform(example, resource.schema)  # type: ignore[no-any-return]
 
 
 def _store_seeded(engine: Engine, tenant: Tenant, resource: Resource, record: Record) -> None:

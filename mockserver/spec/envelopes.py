@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from mockserver.spec.conform import conform
 from mockserver.spec.identity import normalized
 from mockserver.spec.pages import PageFacts, field_role, header_role
 from mockserver.spec.resolve import JsonSchema, schema_types
@@ -148,13 +149,13 @@ def plain_value(schema: JsonSchema) -> Any:
     if "const" in schema:
         return copy.deepcopy(schema["const"])
     if "default" in schema:
-        return copy.deepcopy(schema["default"])
+        return conform(copy.deepcopy(schema["default"]), schema)
     if schema.get("enum"):
         return copy.deepcopy(schema["enum"][0])
     if "example" in schema:
-        return copy.deepcopy(schema["example"])
+        return conform(copy.deepcopy(schema["example"]), schema)
     if isinstance(schema.get("examples"), list) and schema["examples"]:
-        return copy.deepcopy(schema["examples"][0])
+        return conform(copy.deepcopy(schema["examples"][0]), schema)
     types = schema_types(schema)
     if "null" in types or schema.get("nullable") is True:
         return None

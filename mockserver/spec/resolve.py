@@ -11,6 +11,7 @@ from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
 JsonSchema = dict[str, Any]
+RECURSIVE = "x-sandbox-recursive"  # marks where a schema refers back into itself
 
 
 class Lookup(Protocol):
@@ -59,7 +60,7 @@ class SchemaResolver:
         if ref in self._cache:
             return self._cache[ref]
         if ref in self._stack:
-            return {"description": f"recursive reference {ref} (accepts any value)"}
+            return self._recursion_stub(ref)
         self._stack.append(ref)
         try:
             result = self.resolve(self.pointer(ref))
@@ -67,6 +68,18 @@ class SchemaResolver:
             self._stack.pop()
         self._cache[ref] = result
         return result
+
+    def _recursion_stub(self, ref: str) -> JsonSchema:
+        """What a reference back into itself resolves to: its target's declared type, and nothing more to check.
+
+        ``x-sandbox-recursive`` tells the fake data factory to stop here (an empty list, an omitted field).
+        """
+        stub: JsonSchema = {"description": f"recursive reference {ref}", RECURSIVE: ref}
+        target = self.pointer(ref)
+        kind = target.get("type") if isinstance(target, dict) else None
+        if isinstance(kind, str | list):
+            stub["type"] = kind
+        return stub
 
     def pointer(self, ref: str) -> Any:
         """Follow a local JSON pointer such as ``#/components/schemas/Customer``."""

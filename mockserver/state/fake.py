@@ -13,6 +13,7 @@ import math
 from collections.abc import Collection, Mapping
 from typing import Any
 
+from mockserver.spec.resolve import RECURSIVE
 from mockserver.state import fake_fields as ff
 from mockserver.state import fake_schema as fs
 from mockserver.state.fake_values import Ctx, Gen, RefPicker, ValueGenerators
@@ -96,6 +97,8 @@ class FakeRecordFactory(ValueGenerators):
             ref = s.get("x-sandbox-ref")
             if isinstance(ref, str) and main != "array":
                 return self._ref(ref, required, nullable)
+            if RECURSIVE in s:  # a schema nested in itself: stop here rather than invent a value
+                return self._recursion_end(s, main, required)
             gen, free = self._value_gen(name, s, main, sibs)
         except Exception:
             self._failures += 1
@@ -114,6 +117,13 @@ class FakeRecordFactory(ValueGenerators):
                 return _OMIT if rnd() < _OMIT_RATE else inner2(ctx)
 
         return gen
+
+    def _recursion_end(self, s: Mapping[str, Any], main: str, required: bool) -> Gen:
+        """Where a schema recurs: left out when optional, else the emptiest value of its type."""
+        if not required:
+            return lambda ctx: _OMIT
+        empty: Any = {"object": {}, "array": []}.get(main, fs.safe(s))
+        return lambda ctx: copy.deepcopy(empty)
 
     def _ref(self, ref: str, required: bool, nullable: bool) -> Gen:
         """Picks an existing record id; None when there is none (omitted if optional)."""
@@ -203,6 +213,8 @@ class FakeRecordFactory(ValueGenerators):
         mn = mn if isinstance(mn, int) else 0
         mx = mx if isinstance(mx, int) else None
         unique, rnd, flat = s.get("uniqueItems") is True, self._rnd, fs.flatten(items)[0]
+        if RECURSIVE in flat and mn == 0:  # e.g. a contact's groups' contacts: empty, as real APIs answer
+            return lambda ctx: []
         lo = max(mn, 0 if mx == 0 else 1)
         enum = flat.get("enum")
         if isinstance(enum, list) and enum and "const" not in flat and lo <= len(enum):

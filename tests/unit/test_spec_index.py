@@ -15,6 +15,7 @@ from mockserver.behaviours.engine import Engine
 from mockserver.spec import SpecIndex, load_spec
 from mockserver.spec.resolve import SchemaResolver, merge_all_of, request_view, response_view
 from mockserver.state.clock import Clock
+from mockserver.state.fake import FakeRecordFactory
 from mockserver.store import open_store
 
 # (operationId, kind, resource) for every operation of openapi.yaml.
@@ -666,7 +667,40 @@ def test_a_recursive_ref_resolves_without_hanging() -> None:
     assert node["properties"]["name"] == {"type": "string"}
     inner = node["properties"]["children"]["items"]
     assert "recursive reference" in inner["description"]
+    assert inner["type"] == "object"  # the target's declared type still holds where it recurs
+    assert inner["x-sandbox-recursive"] == "#/components/schemas/Node"
     assert "$ref" not in repr(node)
+
+
+def test_records_nested_in_themselves_are_faked_valid_and_finite() -> None:
+    """Xero's contact -> groups -> contacts came back as names where the schema embeds contacts."""
+    document = {
+        "components": {
+            "schemas": {
+                "Contact": {
+                    "type": "object",
+                    "required": ["name", "manager"],
+                    "properties": {
+                        "name": {"type": "string"},
+                        "groups": {"type": "array", "items": {"$ref": "#/components/schemas/Group"}},
+                        "manager": {"$ref": "#/components/schemas/Contact"},
+                        "referrer": {"$ref": "#/components/schemas/Contact"},
+                    },
+                },
+                "Group": {
+                    "type": "object",
+                    "properties": {"contacts": {"type": "array", "items": {"$ref": "#/components/schemas/Contact"}}},
+                },
+            }
+        }
+    }
+    contact = SchemaResolver(document).resolve({"$ref": "#/components/schemas/Contact"})
+    factory = FakeRecordFactory(seed=3, today=dt.date(2026, 11, 30))
+    for _ in range(20):
+        record = factory.record(contact, lambda _resource: None)
+        assert record["manager"] == {}  # required: the emptiest object, never an invented name
+        assert "referrer" not in record
+        assert all(group["contacts"] == [] for group in record.get("groups", []))
 
 
 def test_a_spec_with_a_recursive_schema_indexes() -> None:
