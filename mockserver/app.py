@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import re
 import sys
 import threading
 from typing import Any
@@ -32,8 +31,9 @@ from mockserver.platform.journal import Journal
 from mockserver.platform.oauth import served_token_paths
 from mockserver.platform.ratelimit import RateLimiter
 from mockserver.platform.webhooks import webhook_dispatcher
+from mockserver.routing import CONVERTERS, operation_routes
 from mockserver.settings import Settings
-from mockserver.spec import Operation, SpecIndex, load_spec
+from mockserver.spec import SpecIndex, load_spec
 from mockserver.spec.resolve import JsonSchema
 from mockserver.state.clock import Clock, ClockSetting
 from mockserver.state.fixtures import load_fixtures, with_reference
@@ -50,11 +50,6 @@ from mockserver.views import (
 )
 
 log = logging.getLogger("mockserver")
-
-
-def flask_rule(base_path: str, path: str) -> str:
-    """``/customers/{id}`` under ``/api/v1`` -> ``/api/v1/customers/<id>``."""
-    return base_path + re.sub(r"{([^}]+)}", r"<\1>", path)
 
 
 # CPython 3.11 before 3.11.8 (gh-106905): ast.parse can fail with "AST constructor recursion depth
@@ -88,9 +83,7 @@ def _create_app(settings: Settings) -> Flask:
     dispatcher = webhook_dispatcher(engine, settings, shared)
     engine.on_events = dispatcher.wake
 
-    routes: dict[str, dict[str, Operation]] = {}
-    for operation in index.operations:
-        routes.setdefault(flask_rule(index.base_path, operation.path), {})[operation.method] = operation
+    routes = operation_routes(index.base_path, index.operations)
     compiler = SchemaCompiler()  # operations share schemas (errors, resources): each is compiled once
     validators = {
         op.operation_id: OperationValidator(
@@ -159,6 +152,7 @@ def _create_app(settings: Settings) -> Flask:
         rule = request.url_rule.rule if request.url_rule else ""
         return flask_response(view.answer(request._get_current_object(), rule, path_args))  # type: ignore[attr-defined]
 
+    app.url_map.converters.update(CONVERTERS)
     for rule, methods in routes.items():
         app.add_url_rule(
             rule,

@@ -20,6 +20,7 @@ from werkzeug.wrappers import Request
 
 from mockserver.accesslog import AccessEntry, AccessLog
 from mockserver.platform.journal import Journal
+from mockserver.routing import CONVERTERS
 from mockserver.rsgi import CAN_DROP, DROP_CONNECTION
 from mockserver.views import CONTROL_REFRESHED, Answer, OperationView
 
@@ -84,7 +85,10 @@ class Gateway:
         self._now = now  # the sandbox's clock: the journal says when a request arrived by it
         self.fallback = fallback
         self._max_body_bytes = max_body_bytes
-        url_map = Map([Rule(rule, endpoint=rule, methods=[*methods, "OPTIONS"]) for rule, methods in rules])
+        url_map = Map(
+            [Rule(rule, endpoint=rule, methods=[*methods, "OPTIONS"]) for rule, methods in rules],
+            converters=dict(CONVERTERS),
+        )
         self._router = url_map.bind("sandbox")  # matching reads the path and method only
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:

@@ -45,10 +45,24 @@ def require_resource(call: Call) -> Resource:
 
 def find(call: Call, resource: Resource, record_id: RecordId) -> Record:
     """The caller's record, or 404 whether it is absent or another company's."""
-    record = call.tenant.get(resource.name, record_id)
+    key = alternate_key(call.operation, resource) if resource is call.resource else None
+    if key is None:
+        record = call.tenant.get(resource.name, record_id)
+    else:  # ``.../Attachments/{FileName}`` beside ``.../Attachments/{AttachmentID}``: the record with that field
+        found = call.tenant.find(resource.name, Query(where=(Condition(key, "eq", record_id),), limit=1))
+        record = found[0] if found else None
     if record is None:
-        raise NotFound(f"No {singular(resource.name).replace('_', ' ')} with id {record_id} exists.")
+        raise NotFound(f"No {singular(resource.name).replace('_', ' ')} with {key or 'id'} {record_id} exists.")
     return record
+
+
+def alternate_key(operation: Operation, resource: Resource) -> str | None:
+    """The record field an item path names instead of the id (its last parameter is another property), else None."""
+    names = _PATH_PARAM.findall(operation.path)
+    if not names or operation.kind == "sublist" or names[-1] == resource.id_field:
+        return None
+    properties = resource.schema.get("properties") or {}
+    return names[-1] if names[-1] in properties else None
 
 
 def find_in_scope(call: Call, engine: Engine, resource: Resource, record_id: RecordId) -> Record:

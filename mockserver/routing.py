@@ -1,0 +1,67 @@
+"""The router's rules: OpenAPI path templates as Werkzeug rules, told apart by their parameters' types.
+
+OpenAPI forbids two templates that differ only in parameter names, yet real specs have them: Xero serves
+``/Accounts/{AccountID}/Attachments/{AttachmentID}`` (a uuid) beside ``.../Attachments/{FileName}``.
+Where templates collide, a segment whose parameter is a uuid or an integer only matches such a value, so
+``.../Attachments/report.pdf`` reaches the file name's operations, as the spec means. Templates that do not
+collide keep plain segments: a malformed id there still reaches its operation, which answers it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from werkzeug.routing import BaseConverter
+
+from mockserver.spec import Operation
+
+_PARAMETER = re.compile(r"{([^}]+)}")
+
+
+class UuidSegment(BaseConverter):
+    """A path segment that is a uuid, tried before plain segments (a lower weight sorts first)."""
+
+    regex = r"[A-Fa-f0-9]{8}-[A-Fa-f0-9]{4}-[A-Fa-f0-9]{4}-[A-Fa-f0-9]{4}-[A-Fa-f0-9]{12}"
+    weight = 50
+
+
+class IntegerSegment(BaseConverter):
+    """A path segment that is a (possibly negative) integer, tried before plain segments."""
+
+    regex = r"-?[0-9]+"
+    weight = 50
+
+
+CONVERTERS: Mapping[str, type[BaseConverter]] = {"uuid_segment": UuidSegment, "integer_segment": IntegerSegment}
+
+
+def operation_routes(base_path: str, operations: Iterable[Operation]) -> dict[str, dict[str, Operation]]:
+    """Each rule (``/api/v1/customers/<id>``) with its operations by method."""
+    operations = list(operations)
+    shapes: dict[str, set[str]] = {}
+    for operation in operations:
+        shapes.setdefault(_PARAMETER.sub("{}", operation.path), set()).add(operation.path)
+    routes: dict[str, dict[str, Operation]] = {}
+    for operation in operations:
+        typed = len(shapes[_PARAMETER.sub("{}", operation.path)]) > 1
+        routes.setdefault(base_path + _rule(operation, typed), {})[operation.method] = operation
+    return routes
+
+
+def _rule(operation: Operation, typed: bool) -> str:
+    """``/customers/{id}`` -> ``/customers/<id>`` (typed placeholders where templates collide)."""
+    return _PARAMETER.sub(lambda match: _placeholder(match.group(1), operation, typed), operation.path)
+
+
+def _placeholder(name: str, operation: Operation, typed: bool) -> str:
+    """``<name>``, or ``<uuid_segment:name>`` where a colliding template's parameter is typed."""
+    if not typed:
+        return f"<{name}>"
+    schema: Any = next((p.schema for p in operation.parameters if p.location == "path" and p.name == name), {})
+    if schema.get("format") == "uuid":
+        return f"<uuid_segment:{name}>"
+    if schema.get("type") == "integer":
+        return f"<integer_segment:{name}>"
+    return f"<{name}>"
