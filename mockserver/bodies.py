@@ -22,7 +22,7 @@ from werkzeug.formparser import FormDataParser
 from werkzeug.http import parse_options_header
 
 from mockserver.errors import BadRequest, UnsupportedMediaType
-from mockserver.spec.resolve import schema_types
+from mockserver.spec.resolve import admitted_types, schema_types
 
 FORM_TYPES = frozenset({"application/x-www-form-urlencoded", "multipart/form-data"})
 _MAX_DIGITS = 4000  # below Python's limit on converting long integers to text
@@ -39,7 +39,7 @@ def is_xml(media: str) -> bool:
 
 def coerce_scalar(text: str, schema: Mapping[str, Any]) -> Any:
     """Read a string as the schema's type when it parses as one (else leave it for the validator)."""
-    types = schema_types(schema)
+    types = admitted_types(schema)
     if "integer" in types and _INTEGER.fullmatch(text):
         return int(text)
     if "integer" in types and _NUMBER.fullmatch(text):
@@ -80,6 +80,14 @@ def _file_value(upload: FileStorage) -> str:
     """A file part stands for its file name (the content is not kept)."""
     upload.close()
     return upload.filename or ""
+
+
+def nested_query(query: Mapping[str, list[str]], name: str, schema: Mapping[str, Any]) -> Any:
+    """A deepObject query parameter (``created[gt]=80&created[lt]=90``) as the object it spells, or None."""
+    prefix = name + "["
+    pairs = [(key, value) for key, values in query.items() if key.startswith(prefix) for value in values]
+    fields: MultiDict[str, Any] = MultiDict(pairs)
+    return _typed_fields(fields, {"properties": {}, "additionalProperties": schema}).get(name) if fields else None
 
 
 def _typed_fields(fields: MultiDict[str, Any], schema: Mapping[str, Any]) -> dict[str, Any]:
@@ -135,9 +143,11 @@ def _child(schema: Mapping[str, Any], key: str) -> Mapping[str, Any]:
         items = schema.get("items")
         if isinstance(items, dict):
             return items
-    sub = (schema.get("properties") or {}).get(key)
-    if isinstance(sub, dict):
-        return sub
+    branches = [schema, *(b for k in ("anyOf", "oneOf") for b in schema.get(k) or () if isinstance(b, Mapping))]
+    for branch in branches:  # Stripe's ``created``: an integer, or an object of ``gt``/``lt`` bounds
+        sub = (branch.get("properties") or {}).get(key)
+        if isinstance(sub, dict):
+            return sub
     extra = schema.get("additionalProperties")
     return extra if isinstance(extra, dict) else {}
 

@@ -12,9 +12,12 @@ from mockserver.errors import BadRequest
 from mockserver.spec import Operation, Resource
 from mockserver.spec.pages import Style, decode_cursor, param_role
 from mockserver.spec.resolve import schema_types
-from mockserver.store import Condition, Order, Query
+from mockserver.store import Condition, Operator, Order, Query
 
 CONTROL_PARAMS = frozenset({"page", "limit", "sort", "search", "q", "date_from", "date_to", "offset"})
+
+
+_RANGE: dict[str, Operator] = {"gt": "gt", "gte": "ge", "lt": "lt", "lte": "le"}  # a range filter's bounds
 
 
 def conditions(resource: Resource, operation: Operation, params: dict[str, Any]) -> list[Condition]:
@@ -27,7 +30,12 @@ def conditions(resource: Resource, operation: Operation, params: dict[str, Any])
             continue
         if param_role(name) is not None and parameter.schema is not properties[name]:
             continue  # ``limit``, ``cursor`` and their kin page the list; they filter only when they are the field
-        found.append(equality(name, params[name], properties[name]))
+        wanted = params[name]
+        bounds = _RANGE.keys() & wanted.keys() if isinstance(wanted, dict) else set()
+        if bounds and len(bounds) == len(wanted):  # Stripe's ``created[gt]=80``: a range, not a value
+            found.extend(Condition(name, _RANGE[bound], wanted[bound]) for bound in sorted(bounds))
+        else:
+            found.append(equality(name, wanted, properties[name]))
     date_field = resource.date_field
     if date_field and (params.get("date_from") or params.get("date_to")):
         found.extend(date_between(date_field, params.get("date_from"), params.get("date_to")))

@@ -215,3 +215,12 @@ def schema_types(schema: Mapping[str, Any]) -> frozenset[str]:
     if isinstance(kind, list):
         return frozenset(k for k in kind if isinstance(k, str))
     return frozenset()
+
+
+def admitted_types(schema: Mapping[str, Any]) -> frozenset[str]:
+    """The JSON types a schema admits, looking into its anyOf/oneOf branches when it names none itself."""
+    types = schema_types(schema)
+    if types:
+        return types
+    branches = [b for key in ("anyOf", "oneOf") for b in schema.get(key) or () if isinstance(b, Mapping)]
+    return frozenset(kind for branch in branches for kind in schema_types(branch))
