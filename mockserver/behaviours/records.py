@@ -24,13 +24,19 @@ Derive = Callable[[Record, Tenant, Clock], None]
 
 
 def strip_read_only(value: Any, schema: Mapping[str, Any]) -> Any:
-    """A copy of a client value without any readOnly field, at any depth."""
+    """A copy of a client value without any readOnly field, or one the record's schema forbids, at any depth.
+
+    A request may carry fields its response never shows (``additionalProperties: false`` there): they are
+    not kept, so the record is never served with them.
+    """
     if isinstance(value, dict):
         properties = schema.get("properties") or {}
+        closed = schema.get("additionalProperties") is False
         return {
             key: strip_read_only(item, properties.get(key) or {})
             for key, item in value.items()
             if not (isinstance(properties.get(key), dict) and properties[key].get("readOnly") is True)
+            and not (closed and key not in properties)
         }
     if isinstance(value, list):
         items = schema.get("items")
