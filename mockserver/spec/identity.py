@@ -170,7 +170,35 @@ def identity_of(
     max_length = schema.get("maxLength")
     if isinstance(max_length, int) and len(prefix) + length > max_length:
         length = max(1, max_length - len(prefix))
-    return Identity(field, "string", generated, prefix, length, alphabet)
+    made = Identity(field, "string", generated, prefix, length, alphabet)
+    pattern = schema.get("pattern")
+    return _fitted(made, pattern) if isinstance(pattern, str) else made
+
+
+_SIMPLE_PATTERN = re.compile(r"\^([A-Za-z0-9_-]*)\[([^\]\\]+)\]\{(\d+)(?:,(\d*))?\}\$")
+_CLASSES = {"0-9": "0123456789", "a-f": "abcdef", "A-F": "", "a-z": "abcdefghijklmnopqrstuvwxyz", "A-Z": _BASE62[10:36]}
+
+
+def _fitted(identity: Identity, pattern: str) -> Identity:
+    """The identity with the prefix, alphabet and length a simple id pattern (``^[0-9a-fA-F]{64}$``) asks for."""
+    try:
+        compiled = re.compile(pattern)
+    except re.error:
+        return identity
+    simple = _SIMPLE_PATTERN.fullmatch(pattern)
+    candidates = [identity]
+    if simple:
+        prefix, klass, low, high = simple.groups()
+        ranges = re.findall(r".-.|.", klass)
+        if all(r in _CLASSES for r in ranges):
+            alphabet = "".join(sorted(set("".join(_CLASSES[r] for r in ranges)))) or _HEX  # sorted: ids sort as made
+            # ``{6}`` exactly; ``{3,}`` and ``{10,20}``: the usual token length where the bounds allow it
+            length = int(low) if high is None else max(int(low), min(int(high or 10**6), _DEFAULT_TOKEN))
+            candidates.insert(0, Identity(identity.field, "string", identity.generated, prefix, length, alphabet))
+    for candidate in candidates:  # the first whose ids match the pattern; else ids as before
+        if all(compiled.search(str(candidate.make("fit", 1, counter))) for counter in (1, 2, 999)):
+            return candidate
+    return identity
 
 
 def _samples(schema: Mapping[str, Any], field: str, examples: Iterable[Any]) -> list[Any]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -172,3 +173,22 @@ def test_collections_ending_in_the_same_word_get_distinct_names() -> None:
         "/v1/customers": "customers",
         "/plans/{code}/charges": "charges",
     }
+
+
+@pytest.mark.parametrize(
+    "pattern",
+    ["^[0-9a-fA-F]{64}$", "^cus_[A-Za-z0-9]{10,20}$", "^[0-9]{6}$", "^[a-z0-9]{3,}$"],
+)
+def test_generated_ids_match_a_simple_pattern_on_the_id(pattern: str) -> None:
+    """Docker's container ``Id`` is ``^[0-9a-fA-F]{64}$``; ids came out as 14 base62 characters."""
+    record = {"properties": {"Id": {"type": "string", "readOnly": True, "pattern": pattern}}}
+    identity = identity_of("Id", record, None, None)
+    made = [identity.make("containers", 1, counter) for counter in range(1, 200)]
+    assert all(re.search(pattern, str(value)) for value in made)
+    assert len(set(made)) == len(made)
+
+
+def test_an_id_pattern_too_rich_to_follow_leaves_ids_as_before() -> None:
+    plain = identity_of("Id", {"properties": {"Id": {"type": "string", "readOnly": True}}}, None, None)
+    rich = {"properties": {"Id": {"type": "string", "readOnly": True, "pattern": "^[A-Z]{2}[0-9]+$"}}}
+    assert identity_of("Id", rich, None, None) == plain
