@@ -79,12 +79,28 @@ def operation_error(operation: Operation, error: ApiError, request_id: str, usua
     An operation that documents no such error (a 404 on an API that lists only 400s) still answers
     in the shape the API's clients read errors in; with neither, the native shape.
     """
-    key = str(error.status)
+    status = refusal_status(operation, error.status)
+    key = str(status)
     documented = (
         operation.responses.get(key) or operation.responses.get(f"{key[0]}XX") or operation.responses.get("default")
     )
     body = shaped_error(documented.json_schema if documented is not None else usual, error, request_id)
-    return Reply(error.status, body, error.headers)
+    return Reply(status, body, error.headers)
+
+
+_REFUSALS = {400: 422, 422: 400}
+
+
+def refusal_status(operation: Operation, status: int) -> int:
+    """400 or 422 for a refused request, whichever the operation documents (Solidus lists 422, never 400).
+
+    Both say "the request is wrong"; an operation that documents only one gets that one, as Prism answers.
+    """
+    other = _REFUSALS.get(status)
+    responses = operation.responses
+    if other is None or str(status) in responses or "4XX" in responses or str(other) not in responses:
+        return status
+    return other
 
 
 def usual_error_schema(operations: Iterable[Operation]) -> JsonSchema | None:

@@ -1,0 +1,97 @@
+"""A refused request gets the refusal status its operation documents: 400 where it lists no 422, 422 where no 400."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from conftest import ACME_FULL, auth
+
+from api.support import spec_app
+
+SPEC = """\
+openapi: 3.0.3
+info: {title: Transfers, version: "1"}
+paths:
+  /transfers:
+    put:
+      operationId: createTransfers
+      parameters:
+        - {name: Idempotency-Key, in: header, schema: {type: string}, example: KEY_VALUE}
+      requestBody:
+        content: {application/json: {schema: {$ref: "#/components/schemas/Transfer"}}}
+      responses:
+        "200":
+          description: Created.
+          content: {application/json: {schema: {$ref: "#/components/schemas/Transfer"}}}
+        "400": {description: A validation error.}
+components:
+  schemas:
+    Transfer:
+      type: object
+      properties:
+        id: {type: integer, readOnly: true}
+        amount: {type: integer}
+"""
+
+
+def test_a_key_reused_with_another_body_is_400_where_the_operation_documents_no_422(tmp_path: Path) -> None:
+    client = spec_app(tmp_path, SPEC, seed=1, quiet=True).test_client()
+    headers = {**auth(ACME_FULL), "Idempotency-Key": "KEY_VALUE"}
+    first = client.put("/transfers", json={"amount": 5}, headers=headers)
+    assert first.status_code == 200, first.get_json()
+    replayed = client.put("/transfers", json={"amount": 5}, headers=headers)
+    assert (replayed.status_code, replayed.headers.get("Idempotent-Replayed")) == (200, "true")
+    reused = client.put("/transfers", json={"amount": 6}, headers=headers)
+    assert reused.status_code == 400, reused.get_json()
+    assert reused.get_json()["message"] == "Idempotency-Key reused with a different request."
+
+
+ONLY_422 = """\
+openapi: 3.0.3
+info: {title: Shop, version: "1"}
+paths:
+  /option_types:
+    get:
+      operationId: listOptionTypes
+      parameters: [{name: page, in: query, schema: {type: integer}}]
+      responses:
+        "200":
+          description: Option types.
+          content: {application/json: {schema: {type: array, items: {$ref: "#/components/schemas/OptionType"}}}}
+        "422": {$ref: "#/components/responses/Invalid"}
+    post:
+      operationId: createOptionType
+      requestBody: {content: {application/json: {schema: {$ref: "#/components/schemas/OptionType"}}}}
+      responses:
+        "201":
+          description: Created.
+          content: {application/json: {schema: {$ref: "#/components/schemas/OptionType"}}}
+        "422": {$ref: "#/components/responses/Invalid"}
+components:
+  responses:
+    Invalid:
+      description: The request could not be used.
+      content:
+        application/json:
+          schema:
+            type: object
+            required: [error]
+            properties: {error: {type: string}, errors: {type: object}}
+  schemas:
+    OptionType:
+      type: object
+      properties:
+        id: {type: integer, readOnly: true}
+        name: {type: string}
+"""
+
+
+def test_malformed_input_is_422_in_the_documented_shape_where_the_operation_documents_no_400(tmp_path: Path) -> None:
+    """Solidus documents 422 for bad requests and never 400: malformed JSON and bad query values were 400."""
+    client = spec_app(tmp_path, ONLY_422, seed=1, quiet=True).test_client()
+    headers = {**auth(ACME_FULL), "Content-Type": "application/json"}
+    malformed = client.post("/option_types", data=b"}", headers=headers)
+    bad_query = client.get("/option_types?page=first", headers=auth(ACME_FULL))
+    for response in (malformed, bad_query):
+        assert response.status_code == 422, response.get_data(as_text=True)
+        assert response.get_json()["error"]  # the documented shape, filled
