@@ -157,11 +157,11 @@ class OperationValidator:
         if not self._bodies:
             return None
         media = (content_type or "").split(";", 1)[0].strip().lower()
-        if not raw:
+        chosen = _match_media(media, self._bodies)
+        if not raw and (not media or chosen is None or chosen.endswith("json") or is_xml(chosen)):
             if self.operation.body_required:
                 raise BadRequest(f"A request body is required ({', '.join(self._bodies)}).")
-            return None
-        chosen = _match_media(media, self._bodies)
+            return None  # nothing sent; but an empty form is an empty object, and empty bytes are a file
         if chosen is None:
             raise UnsupportedMediaType(
                 f"Content-Type {media or '(none)'} is not supported here; send one of: {', '.join(self._bodies)}."

@@ -107,6 +107,8 @@ def page_request(operation: Operation, params: dict[str, Any]) -> PageRequest:
         return PageRequest()  # nothing moves past a first page: a cut at a made-up size would hide records
     default = limit_param.schema.get("default", 10) if limit_param is not None else 10
     limit = _number(limit_param.name if limit_param else None, params, default)
+    if limit < 1 and limit_param is not None and "minimum" not in limit_param.schema:
+        limit = default  # Stripe's ``limit`` is any integer: a size the schema allows but no page can have
     if limit < 1:
         raise BadRequest(f"The query parameter '{limit_param.name if limit_param else 'limit'}' must be at least 1.")
     if "page" in roles:

@@ -238,6 +238,33 @@ def test_a_missing_required_body_is_400(validators: dict[str, OperationValidator
         validators["createInvoice"].body("application/json", b"")
 
 
+def upload_validator(media: str, schema: dict[str, Any]) -> OperationValidator:
+    """A validator for a POST whose required body is one ``media`` type."""
+    operation = {
+        "operationId": "upload",
+        "requestBody": {"required": True, "content": {media: {"schema": schema}}},
+        "responses": {"200": {"description": "ok"}},
+    }
+    document = {"openapi": "3.0.3", "info": {"title": "t", "version": "1"}, "paths": {"/up": {"post": operation}}}
+    return OperationValidator(SpecIndex.build(document).by_operation_id["upload"], strict=True)
+
+
+def test_an_empty_form_is_an_empty_object_and_empty_bytes_an_empty_file() -> None:
+    """Stripe's all-optional forms and Xero's octet-stream uploads were 'a request body is required'."""
+    form = upload_validator("application/x-www-form-urlencoded", {"type": "object", "properties": {"a": {}}})
+    assert form.body("application/x-www-form-urlencoded", b"") == {}
+    upload = upload_validator("application/octet-stream", {"type": "string", "format": "binary"})
+    assert upload.body("application/octet-stream", b"") == b""
+    with pytest.raises(BadRequest, match="request body is required"):
+        upload.body(None, b"")  # no Content-Type and no bytes: nothing was sent
+
+
+def test_an_empty_form_still_needs_its_required_fields() -> None:
+    form = upload_validator("application/x-www-form-urlencoded", {"type": "object", "required": ["amount"]})
+    with pytest.raises(ValidationFailed, match="amount"):
+        form.body("application/x-www-form-urlencoded", b"")
+
+
 def test_an_operation_without_a_body_ignores_one(validators: dict[str, OperationValidator]) -> None:
     assert validators["getInvoice"].body("application/json", b"{}") is None
 
