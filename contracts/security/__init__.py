@@ -11,6 +11,7 @@ Rules:
 
 - ``security.bola``: another company's key gets 404 on every item operation on our records (reads,
   writes, actions, sub-resources), our records stay unchanged, and its lists and searches never show them.
+  A 4xx that a record which does not exist gets too (a body refused before any lookup) is noted, not failed.
 - ``security.scopes``: the read-only key gets 403 naming the missing scope on every write, and changes nothing.
 - ``security.auth``: expired, unknown and missing keys get 401; public operations answer without a key.
 - ``security.write_only``: writeOnly fields never appear in a response unless its schema declares them.
@@ -20,8 +21,14 @@ Rules:
 
 Every choice (the marker written into records, wrong values) comes from ``random.Random(target.seed)``.
 
-Layout: ``spec_view`` and ``resources`` read the spec, ``fixtures`` builds bodies and records,
-``findings`` collects failures; ``auth``, ``limits``, ``fields``, ``tenancy`` and ``scopes`` hold the checks.
+Records are found the way the spec describes them: the id is the field the item path's parameter names
+(``{AccountID}``), creates are a POST on the collection, a PUT on it that says it creates, or a POST on
+``/collection/create``, bodies and answers may wrap the record (``{"data": ...}``, ``{"Things": [...]}``),
+and bodies go in the media type the spec gives (JSON, or an urlencoded form with deepObject keys).
+
+Layout: ``spec_view``, ``identity``, ``envelopes``, ``creates`` and ``resources`` read the spec, ``fixtures``
+builds bodies and records (``wire`` sends forms), ``findings`` collects failures; ``auth``, ``limits``,
+``fields``, ``tenancy`` and ``scopes`` hold the checks.
 """
 
 from __future__ import annotations

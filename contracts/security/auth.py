@@ -12,7 +12,8 @@ from typing import Any
 from contracts.http import Client
 from contracts.security.findings import Findings, Skip
 from contracts.security.fixtures import Context
-from contracts.security.spec_view import Operation, json_or_none, unwrap
+from contracts.security.spec_view import Operation, json_or_none
+from contracts.security.wire import formable
 
 AUTH = "security.auth"
 
@@ -28,8 +29,8 @@ def check_auth(ctx: Context) -> tuple[Findings, str]:
     if ctx.has("expired"):
         callers.append(("an expired key", ctx.client("expired")))
     garbage = f"sk_test_{ctx.rng.getrandbits(96):024x}"
-    callers.append(("an unknown key", Client(ctx.target, None, key=garbage)))
-    callers.append(("no key", Client(ctx.target, None)))
+    callers.append(("an unknown key", formable(Client(ctx.target, None, key=garbage))))
+    callers.append(("no key", formable(Client(ctx.target, None))))
     probes: list[tuple[Operation, dict[str, Any] | None]] = []
     for res in ctx.resources.values():
         if res.listing is not None and requires_key(res.listing):
@@ -37,26 +38,24 @@ def check_auth(ctx: Context) -> tuple[Findings, str]:
     write = next((res for res in ctx.resources.values() if res.create is not None and requires_key(res.create)), None)
     for what, client in callers:
         for op, _ in probes:
-            response = client.call(op.method, op.path, params=ctx.required_params(op))
+            response = ctx.send(client, op, op.path)
             if response.status_code != 401:
                 found.add(client, f"{op.operation_id} with {what} answered {response.status_code}, not 401", response)
-        if write is not None and write.create is not None:
+        create = write.create if write is not None else None
+        if write is not None and create is not None:
             body = ctx.build_body(write, "full") if ctx.has("full") else ctx.sample(write.create_schema)
-            response = client.call("POST", write.collection, json_body=body)
+            response = ctx.send(client, create, create.path, write.wrap(create, body))
             if response.status_code != 401:
                 found.add(
-                    client,
-                    f"{write.create.operation_id} with {what} answered {response.status_code}, not 401",
-                    response,
+                    client, f"{create.operation_id} with {what} answered {response.status_code}, not 401", response
                 )
-                if response.status_code < 300:
-                    data = unwrap(json_or_none(response))
-                    if isinstance(data, dict) and "id" in data:
-                        ctx.extra.append((write, data["id"]))
+                made_id = write.id_of(write.record_of(create, json_or_none(response)))
+                if response.status_code < 300 and made_id is not None:
+                    ctx.extra.append((write, made_id))
     anonymous = Client(ctx.target, None)
     for op in ctx.spec.operations:
         if op.public and op.method == "GET" and not op.path_params:
-            response = anonymous.call("GET", op.path, params=ctx.required_params(op))
+            response = ctx.send(anonymous, op, op.path)
             if response.status_code in (401, 403) or response.status_code >= 500:
                 found.add(
                     anonymous,
@@ -69,4 +68,4 @@ def check_auth(ctx: Context) -> tuple[Findings, str]:
 
 def requires_key(op: Operation) -> bool:
     """Whether the spec requires a credential on ``op``: a security requirement with no empty alternative."""
-    return bool(op.security) and all(op.security or ())
+    return op.requires_key

@@ -9,9 +9,19 @@ from __future__ import annotations
 from typing import Any
 
 from contracts.http import Client
-from contracts.security.findings import Findings
+from contracts.security.findings import Findings, Skip
 from contracts.security.fixtures import Context
-from contracts.security.spec_view import Json, Schema, flatten, json_or_none, main_type, record_schema, unwrap
+from contracts.security.resources import Resource
+from contracts.security.spec_view import (
+    Json,
+    Operation,
+    Schema,
+    flatten,
+    json_or_none,
+    main_type,
+    record_schema,
+    unwrap,
+)
 
 SCOPES = "security.scopes"
 WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -22,6 +32,8 @@ def check_scopes(ctx: Context) -> tuple[Findings, str]:
     found = Findings(SCOPES)
     full = ctx.need("full", "a full-access key")
     readonly = ctx.need("readonly", "a read-only key of the same company")
+    if not any(op.requires_key for op in ctx.spec.operations):
+        raise Skip("the spec requires a credential on no operation: a read-only key is no different from any other")
     made = ctx.setup()
     granted = key_scopes(ctx, readonly)
     by_path = {record.resource.collection: record for record in made}
@@ -33,45 +45,36 @@ def check_scopes(ctx: Context) -> tuple[Findings, str]:
         missing = [[s for s in alt if not allowed(s, granted)] for alt in alternatives]
         if any(alternatives) and any(not m for m in missing):
             continue  # the read-only key has every scope one alternative asks for
-        collection = "/" + op.segments[0]
-        record = by_path.get(collection)
+        res = ctx.resource_of(op)
+        record = by_path.get(res.collection) if res is not None else None
         record_id: Any = None
         if op.path_params:
-            record_id = record.id if record is not None else ctx.listed_id(collection, "full") or 1
-        res = ctx.resources.get(collection)
-        body: Json = None
-        if op.body_schema is not None:
-            if op.method == "PATCH":
-                text = ctx.marker_field(op.body_schema)
-                body = {text: f"Contract {ctx.unique()}"} if text else {}
-            elif res is not None and res.create is not None and (op.path in (res.collection, res.item)):
-                body = ctx.build_body(res, schema=op.body_schema)
-            else:
-                body = build_nested(ctx, op.body_schema)
+            listed = ctx.listed_id(res.collection, "full") if res is not None and record is None else None
+            record_id = record.id if record is not None else listed or 1
+        body = write_body(ctx, res, op)
         path = ctx.path(op, record_id) if op.path_params else op.path
-        response = readonly.call(op.method, path, json_body=body, params=ctx.required_params(op))
+        response = ctx.send(readonly, op, path, body)
         names = [s for alt in missing for s in alt]
-        message = json_or_none(response)
-        text = str(message.get("message", "")) if isinstance(message, dict) else response.text
         if response.status_code != 403:
             found.add(
                 readonly, f"{op.operation_id} with a read-only key answered {response.status_code}, not 403", response
             )
-            if response.status_code < 300:
-                data = unwrap(json_or_none(response))
-                if op.method == "POST" and not op.path_params and isinstance(data, dict) and "id" in data and res:
-                    ctx.extra.append((res, data["id"]))
-        elif names and not any(name in text for name in names):
+            if response.status_code < 300 and res is not None and not op.path_params:
+                made_id = res.id_of(res.record_of(op, json_or_none(response)))
+                if made_id is not None and op is res.create:
+                    ctx.extra.append((res, made_id))
+        elif names and not any(name in response.text for name in names):
             found.add(
                 readonly,
                 f"{op.operation_id}: the 403 does not name the missing scope ({' or '.join(names)})",
                 response,
             )
     for record in made:
-        if record.snapshot is None or record.resource.get is None:
+        get = record.resource.get
+        if record.snapshot is None or get is None:
             continue
-        response = full.call("GET", ctx.path(record.resource.get, record.id))
-        if response.status_code != 200 or unwrap(json_or_none(response)) != record.snapshot:
+        response = ctx.send(full, get, ctx.path(get, record.id))
+        if response.status_code != 200 or record.resource.record_of(get, json_or_none(response)) != record.snapshot:
             found.add(full, f"{record.resource.name} {record.id} changed after the read-only key's writes", response)
     totals_after = collection_totals(ctx, full)
     for collection, total in totals_before.items():
@@ -81,6 +84,23 @@ def check_scopes(ctx: Context) -> tuple[Findings, str]:
                 f"{totals_after.get(collection)} after"
             )
     return found, ""
+
+
+def write_body(ctx: Context, res: Resource | None, op: Operation) -> Json:
+    """The read-only key's body for a write: a marked text for a PATCH, a record for a create or update, else nested."""
+    schema = op.body_schema
+    if schema is None:
+        return None
+    if res is None:
+        return build_nested(ctx, schema)
+    inner = res.body_envelope(op).inner(schema)
+    if op.method == "PATCH":
+        text = ctx.marker_field(inner)
+        return res.wrap(op, {text: f"Contract {ctx.unique()}"} if text else {})
+    if res.create is not None and (op is res.create or op.path in (res.collection, res.item)):
+        built = ctx.build_body(res, schema=inner)
+        return res.wrap(op, built) if built is not None else None
+    return build_nested(ctx, schema)
 
 
 def build_nested(ctx: Context, schema: Schema) -> Json:
@@ -117,7 +137,7 @@ def key_scopes(ctx: Context, client: Client) -> set[str] | None:
         key = flatten((schema.get("properties") or {}).get("api_key") or {})
         if "scopes" not in (key.get("properties") or {}):
             continue
-        data = unwrap(json_or_none(client.call("GET", op.path)))
+        data = unwrap(json_or_none(ctx.send(client, op, op.path)))
         scopes = data.get("api_key", {}).get("scopes") if isinstance(data, dict) else None
         if isinstance(scopes, list):
             return {str(s) for s in scopes}
@@ -125,18 +145,19 @@ def key_scopes(ctx: Context, client: Client) -> set[str] | None:
 
 
 def collection_totals(ctx: Context, client: Client) -> dict[str, Any]:
-    """``meta.total`` (or the row count) of every resource list, as the full key sees it."""
+    """``meta.total`` (or the row count) of every collection's list, as the full key sees it."""
     totals: dict[str, Any] = {}
     for res in ctx.resources.values():
-        if res.listing is None:
-            continue
-        response = client.call("GET", res.collection, params=ctx.required_params(res.listing))
+        if res.listing is None or (res.item is None and res.create is None):
+            continue  # not a collection of records (``/me``, a report): nothing a write could add to
+        response = ctx.send(client, res.listing, res.collection)
         body = json_or_none(response)
         if response.status_code != 200:
             continue
         meta = body.get("meta") if isinstance(body, dict) else None
+        rows = res.rows_of(body)
         if isinstance(meta, dict) and "total" in meta:
             totals[res.collection] = meta["total"]
-        elif isinstance(unwrap(body), list):
-            totals[res.collection] = len(unwrap(body))
+        elif rows is not None and all(isinstance(row, dict) for row in rows):  # records, not dates or names
+            totals[res.collection] = len(rows)
     return totals

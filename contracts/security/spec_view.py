@@ -16,6 +16,9 @@ from contracts.credentials.schemes import read_schemes
 
 METHODS = ("get", "put", "post", "delete", "patch")
 PATH_PARAM = re.compile(r"^{([^}]+)}$")
+FORM = "application/x-www-form-urlencoded"
+WORD = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|[0-9]+")
+PLUMBING = frozenset({"authorization", "content-type", "accept", "content-length", "cookie"})
 
 Json = Any
 Schema = dict[str, Any]
@@ -96,6 +99,7 @@ class Spec:
                         parameters=params,
                         request=op.get("requestBody") or {},
                         responses={str(k): v for k, v in (op.get("responses") or {}).items()},
+                        summary=str(op.get("summary") or ""),
                     )
                 )
         return found
@@ -143,11 +147,17 @@ class Operation:
     parameters: list[dict[str, Any]]
     request: dict[str, Any]
     responses: dict[str, Any]
+    summary: str = ""
 
     @property
     def public(self) -> bool:
         """No credential needed (``security: []`` or an empty alternative)."""
         return self.security is not None and (not self.security or any(not alt for alt in self.security))
+
+    @property
+    def requires_key(self) -> bool:
+        """Whether the spec requires a credential here: a security requirement with no empty alternative."""
+        return bool(self.security) and all(self.security or ())
 
     @property
     def segments(self) -> list[str]:
@@ -164,30 +174,55 @@ class Operation:
         return [p for p in self.parameters if p.get("in") == "query"]
 
     @property
-    def body_schema(self) -> Schema | None:
-        """The JSON request body's schema, flattened."""
+    def body_media(self) -> str | None:
+        """The request media type the suite sends: JSON where the spec offers it, else an urlencoded form."""
         content = self.request.get("content") or {}
-        for media, spec in content.items():
-            if media.endswith("json") and isinstance(spec, dict):
-                return flatten(spec.get("schema") or {})
-        return None
+        medias = [media for media, spec in content.items() if isinstance(spec, dict)]
+        json_media = next((m for m in medias if m.split(";")[0].strip().endswith("json")), None)
+        return json_media or next((m for m in medias if m.split(";")[0].strip() == FORM), None)
 
     @property
-    def form_body(self) -> bool:
-        """A request body that is not JSON (e.g. a form)."""
-        return bool(self.request.get("content")) and self.body_schema is None
+    def form(self) -> bool:
+        """Whether the body goes as ``application/x-www-form-urlencoded`` (deepObject keys, Stripe's way)."""
+        media = self.body_media
+        return media is not None and media.split(";")[0].strip() == FORM
+
+    @property
+    def body_schema(self) -> Schema | None:
+        """The request body's schema in the media the suite sends (JSON, else a form), flattened."""
+        media = self.body_media
+        if media is None:
+            return None
+        return flatten((self.request["content"][media] or {}).get("schema") or {})
 
     def body_example(self) -> Json:
-        """The first documented request example, if any."""
-        for media, spec in (self.request.get("content") or {}).items():
-            if not media.endswith("json") or not isinstance(spec, dict):
-                continue
-            if "example" in spec:
-                return copy.deepcopy(spec["example"])
-            for example in (spec.get("examples") or {}).values():
-                if isinstance(example, dict) and "value" in example:
-                    return copy.deepcopy(example["value"])
+        """The first documented request example, if any (in the media the suite sends)."""
+        media = self.body_media
+        spec = (self.request.get("content") or {}).get(media) if media else None
+        if not isinstance(spec, dict):
+            return None
+        if "example" in spec:
+            return copy.deepcopy(spec["example"])
+        for example in (spec.get("examples") or {}).values():
+            if isinstance(example, dict) and "value" in example:
+                return copy.deepcopy(example["value"])
         return None
+
+    def required_headers(self) -> list[dict[str, Any]]:
+        """The required header parameters the spec asks of the client (never credentials or content negotiation)."""
+        return [
+            p
+            for p in self.parameters
+            if p.get("in") == "header" and p.get("required") and str(p.get("name", "")).lower() not in PLUMBING
+        ]
+
+    @property
+    def words(self) -> frozenset[str]:
+        """The lower-case words of the operationId and summary (``updateOrCreateItems``: update, or, create, items)."""
+        found: set[str] = set()
+        for text in (self.operation_id, self.summary):
+            found.update(word.lower() for word in WORD.findall(text))
+        return frozenset(found)
 
     def scope_alternatives(self) -> list[list[str]]:
         """The scopes each security alternative requires."""

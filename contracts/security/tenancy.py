@@ -1,12 +1,18 @@
-"""``security.bola``: another company's key never reaches, changes or lists our records."""
+"""``security.bola``: another company's key never reaches, changes or lists our records.
+
+An answer is said to show our record only when it does (a marked text of ours the other key did not send,
+or the record as we read it), never for an echo of that key's own body.
+"""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
-from contracts.security.findings import Findings
+from contracts.security.findings import Findings, Skip
 from contracts.security.fixtures import Context, Created
-from contracts.security.spec_view import Json, Operation, flatten, json_or_none, main_type, unwrap
+from contracts.security.identity import phantom
+from contracts.security.spec_view import Json, Operation, flatten, json_or_none, main_type
 
 BOLA = "security.bola"
 
@@ -16,30 +22,32 @@ def check_bola(ctx: Context) -> tuple[Findings, str]:
     found = Findings(BOLA)
     ctx.need("full", "a full-access key")
     other = ctx.need("other", "a key of another company")
+    if not any(op.requires_key for op in ctx.spec.operations):
+        raise Skip("the spec requires a credential on no operation: every caller is the same anonymous one")
     made = ctx.setup()
     skipped: list[str] = []
+    unproven: list[str] = []
     for record in made:
         res = record.resource
         ops = sorted(res.item_ops, key=lambda op: (op.method == "DELETE", op.method != "GET"))
         get = res.get
         if get is not None:
-            first = other.call("GET", ctx.path(get, record.id))
-            data = unwrap(json_or_none(first))
+            first = ctx.send(other, get, ctx.path(get, record.id))
+            data = res.record_of(get, json_or_none(first))
             if first.status_code == 200 and not ctx.ours(record, data):
                 skipped.append(f"{res.item} {record.id} (the other company has its own record with that id)")
                 continue
         for op in ops:
-            body: Json = None
-            if op.body_schema is not None:
-                if op.method == "PATCH":
-                    text = ctx.marker_field(op.body_schema)
-                    body = {text: f"Contract {ctx.unique()}"} if text else {}
-                else:
-                    body = ctx.build_body(res, "other", schema=op.body_schema) or ctx.sample(op.body_schema)
-            response = other.call(op.method, ctx.path(op, record.id), json_body=body, params=ctx.required_params(op))
+            body = other_body(ctx, record, op)
+            response = ctx.send(other, op, ctx.path(op, record.id), body)
+            if 400 <= response.status_code < 500 and response.status_code != 404:
+                control = ctx.send(other, op, ctx.path(op, phantom(record.id, ctx.rng)), body)
+                if control.status_code == response.status_code:  # refused before any record is looked up
+                    unproven.append(f"{op.operation_id} ({response.status_code} for a missing record too)")
+                    continue
             if response.status_code != 404:
-                data = unwrap(json_or_none(response))
-                leak = " and showed our record" if ctx.ours(record, data) else ""
+                data = res.record_of(op, json_or_none(response))
+                leak = " and showed our record" if ctx.ours(record, data, body) else ""
                 found.add(
                     other,
                     f"{op.operation_id} on another company's {res.name} {record.id} answered "
@@ -48,7 +56,7 @@ def check_bola(ctx: Context) -> tuple[Findings, str]:
                 )
         after = ctx.read(record)
         if get is not None and record.snapshot is not None and after != record.snapshot:
-            response = ctx.client("full").call("GET", ctx.path(get, record.id))
+            response = ctx.send(ctx.client("full"), get, ctx.path(get, record.id))
             found.add(
                 ctx.client("full"),
                 f"{res.name} {record.id} changed (or vanished) after another company's requests to it",
@@ -63,11 +71,29 @@ def check_bola(ctx: Context) -> tuple[Findings, str]:
             names = [p.get("name") for p in op.query_params() if main_type(flatten(p.get("schema") or {})) == "string"]
             text = next((n for n in ("q", "search", "query") if n in names), None)
             if text is not None:
-                response = other.call("GET", op.path, params={**ctx.required_params(op), text: ctx.marker})
-                if response.status_code == 200 and ctx.marker in response.text:
+                response = ctx.send(other, op, op.path, params={text: ctx.marker})
+                marks = {json.dumps(mark) for record in made for mark in ctx.marks(record)}
+                if response.status_code == 200 and any(mark in response.text for mark in marks):
                     found.add(other, f"{op.operation_id} showed another company's records", response)
-    reason = ("not checked: " + "; ".join(skipped)) if skipped else ""
-    return found, reason
+    reasons = [f"not checked: {'; '.join(skipped)}"] if skipped else []
+    if unproven:
+        shown = "; ".join(unproven[:5]) + (f"; and {len(unproven) - 5} more" if len(unproven) > 5 else "")
+        reasons.append(f"refused whatever the record, so the lookup was never reached: {shown}")
+    return found, ". ".join(reasons)
+
+
+def other_body(ctx: Context, record: Created, op: Operation) -> Json:
+    """The body another company sends to ``op`` on our record: a marked text for a PATCH, else a valid record."""
+    schema = op.body_schema
+    if schema is None:
+        return None
+    res = record.resource
+    inner = res.body_envelope(op).inner(schema)
+    if op.method == "PATCH":
+        text = ctx.marker_field(inner)
+        return res.wrap(op, {text: f"Contract {ctx.unique()}"} if text else {})
+    built = ctx.build_body(res, "other", schema=inner)
+    return res.wrap(op, built) if built else ctx.sample(schema)
 
 
 def check_list(ctx: Context, found: Findings, listing: Operation, record: Created) -> None:
@@ -90,8 +116,8 @@ def check_list(ctx: Context, found: Findings, listing: Operation, record: Create
             break
         queries.append(query)
     for query in queries:
-        response = other.call("GET", listing.path, params=query)
-        rows = unwrap(json_or_none(response))
+        response = ctx.send(other, listing, listing.path, params=query)
+        rows = record.resource.rows_of(json_or_none(response))
         if response.status_code != 200 or not isinstance(rows, list):
             continue
         if any(ctx.ours(record, row) for row in rows):
