@@ -2,8 +2,9 @@
 
 A write on a collection is a create, an update that names its record in the body, or an upsert
 (update the record the body names if it exists, else create), as its operationId and summary say
-(``createAccount``, ``updatePet``, ``updateOrCreateItems``); a POST that says neither creates and a
-PUT that says neither upserts. A literal path under a collection whose last word says create
+(``createAccount``, ``updatePet``, ``updateOrCreateItems``; a delete by body, Xero's
+``deleteBankTransfers``, changes the records it names); a POST that says none of these creates and a
+PUT that says none upserts. A literal path under a collection whose last word says create
 (``/volumes/create``) creates in that collection, and one whose last word says update
 (``/containers/{id}/update``) updates the record. When an item path has no GET of its own, the
 GET under it that shows the record (``/containers/{id}/json``) reads it. An update body whose
@@ -24,6 +25,7 @@ from mockserver.spec.resolve import JsonSchema, property_names, schema_types
 CREATE_WORDS = frozenset({"create", "add", "new", "insert", "register"})
 UPDATE_WORDS = frozenset({"update", "replace", "modify", "edit", "change"})
 UPSERT_WORDS = frozenset({"upsert"})
+DELETE_WORDS = frozenset({"delete", "remove", "destroy"})
 _SEGMENT_UPDATES = frozenset({"update", "modify", "edit"})  # ``/change`` often makes a change record instead
 _WORD = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|[0-9]+")
 _NESTING = 3  # how deep inside a record an update body's target object may sit
@@ -46,7 +48,7 @@ def collection_write(method: str, op: Mapping[str, Any]) -> str:
         return "upsert"
     if creates:
         return "create"
-    if updates:
+    if updates or said & DELETE_WORDS:  # Xero's POST /BankTransfers deleteBankTransfers: records named in the body
         return "update_by_body"
     return {"post": "create", "put": "upsert"}.get(method, "update_by_body")
 

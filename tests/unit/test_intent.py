@@ -20,6 +20,7 @@ def test_words_split_identifiers_and_sentences() -> None:
         ("post", "updateOrCreateItems", None, "upsert"),
         ("put", "updatePet", "Update an existing pet", "update_by_body"),
         ("post", "updateTaxRate", None, "update_by_body"),
+        ("post", "deleteBankTransfers", "Deletes one or more bank transfers", "update_by_body"),
         ("post", "PostCustomers", "Create a customer", "create"),
         ("post", None, None, "create"),
         ("put", None, None, "upsert"),
