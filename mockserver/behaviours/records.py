@@ -16,7 +16,7 @@ from mockserver.errors import ValidationFailed
 from mockserver.spec import Resource
 from mockserver.spec.conform import conform
 from mockserver.spec.index import singular
-from mockserver.spec.resolve import JsonSchema, schema_types
+from mockserver.spec.resolve import JsonSchema, admitted_types, schema_types
 from mockserver.state.clock import Clock
 from mockserver.store import Record, Tenant
 
@@ -32,16 +32,41 @@ def strip_read_only(value: Any, schema: Mapping[str, Any]) -> Any:
     if isinstance(value, dict):
         properties = schema.get("properties") or {}
         closed = schema.get("additionalProperties") is False
-        return {
-            key: strip_read_only(item, properties.get(key) or {})
-            for key, item in value.items()
-            if not (isinstance(properties.get(key), dict) and properties[key].get("readOnly") is True)
-            and not (closed and key not in properties)
-        }
+        kept: dict[str, Any] = {}
+        for key, item in value.items():
+            sub = properties.get(key)
+            if (isinstance(sub, dict) and sub.get("readOnly") is True) or (closed and key not in properties):
+                continue
+            shown = _as_shown(item, sub if isinstance(sub, dict) else {})
+            if shown is not _UNSHOWABLE:
+                kept[key] = strip_read_only(shown, sub if isinstance(sub, dict) else {})
+        return kept
     if isinstance(value, list):
         items = schema.get("items")
         return [strip_read_only(item, items if isinstance(items, dict) else {}) for item in value]
     return value
+
+
+_UNSHOWABLE: Any = object()  # a request value the record's schema has no type for
+_JSON_TYPES = {bool: "boolean", int: "integer", float: "number", str: "string", list: "array", dict: "object"}
+
+
+def _as_shown(value: Any, schema: Mapping[str, Any]) -> Any:
+    """A request value as the record can show it: ``""`` for a nullable object is null (Stripe's "unset").
+
+    A value of a type the record's property does not admit (an id sent where the record embeds the
+    object) is not kept: served, it would break the response schema.
+    """
+    types = admitted_types(schema)
+    if not types:
+        return value
+    nullable = "null" in types or schema.get("nullable") is True
+    kind = "null" if value is None else _JSON_TYPES.get(type(value), "object")
+    if kind in types or (kind == "integer" and "number" in types) or (kind == "null" and nullable):
+        return value
+    if value == "" and nullable:
+        return None
+    return _UNSHOWABLE
 
 
 def read_only_mismatches(sent: Any, built: Any, schema: Mapping[str, Any], path: str = "") -> dict[str, list[str]]:
