@@ -47,6 +47,11 @@ class Engine:
             op.operation_id: _hidden_fields(op) | _parent_key(index.resources.get(op.resource or ""))
             for op in index.operations
         }
+        self.only: dict[str, frozenset[str]] = {
+            op.operation_id: only
+            for op in index.operations
+            if (only := _only_fields(op, index.resources.get(op.resource or ""))) is not None
+        }
         declared = declared_events(index.document, index.resources, {op.operation_id for op in index.operations})
         unshown = {name: r.write_only | _parent_key(r) for name, r in index.resources.items()}
         self.events = Emitter(declared, unshown, clock)
@@ -227,8 +232,7 @@ class Engine:
         A response that shows something other than the record (a deletion notice, a job) is its
         documented example, or fake data of its schema, carrying the record's fields it has.
         """
-        hidden = self.hidden.get(call.operation.operation_id)
-        shown = {k: v for k, v in record.items() if k not in hidden} if hidden else record
+        shown = self._shown(call.operation, record)
         envelope = call.operation.item_envelope
         if not envelope.holds_record:
             return self._projected(call.operation, shown)
@@ -238,8 +242,15 @@ class Engine:
         """Records one call wrote, as its response shows them: all in a list wrapper, else the first."""
         if len(made) == 1 or not call.operation.item_envelope.holds_record:
             return self.render_item(call, made[0])
-        hidden = self.hidden.get(call.operation.operation_id) or frozenset()
-        return call.operation.item_envelope.wrap_all([{k: v for k, v in r.items() if k not in hidden} for r in made])
+        return call.operation.item_envelope.wrap_all([self._shown(call.operation, r) for r in made])
+
+    def _shown(self, operation: Operation, record: Record) -> Record:
+        """The record without the fields its response forbids (writeOnly ones; any a closed schema lacks)."""
+        hidden = self.hidden.get(operation.operation_id)
+        only = self.only.get(operation.operation_id)
+        if only is not None:
+            return {k: v for k, v in record.items() if k in only and not (hidden and k in hidden)}
+        return {k: v for k, v in record.items() if k not in hidden} if hidden else record
 
     def _projected(self, operation: Operation, record: Record) -> Any:
         """The operation's documented body with the fields it shares with ``record`` taken from the record."""
@@ -253,13 +264,15 @@ class Engine:
         return body
 
     def shows_as_stored(self, call: Call) -> bool:
-        """Whether the operation's response shows records as they are stored (no writeOnly field to hide)."""
-        return not self.hidden.get(call.operation.operation_id)
+        """Whether the operation's response shows records as they are stored (no field to hide)."""
+        operation_id = call.operation.operation_id
+        return not self.hidden.get(operation_id) and operation_id not in self.only
 
     def render_list(self, call: Call, rows: Sequence[Any], page: PageFacts | None = None) -> tuple[Any, dict[str, str]]:
         """A page of records in the operation's list envelope, and the page headers it documents."""
-        hidden = self.hidden.get(call.operation.operation_id)
-        data = [{k: v for k, v in r.items() if k not in hidden} for r in rows] if hidden else rows
+        operation = call.operation
+        plain = not self.hidden.get(operation.operation_id) and operation.operation_id not in self.only
+        data = rows if plain else [self._shown(operation, r) for r in rows]
         envelope = call.operation.list_envelope
         if envelope is None:
             return data, {}
@@ -282,22 +295,41 @@ class Engine:
         return Reply(operation.success_status, raw=raw, content_type=media)
 
 
-def _hidden_fields(operation: Operation) -> frozenset[str]:
-    """Record fields the operation's response schema forbids (the writeOnly ones)."""
+def _shown_record_schema(operation: Operation) -> Any:
+    """The schema of a record as the operation's success response shows it (a list's row), or None."""
     schema = operation.success.json_schema
     if not schema:
-        return frozenset()
+        return None
     listed = operation.list_envelope
-    data: Any
     if listed is not None:
         rows = (schema.get("properties") or {}).get(listed.items) if listed.items else schema
-        data = listed.item.record_schema(rows.get("items") if isinstance(rows, dict) else None)
-    else:
-        data = operation.item_envelope.record_schema(schema)
+        return listed.item.record_schema(rows.get("items") if isinstance(rows, dict) else None)
+    return operation.item_envelope.record_schema(schema)
+
+
+def _hidden_fields(operation: Operation) -> frozenset[str]:
+    """Record fields the operation's response schema forbids (the writeOnly ones)."""
+    data = _shown_record_schema(operation)
     properties = data.get("properties") if isinstance(data, dict) else None
     if not isinstance(properties, dict):
         return frozenset()
     return frozenset(name for name, sub in properties.items() if sub is False)
+
+
+def _only_fields(operation: Operation, resource: Resource | None) -> frozenset[str] | None:
+    """The fields a closed response schema (``additionalProperties: false``) allows, where records may hold others.
+
+    None when the response is open, or when the records are stored under a closed schema with no field
+    the response lacks (they can hold nothing else: lists then go out as stored).
+    """
+    data = _shown_record_schema(operation)
+    if not isinstance(data, dict) or data.get("additionalProperties") is not False:
+        return None
+    allowed = frozenset(name for name, sub in (data.get("properties") or {}).items() if sub is not False)
+    stored = resource.schema if resource is not None else {}
+    if stored.get("additionalProperties") is False and set(stored.get("properties") or ()) <= allowed:
+        return None
+    return allowed
 
 
 def _parent_key(resource: Resource | None) -> frozenset[str]:

@@ -68,3 +68,34 @@ def test_a_value_of_a_type_the_record_has_no_room_for_is_not_kept(tmp_path: Path
         client.post("/apps", json={"name": "Till", "metadata": "", "owner": "usr_1"}, headers=auth(ACME_FULL))
     )
     assert made == {"id": made["id"], "name": "Till", "metadata": None}
+
+
+ACTION = """\
+  /apps/{id}/generateClientKey:
+    post:
+      operationId: generateClientKey
+      parameters: [{name: id, in: path, required: true, schema: {type: string}}]
+      responses:
+        "200":
+          description: The new key.
+          content:
+            application/json:
+              schema:
+                type: object
+                additionalProperties: false
+                properties: {clientKey: {type: string}}
+components:
+"""
+OWNER = "        owner: {type: object, properties: {id: {type: string}}}\n"
+WITH_KEY = SPEC.replace("components:\n", ACTION).replace(
+    OWNER, OWNER + "        clientKey: {type: string, readOnly: true}\n"
+)
+
+
+def test_an_operation_whose_closed_response_shows_part_of_the_record_shows_only_that_part(tmp_path: Path) -> None:
+    """Adyen's generateClientKey answered the whole API credential where its schema allows only ``clientKey``."""
+    client = spec_app(tmp_path, WITH_KEY).test_client()
+    made = json_of(client.post("/apps", json={"name": "Till"}, headers=auth(ACME_FULL)))
+    assert {"id", "name", "clientKey"} <= set(made)
+    answer = json_of(client.post(f"/apps/{made['id']}/generateClientKey", headers=auth(ACME_FULL)))
+    assert set(answer) == {"clientKey"}
