@@ -1,10 +1,14 @@
 """The idempotency suite: what the spec's ``Idempotency-Key`` header promises, checked on the create operations.
 
-Read from the spec: the POST, PUT and PATCH operations that document an ``Idempotency-Key`` header parameter
-(any casing, ``$ref``s to ``components/parameters`` resolved), and whether each response documents the
-``Idempotent-Replayed`` header. The checks run on the create operations among them (``POST /things`` answering
-one record), where a request done twice shows as a second record; bodies come from the spec as in the security
-suite, with a marker unique to the run in a text field, and every key is new to the run.
+Read from the spec: the POST, PUT and PATCH operations that document an idempotency key header parameter
+(``Idempotency-Key`` in any casing or spelling, ``X-Idempotency-Key``; ``$ref``s to ``components/parameters``
+resolved), and whether each response documents the ``Idempotent-Replayed`` header. The checks run on the
+create operations among them (a collection's create as the security suite finds it: ``POST /things``, a
+``PUT /Things`` that says it creates, ``POST /things/create``), where a request done twice shows as a second
+record. Requests go as the spec describes them (``Context.send``: required headers such as Xero's
+``xero-tenant-id``, the body in its wrapper and media type, the key under the spec's name for the header);
+bodies come from the spec as in the security suite, with a marker unique to the run in a text field, and
+every key is new to the run.
 
 Checks and rules:
 
@@ -12,15 +16,16 @@ Checks and rules:
   (``idempotency.replay``), and creates no second record (counted with the listing's search for the marker);
   the replay carries ``Idempotent-Replayed: true`` and the first answer does not, where the spec documents that
   header on the answer (``idempotency.replayed_header``).
-- ``idempotency/mismatch`` (``idempotency.mismatch``): the same key with another body is 422.
+- ``idempotency/mismatch`` (``idempotency.mismatch``): the same key with another body is 422 (or 400, where
+  the operation documents a 400 and no 422: the refusal it can give without leaving its contract).
 - ``idempotency/concurrency`` (``idempotency.concurrency``): five requests sent at once with one key and body
   create one record: every 2xx answer carries the same id, the others are 409 (the first is still running),
   the key then answers that record, and the search finds one.
 - ``idempotency/per company`` (``idempotency.per_company``): keys are per company: the key and body we used,
   sent with another company's key (``--key other=...``), create that company's own record (not a replay of ours).
 
-Skipped with the reason: a spec without the header, no create operation among the operations that take it,
-no full key (every check), no key of another company (``per company``).
+Skipped with the reason: a spec without the header, no create operation among the operations that take it
+(those are named), no full key (every check), no key of another company (``per company``).
 """
 
 from __future__ import annotations
@@ -42,11 +47,11 @@ from contracts.idempotency.checks import (
     check_replays,
 )
 from contracts.idempotency.session import Session
-from contracts.idempotency.spec import idempotent_operations, subjects
+from contracts.idempotency.spec import METHODS, idempotent_operations, subjects
 from contracts.meter import Throttled
 from contracts.results import NO_ANSWER, RATE_LIMITED, CheckResult, Failure, Outcome, judged
 from contracts.security.findings import Findings, Skip
-from contracts.security.fixtures import Context
+from contracts.security.fixtures import CREATES, Context
 from contracts.suites import suite
 from contracts.target import Target
 
@@ -69,11 +74,18 @@ def run(target: Target) -> Iterator[CheckResult]:
         yield CheckResult(SUITE, f"{SUITE}/spec", Outcome.ERROR, [failure])
         return
     if not operations:
-        reason = "the spec documents no Idempotency-Key header parameter on any POST, PUT or PATCH: nothing promised"
+        writes = sum(1 for op in ctx.spec.operations if op.method in METHODS)
+        reason = (
+            "the spec documents no Idempotency-Key header parameter (in any spelling, such as X-Idempotency-Key) "
+            f"on any of its {writes} POST, PUT or PATCH operations: nothing promised"
+        )
         yield _skipped(reason, started)
         return
     if not found:
-        reason = "no operation that takes an Idempotency-Key creates a record (POST /things answering one record)"
+        named = ", ".join(f"{op.method} {op.path}" for op in operations[:3])
+        more = f" and {len(operations) - 3} more" if len(operations) > 3 else ""
+        reason = f"no collection's create ({CREATES}) takes an Idempotency-Key header; the operations that do: "
+        reason += f"{named}{more}"
         yield _skipped(reason, started)
         return
     session = Session(ctx, found)
@@ -90,14 +102,18 @@ def _replays(session: Session) -> Iterator[CheckResult]:
     label, started = f"{SUITE}/replay", time.monotonic()
     session.ctx.target.meter.now(label)
     try:
-        replay, header, mismatch, reason = check_replays(session)
+        found = check_replays(session)
     except Exception as exc:  # a check that could not run is reported, never the end of the run
         yield _failed(label, REPLAY, exc, started)
         yield _failed(f"{SUITE}/mismatch", MISMATCH, exc, started)
         return
     seconds = time.monotonic() - started
-    yield _judged(session, label, [*replay.all(), *header.all()], reason, seconds)
-    yield _judged(session, f"{SUITE}/mismatch", mismatch.all(), reason, 0.0)
+    yield _judged(session, label, [*found.replay.all(), *found.header.all()], found.reason, seconds)
+    if not found.varied:  # nothing was sent under a used key with another body: nothing to judge
+        reason = f"no create operation was sent another body under a used key: {found.mismatch_reason}"
+        yield CheckResult(SUITE, f"{SUITE}/mismatch", Outcome.SKIPPED, reason=reason)
+        return
+    yield _judged(session, f"{SUITE}/mismatch", found.mismatch.all(), found.mismatch_reason, 0.0)
 
 
 def _check(session: Session, name: str, rule: str, check: Callable[[], tuple[list[Failure], str]]) -> CheckResult:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 
 import requests
 
@@ -16,7 +17,7 @@ from contracts.idempotency.session import (
     replayed,
     same_answer,
 )
-from contracts.idempotency.spec import Subject
+from contracts.idempotency.spec import Subject, refusal_statuses
 from contracts.security.findings import Findings, Skip
 
 REPLAY = "idempotency.replay"
@@ -24,17 +25,32 @@ REPLAYED_HEADER = "idempotency.replayed_header"
 MISMATCH = "idempotency.mismatch"
 CONCURRENCY = "idempotency.concurrency"
 PER_COMPANY = "idempotency.per_company"
-UNPROCESSABLE = 422
 CONCURRENT = 5  # same-key requests sent at once
 BARRIER_SECONDS = 30.0
 
 
-def check_replays(session: Session) -> tuple[Findings, Findings, Findings, str]:
-    """Per create operation: a replay is the same answer, marked as documented, nothing twice; another body is 422."""
+@dataclass
+class Replays:
+    """One pass over the create operations: findings per rule, and what the replay and mismatch checks covered."""
+
+    replay: Findings
+    header: Findings
+    mismatch: Findings
+    reason: str  # the replay check's: what it checked, and what not and why
+    mismatch_reason: str  # the mismatch check's, likewise (without a count when it checked none)
+    varied: int  # create operations sent another body under a used key
+
+
+def check_replays(session: Session) -> Replays:
+    """Per create operation: a replay is the same answer, marked as documented, nothing twice; another body is refused.
+
+    Refused is 422, or 400 where the operation documents a 400 and no 422 (``refusal_statuses``).
+    """
     replay, header, mismatch = Findings(REPLAY), Findings(REPLAYED_HEADER), Findings(MISMATCH)
     full = session.ctx.need("full", "a full-access key to create records")
     notes: list[str] = []
-    checked = 0
+    unvaried: list[str] = []  # checked for replays, not with another body
+    checked = varied = 0
     for subject in session.subjects:
         body = session.body(subject)
         if body is None:
@@ -64,19 +80,28 @@ def check_replays(session: Session) -> tuple[Findings, Findings, Findings, str]:
             replay.add(full, f"{subject.name} sent twice under one key created {made} records, not one", second)
         other = session.varied(subject, body)
         if other is None:
-            notes.append(f"{subject.name}: no text field to vary, the same key with another body is not checked")
+            unvaried.append(f"{subject.name}: no text field to vary, the same key with another body is not checked")
             continue
+        varied += 1
         third = session.send(subject, other, key)
-        if third.status_code != UNPROCESSABLE:
+        refusals = refusal_statuses(subject.op)
+        if third.status_code not in refusals:
+            wanted = " or ".join(str(status) for status in sorted(refusals, reverse=True))
             mismatch.add(
                 full,
-                f"{subject.name} with a used {subject.header} and another body answered {third.status_code}, not 422",
+                f"{subject.name} with a used {subject.header} and another body answered {third.status_code}, "
+                f"not {wanted}",
                 third,
             )
     if not checked:
         raise Skip("no create operation with an idempotency key accepted a new record: " + "; ".join(notes[:3]))
-    reason = f"{checked} create operation(s) checked" + (f"; not checked: {'; '.join(notes)}" if notes else "")
-    return replay, header, mismatch, reason
+    others = _covered(varied, notes + unvaried) if varied else "; ".join(notes + unvaried)
+    return Replays(replay, header, mismatch, _covered(checked, notes), others, varied)
+
+
+def _covered(checked: int, notes: list[str]) -> str:
+    """``N create operation(s) checked``, and which were not and why."""
+    return f"{checked} create operation(s) checked" + (f"; not checked: {'; '.join(notes)}" if notes else "")
 
 
 def check_concurrency(session: Session) -> tuple[Findings, str]:
@@ -86,7 +111,7 @@ def check_concurrency(session: Session) -> tuple[Findings, str]:
     subject, body = _first_body(session)
     key = session.new_key()
     barrier = threading.Barrier(CONCURRENT)
-    clients = [Client(session.ctx.target, "full") for _ in range(CONCURRENT)]
+    clients = [session.client() for _ in range(CONCURRENT)]
 
     def one(client: Client) -> requests.Response:
         barrier.wait(BARRIER_SECONDS)
@@ -98,7 +123,7 @@ def check_concurrency(session: Session) -> tuple[Findings, str]:
     finally:
         for client in clients:
             client.session.close()
-    created = {record_id(a) for a in answers if 200 <= a.status_code < 300}
+    created = {record_id(subject, a) for a in answers if 200 <= a.status_code < 300}
     for answer in answers:
         if not (200 <= answer.status_code < 300 or answer.status_code == CONFLICT):
             found.add(
@@ -116,8 +141,9 @@ def check_concurrency(session: Session) -> tuple[Findings, str]:
     stored = session.settle(subject, body, key)
     if not 200 <= stored.status_code < 300:
         found.add(full, f"{subject.name}: the key never settled, sent again it answered {stored.status_code}", stored)
-    elif created and record_id(stored) not in created:
-        found.add(full, f"{subject.name}: sent again, the key answers record {record_id(stored)}, made by none", stored)
+    elif created and record_id(subject, stored) not in created:
+        made_by_none = record_id(subject, stored)
+        found.add(full, f"{subject.name}: sent again, the key answers record {made_by_none}, made by none", stored)
     made = session.count(subject, body)
     if made is not None and made > 1:
         found.add(full, f"{subject.name}: {CONCURRENT} requests at once under one key left {made} records", stored)
@@ -153,12 +179,10 @@ def check_per_company(session: Session) -> tuple[Findings, str]:
         if counted != 1:
             found.add(other, f"{what} left {counted} records of the calling company with that body, not one", theirs)
     else:
-        get = subject.resource.get
-        made = record_id(theirs)
-        if get is not None and made is not None:
-            read = other.call("GET", session.ctx.path(get, made))
-            if read.status_code != 200:
-                found.add(other, f"{what} answered record {made}, which that company cannot read", read)
+        made = record_id(subject, theirs)
+        read = session.read(subject, made, "other") if made is not None else None
+        if read is not None and read.status_code != 200:
+            found.add(other, f"{what} answered record {made}, which that company cannot read", read)
     return found, f"checked on {subject.name}"
 
 

@@ -1,4 +1,9 @@
-"""One run of the idempotency suite: keys, bodies, the requests that carry them, counting and cleaning up records."""
+"""One run of the idempotency suite: keys, bodies, the requests that carry them, counting and cleaning up records.
+
+Every request goes as the spec describes it, through the security suite's ``Context.send``: its required
+header and query parameters (Xero's ``xero-tenant-id``), the body in the create's wrapper (``{"Accounts":
+[...]}``) and media type; ids are read where the answer carries the record, by the resource's id field.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +13,7 @@ import threading
 import time
 import uuid
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 import requests
@@ -15,7 +21,8 @@ import requests
 from contracts.http import Client
 from contracts.idempotency.spec import REPLAYED_HEADER, Subject, documents_replayed, search_param
 from contracts.security.fixtures import Context
-from contracts.security.spec_view import Json, flatten, json_or_none, unwrap
+from contracts.security.spec_view import Json, Operation, flatten, json_or_none
+from contracts.security.wire import formable
 
 CONFLICT = 409  # "a request with the same key is still being processed"
 SETTLE_SECONDS = 10.0  # how long a key answered 409 (first request still running) may take to settle
@@ -62,11 +69,25 @@ class Session:
     def send(
         self, subject: Subject, body: Any, key: str, role: str = "full", client: Client | None = None
     ) -> requests.Response:
-        """POST ``body`` to the subject with ``key`` in its documented header; a created record is remembered."""
-        client = client or self.ctx.client(role)
-        response = client.call(subject.op.method, subject.op.path, json_body=body, headers={subject.header: key})
+        """Send the record ``body`` to the subject (wrapped as its create says) with ``key`` in its documented header.
+
+        A record it created is remembered, to delete it afterwards.
+        """
+        op = keyed(subject.op, subject.header, key)
+        response = self.ctx.send(client or self.ctx.client(role), op, op.path, subject.resource.wrap(op, body))
         self.remember(subject, response, role)
         return response
+
+    def client(self) -> Client:
+        """A client of the full key of its own (a session of its own, for requests sent at once), sending forms."""
+        return formable(Client(self.ctx.target, "full"))
+
+    def read(self, subject: Subject, found: Any, role: str) -> requests.Response | None:
+        """``role``'s read of the subject's record ``found`` (None when the resource has no GET for one record)."""
+        get = subject.resource.get
+        if get is None:
+            return None
+        return self.ctx.send(self.ctx.client(role), get, self.ctx.path(get, found))
 
     def settle(self, subject: Subject, body: Any, key: str) -> requests.Response:
         """The key's stored answer: sent again until it is no longer 409 (still running), for a while at most."""
@@ -79,7 +100,7 @@ class Session:
 
     def remember(self, subject: Subject, response: requests.Response, role: str) -> None:
         """Note a record the response created (once), to delete it afterwards."""
-        found = record_id(response)
+        found = record_id(subject, response)
         if not 200 <= response.status_code < 300 or found is None:
             return
         with self._lock:
@@ -95,10 +116,9 @@ class Session:
         field = self.marker_field(subject)
         if listing is None or param is None or field is None or not isinstance(body.get(field), str):
             return None
-        client = self.ctx.client(role)
-        response = client.call("GET", listing.path, params={**self.ctx.required_params(listing), param: body[field]})
-        rows = unwrap(json_or_none(response))
-        if response.status_code != 200 or not isinstance(rows, list):
+        response = self.ctx.send(self.ctx.client(role), listing, listing.path, params={param: body[field]})
+        rows = subject.resource.rows_of(json_or_none(response)) if response.status_code == 200 else None
+        if rows is None:
             return None
         return sum(1 for row in rows if isinstance(row, dict) and row.get(field) == body[field])
 
@@ -108,14 +128,26 @@ class Session:
             delete = subject.resource.item_op("DELETE")
             if delete is not None and self.ctx.has(role):
                 with contextlib.suppress(requests.RequestException):
-                    self.ctx.client(role).call("DELETE", self.ctx.path(delete, found))
+                    self.ctx.send(self.ctx.client(role), delete, self.ctx.path(delete, found))
         self.ctx.cleanup()
 
 
-def record_id(response: requests.Response) -> Any:
-    """The id of the record a response carries, or None."""
-    data = unwrap(json_or_none(response))
-    return data.get("id") if isinstance(data, dict) else None
+def keyed(op: Operation, header: str, key: str) -> Operation:
+    """``op`` as sent under ``key``: its key header a required parameter with the key as its value.
+
+    ``Context.send`` sends an operation's required headers (with the spec's own, such as Xero's
+    ``xero-tenant-id``), so the key goes with them, under the name the spec gives it.
+    """
+    param = {"name": header, "in": "header", "required": True, "example": key, "schema": {"type": "string"}}
+    same = (header.lower(), "header")
+    others = [p for p in op.parameters if (str(p.get("name")).lower(), p.get("in")) != same]
+    return replace(op, parameters=[*others, param])
+
+
+def record_id(subject: Subject, response: requests.Response) -> Any:
+    """The id of the record a response of the subject's create carries (where its answer puts it), or None."""
+    res = subject.resource
+    return res.id_of(res.record_of(subject.op, json_or_none(response)))
 
 
 def replayed(response: requests.Response) -> bool:

@@ -1,30 +1,36 @@
-"""Where the spec documents idempotency: operations that take an ``Idempotency-Key`` header, and the replay marker."""
+"""Where the spec documents idempotency: operations that take an idempotency key header, and the replay marker.
+
+The key header is the header parameter whose name, without case or separators, ends in ``idempotencykey``
+(``Idempotency-Key``, ``idempotency_key``, ``X-Idempotency-Key``): whatever the spec calls it, the suite sends
+the key under that name.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
 
+from contracts.security.identity import normalized
 from contracts.security.resources import Resource, ref_target
 from contracts.security.spec_view import Operation, Spec, flatten, main_type
 
-KEY_HEADER = "idempotency-key"  # header names are matched case-insensitively
+KEY_HEADER = "idempotencykey"  # a key header's name ends in this, without case or separators
 REPLAYED_HEADER = "idempotent-replayed"
 SEARCH_PARAMS = ("search", "q", "query")
 METHODS = ("POST", "PUT", "PATCH")
 
 
 def key_header(op: Operation) -> str | None:
-    """The name of the operation's ``Idempotency-Key`` header parameter as the spec spells it, or None."""
+    """The name of the operation's idempotency key header parameter as the spec spells it, or None."""
     for param in op.parameters:
         name = str(param.get("name") or "")
-        if param.get("in") == "header" and name.lower() == KEY_HEADER:
+        if param.get("in") == "header" and normalized(name).endswith(KEY_HEADER):
             return name
     return None
 
 
 def idempotent_operations(spec: Spec) -> list[Operation]:
-    """Every POST, PUT and PATCH that documents an ``Idempotency-Key`` header (``$ref``s resolved)."""
+    """Every POST, PUT and PATCH that documents an idempotency key header (``$ref``s resolved)."""
     return [op for op in spec.operations if op.method in METHODS and key_header(op) is not None]
 
 
@@ -38,6 +44,16 @@ def response_headers(op: Operation, status: int) -> dict[str, Any]:
 def documents_replayed(op: Operation, status: int) -> bool:
     """Whether the response ``status`` of ``op`` documents the ``Idempotent-Replayed`` header."""
     return REPLAYED_HEADER in response_headers(op, status)
+
+
+def refusal_statuses(op: Operation) -> tuple[int, ...]:
+    """What a reused key with another body may answer: 422, and 400 where ``op`` documents a 400 and no 422.
+
+    422 is the IETF draft's answer; an operation that documents only 400 for a refused request cannot say 422
+    without leaving its contract, so 400 is its refusal (as the sandbox answers it).
+    """
+    codes = set(op.responses)
+    return (422, 400) if "400" in codes and not codes & {"422", "4XX"} else (422,)
 
 
 def search_param(listing: Operation | None) -> str | None:

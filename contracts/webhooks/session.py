@@ -14,7 +14,7 @@ from contracts.http import Client
 from contracts.meter import Throttled
 from contracts.results import NO_ANSWER, RATE_LIMITED, CheckResult, Failure, Outcome, judged
 from contracts.security.fixtures import Context
-from contracts.security.spec_view import json_or_none, unwrap
+from contracts.security.spec_view import Json, json_or_none
 from contracts.webhooks.judge import (
     DELIVERY,
     FORBIDDEN,
@@ -217,32 +217,42 @@ class Session:
         text = self.ctx.marker_field(self.sub.resource.create_schema)
         if text is not None and text not in body:
             body[text] = f"contracts {self.ctx.marker} {purpose}"
-        path = self.sub.resource.collection
+        call = f"{self.sub.create.method} {self.sub.create.path}"
         try:
-            response = self.client.call("POST", path, json_body=body)
+            response = self._post(body)
         except Throttled as exc:
             raise _Stop(judged(SUITE, "webhooks/subscribe", [Failure(SETUP, str(exc), status=RATE_LIMITED)])) from None
         except requests.RequestException as exc:
-            failure = Failure(SETUP, f"POST {path} got no answer: {exc}", status=NO_ANSWER)
+            failure = Failure(SETUP, f"{call} got no answer: {exc}", status=NO_ANSWER)
             raise _Stop(judged(SUITE, "webhooks/subscribe", [failure])) from None
-        data = unwrap(json_or_none(response))
+        data = self._record(response)
         if response.status_code in MISSING:
-            reason = f"the target has no webhooks: POST {path} answered {response.status_code}"
+            reason = f"the target has no webhooks: {call} answered {response.status_code}"
             raise _Stop(skipped("subscribe", reason, self.started))
         if response.status_code == RATE_LIMITED:
-            failure = self.client.failure(SETUP, f"POST {path} answered 429", response)
+            failure = self.client.failure(SETUP, f"{call} answered 429", response)
             raise _Stop(judged(SUITE, "webhooks/subscribe", [failure]))
-        if not 200 <= response.status_code < 300 or not isinstance(data, dict) or data.get("id") is None:
+        subscription_id = self.sub.resource.id_of(data)
+        if not 200 <= response.status_code < 300 or not isinstance(data, dict) or subscription_id is None:
             message = (
-                f"could not subscribe the receiver at {url}: POST {path} answered {response.status_code}. "
+                f"could not subscribe the receiver at {url}: {call} answered {response.status_code}. "
                 "If the target refuses that URL or cannot reach it, give one it accepts and reaches "
                 "(--webhook-listen, --webhook-public-url)"
             )
             failure = self.client.failure(SETUP, message, response)
             raise _Stop(CheckResult(SUITE, "webhooks/subscribe", Outcome.ERROR, [failure], seconds=self._seconds()))
-        self.subscribed.append(data["id"])
+        self.subscribed.append(subscription_id)
         secret = data.get("secret")
-        return data["id"], secret if isinstance(secret, str) and secret else None
+        return subscription_id, secret if isinstance(secret, str) and secret else None
+
+    def _post(self, body: dict[str, Any]) -> requests.Response:
+        """Send a subscription's fields to the subscribe operation, as the spec describes the request."""
+        create, res = self.sub.create, self.sub.resource
+        return self.ctx.send(self.client, create, create.path, res.wrap(create, body))
+
+    def _record(self, response: requests.Response) -> Json:
+        """The subscription the subscribe operation's answer carries (where the spec puts it)."""
+        return self.sub.resource.record_of(self.sub.create, json_or_none(response))
 
     def _retry_event(self) -> Event | None:
         """The event the retry check delivers.
@@ -290,19 +300,19 @@ class Session:
     def check_forbidden(self) -> tuple[list[Failure], str]:
         """Subscribing a metadata or private address must be refused with 4xx."""
         failures: list[Failure] = []
-        path = self.sub.resource.collection
+        call = f"{self.sub.create.method} {self.sub.create.path}"
         events = self.subscribable[:1]
         refused: list[str] = []
         for url in FORBIDDEN_URLS:
             body = {self.sub.url_field: url, self.sub.events_field: events, **self.sub.extra}
-            response = self.client.call("POST", path, json_body=body)
+            response = self._post(body)
             status = response.status_code
             if status == RATE_LIMITED:
-                failures.append(self.client.failure(FORBIDDEN, f"POST {path} with url {url} answered 429", response))
+                failures.append(self.client.failure(FORBIDDEN, f"{call} with url {url} answered 429", response))
             elif 200 <= status < 300:
-                data = unwrap(json_or_none(response))
-                if isinstance(data, dict) and data.get("id") is not None:
-                    self._unsubscribe(data["id"])
+                accepted = self.sub.resource.id_of(self._record(response))
+                if accepted is not None:
+                    self._unsubscribe(accepted)
                 message = f"a subscription to {url} was accepted ({status}): it must be refused with 4xx (SSRF)"
                 failures.append(self.client.failure(FORBIDDEN, message, response))
             elif not 400 <= status < 500:
@@ -502,7 +512,7 @@ class Session:
         delete = self.sub.resource.item_op("DELETE")
         if delete is not None:
             with contextlib.suppress(requests.RequestException):
-                self.client.call("DELETE", self.ctx.path(delete, subscription_id))
+                self.ctx.send(self.client, delete, self.ctx.path(delete, subscription_id))
 
     def close(self) -> None:
         """Delete the subscriptions first (no more deliveries), then the records made; stop the receiver."""
@@ -513,7 +523,7 @@ class Session:
                 op = res.item_op("DELETE")
                 if op is not None and (res.collection, str(record_id)) not in triggers.deleted:
                     with contextlib.suppress(requests.RequestException):
-                        self.client.call("DELETE", self.ctx.path(op, record_id))
+                        self.ctx.send(self.client, op, self.ctx.path(op, record_id))
         with contextlib.suppress(requests.RequestException):
             self.ctx.cleanup()
         self.receiver.close()

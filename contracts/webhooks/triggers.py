@@ -1,7 +1,9 @@
 """Make each documented event happen through the API, as its ``x-sandbox-emit`` says, on records made for it.
 
 ``when: created`` creates a record of the resource (a body built like the security suite's: required fields,
-examples, references to records it creates first); ``deleted`` deletes a fresh one; ``updated`` changes one
+examples, references to records it creates first; sent as the spec describes the request, through
+``Context.send``: its create operation, required headers, body wrapper and media type, the id read where the
+answer puts it); ``deleted`` deletes a fresh one; ``updated`` changes one
 plain text field (PATCH, else PUT); ``operation: X`` calls X on a fresh record, first walking it to a state X
 accepts (``x-sandbox-transition``); ``when: {field: value}`` follows the shortest chain of declared transitions
 that makes the field become the value; where none does, a change the spec declares as the customer's
@@ -27,7 +29,7 @@ from contracts.meter import Throttled
 from contracts.results import NO_ANSWER, RATE_LIMITED, Failure
 from contracts.security.fixtures import Context, Created
 from contracts.security.resources import Resource
-from contracts.security.spec_view import Operation, Spec, json_or_none, unwrap
+from contracts.security.spec_view import Operation, Spec, json_or_none
 from contracts.webhooks.judge import DELIVERY
 from contracts.webhooks.spec import (
     CustomerAction,
@@ -65,13 +67,14 @@ class Triggered:
 
 @dataclass
 class Fresh:
-    """A record made for one event: its resource, id, the body that created it and the create request as curl."""
+    """A record made for one event: its resource, id, the body that created it, the create request (curl, name)."""
 
     resource: Resource
     id: Any
     body: dict[str, Any]
     data: dict[str, Any]
     reproduction: str
+    trigger: str  # the create request, ``PUT /Things``
 
 
 PAST = "2001-01-01"  # behind any target's today: a record dated then is as old as a record can be
@@ -158,7 +161,7 @@ class Triggers:
         record = self._create(res)
         record_id = record.id
         if emit.kind == "created":
-            return Expect(event.name, res.name, record_id, f"POST {res.collection}", record.reproduction)
+            return Expect(event.name, res.name, record_id, record.trigger, record.reproduction)
         if emit.kind == "deleted":
             op = res.item_op("DELETE")
             if op is None:
@@ -265,7 +268,7 @@ class Triggers:
                 response = self._call(step.operation, record.id, f"trigger {event.name}")
             except NotTriggered:
                 continue
-            data = unwrap(json_or_none(response))
+            data = res.record_of(step.operation, json_or_none(response))
             state = data.get(name) if isinstance(data, dict) else step.to
             if state == goal:
                 return self._expect(event, res, record.id, step.operation, response)
@@ -284,6 +287,9 @@ class Triggers:
 
     def _create(self, res: Resource, *, dated: bool = False) -> Fresh:
         """A fresh record of ``res`` (the security suite's minimal valid body, its dates at ``PAST`` if ``dated``)."""
+        create = res.create
+        if create is None:
+            raise NotTriggered(f"{res.collection} has no create operation, so the suite has no record of its own")
         response: requests.Response | None = None
         for _ in range(2):
             body = self.ctx.build_body(res)
@@ -291,27 +297,30 @@ class Triggers:
                 raise NotTriggered(f"a required reference of {res.collection} has no record to point at")
             if dated:
                 body = {**body, **dict.fromkeys(_date_fields(res), PAST)}
-            response = self.client.call("POST", res.collection, json_body=body)
-            data = unwrap(json_or_none(response))
-            if response.status_code < 300 and isinstance(data, dict) and data.get("id") is not None:
-                self.made.append((res, data["id"]))
-                return Fresh(res, data["id"], body, data, curl(response.request, self.ctx.target))
+            response = self.ctx.send(self.client, create, create.path, res.wrap(create, body))
+            data = res.record_of(create, json_or_none(response))
+            record_id = res.id_of(data)
+            if response.status_code < 300 and isinstance(data, dict) and record_id is not None:
+                self.made.append((res, record_id))
+                reproduction = curl(response.request, self.ctx.target)
+                return Fresh(res, record_id, body, data, reproduction, f"{create.method} {create.path}")
             if response.status_code != 422:
                 break
         status = response.status_code if response is not None else "nothing"
-        raise NotTriggered(f"POST {res.collection} answered {status}, so there is no record to trigger it on")
+        raise NotTriggered(f"{create.method} {create.path} answered {status}, so there is no record to trigger it on")
 
     def _update(self, res: Resource, record: Fresh) -> tuple[Operation, requests.Response]:
+        """Change one plain text field of the record (PATCH, else PUT), in the body's wrapper if it has one."""
         patch, put = res.item_op("PATCH"), res.item_op("PUT")
         value = f"Contract {self.ctx.unique()}"
         if patch is not None and patch.body_schema is not None:
-            name = self.ctx.marker_field(patch.body_schema)
+            name = self.ctx.marker_field(res.body_envelope(patch).inner(patch.body_schema))
             if name is not None:
-                return patch, self._call(patch, record.id, "update", {name: value})
+                return patch, self._call(patch, record.id, "update", res.wrap(patch, {name: value}))
         if put is not None and put.body_schema is not None:
-            name = self.ctx.marker_field(put.body_schema)
+            name = self.ctx.marker_field(res.body_envelope(put).inner(put.body_schema))
             if name is not None:
-                return put, self._call(put, record.id, "update", {**record.body, name: value})
+                return put, self._call(put, record.id, "update", res.wrap(put, {**record.body, name: value}))
         raise NotTriggered(f"{res.collection} has no PATCH or PUT with a plain text field to change")
 
     def _walk(
@@ -331,8 +340,8 @@ class Triggers:
         last: tuple[Operation, requests.Response] | None = None
         for step in chain:
             response = self._call(step.operation, record.id, f"trigger {event.name}")
-            data = unwrap(json_or_none(response))
-            state = data.get(name, step.to) if isinstance(data, dict) and data.get("id") == record.id else step.to
+            data = res.record_of(step.operation, json_or_none(response))
+            state = data.get(name, step.to) if isinstance(data, dict) and res.id_of(data) == record.id else step.to
             last = (step.operation, response)
         return last
 
@@ -344,7 +353,7 @@ class Triggers:
                 raise NotTriggered(f"{op.method} {op.path} needs a body that is not JSON")
             body = self.ctx.sample(schema)
         path = self.ctx.path(op, record_id)
-        response = self.client.call(op.method, path, json_body=body)
+        response = self.ctx.send(self.client, op, path, body)
         if not 200 <= response.status_code < 300:
             raise NotTriggered(f"{op.method} {path} ({why}) answered {response.status_code}")
         return response

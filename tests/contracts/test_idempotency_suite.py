@@ -18,7 +18,7 @@ from faulty import VARIANTS, Variant, checks_by_name, serve, variants_of
 from contracts import Keys, Outcome, Report, Target, run
 from contracts import idempotency as idem
 from contracts import suites as registry
-from contracts.idempotency.spec import idempotent_operations, key_header, subjects
+from contracts.idempotency.spec import idempotent_operations, key_header, refusal_statuses, subjects
 from contracts.report import failures_text
 from contracts.security.resources import find_resources
 from contracts.security.spec_view import Spec
@@ -114,6 +114,7 @@ def test_the_key_header_is_read_from_the_spec_whatever_its_casing(tmp_path: Path
     ids = {op.operation_id for op in ops}
     assert {"createCustomer", "updateInvoice", "replaceItem", "createOAuthToken"} <= ids
     assert all(op.method in ("POST", "PUT", "PATCH") for op in ops)
+    assert all(refusal_statuses(op) == (422,) for op in ops)  # each documents 422: a reused key is refused so
     document: dict[str, Any] = yaml.safe_load(SPEC.read_text(encoding="utf-8"))
     document["components"]["parameters"]["IdempotencyKey"]["name"] = "idempotency-KEY"
     lowered = Spec(document)
