@@ -31,8 +31,7 @@ from mockserver.jsonio import dumps, loads
 from mockserver.platform.auth import Credential, KeyRing
 from mockserver.platform.control_state import ControlState
 from mockserver.platform.faults import FaultInjector
-from mockserver.platform.idempotency import HEADER as IDEMPOTENCY_HEADER
-from mockserver.platform.idempotency import IdempotencyStore
+from mockserver.platform.idempotency import IdempotencyStore, key_header
 from mockserver.platform.ratelimit import Budget, RateLimiter
 from mockserver.rsgi import BODY_TIMED_OUT
 from mockserver.spec import Operation
@@ -228,6 +227,7 @@ class OperationView:
         self.strict = strict
         self.base_url = base_url
         self.usual_error = usual_error_schema(engine.index.operations)  # for errors an operation does not document
+        self.key_headers = {op.operation_id: key_header(op.parameters) for op in engine.index.operations}
 
     def answer(self, request: Request, rule: str, path_args: dict[str, str]) -> Answer:
         """Answer a request routed to a spec rule (a failure inside becomes a logged 500 in the error shape)."""
@@ -287,14 +287,15 @@ class OperationView:
         raw = exchange.raw = read_body(request)
         exchange.drop = drop_after
         company_id = credential.company.id if credential else self.default_company
-        key = params.get(IDEMPOTENCY_HEADER) if operation.method in ("POST", "PUT", "PATCH") else None
-        if not isinstance(key, str):
+        header = self.key_headers.get(operation.operation_id) if operation.method in ("POST", "PUT", "PATCH") else None
+        key = params.get(header) if header else None
+        if header is None or not isinstance(key, str):
             return self._execute(exchange, operation, validator, params, raw, company_id, credential)
         fingerprint = self.idempotency.fingerprint(
             request.method, request.path, request.query_string, request.content_type or "", raw
         )
         try:
-            claim = self.idempotency.begin(company_id, key, fingerprint)
+            claim = self.idempotency.begin(company_id, key, fingerprint, header)
         except ValidationFailed as reused:  # answered with a status the operation documents
             raise validator.refusal(reused) from None
         if isinstance(claim, Reply):

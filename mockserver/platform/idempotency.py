@@ -12,12 +12,13 @@ from __future__ import annotations
 import base64
 import hashlib
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 from mockserver.behaviours.context import Reply
 from mockserver.errors import Conflict, ValidationFailed
+from mockserver.spec import Parameter
 from mockserver.store import Ephemera
 from mockserver.store.ephemera import MemoryEphemera
 
@@ -25,6 +26,15 @@ HEADER = "Idempotency-Key"
 REPLAYED = "Idempotent-Replayed"
 WINDOW_SECONDS = 24 * 3600
 NAMESPACE = "idempotency"
+
+
+def key_header(parameters: Iterable[Parameter]) -> str | None:
+    """The header an operation takes its idempotency key in, in the spec's spelling (``X-Idempotency-Key``)."""
+    for parameter in parameters:
+        squashed = "".join(ch for ch in parameter.name.lower() if ch.isalnum())
+        if parameter.location == "header" and squashed.endswith("idempotencykey"):
+            return parameter.name
+    return None
 
 
 @dataclass(frozen=True)
@@ -52,7 +62,7 @@ class IdempotencyStore:
             digest.update(len(part).to_bytes(8, "big") + part)
         return digest.hexdigest()
 
-    def begin(self, company_id: int, key: str, fingerprint: str) -> Claim | Reply:
+    def begin(self, company_id: int, key: str, fingerprint: str, header: str = HEADER) -> Claim | Reply:
         """Claim a key for a new request, or return the stored reply to replay (409/422 when not allowed)."""
         now = self.now()
         name = f"{company_id}:{key}"
@@ -62,8 +72,8 @@ class IdempotencyStore:
             return Claim(name, fingerprint, expires)
         if entry.get("fingerprint") != fingerprint:
             raise ValidationFailed(
-                {HEADER: ["This key was already used with a different request; use a new key."]},
-                "Idempotency-Key reused with a different request.",
+                {header: ["This key was already used with a different request; use a new key."]},
+                f"{header} reused with a different request.",
             )
         stored = entry.get("reply")
         if stored is None:

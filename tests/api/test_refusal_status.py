@@ -46,6 +46,19 @@ def test_a_key_reused_with_another_body_is_400_where_the_operation_documents_no_
     assert reused.get_json()["message"] == "Idempotency-Key reused with a different request."
 
 
+def test_a_key_header_spelled_otherwise_by_the_spec_is_honoured_under_its_own_name(tmp_path: Path) -> None:
+    """Only the exact name ``Idempotency-Key`` was honoured: a spec's ``X-Idempotency-Key`` created twice."""
+    spec = SPEC.replace("{name: Idempotency-Key,", "{name: X-Idempotency-Key,")
+    client = spec_app(tmp_path, spec, seed=1, quiet=True).test_client()
+    headers = {**auth(ACME_FULL), "X-Idempotency-Key": "k-1"}
+    first = client.put("/transfers", json={"amount": 5}, headers=headers)
+    again = client.put("/transfers", json={"amount": 5}, headers=headers)
+    assert (again.status_code, again.headers.get("Idempotent-Replayed")) == (200, "true")
+    assert again.get_json() == first.get_json()
+    reused = client.put("/transfers", json={"amount": 6}, headers=headers)
+    assert reused.get_json()["message"] == "X-Idempotency-Key reused with a different request."
+
+
 ONLY_422 = """\
 openapi: 3.0.3
 info: {title: Shop, version: "1"}
