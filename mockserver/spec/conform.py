@@ -13,7 +13,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from mockserver.spec.resolve import schema_types
+from mockserver.spec.resolve import admitted_types
 
 _INTEGER = re.compile(r"[+-]?[0-9]+")
 _NUMBER = re.compile(r"[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?")
@@ -32,7 +32,7 @@ def conform(value: Any, schema: Any) -> Any:
     if isinstance(value, list):
         items = schema.get("items")
         return [conform(item, items) for item in value] if isinstance(items, Mapping) else value
-    types = schema_types(schema)
+    types = admitted_types(schema)
     if not types or _json_type(value) in types or (_json_type(value) == "integer" and "number" in types):
         return value
     return _converted(value, types)

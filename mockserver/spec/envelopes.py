@@ -122,7 +122,9 @@ class ListEnvelope:
             for slot in self.slots:
                 if slot.path[0] != top:
                     continue
-                value = page.value(slot.role, slot.schema) if slot.role else plain_value(slot.schema)
+                value = (
+                    conform(page.value(slot.role, slot.schema), slot.schema) if slot.role else plain_value(slot.schema)
+                )
                 if value is None and not _nullable(slot.schema):
                     if not slot.required:
                         continue

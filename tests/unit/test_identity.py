@@ -120,6 +120,24 @@ def test_laravel_page_fields_are_exactly_what_the_invoicing_api_always_sent() ->
         assert headers == {}
 
 
+def test_a_page_number_is_written_as_a_string_where_the_schema_says_string() -> None:
+    """Stripe's search results: ``next_page`` is a string or null; a 2 broke the schema."""
+    schema = {
+        "type": "object",
+        "properties": {
+            "object": {"type": "string", "enum": ["search_result"]},
+            "data": {"type": "array", "items": RECORD},
+            "has_more": {"type": "boolean"},
+            "next_page": {"anyOf": [{"type": "string", "maxLength": 5000}], "nullable": True},
+        },
+    }
+    envelope = list_envelope(schema, RECORD)
+    assert envelope is not None
+    facts = PageFacts(5, 0, 2, 2, "http://h/v1/charges/search", (), "page", "page")
+    body, _ = envelope.wrap([{"id": "a"}, {"id": "b"}], facts)
+    assert body["next_page"] == "2"
+
+
 def test_header_pagination_and_cursors() -> None:
     envelope = list_envelope({"type": "array", "items": RECORD}, RECORD, headers=("X-Total-Count", "Link"))
     assert envelope is not None
