@@ -141,12 +141,20 @@ def list_children(call: Call, engine: Engine) -> Reply:
 def create(call: Call, engine: Engine) -> Reply:
     """POST collection: assign id, numbers and timestamps, enforce the rules, store (each record a list body holds)."""
     resource = require_resource(call)
+    link = _parent_link(call, engine)
+    return _each_body(call, engine, lambda body: engine.new_record(call.tenant, resource, body, link))
+
+
+def _parent_link(call: Call, engine: Engine) -> tuple[str, Any] | None:
+    """The key and value a new child record keeps its parent's id in (None at the top level)."""
     parent = scoping.parent_of(call, engine)
-    link = None if parent is None else parent.link
-    made = [
-        engine.new_record(call.tenant, resource, body if isinstance(body, dict) else {}, link)
-        for body in call.operation.request_envelope.unwrap_all(call.body) or [None]
-    ]
+    return None if parent is None else parent.link
+
+
+def _each_body(call: Call, engine: Engine, write: Callable[[dict[str, Any]], Record]) -> Reply:
+    """Write each record a body holds (one, or each of a list wrapper's) and answer them all."""
+    bodies = call.operation.request_envelope.unwrap_all(call.body) or [None]
+    made = [write(body if isinstance(body, dict) else {}) for body in bodies]
     return Reply(call.operation.success_status, engine.render_items(call, made))
 
 
@@ -184,17 +192,16 @@ def update_by_body(call: Call, engine: Engine) -> Reply:
 def upsert(call: Call, engine: Engine) -> Reply:
     """PUT/POST on a collection: update each record the body names that exists, create the others."""
     resource = require_resource(call)
-    parent = scoping.parent_of(call, engine)
-    link = None if parent is None else parent.link
-    made: list[Record] = []
-    for body in call.operation.request_envelope.unwrap_all(call.body) or [None]:
-        named = body.get(resource.id_field) if isinstance(body, dict) else None
+    link = _parent_link(call, engine)
+
+    def write(body: dict[str, Any]) -> Record:
+        named = body.get(resource.id_field)
         record_id = None if named is None else resource.identity.coerce(named)
         if record_id is not None and call.tenant.get(resource.name, record_id) is not None:
-            made.append(_rewritten_by(call, engine, resource, record_id, body, merge=call.operation.method != "PUT"))
-        else:
-            made.append(engine.new_record(call.tenant, resource, body if isinstance(body, dict) else {}, link))
-    return Reply(call.operation.success_status, engine.render_items(call, made))
+            return _rewritten_by(call, engine, resource, record_id, body, merge=call.operation.method != "PUT")
+        return engine.new_record(call.tenant, resource, body, link)
+
+    return _each_body(call, engine, write)
 
 
 def _sent(call: Call) -> Any:
