@@ -1,7 +1,9 @@
 """The ``contracts`` command: run the suites against a base URL; the exit code says what the run proved.
 
 ``0`` every check held and the target was really exercised, ``1`` the target broke the contract, ``2`` a
-usage error, ``3`` could not test (unreachable, rate-limited, nothing ran); see ``contracts.verdict``.
+usage error, ``3`` could not test (unreachable, rate-limited, nothing ran), ``130`` interrupted (Ctrl-C: the
+suite in flight reports what it checked, no other starts; a second Ctrl-C stops at once); see
+``contracts.verdict`` and ``contracts.interrupt``.
 """
 
 from __future__ import annotations
@@ -11,9 +13,11 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from contracts import coverage, interrupt, stateful
 from contracts import report as reporting
 from contracts import suites as registry
 from contracts.progress import Console
+from contracts.results import Report
 from contracts.runner import run
 from contracts.target import WEBHOOK_TOLERANCE, WEBHOOK_WAIT, Target, build_target, load_config
 from contracts.verdict import ExitCode, Verdict
@@ -27,7 +31,9 @@ def parser() -> argparse.ArgumentParser:
         "run",
         help="run contract suites against a base URL",
         epilog="exit codes: 0 every check held, 1 the target broke the contract, 2 usage error, "
-        "3 could not test (unreachable, rate-limited, or no check ran)",
+        "3 could not test (unreachable, rate-limited, or no check ran), 130 interrupted (Ctrl-C or SIGINT: the "
+        "suite in flight reports what it checked as interrupted, no further suite starts; it wins over 1 and 3, "
+        "the reason says what was found; a second Ctrl-C stops at once, without reports)",
     )
     run_cmd.add_argument("--base-url", help="the API's base URL, e.g. http://127.0.0.1:8080/api/v1")
     run_cmd.add_argument("--spec", type=Path, help="the contract (default: the repository's openapi.yaml)")
@@ -60,7 +66,18 @@ def parser() -> argparse.ArgumentParser:
         help=f"comma-separated suites (default: {','.join(defaults)}; also: {','.join(others)})",
     )
     run_cmd.add_argument("--seed", type=int, help="seed for generated data: the same seed sends the same requests")
-    run_cmd.add_argument("--max-examples", type=int, help="examples per operation / steps per machine")
+    run_cmd.add_argument(
+        "--max-examples",
+        type=int,
+        metavar="N",
+        help=f"bounds what a run sends per operation (default: 25). conformance: the spec's own examples, N "
+        f"fuzzed examples (never shrunk), and the coverage phase's boundary cases only on an operation that has "
+        f"at most {coverage.CASES_PER_EXAMPLE}*N of them: Schemathesis cannot cap that phase, which enumerates "
+        f"every case (over 100,000 for a deep schema), so an operation with more runs without it and its check "
+        f"says so. stateful: {stateful.ROUNDS} rounds of up to N*{stateful.SCENARIOS_PER_EXAMPLE} scenarios of "
+        f"up to {stateful.MAX_STEPS} steps, never shrunk; a round stops after {stateful.MAX_FAILURES} distinct "
+        f"failures (Schemathesis reruns the state machine after each). rules: N runs of its state machine",
+    )
     run_cmd.add_argument("--config", type=Path, help="a TOML file with the target's settings")
     run_cmd.add_argument("--setup", dest="setup_hook", help="a command to prepare the target's data first")
     hooks = run_cmd.add_argument_group("webhooks suite")
@@ -117,7 +134,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(ExitCode.USAGE)
     print(f"Checking {target.api} against {target.spec_path} (seed {target.seed}, suites {', '.join(target.suites)})")
     sys.stdout.flush()
-    result = run(target, Console(sys.stdout))
+    with interrupt.handled() as interruption:
+        result = run(target, Console(sys.stdout), interruption)
+        try:
+            return report(result, args)
+        except KeyboardInterrupt:  # Ctrl-C while the reports were written: they may be incomplete
+            print("\ninterrupted while writing the reports", file=sys.stderr)
+            return int(ExitCode.INTERRUPTED)
+
+
+def report(result: Report, args: argparse.Namespace) -> int:
+    """Print the failures, what could not run, the summary and the verdict; write the files asked for."""
     for title, text in (
         ("Failures", reporting.failures_text(result)),
         ("Could not run", reporting.errors_text(result)),

@@ -3,16 +3,21 @@
 It runs Schemathesis's own engine in-process (``contracts.engine``), the same event stream ``st run`` reports,
 with the examples, coverage and fuzzing phases and every built-in check (status codes, content types, headers,
 response schemas, negative data rejected, positive data accepted, auth not ignored, unsupported methods with
-``Allow``, ...) plus the domain checks of ``contracts.checks``. ``target.max_examples`` bounds the fuzzing
-phase per operation (the examples and coverage phases enumerate the spec once). One CheckResult per
-operation, named by its label (``POST /invoices``); a failure's rule is ``conformance.<check name>``.
+``Allow``, ...) plus the domain checks of ``contracts.checks``. ``target.max_examples`` bounds every phase
+per operation: fuzzing draws that many examples, without shrinking; the examples phase sends the spec's own
+examples; the coverage phase runs only on the operations whose cases number at most
+``contracts.coverage.bound(max_examples)``, the others say so in their check. One CheckResult per operation,
+named by its label (``POST /invoices``); a failure's rule is ``conformance.<check name>``. Interrupted, the
+suite hands over what it checked, then raises KeyboardInterrupt again (``engine.Run.checks``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
-from contracts import engine
+from schemathesis.config import SchemathesisConfig
+
+from contracts import coverage, engine
 from contracts.results import CheckResult
 from contracts.suites import suite
 from contracts.target import Target
@@ -30,10 +35,23 @@ def run(target: Target) -> Iterator[CheckResult]:
     if unreachable is not None:
         yield unreachable
         return
-    config = engine.build_config(target, phases=engine.fuzzing_phases(), max_examples=target.max_examples)
+    limit = coverage.bound(target.max_examples)
     try:
-        schema = engine.load(target, config)
+        target.meter.now("counting coverage cases")
+        oversized = coverage.oversized(engine.load(target, _config(target, [])), limit)
+        schema = engine.load(target, _config(target, oversized))
     except engine.SpecError as exc:
         yield engine.unloadable(SUITE, target, exc)
         return
-    yield from engine.Run(target, SUITE, schema).execute()
+    notes = dict.fromkeys(oversized, coverage.reason(limit))
+    yield from engine.Run(target, SUITE, schema, notes=notes).checks()
+
+
+def _config(target: Target, without_coverage: list[str]) -> SchemathesisConfig:
+    """Every phase, bounded by ``target.max_examples``; no coverage phase on the operations ``without_coverage``."""
+    return engine.build_config(
+        target,
+        phases=engine.fuzzing_phases(),
+        max_examples=target.max_examples,
+        operations=coverage.switched_off(without_coverage),
+    )

@@ -29,9 +29,9 @@ import re
 import sys
 import time
 import uuid
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import requests
@@ -42,12 +42,13 @@ from schemathesis.core.failures import CustomFailure
 from schemathesis.core.parameters import ParameterLocation
 from schemathesis.core.result import Ok
 from schemathesis.core.transport import Response
-from schemathesis.engine import Status, events, from_schema
+from schemathesis.engine import Status, StopReason, events, from_schema
+from schemathesis.engine.core import EventStream
 from schemathesis.engine.recorder import CheckNode, ScenarioRecorder
 from schemathesis.schemas import BaseSchema
 
 from contracts import checks as _checks  # noqa: F401  (registers the domain checks and the PDF deserializer)
-from contracts import probe
+from contracts import partial, probe
 from contracts.credentials import credentials_of, provider, refused
 from contracts.http import redact, refusal
 from contracts.meter import Carried, Meter
@@ -63,6 +64,7 @@ _NO_RESPONSE_DATA = {"extra-data-sources": {"responses": False}}
 _MAX_BODY = 800
 _MAX_FAILURES_PER_CHECK = 5
 REFUSALS = (401, 403)  # answers that refuse a credential
+_UNIT_PHASES = ("examples", "coverage", "fuzzing")  # the phases that test one operation at a time
 
 
 def build_config(
@@ -70,13 +72,21 @@ def build_config(
     *,
     phases: Mapping[str, Mapping[str, Any]],
     max_examples: int,
+    operations: Sequence[Mapping[str, Any]] = (),
+    max_failures: int | None = None,
 ) -> SchemathesisConfig:
-    """A Schemathesis config for ``target``; ``phases`` maps a phase name to its settings (unlisted: off)."""
+    """A Schemathesis config for ``target``; ``phases`` maps a phase name to its settings (unlisted: off).
+
+    ``operations``: Schemathesis ``[[operations]]`` entries, settings for some operations only;
+    ``max_failures``: the distinct failures after which the engine stops (None: no limit).
+    """
     all_phases: dict[str, Any] = {name: {"enabled": False} for name in ("examples", "coverage", "fuzzing", "stateful")}
     for name, settings in phases.items():
         all_phases[name] = {"enabled": True, **settings}
+    limit = {} if max_failures is None else {"max-failures": max_failures}
     return SchemathesisConfig.from_dict(
         {
+            **limit,
             "seed": target.seed,
             "suppress-health-check": _SUPPRESSED_HEALTH_CHECKS,
             "cache": {"enabled": False},
@@ -92,16 +102,18 @@ def build_config(
             "generation": {"max-examples": max_examples, "database": "none", "deterministic": True},
             "phases": all_phases,
             "checks": {"positive_data_acceptance": {"expected-statuses": POSITIVE_EXPECTED_STATUSES}},
+            "operations": [dict(entry) for entry in operations],
         }
     )
 
 
 def fuzzing_phases() -> dict[str, dict[str, Any]]:
-    """Examples, coverage and fuzzing, none of them fed by the target's earlier answers."""
+    """Examples, coverage and fuzzing, none of them fed by the target's earlier answers; fuzzing never shrinks."""
     return {
         "examples": dict(_NO_RESPONSE_DATA),
         "coverage": dict(_NO_RESPONSE_DATA),
-        "fuzzing": {**_NO_RESPONSE_DATA, "error-feedback": {"enabled": False}},
+        # No shrinking: a failure is reported as found, and fuzzing sends at most max_examples per operation.
+        "fuzzing": {**_NO_RESPONSE_DATA, "error-feedback": {"enabled": False}, "generation": {"no-shrink": True}},
     }
 
 
@@ -204,6 +216,7 @@ class _Operation:
     how: str = ""  # how the key was sent (for the reason)
     skip_reasons: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    phases: set[str] = field(default_factory=set)  # the phases that ran to their end on it (or skipped it)
 
     def add(self, failure: Failure) -> bool:
         """Keep a distinct failure (a few per rule at most); whether it was new."""
@@ -242,7 +255,7 @@ class _Operation:
             return CheckResult(suite, self.name, Outcome.SKIPPED, reason=reason, seconds=seconds)
         if self.answered:
             return CheckResult(suite, self.name, Outcome.PASSED, seconds=seconds)
-        reason = "; ".join(dict.fromkeys(self.skip_reasons)) or "not tested"
+        reason = "; ".join(dict.fromkeys(self.skip_reasons)) or partial.NOT_TESTED
         return CheckResult(suite, self.name, Outcome.SKIPPED, reason=reason, seconds=seconds)
 
 
@@ -252,7 +265,11 @@ class Run:
 
     With ``single`` set, every scenario, error and failure lands in the one CheckResult of that name (a
     state machine's scenarios span operations); otherwise each operation label gets its own and anything
-    not tied to one operation goes to ``run``.
+    not tied to one operation goes to ``run``. ``notes`` add a reason to an operation's check (by label).
+
+    Interrupted (Ctrl-C, wherever it lands: the engine reports it, or it stops the engine from here), the run
+    keeps what it found but claims no pass an operation did not earn in every phase (``contracts.partial``),
+    and ``interrupted`` is set; ``checks`` then raises KeyboardInterrupt again once it has handed them over.
     """
 
     target: Target
@@ -260,8 +277,11 @@ class Run:
     schema: BaseSchema
     single: str | None = None
     observer: Callable[[events.EngineEvent], None] | None = None
+    notes: Mapping[str, str] = field(default_factory=dict)
     operations: dict[str, _Operation] = field(default_factory=dict)
     auth: provider.CaseAuth | None = None  # the key's provider on ``schema`` (found there when not given)
+    interrupted: bool = False
+    stop_reason: str = ""  # why the engine stopped (``completed``, ``failure_limit``, ...), once it has
 
     def __post_init__(self) -> None:
         if self.auth is None:
@@ -277,24 +297,62 @@ class Run:
             self.operations[name] = _Operation(name)
         return self.operations[name]
 
+    def checks(self) -> Iterator[CheckResult]:
+        """``execute``'s results one by one; then, if the run was interrupted, KeyboardInterrupt again."""
+        yield from self.execute()
+        if self.interrupted:
+            raise KeyboardInterrupt
+
     def execute(self) -> list[CheckResult]:
         """Run every enabled phase; return the results in the order operations were first reported."""
         started = time.monotonic()
         with _running(self.schema):
-            for event in from_schema(self.schema).execute():
-                if self.observer is not None:
-                    self.observer(event)
-                if isinstance(event, events.ScenarioStarted):
-                    self.target.meter.now(self.single or f"{event.label or 'run'} ({event.phase.value})")
-                self._handle(event)
-        if not self.operations:
+            stream = from_schema(self.schema).execute()
+            try:
+                self._consume(stream)
+            except KeyboardInterrupt:
+                # Ctrl-C landed here rather than in the engine: stop it, and let it report what was in flight.
+                self.interrupted = True
+                stream.stop()
+                self._consume(stream)
+        if not self.operations and not self.interrupted:
             self._op(None).skip_reasons.append("the engine tested nothing")
-        results = [operation.result(self.suite) for operation in self.operations.values()]
         if self.single:
-            results[0].seconds = round(time.monotonic() - started, 3)
-            return results
-        order = {label: index for index, label in enumerate(_labels(self.schema))}
+            result = self._result(self._op(None), {})
+            result.seconds = round(time.monotonic() - started, 3)
+            return [result]
+        found = _operations(self.schema)
+        if self.interrupted:
+            for label in found:  # an operation the run never reached is listed, as not tested
+                self._op(label)
+        results = [self._result(operation, found) for operation in self.operations.values()]
+        order = {label: index for index, label in enumerate(found)}
         return sorted(results, key=lambda result: order.get(result.name, len(order)))
+
+    def _planned(self, label: str, operations: Mapping[str, Any]) -> list[str]:
+        """The phases that were to test the operation ``label`` (its own config may switch some off)."""
+        phases = self.schema.config.phases_for(operation=operations.get(label))
+        return [name for name in _UNIT_PHASES if phases.get_by_name(name=name).enabled]
+
+    def _consume(self, stream: EventStream) -> None:
+        for event in stream:
+            if self.observer is not None:
+                self.observer(event)
+            if isinstance(event, events.ScenarioStarted):
+                self.target.meter.now(self.single or f"{event.label or 'run'} ({event.phase.value})")
+            self._handle(event)
+
+    def _result(self, operation: _Operation, operations: Mapping[str, Any]) -> CheckResult:
+        """``operation``'s check, with its note; cut short by an interruption, claiming no pass it did not earn."""
+        result = operation.result(self.suite)
+        if self.interrupted and self.single:
+            result = partial.unfinished(result, "it ran all its scenarios", operation.answered)
+        elif self.interrupted:
+            missing = [name for name in self._planned(operation.name, operations) if name not in operation.phases]
+            reached = bool(operation.phases or operation.answered)
+            result = partial.unfinished(result, partial.phases(missing, reached=reached), operation.answered)
+        note = self.notes.get(operation.name, "")
+        return replace(result, reason="; ".join(part for part in (result.reason, note) if part)) if note else result
 
     def _handle(self, event: events.EngineEvent) -> None:
         if isinstance(event, events.ScenarioFinished):
@@ -308,6 +366,10 @@ class Run:
         elif isinstance(event, events.FatalError):
             self._op(None).add_error(self._error("Schemathesis could not run", str(event.exception)))
         elif isinstance(event, events.EngineFinished):
+            # Not ``events.Interrupted``: the engine also sends it when it stops itself (a failure limit, a server
+            # gone); only a stop from outside (Ctrl-C) is an interruption.
+            self.stop_reason = event.stop_reason.value
+            self.interrupted = self.interrupted or event.stop_reason == StopReason.INTERRUPTED
             for found in event.failures:
                 self._record(None, self._failure_without_case(found))
 
@@ -324,6 +386,8 @@ class Run:
     def _scenario(self, event: events.ScenarioFinished) -> None:
         operation = self._op(event.label)
         operation.seconds += event.elapsed_time
+        if event.status != Status.INTERRUPTED:
+            operation.phases.add(event.phase.value)
         if event.status == Status.SKIP:
             if event.skip_reason:
                 operation.skip_reasons.append(event.skip_reason)
@@ -357,9 +421,9 @@ class Run:
         )
 
 
-def _labels(schema: BaseSchema) -> list[str]:
-    """Operation labels in the spec's order."""
-    return [result.ok().label for result in schema.get_all_operations() if isinstance(result, Ok)]
+def _operations(schema: BaseSchema) -> dict[str, Any]:
+    """The spec's operations by label, in the spec's order."""
+    return {result.ok().label: result.ok() for result in schema.get_all_operations() if isinstance(result, Ok)}
 
 
 def reachable(suite: str, target: Target) -> CheckResult | None:

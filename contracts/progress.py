@@ -98,10 +98,11 @@ class Console:
         """The suite's totals."""
         counts = run.requests
         status = ", ".join(f"{name} {n}" for name, n in counts.status.items() if n) or "none"
+        cut = "INTERRUPTED after " if run.interrupted else ""
         with self._lock:
             self._shown = ""
             self._line(
-                f"{run.name}: {counts.made} requests, {counts.answered} answered ({status}), "
+                f"{run.name}: {cut}{counts.made} requests, {counts.answered} answered ({status}), "
                 f"{counts.unanswered} without answer, {run.seconds:.1f} s"
             )
 

@@ -2,6 +2,10 @@
 
 A suite that did not exercise the target (unreachable, rate-limited, its credentials refused, nothing ran) is
 an ``exercised`` testcase with an ``<error>`` in JUnit, and ``exercised: false`` with its ``problems`` in JSON.
+An interrupted run (Ctrl-C) says so in both: the suite cut short has ``interrupted: true`` in JSON and a
+``completed`` testcase (instead of ``exercised``) with an ``<error type="interrupted">`` in JUnit; a suite that
+never started is in JSON's ``run.not_run`` and is a JUnit testsuite with one such error; the run's metadata
+(``run.interrupted``) names where it stopped.
 
 Both files say what was checked as well as what was found: target, spec (path and SHA-256), seed, suites,
 key roles (never keys), whether an admin token was given (never the token), start time, durations, versions,
@@ -99,6 +103,8 @@ def run_metadata(report: Report, verdict: Verdict) -> dict[str, Any]:
         body["probe"] = info.probe.as_dict()
     body["exit_code"] = int(verdict.code)
     body["reason"] = verdict.reason
+    body["interrupted"] = report.interrupted
+    body["not_run"] = report.not_run() if report.interrupted else []
     return body
 
 
@@ -116,6 +122,7 @@ def suite_metadata(report: Report) -> list[dict[str, Any]]:
                 "requests": (run.requests if run is not None else Counts()).as_dict(),
                 "checks": _outcomes(checks),
                 "exercised": not issues,
+                "interrupted": run is not None and run.interrupted,
                 "problems": [issue.line() for issue in issues],
             }
         )
@@ -166,7 +173,8 @@ def write_junit(report: Report, path: Path) -> None:
     checks = report.checks
     outcomes = _outcomes(checks)
     suites = suite_metadata(report)
-    untested = sum(bool(suite["problems"]) for suite in suites)
+    never = report.not_run() if report.interrupted else []
+    untested = sum(bool(suite["problems"]) for suite in suites) + len(never)
     root = ET.Element(
         "testsuites",
         name="contracts",
@@ -185,6 +193,11 @@ def write_junit(report: Report, path: Path) -> None:
         ET.SubElement(case, "error", message=report.unreachable, type="unreachable")
     for suite in suites:
         _suite(root, report.of(suite["name"]), suite, run_props, started)
+    for name in never:
+        element = ET.SubElement(root, "testsuite", name=name, tests="1", failures="0", errors="1", skipped="0")
+        _properties(element, run_props)
+        case = ET.SubElement(element, "testcase", classname=name, name="started", time="0.000")
+        ET.SubElement(case, "error", message=f"{name} never started: the run was interrupted first", type="interrupted")
     path.parent.mkdir(parents=True, exist_ok=True)
     ET.ElementTree(root).write(path, encoding="utf-8", xml_declaration=True)
 
@@ -221,6 +234,8 @@ def _suite(
         elif check.outcome is Outcome.SKIPPED:
             ET.SubElement(case, "skipped", message=check.reason)
     if problems:  # the suite did not exercise the target: an error a CI report shows, not a quiet property
-        case = ET.SubElement(element, "testcase", classname=name, name="exercised", time="0.000")
-        node = ET.SubElement(case, "error", message=problems[0], type="not-exercised")
+        # Cut short (Ctrl-C), it exercised only part of it: what it checked is above, the rest never ran.
+        testcase, kind = ("completed", "interrupted") if suite["interrupted"] else ("exercised", "not-exercised")
+        case = ET.SubElement(element, "testcase", classname=name, name=testcase, time="0.000")
+        node = ET.SubElement(case, "error", message=problems[0], type=kind)
         node.text = "\n".join(problems)

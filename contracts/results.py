@@ -91,11 +91,12 @@ def _first_line(text: str, size: int = 160) -> str:
 
 @dataclass(frozen=True)
 class SuiteRun:
-    """One suite as it ran: how long, and what it sent and got back."""
+    """One suite as it ran: how long, what it sent and got back, and whether it was cut short (Ctrl-C)."""
 
     name: str
     seconds: float
     requests: Counts
+    interrupted: bool = False
 
 
 @dataclass
@@ -106,6 +107,7 @@ class Report:
     runs: list[SuiteRun] = field(default_factory=list)
     info: RunInfo | None = None
     unreachable: str = ""  # why the first probe got no answer (nothing else ran)
+    interrupted: str = ""  # where the run was cut short (Ctrl-C): a suite, "probe" or "setup"; "" ran to its end
 
     @property
     def verdict(self) -> Verdict:
@@ -130,6 +132,12 @@ class Report:
     def run_of(self, suite: str) -> SuiteRun | None:
         """What one suite sent, if it ran under the runner."""
         return next((run for run in self.runs if run.name == suite), None)
+
+    def not_run(self) -> list[str]:
+        """The suites the run was to run but never started (it was interrupted first)."""
+        planned = self.info.suites if self.info is not None else []
+        started = {run.name for run in self.runs}
+        return [name for name in planned if name not in started]
 
     def broken_rules(self) -> set[str]:
         """Every rule a failed check found broken."""

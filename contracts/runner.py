@@ -3,6 +3,10 @@
 Each suite gets ``replace(target, meter=Meter(...))``: its own counter, which every request it sends
 (through ``contracts.http.Client`` or Schemathesis) reports to, so the report can say what each suite
 really exercised. Every check is scrubbed of the target's keys before anyone (console, JSON, JUnit) sees it.
+
+Interrupted (KeyboardInterrupt out of a suite, or an ``Interruption`` noted while it ran), the run stops: the
+suite keeps the checks it finished and is marked interrupted, no other suite starts, and the report says where
+the run was cut short (``Report.interrupted``), so the verdict cannot pass it (``contracts.verdict``).
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from contracts import probe
 from contracts import suites as registry
 from contracts.credentials import AuthState
 from contracts.http import redact
+from contracts.interrupt import Interruption
 from contracts.meter import Meter
 from contracts.results import CheckResult, Failure, Outcome, Report, SuiteRun
 from contracts.runinfo import RunInfo
@@ -42,10 +47,11 @@ class Listener(Protocol):
         """A suite ended."""
 
 
-def run(target: Target, listener: Listener | None = None) -> Report:
+def run(target: Target, listener: Listener | None = None, interruption: Interruption | None = None) -> Report:
     """Probe the target, run the setup hook (if any), then ``target.suites`` in order; return the report.
 
-    A target that names no suite runs the registry's defaults.
+    A target that names no suite runs the registry's defaults. ``interruption``: where a SIGINT handler notes
+    that the user asked the run to stop (``contracts.interrupt``); a KeyboardInterrupt stops it all the same.
     """
     if not target.suites:
         target = replace(target, suites=registry.choose(None))
@@ -53,30 +59,50 @@ def run(target: Target, listener: Listener | None = None) -> Report:
     started = time.monotonic()
     info = RunInfo.of(target, dt.datetime.now(dt.UTC))
     report = Report(info=info)
-    info.probe = probe.reach(target)
-    if info.probe.ok and not (target.setup_hook and not _setup(target, report)):
-        for name in target.suites:
-            _run_suite(name, target, report, listener)
-    else:
-        report.unreachable = info.probe.problem
+    stage = "probe"
+    try:
+        info.probe = probe.reach(target)
+        stage = "setup" if target.setup_hook else stage
+        if not info.probe.ok:
+            report.unreachable = info.probe.problem
+        elif not target.setup_hook or _setup(target, report):
+            for name in target.suites:
+                stage = name
+                if not _run_suite(name, target, report, listener, interruption):
+                    break
+    except KeyboardInterrupt:  # in the probe or the setup hook, or a listener between suites
+        report.interrupted = report.interrupted or stage
+    if interruption is not None and interruption.requested and not report.interrupted:
+        report.interrupted = stage
     info.seconds = round(time.monotonic() - started, 3)
     return report
 
 
-def _run_suite(name: str, target: Target, report: Report, listener: Listener | None) -> None:
+def _run_suite(
+    name: str, target: Target, report: Report, listener: Listener | None, interruption: Interruption | None
+) -> bool:
+    """Run one suite into ``report``; False when it was interrupted (the run stops)."""
     meter = Meter(listener.activity if listener is not None else None)
     if listener is not None:
         listener.suite_started(name)
     started = time.monotonic()
-    for check in registry.get(name)(replace(target, meter=meter)):
-        clean = set_aside_refusals(scrubbed(check, target), meter.counts())
-        report.checks.append(clean)
-        if listener is not None:
-            listener.check_finished(clean, meter)
-    done = SuiteRun(name, round(time.monotonic() - started, 3), meter.counts())
+    interrupted = False
+    try:
+        for check in registry.get(name)(replace(target, meter=meter)):
+            clean = set_aside_refusals(scrubbed(check, target), meter.counts())
+            report.checks.append(clean)
+            if listener is not None:
+                listener.check_finished(clean, meter)
+    except KeyboardInterrupt:
+        interrupted = True
+    interrupted = interrupted or (interruption is not None and interruption.requested)
+    done = SuiteRun(name, round(time.monotonic() - started, 3), meter.counts(), interrupted=interrupted)
     report.runs.append(done)
+    if interrupted:
+        report.interrupted = name
     if listener is not None:
         listener.suite_finished(done)
+    return not interrupted
 
 
 def scrubbed(check: CheckResult, target: Target) -> CheckResult:

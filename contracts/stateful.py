@@ -8,6 +8,13 @@ inference. Hypothesis ends a state-machine run early once its scenarios stop tel
 suite runs ``ROUNDS`` of them, each seeded from ``target.seed`` and the round, each with up to
 ``target.max_examples * SCENARIOS_PER_EXAMPLE`` scenarios of up to ``MAX_STEPS`` steps.
 One CheckResult, ``state machine``; a failure's rule is ``stateful.<check name>``.
+
+Bounded: Schemathesis reruns the whole state machine after each new failure (the run ends at a failing step),
+and shrinks each failure by replaying scenarios, neither of which ``max_examples`` bounds: against a target
+that fails often that is tens of thousands of requests. So failures are not shrunk (a failure is reported as
+its steps happened) and a round stops after ``MAX_FAILURES`` distinct ones, so it runs at most
+``MAX_FAILURES + 1`` machines of the size above. Interrupted, the suite stops after the round in flight, hands
+over what it found (a pass only if every round finished), then raises KeyboardInterrupt again.
 """
 
 from __future__ import annotations
@@ -16,9 +23,10 @@ from collections.abc import Iterator
 from dataclasses import replace
 from typing import Any
 
+from schemathesis.engine import StopReason
 from schemathesis.schemas import BaseSchema
 
-from contracts import engine
+from contracts import engine, partial
 from contracts.results import CheckResult
 from contracts.suites import suite
 from contracts.target import Target
@@ -28,10 +36,11 @@ NAME = "state machine"
 ROUNDS = 4
 SCENARIOS_PER_EXAMPLE = 10
 MAX_STEPS = 20
+MAX_FAILURES = 5  # distinct failures a round may find before it stops (a check reports 5 per rule at most)
 
 
 def _phases(*, infer: bool) -> dict[str, dict[str, Any]]:
-    settings: dict[str, Any] = {"max-steps": MAX_STEPS}
+    settings: dict[str, Any] = {"max-steps": MAX_STEPS, "generation": {"no-shrink": True}}
     if not infer:
         settings["inference"] = {"algorithms": []}
     return {"stateful": settings}
@@ -50,6 +59,8 @@ def run(target: Target) -> Iterator[CheckResult]:
     scenarios = max(1, target.max_examples * SCENARIOS_PER_EXAMPLE)
     infer = False
     results: list[CheckResult] = []
+    notes: list[str] = []
+    finished = 0
     try:
         for round_ in range(ROUNDS):
             seeded = replace(target, seed=target.seed * ROUNDS + round_)
@@ -58,12 +69,25 @@ def run(target: Target) -> Iterator[CheckResult]:
                 # No links in the spec: let Schemathesis infer them from the operations' parameters and responses.
                 infer = True
                 schema = _load(seeded, scenarios, infer=True)
-            results.extend(engine.Run(seeded, SUITE, schema, single=NAME).execute())
+            machine = engine.Run(seeded, SUITE, schema, single=NAME)
+            results.extend(machine.execute())
+            if machine.interrupted:
+                raise KeyboardInterrupt
+            if machine.stop_reason == StopReason.FAILURE_LIMIT:
+                notes.append(f"round {round_ + 1} stopped after {MAX_FAILURES} distinct failures")
+            finished += 1
     except engine.SpecError as exc:
         yield engine.unloadable(SUITE, target, exc)
         return
-    yield engine.merge(SUITE, NAME, results)
+    except KeyboardInterrupt:
+        merged = engine.merge(SUITE, NAME, results) if results else engine.skipped(SUITE, NAME, partial.NOT_TESTED)
+        before = f"it finished round {finished + 1} of {ROUNDS}"
+        yield partial.unfinished(merged, before, target.meter.counts().answered)
+        raise
+    merged = engine.merge(SUITE, NAME, results)
+    yield replace(merged, reason="; ".join(part for part in (merged.reason, *notes) if part))
 
 
 def _load(target: Target, scenarios: int, *, infer: bool) -> BaseSchema:
-    return engine.load(target, engine.build_config(target, phases=_phases(infer=infer), max_examples=scenarios))
+    config = engine.build_config(target, phases=_phases(infer=infer), max_examples=scenarios, max_failures=MAX_FAILURES)
+    return engine.load(target, config)

@@ -2,8 +2,11 @@
 
 ``0`` every check held and every suite really exercised the target; ``1`` the target broke the contract
 (at least one real failure; it wins over "could not test", and the reason says both); ``2`` a usage error
-(the CLI's, before anything runs); ``3`` could not test. A suite is *not exercised* when:
+(the CLI's, before anything runs); ``3`` could not test; ``130`` the run was interrupted (Ctrl-C, SIGINT): it
+wins over every other code, since the run did not check all it was asked to, and the reason says what it
+found before it stopped and which suites never started. A suite is *not exercised* when:
 
+- it was interrupted: its checks are partial (a check cut short claims no pass, ``contracts.partial``);
 - none of its requests got an HTTP answer, or more than ``UNANSWERED_SHARE`` of them got none;
 - more than ``RATE_LIMITED_SHARE`` of its answers were 429 Too Many Requests;
 - at least ``REFUSED_SHARE`` of the requests that carried a role's credential meant to be accepted (full,
@@ -21,6 +24,7 @@ from dataclasses import dataclass, field
 from enum import IntEnum
 
 from contracts.meter import Counts
+from contracts.partial import INTERRUPTED
 from contracts.results import CheckResult, Failure, Outcome, Report, SuiteRun
 
 RATE_LIMITED_SHARE = 0.5  # more than half the answers 429: the suite tested the rate limiter, not the API
@@ -28,6 +32,7 @@ UNANSWERED_SHARE = 0.5  # more than half the requests unanswered: the suite test
 REFUSED_SHARE = 0.9  # (nearly) every request with a valid-meant credential refused: the credential, not the API
 REFUSALS = (401, 403)
 RATE_LIMIT_ADVICE = "raise or lift its rate limit (mockserver --rate-limit N) or pass a key with a higher budget"
+RERUN_ADVICE = "run it again to the end for a verdict"
 
 
 class ExitCode(IntEnum):
@@ -37,6 +42,7 @@ class ExitCode(IntEnum):
     BROKEN = 1
     USAGE = 2
     UNTESTED = 3
+    INTERRUPTED = 130  # 128 + SIGINT, as a shell reports a command Ctrl-C stopped
 
 
 @dataclass(frozen=True)
@@ -63,8 +69,9 @@ class Verdict:
 
     @property
     def label(self) -> str:
-        """``OK``, ``FAILED`` or ``NOT TESTED``."""
-        return {ExitCode.OK: "OK", ExitCode.BROKEN: "FAILED"}.get(self.code, "NOT TESTED")
+        """``OK``, ``FAILED``, ``INTERRUPTED`` or ``NOT TESTED``."""
+        labels = {ExitCode.OK: "OK", ExitCode.BROKEN: "FAILED", ExitCode.INTERRUPTED: "INTERRUPTED"}
+        return labels.get(self.code, "NOT TESTED")
 
     def as_dict(self) -> dict[str, object]:
         """JSON-ready."""
@@ -78,18 +85,24 @@ class Verdict:
 
 
 def judge(report: Report) -> Verdict:
-    """The verdict on ``report``: a real breach first, then anything that kept the run from testing."""
+    """The verdict on ``report``: an interruption first, then a real breach, then what kept the run from testing."""
     untested: list[Problem] = []
     if report.unreachable:
         untested.append(Problem("target", report.unreachable))
+    if report.interrupted and report.run_of(report.interrupted) is None:
+        untested.append(Problem(report.interrupted, f"{INTERRUPTED} during {_stage(report)}", RERUN_ADVICE))
     for suite in report.suites():
         untested.extend(problems(suite, report.of(suite), report.run_of(suite)))
+    if report.interrupted:
+        untested.extend(
+            Problem(name, f"{name} never started: {INTERRUPTED} first", RERUN_ADVICE) for name in report.not_run()
+        )
     failed = [check for check in report.checks if check.outcome is Outcome.FAILED]
     names = [_qualified(check) for check in failed]
+    if report.interrupted:
+        return Verdict(ExitCode.INTERRUPTED, _cut_short(report, failed), names, untested)
     if failed:
-        rules = sorted(report.broken_rules())
-        reason = f"the target broke the contract: {len(failed)} check(s) failed ({', '.join(rules[:6])}"
-        reason += ", ...)" if len(rules) > 6 else ")"
+        reason = f"the target broke the contract: {_breaches(report, failed)}"
         if untested:
             reason += f"; and could not test: {_summary(untested)}"
         return Verdict(ExitCode.BROKEN, reason, names, untested)
@@ -101,6 +114,8 @@ def judge(report: Report) -> Verdict:
 def problems(suite: str, checks: list[CheckResult], run: SuiteRun | None) -> list[Problem]:
     """Why ``suite`` did not exercise the target (empty when it did)."""
     found: list[Problem] = []
+    if run is not None and run.interrupted:
+        found.append(Problem(suite, _interrupted(suite, checks, run), RERUN_ADVICE))
     if run is not None:
         found.extend(_traffic(suite, run.requests, ran=_ran(checks)))
     errors = [check for check in checks if check.outcome is Outcome.ERROR]
@@ -110,7 +125,7 @@ def problems(suite: str, checks: list[CheckResult], run: SuiteRun | None) -> lis
         shown = "; ".join(f"{check.name}: {_why(check)}" for check in errors[:2])
         more = f" (+{len(errors) - 2} more)" if len(errors) > 2 else ""
         found.append(Problem(suite, f"{len(errors)} check(s) of {suite} could not run ({shown}{more})"))
-    if checks and not _ran(checks) and not found:
+    if checks and not _ran(checks) and not found:  # (an interrupted suite has said why already)
         reasons = "; ".join(dict.fromkeys(check.reason for check in checks if check.reason)) or "no reason given"
         found.append(Problem(suite, f"every check of {suite} was skipped ({_short(reasons)})", "give it what it needs"))
     return found
@@ -226,3 +241,34 @@ def _held(report: Report) -> str:
     made = sum(run.requests.made for run in report.runs)
     traffic = f"; {answered} of {made} requests answered" if report.runs else ""
     return f"every check held ({passed} passed, {skipped} skipped{traffic})"
+
+
+def _breaches(report: Report, failed: list[CheckResult]) -> str:
+    rules = sorted(report.broken_rules())
+    return f"{len(failed)} check(s) failed ({', '.join(rules[:6])}" + (", ...)" if len(rules) > 6 else ")")
+
+
+def _interrupted(suite: str, checks: list[CheckResult], run: SuiteRun) -> str:
+    """What an interrupted suite sent, and how many of its checks reached a verdict before it stopped."""
+    judged = sum(check.outcome in (Outcome.PASSED, Outcome.FAILED) for check in checks)
+    failed = sum(check.outcome is Outcome.FAILED for check in checks)
+    return (
+        f"{suite} was {INTERRUPTED} after {run.requests.made} request(s): its results are partial "
+        f"({judged} of its {len(checks)} check(s) reached a verdict, {failed} failed; the others claim no pass)"
+    )
+
+
+def _cut_short(report: Report, failed: list[CheckResult]) -> str:
+    """Where the run stopped, what it found by then, and what never ran."""
+    reason = f"the run was {INTERRUPTED} during {_stage(report)}, so it checked only part of what it was to"
+    reason += f"; it found the target broke the contract: {_breaches(report, failed)}" if failed else ""
+    reason += "; no check found a breach before it stopped" if not failed else ""
+    never = report.not_run()
+    reason += f"; never started: {', '.join(never)}" if never else ""
+    return reason
+
+
+def _stage(report: Report) -> str:
+    """``the conformance suite``, ``the first probe`` or ``the setup hook``: where the run was interrupted."""
+    stages = {"probe": "the first probe", "setup": "the setup hook"}
+    return stages.get(report.interrupted, f"the {report.interrupted} suite")
