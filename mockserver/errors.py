@@ -135,7 +135,12 @@ class ContractViolation(Exception):
 
 def error_body(error: ApiError, request_id: str) -> dict[str, Any]:
     """Render an error in the API's one error shape."""
-    body: dict[str, Any] = {"error": error.code, "message": error.message, "request_id": request_id}
-    if error.errors is not None:
-        body["errors"] = error.errors
+    return native_error(error.code, error.message, request_id, error.errors)
+
+
+def native_error(code: str, message: str, request_id: str, errors: Any = None) -> dict[str, Any]:
+    """The sandbox's own error shape: ``{error, message, request_id[, errors]}``."""
+    body: dict[str, Any] = {"error": code, "message": message, "request_id": request_id}
+    if errors is not None:
+        body["errors"] = errors
     return body

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any
 
+from mockserver.errors import native_error
 from mockserver.spec.envelopes import plain_value
 from mockserver.spec.identity import normalized
 from mockserver.spec.resolve import JsonSchema, schema_types
@@ -45,10 +46,7 @@ class ErrorFacts:
 
     def native(self) -> dict[str, Any]:
         """The sandbox's own error shape."""
-        body: dict[str, Any] = {"error": self.code, "message": self.message, "request_id": self.request_id}
-        if self.errors is not None:
-            body["errors"] = self.errors
-        return body
+        return native_error(self.code, self.message, self.request_id, self.errors)
 
 
 def is_native(schema: JsonSchema | None) -> bool:
