@@ -220,7 +220,9 @@ def inject_missing_scope_check(app: Flask) -> None:
 
 def inject_password_echo(app: Flask) -> None:
     """GET /users/{id} shows the stored (hashed) password, a writeOnly field."""
-    sandbox(app)["engine"].hidden["getUser"] = frozenset()
+    engine = sandbox(app)["engine"]
+    engine.hidden["getUser"] = frozenset()
+    engine.only.pop("getUser", None)  # the closed User schema would also leave the password out
 
 
 class ClampLimit(Middleware):
