@@ -83,17 +83,19 @@ def operation_error(operation: Operation, error: ApiError, request_id: str, usua
     documented = (
         operation.responses.get(key) or operation.responses.get(f"{key[0]}XX") or operation.responses.get("default")
     )
-    body = shaped_error(documented.json_schema if documented is not None else usual, error, request_id)
+    body = shaped_error(documented.json_schema if documented is not None else usual, error, request_id, status)
     return Reply(status, body, error.headers)
 
 
-_REFUSALS = {400: 422, 422: 400}
+_REFUSALS = {400: 422, 422: 400, 404: 403}
 
 
 def refusal_status(operation: Operation, status: int) -> int:
-    """400 or 422 for a refused request, whichever the operation documents (Solidus lists 422, never 400).
+    """The status a refusal takes where the operation does not document its own but one that says the same.
 
-    Both say "the request is wrong"; an operation that documents only one gets that one, as Prism answers.
+    400 and 422 both say "the request is wrong" (Solidus lists 422, never 400); a record that is not
+    there, or not the caller's, is 403 where an operation documents 403 and no 404 (Adyen scopes every
+    credential to its accounts, and answers an account it does not see with 403). As Prism answers.
     """
     other = _REFUSALS.get(status)
     responses = operation.responses
@@ -123,9 +125,13 @@ def usual_error_schema(operations: Iterable[Operation]) -> JsonSchema | None:
     return max(seen.values(), key=lambda counted: counted[0])[1]
 
 
-def shaped_error(schema: JsonSchema | None, error: ApiError, request_id: str) -> Any:
-    """An error's body in a documented error schema (the native shape when it documents that, or nothing)."""
-    return shape_error(schema, ErrorFacts(error.code, error.message, error.status, request_id, error.errors))
+def shaped_error(schema: JsonSchema | None, error: ApiError, request_id: str, status: int | None = None) -> Any:
+    """An error's body in a documented error schema (the native shape when it documents that, or nothing).
+
+    ``status`` is the one the answer goes out with, where the operation documents another than the error's own.
+    """
+    facts = ErrorFacts(error.code, error.message, status or error.status, request_id, error.errors)
+    return shape_error(schema, facts)
 
 
 def internal_error_body(exc: BaseException, request_id: str) -> dict[str, str]:

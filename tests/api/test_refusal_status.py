@@ -108,3 +108,45 @@ def test_malformed_input_is_422_in_the_documented_shape_where_the_operation_docu
     for response in (malformed, bad_query):
         assert response.status_code == 422, response.get_data(as_text=True)
         assert response.get_json()["error"]  # the documented shape, filled
+
+
+ONLY_403 = """\
+openapi: 3.1.0
+info: {title: Management, version: "1"}
+paths:
+  /companies:
+    post:
+      operationId: createCompany
+      requestBody: {content: {application/json: {schema: {$ref: "#/components/schemas/Company"}}}}
+      responses:
+        "200": {description: Made., content: {application/json: {schema: {$ref: "#/components/schemas/Company"}}}}
+  /companies/{companyId}:
+    get:
+      operationId: getCompany
+      parameters: [{name: companyId, in: path, required: true, schema: {type: string}}]
+      responses:
+        "200": {description: One., content: {application/json: {schema: {$ref: "#/components/schemas/Company"}}}}
+        "403":
+          description: Not an account this credential sees.
+          content:
+            application/json:
+              schema: {type: object, properties: {status: {type: integer}, detail: {type: string}}}
+components:
+  schemas:
+    Company:
+      type: object
+      properties:
+        id: {type: string, readOnly: true}
+        name: {type: string}
+"""
+
+
+def test_a_record_not_there_is_403_where_the_operation_documents_403_and_no_404(tmp_path: Path) -> None:
+    """Adyen documents 403 (an account the credential does not see) and never 404: unknown ids were 404."""
+    client = spec_app(tmp_path, ONLY_403, seed=1, quiet=True).test_client()
+    made = client.post("/companies", json={"name": "Acme"}, headers=auth(ACME_FULL)).get_json()
+    assert client.get(f"/companies/{made['id']}", headers=auth(ACME_FULL)).status_code == 200
+    missing = client.get("/companies/NO_SUCH_COMPANY", headers=auth(ACME_FULL))
+    assert missing.status_code == 403
+    assert missing.get_json()["status"] == 403
+    assert "NO_SUCH_COMPANY" in missing.get_json()["detail"]
