@@ -3,7 +3,8 @@
 A resolved schema shares the nodes of every $ref target; written out as a plain tree it would repeat
 each of them wherever it is reached, which for a large spec whose schemas refer to each other is
 exponential. The bundle refers to each shared node with a local $ref instead. Annotations that no
-validator reads (descriptions, examples, extensions) are left out, to keep it small.
+validator reads (descriptions, examples, extensions) are left out, to keep it small; OpenAPI's
+``int32`` and ``int64`` formats become the bounds they mean.
 """
 
 from __future__ import annotations
@@ -50,6 +51,7 @@ def bundle(schema: JsonSchema | bool) -> JsonSchema | bool:
                 out[key] = [write(item) for item in value]
             else:
                 out[key] = write(value)
+        _bound_by_format(out)
         return out
 
     root: JsonSchema = write(schema, top=True)
@@ -59,6 +61,22 @@ def bundle(schema: JsonSchema | bool) -> JsonSchema | bool:
     if defs:
         root[DEFS] = defs
     return root
+
+
+_FORMAT_RANGES = {"int32": (-(2**31), 2**31 - 1), "int64": (-(2**63), 2**63 - 1)}
+
+
+def _bound_by_format(node: dict[str, Any]) -> None:
+    """``format: int32`` / ``int64`` as the bounds OpenAPI gives them (a validator checks formats on strings only)."""
+    bounds = _FORMAT_RANGES.get(node.get("format"))  # type: ignore[arg-type]
+    kind = node.get("type")
+    numeric = kind in ("integer", "number") or (isinstance(kind, list) and {"integer", "number"} & set(kind))
+    if bounds is None or not numeric:
+        return
+    if "minimum" not in node and "exclusiveMinimum" not in node:
+        node["minimum"] = bounds[0]
+    if "maximum" not in node and "exclusiveMaximum" not in node:
+        node["maximum"] = bounds[1]
 
 
 def _shared_nodes(schema: JsonSchema) -> frozenset[int]:
