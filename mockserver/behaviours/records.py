@@ -24,10 +24,11 @@ Derive = Callable[[Record, Tenant, Clock], None]
 
 
 def strip_read_only(value: Any, schema: Mapping[str, Any]) -> Any:
-    """A copy of a client value without any readOnly field, or one the record's schema forbids, at any depth.
+    """A copy of a client value as the record may keep it, at any depth: no readOnly field, none its schema forbids.
 
-    A request may carry fields its response never shows (``additionalProperties: false`` there): they are
-    not kept, so the record is never served with them.
+    A request may carry fields its response never shows (``additionalProperties: false`` there), or values of a
+    type the record has no room for (an id where it embeds the object): they are not kept, so the record is
+    never served with them.
     """
     if isinstance(value, dict):
         properties = schema.get("properties") or {}
