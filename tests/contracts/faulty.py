@@ -21,9 +21,11 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
+import yaml
 from flask import Flask
 from werkzeug.test import EnvironBuilder
 from werkzeug.wrappers import Request, Response
@@ -76,6 +78,28 @@ def serve(variant: Variant | None = None, config: Settings | None = None) -> Ite
             yield f"{root}{API}"
     finally:
         sandbox(app)["webhooks"].stop()  # no delivery thread of this instance outlives it
+
+
+def write_spec(folder: Path, spec: dict[str, Any]) -> Path:
+    """``spec`` written as YAML into ``folder``; its path."""
+    path = folder / "spec.yaml"
+    path.write_text(yaml.safe_dump(spec, sort_keys=False), encoding="utf-8")
+    return path
+
+
+@contextmanager
+def serve_spec(
+    path: Path, middleware: Callable[[Any], Middleware] | None = None, name: str = "sandbox-foreign"
+) -> Iterator[str]:
+    """The sandbox serving the spec at ``path`` (wrapped in ``middleware``, if any); yields its root URL."""
+    app = create_app(Settings(spec_path=path, seed=1, rate_limit=10**9, quiet=True))
+    if middleware is not None:
+        app.wsgi_app = middleware(app.wsgi_app)  # type: ignore[method-assign]
+    try:
+        with serve_wsgi(app, name=name) as root:
+            yield root
+    finally:
+        sandbox(app)["webhooks"].stop()
 
 
 # --- WSGI plumbing --------------------------------------------------------------------------------------

@@ -7,16 +7,12 @@ every check; the same sandbox behind a layer that drops the key (so every retry 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
-from faulty import Middleware, sandbox
+from faulty import Middleware, serve_spec, write_spec
 from werkzeug.wrappers import Request, Response
-from wsgi_server import serve_wsgi
 
 from contracts import Keys, Outcome, Report, Target, run
 from contracts import idempotency as idem
@@ -27,8 +23,6 @@ from contracts.security.fixtures import Context
 from contracts.security.resources import find_resources
 from contracts.security.spec_view import Spec
 from contracts.target import SANDBOX_KEYS
-from mockserver.app import create_app
-from mockserver.settings import Settings
 
 JSON = "application/json"
 BASE = "/api.xro/2.0"
@@ -92,27 +86,8 @@ def xero_like(key: dict[str, Any] | None = KEY) -> dict[str, Any]:
     }
 
 
-def write(folder: Path, spec: dict[str, Any]) -> Path:
-    path = folder / "spec.yaml"
-    path.write_text(yaml.safe_dump(spec, sort_keys=False), encoding="utf-8")
-    return path
-
-
 def target(root: str, path: Path) -> Target:
     return Target(root + BASE, path, keys=Keys(**SANDBOX_KEYS), suites=("idempotency",), seed=1)
-
-
-@contextmanager
-def served(path: Path, middleware: Callable[[Any], Middleware] | None = None) -> Iterator[str]:
-    """The sandbox serving ``path`` (wrapped in ``middleware``, if any); yields its root URL."""
-    app = create_app(Settings(spec_path=path, seed=1, rate_limit=10**9, quiet=True))
-    if middleware is not None:
-        app.wsgi_app = middleware(app.wsgi_app)  # type: ignore[method-assign]
-    try:
-        with serve_wsgi(app, name="sandbox-idempotency-foreign") as root:
-            yield root
-    finally:
-        sandbox(app)["webhooks"].stop()
 
 
 class IgnoreKey(Middleware):
@@ -138,7 +113,7 @@ def test_the_key_header_is_found_whatever_the_spec_calls_it() -> None:
 
 
 def test_the_key_goes_with_the_required_headers_under_the_spec_s_name(tmp_path: Path) -> None:
-    path = write(tmp_path, xero_like({**KEY, "name": "X-Idempotency-Key"}))
+    path = write_spec(tmp_path, xero_like({**KEY, "name": "X-Idempotency-Key"}))
     ctx = Context(target("http://127.0.0.1:9", path))
     [subject] = subjects(ctx.resources)
     op = keyed(subject.op, subject.header, "k-1")
@@ -150,7 +125,7 @@ def test_the_key_goes_with_the_required_headers_under_the_spec_s_name(tmp_path: 
 
 
 def test_a_spec_without_the_header_skips_without_a_request(tmp_path: Path) -> None:
-    chosen = target("http://127.0.0.1:9", write(tmp_path, xero_like(None)))
+    chosen = target("http://127.0.0.1:9", write_spec(tmp_path, xero_like(None)))
     [check] = list(idem.run(chosen))
     assert check.outcome is Outcome.SKIPPED
     assert check.reason.startswith("the spec documents no Idempotency-Key header parameter")
@@ -166,7 +141,7 @@ def test_a_key_on_no_create_skips_naming_the_operations_that_take_it(tmp_path: P
         "requestBody": {"required": True, "content": {JSON: {"schema": ref("Things")}}},
         "responses": answers(ref("Things")),
     }
-    chosen = target("http://127.0.0.1:9", write(tmp_path, spec))
+    chosen = target("http://127.0.0.1:9", write_spec(tmp_path, spec))
     [check] = list(idem.run(chosen))
     assert check.outcome is Outcome.SKIPPED
     assert check.reason.startswith("no collection's create (")
@@ -180,8 +155,8 @@ def test_a_key_on_no_create_skips_naming_the_operations_that_take_it(tmp_path: P
 
 @pytest.mark.live
 def test_the_sandbox_passes_every_check(tmp_path: Path) -> None:
-    path = write(tmp_path, xero_like())
-    with served(path) as root:
+    path = write_spec(tmp_path, xero_like())
+    with serve_spec(path) as root:
         report = run(target(root, path))
     assert report.ok, failures_text(report)
     assert outcomes(report) == dict.fromkeys(CHECKS, Outcome.PASSED)
@@ -192,8 +167,8 @@ def test_the_sandbox_passes_every_check(tmp_path: Path) -> None:
 
 @pytest.mark.live
 def test_a_target_that_ignores_the_key_is_caught(tmp_path: Path) -> None:
-    path = write(tmp_path, xero_like())
-    with served(path, IgnoreKey) as root:
+    path = write_spec(tmp_path, xero_like())
+    with serve_spec(path, IgnoreKey) as root:
         report = run(target(root, path))
     assert report.broken_rules() == {idem.REPLAY, idem.REPLAYED_HEADER, idem.MISMATCH, idem.CONCURRENCY}
     assert outcomes(report)["idempotency/per company"] is Outcome.PASSED  # its own record, as it should

@@ -8,24 +8,19 @@ sandbox on a free port of 127.0.0.1 for the test's duration.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
-from faulty import Middleware, sandbox
+from faulty import Middleware, serve_spec, write_spec
 from werkzeug.wrappers import Request, Response
-from wsgi_server import serve_wsgi
 
 from contracts import Keys, Outcome, Report, Target, run
 from contracts import security as sec
 from contracts.report import failures_text
 from contracts.security.wire import form_pairs
 from contracts.target import SANDBOX_KEYS
-from mockserver.app import create_app
-from mockserver.settings import Settings
 
 JSON = "application/json"
 FORM = "application/x-www-form-urlencoded"
@@ -189,25 +184,6 @@ def with_notes() -> dict[str, Any]:
     return document(paths, {"Thing": thing, "Note": note}, "/api")
 
 
-def write(folder: Path, spec: dict[str, Any]) -> Path:
-    path = folder / "spec.yaml"
-    path.write_text(yaml.safe_dump(spec, sort_keys=False), encoding="utf-8")
-    return path
-
-
-@contextmanager
-def served(path: Path, middleware: Callable[[Any], Middleware] | None = None) -> Iterator[str]:
-    """The sandbox serving ``path`` (wrapped in ``middleware``, if any); yields its root URL."""
-    app = create_app(Settings(spec_path=path, seed=1, rate_limit=10**9, quiet=True))
-    if middleware is not None:
-        app.wsgi_app = middleware(app.wsgi_app)  # type: ignore[method-assign]
-    try:
-        with serve_wsgi(app, name="sandbox-foreign") as root:
-            yield root
-    finally:
-        sandbox(app)["webhooks"].stop()
-
-
 def security_run(root: str, base: str, path: Path) -> Report:
     return run(Target(root + base, path, keys=Keys(**SANDBOX_KEYS), suites=("security",), seed=1))
 
@@ -220,7 +196,7 @@ def outcomes(report: Report) -> dict[str, Outcome]:
 
 
 def test_a_put_create_in_a_list_wrapper_with_thing_ids_is_found(tmp_path: Path) -> None:
-    resources = sec.find_resources(sec.Spec.load(write(tmp_path, xero_like())))
+    resources = sec.find_resources(sec.Spec.load(write_spec(tmp_path, xero_like())))
     things = resources["/Things"]
     assert things.create is not None
     assert (things.create.method, things.create.operation_id) == ("PUT", "createThings")  # not deleteThings
@@ -232,7 +208,7 @@ def test_a_put_create_in_a_list_wrapper_with_thing_ids_is_found(tmp_path: Path) 
 
 
 def test_a_create_path_under_the_collection_is_its_create(tmp_path: Path) -> None:
-    resources = sec.find_resources(sec.Spec.load(write(tmp_path, docker_like())))
+    resources = sec.find_resources(sec.Spec.load(write_spec(tmp_path, docker_like())))
     widgets = resources["/widgets"]
     assert widgets.create is not None
     assert widgets.create.path == "/widgets/create"
@@ -267,8 +243,8 @@ def test_ids_follow_the_item_path_parameter() -> None:
 def test_records_are_created_and_every_record_check_runs(
     shape: Callable[[], dict[str, Any]], base: str, tmp_path: Path
 ) -> None:
-    path = write(tmp_path, shape())
-    with served(path) as root:
+    path = write_spec(tmp_path, shape())
+    with serve_spec(path) as root:
         report = security_run(root, base, path)
     result = outcomes(report)
     assert report.ok, failures_text(report)
@@ -277,8 +253,8 @@ def test_records_are_created_and_every_record_check_runs(
 
 @pytest.mark.live
 def test_a_nested_form_field_arrives_as_an_object(tmp_path: Path) -> None:
-    path = write(tmp_path, stripe_like())
-    with served(path) as root:
+    path = write_spec(tmp_path, stripe_like())
+    with serve_spec(path) as root:
         ctx = sec.Context(Target(root, path, keys=Keys(**SANDBOX_KEYS), suites=("security",), seed=1))
         made = ctx.setup()
         record = made[0].response
@@ -318,8 +294,8 @@ def test_showed_our_record_is_said_only_when_it_was(
     answer: Callable[[Middleware, Request, Any], Any] | None, leak: bool, tmp_path: Path
 ) -> None:
     """Recurly's echo of the other company's own body (carrying the run's marker) was called 'showed our record'."""
-    path = write(tmp_path, with_notes())
-    with served(path, lambda app: EchoNotes(app, answer)) as root:
+    path = write_spec(tmp_path, with_notes())
+    with serve_spec(path, lambda app: EchoNotes(app, answer)) as root:
         report = security_run(root, "/api", path)
     failures = [f.message for check in report.checks for f in check.failures if f.rule == "security.bola"]
     assert len(failures) == 1, failures
@@ -334,8 +310,8 @@ def test_a_create_that_fails_is_named_with_its_answer_in_the_skip_reason(tmp_pat
     thing = spec["components"]["schemas"]["Thing"]
     thing["required"] = ["Code"]
     thing["properties"]["Code"] = {"type": "string", "pattern": "^never$", "maxLength": 5}
-    path = write(tmp_path, spec)
-    with served(path) as root:
+    path = write_spec(tmp_path, spec)
+    with serve_spec(path) as root:
         report = security_run(root, "/api.xro/2.0", path)
     bola = next(check for check in report.checks if check.name == "security/bola")
     assert bola.outcome is Outcome.SKIPPED
@@ -361,8 +337,8 @@ def test_a_refusal_a_missing_record_gets_too_is_no_finding(tmp_path: Path) -> No
             "responses": ok(ref("Things")),
         },
     }
-    path = write(tmp_path, spec)
-    with served(path) as root:
+    path = write_spec(tmp_path, spec)
+    with serve_spec(path) as root:
         report = security_run(root, "/api.xro/2.0", path)
     bola = next(check for check in report.checks if check.name == "security/bola")
     assert bola.outcome is Outcome.PASSED, failures_text(report)
