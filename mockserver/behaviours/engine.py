@@ -21,7 +21,7 @@ from mockserver.spec.conform import conform
 from mockserver.spec.events import declared_events
 from mockserver.spec.nesting import HIDDEN_PARENT
 from mockserver.spec.pages import PageFacts
-from mockserver.spec.resolve import schema_types
+from mockserver.spec.resolve import has_type_in, schema_types
 from mockserver.state.clock import Clock
 from mockserver.state.fake import FakeRecordFactory
 from mockserver.store import Query, Record, RecordId, Store, Tenant
@@ -340,8 +340,4 @@ def _parent_key(resource: Resource | None) -> frozenset[str]:
 def _fits(value: Any, schema: dict[str, Any]) -> bool:
     """Whether a value has one of the JSON types a schema admits (or the schema names none)."""
     types = schema_types(schema)
-    if not types or value is None:
-        return not types or "null" in types
-    kinds = {bool: "boolean", int: "integer", float: "number", str: "string", list: "array", dict: "object"}
-    kind = kinds.get(type(value), "object")
-    return kind in types or (kind == "integer" and "number" in types)
+    return not types or has_type_in(value, types)

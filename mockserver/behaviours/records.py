@@ -16,7 +16,7 @@ from mockserver.errors import ValidationFailed
 from mockserver.spec import Resource
 from mockserver.spec.conform import conform
 from mockserver.spec.index import singular
-from mockserver.spec.resolve import JsonSchema, admitted_types, schema_types
+from mockserver.spec.resolve import JsonSchema, admitted_types, has_type_in, schema_types
 from mockserver.state.clock import Clock
 from mockserver.store import Record, Tenant
 
@@ -49,7 +49,6 @@ def strip_read_only(value: Any, schema: Mapping[str, Any]) -> Any:
 
 
 _UNSHOWABLE: Any = object()  # a request value the record's schema has no type for
-_JSON_TYPES = {bool: "boolean", int: "integer", float: "number", str: "string", list: "array", dict: "object"}
 
 
 def _as_shown(value: Any, schema: Mapping[str, Any]) -> Any:
@@ -62,8 +61,7 @@ def _as_shown(value: Any, schema: Mapping[str, Any]) -> Any:
     if not types:
         return value
     nullable = "null" in types or schema.get("nullable") is True
-    kind = "null" if value is None else _JSON_TYPES.get(type(value), "object")
-    if kind in types or (kind == "integer" and "number" in types) or (kind == "null" and nullable):
+    if has_type_in(value, types | {"null"} if nullable else types):
         return value
     if value == "" and nullable:
         return None

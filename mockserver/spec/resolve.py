@@ -224,3 +224,12 @@ def admitted_types(schema: Mapping[str, Any]) -> frozenset[str]:
         return types
     branches = [b for key in ("anyOf", "oneOf") for b in schema.get(key) or () if isinstance(b, Mapping)]
     return frozenset(kind for branch in branches for kind in schema_types(branch))
+
+
+_JSON_KINDS = {bool: "boolean", int: "integer", float: "number", str: "string", list: "array", dict: "object"}
+
+
+def has_type_in(value: Any, types: frozenset[str]) -> bool:
+    """Whether a parsed JSON value is of one of ``types`` (an integer counts as a number, None as null)."""
+    kind = "null" if value is None else _JSON_KINDS.get(type(value), "object")
+    return kind in types or (kind == "integer" and "number" in types)
