@@ -22,7 +22,7 @@ from werkzeug.formparser import FormDataParser
 from werkzeug.http import parse_options_header
 
 from mockserver.errors import BadRequest, UnsupportedMediaType
-from mockserver.spec.resolve import admitted_types, schema_types
+from mockserver.spec.resolve import admitted_types, branches, schema_types
 
 FORM_TYPES = frozenset({"application/x-www-form-urlencoded", "multipart/form-data"})
 _MAX_DIGITS = 4000  # below Python's limit on converting long integers to text
@@ -143,8 +143,7 @@ def _child(schema: Mapping[str, Any], key: str) -> Mapping[str, Any]:
         items = schema.get("items")
         if isinstance(items, dict):
             return items
-    branches = [schema, *(b for k in ("anyOf", "oneOf") for b in schema.get(k) or () if isinstance(b, Mapping))]
-    for branch in branches:  # Stripe's ``created``: an integer, or an object of ``gt``/``lt`` bounds
+    for branch in (schema, *branches(schema)):  # Stripe's ``created``: an integer, or an object of ``gt``/``lt`` bounds
         sub = (branch.get("properties") or {}).get(key)
         if isinstance(sub, dict):
             return sub

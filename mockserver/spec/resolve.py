@@ -222,8 +222,12 @@ def admitted_types(schema: Mapping[str, Any]) -> frozenset[str]:
     types = schema_types(schema)
     if types:
         return types
-    branches = [b for key in ("anyOf", "oneOf") for b in schema.get(key) or () if isinstance(b, Mapping)]
-    return frozenset(kind for branch in branches for kind in schema_types(branch))
+    return frozenset(kind for branch in branches(schema) for kind in schema_types(branch))
+
+
+def branches(schema: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    """The alternatives of a schema's anyOf and oneOf (none when it has neither)."""
+    return [b for key in ("anyOf", "oneOf") for b in schema.get(key) or () if isinstance(b, Mapping)]
 
 
 _JSON_KINDS = {bool: "boolean", int: "integer", float: "number", str: "string", list: "array", dict: "object"}
