@@ -29,7 +29,7 @@ from mockserver.platform.faults import FaultInjector
 from mockserver.platform.idempotency import IdempotencyStore
 from mockserver.platform.journal import Journal
 from mockserver.platform.oauth import served_token_paths
-from mockserver.platform.ratelimit import RateLimiter
+from mockserver.platform.ratelimit import LEASE_MAX, RateLimiter
 from mockserver.platform.webhooks import webhook_dispatcher
 from mockserver.routing import CONVERTERS, operation_routes
 from mockserver.settings import Settings
@@ -91,7 +91,13 @@ def _create_app(settings: Settings) -> Flask:
         )
         for op in index.operations
     }
-    limiter = RateLimiter(settings.rate_limit, settings.rate_window_seconds, shared, now=clock.epoch)
+    limiter = RateLimiter(
+        settings.rate_limit,
+        settings.rate_window_seconds,
+        shared,
+        now=clock.epoch,
+        lease_max=1 if isinstance(shared, MemoryEphemera) else LEASE_MAX,
+    )
     idempotency = IdempotencyStore(shared=shared, now=clock.epoch)
     journal = Journal(
         shared,
@@ -102,6 +108,7 @@ def _create_app(settings: Settings) -> Flask:
         local=isinstance(shared, MemoryEphemera) or (settings.workers == 1 and not is_postgres(settings.db)),
     )
     control = ControlState(shared)
+    control.listen(lambda _document: limiter.forget_leases())  # a reset or a key's new limit on any worker
     _follow_control(control, clock, keyring, engine, journal, settings)
     faults = FaultInjector(shared)
     view = OperationView(

@@ -13,11 +13,21 @@ draft-ietf-httpapi-ratelimit-headers-11 (sections 3 and 4)::
 ``q`` is the quota and ``w`` the window in seconds; ``r`` is the quota left and ``t`` the seconds
 until the window ends. Counts live in the store's ephemera when the store is shared by several
 processes, so a limit holds across workers; a sandbox alone in its process counts in memory.
+
+Shared counts are reserved in leases: far from a window's limit a process takes a block of request
+numbers in one write (one more per ``LEASE_SPAN`` requests left, at most ``lease_max``) and hands
+them out itself, so a read no longer costs a write transaction that every other worker's cache must
+see (on a file with two workers, a get's server CPU 0.42 -> 0.30 ms). No window ever admits more than
+its limit; the last ``LEASE_SPAN`` requests of a window, and every window of a limit of that size or
+less (the default 1000), are counted one by one, exactly. Above that, a remaining count may run
+ahead by a block per worker, and a caller may be refused while another worker holds unspent numbers
+of its last block (at most one in ``LEASE_SPAN`` of what was left when it was taken).
 """
 
 from __future__ import annotations
 
 import math
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -27,9 +37,21 @@ from mockserver.state.ratepolicy import DEFAULT_POLICY, KEY_POLICY, RatePolicy
 from mockserver.store import Ephemera
 from mockserver.store.ephemera import MemoryEphemera
 
-__all__ = ["DEFAULT_POLICY", "KEY_POLICY", "NAMESPACE", "Budget", "RateLimiter", "RatePolicy"]
+__all__ = ["DEFAULT_POLICY", "KEY_POLICY", "LEASE_MAX", "NAMESPACE", "Budget", "RateLimiter", "RatePolicy"]
 
 NAMESPACE = "ratelimit"
+LEASE_MAX = 64  # the most request numbers a process reserves at once from a shared store
+LEASE_SPAN = 1000  # a lease holds one request number per this many left in the window
+LEASES_KEPT = 10_000  # leases of past windows are dropped once a process holds this many
+
+
+@dataclass
+class _Lease:
+    """Request numbers of one caller's window that this process reserved and has not handed out yet."""
+
+    end: float
+    next: int
+    last: int
 
 
 @dataclass(frozen=True)
@@ -66,10 +88,14 @@ class RateLimiter:
         window_seconds: int,
         shared: Ephemera | None = None,
         now: Callable[[], float] = time.time,
+        lease_max: int = 1,
     ) -> None:
         self.policy = RatePolicy(limit, window_seconds, DEFAULT_POLICY)
         self._shared = shared if shared is not None else MemoryEphemera()
         self._now = now
+        self._lease_max = lease_max
+        self._leases: dict[str, _Lease] = {}
+        self._leasing = threading.Lock()
 
     @property
     def limit(self) -> int:
@@ -100,12 +126,34 @@ class RateLimiter:
         """Count one request; raise 429 (with the budget's headers) once the window is used up."""
         chosen, suffix = self._policy(policy)
         now, end, reset = self._window(chosen)
-        used = self._shared.increment(NAMESPACE, caller + suffix, end, now)
+        used = self._number(caller + suffix, chosen.limit, end, now)
         if used > chosen.limit:
             raise self._refusal(
                 chosen, reset, f"Rate limit of {chosen.limit} requests per {chosen.window_seconds} s exceeded."
             )
         return Budget(chosen, chosen.limit - used, reset)
+
+    def _number(self, key: str, limit: int, end: float, now: float) -> int:
+        """This request's number in its window: the next of this process's lease, or the first of a new one."""
+        if self._lease_max <= 1:
+            return self._shared.increment(NAMESPACE, key, end, now)
+        with self._leasing:  # one lease per caller and process: two threads never reserve a block each
+            lease = self._leases.get(key)
+            if lease is not None and lease.end == end and lease.next <= lease.last:
+                lease.next += 1
+                return lease.next - 1
+            seen = lease.last if lease is not None and lease.end == end else 0
+            size = max(1, min(self._lease_max, (limit - seen) // LEASE_SPAN))
+            last = self._shared.increment(NAMESPACE, key, end, now, by=size)
+            if len(self._leases) >= LEASES_KEPT:
+                self._leases = {k: kept for k, kept in self._leases.items() if kept.end > now}
+            self._leases[key] = _Lease(end, last - size + 2, last)
+            return last - size + 1
+
+    def forget_leases(self) -> None:
+        """Drop this process's reserved numbers (the counts were cleared, or a key's policy changed)."""
+        with self._leasing:
+            self._leases.clear()
 
     def check(self, caller: str, reason: str, policy: RatePolicy | None = None) -> None:
         """Raise 429 if ``caller`` already used up its window (spending nothing): a gate before costly work."""
@@ -124,6 +172,7 @@ class RateLimiter:
     def clear(self) -> None:
         """Forget every caller's usage (a fresh window for all)."""
         self._shared.clear(NAMESPACE)
+        self.forget_leases()
 
     @staticmethod
     def _refusal(policy: RatePolicy, reset: int, message: str) -> RateLimited:

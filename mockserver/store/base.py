@@ -159,8 +159,8 @@ class Ephemera(Protocol):
     def discard(self, namespace: str, key: str) -> None:
         """Forget a key."""
 
-    def increment(self, namespace: str, key: str, expires: float, now: float) -> int:
-        """Add one to a live counter (starting from 0) and return the new count."""
+    def increment(self, namespace: str, key: str, expires: float, now: float, by: int = 1) -> int:
+        """Add ``by`` to a live counter (starting from 0) and return the new count."""
 
     def items(self, namespace: str, now: float) -> list[tuple[str, Any]]:
         """Every live (key, value) of a namespace, by key ascending (code point order): a journal's rows."""

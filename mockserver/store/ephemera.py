@@ -103,17 +103,17 @@ class SqlEphemera:
         with self._statement() as run:
             run("DELETE FROM ephemera WHERE namespace = ? AND key = ?", (namespace, key))
 
-    def increment(self, namespace: str, key: str, expires: float, now: float) -> int:
-        """Add one to a counter that restarts from 1 once expired; return the new count."""
+    def increment(self, namespace: str, key: str, expires: float, now: float, by: int = 1) -> int:
+        """Add ``by`` to a counter that restarts from 0 once expired; return the new count."""
         with self._statement() as run:
             row = run(
-                "INSERT INTO ephemera (namespace, key, value, expires) VALUES (?, ?, '1', ?) "
+                "INSERT INTO ephemera (namespace, key, value, expires) VALUES (?, ?, ?, ?) "
                 "ON CONFLICT (namespace, key) DO UPDATE SET "
-                "value = CASE WHEN ephemera.expires <= ? THEN '1' "
-                "ELSE CAST(CAST(ephemera.value AS BIGINT) + 1 AS TEXT) END, "
+                "value = CASE WHEN ephemera.expires <= ? THEN excluded.value "
+                "ELSE CAST(CAST(ephemera.value AS BIGINT) + ? AS TEXT) END, "
                 "expires = CASE WHEN ephemera.expires <= ? THEN excluded.expires ELSE ephemera.expires END "
                 "RETURNING value",
-                (namespace, key, expires, now, now),
+                (namespace, key, str(by), expires, now, by, now),
             ).fetchone()
         self._wrote(namespace, now)
         return int(row[0])
@@ -247,13 +247,13 @@ class MemoryEphemera:
         with self._lock:
             self._drop(namespace, key)
 
-    def increment(self, namespace: str, key: str, expires: float, now: float) -> int:
-        """Add one to a counter that restarts from 1 once expired."""
+    def increment(self, namespace: str, key: str, expires: float, now: float, by: int = 1) -> int:
+        """Add ``by`` to a counter that restarts from 0 once expired."""
         with self._lock:
             current = self._values.get((namespace, key))
             if current is None or current[1] <= now:
                 current = (0, expires)
-            count = int(current[0]) + 1
+            count = int(current[0]) + by
             self._purge_namespace(namespace, now)
             self._store(namespace, key, count, current[1])
         return count

@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 
 from mockserver.errors import RateLimited
-from mockserver.platform.ratelimit import RateLimiter, RatePolicy
+from mockserver.platform.ratelimit import LEASE_MAX, LEASE_SPAN, RateLimiter, RatePolicy
 from mockserver.state.fixtures import FixturesError, load_fixtures
+from mockserver.store.ephemera import MemoryEphemera
 
 
 class FakeTime:
@@ -20,6 +21,27 @@ class FakeTime:
 
     def time(self) -> float:
         return self.now
+
+
+class CountedStore(MemoryEphemera):
+    """A shared store that counts the writes the limiters of several workers make to it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.writes = 0
+
+    def increment(self, namespace: str, key: str, expires: float, now: float, by: int = 1) -> int:
+        self.writes += 1
+        return super().increment(namespace, key, expires, now, by)
+
+
+def workers(limit: int, clock: FakeTime, count: int = 2) -> tuple[CountedStore, list[RateLimiter]]:
+    """Limiters of ``count`` worker processes sharing one store, reserving numbers in leases."""
+    shared = CountedStore()
+    return shared, [
+        RateLimiter(limit=limit, window_seconds=60, shared=shared, now=clock.time, lease_max=LEASE_MAX)
+        for _ in range(count)
+    ]
 
 
 @pytest.fixture
@@ -281,3 +303,57 @@ def test_a_bad_fixture_rate_limit_is_a_clear_error(tmp_path: Path, rate_limit: s
     with pytest.raises(FixturesError, match="key 'Limited': rate_limit") as caught:
         load_fixtures(write_keys(tmp_path, rate_limit))
     assert complaint in str(caught.value)
+
+
+def test_workers_reserve_numbers_in_blocks_and_never_admit_more_than_the_limit(clock: FakeTime) -> None:
+    limit = 200 * LEASE_SPAN
+    shared, (first, second) = workers(limit, clock)
+    admitted = 0
+    for turn in range(limit + 500):
+        try:
+            (first if turn % 3 else second).spend("key:1")
+        except RateLimited:
+            continue
+        admitted += 1
+    assert limit - 2 * LEASE_MAX <= admitted <= limit  # at most a block per worker left unspent
+    assert shared.writes < limit // 10  # far from the limit, one write per block instead of per request
+
+
+def test_a_limit_within_the_lease_span_is_counted_exactly_across_workers(clock: FakeTime) -> None:
+    shared, (first, second) = workers(LEASE_SPAN, clock)
+    remaining = [(first if turn % 2 else second).spend("key:1").remaining for turn in range(LEASE_SPAN)]
+    assert remaining == list(range(LEASE_SPAN - 1, -1, -1))
+    with pytest.raises(RateLimited):
+        first.spend("key:1")
+    with pytest.raises(RateLimited):
+        second.spend("key:1")
+    assert shared.writes == LEASE_SPAN + 2
+
+
+def test_the_last_requests_of_a_window_are_counted_one_by_one(clock: FakeTime) -> None:
+    limit = 3 * LEASE_SPAN
+    _shared, (first, second) = workers(limit, clock)
+    for turn in range(limit - LEASE_SPAN):
+        (first if turn % 2 else second).spend("key:1")
+    tail = [(first if turn % 2 else second).spend("key:1").remaining for turn in range(LEASE_SPAN // 2)]
+    assert tail == sorted(tail, reverse=True)  # exact by now: each request one below the one before
+    assert tail[0] - tail[-1] == len(tail) - 1
+
+
+def test_clearing_drops_every_workers_reserved_numbers(clock: FakeTime) -> None:
+    limit = 100 * LEASE_SPAN
+    _shared, (first, second) = workers(limit, clock)
+    first.spend("key:1")
+    second.spend("key:1")
+    first.clear()
+    second.forget_leases()  # what each worker does when the control state says the counts were cleared
+    assert first.spend("key:1").remaining == limit - 1
+    assert second.spend("key:1").remaining == limit - 1 - LEASE_MAX
+
+
+def test_a_new_window_starts_a_new_lease(clock: FakeTime) -> None:
+    limit = 100 * LEASE_SPAN
+    _shared, (first, _second) = workers(limit, clock)
+    assert first.spend("key:1").remaining == limit - 1
+    clock.now += 60
+    assert first.spend("key:1").remaining == limit - 1

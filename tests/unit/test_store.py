@@ -460,6 +460,8 @@ def test_ephemera_claim_once_expire_and_count(store: Store) -> None:
     assert shared.get("idem", "k", now=160) is None
     assert [shared.increment("rate", "ip", expires=60, now=0) for _ in range(3)] == [1, 2, 3]
     assert shared.increment("rate", "ip", expires=120, now=61) == 1  # a new window
+    assert shared.increment("rate", "ip", expires=120, now=62, by=64) == 65  # a block of numbers at once
+    assert shared.increment("rate", "ip", expires=180, now=121, by=5) == 5  # a new window starts from the block
     shared.set("token", "t", "x", expires=10)
     assert shared.purge(now=200) >= 1
     assert shared.get("token", "t", now=0) is None
