@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from mockserver.jsonio import dumps
 from mockserver.store.base import StoreError, Tenant
+from mockserver.store.checkpoints import SAFETY_NET_PAGES, Checkpoints
 from mockserver.store.ephemera import SqlEphemera
 from mockserver.store.layout import FieldKind, TablePlan, identifier, safe_field
 from mockserver.store.snapshot import SqlState
@@ -207,6 +208,7 @@ class SqliteStore(SqlState):
 
     dialect = SqliteDialect()
     bulk_cache_kib = _BULK_CACHE_KIB
+    checkpoints_in_thread = True  # WAL folded in by a thread of its own (see ``checkpoints``)
 
     def __init__(self, plans: dict[str, TablePlan], path: Path | None = None, *, api: str = "") -> None:
         self._local = threading.local()
@@ -219,6 +221,7 @@ class SqliteStore(SqlState):
         self.path = path
         self.workers_allowed = self._temporary is None
         self._finalizer = weakref.finalize(self, _release, self._idle, self._temporary)
+        self._checkpoints = Checkpoints(self._connect) if self.checkpoints_in_thread else None
         super().__init__(plans, api)
         self._baseline: sqlite3.Connection | None = None
         self._open_schema()
@@ -242,6 +245,7 @@ class SqliteStore(SqlState):
             f"PRAGMA busy_timeout = {_BUSY_MS}",
             "PRAGMA journal_mode = WAL",
             f"PRAGMA synchronous = {'OFF' if self._temporary else 'NORMAL'}",
+            f"PRAGMA wal_autocheckpoint = {SAFETY_NET_PAGES}",  # checkpoints run in a thread of their own
         )
 
     @contextmanager
@@ -256,10 +260,13 @@ class SqliteStore(SqlState):
         if connection is None:
             connection = self._connect()
         self._local.connection = connection
+        changes = connection.total_changes
         try:
             yield connection
         finally:
             self._local.connection = None
+            if self._checkpoints is not None and connection.total_changes != changes:
+                self._checkpoints.wrote()
             with self._lock:
                 if len(self._idle) < _POOL_IDLE:
                     self._idle.append(connection)
@@ -477,5 +484,7 @@ class SqliteStore(SqlState):
         return True
 
     def close(self) -> None:
-        """Close idle connections; remove the temporary database."""
+        """Stop checkpointing; close idle connections; remove the temporary database."""
+        if self._checkpoints is not None:
+            self._checkpoints.stop()
         self._finalizer()

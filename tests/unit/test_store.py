@@ -11,7 +11,9 @@ import sqlite3
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterator
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -19,7 +21,7 @@ from conftest import SPEC
 
 from mockserver.errors import ValidationFailed
 from mockserver.spec import SpecIndex, load_spec
-from mockserver.store import Condition, Order, Query, ScratchStore, Store, StoreError
+from mockserver.store import Condition, Order, Query, ScratchStore, Store, StoreError, checkpoints
 from mockserver.store.ephemera import MemoryEphemera
 from mockserver.store.layout import plan_tables
 from mockserver.store.sqlite import SqliteStore
@@ -410,6 +412,45 @@ def test_a_file_database_keeps_its_state_across_restarts(tmp_path: Path, index: 
         assert tenant.get("customers", 1) == {"id": 1, "name": "Persistent"}
         assert [r["id"] for r in tenant.find("customers", Query(search="persist"))] == [1]
     second.close()
+
+
+def test_writes_reach_the_database_file_from_a_checkpoint_thread_not_from_the_writer(
+    tmp_path: Path, index: SpecIndex, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(checkpoints, "IDLE_ROUNDS", 3)
+    store = SqliteStore(plan_tables(index), tmp_path / "ckpt.db", api="Invoicing API")
+    table = store.plan("customers").table
+    with store.tenant(1) as tenant:
+        tenant.put("customers", 1, {"id": 1, "name": "First"})
+        assert _in_database_file(store.path, table) == 0  # committed pages wait in the log
+    deadline = time.monotonic() + 5
+    while not _in_database_file(store.path, table) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert _in_database_file(store.path, table) == 1  # folded in by the thread, long before the automatic one
+    while _checkpoint_threads() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not _checkpoint_threads()  # idle: the thread ended
+    with store.tenant(1) as tenant:  # a new write starts a new one
+        tenant.put("customers", 2, {"id": 2, "name": "Second"})
+    assert _checkpoint_threads()
+    store.close()
+    deadline = time.monotonic() + 5
+    while _checkpoint_threads() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not _checkpoint_threads()  # closing the store ends it
+
+
+def _in_database_file(path: Path, table: str) -> int:
+    """Rows of a table in the database file itself, the write-ahead log ignored (0 while the table is only there)."""
+    with closing(sqlite3.connect(f"file:{path}?immutable=1", uri=True)) as connection:
+        try:
+            return int(connection.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
+        except sqlite3.OperationalError:  # no such table (yet)
+            return 0
+
+
+def _checkpoint_threads() -> list[threading.Thread]:
+    return [thread for thread in threading.enumerate() if thread.name == "sqlite-checkpoint"]
 
 
 def test_a_foreign_or_corrupt_file_is_refused_and_left_alone(tmp_path: Path, index: SpecIndex) -> None:
