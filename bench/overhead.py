@@ -1,7 +1,7 @@
 """What the control surface costs a request: server CPU per request with the journal on and off, side by side.
 
-Starts one sandbox per configuration (in memory, one process; on a SQLite file with two workers,
-whose journal is shared through the database; journal kept, or ``--journal-size 0``), drives each
+Starts one sandbox per configuration (in memory, one process; on a SQLite file with one worker, or
+two whose journal is shared through the database; journal kept, or ``--journal-size 0``), drives each
 with ``wrk`` for a few seconds per scenario, and reads the CPU time the server's processes used
 from /proc: CPU per request is steadier than requests/s on a shared, noisy machine.
 Linux only (reads /proc), and needs ``wrk``.
@@ -82,12 +82,14 @@ def main() -> int:
         configurations = {
             "memory, journal on": [],
             "memory, journal off": ["--journal-size", "0"],
+            "file x1, journal on": ["--db", str(Path(folder) / "one.db")],
             "file x2, journal on": ["--db", str(Path(folder) / "on.db"), "--workers", "2"],
             "file x2, journal off": ["--db", str(Path(folder) / "off.db"), "--workers", "2", "--journal-size", "0"],
         }
         runs: dict[str, tuple[list[str], Path | None]] = {name: (extra, None) for name, extra in configurations.items()}
         if args.baseline is not None:
             runs["baseline, memory"] = ([], args.baseline.resolve())
+            runs["baseline, file x1"] = (["--db", str(Path(folder) / "baseline-one.db")], args.baseline.resolve())
             runs["baseline, file x2"] = (
                 ["--db", str(Path(folder) / "baseline.db"), "--workers", "2"],
                 args.baseline.resolve(),
