@@ -135,14 +135,14 @@ class RateLimiter:
 
     def _number(self, key: str, limit: int, end: float, now: float) -> int:
         """This request's number in its window: the next of this process's lease, or the first of a new one."""
-        if self._lease_max <= 1:
+        if self._lease_max <= 1 or limit < 2 * LEASE_SPAN:  # leases of one: count each request in the store
             return self._shared.increment(NAMESPACE, key, end, now)
         with self._leasing:  # one lease per caller and process: two threads never reserve a block each
             lease = self._leases.get(key)
             if lease is not None and lease.end == end and lease.next <= lease.last:
                 lease.next += 1
                 return lease.next - 1
-            seen = lease.last if lease is not None and lease.end == end else 0
+            seen = int(self._shared.get(NAMESPACE, key, now) or 0)  # every worker's count: a read, no write lock
             size = max(1, min(self._lease_max, (limit - seen) // LEASE_SPAN))
             last = self._shared.increment(NAMESPACE, key, end, now, by=size)
             if len(self._leases) >= LEASES_KEPT:

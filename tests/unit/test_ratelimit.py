@@ -340,6 +340,19 @@ def test_the_last_requests_of_a_window_are_counted_one_by_one(clock: FakeTime) -
     assert tail[0] - tail[-1] == len(tail) - 1
 
 
+def test_a_worker_that_was_away_counts_one_by_one_near_the_limit(clock: FakeTime) -> None:
+    limit = 100 * LEASE_SPAN
+    _shared, (first, second) = workers(limit, clock)
+    for _ in range(LEASE_MAX):  # the first worker spends its first block, then hears no more for a while
+        first.spend("key:1")
+    for _ in range(limit - LEASE_MAX - 10):
+        second.spend("key:1")
+    last_ten = [(first if turn % 2 else second).spend("key:1").remaining for turn in range(10)]
+    assert last_ten == list(range(9, -1, -1))  # its next block is sized by the count now, not by what it saw
+    with pytest.raises(RateLimited):
+        first.spend("key:1")
+
+
 def test_clearing_drops_every_workers_reserved_numbers(clock: FakeTime) -> None:
     limit = 100 * LEASE_SPAN
     _shared, (first, second) = workers(limit, clock)
