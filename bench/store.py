@@ -1,7 +1,8 @@
 """The store on real engines: latency and server CPU per request by size, engine and worker count.
 
 For each size (records in company 1) a database file is seeded once with ``mockserver seed`` and
-kept in bench/.cache; each engine configuration is then started on it and driven with wrk from a
+kept in bench/.cache; each engine configuration is then started on a fresh copy of it (so the records
+one run creates never count in the next) and driven with wrk from a
 separate process, side by side with a bare Flask app on the same server as the ceiling. Server CPU
 per request is read from /proc for the server's whole process tree.
 
@@ -123,12 +124,23 @@ def health_under_load(port: int, seconds: float) -> dict[str, float]:
     return {"p50_ms": statistics.median(latencies), "p99_ms": latencies[int(len(latencies) * 0.99) - 1]}
 
 
-def configurations(names: list[str], size: int, postgres: str | None) -> Iterator[tuple[str, list[str]]]:
+def pristine_copy(seeded: Path, folder: Path) -> Path:
+    """A copy of a seeded file for one configuration (the last one's copy goes): creates never pile up in the cache."""
+    for leftover in folder.iterdir():
+        leftover.unlink()
+    copy = folder / seeded.name
+    for suffix in ("", "-wal"):
+        if Path(f"{seeded}{suffix}").exists():
+            shutil.copyfile(f"{seeded}{suffix}", f"{copy}{suffix}")
+    return copy
+
+
+def configurations(names: list[str], size: int, postgres: str | None, scratch: Path) -> Iterator[tuple[str, list[str]]]:
     for name in names:
         if name == "memory":
             yield name, ["--scale", f"{max(size / RECORDS_PER_SCALE, 0.01):.4f}"]
         elif name.startswith("file-"):
-            yield name, ["--db", str(seeded_file(size)), "--workers", name.split("-")[1]]
+            yield name, ["--db", str(pristine_copy(seeded_file(size), scratch)), "--workers", name.split("-")[1]]
         elif name.startswith("pg-") and postgres:
             yield name, ["--db", postgres, "--workers", name.split("-")[1]]
 
@@ -166,6 +178,7 @@ def main() -> int:
         "warning",
     ]
     print(header)
+    scratch = Path(tempfile.mkdtemp(dir=CACHE.parent, prefix=".run-"))  # on the cache's disk, not a small /tmp
     for workers in () if args.no_ceiling else (1, 2):
         with server([*granian, "--workers", str(workers), "ceiling:app"], ceiling_port, env) as process:
             for scenario in ("get one", "create one"):
@@ -175,45 +188,49 @@ def main() -> int:
                     f"{r['p99_ms']:>7.2f} {r['cpu_ms']:>10.3f}",
                     flush=True,
                 )
-    for size_text in args.sizes.split(","):
-        size = parse_size(size_text)
-        for name, flags in configurations(args.configs.split(","), size, args.postgres):
-            if name.startswith("pg-"):
-                subprocess.run(
-                    [
-                        sys.executable,
-                        "-m",
-                        "mockserver",
-                        "seed",
-                        "--db",
-                        args.postgres,
-                        "--fresh",
-                        "--scale",
-                        f"{max(size / RECORDS_PER_SCALE, 0.01):.4f}",
-                    ],
-                    check=True,
-                )
-            port = free_port()
-            command = [sys.executable, "-m", "mockserver", "--port", str(port), "--rate-limit", "1000000000", *flags]
-            if args.threads:
-                command += ["--threads", str(args.threads)]
-            began = time.perf_counter()
-            with server(command, port) as process:
-                start_up = time.perf_counter() - began
-                print(f"{name:<10} {size_text:>6} {'start-up':<17} {start_up:>7.1f} s", flush=True)
-                for scenario in SCENARIOS:
-                    r = measure(process.pid, port, scenario, args.seconds, args.connections)
+    try:
+        for size_text in args.sizes.split(","):
+            size = parse_size(size_text)
+            for name, flags in configurations(args.configs.split(","), size, args.postgres, scratch):
+                if name.startswith("pg-"):
+                    subprocess.run(
+                        [
+                            sys.executable,
+                            "-m",
+                            "mockserver",
+                            "seed",
+                            "--db",
+                            args.postgres,
+                            "--fresh",
+                            "--scale",
+                            f"{max(size / RECORDS_PER_SCALE, 0.01):.4f}",
+                        ],
+                        check=True,
+                    )
+                port = free_port()
+                command = [sys.executable, "-m", "mockserver", "--port", str(port), "--rate-limit", "1000000000"]
+                command += flags
+                if args.threads:
+                    command += ["--threads", str(args.threads)]
+                began = time.perf_counter()
+                with server(command, port) as process:
+                    start_up = time.perf_counter() - began
+                    print(f"{name:<10} {size_text:>6} {'start-up':<17} {start_up:>7.1f} s", flush=True)
+                    for scenario in SCENARIOS:
+                        r = measure(process.pid, port, scenario, args.seconds, args.connections)
+                        print(
+                            f"{name:<10} {size_text:>6} {scenario:<17} {r['rps']:>7.0f} {r['p50_ms']:>7.2f} "
+                            f"{r['p99_ms']:>7.2f} {r['cpu_ms']:>10.3f}",
+                            flush=True,
+                        )
+                    h = health_under_load(port, args.seconds)
                     print(
-                        f"{name:<10} {size_text:>6} {scenario:<17} {r['rps']:>7.0f} {r['p50_ms']:>7.2f} "
-                        f"{r['p99_ms']:>7.2f} {r['cpu_ms']:>10.3f}",
+                        f"{name:<10} {size_text:>6} {'/health, 4 busy':<17} {'':>7} {h['p50_ms']:>7.2f} "
+                        f"{h['p99_ms']:>7.2f}",
                         flush=True,
                     )
-                h = health_under_load(port, args.seconds)
-                print(
-                    f"{name:<10} {size_text:>6} {'/health, 4 busy':<17} {'':>7} {h['p50_ms']:>7.2f} "
-                    f"{h['p99_ms']:>7.2f}",
-                    flush=True,
-                )
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
     return 0
 
 
