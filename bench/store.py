@@ -2,9 +2,9 @@
 
 For each size (records in company 1) a database file is seeded once with ``mockserver seed`` and
 kept in bench/.cache; each engine configuration is then started on a fresh copy of it (so the records
-one run creates never count in the next) and driven with wrk from a
-separate process, side by side with a bare Flask app on the same server as the ceiling. Server CPU
-per request is read from /proc for the server's whole process tree.
+one run creates never count in the next) and driven with wrk from a separate process, side by side
+with a bare Flask app on the same server as the ceiling. Server CPU per request is read from /proc
+for the server's whole process tree.
 
     python bench/store.py [--sizes 1k,100k] [--configs memory,file-1,file-2,pg-2] [--seconds 5]
                           [--postgres postgresql://user@host:port/db]
