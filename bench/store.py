@@ -92,8 +92,10 @@ def tree_cpu(pid: int) -> float:
 
 
 def measure(pid: int, port: int, scenario: str, seconds: float, connections: int) -> dict[str, float]:
-    before = tree_cpu(pid)
+    """One scenario in a steady state: a second of warm-up (caches, where each kind of request runs), then measured."""
     method, path, body = SCENARIOS[scenario]
+    wrk(port, method, path, body, 1.0, connections)
+    before = tree_cpu(pid)
     result = wrk(port, method, path, body, seconds, connections)
     result["cpu_ms"] = (tree_cpu(pid) - before) * 1000 / max(result["requests"], 1)
     return result
