@@ -1,11 +1,11 @@
 """Fold a SQLite database's write-ahead log into it from a thread of its own, never in a request.
 
 SQLite's automatic checkpoint runs inside the commit that pushes the log past 1,000 pages, so now
-and then one create pays for copying every page written since (and, on a file, for an fsync): on a
-file it held the event loop past its budget and sent creates to the thread pool (server CPU per
-create 1.2-1.7 -> 1.0 ms with it moved out). Connections keep an automatic checkpoint only as a
-far-off safety net; this thread runs a PASSIVE checkpoint (it never waits for readers or writers)
-a moment after a write, and ends after a few idle seconds so an idle process has no thread awake.
+and then one create pays for copying every page written since (and, on a file, for an fsync): it
+held the event loop past its budget and sent creates to the thread pool (server CPU per create on
+a file with one worker: 1.35 -> 0.81 ms with it moved out). Connections keep an automatic
+checkpoint only as a far-off safety net; this thread runs a PASSIVE checkpoint (it never waits for
+readers or writers) a moment after a write, and ends after a few idle seconds.
 """
 
 from __future__ import annotations
