@@ -342,6 +342,20 @@ def test_the_state_survives_a_restart(database: str, server: LiveServer) -> None
         restarted.stop()
 
 
+def test_a_large_limit_reserved_in_blocks_never_admits_more_than_it_allows(database: str) -> None:
+    limit = 2_500  # far enough from the limit that the workers reserve request numbers two at a time
+    limited = LiveServer("--db", database, "--workers", "2", "--rate-limit", str(limit), "--today", TODAY)
+    try:
+        headers = {"Authorization": f"Bearer {ACME_READONLY}"}
+        statuses = parallel(
+            limit + 60, lambda _: requests.get(f"{limited.base}{API}/me", headers=headers, timeout=30).status_code
+        )
+    finally:
+        limited.stop()
+    assert set(statuses) == {200, 429}
+    assert limit - 2 * 2 <= statuses.count(200) <= limit  # at most a block per worker left unspent
+
+
 def test_a_rate_limit_is_shared_by_the_workers(database: str) -> None:
     limited = LiveServer("--db", database, "--workers", "2", "--rate-limit", "30", "--today", TODAY)
     try:
