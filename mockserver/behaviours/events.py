@@ -70,10 +70,10 @@ class Emitter:
     def emit(self, tenant: Tenant, operation_id: str | None) -> int:
         """Queue a delivery of each event the transaction caused to each webhook subscribed to it."""
         changes, tenant.changes = tenant.changes, []
-        fired = self.fired(changes, operation_id) if changes else []
-        if not fired:
+        if not changes:
             return 0
         webhooks = [w for w in tenant.find(WEBHOOKS, Query()) if w.get("active", True) is not False]
+        fired = self.fired(changes, operation_id) if webhooks else []  # nobody listens: no event to work out
         queued = 0
         for event in fired:
             targets = [w for w in webhooks if event.event in (w.get("events") or [])]
