@@ -220,6 +220,9 @@ class Store(Protocol):
     def optimize(self) -> None:
         """After a bulk load: refresh the query planner's statistics and tidy the engine's files."""
 
+    def catch_up(self) -> None:
+        """Do now what the engine defers past a write's commit (SQLite's text index); reads never need it."""
+
     def close(self) -> None:
         """Release connections."""
 

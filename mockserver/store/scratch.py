@@ -40,7 +40,7 @@ class ScratchStore(SqliteStore):
     """SQLite tuned for one writer whose work may be lost: lookup indexes only, no fsync, a big cache, big pages."""
 
     bulk_cache_kib = _CACHE_KIB
-    checkpoints_in_thread = False  # no WAL here
+    upkeep_in_thread = False  # no WAL and no text index here
 
     def _pragmas(self) -> tuple[str, ...]:
         """No WAL and no fsync: a crash loses the file, which is thrown away anyway. 16 KiB pages: inserts -15%."""

@@ -172,6 +172,9 @@ class SqlState(ABC):
     def absorb(self, sources: Sequence[ScratchStore]) -> None:
         """Inside ``bulk``: add every record and counter of seeded scratch databases to this store."""
 
+    def catch_up(self) -> None:  # noqa: B027 - an optional hook, as _rebuild_text_index
+        """Nothing is deferred past a commit here (engines that defer work override this)."""
+
     def optimize(self) -> None:
         """Refresh the planner's statistics (engines add their own housekeeping)."""
         with self._autocommit() as run:

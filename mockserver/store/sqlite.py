@@ -23,11 +23,11 @@ from typing import TYPE_CHECKING, Any
 
 from mockserver.jsonio import dumps
 from mockserver.store.base import StoreError, Tenant
-from mockserver.store.checkpoints import SAFETY_NET_PAGES, Checkpoints
 from mockserver.store.ephemera import SqlEphemera
 from mockserver.store.layout import FieldKind, TablePlan, identifier, safe_field
 from mockserver.store.snapshot import SqlState
 from mockserver.store.sql import INT64, SqlTenant, insert_sql, plain_id, upsert_sql
+from mockserver.store.upkeep import SAFETY_NET_PAGES, Upkeep
 
 if TYPE_CHECKING:
     from mockserver.store.scratch import ScratchStore
@@ -47,7 +47,11 @@ _SHARED_DDL = (
     "CREATE TABLE IF NOT EXISTS ephemera (namespace TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL, "
     "expires REAL NOT NULL, PRIMARY KEY (namespace, key))",
     "CREATE INDEX IF NOT EXISTS ephemera_expiry ON ephemera (expires)",
+    # Rows written since the text index last caught up (see ``SqliteStore.catch_up``): searched by a scan.
+    "CREATE TABLE IF NOT EXISTS text_pending (tbl TEXT NOT NULL, rid INTEGER NOT NULL, PRIMARY KEY (tbl, rid)) "
+    "WITHOUT ROWID",
 )
+_FOLD = "sandbox_fold"  # lower-cases any text as the trigram tokenizer does (SQLite's lower() knows only ASCII)
 
 
 def _path(name: str) -> str:
@@ -105,14 +109,26 @@ class SqliteDialect:
         return "json_extract(t.doc, ?)", ['$."' + name + '".name']
 
     def search(self, plan: TablePlan, needle: str) -> tuple[str, list[Any]]:
-        """Trigram match for three characters or more; a scan of the text index for shorter needles."""
+        """Rows the text index finds, less those written since it caught up, plus those of them that match.
+
+        The index: a trigram match for three characters or more, a scan of its text for shorter needles.
+        Rows written since it caught up (``text_pending``, a handful) are tested on their documents.
+        """
         fts = identifier(plan.table, "fts")
         if not plan.search_fields:
             return "1 = 0", []
         if len(needle) >= 3 and "\x00" not in needle:  # FTS5 query strings cannot hold NUL
-            return f"t.rid IN (SELECT rowid FROM {fts} WHERE {fts} MATCH ?)", ['"' + needle.replace('"', '""') + '"']
-        tests = " OR ".join(f'instr(lower("{f}"), ?) > 0' for f in plan.search_fields)
-        return f"t.rid IN (SELECT rowid FROM {fts} WHERE {tests})", [needle.lower()] * len(plan.search_fields)
+            indexed, params = f"SELECT rowid FROM {fts} WHERE {fts} MATCH ?", ['"' + needle.replace('"', '""') + '"']
+        else:
+            tests = " OR ".join(f'instr(lower("{f}"), ?) > 0' for f in plan.search_fields)
+            indexed, params = f"SELECT rowid FROM {fts} WHERE {tests}", [needle.lower()] * len(plan.search_fields)
+        folded = needle.lower()
+        fresh = " OR ".join(f"instr({_FOLD}(json_extract(u.doc, {_path(f)})), ?) > 0" for f in plan.search_fields)
+        predicate = (
+            f"t.rid IN ({indexed} EXCEPT SELECT rid FROM text_pending WHERE tbl = ? UNION SELECT p.rid "
+            f"FROM text_pending p JOIN {plan.table} u ON u.rid = p.rid WHERE p.tbl = ? AND ({fresh}))"
+        )
+        return predicate, [*params, plan.table, plan.table, *[folded] * len(plan.search_fields)]
 
     def encode(self, record: dict[str, Any]) -> Any:
         """Records are stored as JSON text."""
@@ -151,22 +167,27 @@ class SqliteTenant(SqlTenant):
         return cursor.lastrowid  # type: ignore[attr-defined]
 
     def _index_text(self, plan: TablePlan, row_key: Any, record: dict[str, Any]) -> None:
+        """Note the row for the text index's next catch-up (FTS5 would write a segment per transaction)."""
         if plan.search_fields:
-            columns = ", ".join(f'"{f}"' for f in plan.search_fields)
-            marks = ", ".join("?" * len(plan.search_fields))
-            values = [_text(record.get(f)) for f in plan.search_fields]
-            self._run(
-                f"INSERT INTO {identifier(plan.table, 'fts')} (rowid, {columns}) VALUES (?, {marks})",
-                [row_key, *values],
-            )
+            self._run("INSERT OR IGNORE INTO text_pending (tbl, rid) VALUES (?, ?)", (plan.table, row_key))
 
     def _unindex_text(self, plan: TablePlan, row_key: Any) -> None:
-        if plan.search_fields:
-            self._run(f"DELETE FROM {identifier(plan.table, 'fts')} WHERE rowid = ?", (row_key,))
+        """The same note: the catch-up drops what the index holds for the row and indexes what it holds now."""
+        self._index_text(plan, row_key, {})
 
 
-def _text(value: Any) -> str:
-    return "" if value is None else str(value)
+def _text_rows(plan: TablePlan, where: str) -> str:
+    """INSERT into a table's text index the search text of its rows (``where`` picks which; empty: all)."""
+    columns = ", ".join(f'"{f}"' for f in plan.search_fields)
+    values = ", ".join(f"coalesce(json_extract(doc, {_path(f)}), '')" for f in plan.search_fields)
+    return (
+        f"INSERT INTO {identifier(plan.table, 'fts')} (rowid, {columns}) SELECT rid, {values} FROM {plan.table} {where}"
+    )
+
+
+def _fold(value: Any) -> str:
+    """A JSON value's text, lower-cased with Python's Unicode rules (for rows not in the text index yet)."""
+    return "" if value is None else str(value).lower()
 
 
 def temporary_folder() -> str:
@@ -208,7 +229,7 @@ class SqliteStore(SqlState):
 
     dialect = SqliteDialect()
     bulk_cache_kib = _BULK_CACHE_KIB
-    checkpoints_in_thread = True  # WAL folded in by a thread of its own (see ``checkpoints``)
+    upkeep_in_thread = True  # text index caught up and WAL folded in by a thread of its own (see ``upkeep``)
 
     def __init__(self, plans: dict[str, TablePlan], path: Path | None = None, *, api: str = "") -> None:
         self._local = threading.local()
@@ -221,7 +242,7 @@ class SqliteStore(SqlState):
         self.path = path
         self.workers_allowed = self._temporary is None
         self._finalizer = weakref.finalize(self, _release, self._idle, self._temporary)
-        self._checkpoints = Checkpoints(self._connect) if self.checkpoints_in_thread else None
+        self._upkeep = Upkeep(self._connect, self._catch_up_quietly) if self.upkeep_in_thread else None
         super().__init__(plans, api)
         self._baseline: sqlite3.Connection | None = None
         self._open_schema()
@@ -235,6 +256,7 @@ class SqliteStore(SqlState):
             )
             for pragma in self._pragmas():
                 connection.execute(pragma)
+            connection.create_function(_FOLD, 1, _fold, deterministic=True)
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"{self.path} is not a usable SQLite database ({exc}).") from None
         return connection
@@ -265,8 +287,8 @@ class SqliteStore(SqlState):
             yield connection
         finally:
             self._local.connection = None
-            if self._checkpoints is not None and connection.total_changes != changes:
-                self._checkpoints.wrote()
+            if self._upkeep is not None and connection.total_changes != changes:
+                self._upkeep.wrote()
             with self._lock:
                 if len(self._idle) < _POOL_IDLE:
                     self._idle.append(connection)
@@ -386,12 +408,40 @@ class SqliteStore(SqlState):
         segments instead (the text indexes at scale 1000: about 3.5 -> 3.0 s), and the default comes back after.
         """
         if plan.search_fields:
-            fts, columns = identifier(plan.table, "fts"), ", ".join(f'"{f}"' for f in plan.search_fields)
-            values = ", ".join(f"coalesce(json_extract(doc, {_path(f)}), '')" for f in plan.search_fields)
+            fts = identifier(plan.table, "fts")
             run(f"DELETE FROM {fts}", ())
+            run("DELETE FROM text_pending WHERE tbl = ?", (plan.table,))
             run(f"INSERT INTO {fts} ({fts}, rank) VALUES ('hashsize', ?)", (_FTS_BULK_HASH,))
-            run(f"INSERT INTO {fts} (rowid, {columns}) SELECT rid, {values} FROM {plan.table}", ())
+            run(_text_rows(plan, ""), ())
             run(f"INSERT INTO {fts} ({fts}, rank) VALUES ('hashsize', ?)", (_FTS_HASH,))
+
+    def catch_up(self) -> None:
+        """Index the text of every row written since the text index last caught up, now."""
+        with self._transaction(write=True) as connection:
+            self._index_pending(connection.execute)
+
+    def _catch_up_quietly(self, connection: sqlite3.Connection) -> None:
+        """The upkeep thread's chore: ``catch_up`` on its own connection (raises when the write lock stays busy)."""
+        if connection.execute("SELECT 1 FROM text_pending LIMIT 1").fetchone() is None:
+            return
+        connection.execute("BEGIN IMMEDIATE")
+        try:
+            self._index_pending(connection.execute)
+        except BaseException:
+            connection.execute("ROLLBACK")
+            raise
+        connection.execute("COMMIT")
+
+    def _index_pending(self, run: Any) -> None:
+        """Inside a write transaction: give the text index each pending row's text as it is now (none if deleted)."""
+        plans = {plan.table: plan for plan in self.plans.values()}
+        for (table,) in run("SELECT DISTINCT tbl FROM text_pending", ()).fetchall():
+            plan = plans.get(table)
+            if plan is not None and plan.search_fields:
+                pending = "IN (SELECT rid FROM text_pending WHERE tbl = ?)"
+                run(f"DELETE FROM {identifier(table, 'fts')} WHERE rowid {pending}", (table,))
+                run(_text_rows(plan, f"WHERE rid {pending}"), (table,))
+            run("DELETE FROM text_pending WHERE tbl = ?", (table,))
 
     def _create_plan_table(self, plan: TablePlan) -> None:
         with self._transaction(write=True) as connection:
@@ -484,7 +534,7 @@ class SqliteStore(SqlState):
         return True
 
     def close(self) -> None:
-        """Stop checkpointing; close idle connections; remove the temporary database."""
-        if self._checkpoints is not None:
-            self._checkpoints.stop()
+        """Stop the upkeep thread; close idle connections; remove the temporary database."""
+        if self._upkeep is not None:
+            self._upkeep.stop()
         self._finalizer()

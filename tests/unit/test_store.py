@@ -21,7 +21,7 @@ from conftest import SPEC
 
 from mockserver.errors import ValidationFailed
 from mockserver.spec import SpecIndex, load_spec
-from mockserver.store import Condition, Order, Query, ScratchStore, Store, StoreError, checkpoints
+from mockserver.store import Condition, Order, Query, ScratchStore, Store, StoreError, upkeep
 from mockserver.store.ephemera import MemoryEphemera
 from mockserver.store.layout import plan_tables
 from mockserver.store.sqlite import SqliteStore
@@ -300,6 +300,41 @@ def test_search_follows_updates_and_deletes(store: Store) -> None:
         assert [r["id"] for r in tenant.find("customers", Query(search="new"))] == [1]
 
 
+SEARCHES = ["smith", "SMI", "zoë", "ÜNÏ", "ew", "old", "new", "example", "nobody"]
+
+
+def _found(store: Store) -> dict[str, tuple[list[object], int]]:
+    with store.tenant(1, write=False) as tenant:
+        return {
+            needle: (
+                [r["id"] for r in tenant.find("customers", Query(search=needle))],
+                tenant.count("customers", search=needle),
+            )
+            for needle in SEARCHES
+        }
+
+
+def test_search_finds_the_same_before_and_after_the_text_index_catches_up(store: Store) -> None:
+    with store.tenant(1) as tenant:
+        tenant.put("customers", 1, {"id": 1, "name": "John Smith", "email": "js@example.com"})
+        tenant.put("customers", 2, {"id": 2, "name": "Zoë Ünïcode"})
+    store.catch_up()
+    with store.tenant(1) as tenant:  # written after the index caught up: found by their documents until it does again
+        tenant.put("customers", 1, {"id": 1, "name": "Old Smith"})  # an indexed row's text changes
+        tenant.put("customers", 3, {"id": 3, "name": "Newcomer", "email": "new@example.org"})
+        tenant.put("customers", 4, {"id": 4, "name": "Gone Smith"})
+        tenant.delete("customers", 2)  # an indexed row goes
+        tenant.delete("customers", 4)  # a row never indexed goes
+    before = _found(store)
+    assert before["smith"] == ([1], 1)
+    assert before["zoë"] == ([], 0)
+    assert before["new"] == ([3], 1)
+    assert before["old"] == ([1], 1)
+    assert before["example"] == ([3], 1)  # js@example.com went with John Smith's new record
+    store.catch_up()
+    assert _found(store) == before
+
+
 # --- transactions -----------------------------------------------------------------------------------------
 
 
@@ -417,7 +452,7 @@ def test_a_file_database_keeps_its_state_across_restarts(tmp_path: Path, index: 
 def test_writes_reach_the_database_file_from_a_checkpoint_thread_not_from_the_writer(
     tmp_path: Path, index: SpecIndex, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(checkpoints, "IDLE_ROUNDS", 3)
+    monkeypatch.setattr(upkeep, "IDLE_ROUNDS", 3)
     store = SqliteStore(plan_tables(index), tmp_path / "ckpt.db", api="Invoicing API")
     table = store.plan("customers").table
     with store.tenant(1) as tenant:  # one small commit: far below the automatic checkpoint's threshold
@@ -449,7 +484,7 @@ def _in_database_file(path: Path, table: str) -> int:
 
 
 def _checkpoint_threads() -> list[threading.Thread]:
-    return [thread for thread in threading.enumerate() if thread.name == "sqlite-checkpoint"]
+    return [thread for thread in threading.enumerate() if thread.name == "sqlite-upkeep"]
 
 
 def test_a_foreign_or_corrupt_file_is_refused_and_left_alone(tmp_path: Path, index: SpecIndex) -> None:
