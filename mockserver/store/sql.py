@@ -201,18 +201,14 @@ class SqlTenant:
                 f"UPDATE {plan.table} SET {assignments} WHERE company = ? AND id = ?", (*values, self.company_id, key)
             )
             self._tally(plan, previous[1], record)
-            self._unindex_text(plan, row_key)
-        self._index_text(plan, row_key, record)
+        self._text_changed(plan, row_key)
 
     def _insert(self, plan: TablePlan, key: Any, values: list[Any]) -> Any:
         self._run(insert_sql(plan), (self.company_id, key, *values))
         return key
 
-    def _index_text(self, plan: TablePlan, row_key: Any, record: Record) -> None:
-        """Add a record to the engine's text index (engines that index an expression need nothing)."""
-
-    def _unindex_text(self, plan: TablePlan, row_key: Any) -> None:
-        """Remove a record from the engine's text index."""
+    def _text_changed(self, plan: TablePlan, row_key: Any) -> None:
+        """A row's search text was added, changed or removed (engines that index an expression need nothing)."""
 
     def delete(self, resource: str, record_id: RecordId) -> Record | None:
         """Remove a record and return it."""
@@ -227,7 +223,7 @@ class SqlTenant:
         if self._bulk is not None:
             self._bulk.touched.add(resource)
             return previous[1]
-        self._unindex_text(plan, previous[0])
+        self._text_changed(plan, previous[0])
         self._tally(plan, previous[1], None)
         if resource in self.watched:
             self.changes.append(Change(resource, key, previous[1], None))

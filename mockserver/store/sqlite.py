@@ -166,14 +166,25 @@ class SqliteTenant(SqlTenant):
         cursor = self._run(insert_sql(plan), (self.company_id, key, *values))
         return cursor.lastrowid  # type: ignore[attr-defined]
 
-    def _index_text(self, plan: TablePlan, row_key: Any, record: dict[str, Any]) -> None:
-        """Note the row for the text index's next catch-up (FTS5 would write a segment per transaction)."""
+    def _text_changed(self, plan: TablePlan, row_key: Any) -> None:
+        """Note the row for the text index's next catch-up, which drops what it held and indexes what it holds now.
+
+        FTS5 itself would write a segment of its index in every transaction.
+        """
         if plan.search_fields:
             self._run("INSERT OR IGNORE INTO text_pending (tbl, rid) VALUES (?, ?)", (plan.table, row_key))
 
-    def _unindex_text(self, plan: TablePlan, row_key: Any) -> None:
-        """The same note: the catch-up drops what the index holds for the row and indexes what it holds now."""
-        self._index_text(plan, row_key, {})
+
+@contextmanager
+def _begun(connection: sqlite3.Connection, begin: str) -> Iterator[None]:
+    """A transaction begun with ``begin``: committed at the end, rolled back if anything is raised."""
+    connection.execute(begin)
+    try:
+        yield
+    except BaseException:
+        connection.execute("ROLLBACK")
+        raise
+    connection.execute("COMMIT")
 
 
 def _text_rows(plan: TablePlan, where: str) -> str:
@@ -302,13 +313,8 @@ class SqliteStore(SqlState):
             if connection.in_transaction:  # a nested use joins the transaction already open on this thread
                 yield connection
                 return
-            connection.execute("BEGIN IMMEDIATE" if write else "BEGIN")
-            try:
+            with _begun(connection, "BEGIN IMMEDIATE" if write else "BEGIN"):
                 yield connection
-            except BaseException:
-                connection.execute("ROLLBACK")
-                raise
-            connection.execute("COMMIT")
 
     @contextmanager
     def _autocommit(self) -> Iterator[Any]:
@@ -424,13 +430,8 @@ class SqliteStore(SqlState):
         """The upkeep thread's chore: ``catch_up`` on its own connection (raises when the write lock stays busy)."""
         if connection.execute("SELECT 1 FROM text_pending LIMIT 1").fetchone() is None:
             return
-        connection.execute("BEGIN IMMEDIATE")
-        try:
+        with _begun(connection, "BEGIN IMMEDIATE"):
             self._index_pending(connection.execute)
-        except BaseException:
-            connection.execute("ROLLBACK")
-            raise
-        connection.execute("COMMIT")
 
     def _index_pending(self, run: Any) -> None:
         """Inside a write transaction: give the text index each pending row's text as it is now (none if deleted)."""
