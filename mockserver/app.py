@@ -108,8 +108,7 @@ def _create_app(settings: Settings) -> Flask:
         local=isinstance(shared, MemoryEphemera) or (settings.workers == 1 and not is_postgres(settings.db)),
     )
     control = ControlState(shared)
-    control.listen(lambda _document: limiter.forget_leases())  # a reset or a key's new limit on any worker
-    _follow_control(control, clock, keyring, engine, journal, settings)
+    _follow_control(control, clock, keyring, engine, journal, limiter, settings)
     faults = FaultInjector(shared)
     view = OperationView(
         engine,
@@ -186,9 +185,18 @@ def _create_app(settings: Settings) -> Flask:
 
 
 def _follow_control(
-    control: ControlState, clock: Clock, keyring: KeyRing, engine: Engine, journal: Journal, settings: Settings
+    control: ControlState,
+    clock: Clock,
+    keyring: KeyRing,
+    engine: Engine,
+    journal: Journal,
+    limiter: RateLimiter,
+    settings: Settings,
 ) -> None:
-    """Keep this process in step with what an admin set on any worker: clock, keys, journal, clock-rule days."""
+    """Keep this process in step with what an admin set on any worker: clock, keys, journal, clock-rule days.
+
+    Reserved rate-limit numbers go too: the change may be a reset of the counts or a key's new limit.
+    """
 
     def follow(document: dict[str, Any]) -> None:
         stored_clock = document.get("clock")
@@ -198,6 +206,7 @@ def _follow_control(
         journal.size = int(options.get("size", settings.journal_size))
         journal.bodies = bool(options.get("bodies", settings.journal_bodies))
         engine.forget_followed()
+        limiter.forget_leases()
 
     control.listen(follow)
     control.refresh()
