@@ -238,6 +238,7 @@ def seed_command(argv: Sequence[str]) -> int:
         elif options.fresh:
             engine.reset()  # the same seed and scale: back to what they seeded
         held = store.meta("seeded")
+        store.catch_up()  # the file is whole: every index and the text index made, before anything serves it
         store.close()
         print(f"mockserver: {options.db} is ready ({held}) in {time.perf_counter() - started:.1f} s", flush=True)
         return 0

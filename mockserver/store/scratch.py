@@ -56,7 +56,7 @@ class ScratchStore(SqliteStore):
         self._indexed: set[tuple[str, str]] = set()  # (table, field) indexed so far: one writer, no lock
         super().__init__(plans, path, api=api)
 
-    def _index_statements(self, plan: TablePlan) -> list[str]:
+    def _index_statements(self, plan: TablePlan) -> list[tuple[str, str]]:
         """None up front: ``_lookup_index`` makes each lookup index when seeding first looks a field up."""
         return []
 

@@ -114,6 +114,7 @@ class BulkLoad:
     counts: dict[tuple[int, str], int] = field(default_factory=dict)
     tallies: dict[str, list[TallyRow]] = field(default_factory=dict)
     touched: set[str] = field(default_factory=set)
+    deferred: set[str] = field(default_factory=set)  # tables whose indexes the engine makes after the commit
 
 
 class SqlTenant:

@@ -22,11 +22,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mockserver.jsonio import dumps
+from mockserver.store.backlog import Backlog, analyze, begun, index_text_in_bulk, json_path
 from mockserver.store.base import StoreError, Tenant
 from mockserver.store.ephemera import SqlEphemera
-from mockserver.store.layout import FieldKind, TablePlan, identifier, safe_field
+from mockserver.store.layout import FieldKind, TablePlan, identifier
 from mockserver.store.snapshot import SqlState
-from mockserver.store.sql import INT64, SqlTenant, insert_sql, plain_id, upsert_sql
+from mockserver.store.sql import INT64, BulkLoad, SqlTenant, insert_sql, plain_id, upsert_sql
 from mockserver.store.upkeep import SAFETY_NET_PAGES, Upkeep
 
 if TYPE_CHECKING:
@@ -36,8 +37,7 @@ _BUSY_MS = 30_000
 _POOL_IDLE = 16
 _TEMPORARY_PREFIX = "invoice-sandbox-"
 _BULK_CACHE_KIB = 512 << 10  # page cache during a bulk load (given back after it)
-_FTS_HASH = 1 << 20  # FTS5's own default: pending terms it holds before writing a segment
-_FTS_BULK_HASH = 64 << 20  # the same while a text index is rebuilt in one statement
+_DEFER_FROM_ROWS = 25_000  # a table a bulk load fills with this many rows gets its indexes after the commit
 _SHARED_DDL = (
     "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
     "CREATE TABLE IF NOT EXISTS counters (company INTEGER NOT NULL, name TEXT NOT NULL, value INTEGER NOT NULL, "
@@ -52,13 +52,6 @@ _SHARED_DDL = (
     "WITHOUT ROWID",
 )
 _FOLD = "sandbox_fold"  # lower-cases any text as the trigram tokenizer does (SQLite's lower() knows only ASCII)
-
-
-def _path(name: str) -> str:
-    """The literal JSON path of a field whose name ``safe_field`` admitted (others are bound as parameters)."""
-    if not safe_field(name):
-        raise ValueError(f"{name!r} cannot be part of an SQL literal")
-    return "'$." + '"' + name + '"' + "'"
 
 
 class SqliteDialect:
@@ -123,7 +116,7 @@ class SqliteDialect:
             tests = " OR ".join(f'instr(lower("{f}"), ?) > 0' for f in plan.search_fields)
             indexed, params = f"SELECT rowid FROM {fts} WHERE {tests}", [needle.lower()] * len(plan.search_fields)
         folded = needle.lower()
-        fresh = " OR ".join(f"instr({_FOLD}(json_extract(u.doc, {_path(f)})), ?) > 0" for f in plan.search_fields)
+        fresh = " OR ".join(f"instr({_FOLD}(json_extract(u.doc, {json_path(f)})), ?) > 0" for f in plan.search_fields)
         predicate = (
             f"t.rid IN ({indexed} EXCEPT SELECT rid FROM text_pending WHERE tbl = ? UNION SELECT p.rid "
             f"FROM text_pending p JOIN {plan.table} u ON u.rid = p.rid WHERE p.tbl = ? AND ({fresh}))"
@@ -152,7 +145,7 @@ class SqliteDialect:
 
     def tally_key(self, plan: TablePlan, name: str) -> tuple[str, str]:
         """``->`` gives a value's JSON text (as orjson wrote it); arrays, objects and nulls are not counted."""
-        path = _path(name)
+        path = json_path(name)
         return f"(t.doc -> {path})", f"json_type(t.doc, {path}) NOT IN ('array', 'object', 'null')"
 
 
@@ -173,27 +166,6 @@ class SqliteTenant(SqlTenant):
         """
         if plan.search_fields:
             self._run("INSERT OR IGNORE INTO text_pending (tbl, rid) VALUES (?, ?)", (plan.table, row_key))
-
-
-@contextmanager
-def _begun(connection: sqlite3.Connection, begin: str) -> Iterator[None]:
-    """A transaction begun with ``begin``: committed at the end, rolled back if anything is raised."""
-    connection.execute(begin)
-    try:
-        yield
-    except BaseException:
-        connection.execute("ROLLBACK")
-        raise
-    connection.execute("COMMIT")
-
-
-def _text_rows(plan: TablePlan, where: str) -> str:
-    """INSERT into a table's text index the search text of its rows (``where`` picks which; empty: all)."""
-    columns = ", ".join(f'"{f}"' for f in plan.search_fields)
-    values = ", ".join(f"coalesce(json_extract(doc, {_path(f)}), '')" for f in plan.search_fields)
-    return (
-        f"INSERT INTO {identifier(plan.table, 'fts')} (rowid, {columns}) SELECT rid, {values} FROM {plan.table} {where}"
-    )
 
 
 def _fold(value: Any) -> str:
@@ -241,6 +213,7 @@ class SqliteStore(SqlState):
     dialect = SqliteDialect()
     bulk_cache_kib = _BULK_CACHE_KIB
     upkeep_in_thread = True  # text index caught up and WAL folded in by a thread of its own (see ``upkeep``)
+    defer_from_rows = _DEFER_FROM_ROWS
 
     def __init__(self, plans: dict[str, TablePlan], path: Path | None = None, *, api: str = "") -> None:
         self._local = threading.local()
@@ -253,9 +226,12 @@ class SqliteStore(SqlState):
         self.path = path
         self.workers_allowed = self._temporary is None
         self._finalizer = weakref.finalize(self, _release, self._idle, self._temporary)
-        self._upkeep = Upkeep(self._connect, self._catch_up_quietly) if self.upkeep_in_thread else None
+        self._upkeep = Upkeep(self._connect, self._pay_backlog) if self.upkeep_in_thread else None
         super().__init__(plans, api)
+        self._backlog = Backlog(self.plans, self._index_statements)
         self._baseline: sqlite3.Connection | None = None
+        self._baseline_owes = False  # saved before the backlog was paid: the upkeep thread pays its copy too
+        self._baseline_lock = threading.Lock()
         self._open_schema()
         self.ephemera = SqlEphemera(self._autocommit, self._statements)
 
@@ -299,7 +275,7 @@ class SqliteStore(SqlState):
         finally:
             self._local.connection = None
             if self._upkeep is not None and connection.total_changes != changes:
-                self._upkeep.wrote()
+                self._upkeep.wake()
             with self._lock:
                 if len(self._idle) < _POOL_IDLE:
                     self._idle.append(connection)
@@ -313,7 +289,7 @@ class SqliteStore(SqlState):
             if connection.in_transaction:  # a nested use joins the transaction already open on this thread
                 yield connection
                 return
-            with _begun(connection, "BEGIN IMMEDIATE" if write else "BEGIN"):
+            with begun(connection, "BEGIN IMMEDIATE" if write else "BEGIN"):
                 yield connection
 
     @contextmanager
@@ -356,8 +332,11 @@ class SqliteStore(SqlState):
                 self._check_format(connection.execute)
                 for plan in self.plans.values():
                     self._create_table(connection, plan)
+                owed = self._upkeep is not None and self._backlog.owed(connection.execute)
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"{self.path} is not a usable SQLite database ({exc}).") from None
+        if owed and self._upkeep is not None:  # a bulk load left work (this process or one that ended before it)
+            self._upkeep.wake()
 
     def _create_table(self, connection: sqlite3.Connection, plan: TablePlan) -> None:
         table = plan.table
@@ -369,80 +348,86 @@ class SqliteStore(SqlState):
         for field in plan.columns:
             if field.column not in present:  # a field the spec gained since this file was made: fill it in
                 connection.execute(f"ALTER TABLE {table} ADD COLUMN {field.column}")
-                connection.execute(f"UPDATE {table} SET {field.column} = json_extract(doc, {_path(field.name)})")
-        for statement in self._index_statements(plan):
-            connection.execute(statement)
+                connection.execute(f"UPDATE {table} SET {field.column} = json_extract(doc, {json_path(field.name)})")
+        last = connection.execute(f"SELECT max(rid) FROM {table}").fetchone()[0]
+        if self._upkeep is None or (last or 0) < self.defer_from_rows:  # a big table's are the upkeep thread's
+            for _, statement in self._index_statements(plan):
+                connection.execute(statement)
         self._create_text_index(connection, plan)
 
-    def _index_statements(self, plan: TablePlan) -> list[str]:
-        """The indexes of a table: each field's equality index, and its sort orders when it sorts."""
+    def _index_statements(self, plan: TablePlan) -> list[tuple[str, str]]:
+        """The indexes of a table (name, statement): each field's equality index, and its sort orders when it sorts."""
         table = plan.table
-        statements: list[str] = []
+        statements: list[tuple[str, str]] = []
+
+        def index(name: str, columns: str) -> None:
+            statements.append((name, f"CREATE INDEX IF NOT EXISTS {name} ON {table} (company, {columns}, id)"))
+
         for name, field in plan.fields.items():
-            value = f"{field.column}" if field.column else f"json_extract(doc, {_path(name)})"
-            index = identifier("ix", table, name)
-            statements.append(f"CREATE INDEX IF NOT EXISTS {index} ON {table} (company, {value}, id)")
+            value = f"{field.column}" if field.column else f"json_extract(doc, {json_path(name)})"
+            index(identifier("ix", table, name), value)
             if field.sortable:
                 key = f"lower({value})" if field.kind == "text" else value
-                statements.append(
-                    f"CREATE INDEX IF NOT EXISTS {identifier('ix', table, name, 'asc')} "
-                    f"ON {table} (company, coalesce({key}, x'ff'), id)"
-                )
+                index(identifier("ix", table, name, "asc"), f"coalesce({key}, x'ff')")
                 if field.kind == "text":
-                    index = identifier("ix", table, name, "desc")
-                    statements.append(f"CREATE INDEX IF NOT EXISTS {index} ON {table} (company, {key}, id)")
+                    index(identifier("ix", table, name, "desc"), key)
         return statements
 
     def _create_text_index(self, connection: sqlite3.Connection, plan: TablePlan) -> None:
-        fts = identifier(table := plan.table, "fts")
+        table = plan.table
         wanted = dumps(list(plan.search_fields)).decode()
         row = connection.execute("SELECT value FROM meta WHERE key = ?", (f"fts:{table}",)).fetchone()
         if row is not None and row[0] == wanted:
             return
-        connection.execute(f"DROP TABLE IF EXISTS {fts}")
+        self._empty_text_index(connection.execute, plan)
         if plan.search_fields:
-            columns = ", ".join(f'"{f}"' for f in plan.search_fields)
-            connection.execute(f"CREATE VIRTUAL TABLE {fts} USING fts5({columns}, tokenize = 'trigram')")
             self._rebuild_text_index(connection.execute, plan)
         connection.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (f"fts:{table}", wanted))
 
-    def _rebuild_text_index(self, run: Any, plan: TablePlan) -> None:
-        """Index every row's search text anew, in one statement.
-
-        FTS5 writes its pending terms out as a new segment whenever they pass ``hashsize`` (1 MiB by
-        default) and merges segments as they pile up; a large hash for the rebuild writes a few big
-        segments instead (the text indexes at scale 1000: about 3.5 -> 3.0 s), and the default comes back after.
-        """
+    @staticmethod
+    def _empty_text_index(run: Any, plan: TablePlan) -> None:
+        """A table's text index made anew, empty (DELETE from an FTS5 table costs as much as indexing the text)."""
+        fts = identifier(plan.table, "fts")
+        run(f"DROP TABLE IF EXISTS {fts}", ())
         if plan.search_fields:
-            fts = identifier(plan.table, "fts")
-            run(f"DELETE FROM {fts}", ())
-            run("DELETE FROM text_pending WHERE tbl = ?", (plan.table,))
-            run(f"INSERT INTO {fts} ({fts}, rank) VALUES ('hashsize', ?)", (_FTS_BULK_HASH,))
-            run(_text_rows(plan, ""), ())
-            run(f"INSERT INTO {fts} ({fts}, rank) VALUES ('hashsize', ?)", (_FTS_HASH,))
+            columns = ", ".join(f'"{f}"' for f in plan.search_fields)
+            run(f"CREATE VIRTUAL TABLE {fts} USING fts5({columns}, tokenize = 'trigram')", ())
+
+    def _rebuild_text_index(self, run: Any, plan: TablePlan) -> None:
+        """Index every row's text anew in one statement, or (a table a bulk load filled) note each row for later."""
+        if not plan.search_fields:
+            return
+        bulk = self._bulk_load()
+        run("DELETE FROM text_pending WHERE tbl = ?", (plan.table,))
+        if bulk is not None:
+            self._empty_text_index(run, plan)
+            if plan.table in bulk.deferred:
+                run(f"INSERT INTO text_pending (tbl, rid) SELECT ?, rid FROM {plan.table}", (plan.table,))
+                return
+        index_text_in_bulk(run, plan, "")
 
     def catch_up(self) -> None:
-        """Index the text of every row written since the text index last caught up, now."""
+        """Pay the whole backlog now: every index a bulk load left out, the text of every row written since."""
         with self._transaction(write=True) as connection:
-            self._index_pending(connection.execute)
+            self._backlog.pay_all(connection.execute)
+        with self._baseline_lock:
+            if self._baseline is not None and self._baseline_owes:
+                with begun(self._baseline, "BEGIN IMMEDIATE"):
+                    self._backlog.pay_all(self._baseline.execute)
+                self._baseline_owes = False
 
-    def _catch_up_quietly(self, connection: sqlite3.Connection) -> None:
-        """The upkeep thread's chore: ``catch_up`` on its own connection (raises when the write lock stays busy)."""
-        if connection.execute("SELECT 1 FROM text_pending LIMIT 1").fetchone() is None:
-            return
-        with _begun(connection, "BEGIN IMMEDIATE"):
-            self._index_pending(connection.execute)
+    def _pay_backlog(self, connection: sqlite3.Connection) -> bool:
+        """The upkeep thread's chore: a step of the backlog, then of the baseline's copy of it; True while any is left.
 
-    def _index_pending(self, run: Any) -> None:
-        """Inside a write transaction: give the text index each pending row's text as it is now (none if deleted)."""
-        plans = {plan.table: plan for plan in self.plans.values()}
-        for (table,) in run("SELECT DISTINCT tbl FROM text_pending", ()).fetchall():
-            plan = plans.get(table)
-            if plan is not None and plan.search_fields:
-                pending = "IN (SELECT rid FROM text_pending WHERE tbl = ?)"
-                run(f"DELETE FROM {identifier(table, 'fts')} WHERE rowid {pending}", (table,))
-                run(_text_rows(plan, f"WHERE rid {pending}"), (table,))
-            run("DELETE FROM text_pending WHERE tbl = ?", (table,))
+        Raises when the write lock stays busy (the next round tries again).
+        """
+        if self._backlog.step(connection):
+            return True
+        with self._baseline_lock:
+            if self._baseline is None or not self._baseline_owes:
+                return False
+            self._baseline_owes = self._backlog.step(self._baseline)
+            return self._baseline_owes
 
     def _create_plan_table(self, plan: TablePlan) -> None:
         with self._transaction(write=True) as connection:
@@ -481,7 +466,7 @@ class SqliteStore(SqlState):
             raise RuntimeError("absorb() runs inside store.bulk()")
         with self._transaction(write=True) as connection:
             for plan in list(self.plans.values()):
-                if self._copy_rows(connection, plan, sources):
+                if self._copy_rows(connection, plan, sources, bulk):
                     bulk.tallies[plan.resource] = [row for source in sources for row in source.tally_rows(plan)]
                 else:
                     bulk.touched.add(plan.resource)
@@ -489,9 +474,14 @@ class SqliteStore(SqlState):
             for company, name, value in source.counter_rows():
                 bulk.counters[(company, name)] = value
 
-    @staticmethod
-    def _copy_rows(connection: sqlite3.Connection, plan: TablePlan, sources: Sequence[ScratchStore]) -> bool:
-        """Insert every source's rows of one table (unindexed while it fills, when it was empty); was it empty?"""
+    def _copy_rows(
+        self, connection: sqlite3.Connection, plan: TablePlan, sources: Sequence[ScratchStore], bulk: BulkLoad
+    ) -> bool:
+        """Insert every source's rows of one table (unindexed while it fills, when it was empty); was it empty?
+
+        An empty table that receives ``defer_from_rows`` rows or more is left without its indexes and
+        text index: the upkeep thread makes them after the commit (``backlog``).
+        """
         empty = connection.execute(f"SELECT 1 FROM {plan.table} LIMIT 1").fetchone() is None
         indexes: list[tuple[str, str]] = []
         if empty:
@@ -502,8 +492,12 @@ class SqliteStore(SqlState):
         for name, _ in indexes:
             connection.execute(f'DROP INDEX "{name}"')
         statement = upsert_sql(plan)
+        before = connection.total_changes
         for source in sources:
             connection.executemany(statement, source.raw_rows(plan))
+        if empty and self._upkeep is not None and connection.total_changes - before >= self.defer_from_rows:
+            bulk.deferred.add(plan.table)
+            return empty
         for _, sql in indexes:
             connection.execute(sql)
         return empty
@@ -511,8 +505,7 @@ class SqliteStore(SqlState):
     def optimize(self) -> None:
         """Statistics for the planner (a filtered, sorted page picks the right index), then fold the WAL in."""
         with self._checked_out() as connection:
-            connection.execute("PRAGMA analysis_limit = 2000")
-            connection.execute("ANALYZE")
+            analyze(connection.execute)
             connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
     # -- baseline and lifetime -------------------------------------------------------------------
@@ -520,18 +513,20 @@ class SqliteStore(SqlState):
         """Copy the temporary database into memory with SQLite's backup API (files re-seed instead)."""
         if self._temporary is None:
             return False
-        baseline = sqlite3.connect(":memory:", check_same_thread=False)
-        with self._checked_out() as connection:
+        baseline = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
+        with self._checked_out() as connection, self._baseline_lock:
             connection.backup(baseline)
-        self._baseline = baseline
+            self._baseline, self._baseline_owes = baseline, self._backlog.owed(connection.execute)
         return True
 
     def restore_baseline(self) -> bool:
         """Copy the saved baseline back over the live database (every thread sees it at once)."""
         if self._baseline is None:
             return False
-        with self._checked_out() as connection:
+        with self._checked_out() as connection, self._baseline_lock:
             self._baseline.backup(connection)
+        if self._upkeep is not None:  # what the baseline still owed, the live database now owes
+            self._upkeep.wake()
         return True
 
     def close(self) -> None:

@@ -1,14 +1,15 @@
 """Upkeep of a SQLite database after writes, in a thread of its own, never in a request.
 
-Two jobs a commit used to do itself. FTS5 writes a segment of its text index for every transaction
-that adds a row (about 0.1 ms of a create's 0.5): writers now only note the row (``text_pending``),
-and this thread indexes every noted row in one transaction a moment later. SQLite's automatic
+Jobs a commit or a start-up used to do itself. FTS5 writes a segment of its text index for every
+transaction that adds a row (about 0.1 ms of a create's 0.5): writers now only note the row
+(``text_pending``), and this thread indexes the noted rows a moment later; a big bulk load leaves its
+tables' indexes and text index to it too (see ``backlog``), a bounded step at a time. SQLite's automatic
 checkpoint runs inside the commit that pushes the log past 1,000 pages, so now and then one create
 paid for copying every page written since (and, on a file, for an fsync): it held the event loop
 past its budget and sent creates to the thread pool (server CPU per create on a file with one
 worker: 1.35 -> 0.81 ms with it moved out). Connections keep an automatic checkpoint only as a
 far-off safety net; this thread runs a PASSIVE checkpoint (it never waits for readers or writers).
-The thread runs a tenth of a second after writes and ends after a few idle seconds.
+The thread runs a tenth of a second after writes (at once while a backlog lasts) and ends after a few idle seconds.
 """
 
 from __future__ import annotations
@@ -16,13 +17,16 @@ from __future__ import annotations
 import os
 import sqlite3
 import threading
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 from mockserver.store.base import StoreError
 
 INTERVAL_SECONDS = 0.1  # how soon after a write the text index catches up and the log is folded in
 IDLE_ROUNDS = 30  # rounds with no write before the thread ends (a write starts a new one)
 SAFETY_NET_PAGES = 16_384  # the automatic checkpoint's threshold: only if this thread falls far behind
+BACKLOG_REST_SECONDS = 0.02  # the least rest between two steps of a backlog
 WAIT_MS = 50  # how long a round waits for the write lock before leaving the text index to the next round
 
 # Held while an upkeep thread is inside SQLite. A fork (seeding workers, server workers) waits for it:
@@ -32,10 +36,21 @@ _IN_SQLITE = threading.Lock()
 os.register_at_fork(before=_IN_SQLITE.acquire, after_in_parent=_IN_SQLITE.release, after_in_child=_IN_SQLITE.release)
 
 
-class Upkeep:
-    """One thread per process that runs ``chores`` and a checkpoint after writes; ``wrote()`` is all a writer calls."""
+@contextmanager
+def paused() -> Iterator[None]:
+    """No upkeep thread of this process starts a round while this is held (a fork holds the same lock)."""
+    with _IN_SQLITE:
+        yield
 
-    def __init__(self, connect: Callable[[], sqlite3.Connection], chores: Callable[[sqlite3.Connection], None]) -> None:
+
+class Upkeep:
+    """One thread per process that runs ``chores`` and a checkpoint after writes; ``wake()`` is all a writer calls.
+
+    ``chores`` does one bounded step and says whether more is left: the thread then goes on at once,
+    leaving SQLite between steps (a fork waits for one step, not for the whole backlog).
+    """
+
+    def __init__(self, connect: Callable[[], sqlite3.Connection], chores: Callable[[sqlite3.Connection], bool]) -> None:
         self._connect = connect
         self._chores = chores
         self._lock = threading.Lock()
@@ -43,8 +58,8 @@ class Upkeep:
         self._running_in: int | None = None  # the pid whose thread runs (a forked child starts its own)
         self._stop = threading.Event()
 
-    def wrote(self) -> None:
-        """Note a commit; start the thread if this process has none running."""
+    def wake(self) -> None:
+        """Note work to do (a commit, a backlog found at start-up); start the thread if this process runs none."""
         self._dirty = True
         if self._running_in == os.getpid() or self._stop.is_set():
             return
@@ -70,25 +85,28 @@ class Upkeep:
                 self._running_in = None
             return
         try:
-            idle = 0
-            while not self._stop.wait(INTERVAL_SECONDS):
+            idle, more, rest = 0, False, INTERVAL_SECONDS
+            while not self._stop.wait(rest):
+                rest = INTERVAL_SECONDS
                 with self._lock:
-                    dirty, self._dirty = self._dirty, False
+                    dirty, self._dirty = self._dirty or more, False
                     if not dirty:
                         idle += 1
                         if idle >= IDLE_ROUNDS:
                             self._running_in = None
                             return
                         continue
-                idle = 0
+                idle, began = 0, time.monotonic()
                 try:
                     with _IN_SQLITE:
-                        self._chores(connection)
+                        more = self._chores(connection)
                         connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
                 except sqlite3.Error:  # the write lock stayed busy, another process checkpoints, the store closes
+                    more = False
                     with self._lock:
                         self._dirty = True  # try again next round
-                    continue
+                if more:  # rest as long as the step took: a writer that polls for the lock gets it in between
+                    rest = max(time.monotonic() - began, BACKLOG_REST_SECONDS)
         finally:
             with _IN_SQLITE:
                 connection.close()

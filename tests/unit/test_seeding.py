@@ -20,8 +20,9 @@ from mockserver.behaviours.seeding import documented_record, run_jobs, seed_stor
 from mockserver.settings import Settings
 from mockserver.spec import Resource
 from mockserver.spec.resolve import response_view
-from mockserver.store import Condition, Record, RecordId, StoreError
+from mockserver.store import Condition, Record, RecordId, StoreError, upkeep
 from mockserver.store.layout import plan_tables
+from mockserver.store.sqlite import SqliteStore
 from mockserver.validation import compile_schema
 
 Baseline = dict[int, dict[str, dict[RecordId, Record]]]
@@ -379,6 +380,16 @@ def test_scratch_databases_and_worker_processes_seed_the_same_data(strict_settin
     merged = reseeded(settings, workers)
     assert scratch_folders() - before == {Path(merged.store.path).parent}  # type: ignore[attr-defined]
     assert observable_state(merged) == in_place
+
+
+def test_a_seed_that_leaves_its_indexes_and_text_index_for_after_its_commit_reads_the_same(
+    strict_settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = Settings(scale=3, today=strict_settings.today)
+    in_place = observable_state(reseeded(settings, 0))
+    monkeypatch.setattr(SqliteStore, "defer_from_rows", 1)  # every table a merge fills is left to the upkeep thread
+    with upkeep.paused():  # read while the whole backlog is owed (workers 1: a fork would wait for this lock)
+        assert observable_state(reseeded(settings, 1)) == in_place
 
 
 def test_a_big_seed_uses_worker_processes_and_a_small_one_seeds_in_place(shared_app: Flask, engine: Engine) -> None:

@@ -617,6 +617,129 @@ def test_absorb_into_a_table_with_records_replaces_them_by_key_and_counts_again(
         assert tenant.get("invoices", 1) == INVOICES[0]
 
 
+def _pending_text(store: SqliteStore) -> int:
+    """Rows the text index has not caught up with."""
+    with closing(sqlite3.connect(store.path)) as connection:
+        return int(connection.execute("SELECT count(*) FROM text_pending").fetchone()[0])
+
+
+def _absorbed_answers(store: Store) -> list[object]:
+    """What reads of the absorbed companies answer: counts, a tally, a search, an index's sort order."""
+    answers: list[object] = []
+    for company in (1, 2):
+        with store.tenant(company, write=False) as tenant:
+            answers += [
+                tenant.count("invoices"),
+                tenant.count("invoices", [Condition("status", "eq", "SENT")]),
+                [r["id"] for r in tenant.find("invoices", Query(search="a"))],
+                [r["id"] for r in tenant.find("invoices", Query(order=Order("due_date", descending=True)))],
+                [r["id"] for r in tenant.find("invoices", Query(where=(Condition("customer_id", "eq", 1),)))],
+            ]
+    return answers
+
+
+def _wait_for(done: Callable[[], bool], every: float = 0.05) -> bool:
+    deadline = time.monotonic() + 15
+    while not done() and time.monotonic() < deadline:
+        time.sleep(every)
+    return done()
+
+
+@pytest.fixture
+def deferring(monkeypatch: pytest.MonkeyPatch) -> int:
+    """SQLite stores that leave the indexes of a table a bulk load fills with 8 rows or more for after its commit."""
+    monkeypatch.setattr(SqliteStore, "defer_from_rows", 8)  # the two companies' INVOICES; not their 2 customers
+    return 8
+
+
+def test_a_big_bulk_load_commits_its_rows_first_and_leaves_indexes_and_text_to_the_upkeep_thread(
+    tmp_path: Path, index: SpecIndex, deferring: int
+) -> None:
+    store = SqliteStore(plan_tables(index), tmp_path / "big.db", api="Invoicing API")
+    indexes = index_names(store)
+    sources = [scratch_with_invoices(store, tmp_path / f"company-{company}.db", company) for company in (1, 2)]
+    with upkeep.paused():
+        with store.bulk():
+            store.absorb(sources)
+        missing = indexes - index_names(store)
+        assert missing
+        assert all("invoices" in name for name in missing)  # the customers table was small
+        assert _pending_text(store) == 2 * len(INVOICES)
+        owed = _absorbed_answers(store)  # reads are right while the backlog lasts
+    for source in sources:
+        source.close()
+    assert _wait_for(lambda: index_names(store) == indexes and _pending_text(store) == 0)  # paid by the thread
+    assert _absorbed_answers(store) == owed
+    assert owed[:2] == [4, 2]
+    store.close()
+
+
+def test_catch_up_pays_the_whole_backlog_at_once(tmp_path: Path, index: SpecIndex, deferring: int) -> None:
+    store = SqliteStore(plan_tables(index), tmp_path / "big.db", api="Invoicing API")
+    indexes = index_names(store)
+    with upkeep.paused():
+        sources = [scratch_with_invoices(store, tmp_path / f"company-{company}.db", company) for company in (1, 2)]
+        with store.bulk():
+            store.absorb(sources)
+        owed = _absorbed_answers(store)
+        store.catch_up()
+        assert index_names(store) == indexes
+        assert _pending_text(store) == 0
+        assert _absorbed_answers(store) == owed
+    for source in sources:
+        source.close()
+    store.close()
+
+
+def test_a_reopened_file_leaves_a_big_tables_missing_indexes_to_the_upkeep_thread(
+    tmp_path: Path, index: SpecIndex, deferring: int
+) -> None:
+    first = SqliteStore(plan_tables(index), tmp_path / "kept.db", api="Invoicing API")
+    indexes = index_names(first)
+    with first.tenant(1) as tenant:
+        for number in range(1, 11):
+            tenant.put("invoices", number, {"id": number, "status": "SENT", "customer_id": number % 3})
+    first.close()
+    dropped = sorted(name for name in indexes if name.startswith("ix_r_invoices_"))[:2]
+    with closing(sqlite3.connect(tmp_path / "kept.db")) as connection:
+        for name in dropped:
+            connection.execute(f"DROP INDEX {name}")  # as a process killed before it made them leaves the file
+    with upkeep.paused():
+        second = SqliteStore(plan_tables(index), tmp_path / "kept.db", api="Invoicing API")
+        assert indexes - index_names(second) == set(dropped)  # not made while opening: the store serves at once
+        with second.tenant(1, write=False) as tenant:
+            assert tenant.count("invoices", [Condition("customer_id", "eq", 1)]) == 4
+    assert _wait_for(lambda: index_names(second) == indexes)
+    second.close()
+
+
+def test_a_baseline_saved_with_a_backlog_is_paid_too_so_a_reset_restores_every_index(
+    tmp_path: Path, index: SpecIndex, deferring: int
+) -> None:
+    store = SqliteStore(plan_tables(index), api="Invoicing API")  # the in-memory default: resets copy a baseline
+    indexes = index_names(store)
+    sources = [scratch_with_invoices(store, tmp_path / f"company-{company}.db", company) for company in (1, 2)]
+    with upkeep.paused():
+        with store.bulk():
+            store.absorb(sources)
+        store.save_baseline()
+        owed = _absorbed_answers(store)
+    for source in sources:
+        source.close()
+    with store.tenant(1) as tenant:
+        tenant.delete("invoices", 1)
+
+    def restored_whole() -> bool:
+        with upkeep.paused():
+            assert store.restore_baseline()  # (a restore of a baseline that still owes leaves the live copy owing)
+            return index_names(store) == indexes and _pending_text(store) == 0
+
+    assert _wait_for(lambda: index_names(store) == indexes)  # the live database first, then the baseline
+    assert _wait_for(restored_whole, every=1.0)
+    assert _absorbed_answers(store) == owed
+    store.close()
+
+
 def test_memory_ephemera_purge_as_they_go_and_keep_each_namespace_within_its_cap() -> None:
     shared = MemoryEphemera(max_entries=100)
     for n in range(50):
