@@ -11,7 +11,8 @@ import multiprocessing
 import os
 import random
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from graphlib import CycleError, TopologicalSorter
 from multiprocessing.connection import Connection, wait
 from multiprocessing.process import BaseProcess
@@ -26,7 +27,7 @@ from mockserver.spec.conform import conform
 from mockserver.spec.nesting import link_value
 from mockserver.state.fake import FakeRecordFactory
 from mockserver.state.fixtures import Fixtures
-from mockserver.store import Record, Store, StoreError, Tenant, scratch_folder
+from mockserver.store import Record, ScratchStore, Store, StoreError, Tenant, scratch_folder
 
 _SERVER_STAMPS = frozenset({"created_at", "updated_at"})
 SCRATCH_RECORDS = 2_000  # from this many fake records on, scratch databases and worker processes pay off
@@ -73,14 +74,17 @@ def _has_cycle(graph: dict[str, set[str]]) -> bool:
 def prepare_state(engine: Engine, fixtures: Fixtures, settings: Settings) -> None:
     """Seed a new store (an existing database keeps its state) and keep a baseline for ``Engine.reset``.
 
-    The check and the seeding run in one write transaction, so when several workers start on one
-    database, the first seeds it and the others find it seeded.
+    A big seed is made in scratch databases before the write transaction that merges it, which checks
+    again: when several processes start on one new database, the first to merge seeds it and the
+    others find it seeded (and drop their scratch work).
     """
     store = engine.store
-    with store.tenant(0):
-        fresh = store.meta("seeded") is None
-        if fresh:
-            _seed_all(engine, fixtures, settings.seed, settings.scale)
+    fresh = store.meta("seeded") is None
+    if fresh:
+        with scratch_seeded(engine, fixtures, settings.seed, settings.scale) as sources, store.tenant(0):
+            fresh = store.meta("seeded") is None
+            if fresh:
+                _seed_all(engine, fixtures, settings.seed, settings.scale, sources)
     if fresh:
         store.optimize()
     store.save_baseline()
@@ -98,11 +102,11 @@ def seeding_of(store: Store, seed: int, scale: float) -> tuple[int, float]:
     return (int(stored_seed) if stored_seed else seed, float(stored_scale) if stored_scale else scale)
 
 
-def _seed_all(engine: Engine, fixtures: Fixtures, seed: int, scale: float) -> None:
-    """Seed as one bulk load, inside the caller's transaction, and record how."""
+def _seed_all(engine: Engine, fixtures: Fixtures, seed: int, scale: float, sources: Sequence[ScratchStore]) -> None:
+    """Seed as one bulk load (merging ``sources``, if any), inside the caller's transaction, and record how."""
     store = engine.store
     with store.bulk():
-        seed_store(engine, fixtures, seed, scale)
+        seed_store(engine, fixtures, seed, scale, sources)
     store.set_meta("seeded", f"seed {seed}, scale {scale:g}")
     store.set_meta("seed", str(seed))
     store.set_meta("scale", repr(scale))
@@ -111,9 +115,9 @@ def _seed_all(engine: Engine, fixtures: Fixtures, seed: int, scale: float) -> No
 def reseed(engine: Engine, fixtures: Fixtures, seed: int, scale: float) -> None:
     """Replace every company's records with a fresh seeding, and make it the baseline later resets return to."""
     store = engine.store
-    with store.tenant(0):
+    with scratch_seeded(engine, fixtures, seed, scale) as sources, store.tenant(0):  # writes wait only for the merge
         store.replace({"companies": {}})
-        _seed_all(engine, fixtures, seed, scale)
+        _seed_all(engine, fixtures, seed, scale, sources)
     store.optimize()  # the planner's statistics still describe what was replaced
     store.save_baseline()
 
@@ -132,23 +136,54 @@ def reset_company(engine: Engine, fixtures: Fixtures, company_id: int, seed: int
     store.replace_company(company_id, fresh or {"records": {}, "counters": {}})
 
 
-def seed_store(engine: Engine, fixtures: Fixtures, seed: int, scale: float, *, workers: int | None = None) -> None:
-    """Seed every fixture company with reference data and ``seed_count * scale`` fake records each.
+@contextmanager
+def scratch_seeded(
+    engine: Engine, fixtures: Fixtures, seed: int, scale: float, *, workers: int | None = None
+) -> Iterator[list[ScratchStore]]:
+    """A big seed made ahead of the transaction that merges it: each company in a scratch database of its own.
 
-    A small seed is written in place. A big one is seeded company by company into scratch databases,
-    by up to ``workers`` processes at once (default: one per CPU), and merged in bulk: the same data
-    either way, since each company's records depend only on the seed and that company's own records.
-    ``workers=0`` forces the seed in place; ``workers=1`` uses scratch databases without a process.
+    Up to ``workers`` processes seed at once (default: one per CPU), each company's records depending
+    only on the seed and that company's own records. A small seed gives none (``seed_store`` then
+    seeds in place); ``workers=0`` forces that, ``workers=1`` uses scratch databases without a process.
+    The databases are attached to the store for the merge and removed at the end, whatever happens.
     """
     if workers is None:
         workers = workers_for(engine.index, fixtures, scale)
+    if workers == 0:
+        yield []
+        return
+    store = engine.store
+    with scratch_folder() as folder:
+        paths = {company.id: folder / f"company-{company.id}.db" for company in fixtures.companies}
+
+        def job(company_id: int) -> Callable[[], None]:
+            return lambda: _seed_scratch(engine, fixtures, company_id, paths[company_id], seed, scale)
+
+        with engine.clock.frozen_at_start_of_day():
+            run_jobs({company_id: job(company_id) for company_id in paths}, workers)
+        sources = [store.scratch(path) for path in paths.values()]
+        try:
+            with store.attached(sources):
+                yield sources
+        finally:
+            for source in sources:
+                source.close()
+
+
+def seed_store(
+    engine: Engine, fixtures: Fixtures, seed: int, scale: float, sources: Sequence[ScratchStore] = ()
+) -> None:
+    """Inside a bulk load: merge every company's scratch database (``scratch_seeded``), or seed each in place.
+
+    In place, every fixture company gets reference data and ``seed_count * scale`` fake records.
+    """
+    if sources:
+        engine.store.absorb(sources)
+        return
     with engine.clock.frozen_at_start_of_day():
-        if workers == 0:
-            for company in fixtures.companies:
-                with engine.store.tenant(company.id) as tenant:
-                    _seed_company(engine, tenant, fixtures, company.id, seed, scale)
-        else:
-            _seed_through_scratch(engine, fixtures, seed, scale, workers)
+        for company in fixtures.companies:
+            with engine.store.tenant(company.id) as tenant:
+                _seed_company(engine, tenant, fixtures, company.id, seed, scale)
 
 
 def workers_for(index: SpecIndex, fixtures: Fixtures, scale: float) -> int:
@@ -163,24 +198,6 @@ def _cpus() -> int:
     """The CPUs this process may run on."""
     affinity = getattr(os, "sched_getaffinity", None)
     return len(affinity(0)) if affinity is not None else os.cpu_count() or 1
-
-
-def _seed_through_scratch(engine: Engine, fixtures: Fixtures, seed: int, scale: float, workers: int) -> None:
-    """Seed each company into a scratch database of its own, then merge them all into the store at once."""
-    store = engine.store
-    with scratch_folder() as folder:
-        paths = {company.id: folder / f"company-{company.id}.db" for company in fixtures.companies}
-
-        def job(company_id: int) -> Callable[[], None]:
-            return lambda: _seed_scratch(engine, fixtures, company_id, paths[company_id], seed, scale)
-
-        run_jobs({company_id: job(company_id) for company_id in paths}, workers)
-        sources = [store.scratch(path) for path in paths.values()]
-        try:
-            store.absorb(sources)
-        finally:
-            for source in sources:
-                source.close()
 
 
 def _seed_scratch(engine: Engine, fixtures: Fixtures, company_id: int, path: Path, seed: int, scale: float) -> None:

@@ -214,6 +214,9 @@ class Store(Protocol):
     def scratch(self, path: Path) -> ScratchStore:
         """A new SQLite database at ``path`` with this store's tables, to seed in fast and ``absorb`` later."""
 
+    def attached(self, sources: Sequence[ScratchStore]) -> AbstractContextManager[None]:
+        """Around (never inside) the transaction that will ``absorb`` scratch databases: lets it read them in SQL."""
+
     def absorb(self, sources: Sequence[ScratchStore]) -> None:
         """Inside ``bulk``: add every record and counter of seeded scratch databases to this store."""
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -167,6 +167,10 @@ class SqlState(ABC):
         from mockserver.store.scratch import ScratchStore  # a SqlState itself: imported when first needed
 
         return ScratchStore(self.plans, path, api=self.api)
+
+    def attached(self, sources: Sequence[ScratchStore]) -> AbstractContextManager[None]:
+        """Around the transaction that absorbs scratch databases (engines that can read them in SQL override this)."""
+        return nullcontext()
 
     @abstractmethod
     def absorb(self, sources: Sequence[ScratchStore]) -> None:

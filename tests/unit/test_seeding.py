@@ -16,7 +16,14 @@ from jsonschema import Draft202012Validator
 from domains.invoicing import money
 from mockserver.app import create_app
 from mockserver.behaviours.engine import Engine
-from mockserver.behaviours.seeding import documented_record, run_jobs, seed_store, seeding_order, workers_for
+from mockserver.behaviours.seeding import (
+    documented_record,
+    run_jobs,
+    scratch_seeded,
+    seed_store,
+    seeding_order,
+    workers_for,
+)
 from mockserver.settings import Settings
 from mockserver.spec import Resource
 from mockserver.spec.resolve import response_view
@@ -337,9 +344,13 @@ def reseeded(settings: Settings, workers: int) -> Engine:
     """A sandbox seeded again, in place (``workers`` 0) or through scratch databases and worker processes."""
     app = create_app(settings)
     engine = engine_of(app)
+    fixtures = app.extensions["sandbox"]["fixtures"]
     engine.store.replace({"companies": {}})
-    with engine.store.bulk():
-        seed_store(engine, app.extensions["sandbox"]["fixtures"], settings.seed, settings.scale, workers=workers)
+    with (
+        scratch_seeded(engine, fixtures, settings.seed, settings.scale, workers=workers) as sources,
+        engine.store.bulk(),
+    ):
+        seed_store(engine, fixtures, settings.seed, settings.scale, sources)
     return engine
 
 
@@ -411,9 +422,9 @@ def test_a_failing_worker_stops_the_seed_in_one_line_and_leaves_no_scratch_files
         pytest.raises(
             StoreError, match=r"^seeding company \d+ failed in a worker process: RuntimeError: no more room$"
         ),
-        engine.store.bulk(),
+        scratch_seeded(engine, app.extensions["sandbox"]["fixtures"], 1, 0, workers=2),
     ):
-        seed_store(engine, app.extensions["sandbox"]["fixtures"], 1, 0, workers=2)
+        pass
     assert scratch_folders() == before
 
 

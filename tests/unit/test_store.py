@@ -583,12 +583,13 @@ def index_names(store: Store) -> set[str]:
     return {row[0] for row in rows}
 
 
+@pytest.mark.parametrize("attach", [True, False], ids=["attached", "row-by-row"])
 def test_absorb_bulk_loads_scratch_databases_with_counts_counters_indexes_and_search(
-    store: Store, tmp_path: Path
+    store: Store, tmp_path: Path, attach: bool
 ) -> None:
     indexes = index_names(store)
     sources = [scratch_with_invoices(store, tmp_path / f"company-{company}.db", company) for company in (1, 2)]
-    with store.bulk():
+    with store.attached(sources if attach else []), store.bulk():
         store.absorb(sources)
     for source in sources:
         source.close()
@@ -603,12 +604,15 @@ def test_absorb_bulk_loads_scratch_databases_with_counts_counters_indexes_and_se
             assert [r["id"] for r in tenant.find("invoices", Query(order=Order("due_date")))] == [3, 4, 1, 2]
 
 
-def test_absorb_into_a_table_with_records_replaces_them_by_key_and_counts_again(store: Store, tmp_path: Path) -> None:
+@pytest.mark.parametrize("attach", [True, False], ids=["attached", "row-by-row"])
+def test_absorb_into_a_table_with_records_replaces_them_by_key_and_counts_again(
+    store: Store, tmp_path: Path, attach: bool
+) -> None:
     with store.tenant(1) as tenant:
         tenant.put("invoices", 1, {"id": 1, "status": "DRAFT", "total": 5})
         tenant.put("invoices", 9, {"id": 9, "status": "SENT", "total": 5})
     source = scratch_with_invoices(store, tmp_path / "company-1.db", 1)
-    with store.bulk():
+    with store.attached([source] if attach else []), store.bulk():
         store.absorb([source])
     source.close()
     with store.tenant(1) as tenant:
