@@ -80,12 +80,15 @@ class Backlog:
     def __init__(self, plans: Mapping[str, TablePlan], index_sql: IndexSql) -> None:
         self._plans = plans  # the store's own (it grows when an import brings a resource the spec lacks)
         self._index_sql = index_sql
+        self._wanted: dict[str, list[tuple[str, str]]] = {}  # table -> its indexes (a plan never changes)
 
     def missing_indexes(self, run: Run) -> list[str]:
         """The CREATE statements of every index the plans want and the database does not have."""
         present = {name for (name,) in run("SELECT name FROM sqlite_master WHERE type = 'index'", ()).fetchall()}
-        wanted = (statement for plan in list(self._plans.values()) for statement in self._index_sql(plan))
-        return [sql for name, sql in wanted if name not in present]
+        for plan in list(self._plans.values()):
+            if plan.table not in self._wanted:
+                self._wanted[plan.table] = self._index_sql(plan)
+        return [sql for wanted in list(self._wanted.values()) for name, sql in wanted if name not in present]
 
     def owed(self, run: Run) -> bool:
         """Whether anything is left to do."""
