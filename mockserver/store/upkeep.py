@@ -9,7 +9,8 @@ paid for copying every page written since (and, on a file, for an fsync): it hel
 past its budget and sent creates to the thread pool (server CPU per create on a file with one
 worker: 1.35 -> 0.81 ms with it moved out). Connections keep an automatic checkpoint only as a
 far-off safety net; this thread runs a PASSIVE checkpoint (it never waits for readers or writers).
-The thread runs a tenth of a second after writes (at once while a backlog lasts) and ends after a few idle seconds.
+The thread runs a tenth of a second after writes (while a backlog lasts, after resting as long as
+its last step took) and ends after a few idle seconds.
 """
 
 from __future__ import annotations
@@ -46,8 +47,8 @@ def paused() -> Iterator[None]:
 class Upkeep:
     """One thread per process that runs ``chores`` and a checkpoint after writes; ``wake()`` is all a writer calls.
 
-    ``chores`` does one bounded step and says whether more is left: the thread then goes on at once,
-    leaving SQLite between steps (a fork waits for one step, not for the whole backlog).
+    ``chores`` does one bounded step and says whether more is left: the thread then goes on after
+    resting as long as the step took, outside SQLite (a fork waits for one step, not for the backlog).
     """
 
     def __init__(self, connect: Callable[[], sqlite3.Connection], chores: Callable[[sqlite3.Connection], bool]) -> None:
