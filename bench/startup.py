@@ -59,12 +59,33 @@ def whole(path: Path | None, indexes: set[str]) -> bool:
     return found is not None and indexes <= found[0] and found[1] == 0
 
 
+def reference_indexes(folder: Path) -> set[str]:
+    """The indexes a finished seed holds (those of a tiny one: the spec decides them, not the scale)."""
+    reference = folder / "reference.db"
+    subprocess.run(
+        command(None, "seed", "--db", str(reference), "--scale", "0.01")[0], check=True, stdout=subprocess.DEVNULL
+    )
+    return (state(reference) or (set(), 0))[0]
+
+
+def in_memory_databases() -> set[Path]:
+    """The private databases of the in-memory sandboxes running now."""
+    return set(SHM.glob("invoice-sandbox-*/state.db"))
+
+
+def wait_until_whole(path: Path | None, indexes: set[str], began: float, limit: float = 600) -> float:
+    """Seconds from ``began`` until the database is whole (polled every tenth of a second, up to ``limit``)."""
+    while not whole(path, indexes) and time.perf_counter() - began < limit:
+        time.sleep(0.1)
+    return time.perf_counter() - began
+
+
 def serve(checkout: Path | None, scale: float, db: Path | None, indexes: set[str]) -> tuple[float, float]:
     """Seconds from launch until /health answers, and until the server's database is whole."""
     port = free_port()
     args = ["--port", str(port), "--quiet", "--scale", f"{scale:g}", *(["--db", str(db)] if db else [])]
     argv, env = command(checkout, *args)
-    before = set(SHM.glob("invoice-sandbox-*/state.db"))
+    before = in_memory_databases()
     began = time.perf_counter()
     process = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
     try:
@@ -77,10 +98,8 @@ def serve(checkout: Path | None, scale: float, db: Path | None, indexes: set[str
                     raise SystemExit(f"server did not start: {' '.join(argv)}") from None
                 time.sleep(0.05)
         answered = time.perf_counter() - began
-        path = db or next(iter(set(SHM.glob("invoice-sandbox-*/state.db")) - before), None)
-        while not whole(path, indexes) and time.perf_counter() - began < 300:
-            time.sleep(0.1)
-        return answered, time.perf_counter() - began
+        path = db or next(iter(in_memory_databases() - before), None)
+        return answered, wait_until_whole(path, indexes, began)
     finally:
         process.terminate()
         process.wait(timeout=60)
@@ -105,11 +124,7 @@ def main() -> int:
         checkouts["baseline"] = args.baseline.resolve()
     results: dict[tuple[str, str], list[tuple[float, float]]] = {}
     with tempfile.TemporaryDirectory(dir=ROOT / "bench") as folder:
-        reference = Path(folder) / "reference.db"
-        subprocess.run(
-            command(None, "seed", "--db", str(reference), "--scale", "0.01")[0], check=True, stdout=subprocess.DEVNULL
-        )
-        indexes = (state(reference) or (set(), 0))[0]
+        indexes = reference_indexes(Path(folder))
         for round_number in range(args.rounds):
             for name, checkout in checkouts.items():
                 files = [Path(folder) / f"{name}-{round_number}-{n}.db" for n in range(2)]

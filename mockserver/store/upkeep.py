@@ -9,8 +9,8 @@ paid for copying every page written since (and, on a file, for an fsync): it hel
 past its budget and sent creates to the thread pool (server CPU per create on a file with one
 worker: 1.35 -> 0.81 ms with it moved out). Connections keep an automatic checkpoint only as a
 far-off safety net; this thread runs a PASSIVE checkpoint (it never waits for readers or writers).
-The thread runs a tenth of a second after writes (while a backlog lasts, after resting as long as
-its last step took) and ends after a few idle seconds.
+The thread runs a tenth of a second after writes (while a backlog lasts, after resting about as long
+as its last step took) and ends after a few idle seconds.
 """
 
 from __future__ import annotations
@@ -27,7 +27,9 @@ from mockserver.store.base import StoreError
 INTERVAL_SECONDS = 0.1  # how soon after a write the text index catches up and the log is folded in
 IDLE_ROUNDS = 30  # rounds with no write before the thread ends (a write starts a new one)
 SAFETY_NET_PAGES = 16_384  # the automatic checkpoint's threshold: only if this thread falls far behind
-BACKLOG_REST_SECONDS = 0.02  # the least rest between two steps of a backlog
+# The rest between two steps of a backlog: as long as the step took, within these bounds. SQLite's busy
+# handler polls a waiting writer's lock at intervals that grow to 100 ms, so one such rest lets it in.
+BACKLOG_REST_SECONDS = (0.02, 0.1)
 WAIT_MS = 50  # how long a round waits for the write lock before leaving the text index to the next round
 
 # Held while an upkeep thread is inside SQLite. A fork (seeding workers, server workers) waits for it:
@@ -48,7 +50,7 @@ class Upkeep:
     """One thread per process that runs ``chores`` and a checkpoint after writes; ``wake()`` is all a writer calls.
 
     ``chores`` does one bounded step and says whether more is left: the thread then goes on after
-    resting as long as the step took, outside SQLite (a fork waits for one step, not for the backlog).
+    resting about as long as the step took, outside SQLite (a fork waits for one step, not the backlog).
     """
 
     def __init__(self, connect: Callable[[], sqlite3.Connection], chores: Callable[[sqlite3.Connection], bool]) -> None:
@@ -106,8 +108,9 @@ class Upkeep:
                     more = False
                     with self._lock:
                         self._dirty = True  # try again next round
-                if more:  # rest as long as the step took: a writer that polls for the lock gets it in between
-                    rest = max(time.monotonic() - began, BACKLOG_REST_SECONDS)
+                if more:  # a writer polling for the lock gets it in between
+                    least, most = BACKLOG_REST_SECONDS
+                    rest = min(max(time.monotonic() - began, least), most)
         finally:
             with _IN_SQLITE:
                 connection.close()
