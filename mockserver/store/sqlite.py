@@ -25,6 +25,7 @@ from mockserver.jsonio import dumps
 from mockserver.store.backlog import Backlog, analyze, begun, index_text_in_bulk, json_path
 from mockserver.store.base import StoreError, Tenant
 from mockserver.store.ephemera import SqlEphemera
+from mockserver.store.forking import inside_sqlite
 from mockserver.store.layout import FieldKind, TablePlan, identifier
 from mockserver.store.snapshot import SqlState
 from mockserver.store.sql import INT64, BulkLoad, SqlTenant, insert_sql, plain_id, upsert_sql
@@ -274,24 +275,25 @@ class SqliteStore(SqlState):
         if held is not None:
             yield held
             return
-        with self._lock:
-            connection = self._idle.pop() if self._idle else None
-        if connection is None:
-            connection = self._connect()
-        self._local.connection = connection
-        changes = connection.total_changes
-        try:
-            yield connection
-        finally:
-            self._local.connection = None
-            if self._upkeep is not None and connection.total_changes != changes:
-                self._upkeep.wake()
+        with inside_sqlite():
             with self._lock:
-                if len(self._idle) < _POOL_IDLE:
-                    self._idle.append(connection)
-                    connection = None
-            if connection is not None:
-                connection.close()
+                connection = self._idle.pop() if self._idle else None
+            if connection is None:
+                connection = self._connect()
+            self._local.connection = connection
+            changes = connection.total_changes
+            try:
+                yield connection
+            finally:
+                self._local.connection = None
+                if self._upkeep is not None and connection.total_changes != changes:
+                    self._upkeep.wake()
+                with self._lock:
+                    if len(self._idle) < _POOL_IDLE:
+                        self._idle.append(connection)
+                        connection = None
+                if connection is not None:
+                    connection.close()
 
     @contextmanager
     def _transaction(self, *, write: bool) -> Iterator[sqlite3.Connection]:

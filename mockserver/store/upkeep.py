@@ -23,6 +23,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from mockserver.store.base import StoreError
+from mockserver.store.forking import inside_sqlite
 
 INTERVAL_SECONDS = 0.1  # how soon after a write the text index catches up and the log is folded in
 IDLE_ROUNDS = 30  # rounds with no write before the thread ends (a write starts a new one)
@@ -32,17 +33,21 @@ SAFETY_NET_PAGES = 16_384  # the automatic checkpoint's threshold: only if this 
 BACKLOG_REST_SECONDS = (0.02, 0.1)
 WAIT_MS = 50  # how long a round waits for the write lock before leaving the text index to the next round
 
-# Held while an upkeep thread is inside SQLite. A fork (seeding workers, server workers) waits for it:
-# a child that inherited SQLite's internal mutexes held by a thread that does not exist in it would hang
-# at its first connect. Per process by nature, like the fork it guards.
-_IN_SQLITE = threading.Lock()
-os.register_at_fork(before=_IN_SQLITE.acquire, after_in_parent=_IN_SQLITE.release, after_in_child=_IN_SQLITE.release)
+# Held through each round of every upkeep thread of this process (``paused`` holds it to stop them).
+_IN_ROUND = threading.Lock()
+
+
+@contextmanager
+def _round() -> Iterator[None]:
+    """One round: no other upkeep round and no fork meanwhile (see ``forking``)."""
+    with _IN_ROUND, inside_sqlite():
+        yield
 
 
 @contextmanager
 def paused() -> Iterator[None]:
-    """No upkeep thread of this process starts a round while this is held (a fork holds the same lock)."""
-    with _IN_SQLITE:
+    """No upkeep thread of this process starts a round while this is held."""
+    with _IN_ROUND:
         yield
 
 
@@ -80,7 +85,7 @@ class Upkeep:
     def _run(self) -> None:
         """Chores and a checkpoint each round after a write; end after ``IDLE_ROUNDS`` quiet rounds or at stop."""
         try:
-            with _IN_SQLITE:
+            with _round():
                 connection = self._connect()
                 connection.execute(f"PRAGMA busy_timeout = {WAIT_MS}")
         except (sqlite3.Error, StoreError):  # the store is closing or gone: the safety net still holds
@@ -101,7 +106,7 @@ class Upkeep:
                         continue
                 idle, began = 0, time.monotonic()
                 try:
-                    with _IN_SQLITE:
+                    with _round():
                         more = self._chores(connection)
                         connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
                 except sqlite3.Error:  # the write lock stayed busy, another process checkpoints, the store closes
@@ -112,5 +117,5 @@ class Upkeep:
                     least, most = BACKLOG_REST_SECONDS
                     rest = min(max(time.monotonic() - began, least), most)
         finally:
-            with _IN_SQLITE:
+            with _round():
                 connection.close()

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import copy
 import os
+import subprocess
+import sys
 import tempfile
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +18,7 @@ from jsonschema import Draft202012Validator
 
 from domains.invoicing import money
 from mockserver.app import create_app
+from mockserver.behaviours import seeding
 from mockserver.behaviours.engine import Engine
 from mockserver.behaviours.seeding import (
     documented_record,
@@ -401,6 +405,29 @@ def test_a_seed_that_leaves_its_indexes_and_text_index_for_after_its_commit_read
     monkeypatch.setattr(SqliteStore, "defer_from_rows", 1)  # every table a merge fills is left to the upkeep thread
     with upkeep.paused():  # read while the whole backlog is owed (workers 1: a fork would wait for this lock)
         assert observable_state(reseeded(settings, 1)) == in_place
+
+
+def test_a_process_that_finds_the_database_seeded_after_seeding_its_own_scratch_keeps_what_is_there(
+    tmp_path: Path, strict_settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path, today = tmp_path / "shared.db", strict_settings.today.isoformat()
+    real = seeding.scratch_seeded
+
+    @contextmanager
+    def racing(engine: Engine, fixtures: Any, seed: int, scale: float, **options: Any) -> Iterator[Any]:
+        with real(engine, fixtures, seed, scale, **options) as sources:
+            # meanwhile another process seeds the same new file, with another seed
+            command = [sys.executable, "-m", "mockserver", "seed", "--db", str(path), "--seed", "2", "--today", today]
+            subprocess.run(command, check=True, capture_output=True)
+            yield sources
+
+    monkeypatch.setattr(seeding, "scratch_seeded", racing)
+    first = engine_of(create_app(Settings(db=str(path), seed=1, today=strict_settings.today)))
+    assert first.store.meta("seed") == "2"  # the other process merged first; this one merged nothing
+    monkeypatch.undo()
+    other = engine_of(create_app(Settings(seed=2, today=strict_settings.today)))
+    assert observable_state(first) == observable_state(other)  # seed 2 (written-only secrets aside)
+    first.store.close()
 
 
 def test_a_big_seed_uses_worker_processes_and_a_small_one_seeds_in_place(shared_app: Flask, engine: Engine) -> None:

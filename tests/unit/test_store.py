@@ -7,6 +7,7 @@ Each test runs on SQLite (temporary and file) and on PostgreSQL when one is conf
 from __future__ import annotations
 
 import json
+import multiprocessing
 import sqlite3
 import subprocess
 import sys
@@ -759,3 +760,38 @@ def test_memory_ephemera_purge_as_they_go_and_keep_each_namespace_within_its_cap
     assert shared.get("token", "t", now=200) == "x"  # ... and another namespace lost nothing
     shared.clear("idem")
     assert len(shared) == 1
+
+
+def test_a_fork_while_another_thread_uses_sqlite_gives_a_child_that_can_connect(
+    tmp_path: Path, index: SpecIndex
+) -> None:
+    store = SqliteStore(plan_tables(index), tmp_path / "busy.db", api="Invoicing API")
+    stop = threading.Event()
+
+    def busy() -> None:  # as the webhook dispatcher polls the store
+        while not stop.is_set():
+            with store.tenant(1, write=False) as tenant:
+                tenant.count("customers")
+
+    thread = threading.Thread(target=busy)
+    thread.start()
+    context = multiprocessing.get_context("fork")
+    try:
+        for _ in range(40):
+            child = context.Process(target=_connect_and_exit, args=(tmp_path / "child.db",))
+            child.start()
+            child.join(timeout=20)
+            hung = child.exitcode is None
+            if hung:
+                child.kill()
+            assert not hung, "a forked child hung in sqlite3.connect"
+            assert child.exitcode == 0
+    finally:
+        stop.set()
+        thread.join()
+        store.close()
+
+
+def _connect_and_exit(path: Path) -> None:
+    with closing(sqlite3.connect(path)) as connection:
+        connection.execute("SELECT 1").fetchone()

@@ -1,0 +1,62 @@
+"""A fork waits until no other thread of the process is using SQLite.
+
+A forked child inherits SQLite's internal mutexes in whatever state the parent's threads left them:
+one held by a thread that does not exist in the child is never released, and the child hangs at its
+first ``sqlite3.connect`` (seen: seeding workers forked by a reset while the webhook dispatcher polled
+the store). Threads hold the gate shared while they have a connection checked out; a fork (seeding
+workers, server workers) holds it alone. The forking thread's own checkouts do not count: it is not
+inside SQLite while it forks. Per process by nature, like the fork it guards.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager
+
+
+class _ForkGate:
+    def __init__(self) -> None:
+        self._reset()
+
+    def _reset(self) -> None:
+        self._condition = threading.Condition(threading.Lock())
+        self._inside = 0
+        self._forking = False
+        self._mine = threading.local()
+
+    @contextmanager
+    def inside(self) -> Iterator[None]:
+        with self._condition:
+            while self._forking:
+                self._condition.wait()
+            self._inside += 1
+        self._mine.count = getattr(self._mine, "count", 0) + 1
+        try:
+            yield
+        finally:
+            self._mine.count -= 1
+            with self._condition:
+                self._inside -= 1
+                self._condition.notify_all()
+
+    def before_fork(self) -> None:
+        with self._condition:
+            self._forking = True
+            while self._inside > getattr(self._mine, "count", 0):
+                self._condition.wait()
+
+    def after_fork_in_parent(self) -> None:
+        with self._condition:
+            self._forking = False
+            self._condition.notify_all()
+
+
+_GATE = _ForkGate()
+os.register_at_fork(before=_GATE.before_fork, after_in_parent=_GATE.after_fork_in_parent, after_in_child=_GATE._reset)
+
+
+def inside_sqlite() -> AbstractContextManager[None]:
+    """Hold while using SQLite (a checked-out connection, an upkeep round): a fork waits for it."""
+    return _GATE.inside()
