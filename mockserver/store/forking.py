@@ -17,10 +17,13 @@ from contextlib import AbstractContextManager, contextmanager
 
 
 class _ForkGate:
+    """A shared-exclusive gate: threads using SQLite share it, a fork takes it alone."""
+
     def __init__(self) -> None:
         self._reset()
 
     def _reset(self) -> None:
+        """A fresh gate (the child of a fork starts with one: its parent's other threads are not in it)."""
         self._condition = threading.Condition(threading.Lock())
         self._inside = 0
         self._forking = False
@@ -28,6 +31,7 @@ class _ForkGate:
 
     @contextmanager
     def inside(self) -> Iterator[None]:
+        """Held while this thread uses SQLite; waits while a fork is under way."""
         with self._condition:
             while self._forking:
                 self._condition.wait()
@@ -42,12 +46,14 @@ class _ForkGate:
                 self._condition.notify_all()
 
     def before_fork(self) -> None:
+        """Bar new users, then wait until only this thread's own are left."""
         with self._condition:
             self._forking = True
             while self._inside > getattr(self._mine, "count", 0):
                 self._condition.wait()
 
     def after_fork_in_parent(self) -> None:
+        """Let the waiting users in again."""
         with self._condition:
             self._forking = False
             self._condition.notify_all()
