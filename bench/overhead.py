@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from run import SCENARIOS, free_port, server, wrk
+from run import SCENARIOS, free_port, mockserver_command, server, wrk
 
 TICKS = os.sysconf("SC_CLK_TCK")
 
@@ -52,13 +52,7 @@ def measure(
 ) -> dict[str, tuple[float, float]]:
     """(requests/s, server CPU ms per request) of each scenario on a fresh server started with ``extra``."""
     port = free_port()
-    command = [sys.executable, "-m", "mockserver", "--port", str(port), "--quiet", "--rate-limit", "100000000", *extra]
-    env = None
-    if checkout is not None:  # another commit's code, e.g. a git worktree of the previous release
-        start = f"import sys; sys.path.insert(0, {str(checkout)!r}); from mockserver.cli import main; sys.exit(main())"
-        command[1:3] = ["-c", start]
-        env = {**os.environ, "MOCKSERVER_SPEC_PATH": str(checkout / "openapi.yaml")}
-        env["MOCKSERVER_FIXTURES_DIR"] = str(checkout / "fixtures")
+    command, env = mockserver_command(checkout, "--port", str(port), "--quiet", "--rate-limit", "100000000", *extra)
     results: dict[str, tuple[float, float]] = {}
     with server(command, port, env=env, timeout=120) as process:
         for scenario, (method, path, body) in SCENARIOS.items():

@@ -13,6 +13,7 @@ import argparse
 import http.client
 import json
 import multiprocessing
+import os
 import re
 import shutil
 import socket
@@ -37,6 +38,19 @@ SCENARIOS = {
         json.dumps({"name": "Bench Customer", "email": "bench@example.com", "currency_id": 1}),
     ),
 }
+
+
+def mockserver_command(checkout: Path | None, *args: str) -> tuple[list[str], dict[str, str] | None]:
+    """``python -m mockserver ARGS`` with this checkout's code, or another checkout's (its spec and fixtures too).
+
+    The other checkout is typically a git worktree of an earlier commit, to measure side by side.
+    """
+    if checkout is None:
+        return [sys.executable, "-m", "mockserver", *args], None
+    start = f"import sys; sys.path.insert(0, {str(checkout)!r}); from mockserver.cli import main; sys.exit(main())"
+    env = {**os.environ, "MOCKSERVER_SPEC_PATH": str(checkout / "openapi.yaml")}
+    env["MOCKSERVER_FIXTURES_DIR"] = str(checkout / "fixtures")
+    return [sys.executable, "-c", start, *args], env
 
 
 def free_port() -> int:

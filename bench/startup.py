@@ -13,7 +13,6 @@ waits for the text index; the time until then is polled from outside, read-only.
 from __future__ import annotations
 
 import argparse
-import os
 import sqlite3
 import statistics
 import subprocess
@@ -24,20 +23,10 @@ import urllib.request
 from contextlib import closing
 from pathlib import Path
 
-from run import free_port  # bench/run.py
+from run import free_port, mockserver_command  # bench/run.py
 
 ROOT = Path(__file__).resolve().parents[1]
 SHM = Path("/dev/shm")  # where the in-memory default keeps its private database
-
-
-def command(checkout: Path | None, *args: str) -> tuple[list[str], dict[str, str] | None]:
-    """``python -m mockserver ARGS`` with this checkout's code, or another checkout's (its spec and fixtures too)."""
-    if checkout is None:
-        return [sys.executable, "-m", "mockserver", *args], None
-    start = f"import sys; sys.path.insert(0, {str(checkout)!r}); from mockserver.cli import main; sys.exit(main())"
-    env = {**os.environ, "MOCKSERVER_SPEC_PATH": str(checkout / "openapi.yaml")}
-    env["MOCKSERVER_FIXTURES_DIR"] = str(checkout / "fixtures")
-    return [sys.executable, "-c", start, *args], env
 
 
 def state(path: Path) -> tuple[set[str], int] | None:
@@ -63,7 +52,9 @@ def reference_indexes(folder: Path) -> set[str]:
     """The indexes a finished seed holds (those of a tiny one: the spec decides them, not the scale)."""
     reference = folder / "reference.db"
     subprocess.run(
-        command(None, "seed", "--db", str(reference), "--scale", "0.01")[0], check=True, stdout=subprocess.DEVNULL
+        mockserver_command(None, "seed", "--db", str(reference), "--scale", "0.01")[0],
+        check=True,
+        stdout=subprocess.DEVNULL,
     )
     return (state(reference) or (set(), 0))[0]
 
@@ -84,7 +75,7 @@ def serve(checkout: Path | None, scale: float, db: Path | None, indexes: set[str
     """Seconds from launch until /health answers, and until the server's database is whole."""
     port = free_port()
     args = ["--port", str(port), "--quiet", "--scale", f"{scale:g}", *(["--db", str(db)] if db else [])]
-    argv, env = command(checkout, *args)
+    argv, env = mockserver_command(checkout, *args)
     before = in_memory_databases()
     began = time.perf_counter()
     process = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
@@ -107,7 +98,7 @@ def serve(checkout: Path | None, scale: float, db: Path | None, indexes: set[str
 
 def seed(checkout: Path | None, scale: float, db: Path) -> float:
     """Seconds ``mockserver seed`` takes to prepare a new file."""
-    argv, env = command(checkout, "seed", "--db", str(db), "--scale", f"{scale:g}")
+    argv, env = mockserver_command(checkout, "seed", "--db", str(db), "--scale", f"{scale:g}")
     began = time.perf_counter()
     subprocess.run(argv, check=True, stdout=subprocess.DEVNULL, env=env)
     return time.perf_counter() - began
