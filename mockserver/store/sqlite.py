@@ -361,8 +361,8 @@ class SqliteStore(SqlState):
             if field.column not in present:  # a field the spec gained since this file was made: fill it in
                 connection.execute(f"ALTER TABLE {table} ADD COLUMN {field.column}")
                 connection.execute(f"UPDATE {table} SET {field.column} = json_extract(doc, {json_path(field.name)})")
-        last = connection.execute(f"SELECT max(rid) FROM {table}").fetchone()[0]
-        if self._upkeep is None or (last or 0) < self.defer_from_rows:  # a big table's are the upkeep thread's
+        rows = 0 if self._upkeep is None else connection.execute(f"SELECT max(rid) FROM {table}").fetchone()[0]
+        if (rows or 0) < self.defer_from_rows:  # a big table's are the upkeep thread's (see ``backlog``)
             for _, statement in self._index_statements(plan):
                 connection.execute(statement)
         self._create_text_index(connection, plan)
@@ -391,32 +391,26 @@ class SqliteStore(SqlState):
         row = connection.execute("SELECT value FROM meta WHERE key = ?", (f"fts:{table}",)).fetchone()
         if row is not None and row[0] == wanted:
             return
-        self._empty_text_index(connection.execute, plan)
-        if plan.search_fields:
-            self._rebuild_text_index(connection.execute, plan)
+        self._rebuild_text_index(connection.execute, plan)
         connection.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (f"fts:{table}", wanted))
 
-    @staticmethod
-    def _empty_text_index(run: Any, plan: TablePlan) -> None:
-        """A table's text index made anew, empty (DELETE from an FTS5 table costs as much as indexing the text)."""
-        fts = identifier(plan.table, "fts")
-        run(f"DROP TABLE IF EXISTS {fts}", ())
-        if plan.search_fields:
-            columns = ", ".join(f'"{f}"' for f in plan.search_fields)
-            run(f"CREATE VIRTUAL TABLE {fts} USING fts5({columns}, tokenize = 'trigram')", ())
-
     def _rebuild_text_index(self, run: Any, plan: TablePlan) -> None:
-        """Index every row's text anew in one statement, or (a table a bulk load filled) note each row for later."""
+        """A table's text index made anew: every row's text in one statement, or (a bulk load's big table) rows noted.
+
+        The old index is dropped, not emptied: DELETE from an FTS5 table costs as much as indexing the text.
+        """
+        fts = identifier(plan.table, "fts")
+        run("DELETE FROM text_pending WHERE tbl = ?", (plan.table,))
+        run(f"DROP TABLE IF EXISTS {fts}", ())
         if not plan.search_fields:
             return
+        columns = ", ".join(f'"{f}"' for f in plan.search_fields)
+        run(f"CREATE VIRTUAL TABLE {fts} USING fts5({columns}, tokenize = 'trigram')", ())
         bulk = self._bulk_load()
-        run("DELETE FROM text_pending WHERE tbl = ?", (plan.table,))
-        if bulk is not None:
-            self._empty_text_index(run, plan)
-            if plan.table in bulk.deferred:
-                run(f"INSERT INTO text_pending (tbl, rid) SELECT ?, rid FROM {plan.table}", (plan.table,))
-                return
-        index_text_in_bulk(run, plan, "")
+        if bulk is not None and plan.table in bulk.deferred:
+            run(f"INSERT INTO text_pending (tbl, rid) SELECT ?, rid FROM {plan.table}", (plan.table,))
+        else:
+            index_text_in_bulk(run, plan, "")
 
     def catch_up(self) -> None:
         """Pay the whole backlog now: every index a bulk load left out, the text of every row written since."""
