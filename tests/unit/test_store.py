@@ -458,21 +458,13 @@ def test_writes_reach_the_database_file_from_a_checkpoint_thread_not_from_the_wr
     table = store.plan("customers").table
     with store.tenant(1) as tenant:  # one small commit: far below the automatic checkpoint's threshold
         tenant.put("customers", 1, {"id": 1, "name": "First"})
-    deadline = time.monotonic() + 5
-    while not _in_database_file(store.path, table) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert _in_database_file(store.path, table) == 1  # folded in by the thread
-    while _checkpoint_threads() and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert not _checkpoint_threads()  # idle: the thread ended
+    assert _wait_for(lambda: _in_database_file(store.path, table) == 1, within=5)  # folded in by the thread
+    assert _wait_for(lambda: not _checkpoint_threads(), within=5)  # idle: the thread ended
     with store.tenant(1) as tenant:  # a new write starts a new one
         tenant.put("customers", 2, {"id": 2, "name": "Second"})
     assert _checkpoint_threads()
     store.close()
-    deadline = time.monotonic() + 5
-    while _checkpoint_threads() and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert not _checkpoint_threads()  # closing the store ends it
+    assert _wait_for(lambda: not _checkpoint_threads(), within=5)  # closing the store ends it
 
 
 def _in_database_file(path: Path, table: str) -> int:
@@ -643,8 +635,9 @@ def _absorbed_answers(store: Store) -> list[object]:
     return answers
 
 
-def _wait_for(done: Callable[[], bool], every: float = 0.05) -> bool:
-    deadline = time.monotonic() + 15
+def _wait_for(done: Callable[[], bool], every: float = 0.05, within: float = 15) -> bool:
+    """Whether ``done()`` holds within ``within`` seconds (asked every ``every`` seconds)."""
+    deadline = time.monotonic() + within
     while not done() and time.monotonic() < deadline:
         time.sleep(every)
     return done()
