@@ -9,6 +9,7 @@ Indexed fields are copied into columns of their own; search uses FTS5's trigram 
 
 from __future__ import annotations
 
+import logging
 import math
 import os
 import shutil
@@ -34,8 +35,10 @@ from mockserver.store.upkeep import SAFETY_NET_PAGES, Upkeep
 if TYPE_CHECKING:
     from mockserver.store.scratch import ScratchStore
 
+log = logging.getLogger("mockserver")
 _BUSY_MS = 30_000
 _POOL_IDLE = 16
+_CLOSE_WAIT_SECONDS = 30  # how long close waits for connections other threads have checked out
 _TEMPORARY_PREFIX = "invoice-sandbox-"
 _BULK_CACHE_KIB = 512 << 10  # page cache during a bulk load (given back after it)
 _DEFER_FROM_ROWS = 25_000  # a table a bulk load fills with this many rows gets its indexes after the commit
@@ -230,6 +233,9 @@ class SqliteStore(SqlState):
         self._local = threading.local()
         self._idle: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
+        self._returned = threading.Condition(self._lock)  # notified as checked-out connections come back
+        self._out = 0  # connections checked out now
+        self._closed = False
         self._temporary: str | None = None
         if path is None:
             self._temporary = temporary_folder()
@@ -277,19 +283,24 @@ class SqliteStore(SqlState):
             return
         with inside_sqlite():
             with self._lock:
+                if self._closed:
+                    raise StoreError(f"{self.path}: the store is closed.")
                 connection = self._idle.pop() if self._idle else None
-            if connection is None:
-                connection = self._connect()
-            self._local.connection = connection
-            changes = connection.total_changes
+                self._out += 1
             try:
+                if connection is None:
+                    connection = self._connect()
+                self._local.connection = connection
+                changes = connection.total_changes
                 yield connection
             finally:
                 self._local.connection = None
-                if self._upkeep is not None and connection.total_changes != changes:
+                if connection is not None and self._upkeep is not None and connection.total_changes != changes:
                     self._upkeep.wake()
                 with self._lock:
-                    if len(self._idle) < _POOL_IDLE:
+                    self._out -= 1
+                    self._returned.notify_all()
+                    if connection is not None and not self._closed and len(self._idle) < _POOL_IDLE:
                         self._idle.append(connection)
                         connection = None
                 if connection is not None:
@@ -567,7 +578,20 @@ class SqliteStore(SqlState):
         return True
 
     def close(self) -> None:
-        """Stop the upkeep thread; close idle connections; remove the temporary database."""
+        """Close every connection of this store (none is open when this returns) and remove a temporary database.
+
+        A process that forks must have none open: a child inherits SQLite's record of the parent's
+        locks, and its own connections to the same file then skip locks they do not hold (seen: two
+        ``--workers`` corrupted the file when the parent's upkeep thread closed its connection late).
+        Connections other threads have checked out are closed as they come back; this waits for them.
+        """
+        mine = 1 if getattr(self._local, "connection", None) is not None else 0
+        with self._lock:
+            self._closed = True
         if self._upkeep is not None:
             self._upkeep.stop()
+        with self._lock:
+            if not self._returned.wait_for(lambda: self._out <= mine, timeout=_CLOSE_WAIT_SECONDS):
+                still = self._out - mine
+                log.warning("%s: %d connection(s) still in use after %d s", self.path, still, _CLOSE_WAIT_SECONDS)
         self._finalizer()

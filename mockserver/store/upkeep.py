@@ -65,6 +65,7 @@ class Upkeep:
         self._dirty = False
         self._running_in: int | None = None  # the pid whose thread runs (a forked child starts its own)
         self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
 
     def wake(self) -> None:
         """Note work to do (a commit, a backlog found at start-up); start the thread if this process runs none."""
@@ -74,13 +75,17 @@ class Upkeep:
         with self._lock:
             if self._running_in != os.getpid() and not self._stop.is_set():
                 self._running_in = os.getpid()
-                threading.Thread(target=self._run, name="sqlite-upkeep", daemon=True).start()
+                self._thread = threading.Thread(target=self._run, name="sqlite-upkeep", daemon=True)
+                self._thread.start()
 
     def stop(self) -> None:
-        """End the thread (at close): no checkpoint starts after this returns."""
+        """End the thread (at close) and wait for it: its connection is closed when this returns."""
         self._stop.set()
         with self._lock:
             self._running_in = None
+            thread, self._thread = self._thread, None
+        if thread is not None and thread is not threading.current_thread():
+            thread.join()
 
     def _run(self) -> None:
         """Chores and a checkpoint each round after a write; end after ``IDLE_ROUNDS`` quiet rounds or at stop."""

@@ -7,10 +7,12 @@ hold across processes, and the state must survive a restart.
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import closing
 from dataclasses import dataclass, field
 from itertools import chain, zip_longest
 from typing import Any
@@ -37,6 +39,9 @@ def server(database: str) -> Iterator[LiveServer]:
     started = LiveServer("--db", database, "--workers", "2", "--today", TODAY, "--rate-limit", "1000000")
     yield started
     started.stop()
+    if "://" not in database:  # two processes wrote the SQLite file: SQLite finds it whole
+        with closing(sqlite3.connect(database)) as connection:
+            assert connection.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
 
 
 def parallel(count: int, work: Callable[[int], Any]) -> list[Any]:

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import json
 import multiprocessing
+import os
 import sqlite3
 import subprocess
 import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import closing
+from contextlib import closing, suppress
 from pathlib import Path
 
 import pytest
@@ -788,3 +789,57 @@ def test_a_fork_while_another_thread_uses_sqlite_gives_a_child_that_can_connect(
 def _connect_and_exit(path: Path) -> None:
     with closing(sqlite3.connect(path)) as connection:
         connection.execute("SELECT 1").fetchone()
+
+
+def _open_files(path: Path) -> list[str]:
+    """The files of the database at ``path`` (itself, its WAL, its shared memory) this process has open."""
+    names = {str(path), f"{path}-wal", f"{path}-shm"}
+    found = []
+    for descriptor in Path("/proc/self/fd").iterdir():
+        with suppress(OSError):  # the descriptor listing the folder is gone already
+            if (target := os.readlink(descriptor)) in names:
+                found.append(target)
+    return found
+
+
+needs_proc = pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="reads this process's open files in /proc")
+
+
+@needs_proc
+def test_close_leaves_no_connection_open_even_right_after_a_write(tmp_path: Path, index: SpecIndex) -> None:
+    """The server closes its store, then forks workers: a connection left open hands them its locks (a corrupt file)."""
+    path = tmp_path / "closing.db"
+    for attempt in range(10):
+        store = SqliteStore(plan_tables(index), path, api="Invoicing API")
+        with store.tenant(1) as tenant:  # the commit wakes the upkeep thread, which opens a connection of its own
+            tenant.put("customers", attempt, {"id": attempt, "name": "Closing"})
+        store.close()
+        assert _open_files(path) == [], f"attempt {attempt}"
+
+
+@needs_proc
+def test_close_waits_for_a_connection_in_use_closes_it_and_refuses_new_ones(tmp_path: Path, index: SpecIndex) -> None:
+    path = tmp_path / "in-use.db"
+    store = SqliteStore(plan_tables(index), path, api="Invoicing API")
+    reading, release = threading.Event(), threading.Event()
+
+    def reader() -> None:  # as a request, or the webhook dispatcher, in flight while the store closes
+        with store.tenant(1, write=False) as tenant:
+            tenant.count("customers")
+            reading.set()
+            release.wait(10)
+
+    thread = threading.Thread(target=reader)
+    thread.start()
+    assert reading.wait(10)
+    closer = threading.Thread(target=store.close)
+    closer.start()
+    closer.join(0.3)
+    assert closer.is_alive(), "close returned while a connection was in use"
+    release.set()
+    thread.join(10)
+    closer.join(10)
+    assert not closer.is_alive()
+    assert _open_files(path) == []
+    with pytest.raises(StoreError, match="closed"), store.tenant(1, write=False):
+        pass
