@@ -213,10 +213,14 @@ def _alive(pid: int) -> bool:
 
 
 def _release(idle: list[sqlite3.Connection], temporary: str | None) -> None:
-    """Close pooled connections and remove a temporary database (at close, or when the store is collected)."""
-    while idle:
-        with suppress(sqlite3.Error):
-            idle.pop().close()
+    """Close pooled connections and remove a temporary database (at close, or when the store is collected).
+
+    Collection may happen in any thread, even while another one forks: closing holds the fork gate too.
+    """
+    with inside_sqlite():
+        while idle:
+            with suppress(sqlite3.Error):
+                idle.pop().close()
     if temporary is not None:
         shutil.rmtree(temporary, ignore_errors=True)
 
@@ -561,9 +565,11 @@ class SqliteStore(SqlState):
         """Copy the temporary database into memory with SQLite's backup API (files re-seed instead)."""
         if self._temporary is None:
             return False
-        baseline = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
         with self._checked_out() as connection, self._baseline_lock:
+            baseline = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
             connection.backup(baseline)
+            if self._baseline is not None:
+                self._baseline.close()
             self._baseline, self._baseline_owes = baseline, self._backlog.owed(connection.execute)
         return True
 
@@ -594,4 +600,8 @@ class SqliteStore(SqlState):
             if not self._returned.wait_for(lambda: self._out <= mine, timeout=_CLOSE_WAIT_SECONDS):
                 still = self._out - mine
                 log.warning("%s: %d connection(s) still in use after %d s", self.path, still, _CLOSE_WAIT_SECONDS)
+        with inside_sqlite(), self._baseline_lock:
+            if self._baseline is not None:
+                self._baseline.close()
+                self._baseline = None
         self._finalizer()
