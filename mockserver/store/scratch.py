@@ -41,6 +41,7 @@ class ScratchStore(SqliteStore):
 
     bulk_cache_kib = _CACHE_KIB
     upkeep_in_thread = False  # no WAL and no text index here
+    shared_by_processes = False  # one writer: no lock file beside it
 
     def _pragmas(self) -> tuple[str, ...]:
         """No WAL and no fsync: a crash loses the file, which is thrown away anyway. 16 KiB pages: inserts -15%."""

@@ -3,7 +3,9 @@
 Without a path the database lives in a private temporary folder (in RAM where the system has
 ``/dev/shm``) that is removed when the store closes, so the sandbox starts with nothing on disk.
 With a path the state survives restarts and several worker processes share it. Readers never wait
-(WAL); writers are serialised by SQLite itself (``BEGIN IMMEDIATE`` with a busy timeout).
+(WAL); a process's writers take turns and share commits (``groupcommit``), processes queue for
+the write lock on a lock file beside the database, and SQLite itself has the last word (``BEGIN
+IMMEDIATE`` with a busy timeout).
 Indexed fields are copied into columns of their own; search uses FTS5's trigram tokenizer.
 """
 
@@ -27,6 +29,7 @@ from mockserver.store.backlog import Backlog, analyze, begun, index_text_in_bulk
 from mockserver.store.base import StoreError, Tenant
 from mockserver.store.ephemera import SqlEphemera
 from mockserver.store.forking import inside_sqlite
+from mockserver.store.groupcommit import GroupCommit
 from mockserver.store.layout import FieldKind, TablePlan, identifier
 from mockserver.store.snapshot import SqlState
 from mockserver.store.sql import INT64, BulkLoad, SqlTenant, insert_sql, plain_id, upsert_sql
@@ -232,6 +235,7 @@ class SqliteStore(SqlState):
     bulk_cache_kib = _BULK_CACHE_KIB
     upkeep_in_thread = True  # text index caught up and WAL folded in by a thread of its own (see ``upkeep``)
     defer_from_rows = _DEFER_FROM_ROWS
+    shared_by_processes = True  # a file other processes may write to (False: a private scratch file)
 
     def __init__(self, plans: dict[str, TablePlan], path: Path | None = None, *, api: str = "") -> None:
         self._local = threading.local()
@@ -248,6 +252,9 @@ class SqliteStore(SqlState):
         self.workers_allowed = self._temporary is None
         self._finalizer = weakref.finalize(self, _release, self._idle, self._temporary)
         self._upkeep = Upkeep(self._connect, self._pay_backlog) if self.upkeep_in_thread else None
+        shared = self._temporary is None and self.shared_by_processes
+        lock_path = Path(f"{path}-lock") if shared else None  # processes queue for the write lock on it
+        self._writes = GroupCommit(self._take, self._give_back, self._committed, lock_path)
         super().__init__(plans, api)
         self._backlog = Backlog(self.plans, self._index_statements)
         self._baseline: sqlite3.Connection | None = None
@@ -278,6 +285,37 @@ class SqliteStore(SqlState):
             f"PRAGMA wal_autocheckpoint = {SAFETY_NET_PAGES}",  # checkpoints run in a thread of their own
         )
 
+    def _take(self) -> sqlite3.Connection:
+        """A connection from the pool (or a new one); ``_give_back`` returns it."""
+        with self._lock:
+            if self._closed:
+                raise StoreError(f"{self.path}: the store is closed.")
+            connection = self._idle.pop() if self._idle else None
+            self._out += 1
+        if connection is None:
+            try:
+                connection = self._connect()
+            except BaseException:
+                self._give_back(None)
+                raise
+        return connection
+
+    def _give_back(self, connection: sqlite3.Connection | None) -> None:
+        """Return a connection to the pool (closed instead when the pool is full or the store closed)."""
+        with self._lock:
+            self._out -= 1
+            self._returned.notify_all()
+            if connection is not None and not self._closed and len(self._idle) < _POOL_IDLE:
+                self._idle.append(connection)
+                connection = None
+        if connection is not None:
+            connection.close()
+
+    def _committed(self) -> None:
+        """After a commit that changed something: the upkeep thread has work."""
+        if self._upkeep is not None:
+            self._upkeep.wake()
+
     @contextmanager
     def _checked_out(self) -> Iterator[sqlite3.Connection]:
         """A pooled connection for this thread (the same one again if this thread already holds one)."""
@@ -286,38 +324,34 @@ class SqliteStore(SqlState):
             yield held
             return
         with inside_sqlite():
-            with self._lock:
-                if self._closed:
-                    raise StoreError(f"{self.path}: the store is closed.")
-                connection = self._idle.pop() if self._idle else None
-                self._out += 1
+            connection = self._take()
+            self._local.connection = connection
+            changes = connection.total_changes
             try:
-                if connection is None:
-                    connection = self._connect()
-                self._local.connection = connection
-                changes = connection.total_changes
                 yield connection
             finally:
                 self._local.connection = None
-                if connection is not None and self._upkeep is not None and connection.total_changes != changes:
-                    self._upkeep.wake()
-                with self._lock:
-                    self._out -= 1
-                    self._returned.notify_all()
-                    if connection is not None and not self._closed and len(self._idle) < _POOL_IDLE:
-                        self._idle.append(connection)
-                        connection = None
-                if connection is not None:
-                    connection.close()
+                if connection.total_changes != changes:
+                    self._committed()
+                self._give_back(connection)
 
     @contextmanager
     def _transaction(self, *, write: bool) -> Iterator[sqlite3.Connection]:
-        with self._checked_out() as connection:
-            if connection.in_transaction:  # a nested use joins the transaction already open on this thread
+        """A transaction; a write one shares a commit with the process's other writers (see ``groupcommit``)."""
+        held: sqlite3.Connection | None = getattr(self._local, "connection", None)
+        if held is not None and held.in_transaction:  # a nested use joins the transaction open on this thread
+            yield held
+            return
+        if not write:
+            with self._checked_out() as connection, begun(connection, "BEGIN"):
                 yield connection
-                return
-            with begun(connection, "BEGIN IMMEDIATE" if write else "BEGIN"):
+            return
+        with self._writes.transaction(held) as connection:
+            self._local.connection = connection  # what this thread's nested uses join
+            try:
                 yield connection
+            finally:
+                self._local.connection = held
 
     @contextmanager
     def _autocommit(self) -> Iterator[Any]:
@@ -600,6 +634,7 @@ class SqliteStore(SqlState):
             if not self._returned.wait_for(lambda: self._out <= mine, timeout=_CLOSE_WAIT_SECONDS):
                 still = self._out - mine
                 log.warning("%s: %d connection(s) still in use after %d s", self.path, still, _CLOSE_WAIT_SECONDS)
+        self._writes.close()
         with inside_sqlite(), self._baseline_lock:
             if self._baseline is not None:
                 self._baseline.close()

@@ -18,13 +18,14 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import closing, suppress
 from pathlib import Path
+from typing import Any
 
 import pytest
 from conftest import SPEC
 
 from mockserver.errors import ValidationFailed
 from mockserver.spec import SpecIndex, load_spec
-from mockserver.store import Condition, Order, Query, ScratchStore, Store, StoreError, upkeep
+from mockserver.store import Condition, Order, Query, ScratchStore, Store, StoreError, groupcommit, upkeep
 from mockserver.store.ephemera import MemoryEphemera
 from mockserver.store.layout import plan_tables
 from mockserver.store.sqlite import SqliteStore
@@ -845,3 +846,56 @@ def test_close_waits_for_a_connection_in_use_closes_it_and_refuses_new_ones(tmp_
     assert _open_files(path) == []
     with pytest.raises(StoreError, match="closed"), store.tenant(1, write=False):
         pass
+
+
+def test_writers_waiting_for_the_turn_share_one_commit_and_one_that_fails_leaves_no_trace(
+    tmp_path: Path, index: SpecIndex, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(groupcommit, "GROUP_SECONDS", 60.0)  # the group stays open however slow this machine is
+    commits: list[int] = []
+    real_commit = groupcommit.GroupCommit._commit
+
+    def counted(self: groupcommit.GroupCommit, group: Any) -> None:
+        commits.append(group.members)
+        real_commit(self, group)
+
+    monkeypatch.setattr(groupcommit.GroupCommit, "_commit", counted)
+    path = tmp_path / "group.db"
+    store = SqliteStore(plan_tables(index), path, api="Invoicing API")
+    commits.clear()  # the schema's own
+
+    def committed(record_id: int) -> bool:  # seen from another connection: only what is committed
+        with closing(sqlite3.connect(path)) as connection:
+            return bool(connection.execute("SELECT count(*) FROM r_customers WHERE id = ?", (record_id,)).fetchone()[0])
+
+    seen: dict[int, bool] = {}
+    writing, go = threading.Event(), threading.Event()
+
+    def write(record_id: int, *, fail: bool = False, hold: bool = False) -> None:
+        with suppress(RuntimeError), store.tenant(1) as tenant:
+            tenant.put("customers", record_id, {"id": record_id, "name": f"Writer {record_id}"})
+            if hold:
+                writing.set()
+                go.wait(10)
+            if fail:
+                raise RuntimeError("this writer fails after writing")
+        seen[record_id] = committed(record_id)  # a writer returns once its writes are committed
+
+    first = threading.Thread(target=write, args=(1,), kwargs={"hold": True})
+    first.start()
+    assert writing.wait(10)
+    others = [
+        threading.Thread(target=write, args=(2,)),
+        threading.Thread(target=write, args=(3,), kwargs={"fail": True}),
+        threading.Thread(target=write, args=(4,)),
+    ]
+    for thread in others:
+        thread.start()
+    assert _wait_for(lambda: store._writes._waiting == 3, every=0.01, within=10)  # all three queue for the turn
+    go.set()
+    for thread in [first, *others]:
+        thread.join(10)
+    assert seen == {1: True, 2: True, 3: False, 4: True}
+    assert commits == [3]  # one commit for the four writers; the one that failed is not a member
+    assert Path(f"{path}-lock").exists()  # where other processes queue for the write lock
+    store.close()
