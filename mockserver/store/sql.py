@@ -33,6 +33,10 @@ class Cursor(Protocol):
     def fetchall(self) -> list[Any]:
         """Every remaining row."""
 
+    @property
+    def rowcount(self) -> int:
+        """Rows the statement changed."""
+
 
 Run = Callable[[str, Sequence[Any]], Cursor]
 
@@ -135,6 +139,7 @@ class SqlTenant:
         self._bulk = bulk
         self.watched: frozenset[str] = frozenset()
         self.changes: list[Change] = []
+        self._issued: dict[str, int] = {}  # resource -> the id ``next_id`` last gave it in this transaction
 
     # -- records ---------------------------------------------------------------------------------
     def _key(self, plan: TablePlan, record_id: object) -> Any | None:
@@ -177,7 +182,7 @@ class SqlTenant:
             self._upsert(plan, key, values)
         else:
             self._write(plan, key, values, record)
-        if isinstance(record_id, int) and not isinstance(record_id, bool):
+        if isinstance(record_id, int) and not isinstance(record_id, bool) and record_id > self._issued.get(resource, 0):
             self._raise_counter(f"{resource}#id", record_id)
         return record
 
@@ -187,26 +192,30 @@ class SqlTenant:
 
     def _write(self, plan: TablePlan, key: Any, values: list[Any], record: Record) -> None:
         """Insert or update one row, and keep its tallies and text index current."""
-        previous = self._row(plan, key)
+        previous: tuple[Any, Record] | None = None
+        # An id this transaction was just given is new: insert without looking first (unless a row holds it).
+        row_key = self._insert(plan, key, values) if self._issued.get(plan.resource) == key else None
+        if row_key is None:
+            previous = self._row(plan, key)
+            if previous is None:
+                row_key = self._insert(plan, key, values)
+            else:
+                row_key = previous[0]
+                assignments = ", ".join(f"{n} = ?" for n in ["doc", *(str(f.column) for f in plan.columns)])
+                self._run(
+                    f"UPDATE {plan.table} SET {assignments} WHERE company = ? AND id = ?",
+                    (*values, self.company_id, key),
+                )
+        before = None if previous is None else previous[1]
         if plan.resource in self.watched:
-            self.changes.append(
-                Change(plan.resource, key, None if previous is None else previous[1], copy.deepcopy(record))
-            )
-        if previous is None:
-            row_key = self._insert(plan, key, values)
-            self._tally(plan, None, record)
-        else:
-            row_key = previous[0]
-            assignments = ", ".join(f"{n} = ?" for n in ["doc", *(str(f.column) for f in plan.columns)])
-            self._run(
-                f"UPDATE {plan.table} SET {assignments} WHERE company = ? AND id = ?", (*values, self.company_id, key)
-            )
-            self._tally(plan, previous[1], record)
+            self.changes.append(Change(plan.resource, key, before, copy.deepcopy(record)))
+        self._tally(plan, before, record)
         self._text_changed(plan, row_key)
 
-    def _insert(self, plan: TablePlan, key: Any, values: list[Any]) -> Any:
-        self._run(insert_sql(plan), (self.company_id, key, *values))
-        return key
+    def _insert(self, plan: TablePlan, key: Any, values: list[Any]) -> Any | None:
+        """Insert a row unless one holds its key; the row's key for the text index, or None when none was inserted."""
+        inserted = self._run(insert_sql(plan), (self.company_id, key, *values)).rowcount
+        return key if inserted else None
 
     def _text_changed(self, plan: TablePlan, row_key: Any) -> None:
         """A row's search text was added, changed or removed (engines that index an expression need nothing)."""
@@ -426,6 +435,7 @@ class SqlTenant:
 
     def set_counter(self, name: str, value: int) -> None:
         """Set a named counter."""
+        self._issued.pop(name.removesuffix("#id"), None)
         if self._bulk is not None:
             self._bulk.counters[(self.company_id, name)] = value
             return
@@ -436,12 +446,21 @@ class SqlTenant:
         )
 
     def next_id(self, resource: str) -> int:
-        """The next integer id: past every id ever used and past the number of records."""
+        """The next integer id: past every id ever used and past the number of records (one statement)."""
         plan = self._plans(resource)
         name = f"{resource}#id"
-        value = max(self.counter(name), self._record_count(plan)) + 1
-        self.set_counter(name, value)
-        return value
+        if self._bulk is not None:
+            value = max(self.counter(name), self._record_count(plan)) + 1
+            self.set_counter(name, value)
+            return value
+        row = self._run(
+            "INSERT INTO counters (company, name, value) VALUES (?, ?, 1 + coalesce((SELECT n FROM tally "
+            "WHERE company = ? AND resource = ? AND field = ? AND value = ?), 0)) ON CONFLICT (company, name) "
+            f"DO UPDATE SET value = {self._dialect.greatest()}(counters.value + 1, excluded.value) RETURNING value",
+            (self.company_id, name, self.company_id, plan.resource, TOTAL, TOTAL),
+        ).fetchone()
+        self._issued[resource] = int(row[0])
+        return self._issued[resource]
 
     def _record_count(self, plan: TablePlan) -> int:
         """How many records a resource has (read once per bulk load: put keeps the id counter ahead)."""
@@ -482,9 +501,15 @@ def _upsert_sql(table: str, columns: tuple[str, ...]) -> str:
 
 
 def insert_sql(plan: TablePlan) -> str:
-    """The INSERT of one row: company, id, document and the indexed columns."""
-    names = ", ".join(["company", "id", "doc", *(str(f.column) for f in plan.columns)])
-    return f"INSERT INTO {plan.table} ({names}) VALUES ({', '.join('?' * (3 + len(plan.columns)))})"
+    """The INSERT of one row (company, id, document and the indexed columns) unless a row holds its key."""
+    return _insert_sql(plan.table, plan.column_names)
+
+
+@lru_cache(maxsize=1024)
+def _insert_sql(table: str, columns: tuple[str, ...]) -> str:
+    names = ", ".join(["company", "id", "doc", *columns])
+    marks = ", ".join("?" * (3 + len(columns)))
+    return f"INSERT INTO {table} ({names}) VALUES ({marks}) ON CONFLICT (company, id) DO NOTHING"
 
 
 def _tally_value(value: Any) -> str | None:

@@ -162,9 +162,9 @@ class SqliteTenant(SqlTenant):
     def _row_key(self) -> str:
         return "rid"
 
-    def _insert(self, plan: TablePlan, key: Any, values: list[Any]) -> Any:
+    def _insert(self, plan: TablePlan, key: Any, values: list[Any]) -> Any | None:
         cursor = self._run(insert_sql(plan), (self.company_id, key, *values))
-        return cursor.lastrowid  # type: ignore[attr-defined]
+        return cursor.lastrowid if cursor.rowcount else None  # type: ignore[attr-defined]
 
     def _text_changed(self, plan: TablePlan, row_key: Any) -> None:
         """Note the row for the text index's next catch-up, which drops what it held and indexes what it holds now.

@@ -125,6 +125,21 @@ def test_ids_are_per_company_and_never_reused(store: Store) -> None:
         assert globex.next_id("customers") == 1
 
 
+def test_an_id_given_while_a_row_holds_it_replaces_that_row_and_counts_it_once(store: Store) -> None:
+    """A new id is inserted without a look first; a counter set too low (an edited import) still finds the row."""
+    with store.tenant(1) as tenant:
+        tenant.put("customers", 1, {"id": 1, "name": "One"})
+        tenant.put("customers", 3, {"id": 3, "name": "Three"})
+        tenant.set_counter("customers#id", 0)
+        given = tenant.next_id("customers")  # past the two records there are: 3, which a row holds
+        tenant.put("customers", given, {"id": given, "name": "Replaced"})
+    with store.tenant(1) as tenant:
+        assert given == 3
+        assert tenant.get("customers", 3) == {"id": 3, "name": "Replaced"}
+        assert tenant.count("customers") == 2
+        assert tenant.next_id("customers") == 4
+
+
 def test_string_ids_do_not_move_the_id_counter_and_sequences_count_per_field(store: Store) -> None:
     with store.tenant(1) as tenant:
         tenant.put("customers", "cus_x", {"id": "cus_x"})
