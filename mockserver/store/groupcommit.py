@@ -67,6 +67,11 @@ class GroupCommit:
         self._waiting = 0
         self._group: _Group | None = None
 
+    @property
+    def waiting(self) -> int:
+        """Writers of this process queued for the turn now."""
+        return self._waiting
+
     @contextmanager
     def transaction(self, own: sqlite3.Connection | None) -> Iterator[sqlite3.Connection]:
         """A write transaction for this thread's work; ``own``: the connection it must use (one it holds)."""

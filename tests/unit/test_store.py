@@ -906,7 +906,7 @@ def test_writers_waiting_for_the_turn_share_one_commit_and_one_that_fails_leaves
     ]
     for thread in others:
         thread.start()
-    assert _wait_for(lambda: store._writes._waiting == 3, every=0.01, within=10)  # all three queue for the turn
+    assert _wait_for(lambda: store._writes.waiting == 3, every=0.01, within=10)  # all three queue for the turn
     go.set()
     for thread in [first, *others]:
         thread.join(10)
