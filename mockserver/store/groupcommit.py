@@ -75,33 +75,33 @@ class GroupCommit:
     @contextmanager
     def transaction(self, own: sqlite3.Connection | None) -> Iterator[sqlite3.Connection]:
         """A write transaction for this thread's work; ``own``: the connection it must use (one it holds)."""
-        with inside_sqlite():  # a fork waits for the turn's holder, not for the writers waiting on a commit
-            with self._count:
-                self._waiting += 1
-            self._turn.acquire()
-            with self._count:
-                self._waiting -= 1
-            group: _Group | None = None
-            try:
-                group = self._group
-                if group is not None and own is not None and group.connection is not own:
-                    self._commit(group)  # this writer needs its own connection: the open group ends here
-                    group = None
-                if group is None:
-                    group = self._group = self._lead(own)
-                leading = group.members == 0
-                with self._member(group, leading=leading) as connection:
-                    yield connection
-            except BaseException:
-                if group is not None and self._group is group and not self._pass(group):
-                    self._commit(group)
-                raise
-            else:
+        with self._count:
+            self._waiting += 1
+        self._turn.acquire()  # outside the fork gate: a fork never waits for the writers queued here
+        with self._count:
+            self._waiting -= 1
+        group: _Group | None = None
+        try:
+            with inside_sqlite():  # a fork waits for the turn's holder only
+                try:
+                    group = self._group
+                    if group is not None and own is not None and group.connection is not own:
+                        self._commit(group)  # this writer needs its own connection: the open group ends here
+                        group = None
+                    if group is None:
+                        group = self._group = self._lead(own)
+                    leading = group.members == 0
+                    with self._member(group, leading=leading) as connection:
+                        yield connection
+                except BaseException:
+                    if group is not None and self._group is group and not self._pass(group):
+                        self._commit(group)
+                    raise
                 passed = self._pass(group)
                 if not passed:
                     self._commit(group)
-            finally:
-                self._turn.release()
+        finally:
+            self._turn.release()
         if passed:
             group.done.wait()
         if group.failure is not None:
@@ -147,6 +147,7 @@ class GroupCommit:
         """Whether to leave the group open for the next writer (one waits, the group is neither full nor old)."""
         return (
             group.failure is None
+            and group.pooled  # a connection its leader holds (attached databases, a bulk load's settings) stays its own
             and self._waiting > 0
             and group.members < GROUP_MOST
             and time.monotonic() - group.began < GROUP_SECONDS
