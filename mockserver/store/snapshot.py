@@ -42,6 +42,10 @@ class SqlState(ABC):
         """A write transaction (joined when this thread has one open) as a ``run(sql, params)`` function."""
 
     @abstractmethod
+    def _statements(self) -> AbstractContextManager[Execute]:
+        """Statements that each commit on their own (a read takes no write lock), or join an open transaction."""
+
+    @abstractmethod
     def _create_plan_table(self, plan: TablePlan) -> None:
         """Create the table of a resource the spec does not list."""
 
@@ -73,8 +77,8 @@ class SqlState(ABC):
             )
 
     def meta(self, key: str) -> str | None:
-        """A value the store keeps about itself."""
-        with self._autocommit() as run:
+        """A value the store keeps about itself (a read: no write lock)."""
+        with self._statements() as run:
             row = run("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
         return None if row is None else str(row[0])
 
@@ -85,8 +89,8 @@ class SqlState(ABC):
             run("INSERT INTO meta (key, value) VALUES (?, ?)", (key, value))
 
     def company_ids(self) -> list[int]:
-        """Companies that have records."""
-        with self._autocommit() as run:
+        """Companies that have records (a read: no write lock)."""
+        with self._statements() as run:
             rows = run("SELECT DISTINCT company FROM tally WHERE n > 0 ORDER BY company", ()).fetchall()
         return [int(row[0]) for row in rows]
 
