@@ -71,6 +71,8 @@ def seeded_file(size: int) -> Path:
             [sys.executable, "-m", "mockserver", "seed", "--db", str(partial), "--scale", f"{scale:.4f}"], check=True
         )
         partial.rename(path)
+        for leftover in CACHE.glob(partial.name + "*"):  # its lock file: no process uses it now
+            leftover.unlink()
         print(f"  seeded {path.name} (scale {scale:.2f}) in {time.perf_counter() - started:.0f} s", flush=True)
     return path
 
