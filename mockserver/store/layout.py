@@ -32,7 +32,10 @@ class FieldPlan:
     """One indexed field: its JSON kind decides how it compares and sorts; tallied fields keep counts.
 
     ``looked_up`` marks the fields the engine itself finds records by (references, unique and
-    sequence fields, a parent link), which a scratch database for seeding indexes too.
+    sequence fields, a parent link), which a scratch database for seeding indexes too. ``present``
+    marks a field every record holds a value of (required and not nullable: validation, the
+    engine's stamps and its fill of required fields keep it so), so where NULL sorts cannot matter
+    and one index serves both sort directions: every index a write must update costs it time.
     """
 
     name: str
@@ -40,6 +43,7 @@ class FieldPlan:
     sortable: bool = False
     tallied: bool = False
     looked_up: bool = False
+    present: bool = False
 
     @cached_property
     def column(self) -> str | None:
@@ -133,9 +137,16 @@ def _filter_fields(operation: Operation, properties: Iterable[str]) -> set[str]:
     }
 
 
+def _present(schema: JsonSchema, required: Iterable[str], name: str) -> bool:
+    """Whether every record holds a value of a field: the schema requires it and names its types, null not one."""
+    types = schema_types(schema)
+    return name in required and bool(types) and "null" not in types
+
+
 def plan_table(resource: Resource, operations: Iterable[Operation], parent_kind: FieldKind = "any") -> TablePlan:
     """The table plan of one resource, from the operations that list it (``parent_kind``: its parent's id kind)."""
     properties: dict[str, JsonSchema] = resource.schema.get("properties") or {}
+    required = resource.schema.get("required") or []
     filters: set[str] = set()
     sorts: set[str] = set()
     for operation in operations:
@@ -154,7 +165,14 @@ def plan_table(resource: Resource, operations: Iterable[Operation], parent_kind:
         kind = field_kind(properties[name])
         tallied = name in filters and (kind == "boolean" or (kind == "string" and "enum" in properties[name]))
         sortable = name in sorts and kind not in ("array", "object")
-        fields[name] = FieldPlan(name, kind, sortable=sortable, tallied=tallied, looked_up=name in looked_up)
+        fields[name] = FieldPlan(
+            name,
+            kind,
+            sortable=sortable,
+            tallied=tallied,
+            looked_up=name in looked_up,
+            present=_present(properties[name], required, name),
+        )
     if resource.parent_key == HIDDEN_PARENT:  # a child with no field for its parent keeps it here, looked up by it
         fields[HIDDEN_PARENT] = FieldPlan(HIDDEN_PARENT, parent_kind, looked_up=True)
     search = tuple(f for f in resource.search_fields if f in properties and safe_field(f))

@@ -35,6 +35,7 @@ from mockserver.store.postgres_dialect import (
     create_table,
     index_statements,
     placeholders,
+    planned_indexes,
     search_column,
     search_index,
 )
@@ -353,9 +354,21 @@ class PostgresStore(SqlState):
                 run(statement, ())
             if repairs:  # a dropped column took its indexes with it
                 existing = _relations(run)
+            self._prune_indexes(connection, plan)
         for statement in index_statements(plan, existing):
             run(statement, ())
         self._create_search_index(connection, plan, existing)
+
+    def _prune_indexes(self, connection: Connection, plan: TablePlan) -> None:
+        """Drop the indexes an earlier plan made that this one does not want: each costs every write time."""
+        run = runner(connection)
+        wanted = {name for name, _ in planned_indexes(plan)} | {search_index(plan)[0]}
+        made = run(
+            "SELECT indexname FROM pg_indexes WHERE schemaname = current_schema() AND tablename = ?", (plan.table,)
+        ).fetchall()
+        for (name,) in made:
+            if str(name).startswith("ix_") and name not in wanted:
+                run(f'DROP INDEX "{name}"', ())
 
     def _create_search_index(self, connection: Connection, plan: TablePlan, existing: set[str]) -> None:
         """The stored search text (remade when the fields or the collation change) and its trigram index."""

@@ -131,10 +131,14 @@ class PostgresDialect:
         return sql, params * sql.count("?")
 
     def sort_key(self, plan: TablePlan, name: str, descending: bool) -> tuple[str, list[Any]]:
-        """Ascending sorts put NULL last by default; descending ones sort by ``IS NULL`` first."""
+        """Ascending sorts put NULL last by default; descending ones sort by ``IS NULL`` first.
+
+        A field every record holds (``present``) has no NULL to place: its ascending index serves both directions.
+        """
         value, params = self.value(plan, name)
         key = sorted_by(value, plan.kind_of(name))
-        if descending:
+        field = plan.fields.get(name)
+        if descending and not (field is not None and field.present):
             return f"({key} IS NULL), {key}", params * 2
         return key, params
 
@@ -257,15 +261,20 @@ def index_statements(plan: TablePlan, existing: set[str]) -> list[str]:
     """The btree indexes of a resource's columns that do not exist yet.
 
     Every indexed column gets ``(company, column, id)``; a sortable one also gets its sort orders
-    (text sorts by ``lower``; descending puts NULL last through ``IS NULL``). Array and object fields
-    are matched item by item, which a btree cannot help with, so they get none.
+    (text sorts by ``lower``; descending puts NULL last through ``IS NULL``, which a field every
+    record holds does not need: a btree is read backwards as readily). Array and object fields are
+    matched item by item, which a btree cannot help with, so they get none.
     """
+    return [statement for name, statement in planned_indexes(plan) if name not in existing]
+
+
+def planned_indexes(plan: TablePlan) -> list[tuple[str, str]]:
+    """Every btree index a resource's plan wants, as (name, statement)."""
     table = plan.table
-    statements: list[str] = []
+    statements: list[tuple[str, str]] = []
 
     def index(name: str, columns: str) -> None:
-        if name not in existing:
-            statements.append(f"CREATE INDEX IF NOT EXISTS {name} ON {table} ({columns})")
+        statements.append((name, f"CREATE INDEX IF NOT EXISTS {name} ON {table} ({columns})"))
 
     for field in plan.columns:
         value = str(field.column)
@@ -274,7 +283,8 @@ def index_statements(plan: TablePlan, existing: set[str]) -> list[str]:
             key = sorted_by(value, field.kind)
             if key != value:
                 index(identifier("ix", table, field.name, "asc"), f"company, ({key}), id")
-            index(identifier("ix", table, field.name, "desc"), f"company, ({key} IS NULL), ({key}) DESC, id DESC")
+            if not field.present:
+                index(identifier("ix", table, field.name, "desc"), f"company, ({key} IS NULL), ({key}) DESC, id DESC")
     return statements
 
 

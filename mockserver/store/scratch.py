@@ -61,6 +61,9 @@ class ScratchStore(SqliteStore):
         """None up front: ``_lookup_index`` makes each lookup index when seeding first looks a field up."""
         return []
 
+    def _prune_indexes(self, connection: Any, plan: TablePlan) -> None:
+        """None: the lookup indexes here are made as seeding needs them, never planned."""
+
     @contextmanager
     def tenant(self, company_id: int, *, write: bool = True) -> Iterator[Tenant]:
         """A write transaction whose tenant indexes a field before its first lookup."""

@@ -75,11 +75,17 @@ class SqliteDialect:
         return "json_extract(t.doc, ?)", ['$."' + name + '"']
 
     def sort_key(self, plan: TablePlan, name: str, descending: bool) -> tuple[str, list[Any]]:
-        """Text sorts case-insensitively; ascending puts NULL after every value with a blob sentinel."""
+        """Text sorts case-insensitively; ascending puts NULL after every value with a blob sentinel.
+
+        A field every record holds (``present``) needs no sentinel: its one index serves both directions.
+        """
         value, params = self.value(plan, name)
         if plan.kind_of(name) == "text":
             value = f"lower({value})"
-        return (value if descending else f"coalesce({value}, x'ff')"), params
+        field = plan.fields.get(name)
+        if descending or (field is not None and field.present):
+            return value, params
+        return f"coalesce({value}, x'ff')", params
 
     def bind(self, kind: FieldKind, value: Any) -> Any:
         """Booleans compare as 1/0, containers as their JSON text, and an integer beyond 64 bits as infinity.
@@ -411,13 +417,29 @@ class SqliteStore(SqlState):
                 connection.execute(f"ALTER TABLE {table} ADD COLUMN {field.column}")
                 connection.execute(f"UPDATE {table} SET {field.column} = json_extract(doc, {json_path(field.name)})")
         rows = 0 if self._upkeep is None else connection.execute(f"SELECT max(rid) FROM {table}").fetchone()[0]
+        self._prune_indexes(connection, plan)
         if (rows or 0) < self.defer_from_rows:  # a big table's are the upkeep thread's (see ``backlog``)
             for _, statement in self._index_statements(plan):
                 connection.execute(statement)
         self._create_text_index(connection, plan)
 
+    def _prune_indexes(self, connection: sqlite3.Connection, plan: TablePlan) -> None:
+        """Drop the indexes an earlier plan made that this one does not want: each costs every write time."""
+        wanted = {name for name, _ in self._index_statements(plan)}
+        made = connection.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = ? AND sql IS NOT NULL", (plan.table,)
+        ).fetchall()
+        for (name,) in made:
+            if name.startswith("ix_") and name not in wanted:
+                connection.execute(f'DROP INDEX "{name}"')
+
     def _index_statements(self, plan: TablePlan) -> list[tuple[str, str]]:
-        """The indexes of a table (name, statement): each field's equality index, and its sort orders when it sorts."""
+        """The indexes of a table (name, statement): each field's equality index, and its sort orders when it sorts.
+
+        SQLite reads an index backwards as readily as forwards, so a sort needs an index of its own
+        only for a key the equality index does not hold (text sorts by ``lower``) and for NULL last
+        ascending (a sentinel key), which a field every record holds does not need.
+        """
         table = plan.table
         statements: list[tuple[str, str]] = []
 
@@ -429,7 +451,8 @@ class SqliteStore(SqlState):
             index(identifier("ix", table, name), value)
             if field.sortable:
                 key = f"lower({value})" if field.kind == "text" else value
-                index(identifier("ix", table, name, "asc"), f"coalesce({key}, x'ff')")
+                if not field.present:
+                    index(identifier("ix", table, name, "asc"), f"coalesce({key}, x'ff')")
                 if field.kind == "text":
                     index(identifier("ix", table, name, "desc"), key)
         return statements

@@ -224,6 +224,66 @@ def test_sorting_puts_nulls_last_either_way_and_breaks_ties_by_id(invoices: Stor
     assert ids(invoices, Query(order=Order("id", descending=True))) == [4, 3, 2, 1]
 
 
+def test_a_field_every_record_holds_sorts_both_ways_on_one_index_and_a_nullable_one_keeps_its_own(
+    tmp_path: Path, index: SpecIndex
+) -> None:
+    plans = plan_tables(index)
+    created, due = plans["invoices"].fields["created_at"], plans["invoices"].fields["due_date"]
+    assert created.present
+    assert not due.present
+    store = SqliteStore(plans, tmp_path / "plans.db", api="Invoicing API")
+    names = index_names(store)
+    store.close()
+    assert "ix_r_invoices_created_at" in names
+    assert "ix_r_invoices_created_at_asc" not in names
+    assert {"ix_r_invoices_due_date", "ix_r_invoices_due_date_asc"} <= names
+
+
+def test_every_sort_the_spec_allows_reads_an_index_in_both_directions(tmp_path: Path, index: SpecIndex) -> None:
+    """A sort no index serves makes SQLite sort every matching row: a list of 20 at a million records costs seconds."""
+    store = SqliteStore(plan_tables(index), tmp_path / "plans.db", api="Invoicing API")
+    unserved = []
+    with closing(sqlite3.connect(tmp_path / "plans.db")) as connection:
+        connection.create_function("sandbox_fold", 1, str.lower, deterministic=True)
+        for plan in store.plans.values():
+            for name in (name for name, field in plan.fields.items() if field.sortable):
+                for descending in (False, True):
+                    key, params = store.dialect.sort_key(plan, name, descending)
+                    way = " DESC" if descending else ""
+                    sql = f"SELECT t.id FROM {plan.table} t WHERE t.company = 1 ORDER BY {key}{way}, t.id{way} LIMIT 20"
+                    steps = " ".join(row[3] for row in connection.execute(f"EXPLAIN QUERY PLAN {sql}", params))
+                    if "TEMP B-TREE" in steps:
+                        unserved.append(f"{plan.resource}.{name}{way}: {steps}")
+    store.close()
+    assert unserved == []
+
+
+def test_a_reopened_database_drops_the_indexes_its_plan_no_longer_wants_and_keeps_the_rest(
+    make_store: StoreFactory,
+) -> None:
+    store = make_store()
+    if isinstance(store, SqliteStore) and not store.workers_allowed:
+        pytest.skip("a temporary database is never reopened")
+    planned = index_names(store)
+    store.close()
+    execute(store, "CREATE INDEX ix_r_invoices_created_at_asc ON r_invoices (company, f_created_at, id)")
+    execute(store, "CREATE INDEX someone_elses ON r_invoices (company, id, f_created_at)")  # not the sandbox's
+    assert index_names(make_store()) == planned | {"someone_elses"}  # the one an earlier plan made went
+
+
+def execute(store: Store, sql: str) -> None:
+    """Run one statement on a store's database from outside the store, as another program would."""
+    if isinstance(store, SqliteStore):
+        with closing(sqlite3.connect(store.path)) as connection:
+            connection.execute(sql)
+            connection.commit()
+    else:
+        import psycopg
+
+        with psycopg.connect(store.url) as connection:  # type: ignore[attr-defined]
+            connection.execute(sql)
+
+
 def test_a_page_is_a_slice_with_the_total_of_every_match(invoices: Store) -> None:
     with invoices.tenant(1, write=False) as tenant:
         page = tenant.query("invoices", Query(order=Order("total"), offset=1, limit=2))
