@@ -15,6 +15,7 @@ from mockserver import __version__
 from mockserver.accesslog import AccessLog
 from mockserver.behaviours import chosen_domain, install_domain, load_domain
 from mockserver.behaviours.engine import Engine
+from mockserver.behaviours.preferred import PreferredAnswers
 from mockserver.behaviours.seeding import prepare_state
 from mockserver.control import PREFIX, Sandbox, control_blueprint, new_admin_token
 from mockserver.control.token_route import add_token_routes
@@ -119,6 +120,7 @@ def _create_app(settings: Settings) -> Flask:
         routes,
         control,
         faults,
+        PreferredAnswers(index, settings.seed, clock.today()),
         default_company=fixtures.companies[0].id if fixtures.companies else 1,
         strict=settings.strict,
         base_url=settings.base_url,

@@ -19,6 +19,7 @@ from werkzeug.wrappers import Request
 
 from mockserver.behaviours.context import Call, Reply
 from mockserver.behaviours.engine import Engine
+from mockserver.behaviours.preferred import PreferredAnswers
 from mockserver.errors import (
     ApiError,
     ContractViolation,
@@ -32,6 +33,8 @@ from mockserver.platform.auth import Credential, KeyRing
 from mockserver.platform.control_state import ControlState
 from mockserver.platform.faults import FaultInjector
 from mockserver.platform.idempotency import IdempotencyStore, key_header
+from mockserver.platform.prefer import HEADER as PREFER
+from mockserver.platform.prefer import read_preferences
 from mockserver.platform.ratelimit import Budget, RateLimiter
 from mockserver.rsgi import BODY_TIMED_OUT
 from mockserver.spec import Operation
@@ -48,7 +51,7 @@ EXPOSED_HEADERS = (
     "X-Request-Id, X-RateLimit-Limit, X-RateLimit-Remaining, X-RateLimit-Reset, "
     "RateLimit, RateLimit-Policy, Retry-After"
 )
-ALLOWED_HEADERS = "Authorization, Content-Type, Accept, Idempotency-Key, X-Request-Id"
+ALLOWED_HEADERS = "Authorization, Content-Type, Accept, Idempotency-Key, X-Request-Id, Prefer"
 _READ_SIZE = 64 * 1024
 _CORS = {
     "Access-Control-Allow-Origin": "*",
@@ -216,6 +219,7 @@ class OperationView:
         routes: dict[str, dict[str, Operation]],
         control: ControlState,
         faults: FaultInjector,
+        preferred: PreferredAnswers,
         *,
         default_company: int,
         strict: bool,
@@ -229,6 +233,7 @@ class OperationView:
         self.routes = routes
         self.control = control
         self.faults = faults
+        self.preferred = preferred
         self.default_company = default_company
         self.strict = strict
         self.base_url = base_url
@@ -292,6 +297,11 @@ class OperationView:
         params = validator.parameters(path_args, request.args.to_dict(flat=False), request.headers, request.cookies)
         raw = exchange.raw = read_body(request)
         exchange.drop = drop_after
+        preferences = read_preferences(request.headers.getlist(PREFER))
+        if preferences.asked:  # answered from the spec: no behaviour, no transaction, no idempotency record
+            validator.body(request.content_type, raw)
+            own = standard_headers(exchange.request_id, self._budget(exchange))  # the real values, never examples
+            return self.preferred.answer(operation, preferences, frozenset(name.lower() for name in own))
         company_id = credential.company.id if credential else self.default_company
         header = self.key_headers.get(operation.operation_id) if operation.method in ("POST", "PUT", "PATCH") else None
         key = params.get(header) if header else None

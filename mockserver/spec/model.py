@@ -28,12 +28,18 @@ class Parameter:
 
 @dataclass(frozen=True)
 class ResponseSpec:
-    """One documented response: its media types (response view of each schema) and headers."""
+    """One documented response: its media types (response view of each schema), headers and examples.
+
+    ``examples`` holds every example by media type and name (a lone ``example`` is named ``default``, as
+    Prism names it); ``header_examples`` each header's example, where it gives one.
+    """
 
     status: str
     content: dict[str, JsonSchema | None]
     headers: dict[str, tuple[bool, JsonSchema]]
     example: Any = None
+    examples: dict[str, dict[str, Any]] = field(default_factory=dict)
+    header_examples: dict[str, Any] = field(default_factory=dict)
 
     @property
     def json_schema(self) -> JsonSchema | None:
@@ -101,21 +107,38 @@ class Resource:
 
 
 def response_spec(status: str, response: Mapping[str, Any], view: SchemaView) -> ResponseSpec:
-    """One documented response: its content schemas by media type and its first example."""
+    """One documented response: its content schemas by media type, its examples, and its headers."""
     content: dict[str, JsonSchema | None] = {}
+    examples: dict[str, dict[str, Any]] = {}
     example: Any = None
     for media, body in (response.get("content") or {}).items():
         body = body or {}
         schema = body.get("schema")
         content[media] = view.of(schema) if isinstance(schema, dict) else None
-        if example is None:
-            if "example" in body:
-                example = body["example"]
-            elif body.get("examples"):
-                example = next(iter(body["examples"].values())).get("value")
-    headers = {
-        name: (bool(h.get("required", False)), h.get("schema") or {})
-        for name, h in (response.get("headers") or {}).items()
-        if isinstance(h, dict)
+        named = examples[media] = _named_examples(body)
+        if example is None and named:
+            example = next(iter(named.values()))
+    documented = {name: h for name, h in (response.get("headers") or {}).items() if isinstance(h, dict)}
+    headers = {name: (bool(h.get("required", False)), h.get("schema") or {}) for name, h in documented.items()}
+    header_examples = {
+        name: next(iter(shown.values())) for name, h in documented.items() if (shown := _named_examples(h))
     }
-    return ResponseSpec(status=status, content=content, headers=headers, example=example)
+    return ResponseSpec(
+        status=status,
+        content=content,
+        headers=headers,
+        example=example,
+        examples=examples,
+        header_examples=header_examples,
+    )
+
+
+def _named_examples(holder: Mapping[str, Any]) -> dict[str, Any]:
+    """The examples of a media type or header by name: ``example`` as ``default``, then each of ``examples``."""
+    named: dict[str, Any] = {}
+    if "example" in holder:
+        named["default"] = holder["example"]
+    for name, entry in (holder.get("examples") or {}).items():
+        if isinstance(entry, Mapping) and "value" in entry:
+            named.setdefault(str(name), entry["value"])
+    return named

@@ -10,7 +10,7 @@ from __future__ import annotations
 import copy
 import datetime
 import math
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from typing import Any
 
 from mockserver.spec.resolve import RECURSIVE
@@ -69,6 +69,8 @@ class FakeRecordFactory(ValueGenerators):
         sibs = frozenset(ff.snake(str(n)) for n in props)
         plan: Plan = []
         for name, sub in props.items():
+            if sub is False:  # a field the schema forbids here (writeOnly in a response): never made
+                continue
             sub = sub if isinstance(sub, Mapping) else {}
             plan.append((name, self._prop(name, sub, sibs, name in required), sub))
         return plan
@@ -168,13 +170,36 @@ class FakeRecordFactory(ValueGenerators):
             return self._array(name, s), False
         if main == "object":
             plan = self._object_plan(s)
+            extra = self._extra_entries(name, s)
 
             def nested(ctx: Ctx) -> Any:
                 child = Ctx(ctx.pick, parent=ctx)
-                return self._fill(plan, child, ())
+                return extra(child, self._fill(plan, child, ()))
 
             return nested, False
         return (lambda ctx: None), False
+
+    def _extra_entries(self, name: str, s: Mapping[str, Any]) -> Callable[[Ctx, dict[str, Any]], dict[str, Any]]:
+        """Tops an object up to its ``minProperties`` with entries of its ``additionalProperties`` schema.
+
+        A map such as ``{"items.0.price": ["..."]}`` declares no properties; without this it came out ``{}``.
+        """
+        wanted, more = s.get("minProperties"), s.get("additionalProperties")
+        if not isinstance(wanted, int) or wanted < 1 or not isinstance(more, Mapping):
+            return lambda ctx, made: made
+        entry = self._prop(ff.singular(name), more, frozenset(), True)
+        keys, rnd = tuple(w.lower() for w in ff.WORDS), self._rnd
+
+        def top_up(ctx: Ctx, made: dict[str, Any]) -> dict[str, Any]:
+            for attempt in range(4 * wanted):
+                if len(made) >= wanted:
+                    break
+                key = keys[int(rnd() * len(keys))] + ("" if attempt < len(keys) else str(attempt))
+                if key not in made:
+                    made[key] = entry(ctx)
+            return made
+
+        return top_up
 
     def _faker_gen(self, prov: str, s: Mapping[str, Any], main: str, fallback: Gen) -> Gen:
         """Draws from a pool of the named Faker provider's values, made as needed (a Faker call per record is slow).

@@ -545,3 +545,24 @@ def test_generated_values_always_validate(name: str, schema: dict[str, Any], see
         assert check.is_valid(value), (name, schema, value)
     record = factory.record({"type": "object", "required": [name], "properties": {name: schema}}, pick_seven)
     assert check.is_valid(record[name]), (schema, record)
+
+
+def test_a_field_the_schema_forbids_is_never_made() -> None:
+    schema = {"type": "object", "properties": {"name": {"type": "string"}, "password": False}}
+    for _ in range(20):
+        made = FakeRecordFactory(3, TODAY).value("user", schema, lambda _resource: None)
+        assert "password" not in made
+        assert Draft202012Validator(schema).is_valid(made)
+
+
+def test_a_map_is_filled_up_to_its_min_properties() -> None:
+    errors = {
+        "type": "object",
+        "minProperties": 2,
+        "additionalProperties": {"type": "array", "minItems": 1, "items": {"type": "string"}},
+    }
+    factory = FakeRecordFactory(5, TODAY)
+    for _ in range(20):
+        made = factory.value("errors", errors, lambda _resource: None)
+        assert len(made) >= 2
+        Draft202012Validator(errors).validate(made)
