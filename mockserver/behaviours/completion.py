@@ -20,6 +20,7 @@ from typing import Any
 
 from mockserver.spec import Resource
 from mockserver.spec.conform import conform
+from mockserver.spec.identity import Identity, identity_of
 from mockserver.spec.resolve import admitted_types, schema_types
 from mockserver.state.clock import Clock
 from mockserver.store import Record, Tenant
@@ -44,9 +45,8 @@ class _IdArray:
     """An array of objects with an id, at a path of object properties from the record's top."""
 
     path: tuple[str, ...]
-    counter: str  # the per-company counter its fresh ids come from
-    integer: bool
-    uuid: bool
+    counter: str  # the per-company counter its fresh ids are numbered from
+    identity: Identity  # what an id looks like: the number itself, or a uuid or token made from it
 
 
 class Completion:
@@ -182,15 +182,8 @@ def _find_id_arrays(
         where = (*path, name)
         id_schema = (inner.get("properties") or {}).get(_NESTED_ID)
         if is_array and isinstance(id_schema, dict):
-            types = schema_types(id_schema)
-            found.append(
-                _IdArray(
-                    where,
-                    f"{resource}.{'.'.join(where)}[].{_NESTED_ID}",
-                    integer=not types or bool(types & {"integer", "number"}),
-                    uuid=id_schema.get("format") == "uuid",
-                )
-            )
+            counter = f"{resource}.{'.'.join(where)}[].{_NESTED_ID}"
+            found.append(_IdArray(where, counter, identity_of(_NESTED_ID, dict(inner), None, None)))
         if not is_array:  # ids of arrays inside arrays' items are left to those items' own schema
             _find_id_arrays(inner, where, resource, found, seen)
 
@@ -224,23 +217,20 @@ def _number_items(
     """Number the items lacking an id: a current id they were sent back with, else the next of the counter."""
     taken = {item[_NESTED_ID] for item in items if isinstance(item, dict) and _hashable(item.get(_NESTED_ID))}
     missing = [p for p, item in enumerate(items) if isinstance(item, dict) and item.get(_NESTED_ID) is None]
-    largest = max((i for i in taken if type(i) is int), default=0) if seeded and array.integer else 0
+    integer = array.identity.is_integer
+    largest = max((i for i in taken if type(i) is int), default=0) if seeded and integer else 0
     if not missing and not largest:
         return
-    counter = 0 if array.uuid else tenant.counter(array.counter)
+    counter = tenant.counter(array.counter)
     following = max(counter, largest)
     for position in missing:
         sent = given[position] if position < len(given) and isinstance(given[position], dict) else {}
         back = sent.get(_NESTED_ID)
-        if _hashable(back) and back in kept and back not in taken:
-            new_id: Any = back
-        elif array.uuid:
-            new_id = str(uuid.uuid4())
-        else:
-            following += 1
-            while following in taken or str(following) in taken:  # a client-written id may hold it already
+        new_id: Any = back if _hashable(back) and back in kept and back not in taken else None
+        if new_id is None:
+            while new_id is None or new_id in taken:  # a client-written id may hold the next one already
                 following += 1
-            new_id = following if array.integer else str(following)
+                new_id = array.identity.make(array.counter, tenant.company_id, following)
         taken.add(new_id)
         items[position] = {_NESTED_ID: new_id, **items[position]}  # the id first, as records show theirs
     if following != counter:
