@@ -6,8 +6,10 @@ property with no default is left out: the schema lets it be absent and there is 
 there (a faked value would be data nobody wrote). writeOnly properties are never filled.
 
 Objects in arrays with an ``id`` property (an invoice's lines) get ids unique within the company and
-the resource, from a per-company counter, on every path (seeded records too); a rewrite keeps the
-id of an item sent back with one of the record's own ids. What to fill is worked out once per schema.
+the resource, numbered by a per-company counter and made like resource ids (the number, a uuid, or a
+token that fits the schema), on every path: the faker's made-up ones are dropped before a seeded
+record is written. A rewrite keeps the id of an item sent back with one of the record's own ids.
+What to fill and where the id arrays are is worked out once per schema.
 """
 
 from __future__ import annotations
