@@ -130,7 +130,7 @@ def _broken_rules(engine: Engine, resource: Resource, tenant: Tenant, record: Re
     derived = copy.deepcopy(expected)
     try:
         derive = engine.hooks.derive.get(resource.name, [])
-        records.finish(derived, expected, resource, tenant, engine.clock, derive, engine.required)
+        records.finish(derived, expected, resource, tenant, engine.clock, derive, engine.completion)
     except ValidationFailed as failure:
         return [f"{where}.{field}: {'; '.join(messages)}" for field, messages in (failure.errors or {}).items()]
     except ApiError as error:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from domains.invoicing import accounts, documents, insights, rules, system, webhooks
+from domains.invoicing import accounts, currency, documents, insights, rules, system, webhooks
 from mockserver.behaviours.domain import Reference
 from mockserver.behaviours.engine import Engine
 from mockserver.state.fixtures import read_reference
@@ -30,6 +30,7 @@ class InvoicingDomain:
         rules.install(engine)
         webhooks.install(engine)
         accounts.install(engine)
+        currency.install(engine)
 
     def reference(self) -> Reference:
         """Currencies, units, payment methods and the other records invoices refer to."""

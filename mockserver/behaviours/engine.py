@@ -9,6 +9,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from mockserver.behaviours import records
+from mockserver.behaviours.completion import Completion
 from mockserver.behaviours.context import Call, Reply, TokenIssuer
 from mockserver.behaviours.crud import GENERIC
 from mockserver.behaviours.events import Emitter
@@ -40,7 +41,8 @@ class Engine:
         self.domain: str | None = None
         self.tenant_field: str | None = None  # the field a domain stamps with the owning company's id
         self.fake = FakeRecordFactory(0, clock.today())
-        self.required = records.RequiredFiller()  # what each schema needs filled, worked out once
+        self.completion = Completion()  # what each schema needs filled and numbered, worked out once
+        self.company_profiles: dict[int, dict[str, Any]] = {}  # each company's fixture profile (name, currency...)
         self.reseed: Callable[[], None] | None = None
         self._followed: dict[int, int] = {}
         self.hidden: dict[str, frozenset[str]] = {
@@ -172,20 +174,26 @@ class Engine:
             if before is not None:
                 tenant.delete(name, before[resource.id_field] if record_id is None else record_id)
         else:
-            self._derive(tenant, resource, kind, after, sent)
+            self._derive(tenant, resource, kind, after, sent, before)
             tenant.put(name, after[resource.id_field] if record_id is None else record_id, after)
         self.written(resource, before, after, tenant)
         return after
 
-    def _derive(self, tenant: Tenant, resource: Resource, kind: Write, record: Record, sent: Any) -> None:
-        """The derive step of a write: what its kind implies, then the domain's derive hooks."""
+    def _derive(
+        self, tenant: Tenant, resource: Resource, kind: Write, record: Record, sent: Any, before: Record | None
+    ) -> None:
+        """The derive step of a write: what its kind implies, then the domain's derive hooks.
+
+        Created, rewritten and seeded records are completed the same way (``Completion``) before derive.
+        """
         name = resource.name
         if kind.from_client:  # readOnly, reference and uniqueness rules, then what clients may not write
-            records.finish(record, sent, resource, tenant, self.clock, self.hooks.derive.get(name, []), self.required)
+            derive = self.hooks.derive.get(name, [])
+            records.finish(record, sent, resource, tenant, self.clock, derive, self.completion, before)
             for check in self.hooks.client_checks.get(name, []):
                 check(record, tenant, self.clock)
         elif kind is Write.SEED:  # the same derive hooks, on a record the faker and the seed fixes made
-            self.required.fill(record, resource.schema, self.clock)
+            self.completion.complete(record, resource, tenant, self.clock, seeded=True)
             for function in self.hooks.derive.get(name, []):
                 function(record, tenant, self.clock)
             records.in_schema_order(record, resource.schema)

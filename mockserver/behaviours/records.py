@@ -8,15 +8,14 @@ of the same company; unique fields must be unique within the company.
 from __future__ import annotations
 
 import copy
-import uuid
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from mockserver.behaviours.completion import Completion
 from mockserver.errors import ValidationFailed
 from mockserver.spec import Resource
-from mockserver.spec.conform import conform
 from mockserver.spec.index import singular
-from mockserver.spec.resolve import JsonSchema, admitted_types, has_type_in, schema_types
+from mockserver.spec.resolve import JsonSchema, admitted_types, has_type_in
 from mockserver.state.clock import Clock
 from mockserver.store import Record, Tenant
 
@@ -94,98 +93,6 @@ def read_only_mismatches(sent: Any, built: Any, schema: Mapping[str, Any], path:
     return errors
 
 
-_FieldRule = tuple[str, dict[str, Any], bool, bool]  # name, schema, filled when missing, descended into
-
-
-class RequiredFiller:
-    """Gives every required-but-missing property a schema-valid value (default, null, or a zero).
-
-    It works out each schema's fields once (held per engine): every create and every seeded record asks.
-    """
-
-    def __init__(self) -> None:
-        self._rules: dict[int, tuple[Mapping[str, Any], list[_FieldRule]]] = {}
-
-    def fill(self, value: Any, schema: Mapping[str, Any], clock: Clock) -> None:
-        """Fill a value's required-but-missing properties, at any depth (array items get their position as id)."""
-        if isinstance(value, list):
-            items = schema.get("items")
-            if isinstance(items, dict):
-                numbered = "id" in (items.get("properties") or {})
-                for index, item in enumerate(value):
-                    if numbered and isinstance(item, dict) and "id" not in item:
-                        item["id"] = index + 1
-                    self.fill(item, items, clock)
-            return
-        if not isinstance(value, dict):
-            return
-        for name, sub, required, nested in self._field_rules(schema):
-            if required and name not in value:
-                value[name] = _zero(sub, clock)
-            if nested and isinstance(inner := value.get(name), (dict, list)):
-                self.fill(inner, sub, clock)
-
-    def _field_rules(self, schema: Mapping[str, Any]) -> list[_FieldRule]:
-        """The properties that may need a value or hold nested ones (held with the schema: its id stays unique)."""
-        hit = self._rules.get(id(schema))
-        if hit is None or hit[0] is not schema:
-            rules: list[_FieldRule] = []
-            required = schema.get("required", ())
-            for name, sub in (schema.get("properties") or {}).items():
-                if not isinstance(sub, dict):
-                    continue
-                filled = name in required or sub.get("readOnly") is True
-                nested = bool(sub.get("properties")) or isinstance(sub.get("items"), dict)
-                if filled or nested:
-                    rules.append((name, sub, filled, nested))
-            hit = self._rules[id(schema)] = (schema, rules)
-        return hit[1]
-
-
-# The plainest valid value of a formatted string (a uuid must still be one: a fresh one each time).
-_FORMATTED: dict[str, Any] = {
-    "uuid": lambda: str(uuid.uuid4()),
-    "email": "user@example.com",
-    "uri": "https://example.com/",
-    "url": "https://example.com/",
-    "hostname": "example.com",
-    "ipv4": "127.0.0.1",
-    "ipv6": "::1",
-}
-
-
-def _zero(schema: Mapping[str, Any], clock: Clock) -> Any:
-    """The plainest value a schema admits: its default, null, the first enum value, or an empty value."""
-    if "default" in schema:
-        return conform(copy.deepcopy(schema["default"]), schema)
-    types = schema_types(schema)
-    if "null" in types:
-        return None
-    if schema.get("enum"):
-        return schema["enum"][0]
-    if "const" in schema:
-        return schema["const"]
-    if schema.get("format") == "date-time":
-        return clock.timestamp()
-    if schema.get("format") == "date":
-        return clock.today().isoformat()
-    if schema.get("format") in _FORMATTED and (not types or "string" in types):
-        made = _FORMATTED[schema["format"]]
-        return made() if callable(made) else made
-    minimum = schema.get("minimum", schema.get("exclusiveMinimum", 0))
-    if "integer" in types:
-        return int(minimum) + (1 if "exclusiveMinimum" in schema else 0)
-    if "number" in types:
-        return float(minimum) + (1.0 if "exclusiveMinimum" in schema else 0.0)
-    if "boolean" in types:
-        return False
-    if "array" in types:
-        return []
-    if "object" in types:
-        return {}
-    return "x" * int(schema.get("minLength", 0))
-
-
 def in_schema_order(record: Record, schema: Mapping[str, Any]) -> None:
     """Reorder a record's keys as the schema lists its properties (id first, as documented); others go last."""
     properties = schema.get("properties") or {}
@@ -256,10 +163,14 @@ def finish(
     tenant: Tenant,
     clock: Clock,
     derive: list[Derive],
-    required: RequiredFiller,
+    completion: Completion,
+    before: Record | None = None,
 ) -> Record:
-    """Complete a record (derived and required fields), then enforce the write rules or raise 422."""
-    required.fill(record, resource.schema, clock)
+    """Complete a record (every property its schema fills, then derived fields), then enforce the rules or raise 422.
+
+    ``before`` is the record a replace or update rewrites (None for a create).
+    """
+    completion.complete(record, resource, tenant, clock, before=before, sent=sent)
     for function in derive:
         function(record, tenant, clock)
     in_schema_order(record, resource.schema)

@@ -76,9 +76,10 @@ def prepare_state(engine: Engine, fixtures: Fixtures, settings: Settings) -> Non
 
     A big seed is made in scratch databases before the write transaction that merges it, which checks
     again: when several processes start on one new database, the first to merge seeds it and the
-    others find it seeded (and drop their scratch work).
+    others find it seeded (and drop their scratch work). The engine learns each company's profile here.
     """
     store = engine.store
+    engine.company_profiles = {company.id: company.profile for company in fixtures.companies}
     fresh = store.meta("seeded") is None
     if fresh:
         with scratch_seeded(engine, fixtures, settings.seed, settings.scale) as sources, store.tenant(0):
@@ -372,6 +373,7 @@ def _seed_resource(
     unique = [field for field in resource.unique if field not in resource.sequences]  # sequences skip taken values
     for _ in range(count):
         record = factory.record(resource.schema, pick_ref, skip=skip)
+        engine.completion.drop_nested_ids(record, resource)  # made up by the faker: the write numbers them
         given = record.get(resource.id_field)
         if resource.id_is_integer or given is None or tenant.get(resource.name, given):
             record[resource.id_field] = engine.new_id(tenant, resource)
