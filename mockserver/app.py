@@ -5,14 +5,16 @@ from __future__ import annotations
 import logging
 import sys
 import threading
+from collections.abc import Iterable
 from typing import Any
 
 import yaml
-from flask import Flask, Response, g, render_template, request
+from flask import Flask, Response, g, request
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound, RequestEntityTooLarge
 
 from mockserver import __version__
 from mockserver.accesslog import AccessLog
+from mockserver.banner import example_key
 from mockserver.behaviours import chosen_domain, install_domain, load_domain
 from mockserver.behaviours.engine import Engine
 from mockserver.behaviours.seeding import prepare_state
@@ -21,6 +23,7 @@ from mockserver.control.token_route import add_token_routes
 from mockserver.errors import ApiError, BadRequest, PayloadTooLarge
 from mockserver.errors import MethodNotAllowed as ApiMethodNotAllowed
 from mockserver.errors import NotFound as ApiNotFound
+from mockserver.explorer import add_explorer_assets, explorer_page, preauthorizations
 from mockserver.gateway import Gateway
 from mockserver.jsonio import dumps
 from mockserver.platform.auth import KeyRing
@@ -35,6 +38,7 @@ from mockserver.routing import CONVERTERS, operation_routes
 from mockserver.settings import Settings
 from mockserver.spec import SpecIndex, load_spec
 from mockserver.spec.resolve import JsonSchema
+from mockserver.spec.security import SecurityScheme
 from mockserver.state.clock import Clock, ClockSetting
 from mockserver.state.fixtures import load_fixtures, with_reference
 from mockserver.store import is_postgres, open_store
@@ -167,7 +171,10 @@ def _create_app(settings: Settings) -> Flask:
             methods=[*methods, "OPTIONS"],
             provide_automatic_options=False,
         )
-    _add_documents(app, served_document(document, settings.base_url + index.base_path), index, settings.base_url)
+    served = served_document(document, settings.base_url + index.base_path)
+    add_explorer_assets(app)
+    key = example_key(fixtures) if any(company.keys for company in fixtures.companies) else None
+    _add_documents(app, served, index, settings.base_url, key, keyring.schemes.values())
     token_paths = served_token_paths(index, keyring.schemes.values(), PREFIX)
     add_token_routes(app, token_paths, keyring, limiter, error_response)  # each oauth2 flow's tokenUrl
     _add_http_manners(app, limiter, view.usual_error)
@@ -240,8 +247,18 @@ def served_document(document: dict[str, Any], api_url: str) -> dict[str, Any]:
     return {**document, "servers": [{"url": api_url, "description": "This sandbox."}]}
 
 
-def _add_documents(app: Flask, document: dict[str, Any], index: SpecIndex, base_url: str) -> None:
-    """Serve the spec as JSON and YAML, and a human docs page (every URL from the configured base URL)."""
+def _add_documents(
+    app: Flask,
+    document: dict[str, Any],
+    index: SpecIndex,
+    base_url: str,
+    key: str | None,
+    schemes: Iterable[SecurityScheme],
+) -> None:
+    """Serve the spec as JSON and YAML, and the API explorer on it, signed in with ``key`` (a public sandbox key).
+
+    Every URL comes from the configured base URL.
+    """
     as_json = dumps(document)
     rendered: dict[str, str] = {}
 
@@ -256,13 +273,20 @@ def _add_documents(app: Flask, document: dict[str, Any], index: SpecIndex, base_
             rendered["yaml"] = yaml.dump(document, Dumper=dumper, sort_keys=False, allow_unicode=True)
         return Response(rendered["yaml"], mimetype="application/yaml")
 
+    sign_in = preauthorizations(schemes, key) if key else {}
+    hint = (
+        f"Signed in with the sandbox key {key}; Authorize takes another (the banner lists them)."
+        if sign_in
+        else "Authorize with a sandbox key (the banner lists them)."
+    )
+
     @app.get("/docs")
     def docs() -> str:
-        return render_template(
-            "docs.html",
-            spec=document,
-            index=index,
-            base_url=base_url,
+        return explorer_page(
+            document,
+            "/openapi.json",
+            preauthorized=sign_in,
+            credential_hint=hint,
             other_docs=("the sandbox's control API", f"{PREFIX}/docs"),
         )
 
