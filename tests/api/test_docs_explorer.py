@@ -6,10 +6,12 @@ import json
 import re
 from typing import Any
 
-from conftest import ACME_FULL
+from conftest import ACME_FULL, API
 from flask.testing import FlaskClient
 
 from api.support import expect_error
+from mockserver.app import create_app
+from mockserver.settings import Settings
 
 
 def explorer_config(page: str) -> Any:
@@ -44,3 +46,11 @@ def test_an_unknown_or_escaping_asset_is_a_404_in_the_error_shape(client: FlaskC
     expect_error(client.get("/docs/assets/nothing.js"), 404, "not_found")
     expect_error(client.get("/docs/assets/../__init__.py"), 404, "not_found")
     expect_error(client.get("/docs/assets/%2e%2e/core.py"), 404, "not_found")
+
+
+def test_the_served_spec_moves_the_oauth2_token_url_onto_this_sandbox() -> None:
+    app = create_app(Settings(seed=1, quiet=True, public_url="https://sandbox.example.com"))
+    served = app.test_client().get("/openapi.json").get_json()
+    flow = served["components"]["securitySchemes"]["oauth2"]["flows"]["clientCredentials"]
+    assert flow["tokenUrl"] == f"https://sandbox.example.com{API}/oauth/token"  # the Authorize dialog's token call
+    assert served["servers"][0]["url"] == f"https://sandbox.example.com{API}"

@@ -134,7 +134,7 @@ def watched(browser: Browser) -> Iterator[Watched]:
     page.close()
 
 
-def test_the_api_explorer_signs_in_and_tries_a_call_against_this_sandbox(sandbox: LiveServer, watched: Watched) -> None:
+def test_the_api_explorer_signs_in_and_tries_a_call_against_this_sandbox(watched: Watched, sandbox: LiveServer) -> None:
     block = watched.open(f"{sandbox.base}/docs", "listCustomers")
     assert watched.signed_in_value("bearerAuth") == ACME_FULL  # the banner's example key, preselected
 
@@ -148,7 +148,7 @@ def test_the_api_explorer_signs_in_and_tries_a_call_against_this_sandbox(sandbox
     assert [url for url in watched.requested if not url.startswith(sandbox.base)] == []  # no CDN, no other host
 
 
-def test_the_api_explorer_renders_markdown_schemas_and_examples(sandbox: LiveServer, watched: Watched) -> None:
+def test_the_api_explorer_renders_markdown_schemas_and_examples(watched: Watched, sandbox: LiveServer) -> None:
     block = watched.open(f"{sandbox.base}/docs", "createInvoice")
     block.locator(".opblock-summary").first.click()
     body = block.locator(".body-param__text, textarea.body-param__text")
@@ -164,7 +164,7 @@ def test_the_api_explorer_renders_markdown_schemas_and_examples(sandbox: LiveSer
     assert watched.problems == []
 
 
-def test_the_control_explorer_takes_the_admin_token_and_never_holds_it(sandbox: LiveServer, watched: Watched) -> None:
+def test_the_control_explorer_takes_the_admin_token_and_never_holds_it(watched: Watched, sandbox: LiveServer) -> None:
     page = watched.page
     block = watched.open(f"{sandbox.base}/__sandbox/docs", "getSandbox")
     assert ADMIN_TOKEN not in page.content()
