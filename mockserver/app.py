@@ -5,14 +5,16 @@ from __future__ import annotations
 import logging
 import sys
 import threading
+from collections.abc import Collection, Iterable
 from typing import Any
 
 import yaml
-from flask import Flask, Response, g, render_template, request
+from flask import Flask, Response, g, request
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound, RequestEntityTooLarge
 
 from mockserver import __version__
 from mockserver.accesslog import AccessLog
+from mockserver.banner import example_key
 from mockserver.behaviours import chosen_domain, install_domain, load_domain
 from mockserver.behaviours.engine import Engine
 from mockserver.behaviours.preferred import PreferredAnswers
@@ -22,6 +24,7 @@ from mockserver.control.token_route import add_token_routes
 from mockserver.errors import ApiError, BadRequest, PayloadTooLarge
 from mockserver.errors import MethodNotAllowed as ApiMethodNotAllowed
 from mockserver.errors import NotFound as ApiNotFound
+from mockserver.explorer import add_explorer_assets, explorer_page, preauthorizations
 from mockserver.gateway import Gateway
 from mockserver.jsonio import dumps
 from mockserver.platform.auth import KeyRing
@@ -29,13 +32,14 @@ from mockserver.platform.control_state import ControlState
 from mockserver.platform.faults import FaultInjector
 from mockserver.platform.idempotency import IdempotencyStore
 from mockserver.platform.journal import Journal
-from mockserver.platform.oauth import served_token_paths
+from mockserver.platform.oauth import served_token_paths, server_url
 from mockserver.platform.ratelimit import LEASE_MAX, RateLimiter
 from mockserver.platform.webhooks import webhook_dispatcher
 from mockserver.routing import CONVERTERS, operation_routes
 from mockserver.settings import Settings
 from mockserver.spec import SpecIndex, load_spec
 from mockserver.spec.resolve import JsonSchema
+from mockserver.spec.security import SecurityScheme, url_path
 from mockserver.state.clock import Clock, ClockSetting
 from mockserver.state.fixtures import load_fixtures, with_reference
 from mockserver.store import is_postgres, open_store
@@ -169,8 +173,12 @@ def _create_app(settings: Settings) -> Flask:
             methods=[*methods, "OPTIONS"],
             provide_automatic_options=False,
         )
-    _add_documents(app, served_document(document, settings.base_url + index.base_path), index, settings.base_url)
     token_paths = served_token_paths(index, keyring.schemes.values(), PREFIX)
+    paths_here = {*token_paths, *(index.base_path + operation.path for operation in index.operations)}
+    served = served_document(document, settings.base_url + index.base_path, settings.base_url, paths_here)
+    add_explorer_assets(app)
+    key = example_key(fixtures) if any(company.keys for company in fixtures.companies) else None
+    _add_documents(app, served, index, settings.base_url, key, keyring.schemes.values())
     add_token_routes(app, token_paths, keyring, limiter, error_response)  # each oauth2 flow's tokenUrl
     _add_http_manners(app, limiter, view.usual_error)
     app.wsgi_app = Gateway(  # type: ignore[method-assign]
@@ -237,13 +245,47 @@ def error_response(error: ApiError, schema: JsonSchema | None = None) -> Respons
     return Response(dumps(body), status=error.status, headers=error.headers, mimetype="application/json")
 
 
-def served_document(document: dict[str, Any], api_url: str) -> dict[str, Any]:
-    """The spec as this sandbox serves it: its one server is where the sandbox is reached."""
-    return {**document, "servers": [{"url": api_url, "description": "This sandbox."}]}
+def served_document(
+    document: dict[str, Any], api_url: str, base_url: str = "", paths_here: Collection[str] = ()
+) -> dict[str, Any]:
+    """The spec as this sandbox serves it: its one server, and each OAuth2 tokenUrl it serves, are on this sandbox.
+
+    ``paths_here`` are the paths the sandbox answers (a tokenUrl may be a spec operation or a token route), so
+    the explorer's Authorize dialog gets its tokens here, whatever host and port the spec names.
+    """
+    served = {**document, "servers": [{"url": api_url, "description": "This sandbox."}]}
+    components = document.get("components")
+    schemes = components.get("securitySchemes") if isinstance(components, dict) else None
+    if not paths_here or not isinstance(components, dict) or not isinstance(schemes, dict):
+        return served
+    spec_server = server_url(document)
+
+    def flow_here(flow: Any) -> Any:
+        path = url_path(str(flow.get("tokenUrl") or ""), spec_server) if isinstance(flow, dict) else ""
+        return {**flow, "tokenUrl": base_url + path} if path in paths_here else flow
+
+    def scheme_here(scheme: Any) -> Any:
+        flows = scheme.get("flows") if isinstance(scheme, dict) else None
+        if not isinstance(flows, dict):
+            return scheme
+        return {**scheme, "flows": {name: flow_here(flow) for name, flow in flows.items()}}
+
+    here = {name: scheme_here(scheme) for name, scheme in schemes.items()}
+    return {**served, "components": {**components, "securitySchemes": here}}
 
 
-def _add_documents(app: Flask, document: dict[str, Any], index: SpecIndex, base_url: str) -> None:
-    """Serve the spec as JSON and YAML, and a human docs page (every URL from the configured base URL)."""
+def _add_documents(
+    app: Flask,
+    document: dict[str, Any],
+    index: SpecIndex,
+    base_url: str,
+    key: str | None,
+    schemes: Iterable[SecurityScheme],
+) -> None:
+    """Serve the spec as JSON and YAML, and the API explorer on it, signed in with ``key`` (a public sandbox key).
+
+    Every URL comes from the configured base URL.
+    """
     as_json = dumps(document)
     rendered: dict[str, str] = {}
 
@@ -258,13 +300,20 @@ def _add_documents(app: Flask, document: dict[str, Any], index: SpecIndex, base_
             rendered["yaml"] = yaml.dump(document, Dumper=dumper, sort_keys=False, allow_unicode=True)
         return Response(rendered["yaml"], mimetype="application/yaml")
 
+    sign_in = preauthorizations(schemes, key) if key else {}
+    hint = (
+        f"Signed in with the sandbox key {key}; Authorize takes another (the banner lists them)."
+        if sign_in
+        else "Authorize with a sandbox key (the banner lists them)."
+    )
+
     @app.get("/docs")
     def docs() -> str:
-        return render_template(
-            "docs.html",
-            spec=document,
-            index=index,
-            base_url=base_url,
+        return explorer_page(
+            document,
+            "/openapi.json",
+            preauthorized=sign_in,
+            credential_hint=hint,
             other_docs=("the sandbox's control API", f"{PREFIX}/docs"),
         )
 

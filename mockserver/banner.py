@@ -49,7 +49,7 @@ def _auth_lines(root: str, index: SpecIndex, fixtures: Fixtures) -> list[str]:
     used = {name: schemes.get(name) or bearer_scheme(name) for name in [*schemes, *named]}
     if not used:
         return ["  auth      none: every operation is public"]
-    key = _first_key(fixtures)
+    key = example_key(fixtures)
     lines = ["  auth (the spec's securitySchemes):"]
     for name, scheme in used.items():
         lines.append(f"    {name:<16} {curl_example(scheme, key, root + index.base_path + _example_path(index, name))}")
@@ -104,8 +104,8 @@ def redact(db: str) -> str:
     return urlunsplit(parts._replace(netloc=netloc))
 
 
-def _first_key(fixtures: Fixtures) -> str:
-    """The key the examples use: the first full key that has not expired (else the first key)."""
+def example_key(fixtures: Fixtures) -> str:
+    """The key the examples (banner, explorer) use: the first full key that has not expired (else the first key)."""
     now = dt.datetime.now(dt.UTC)
     keys = [k for c in fixtures.companies for k in c.keys]
     full = (k.key for k in keys if "*" in k.scopes and (k.expires_at is None or k.expires_at > now))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response, g, render_template, request
+from flask import Blueprint, Response, g, request
 
 from mockserver.behaviours.seeding import seeding_of
 from mockserver.control.bodies import Bodies
@@ -22,15 +22,14 @@ from mockserver.control.sandbox import (
 )
 from mockserver.control.state_routes import add_state_routes
 from mockserver.errors import ApiError, Forbidden, Unauthorized, error_body
+from mockserver.explorer import explorer_page
 from mockserver.jsonio import dumps
-from mockserver.spec import SpecIndex
 from mockserver.views import request_id_from
 
 
 def control_blueprint(sandbox: Sandbox) -> Blueprint:
     """The /__sandbox routes of one app."""
     document = control_document()
-    index = SpecIndex.build(document)
     bodies = Bodies(document)
     blueprint = Blueprint("sandbox_control", __name__, url_prefix=PREFIX)
 
@@ -69,13 +68,11 @@ def control_blueprint(sandbox: Sandbox) -> Blueprint:
 
     @blueprint.get("/docs")
     def docs() -> str:
-        return render_template(
-            "docs.html",
-            spec=document,
-            index=index,
-            base_url=sandbox.settings.base_url,
-            spec_url=f"{PREFIX}/openapi.json",
-            credential="$ADMIN_TOKEN",
+        return explorer_page(
+            document,
+            f"{PREFIX}/openapi.json",
+            preauthorized={},  # the admin token is a secret: the reader pastes it, the page never holds it
+            credential_hint="Authorize with the admin token printed in the banner: Bearer $ADMIN_TOKEN.",
             other_docs=("the API", "/docs"),
         )
 
