@@ -14,7 +14,10 @@ MUTED = (108, 117, 125)
 RULE = (206, 212, 218)
 BAND = (241, 243, 245)
 MARGIN = 18.0
-COLUMNS = (86, 18, 30, 16, 34)  # description, quantity, unit price, tax, amount (mm of the 174 between margins)
+COLUMNS = (80, 18, 30, 14, 32)  # description, quantity, unit price, tax, amount: mm of the 174 between margins
+PADDING = 1.5  # mm left and right in a table cell
+LINE_HEIGHT = 5.0
+ROW_LINES = 24  # a longer description goes on over more rows: a table row must fit on one page
 
 
 @dataclass(frozen=True)
@@ -135,25 +138,40 @@ def _lines(pdf: FPDF, sheet: Sheet, fonts: Typefaces) -> None:
         text_align=("LEFT", "RIGHT", "RIGHT", "RIGHT", "RIGHT"),
         borders_layout="HORIZONTAL_LINES",
         headings_style=heading,
-        line_height=5,
-        padding=(1.6, 1.5),
+        line_height=LINE_HEIGHT,
+        padding=(1.6, PADDING),
         v_align="TOP",
     ) as table:
         header = table.row()
         for title in ("Description", "Qty", "Unit price", "Tax", "Amount"):
             header.cell(title)
         for line in sheet.lines:
+            first, *more = _chunks(
+                pdf, text(f"{line.name}\n{line.description}" if line.description.strip() else line.name)
+            )
             row = table.row()
-            row.cell(text(f"{line.name}\n{line.description}" if line.description.strip() else line.name))
+            row.cell(first)
             for value in (line.quantity, line.unit_price, line.tax, line.amount):
                 row.cell(text(value))
+            for chunk in more:
+                table.row([chunk, "", "", "", ""])
     pdf.ln(4)
+
+
+def _chunks(pdf: FPDF, text: str) -> list[str]:
+    """A description column's text as wrapped lines, in pieces of at most ``ROW_LINES`` lines."""
+    width = COLUMNS[0] - 2 * PADDING - 1
+    wrapped = pdf.multi_cell(width, LINE_HEIGHT, text, dry_run=True, output="LINES")
+    lines = [str(line) for line in wrapped] if isinstance(wrapped, list) else text.splitlines()
+    return ["\n".join(lines[start : start + ROW_LINES]) for start in range(0, len(lines), ROW_LINES)] or [""]
 
 
 def _totals(pdf: FPDF, sheet: Sheet, fonts: Typefaces) -> None:
     """Sub total down to the figure to pay, right-aligned; the last one stands out."""
     label_width, value_width = 50.0, 40.0
     x = MARGIN + pdf.epw - label_width - value_width
+    if pdf.get_y() + 6 * len(sheet.totals) + 8 > pdf.page_break_trigger:
+        pdf.add_page()  # the totals stay together
     for position, (label, value) in enumerate(sheet.totals):
         last = position == len(sheet.totals) - 1
         pdf.set_x(x)
