@@ -78,7 +78,7 @@ def render(sheet: Sheet, fonts: Typefaces) -> bytes:
     pdf.set_title(text(f"{sheet.title} {sheet.number}"))
     pdf.set_author(text(sheet.issuer.name))
     pdf.set_creator("invoice-sandbox")
-    fonts.install(pdf)
+    fonts.install(pdf, text(_all_text(sheet)))
     pdf.add_page()
     pdf.set_text_color(*INK)
     _header(pdf, sheet, fonts)
@@ -87,6 +87,14 @@ def render(sheet: Sheet, fonts: Typefaces) -> bytes:
     if sheet.notes.strip():
         _notes(pdf, sheet, fonts)
     return bytes(pdf.output())
+
+
+def _all_text(sheet: Sheet) -> str:
+    """Every piece of text the sheet prints (to know which fonts it needs)."""
+    parties = [sheet.issuer.name, *sheet.issuer.lines, sheet.recipient.name, *sheet.recipient.lines]
+    lines = [text for line in sheet.lines for text in vars(line).values()]
+    pairs = [text for pair in (*sheet.facts, *sheet.totals) for text in pair]
+    return "".join([sheet.title, sheet.number, sheet.notes, *parties, *lines, *pairs])
 
 
 def _header(pdf: FPDF, sheet: Sheet, fonts: Typefaces) -> None:

@@ -112,13 +112,17 @@ class Typefaces:
         self.cjk = cjk if cjk is not None else (find_cjk_font() if look_up_cjk else None)
         if self.cjk is not None:
             self._files[CJK, ""] = self.cjk
-        self._known = frozenset().union(*(_codepoints(font) for font in self._files.values()))
+        self._coverage = {key: _codepoints(font) for key, font in self._files.items()}
+        self._known = frozenset().union(*self._coverage.values())
 
-    def install(self, pdf: FPDF) -> None:
-        """Add the fonts to a document and let the fallbacks print what Noto Sans lacks."""
-        for (family, style), font in self._files.items():
+    def install(self, pdf: FPDF, text: str) -> None:
+        """Add Noto Sans to a document, and the fallback fonts that ``text`` needs (a CJK font is big to parse)."""
+        missing = {ord(c) for c in text} - self._coverage[BODY, ""]
+        fallbacks = [key for key in self._files if key[0] != BODY and missing & self._coverage[key]]
+        for family, style in [(BODY, ""), (BODY, "B"), *fallbacks]:
+            font = self._files[family, style]
             pdf.add_font(family, style, font.path, collection_font_number=font.index)
-        pdf.set_fallback_fonts([family for family, style in self._files if family != BODY], exact_match=False)
+        pdf.set_fallback_fonts([family for family, _ in fallbacks], exact_match=False)
 
     def printable(self, text: object) -> str:
         """The text as it prints: newlines kept, other spacing a space, a character no font has the placeholder."""

@@ -122,6 +122,8 @@ def test_with_a_cjk_font_cjk_text_prints_in_it(tmp_path: Path) -> None:
     assert f"山田{PLACEHOLDER * 2}" in text
     assert "山田 consulting" in text
     assert b"TestCJK" in data
+    latin = render(sheet("invoice", {**INVOICE, "items": []}, {"name": "Yamada"}, {"name": "Acme"}, None), fonts)
+    assert b"TestCJK" not in latin  # a document that needs no CJK font does not carry one
 
 
 def test_a_font_without_cjk_is_not_taken_for_one(typefaces: Typefaces, tmp_path: Path) -> None:
