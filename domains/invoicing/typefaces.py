@@ -104,7 +104,7 @@ class Typefaces:
 
     def __init__(self, cjk: FontFile | None = None, *, look_up_cjk: bool = True) -> None:
         self._folder = tempfile.TemporaryDirectory(prefix="invoice-sandbox-fonts-")
-        weakref.finalize(self, self._folder.cleanup)
+        weakref.finalize(self, self._folder.cleanup)  # removed with the app, quietly (no ResourceWarning)
         folder = Path(self._folder.name)
         self._files: dict[tuple[str, str], FontFile] = {}
         for (family, style), name in _PACKAGED.items():

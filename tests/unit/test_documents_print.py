@@ -147,7 +147,11 @@ def test_a_long_invoice_runs_onto_more_pages_with_the_totals_at_the_end(typeface
     pages = PdfReader(io.BytesIO(data)).pages
     assert len(pages) > 1
     assert "Amount due $60.00" in " ".join(pages[-1].extract_text().split())
-    image = pypdfium2.PdfDocument(data)[0].render(scale=0.5).to_pil().convert("L")
+    document = pypdfium2.PdfDocument(data)
+    try:
+        image = document[0].render(scale=0.5).to_pil().convert("L")
+    finally:
+        document.close()
     assert image.getextrema()[0] < 100  # ink on the page, not a blank render
 
 
