@@ -25,8 +25,9 @@ class InvoicingDomain:
     def install(self, engine: Engine) -> None:
         """Register the behaviours and per-resource rule hooks; records carry their owning ``company_id``."""
         engine.tenant_field = "company_id"
-        for module in (rules, documents, insights, system, webhooks):
+        for module in (rules, insights, system, webhooks):
             engine.behaviours.add_all(module.BEHAVIOURS)
+        engine.behaviours.add_all(documents.Documents().behaviours())
         rules.install(engine)
         webhooks.install(engine)
         accounts.install(engine)
