@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import importlib
+import inspect
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -63,6 +64,28 @@ def test_the_client_is_generated_from_the_served_spec_without_a_warning(generate
     assert "Unable to" not in printed, printed
 
 
+def _required(model: type) -> set[str]:
+    """The members a generated model cannot be built without (no default: not ``Unset``)."""
+    parameters = inspect.signature(model).parameters.values()
+    return {p.name for p in parameters if p.default is inspect.Parameter.empty}
+
+
+def test_responses_are_typed_whole_and_requests_ask_only_what_a_client_must_send(
+    generated: tuple[ModuleType, str],
+) -> None:
+    package, _ = generated
+    models = _module(package, "models")
+    assert {"id", "invoice_number", "status", "total", "due_amount", "items", "created_at"} <= _required(models.Invoice)
+    assert _required(models.InvoiceCreate) == {"invoice_date", "customer_id", "items"}
+    assert _required(models.InvoiceUpdate) == set()
+    assert _required(models.LineItem) == {"name", "quantity", "price"}
+    assert _required(models.Customer) >= {"id", "name", "company_id", "created_at", "updated_at"}
+    assert _required(models.CustomerCreate) == {"name"}
+    assert _required(models.ValidationError) == {"error", "message", "request_id", "errors"}
+    assert models.ListInvoicesSort.INVOICE_DATE_DESC == "-invoice_date"
+    assert models.ListInvoicesSort.INVOICE_DATE_ASC == "invoice_date"
+
+
 def test_the_readme_quick_start_runs_through_the_generated_client(
     generated: tuple[ModuleType, str], sandbox: str
 ) -> None:
@@ -112,6 +135,7 @@ def _quick_start(package: ModuleType, models: Any, client: Any) -> None:
     assert isinstance(created, models.InvoiceResponse)
     invoice = created.data
     assert (invoice.status, invoice.paid_status) == ("DRAFT", "UNPAID")
+    assert invoice.invoice_number.startswith("INV-")
     assert (invoice.sub_total, invoice.tax, invoice.total, invoice.due_amount) == (150000, 15000, 165000, 165000)
     assert isinstance(invoice.items[0].id, int)
     assert invoice.items[0].total == 150000
