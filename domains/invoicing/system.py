@@ -39,7 +39,8 @@ def create_oauth_token(call: Call, engine: Engine) -> Reply:
     if engine.issuer is None:
         raise NotFound("This sandbox issues no OAuth2 tokens.")
     form = call.body if isinstance(call.body, dict) else {}
-    return Reply(200, engine.issuer.issue_token(form), headers={"Cache-Control": "no-store"})
+    token = engine.issuer.issue_token(form, call.headers.get("Authorization"))
+    return Reply(200, token, headers={"Cache-Control": "no-store"})
 
 
 BEHAVIOURS: dict[str, Behaviour] = {

@@ -16,8 +16,8 @@ from mockserver.store import Tenant
 class TokenIssuer(Protocol):
     """Mints OAuth2 client-credentials tokens (implemented by the platform's key ring)."""
 
-    def issue_token(self, form: Mapping[str, Any]) -> dict[str, Any]:
-        """Return the RFC 6749 token response, or raise 400/401."""
+    def issue_token(self, form: Mapping[str, Any], authorization: str | None = None) -> dict[str, Any]:
+        """Return the RFC 6749 token response, or raise 400/401 (the client may authenticate with HTTP Basic)."""
 
 
 @dataclass(frozen=True)
@@ -45,6 +45,7 @@ class Call:
     clock: Clock
     url_of_request: Callable[[], str]
     query_pairs: list[tuple[str, str]] = field(default_factory=list)
+    headers: Mapping[str, str] = field(default_factory=dict)  # the request's, for what no parameter declares
 
     @cached_property
     def url(self) -> str:

@@ -15,7 +15,6 @@ from flask import Flask, Response, request
 from mockserver.errors import ApiError, Unauthorized, UnsupportedMediaType
 from mockserver.jsonio import dumps
 from mockserver.platform.auth import KeyRing
-from mockserver.platform.oauth import token_form
 from mockserver.platform.ratelimit import RateLimiter
 
 FORM = "application/x-www-form-urlencoded"
@@ -37,7 +36,7 @@ def add_token_routes(
             if request.mimetype != FORM:
                 raise UnsupportedMediaType(f"The token request is a form: send Content-Type: {FORM}.")
             try:
-                body = keyring.issue_token(token_form(request.form, request.headers.get("Authorization")))
+                body = keyring.issue_token(request.form, request.headers.get("Authorization"))
             except Unauthorized:
                 limiter.spend(failures)
                 raise

@@ -26,6 +26,7 @@ from mockserver.behaviours.context import Caller
 from mockserver.errors import ApiError, Forbidden, Unauthorized
 from mockserver.platform.credentials import missing_message, presented, requirement_schemes, with_challenges
 from mockserver.platform.keys import Credential, digest_of, policy_of, slug, unique_id
+from mockserver.platform.oauth import token_form
 from mockserver.platform.ratelimit import RatePolicy
 from mockserver.platform.scopes import ScopeModel
 from mockserver.platform.tokens import TOKEN_LIFETIME_SECONDS, TOKENS, TokenBook
@@ -244,6 +245,9 @@ class KeyRing:
         if credential.allowed_ips and remote_addr not in credential.allowed_ips:
             raise Forbidden(f"This API key may not be used from {remote_addr}.")
 
-    def issue_token(self, form: Mapping[str, Any]) -> dict[str, Any]:
-        """OAuth2 client-credentials grant: a bearer token limited to the requested scopes."""
-        return self._tokens.issue(form)
+    def issue_token(self, form: Mapping[str, Any], authorization: str | None = None) -> dict[str, Any]:
+        """OAuth2 client-credentials grant: a bearer token limited to the requested scopes.
+
+        The client authenticates in the form or with HTTP Basic (``authorization``, the request's header).
+        """
+        return self._tokens.issue(token_form(form, authorization))

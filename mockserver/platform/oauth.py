@@ -18,6 +18,7 @@ from urllib.parse import unquote_plus
 
 from werkzeug.datastructures import Authorization
 
+from mockserver.errors import BadRequest
 from mockserver.spec import SpecIndex
 from mockserver.spec.security import SecurityScheme, url_path
 
@@ -61,6 +62,10 @@ def token_form(form: Mapping[str, Any], authorization: str | None) -> dict[str, 
         # RFC 6749 section 2.3.1: both are form-urlencoded before they are joined by ":" and base64-encoded.
         merged["client_id"] = unquote_plus(parsed.username or "")
         merged["client_secret"] = unquote_plus(parsed.password or "")
+    for member in ("grant_type", "client_id", "client_secret"):
+        if member not in merged:
+            how = "" if member == "grant_type" else " (or send the client's id and secret as HTTP Basic credentials)"
+            raise BadRequest(f"The token request lacks {member}: send it in the form{how}.")
     return merged
 
 

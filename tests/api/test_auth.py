@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from typing import Any
 
 import pytest
@@ -218,6 +219,22 @@ def test_an_oauth_token_works_as_a_bearer_key_limited_to_its_scopes(client: Flas
     assert me["company"]["name"] == "Acme Corp"
     assert me["api_key"]["scopes"] == ["invoices:read"]
     assert granted["access_token"] not in str(me)
+
+
+@pytest.mark.parametrize(
+    ("client_id", "secret"), [("cli_test_acme", "cs_test_acme_secret"), ("cli_test_acme", "cs%20wrong")]
+)
+def test_the_client_may_authenticate_with_http_basic_instead_of_the_form(
+    client: FlaskClient, client_id: str, secret: str
+) -> None:
+    """RFC 6749 section 2.3.1 (client_secret_basic): what Swagger UI and most OAuth libraries send."""
+    basic = {"Authorization": "Basic " + base64.b64encode(f"{client_id}:{secret}".encode()).decode()}
+    response = client.post(f"{API}/oauth/token", data={"grant_type": "client_credentials"}, headers=basic)
+    if secret == "cs_test_acme_secret":
+        assert response.status_code == 200, response.get_json()
+        assert fetch(client, "/me", response.get_json()["access_token"])["company"]["name"] == "Acme Corp"
+    else:
+        expect_error(response, 401, "unauthorized")
 
 
 def test_an_oauth_token_for_several_scopes_has_all_of_them(client: FlaskClient) -> None:
