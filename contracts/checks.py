@@ -9,6 +9,8 @@ rule. Each applies only to responses of the shape it knows, so on another API it
 - ``error_shape``: a 4xx body is ``{error, message, request_id}`` and ``request_id`` is the ``X-Request-Id``
   header (only for specs that declare that shape).
 - ``created_resource_retrievable``: the ``data.id`` of a 201 is what a following ``GET .../{id}`` returns.
+- ``body_links_base_url``: every URL in a body's ``links`` starts with the base URL the client called.
+- ``header_links_base_url``: so does a 2xx's ``Location`` (or ``Content-Location``) and every ``Link`` target.
 
 Importing this module registers them (Schemathesis's registry is global); ``contracts.engine`` does.
 """
@@ -24,6 +26,8 @@ from urllib.parse import parse_qs, urlparse
 import schemathesis
 from schemathesis import Case, CheckContext, DeserializationContext, Response
 from schemathesis.auths import AuthContext
+
+from contracts.links import Offered, body_links, header_links, stray
 
 _PAGE_META = frozenset({"current_page", "from", "to", "last_page", "per_page", "total"})
 _ERROR_FIELDS = frozenset({"error", "message", "request_id"})
@@ -105,6 +109,42 @@ def _link_problems(links: Mapping[str, Any], current: int, last: int) -> list[st
         if actual is not None and actual != page:
             problems.append(f"links.{name} points at page {actual}, expected {page}")
     return problems
+
+
+@schemathesis.check
+def body_links_base_url(ctx: CheckContext, response: Response, case: Case[Any]) -> bool | None:
+    """Every URL in a body's ``links`` (pagination, the record's own) starts with the base URL the client called."""
+    offered = list(body_links(_json_body(response)))
+    if not offered:
+        return True
+    _judge_links(offered, response, case)
+    return None
+
+
+@schemathesis.check
+def header_links_base_url(ctx: CheckContext, response: Response, case: Case[Any]) -> bool | None:
+    """A 2xx's ``Location``/``Content-Location`` and every ``Link`` target start with the base URL the client called."""
+    offered = list(header_links(response.status_code, response.headers))
+    if not offered:
+        return True
+    _judge_links(offered, response, case)
+    return None
+
+
+def _judge_links(offered: list[Offered], response: Response, case: Case[Any]) -> None:
+    """Raise AssertionError naming each offered URL that leaves the base URL (scheme, host, port, base path)."""
+    base = case.operation.schema.get_base_url().rstrip("/")
+    called = str(response.request.url or base)
+    problems = [
+        f"{link.where} is {link.url!r}: {reason}"
+        for link in offered
+        if (reason := stray(link.url, base, called, origin_only=link.origin_only)) is not None
+    ]
+    if problems:
+        raise AssertionError(
+            f"A link does not use the base URL the client called ({base}), so a client cannot follow it: "
+            + "; ".join(problems)
+        )
 
 
 _CACHE: dict[tuple[int, str], tuple[Any, Any]] = {}

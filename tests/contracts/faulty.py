@@ -23,7 +23,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit, urlunsplit
 
 import yaml
 from flask import Flask
@@ -70,14 +70,17 @@ def serve(variant: Variant | None = None, config: Settings | None = None) -> Ite
     chosen = config or settings()
     if variant is not None and variant.settings:
         chosen = dataclasses.replace(chosen, **dict(variant.settings))
-    app = create_app(chosen)
-    if variant is not None:
-        variant.inject(app)
+    late = Late()
     try:
-        with serve_wsgi(app, name=f"sandbox-{variant.name if variant else 'ok'}") as root:
+        with serve_wsgi(late, name=f"sandbox-{variant.name if variant else 'ok'}") as root:
+            # Its links use the URL it is served at (the free port is known only now), as --port 0 does.
+            late.app = create_app(dataclasses.replace(chosen, public_url=chosen.public_url or root))
+            if variant is not None:
+                variant.inject(late.app)
             yield f"{root}{API}"
     finally:
-        sandbox(app)["webhooks"].stop()  # no delivery thread of this instance outlives it
+        if late.app is not None:
+            sandbox(late.app)["webhooks"].stop()  # no delivery thread of this instance outlives it
 
 
 def write_spec(folder: Path, spec: dict[str, Any]) -> Path:
@@ -92,17 +95,31 @@ def serve_spec(
     path: Path, middleware: Callable[[Any], Middleware] | None = None, name: str = "sandbox-foreign"
 ) -> Iterator[str]:
     """The sandbox serving the spec at ``path`` (wrapped in ``middleware``, if any); yields its root URL."""
-    app = create_app(Settings(spec_path=path, seed=1, rate_limit=10**9, quiet=True))
-    if middleware is not None:
-        app.wsgi_app = middleware(app.wsgi_app)  # type: ignore[method-assign]
+    late = Late()
     try:
-        with serve_wsgi(app, name=name) as root:
+        with serve_wsgi(late, name=name) as root:
+            late.app = create_app(Settings(spec_path=path, seed=1, rate_limit=10**9, quiet=True, public_url=root))
+            if middleware is not None:
+                late.app.wsgi_app = middleware(late.app.wsgi_app)  # type: ignore[method-assign]
             yield root
     finally:
-        sandbox(app)["webhooks"].stop()
+        if late.app is not None:
+            sandbox(late.app)["webhooks"].stop()
 
 
 # --- WSGI plumbing --------------------------------------------------------------------------------------
+
+
+class Late:
+    """The app a server answers with, set once the server listens (the sandbox's public URL needs its port)."""
+
+    def __init__(self) -> None:
+        self.app: Flask | None = None
+
+    def __call__(self, environ: WSGIEnviron, start_response: Callable[..., Any]) -> Iterable[bytes]:
+        if self.app is None:
+            raise RuntimeError("the sandbox is still being built")
+        return self.app(environ, start_response)
 
 
 class Middleware:
@@ -448,6 +465,85 @@ def never_emitting(event_name: str) -> Callable[[Flask], None]:
 inject_missing_event = never_emitting("invoice.sent")  # sendInvoice fires no event at all
 
 
+# --- links and defaults defects ----------------------------------------------------------------------------
+
+UPSTREAM_ORIGIN = "http://billing-api.svc.cluster.local:8080"  # where the app behind a proxy thinks it lives
+
+
+class UpstreamHostLinks(Middleware):
+    """Pagination ``links`` are built from the upstream's own host name and port, not the URL the client called."""
+
+    def handle(self, request: Request, environ: WSGIEnviron) -> Response:
+        response = self.forward(environ)
+        body = json_of(response)
+        if not (isinstance(body, dict) and isinstance(body.get("links"), dict)):
+            return response
+        for name, url in body["links"].items():
+            if isinstance(url, str):
+                parts = urlsplit(url)
+                body["links"][name] = UPSTREAM_ORIGIN + urlunsplit(("", "", parts.path, parts.query, parts.fragment))
+        return set_json(response, body)
+
+
+class LocationOnAppPort(Middleware):
+    """A 201 carries a ``Location`` built from the app server's own port (one above the port the client called)."""
+
+    def handle(self, request: Request, environ: WSGIEnviron) -> Response:
+        response = self.forward(environ)
+        created = json_of(response)
+        record = created.get("data") if isinstance(created, dict) else None
+        if request.method == "POST" and response.status_code == 201 and isinstance(record, dict) and "id" in record:
+            called = urlsplit(request.host_url)
+            app_port = (called.port or 80) + 1
+            response.headers["Location"] = (
+                f"{called.scheme}://{called.hostname}:{app_port}{request.path}/{record['id']}"
+            )
+        return response
+
+
+class DefaultPageSize(Middleware):
+    """A list called without ``limit`` is paged by the framework's default size, not the spec's."""
+
+    def __init__(self, app: WSGIApp, size: int) -> None:
+        super().__init__(app)
+        self.size = size
+
+    def handle(self, request: Request, environ: WSGIEnviron) -> Response:
+        response = self.forward(environ)
+        if request.method != "GET" or "limit" in request.args or response.status_code != 200:
+            return response
+        body = json_of(response)
+        if not (isinstance(body, dict) and isinstance(body.get("meta"), dict) and "per_page" in body["meta"]):
+            return response
+        return self.forward(with_query(environ, [*request.args.items(multi=True), ("limit", str(self.size))]))
+
+
+class NewestInvoicesFirst(Middleware):
+    """GET /invoices without ``sort`` lists the newest first (``-id``), not the spec's default ``id``."""
+
+    def handle(self, request: Request, environ: WSGIEnviron) -> Response:
+        if request.method == "GET" and request.path == f"{API}/invoices" and "sort" not in request.args:
+            return self.forward(with_query(environ, [*request.args.items(multi=True), ("sort", "-id")]))
+        return self.forward(environ)
+
+
+class TicketPriorityLow(Middleware):
+    """POST /tickets without ``priority`` stores LOW (the database column's default), not the spec's MEDIUM."""
+
+    def handle(self, request: Request, environ: WSGIEnviron) -> Response:
+        if request.method != "POST" or request.path != f"{API}/tickets":
+            return self.forward(environ)
+        raw = _body_of(environ)
+        try:
+            sent = json.loads(raw)
+        except ValueError:
+            sent = None
+        if not isinstance(sent, dict) or "priority" in sent:
+            return self.forward({**environ, "wsgi.input": _Body(raw)})
+        body = json.dumps({**sent, "priority": "LOW"}).encode()
+        return self.forward({**environ, "wsgi.input": _Body(body), "CONTENT_LENGTH": str(len(body))})
+
+
 # --- idempotency and rate-limit defects -------------------------------------------------------------------
 
 KEY_ENV = "HTTP_IDEMPOTENCY_KEY"
@@ -719,6 +815,43 @@ def _variants() -> dict[str, Variant]:
             ("security.read_only",),
             ("security",),
             lambda app: wrap(app, lambda inner: StoreCreatedAt(inner, sandbox(app)["engine"])),
+        ),
+        Variant(
+            "links_upstream_host",
+            f"pagination links point at {UPSTREAM_ORIGIN}, the upstream's own address",
+            ("conformance.body_links_base_url",),
+            ("conformance",),
+            lambda app: wrap(app, UpstreamHostLinks),
+            ("/customers",),
+        ),
+        Variant(
+            "location_other_port",
+            "a 201's Location names the app server's port, one above the one the client called",
+            ("conformance.header_links_base_url",),
+            ("conformance",),
+            lambda app: wrap(app, LocationOnAppPort),
+            ("/customers",),
+        ),
+        Variant(
+            "default_page_size_20",
+            "a list without limit returns 20 records (the spec's default is 10)",
+            ("rules.default_page_size",),
+            ("rules",),
+            lambda app: wrap(app, lambda inner: DefaultPageSize(inner, 20)),
+        ),
+        Variant(
+            "default_sort_reversed",
+            "GET /invoices without sort lists the newest first (the spec's default is id)",
+            ("rules.default_sort",),
+            ("rules",),
+            lambda app: wrap(app, NewestInvoicesFirst),
+        ),
+        Variant(
+            "field_default_ignored",
+            "a ticket created without priority is LOW (the spec's default is MEDIUM)",
+            ("rules.field_defaults",),
+            ("rules",),
+            lambda app: wrap(app, TicketPriorityLow),
         ),
         Variant(
             "webhook_bad_signature",
