@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import requests
@@ -59,13 +59,10 @@ def listings(spec: Spec) -> list[Listing]:
 
 
 def _returns_list(op: Operation) -> bool:
+    """Whether the 200 answer is an array, bare or wrapped in ``data``."""
     schema = op.response_schema(200) or {}
-    data = (
-        flatten((schema.get("properties") or {}).get("data") or {})
-        if "data" in (schema.get("properties") or {})
-        else schema
-    )
-    return main_type(data) == "array"
+    properties = schema.get("properties") or {}
+    return main_type(flatten(properties["data"]) if "data" in properties else schema) == "array"
 
 
 def _is_int(value: Any) -> bool:
@@ -89,18 +86,23 @@ def check_default_page_size(ctx: Context) -> list[Failure]:
     lists = [listing for listing in listings(Spec(ctx.spec)) if listing.page_size]
     if not lists:
         raise Skip("no list documents a default page size")
-    checked, exact = 0, 0
+    checked, exact, said = 0, 0, PerPage()
     for listing in lists:
-        assert listing.page_size is not None
-        name, default = listing.page_size
         response = ctx.api.call("GET", listing.path)
         if response.status_code in (*MISSING, 401, 403) or not isinstance(data_of(response), list):
             continue
         checked += 1
-        total = _total(response)
-        exact += _judge_page(found, rule, listing.path, name, default, response, total)
+        exact += _judge_page(found, rule, listing, response, said)
     if not exact:
-        exact += _fill_and_judge(ctx, found, rule, lists)
+        exact += _fill_and_judge(ctx, found, rule, lists, said)
+    if said.paths:
+        found.add(
+            rule,
+            f"GET {', '.join(said.paths[:6])}{' ...' if len(said.paths) > 6 else ''} without a page size "
+            f"{'say' if len(said.paths) > 1 else 'says'} meta.per_page {said.value}; "
+            f"the spec's default is {said.default}",
+            said.response,
+        )
     if not checked:
         raise Skip("no list with a documented default page size answered 200 with a list")
     if not exact and not found.failures:
@@ -108,39 +110,42 @@ def check_default_page_size(ctx: Context) -> list[Failure]:
     return found.failures
 
 
-def _judge_page(
-    found: Findings, rule: str, path: str, name: str, default: int, response: requests.Response, total: int | None
-) -> int:
-    """Judge one page fetched without the page size; 1 when it showed the default exactly (more records exist)."""
-    rows = len(data_of(response))
+@dataclass
+class PerPage:
+    """The lists whose ``meta.per_page`` (and nothing else) disagrees with the default: one finding for all."""
+
+    paths: list[str] = field(default_factory=list)
+    value: Any = None
+    default: int = 0
+    response: Any = None
+
+
+def _judge_page(found: Findings, rule: str, listing: Listing, response: requests.Response, said: PerPage) -> int:
+    """Judge one page fetched without its page size; 1 when it showed the default exactly (more records exist)."""
+    assert listing.page_size is not None
+    name, default = listing.page_size
+    rows, total = len(data_of(response)), _total(response)
+    where = f"GET {listing.path} without {name}"
     if rows > default:
-        found.add(
-            rule, f"GET {path} without {name} returned {rows} records; the spec's default {name} is {default}", response
-        )
+        found.add(rule, f"{where} returned {rows} records; the spec's default {name} is {default}", response)
         return 0
     if total is not None and total > default and rows != default:
-        found.add(
-            rule,
-            f"GET {path} without {name} returned {rows} of {total} records; the spec's default {name} is {default}",
-            response,
-        )
+        found.add(rule, f"{where} returned {rows} of {total} records; the spec's default {name} is {default}", response)
+        return 0
     meta = (payload(response) or {}).get("meta") if isinstance(payload(response), dict) else None
     per_page = meta.get("per_page") if isinstance(meta, dict) else None
-    if _is_int(per_page) and per_page != default:
-        found.add(
-            rule,
-            f"GET {path} without {name} says per_page {per_page}; the spec's default {name} is {default}",
-            response,
-        )
+    if _is_int(per_page) and per_page != default and listing.path not in said.paths:
+        said.paths.append(listing.path)
+        said.value, said.default, said.response = per_page, default, said.response or response
     return int(total is not None and total > default)
 
 
-def _fill_and_judge(ctx: Context, found: Findings, rule: str, lists: list[Listing]) -> int:
+def _fill_and_judge(ctx: Context, found: Findings, rule: str, lists: list[Listing], said: PerPage) -> int:
     """No list held more than its default: create records in the first list that has a create, then judge it."""
     spec = Spec(ctx.spec)
     for listing in lists:
         assert listing.page_size is not None
-        name, default = listing.page_size
+        default = listing.page_size[1]
         create = next(iter(create_candidates(spec.operations, listing.path)), None)
         if create is None or default >= FILL_UP_TO:
             continue
@@ -148,13 +153,15 @@ def _fill_and_judge(ctx: Context, found: Findings, rule: str, lists: list[Listin
         have = _total(first)
         if have is None:
             continue
+        token = ctx.token("fill")
         for n in range(max(0, default + 1 - have)):
-            body = minimal_body(ctx, spec, create, f"Default page {ctx.token('fill')} {n}")
+            body = minimal_body(ctx, spec, create, f"Default page {token} {n}")
             if body is None or ctx.api.call("POST", listing.path, body=body).status_code != 201:
                 break
         response = ctx.api.call("GET", listing.path)
-        if isinstance(data_of(response), list):
-            return _judge_page(found, rule, listing.path, name, default, response, _total(response))
+        filled = _total(response)
+        if isinstance(data_of(response), list) and filled is not None and filled > default:
+            return _judge_page(found, rule, listing, response, said)
     return 0
 
 
@@ -285,14 +292,10 @@ def minimal_body(ctx: Context, spec: Spec, create: Operation, name: str) -> dict
 
 
 def _readable_id(ctx: Context, spec: Spec, stem: str, fallback: int) -> Any:
-    """The id of a record the caller can read in the collection a ``<stem>_id`` names, else ``fallback``."""
+    """The id of a record the caller can read in the collection ``<stem>_id`` names, else ``fallback``."""
+    plural = f"{stem[:-1]}ies" if stem.endswith("y") else f"{stem}es" if stem.endswith(("s", "x")) else f"{stem}s"
     paths = {op.path for op in spec.operations if op.method == "GET" and not op.path_params}
-    for path in (
-        f"/{stem}s",
-        f"/{stem.replace('_', '-')}s",
-        f"/{stem}es",
-        f"/{stem[:-1]}ies" if stem.endswith("y") else "",
-    ):
+    for path in dict.fromkeys((f"/{plural}", f"/{plural.replace('_', '-')}")):
         if path in paths:
             rows = rows_of(ctx.api.call("GET", path))
             if rows and rows[0].get("id") is not None:
