@@ -6,9 +6,10 @@ import dataclasses
 from pathlib import Path
 
 import pytest
+import yaml
 from faulty import VARIANTS, serve, settings
 
-from contracts import Keys, Target
+from contracts import Keys, Target, run
 from contracts.links import Offered, body_links, header_links, stray
 from contracts.rules import Context
 from contracts.rules.defaults import check_default_page_size, check_default_sort, listings
@@ -125,3 +126,19 @@ def test_a_reversed_default_sort_names_both_orders() -> None:
     assert [failure.message.split(":")[0] for failure in failures] == [
         "GET /invoices without sort must be in the default order sort=id"
     ]
+
+
+def test_a_stray_location_fails_its_rule_with_a_curl_to_replay(tmp_path: Path) -> None:
+    document = yaml.safe_load(SPEC.read_text(encoding="utf-8"))
+    document["paths"] = {"/customers": document["paths"]["/customers"]}
+    spec = tmp_path / "openapi.yaml"
+    spec.write_text(yaml.safe_dump(document, sort_keys=False), encoding="utf-8")
+    with serve(VARIANTS["location_other_port"]) as base_url:
+        report = run(Target(base_url, spec, keys=Keys(**SANDBOX_KEYS), suites=("conformance",), seed=1, max_examples=3))
+    failures = [f for check in report.checks for f in check.failures if f.rule == "conformance.header_links_base_url"]
+    assert failures, "a Location on another port went unnoticed"
+    port = int(base_url.split(":")[2].split("/")[0])
+    assert f"the Location header is 'http://127.0.0.1:{port + 1}/api/v1/customers/" in failures[0].message
+    assert f"its port is {port + 1}, the client called port {port}" in failures[0].message
+    assert failures[0].reproduction.startswith("curl -X POST")
+    assert "${CONTRACTS_KEY_FULL}" in failures[0].reproduction
