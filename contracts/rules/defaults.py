@@ -228,20 +228,15 @@ def check_field_defaults(ctx: Context) -> list[Failure]:
             continue
         checked += 1
         record, source = _read_back(ctx, spec, collection, created, response)
+        sent = json.dumps(body)
         for where, default in defaults_of(create.body_schema or {}):
             value = _at(record, where)
-            if value is not _ABSENT and value != default:
+            if value is _ABSENT or value != default:
+                got = "the record has no such field" if value is _ABSENT else f"got {value!r}"
                 found.add(
                     rule,
-                    f"POST {collection} without the optional {'.'.join(map(str, where))} must read back its schema "
-                    f"default {default!r}, got {value!r}",
-                    source,
-                )
-            elif value is _ABSENT:
-                found.add(
-                    rule,
-                    f"POST {collection} without the optional {'.'.join(map(str, where))} must read back its schema "
-                    f"default {default!r}, but the record has no such field",
+                    f"POST {collection} {sent[:300]} (without the optional {'.'.join(map(str, where))}) must read "
+                    f"back its schema default {default!r}: {got}",
                     source,
                 )
     if not tried:
