@@ -23,7 +23,7 @@ from contracts.security.fixtures import Context, Created
 from contracts.security.identity import phantom
 from contracts.security.reports import check_reports
 from contracts.security.resources import Resource
-from contracts.security.searches import BOLA_SEARCH, check_searches
+from contracts.security.searches import BOLA_SEARCH, check_searches, text_param
 from contracts.security.spec_view import Json, Operation, flatten, json_or_none
 
 BOLA = "security.bola"
@@ -42,7 +42,7 @@ def rule_of(res: Resource, op: Operation) -> str:
 
 
 def check_bola(ctx: Context) -> tuple[Findings, str]:
-    """Another company never reaches our records: 404 on every item operation, absent from its lists."""
+    """Another company never reaches, lists, finds or counts our records (each leak under its rule, see the module)."""
     found = Findings(BOLA)
     ctx.need("full", "a full-access key")
     other = ctx.need("other", "a key of another company")
@@ -141,9 +141,10 @@ def check_list(ctx: Context, found: Findings, listing: Operation, record: Create
     names = {p.get("name"): flatten(p.get("schema") or {}) for p in listing.query_params()}
     limit = names.get("limit", {}).get("maximum")
     text = ctx.marker_field(record.resource.create_schema)
+    search = text_param(listing)
     queries: list[dict[str, Any]] = []
-    if "search" in names and text and isinstance(record.body.get(text), str):
-        queries.append({**params, "search": record.body[text]})
+    if search and text and isinstance(record.body.get(text), str):
+        queries.append({**params, search: record.body[text]})
     for page in range(1, 4):
         query = {**params}
         if limit is not None:
@@ -163,8 +164,8 @@ def check_list(ctx: Context, found: Findings, listing: Operation, record: Create
                 other,
                 f"{listing.operation_id} of another company lists our {record.resource.name} {record.id}",
                 response,
-                rule=BOLA_SEARCH if "search" in query else BOLA,
+                rule=BOLA_SEARCH if search in query else BOLA,
             )
             return
-        if "search" not in query and (not rows or "page" not in query):
+        if search not in query and (not rows or "page" not in query):
             return
