@@ -9,9 +9,13 @@ reads from lists for resources that cannot be created (currencies, accounts, ...
 
 Rules:
 
-- ``security.bola``: another company's key gets 404 on every item operation on our records (reads,
-  writes, actions, sub-resources), our records stay unchanged, and its lists and searches never show them.
-  A 4xx that a record which does not exist gets too (a body refused before any lookup) is noted, not failed.
+- ``security.bola`` (the tenancy check, ``tenancy``): another company's key gets 404 on every item
+  operation on our records and its lists never show them (``security.bola``); the same for actions under
+  the record, which also change nothing (``security.bola.actions``), sub-collections
+  (``security.bola.nested``), PDFs and exports (``security.bola.documents``); a text only our records hold
+  finds nothing in its searches (``security.bola.search``), and records we add never move its reports
+  (``security.bola.reports``). A 4xx that a record which does not exist gets too (a body refused before
+  any lookup) is noted, not failed; a search or report that could not show a leak is named in the reason.
 - ``security.scopes``: the read-only key gets 403 naming the missing scope on every write, and changes nothing.
 - ``security.auth``: expired, unknown and missing keys get 401; public operations answer without a key.
 - ``security.write_only``: writeOnly fields never appear in a response unless its schema declares them.
@@ -28,7 +32,7 @@ and bodies go in the media type the spec gives (JSON, or an urlencoded form with
 
 Layout: ``spec_view``, ``identity``, ``envelopes``, ``creates`` and ``resources`` read the spec, ``fixtures``
 builds bodies and records (``wire`` sends forms), ``findings`` collects failures; ``auth``, ``limits``,
-``fields``, ``tenancy`` and ``scopes`` hold the checks.
+``fields``, ``tenancy`` (with ``searches`` and ``reports``) and ``scopes`` hold the checks.
 """
 
 from __future__ import annotations

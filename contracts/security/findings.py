@@ -22,19 +22,19 @@ class Findings:
         self.items: list[Failure] = []
         self.dropped = 0
 
-    def add(self, client: Client, message: str, response: requests.Response) -> None:
-        """Record a failure with a curl reproduction of ``response``'s request."""
+    def add(self, client: Client, message: str, response: requests.Response, *, rule: str = "") -> None:
+        """Record a failure with a curl reproduction of ``response``'s request (under ``rule``, else the check's)."""
         if len(self.items) >= MAX_FAILURES:
             self.dropped += 1
             return
-        self.items.append(client.failure(self.rule, message, response))
+        self.items.append(client.failure(rule or self.rule, message, response))
 
-    def note(self, message: str) -> None:
-        """Record a failure that no single response shows."""
+    def note(self, message: str, *, rule: str = "") -> None:
+        """Record a failure that no single response shows (under ``rule``, else the check's)."""
         if len(self.items) >= MAX_FAILURES:
             self.dropped += 1
             return
-        self.items.append(Failure(self.rule, message))
+        self.items.append(Failure(rule or self.rule, message))
 
     def all(self) -> list[Failure]:
         """The failures, with a last line counting those left out."""

@@ -714,6 +714,99 @@ class NeverResets(Middleware):
         return response
 
 
+# --- tenancy leaks beyond the record's own path ------------------------------------------------------------
+
+
+def full_keys(app: Flask) -> list[str]:
+    """Every company's full-access key in this instance's fixtures."""
+    return [key.key for company in sandbox(app)["fixtures"].companies for key in company.keys if "*" in key.scopes]
+
+
+def as_key(environ: WSGIEnviron, raw: bytes, key: str) -> WSGIEnviron:
+    """``environ`` sent again, with its body, under another company's key."""
+    return {**_resend(environ, raw), "HTTP_AUTHORIZATION": f"Bearer {key}"}
+
+
+class TenantlessLookup(Middleware):
+    """``method`` on paths matching ``pattern`` finds its record in any company (404 only when none has it).
+
+    The lookup behind one kind of endpoint forgot the tenant filter the record's own path has.
+    """
+
+    def __init__(self, app: WSGIApp, keys: list[str], method: str, pattern: str) -> None:
+        super().__init__(app)
+        self.keys, self.method, self.pattern = keys, method, re.compile(rf"^{re.escape(API)}{pattern}$")
+
+    def handle(self, request: Request, environ: WSGIEnviron) -> Response:
+        if request.method != self.method or not self.pattern.match(request.path):
+            return self.forward(environ)
+        raw = _body_of(environ)
+        response = self.forward(_resend(environ, raw))
+        for key in self.keys if response.status_code == 404 else []:
+            retry = self.forward(as_key(environ, raw, key))
+            if retry.status_code != 404:
+                return retry
+        return response
+
+
+def tenantless(method: str, pattern: str) -> Callable[[Flask], None]:
+    """Inject a ``TenantlessLookup`` for ``method`` on ``pattern`` (a path regex under the API root)."""
+
+    def inject(app: Flask) -> None:
+        keys = full_keys(app)
+        wrap(app, lambda inner: TenantlessLookup(inner, keys, method, pattern))
+
+    return inject
+
+
+class SearchEveryCompany(Middleware):
+    """``GET /search`` answers the hits of every company: one shared index, no tenant filter."""
+
+    def __init__(self, app: WSGIApp, keys: list[str]) -> None:
+        super().__init__(app)
+        self.keys = keys
+
+    def handle(self, request: Request, environ: WSGIEnviron) -> Response:
+        response = self.forward(environ)
+        body = json_of(response)
+        if request.path != f"{API}/search" or response.status_code != 200 or not isinstance(body, dict):
+            return response
+        rows = list(body.get("data") or [])
+        for key in self.keys:
+            other = json_of(self.forward({**environ, "HTTP_AUTHORIZATION": f"Bearer {key}"}))
+            rows += [row for row in (other or {}).get("data") or [] if row not in rows]
+        body["data"] = rows
+        return set_json(response, body)
+
+
+class ReportEveryCompany(Middleware):
+    """``GET /reports/financial`` adds up the money of every company, not the caller's alone."""
+
+    SUMMED = ("income", "expenses", "profit", "outstanding")
+
+    def __init__(self, app: WSGIApp, keys: list[str]) -> None:
+        super().__init__(app)
+        self.keys = keys
+
+    def handle(self, request: Request, environ: WSGIEnviron) -> Response:
+        if request.path != f"{API}/reports/financial":
+            return self.forward(environ)
+        response = self.forward(environ)
+        body = json_of(response)
+        if response.status_code != 200 or not isinstance(body, dict) or not isinstance(body.get("data"), dict):
+            return response
+        answers = [json_of(self.forward({**environ, "HTTP_AUTHORIZATION": f"Bearer {key}"})) for key in self.keys]
+        for name in self.SUMMED:
+            body["data"][name] = sum_of(name, answers)
+        return set_json(response, body)
+
+
+def sum_of(name: str, answers: list[Any]) -> int:
+    """One report figure added up over every company's answer (those that are no report count nothing)."""
+    figures = [answer["data"].get(name) for answer in answers if isinstance(answer, dict) and "data" in answer]
+    return sum(figure for figure in figures if isinstance(figure, int))
+
+
 SHORT_WINDOW = (("rate_limit", 10), ("rate_window_seconds", 2))  # a limit to reach and a window to wait out
 
 
@@ -934,6 +1027,41 @@ def _variants() -> dict[str, Variant]:
             ("ratelimit",),
             lambda app: wrap(app, NeverResets),
             settings=SHORT_WINDOW,
+        ),
+        Variant(
+            "tenancy_pdf_any_company",
+            "GET /invoices/{id}/pdf renders another company's invoice",
+            ("security.bola.documents",),
+            ("security",),
+            tenantless("GET", r"/[a-z-]+/\d+/pdf"),
+        ),
+        Variant(
+            "tenancy_subcollection",
+            "GET /projects/{id}/invoices lists the invoices of another company's project",
+            ("security.bola.nested",),
+            ("security",),
+            tenantless("GET", r"/projects/\d+/invoices"),
+        ),
+        Variant(
+            "tenancy_action_any_company",
+            "POST /invoices/{id}/<action> acts on another company's invoice",
+            ("security.bola.actions",),
+            ("security",),
+            tenantless("POST", r"/invoices/\d+/[a-z-]+"),
+        ),
+        Variant(
+            "tenancy_search_every_company",
+            "GET /search finds every company's records",
+            ("security.bola.search",),
+            ("security",),
+            lambda app: wrap(app, lambda inner: SearchEveryCompany(inner, full_keys(app))),
+        ),
+        Variant(
+            "tenancy_report_every_company",
+            "GET /reports/financial adds up every company's money",
+            ("security.bola.reports",),
+            ("security",),
+            lambda app: wrap(app, lambda inner: ReportEveryCompany(inner, full_keys(app))),
         ),
     ]
     return {variant.name: variant for variant in listed}

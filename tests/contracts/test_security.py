@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import random
+import re
 import socket
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
-from faulty import VARIANTS, serve
+from faulty import API, VARIANTS, Middleware, json_of, serve, serve_spec, write_spec
+from werkzeug.wrappers import Request, Response
 
 from contracts import Keys, Outcome, Report, Target, run
 from contracts import security as sec
 from contracts.report import failures_text
+from contracts.security import reports, searches, tenancy
 from contracts.target import SANDBOX_KEYS
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -113,6 +119,24 @@ def test_the_marker_and_choices_follow_the_seed() -> None:
     assert sec.Context(target).marker != sec.Context(security_target(target.base_url, seed=2)).marker
 
 
+def test_tenancy_covers_every_read_path_the_spec_has() -> None:
+    """Each operation under a record falls under the tenancy rule its leak would break; searches and reports too."""
+    context = sec.Context(security_target("http://127.0.0.1:9/api/v1"))
+    rules = {op.operation_id: tenancy.rule_of(res, op) for res in context.resources.values() for op in res.item_ops}
+    assert rules["getInvoice"] == rules["updateInvoice"] == rules["deleteInvoice"] == tenancy.BOLA
+    assert rules["sendInvoice"] == rules["convertEstimate"] == rules["rotateWebhookSecret"] == tenancy.BOLA_ACTIONS
+    assert rules["listProjectInvoices"] == rules["listWebhookDeliveries"] == tenancy.BOLA_NESTED
+    assert rules["getInvoicePdf"] == rules["getEstimatePdf"] == tenancy.BOLA_DOCUMENTS
+    # nothing created yet: every list with a search parameter is searched, and /search
+    assert {op.operation_id for op in searches.searches(context)} >= {"search", "listCustomers", "listInvoices"}
+    assert [op.operation_id for op in reports.reports(context)] == ["getFinancialReport"]
+
+
+def test_report_numbers_leave_identifiers_out() -> None:
+    body = {"data": {"company_id": 7, "income": 10, "period": {"year": 2026}, "ok": True, "currency": "USD"}}
+    assert reports.numbers(body) == {"data.income": 10.0, "data.period.year": 2026.0}
+
+
 # --- against a sandbox ----------------------------------------------------------------------------------
 
 
@@ -126,6 +150,17 @@ def test_the_sandbox_passes_every_security_check(sandbox_url: str) -> None:
     assert set(outcomes(report)) == CHECKS
     assert report.ok, failures_text(report)
     assert all(outcome is Outcome.PASSED for outcome in outcomes(report).values())
+
+
+@pytest.mark.live
+def test_the_sandbox_is_searched_and_its_report_compared(sandbox_url: str) -> None:
+    """The tenancy check could have seen a search or report leak on the sandbox: neither is named as unable to tell."""
+    report = run(security_target(sandbox_url))
+    bola = next(check for check in report.checks if check.name == "security/bola")
+    assert bola.outcome is Outcome.PASSED, failures_text(report)
+    assert "getFinancialReport" not in bola.reason
+    assert not re.search(r"\bsearch\b", bola.reason)
+    assert "listCustomers" not in bola.reason
 
 
 @pytest.mark.live
@@ -205,3 +240,81 @@ def test_a_spec_with_nothing_to_create_is_skipped_with_a_reason_not_an_empty_one
     context = sec.fixtures.Context(target)
     with pytest.raises(sec.findings.Skip, match=r"the spec has no collection this suite can create in .+ among \d"):
         context.setup()
+
+
+# --- exports: a collection-level rendering that is no JSON ---------------------------------------------
+
+EXPORT = f"{API}/customers/export"
+
+
+def with_export(folder: Path) -> Path:
+    """openapi.yaml with ``GET /customers/export``: every customer of the caller's company as CSV."""
+    document: dict[str, Any] = yaml.safe_load(SPEC.read_text(encoding="utf-8"))
+    listing = document["paths"]["/customers"]["get"]
+    document["paths"]["/customers/export"] = {
+        "get": {
+            "operationId": "exportCustomers",
+            "summary": "Every customer of the company, as CSV.",
+            "security": listing.get("security", document.get("security")),
+            "responses": {
+                "200": {
+                    "description": "CSV, one customer a line.",
+                    "content": {"text/csv": {"schema": {"type": "string"}}},
+                },
+                "401": listing["responses"]["401"],
+            },
+        }
+    }
+    return write_spec(folder, document)
+
+
+class CsvExport(Middleware):
+    """``GET /customers/export`` as CSV of the caller's customers (and, when ``leaky``, of every company's)."""
+
+    def __init__(self, app: Any, keys: list[str], leaky: bool) -> None:
+        super().__init__(app)
+        self.keys, self.leaky = keys, leaky
+
+    def handle(self, request: Request, environ: Any) -> Response:
+        if request.path != EXPORT:
+            return self.forward(environ)
+        mine = self.customers(environ)
+        if not isinstance(mine, list):
+            return mine
+        rows = list(mine)
+        for key in self.keys if self.leaky else []:
+            theirs = self.customers({**environ, "HTTP_AUTHORIZATION": f"Bearer {key}"})
+            rows += [row for row in theirs if row not in rows] if isinstance(theirs, list) else []
+        text = io.StringIO()
+        writer = csv.writer(text)
+        writer.writerows([[row.get("id"), row.get("name"), row.get("email")] for row in rows])
+        return Response(text.getvalue(), status=200, mimetype="text/csv")
+
+    def customers(self, environ: Any) -> list[dict[str, Any]] | Response:
+        """Every customer the request's key sees, or the refusal the list answered."""
+        rows: list[dict[str, Any]] = []
+        for page in range(1, 100):
+            query = f"page={page}&limit=100"
+            answer = self.forward({**environ, "PATH_INFO": f"{API}/customers", "QUERY_STRING": query})
+            if answer.status_code != 200:
+                return answer
+            found = (json_of(answer) or {}).get("data") or []
+            rows += found
+            if not found:
+                break
+        return rows
+
+
+@pytest.mark.live
+@pytest.mark.parametrize("leaky", [False, True], ids=["own-company", "every-company"])
+def test_an_export_showing_our_records_to_another_company_is_a_documents_leak(leaky: bool, tmp_path: Path) -> None:
+    path = with_export(tmp_path)
+    companies = [SANDBOX_KEYS["full"], SANDBOX_KEYS["other"]]  # a full key of each of the two companies
+    with serve_spec(path, lambda app: CsvExport(app, companies, leaky), name="sandbox-export") as root:
+        report = run(Target(root + API, path, keys=Keys(**SANDBOX_KEYS), suites=("security",), seed=1))
+    failures = [f.message for check in report.checks for f in check.failures]
+    if leaky:
+        assert report.broken_rules() == {"security.bola.documents"}, failures
+        assert "exportCustomers of another company showed our 'Contract" in failures[0]
+    else:
+        assert report.ok, failures_text(report)

@@ -297,7 +297,7 @@ def test_showed_our_record_is_said_only_when_it_was(
     path = write_spec(tmp_path, with_notes())
     with serve_spec(path, lambda app: EchoNotes(app, answer)) as root:
         report = security_run(root, "/api", path)
-    failures = [f.message for check in report.checks for f in check.failures if f.rule == "security.bola"]
+    failures = [f.message for check in report.checks for f in check.failures if f.rule == "security.bola.actions"]
     assert len(failures) == 1, failures
     assert "createThingNote on another company's things" in failures[0]
     assert "answered 201" in failures[0]
