@@ -8,8 +8,9 @@ shrinks the run to a minimal sequence of calls, which the failure reports with t
 request as curl.
 
 Beside it, separate checks that each create their own data: pagination, filters, sort, search,
-reports and deletion. Only records the suite created are compared, so the target may hold any
-other data; names carry a random token (from the seed, checked unused) so nothing collides.
+reports, deletion and the date-driven statuses the spec declares (OVERDUE, EXPIRED). Only records
+the suite created are compared, so the target may hold any other data; names carry a random token
+(from the seed, checked unused) so nothing collides.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from contracts.meter import Throttled
 from contracts.results import NO_ANSWER, RATE_LIMITED, CheckResult, Failure, Outcome, judged
 from contracts.rules.common import Broken, Skip
 from contracts.rules.context import Context
+from contracts.rules.dates import check_dates
 from contracts.rules.deleted import check_deleted
 from contracts.rules.explore import machine_failures
 from contracts.rules.lists import check_filters, check_pagination, check_search, check_sort
@@ -46,12 +48,13 @@ CHECKS: tuple[tuple[str, str, Check], ...] = (
     ("search", "rules.search", check_search),
     ("reports", "rules.reports", check_reports),
     ("deleted", "rules.deleted", check_deleted),
+    ("dates", "rules.dates", check_dates),
 )
 
 
 @suite(SUITE, default=True)
 def run(target: Target) -> Iterator[CheckResult]:
-    """The rules suite: the state machine, then pagination, filters, sort, search, reports, deletion."""
+    """The rules suite: the state machine, then pagination, filters, sort, search, reports, deletion, dates."""
     if target.keys.get("full") is None:
         for name, _, _ in CHECKS:
             yield CheckResult(SUITE, name, Outcome.SKIPPED, reason="no full-access key configured")
