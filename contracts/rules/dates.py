@@ -7,13 +7,18 @@ new record's status into the rule's ``from`` statuses are applied to both (``sen
 the list filtered by status, yesterday's record must show the rule's status and today's must not. For
 each ``unless`` (``paid_status: PAID``), the action that sets it is applied to a past record, before and
 after it reached the open status: such a record must never show the rule's status.
+
+A finding names what broke: ``rules.dates.<status>`` (``rules.dates.overdue``: the status did not come the
+day after the date), ``rules.dates.early`` (it came on the date itself), ``rules.dates.exempt`` (a record
+the rule exempts got it); ``rules.dates`` is a setup step the target refused.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from contracts.results import Failure
@@ -22,7 +27,9 @@ from contracts.rules.common import Broken, Skip, data_of, ids_of, payload, rows_
 from contracts.rules.context import Context, Findings
 from contracts.rules.target_day import target_today
 
-RULE = "rules.dates"
+RULE = "rules.dates"  # the check, and its setup steps
+EARLY = "rules.dates.early"  # a record whose date is today already shows the status
+EXEMPT = "rules.dates.exempt"  # a record the rule's unless exempts shows the status
 ISSUED = 10  # days before today that every other date of a record is set to (issue dates precede due dates)
 MAX_ROUTE = 3  # actions a record may need to reach a status the rule applies to
 
@@ -57,6 +64,7 @@ class DateRun:
         self.token = ctx.token("dates")
         self.refs: dict[str, int] = {}  # referenced resource -> the fresh record every body points at
         self.scope: dict[str, int] = {}  # list filters naming that record (customer_id=...), to see only ours
+        self.came = "rules.dates." + re.sub(r"[^a-z0-9]+", "_", rule.to.lower()).strip("_")
 
     def day(self, offset: int) -> str:
         """The target's today plus ``offset`` days."""
@@ -72,9 +80,11 @@ class DateRun:
         self.walk(past, route)
         why = f"{rule.after} {self.day(-1)} is before today {self.today} (from {self.source})"
         self.expect_status(past, to, f"{why} and {rule.field} was {reached}")
-        self.expect_not(due_today, f"{rule.after} is today {self.today} (from {self.source}), not past")
-        self.expect_listed(to, [past], [due_today])
-        self.expect_listed(reached, [due_today], [past])
+        self.expect_listed(self.came, to, present=[past])
+        self.expect_listed(self.came, reached, absent=[past])
+        self.expect_not(EARLY, due_today, f"{rule.after} is today {self.today} (from {self.source}), not past")
+        self.expect_listed(EARLY, to, absent=[due_today])
+        self.expect_listed(EARLY, reached, present=[due_today])
         for field, value in rule.unless:
             action = next((a for a in rule.actions if a.field == field and a.to == value), None)
             if action is None:
@@ -82,10 +92,10 @@ class DateRun:
             settled, _ = self.create(self.day(-1))
             self.act(settled, action)
             self.walk(settled, route)
-            self.expect_not(settled, f"{field} is {value} ({action.name} before {rule.field} was {reached})")
+            self.expect_not(EXEMPT, settled, f"{field} is {value} ({action.name} before {rule.field} was {reached})")
             self.act(past, action)
-            self.expect_not(past, f"{field} is {value} ({action.name} once it was {to})")
-            self.expect_listed(to, [], [settled, past])
+            self.expect_not(EXEMPT, past, f"{field} is {value} ({action.name} once it was {to})")
+            self.expect_listed(EXEMPT, to, absent=[settled, past])
 
     # -- setup --------------------------------------------------------------------------------
 
@@ -137,39 +147,39 @@ class DateRun:
     # -- judging ------------------------------------------------------------------------------
 
     def expect_status(self, record: int, status: str, why: str) -> None:
-        """GET shows ``status``."""
+        """GET shows ``status`` (else the rule's status did not come when due)."""
         response = self.ctx.do(RULE, "GET", f"{self.rule.collection}/{record}", 200)
         got = (data_of(response) or {}).get(self.rule.field)
         if got != status:
             where = f"{self.rule.collection}/{record}"
-            self.found.add(RULE, f"{where}: {why}, so {self.rule.field} must be {status}; got {got!r}", response)
+            self.found.add(self.came, f"{where}: {why}, so {self.rule.field} must be {status}; got {got!r}", response)
 
-    def expect_not(self, record: int, why: str) -> None:
-        """GET does not show the rule's status."""
+    def expect_not(self, rule: str, record: int, why: str) -> None:
+        """GET does not show the rule's status (``rule`` names why it must not)."""
         response = self.ctx.do(RULE, "GET", f"{self.rule.collection}/{record}", 200)
         got = (data_of(response) or {}).get(self.rule.field)
         if got == self.rule.to:
             where = f"{self.rule.collection}/{record}"
-            self.found.add(RULE, f"{where}: {why}, so it must not be {self.rule.to}; got {got!r}", response)
+            self.found.add(rule, f"{where}: {why}, so it must not be {self.rule.to}; got {got!r}", response)
 
-    def expect_listed(self, status: str, present: list[int], absent: list[int]) -> None:
+    def expect_listed(self, rule: str, status: str, present: Sequence[int] = (), absent: Sequence[int] = ()) -> None:
         """The list filtered by ``status`` holds ``present`` and none of ``absent`` (when the list has that filter)."""
         if self.rule.field not in self.rule.filters:
             return
         params = {self.rule.field: status, **self.scope}
         response = self.ctx.listing(RULE, self.rule.collection, params)
         ids = ids_of(rows_of(response))
-        meta = (payload(response) or {}).get("meta") if isinstance(payload(response), dict) else None
-        whole = bool(self.scope) or (
-            isinstance(meta, dict) and isinstance(meta.get("total"), int) and meta["total"] <= 100
-        )
+        body = payload(response)
+        meta = body.get("meta") if isinstance(body, dict) else None
+        total = meta.get("total") if isinstance(meta, dict) else None
+        whole = bool(self.scope) or (isinstance(total, int) and total <= len(ids))
         query = "&".join(f"{k}={v}" for k, v in params.items())
         missing = [record for record in present if record not in ids] if whole else []
         wrong = [record for record in absent if record in ids]
         if missing:
-            self.found.add(RULE, f"{self.rule.collection}?{query} lacks {missing}, which are {status}", response)
+            self.found.add(rule, f"{self.rule.collection}?{query} lacks {missing}, which are {status}", response)
         if wrong:
-            self.found.add(RULE, f"{self.rule.collection}?{query} holds {wrong}, which must not be {status}", response)
+            self.found.add(rule, f"{self.rule.collection}?{query} holds {wrong}, which must not be {status}", response)
 
     # -- bodies from the create schema --------------------------------------------------------
 
