@@ -88,3 +88,15 @@ def test_a_spec_declaring_no_clock_rule_skips_the_check(pinned: str, tmp_path: P
 
     with context(pinned, spec_copy(tmp_path, drop)) as ctx, pytest.raises(Skip, match="declares no date-driven"):
         check_dates(ctx)
+
+
+def test_a_rule_no_declared_action_can_reach_skips_the_check_never_passes(pinned: str, tmp_path: Path) -> None:
+    def only_viewed(document: dict[str, Any]) -> None:  # no action of the spec leads to VIEWED
+        document["components"]["schemas"]["InvoiceFields"]["x-sandbox-clock"][0]["from"] = ["VIEWED"]
+
+    with context(pinned, spec_copy(tmp_path, only_viewed)) as ctx, pytest.raises(Skip) as skipped:
+        check_dates(ctx)
+    assert str(skipped.value) == (
+        "/invoices: status OVERDUE after due_date: no declared action leads from DRAFT to VIEWED "
+        "(1 other date rule(s) held)"
+    )
