@@ -8,9 +8,10 @@ shrinks the run to a minimal sequence of calls, which the failure reports with t
 request as curl.
 
 Beside it, separate checks that each create their own data: pagination, filters, sort, search,
-reports, deletion and the spec's defaults (page size, sort order, field defaults). Only records the
-suite created are compared, so the target may hold any other data; names carry a random token (from
-the seed, checked unused) so nothing collides.
+reports, deletion, the spec's defaults (page size, sort order, field defaults) and the date-driven
+statuses the spec declares (OVERDUE, EXPIRED). Only records the suite created are compared, so the
+target may hold any other data; names carry a random token (from the seed, checked unused) so nothing
+collides.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from contracts.results import NO_ANSWER, RATE_LIMITED, CheckResult, Failure, Out
 from contracts.rules.common import Broken, Skip
 from contracts.rules.context import Context
 from contracts.rules.defaults import check_default_page_size, check_default_sort, check_field_defaults
+from contracts.rules.dates import check_dates
 from contracts.rules.deleted import check_deleted
 from contracts.rules.explore import machine_failures
 from contracts.rules.lists import check_filters, check_pagination, check_search, check_sort
@@ -51,12 +53,13 @@ CHECKS: tuple[tuple[str, str, Check], ...] = (
     ("default page size", "rules.default_page_size", check_default_page_size),
     ("default sort", "rules.default_sort", check_default_sort),
     ("field defaults", "rules.field_defaults", check_field_defaults),
+    ("dates", "rules.dates", check_dates),
 )
 
 
 @suite(SUITE, default=True)
 def run(target: Target) -> Iterator[CheckResult]:
-    """The rules suite: the state machine, then pagination, filters, sort, search, reports, deletion, defaults."""
+    """The rules suite: the state machine, then pagination, filters, sort, search, reports, deletion, defaults, dates."""
     if target.keys.get("full") is None:
         for name, _, _ in CHECKS:
             yield CheckResult(SUITE, name, Outcome.SKIPPED, reason="no full-access key configured")

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import base64
 import dataclasses
+import datetime as dt
 import hashlib
 import json
 import re
@@ -807,6 +808,62 @@ def sum_of(name: str, answers: list[Any]) -> int:
     return sum(figure for figure in figures if isinstance(figure, int))
 
 
+def after_clock(app: Flask, resource: str, defect: Callable[[dict[str, Any], Any, Any], None]) -> None:
+    """Run ``defect`` wherever one instance applies a resource's clock rule: after its derive hooks and its actions."""
+    hooks = sandbox(app)["engine"].hooks
+    rule = hooks.clock_rules[resource]
+
+    def apply(record: dict[str, Any], tenant: Any, clock: Any) -> None:
+        rule.apply(record, tenant, clock)
+        defect(record, tenant, clock)
+
+    hooks.clock_rules[resource] = dataclasses.replace(rule, apply=apply)
+    hooks.add_derive(resource, defect)
+
+
+def inject_overdue_a_day_late(app: Flask) -> None:
+    """Invoices fall OVERDUE a day late: the clock rule compares ``due_date < today - 1``."""
+
+    def a_day_late(invoice: dict[str, Any], tenant: Any, clock: Any) -> None:
+        yesterday = (clock.today() - dt.timedelta(days=1)).isoformat()
+        if invoice.get("status") == "OVERDUE" and str(invoice.get("due_date")) >= yesterday:
+            invoice["status"] = "SENT"
+
+    after_clock(app, "invoices", a_day_late)
+
+
+def inject_estimates_never_expire(app: Flask) -> None:
+    """Estimates past their expiry date stay DRAFT or SENT (EXPIRED is never shown)."""
+
+    def never_expire(estimate: dict[str, Any], tenant: Any, clock: Any) -> None:
+        if estimate.get("status") == "EXPIRED":
+            estimate["status"] = "SENT" if estimate.get("sent_at") else "DRAFT"
+
+    after_clock(app, "estimates", never_expire)
+
+
+def inject_paid_invoice_overdue(app: Flask) -> None:
+    """An open invoice past due falls OVERDUE even when it is paid in full (paid_status is not consulted)."""
+
+    def ignore_payments(invoice: dict[str, Any], tenant: Any, clock: Any) -> None:
+        due = invoice.get("due_date")
+        if invoice.get("status") in ("SENT", "VIEWED") and due and str(due) < clock.today().isoformat():
+            invoice["status"] = "OVERDUE"
+
+    after_clock(app, "invoices", ignore_payments)
+
+
+def inject_overdue_on_the_due_date(app: Flask) -> None:
+    """Unpaid open invoices fall OVERDUE on their due date itself: the clock rule compares ``due_date <= today``."""
+
+    def a_day_early(invoice: dict[str, Any], tenant: Any, clock: Any) -> None:
+        due_today = str(invoice.get("due_date")) == clock.today().isoformat()
+        if invoice.get("status") in ("SENT", "VIEWED") and due_today and invoice.get("paid_status") != "PAID":
+            invoice["status"] = "OVERDUE"
+
+    after_clock(app, "invoices", a_day_early)
+
+
 SHORT_WINDOW = (("rate_limit", 10), ("rate_window_seconds", 2))  # a limit to reach and a window to wait out
 
 
@@ -1062,6 +1119,34 @@ def _variants() -> dict[str, Variant]:
             ("security.bola.reports",),
             ("security",),
             lambda app: wrap(app, lambda inner: ReportEveryCompany(inner, full_keys(app))),
+        ),
+        Variant(
+            "overdue_a_day_late",
+            "a sent invoice due yesterday is not OVERDUE yet (due_date < today - 1)",
+            ("rules.dates.overdue",),
+            ("rules",),
+            inject_overdue_a_day_late,
+        ),
+        Variant(
+            "estimates_never_expire",
+            "an estimate past its expiry_date never shows EXPIRED",
+            ("rules.dates.expired",),
+            ("rules",),
+            inject_estimates_never_expire,
+        ),
+        Variant(
+            "paid_invoice_overdue",
+            "an invoice paid in full, then sent, falls OVERDUE past its due date",
+            ("rules.dates.exempt",),
+            ("rules",),
+            inject_paid_invoice_overdue,
+        ),
+        Variant(
+            "overdue_on_the_due_date",
+            "a sent invoice falls OVERDUE on its due date itself (due_date <= today)",
+            ("rules.dates.early",),
+            ("rules",),
+            inject_overdue_on_the_due_date,
         ),
     ]
     return {variant.name: variant for variant in listed}
