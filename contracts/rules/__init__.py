@@ -26,8 +26,8 @@ from contracts.meter import Throttled
 from contracts.results import NO_ANSWER, RATE_LIMITED, CheckResult, Failure, Outcome, judged
 from contracts.rules.common import Broken, Skip
 from contracts.rules.context import Context
-from contracts.rules.defaults import check_default_page_size, check_default_sort, check_field_defaults
 from contracts.rules.dates import check_dates
+from contracts.rules.defaults import check_default_page_size, check_default_sort, check_field_defaults
 from contracts.rules.deleted import check_deleted
 from contracts.rules.explore import machine_failures
 from contracts.rules.lists import check_filters, check_pagination, check_search, check_sort
@@ -59,7 +59,7 @@ CHECKS: tuple[tuple[str, str, Check], ...] = (
 
 @suite(SUITE, default=True)
 def run(target: Target) -> Iterator[CheckResult]:
-    """The rules suite: the state machine, then pagination, filters, sort, search, reports, deletion, defaults, dates."""
+    """The rules suite: the state machine, then lists, filters, sort, search, reports, deletion, defaults, dates."""
     if target.keys.get("full") is None:
         for name, _, _ in CHECKS:
             yield CheckResult(SUITE, name, Outcome.SKIPPED, reason="no full-access key configured")
