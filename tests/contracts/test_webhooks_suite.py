@@ -170,7 +170,7 @@ def test_transitions_lead_to_the_states_events_wait_for() -> None:
 def delivery(secret: str, *, at: float | None = None, forged: bool = False) -> Received:
     body = (
         b'{"id":"evt_1","event":"webhook.test","timestamp":"2026-02-07T12:00:00Z","data":{"id":1,'
-        b'"url":"http://127.0.0.1:9000/hooks","events":["invoice.created"],"company_id":1,'
+        b'"url":"http://127.0.0.1:9000/hooks","events":["invoice.created"],"description":null,"active":true,"company_id":1,'
         b'"created_at":"2026-02-07T12:00:00Z","updated_at":"2026-02-07T12:00:00Z"}}'
     )
     stamp = int(at if at is not None else time.time())
