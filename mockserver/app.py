@@ -128,6 +128,7 @@ def _create_app(settings: Settings) -> Flask:
         default_company=fixtures.companies[0].id if fixtures.companies else 1,
         strict=settings.strict,
         base_url=settings.base_url,
+        base_urls_by_host=settings.base_urls_by_host,
     )
 
     app = Flask(__name__)

@@ -31,6 +31,7 @@ _INTEGERS = frozenset(
     }
 )
 LOG_FORMATS = ("text", "json")
+_LOOPBACK_OR_ANY = frozenset({"127.0.0.1", "localhost", "::1", "0.0.0.0", "::"})  # noqa: S104 - names, not binding
 _KINDS = {"scale": "number", "webhook_retry_scale": "number", "today": "date (YYYY-MM-DD)"} | dict.fromkeys(
     _INTEGERS, "integer"
 )
@@ -128,6 +129,17 @@ class Settings:
             return self.public_url.rstrip("/")
         host = {"0.0.0.0": "127.0.0.1", "::": "::1"}.get(self.host, self.host)  # noqa: S104 - naming, not binding
         return f"http://{f'[{host}]' if ':' in host else host}:{self.port}"
+
+    @property
+    def base_urls_by_host(self) -> dict[str, str]:
+        """The Host headers that name this sandbox another way on loopback (``localhost:PORT``), each's base URL.
+
+        Links follow the base URL a client called, but a Host header is never copied into them as it is:
+        only these names of the same server and port are followed; with ``--public-url`` none is.
+        """
+        if self.public_url or self.host not in _LOOPBACK_OR_ANY:
+            return {}
+        return {f"{name}:{self.port}": f"http://{name}:{self.port}" for name in ("localhost", "127.0.0.1", "[::1]")}
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> Settings:

@@ -10,7 +10,7 @@ import logging
 import re
 import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -224,6 +224,7 @@ class OperationView:
         default_company: int,
         strict: bool,
         base_url: str,
+        base_urls_by_host: Mapping[str, str] | None = None,
     ) -> None:
         self.engine = engine
         self.keyring = keyring
@@ -237,8 +238,13 @@ class OperationView:
         self.default_company = default_company
         self.strict = strict
         self.base_url = base_url
+        self.base_urls_by_host = dict(base_urls_by_host or {})  # other names of this server a client may call it by
         self.usual_error = usual_error_schema(engine.index.operations)  # for errors an operation does not document
         self.key_headers = {op.operation_id: key_header(op.parameters) for op in engine.index.operations}
+
+    def base_url_for(self, host: str | None) -> str:
+        """The base URL the client called when its Host names this sandbox another way, else the configured one."""
+        return self.base_urls_by_host.get((host or "").lower(), self.base_url)
 
     def answer(self, request: Request, rule: str, path_args: dict[str, str]) -> Answer:
         """Answer a request routed to a spec rule (a failure inside becomes a logged 500 in the error shape)."""
@@ -376,7 +382,7 @@ class OperationView:
                 body=body,
                 caller=self.keyring.caller(credential) if credential else None,
                 clock=self.engine.clock,
-                url_of_request=lambda: self.base_url + request.path,
+                url_of_request=lambda: self.base_url_for(request.headers.get("Host")) + request.path,
                 query_pairs=list(request.args.items(multi=True)),
                 headers=dict(request.headers.items()),
             )

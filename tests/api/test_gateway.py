@@ -92,6 +92,21 @@ def test_links_come_from_the_configured_base_url_never_the_host_header(client: F
     assert all(link.startswith(f"http://127.0.0.1:8080{API}/customers?") for link in links)
 
 
+@pytest.mark.parametrize("host", ["localhost:8080", "LOCALHOST:8080", "127.0.0.1:8080", "[::1]:8080"])
+def test_links_follow_a_host_header_that_names_this_sandbox_another_way(client: FlaskClient, host: str) -> None:
+    """A client that called http://localhost:PORT is sent links it can follow there (issue 13: the base URL called)."""
+    body = client.get(f"{API}/customers?limit=2", headers={**auth(), "Host": host}).get_json()
+    links = [link for link in body["links"].values() if link]
+    assert links
+    assert all(link.startswith(f"http://{host.lower()}{API}/customers?") for link in links)
+
+
+@pytest.mark.parametrize("host", ["localhost:9999", "localhost", "127.0.0.2:8080", "localhost.evil.example:8080"])
+def test_a_host_header_naming_another_port_or_host_is_not_followed(client: FlaskClient, host: str) -> None:
+    body = client.get(f"{API}/customers?limit=2", headers={**auth(), "Host": host}).get_json()
+    assert all(link.startswith(f"http://127.0.0.1:8080{API}/") for link in body["links"].values() if link)
+
+
 def test_the_served_spec_names_this_sandbox_as_its_server(client: FlaskClient) -> None:
     for path in ("/openapi.json", "/"):
         response = client.get(path, headers={"Host": "evil.example"})
