@@ -174,7 +174,11 @@ class DateRun:
             return
         params = {self.rule.field: status, **self.scope}
         response = self.ctx.listing(RULE, self.rule.collection, params)
-        ids = ids_of(rows_of(response))
+        rows = rows_of(response)
+        field = self.rule.field
+        if any(field in row and row[field] != status for row in rows):
+            return  # the list ignores its filter: that is rules.filters' finding, not a date rule's
+        ids = ids_of(rows)
         body = payload(response)
         meta = body.get("meta") if isinstance(body, dict) else None
         total = meta.get("total") if isinstance(meta, dict) else None

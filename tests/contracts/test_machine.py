@@ -21,7 +21,19 @@ from mockserver.app import create_app
 from mockserver.settings import Settings
 from tests.conftest import ROOT, LiveServer
 
-CHECKS = ["state machine", "pagination", "filters", "sort", "search", "reports", "deleted"]
+CHECKS = [
+    "state machine",
+    "pagination",
+    "filters",
+    "sort",
+    "search",
+    "reports",
+    "deleted",
+    "default page size",
+    "default sort",
+    "field defaults",
+    "dates",
+]
 
 
 def target_for(base: str, **overrides: Any) -> Target:
