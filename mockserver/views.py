@@ -384,7 +384,7 @@ class OperationView:
                 clock=self.engine.clock,
                 url_of_request=lambda: self.base_url_for(request.headers.get("Host")) + request.path,
                 query_pairs=list(request.args.items(multi=True)),
-                headers=dict(request.headers.items()),
+                header=request.headers.get,
             )
             reply = self.engine.dispatch(call)
             if write and 200 <= reply.status < 300:

@@ -39,7 +39,7 @@ def create_oauth_token(call: Call, engine: Engine) -> Reply:
     if engine.issuer is None:
         raise NotFound("This sandbox issues no OAuth2 tokens.")
     form = call.body if isinstance(call.body, dict) else {}
-    token = engine.issuer.issue_token(form, call.headers.get("Authorization"))
+    token = engine.issuer.issue_token(form, call.header("Authorization"))
     return Reply(200, token, headers={"Cache-Control": "no-store"})
 
 

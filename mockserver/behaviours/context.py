@@ -45,7 +45,7 @@ class Call:
     clock: Clock
     url_of_request: Callable[[], str]
     query_pairs: list[tuple[str, str]] = field(default_factory=list)
-    headers: Mapping[str, str] = field(default_factory=dict)  # the request's, for what no parameter declares
+    header: Callable[[str], str | None] = lambda name: None  # a request header no parameter declares, by name
 
     @cached_property
     def url(self) -> str:
