@@ -7,9 +7,13 @@ with a bare Flask app on the same server as the ceiling. Server CPU per request 
 for the server's whole process tree.
 
     python bench/store.py [--sizes 1k,100k] [--configs memory,file-1,file-2,pg-2] [--seconds 5]
-                          [--postgres postgresql://user@host:port/db]
+                          [--postgres postgresql://user@host:port/db] [--scenarios "create one,get one"]
+                          [--baseline ../worktree-of-an-earlier-commit] [--rounds 3]
 
-A last scenario measures /health while four clients render searches and PDFs.
+A last scenario ("/health, 4 busy") measures /health while four clients render searches and PDFs.
+With ``--baseline`` every configuration also runs that checkout's code (its spec and fixtures), the two
+taking turns ``--rounds`` times on fresh copies of the same file: a change is judged side by side in one
+run, never against figures from another hour of this shared machine.
 """
 
 from __future__ import annotations
@@ -29,7 +33,7 @@ from collections.abc import Iterator
 from multiprocessing.synchronize import Event as EventType
 from pathlib import Path
 
-from run import KEY, free_port, server, wrk  # bench/run.py: the same server, wrk driver and key
+from run import KEY, free_port, mockserver_command, server, wrk  # bench/run.py: server, wrk driver, key
 from startup import in_memory_databases, reference_indexes, wait_until_whole  # bench/startup.py
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -42,6 +46,7 @@ SCENARIOS = {
     "search": ("GET", "/api/v1/customers?search=son&limit=20", None),
     "create one": ("POST", "/api/v1/customers", '{"name": "Bench Customer", "email": "bench@example.com"}'),
 }
+HEALTH_UNDER_LOAD = "/health, 4 busy"
 FLASK_CEILING = """
 from flask import Flask, jsonify
 app = Flask(__name__)
@@ -153,6 +158,7 @@ def pristine_copy(seeded: Path, folder: Path) -> Path:
 
 
 def configurations(names: list[str], size: int, postgres: str | None, scratch: Path) -> Iterator[tuple[str, list[str]]]:
+    """Each configuration's name and flags; a file configuration gets a fresh copy of the seeded file each time."""
     for name in names:
         if name == "memory":
             yield name, ["--scale", f"{max(size / RECORDS_PER_SCALE, 0.01):.4f}"]
@@ -160,6 +166,12 @@ def configurations(names: list[str], size: int, postgres: str | None, scratch: P
             yield name, ["--db", str(pristine_copy(seeded_file(size), scratch)), "--workers", name.split("-")[1]]
         elif name.startswith("pg-") and postgres:
             yield name, ["--db", postgres, "--workers", name.split("-")[1]]
+
+
+def checkouts(baseline: Path | None, rounds: int) -> list[tuple[str, Path | None]]:
+    """The code each run uses, in turn: this checkout (label ""), and the baseline's, ``rounds`` times each."""
+    one = [("", None)] if baseline is None else [("", None), ("base ", baseline.resolve())]
+    return one * rounds
 
 
 def main() -> int:
@@ -171,12 +183,17 @@ def main() -> int:
     parser.add_argument("--threads", type=int, default=None, help="threads per worker (default: the server's)")
     parser.add_argument("--no-ceiling", action="store_true", help="skip the bare Flask app")
     parser.add_argument(
+        "--scenarios", default=",".join([*SCENARIOS, HEALTH_UNDER_LOAD]), help="which scenarios, comma-separated"
+    )
+    parser.add_argument("--baseline", type=Path, help="also run this checkout (a worktree of an earlier commit)")
+    parser.add_argument("--rounds", type=int, default=1, help="turns each checkout takes per configuration")
+    parser.add_argument(
         "--postgres", help="a postgresql:// URL to benchmark (seeded at each size with mockserver seed)"
     )
     args = parser.parse_args()
     if not shutil.which("wrk"):
         raise SystemExit("bench/store.py needs wrk (apt-get install wrk)")
-    header = f"{'config':<10} {'size':>6} {'scenario':<17} {'req/s':>7} {'p50 ms':>7} {'p99 ms':>7} {'cpu ms/req':>10}"
+    header = f"{'config':<12} {'size':>6} {'scenario':<17} {'req/s':>7} {'p50 ms':>7} {'p99 ms':>7} {'cpu ms/req':>10}"
     ceiling_port = free_port()
     ceiling = Path(tempfile.mkdtemp()) / "ceiling.py"
     ceiling.write_text(FLASK_CEILING)
@@ -194,6 +211,10 @@ def main() -> int:
         "--log-level",
         "warning",
     ]
+    scenarios = [name.strip() for name in args.scenarios.split(",") if name.strip()]
+    unknown = sorted(set(scenarios) - {*SCENARIOS, HEALTH_UNDER_LOAD})
+    if unknown:
+        parser.error(f"unknown scenario(s) {unknown}; known: {[*SCENARIOS, HEALTH_UNDER_LOAD]}")
     print(header)
     scratch = Path(tempfile.mkdtemp(dir=CACHE.parent, prefix=".run-"))  # on the cache's disk, not a small /tmp
     indexes = reference_indexes(scratch)  # (the folder's files go with the first configuration's copy)
@@ -202,57 +223,60 @@ def main() -> int:
             for scenario in ("get one", "create one"):
                 r = measure(process.pid, ceiling_port, scenario, args.seconds, args.connections)
                 print(
-                    f"{'flask-' + str(workers):<10} {'-':>6} {scenario:<17} {r['rps']:>7.0f} {r['p50_ms']:>7.2f} "
+                    f"{'flask-' + str(workers):<12} {'-':>6} {scenario:<17} {r['rps']:>7.0f} {r['p50_ms']:>7.2f} "
                     f"{r['p99_ms']:>7.2f} {r['cpu_ms']:>10.3f}",
                     flush=True,
                 )
     try:
         for size_text in args.sizes.split(","):
             size = parse_size(size_text)
-            for name, flags in configurations(args.configs.split(","), size, args.postgres, scratch):
-                if name.startswith("pg-"):
-                    subprocess.run(
-                        [
-                            sys.executable,
-                            "-m",
-                            "mockserver",
-                            "seed",
-                            "--db",
-                            args.postgres,
-                            "--fresh",
-                            "--scale",
-                            f"{max(size / RECORDS_PER_SCALE, 0.01):.4f}",
-                        ],
-                        check=True,
-                    )
-                port = free_port()
-                command = [sys.executable, "-m", "mockserver", "--port", str(port), "--rate-limit", "1000000000"]
-                command += flags
-                if args.threads:
-                    command += ["--threads", str(args.threads)]
-                began, before = time.perf_counter(), in_memory_databases()
-                with server(command, port) as process:
-                    start_up = time.perf_counter() - began
-                    print(f"{name:<10} {size_text:>6} {'start-up':<17} {start_up:>7.1f} s", flush=True)
-                    if name == "memory":  # measured once its indexes are made (a big seed serves before)
-                        whole = wait_until_whole(next(iter(in_memory_databases() - before), None), indexes, began)
-                        print(f"{name:<10} {size_text:>6} {'whole':<17} {whole:>7.1f} s", flush=True)
-                    for scenario in SCENARIOS:
-                        r = measure(process.pid, port, scenario, args.seconds, args.connections)
-                        print(
-                            f"{name:<10} {size_text:>6} {scenario:<17} {r['rps']:>7.0f} {r['p50_ms']:>7.2f} "
-                            f"{r['p99_ms']:>7.2f} {r['cpu_ms']:>10.3f}",
-                            flush=True,
-                        )
-                    h = health_under_load(port, args.seconds)
-                    print(
-                        f"{name:<10} {size_text:>6} {'/health, 4 busy':<17} {'':>7} {h['p50_ms']:>7.2f} "
-                        f"{h['p99_ms']:>7.2f}",
-                        flush=True,
-                    )
+            for label, checkout in checkouts(args.baseline, args.rounds):
+                for name, flags in configurations(args.configs.split(","), size, args.postgres, scratch):
+                    run_configuration(args, label + name, checkout, flags, size, size_text, indexes, scenarios)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     return 0
+
+
+def run_configuration(
+    args: argparse.Namespace,
+    name: str,
+    checkout: Path | None,
+    flags: list[str],
+    size: int,
+    size_text: str,
+    indexes: set[str],
+    scenarios: list[str],
+) -> None:
+    """Start one configuration (with ``checkout``'s code), run the chosen scenarios, print a line each."""
+    if name.split()[-1].startswith("pg-"):
+        command, env = mockserver_command(
+            checkout, "seed", "--db", args.postgres, "--fresh", "--scale", f"{max(size / RECORDS_PER_SCALE, 0.01):.4f}"
+        )
+        subprocess.run(command, check=True, env=env)
+    port = free_port()
+    extra = ["--threads", str(args.threads)] if args.threads else []
+    command, env = mockserver_command(checkout, "--port", str(port), "--rate-limit", "1000000000", *flags, *extra)
+    began, before = time.perf_counter(), in_memory_databases()
+    with server(command, port, env) as process:
+        start_up = time.perf_counter() - began
+        print(f"{name:<12} {size_text:>6} {'start-up':<17} {start_up:>7.1f} s", flush=True)
+        if name.split()[-1] == "memory":  # measured once its indexes are made (a big seed serves before)
+            whole = wait_until_whole(next(iter(in_memory_databases() - before), None), indexes, began)
+            print(f"{name:<12} {size_text:>6} {'whole':<17} {whole:>7.1f} s", flush=True)
+        for scenario in SCENARIOS:
+            if scenario not in scenarios:
+                continue
+            r = measure(process.pid, port, scenario, args.seconds, args.connections)
+            print(
+                f"{name:<12} {size_text:>6} {scenario:<17} {r['rps']:>7.0f} {r['p50_ms']:>7.2f} "
+                f"{r['p99_ms']:>7.2f} {r['cpu_ms']:>10.3f}",
+                flush=True,
+            )
+        if HEALTH_UNDER_LOAD in scenarios:
+            h = health_under_load(port, args.seconds)
+            p50, p99 = h["p50_ms"], h["p99_ms"]
+            print(f"{name:<12} {size_text:>6} {HEALTH_UNDER_LOAD:<17} {'':>7} {p50:>7.2f} {p99:>7.2f}", flush=True)
 
 
 if __name__ == "__main__":
