@@ -312,6 +312,7 @@ def _add_documents(
     def docs() -> str:
         return explorer_page(
             document,
+            "/docs",
             "/openapi.json",
             preauthorized=sign_in,
             credential_hint=hint,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import posixpath
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -49,23 +50,34 @@ def preauthorizations(schemes: Iterable[SecurityScheme], key: str) -> dict[str, 
     return values
 
 
+def relative(page: str, target: str) -> str:
+    """``target`` (a path on this server) as a URL relative to the page at ``page``.
+
+    Relative, so the explorer still works behind a proxy that serves the sandbox under a path prefix
+    (``https://tools.example.com/sandbox/docs`` finds its assets under ``/sandbox/docs/assets``).
+    """
+    return posixpath.relpath(target, posixpath.dirname(page))
+
+
 def explorer_page(
     spec: dict[str, Any],
-    spec_url: str,
+    page: str,
+    spec_path: str,
     *,
     preauthorized: dict[str, Any],
     credential_hint: str,
     other_docs: tuple[str, str],
 ) -> str:
-    """The explorer's HTML: Swagger UI on ``spec_url``, signed in as ``preauthorized`` says, try-it-out enabled."""
+    """The page at ``page``: Swagger UI on ``spec_path``, signed in as ``preauthorized`` says, try-it-out enabled."""
     info = spec.get("info")
     title = str(info.get("title") or "API") if isinstance(info, dict) else "API"
+    spec_url = relative(page, spec_path)
     return render_template(
         "docs.html",
         title=title,
-        assets=ASSETS_PATH,
+        assets=relative(page, ASSETS_PATH),
         spec_url=spec_url,
         credential_hint=credential_hint,
-        other_docs=other_docs,
+        other_docs=(other_docs[0], relative(page, other_docs[1])),
         explorer={"specUrl": spec_url, "preauthorize": preauthorized},
     )

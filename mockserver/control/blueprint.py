@@ -70,6 +70,7 @@ def control_blueprint(sandbox: Sandbox) -> Blueprint:
     def docs() -> str:
         return explorer_page(
             document,
+            f"{PREFIX}/docs",
             f"{PREFIX}/openapi.json",
             preauthorized={},  # the admin token is a secret: the reader pastes it, the page never holds it
             credential_hint="Authorize with the admin token printed in the banner: Bearer $ADMIN_TOKEN.",

@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 import re
 from typing import Any
+from urllib.parse import urljoin
 
+import pytest
 from conftest import ACME_FULL, API
 from flask.testing import FlaskClient
 
@@ -26,13 +28,13 @@ def test_the_explorer_runs_on_the_served_spec_signed_in_with_the_example_key(cli
     assert response.status_code == 200
     assert response.mimetype == "text/html"
     config = explorer_config(response.get_data(as_text=True))
-    assert config["specUrl"] == "/openapi.json"
+    assert urljoin("http://localhost/docs", config["specUrl"]) == "http://localhost/openapi.json"
     assert config["preauthorize"] == {"bearerAuth": ACME_FULL}  # oauth2 is left to the Authorize dialog
 
 
 def test_every_asset_the_page_names_is_served_here_and_cached(client: FlaskClient) -> None:
     page = client.get("/docs").get_data(as_text=True)
-    assets = re.findall(r'(?:src|href)="(/docs/assets/[^"]+)"', page)
+    assets = [urljoin("/docs", found) for found in re.findall(r'(?:src|href)="(docs/assets/[^"]+)"', page)]
     assert {"/docs/assets/swagger-ui-bundle.js", "/docs/assets/swagger-ui.css"} <= set(assets)
     for asset in assets:
         with client.get(asset) as response:  # a file response: closing it closes the file
@@ -40,6 +42,20 @@ def test_every_asset_the_page_names_is_served_here_and_cached(client: FlaskClien
             assert response.cache_control.max_age == 3600
     with client.get("/docs/assets/swagger-ui-bundle.js") as response:
         assert response.mimetype == "text/javascript"
+
+
+@pytest.mark.parametrize("page", ["/docs", "/__sandbox/docs"])
+def test_every_url_of_an_explorer_stays_under_a_proxy_s_path_prefix(client: FlaskClient, page: str) -> None:
+    """Behind a proxy serving the sandbox at https://tools.example.com/sandbox/, nothing points at the host's root."""
+    html = client.get(page).get_data(as_text=True)
+    urls = [*re.findall(r'(?:src|href)="([^"#]+)"', html), explorer_config(html)["specUrl"]]
+    assert len(urls) >= 7, urls  # favicon, stylesheet, script, the spec as JSON and YAML, the other explorer, specUrl
+    proxied = "https://tools.example.com/sandbox" + page
+    for url in urls:
+        assert urljoin(proxied, url).startswith("https://tools.example.com/sandbox/"), url
+    assert urljoin(proxied, explorer_config(html)["specUrl"]) == "https://tools.example.com/sandbox" + page.replace(
+        "docs", "openapi.json"
+    )
 
 
 def test_an_unknown_or_escaping_asset_is_a_404_in_the_error_shape(client: FlaskClient) -> None:
