@@ -550,7 +550,7 @@ def _in_database_file(path: Path, table: str) -> int:
     with closing(sqlite3.connect(f"file:{path}?immutable=1", uri=True)) as connection:
         try:
             return int(connection.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
-        except sqlite3.OperationalError:  # no such table (yet)
+        except sqlite3.DatabaseError:  # no such table (yet), or pages the checkpoint is writing now (read "malformed")
             return 0
 
 
