@@ -405,11 +405,13 @@ class SqlTenant:
                 changes[(name, old)] = changes.get((name, old), 0) - 1
             if new is not None:
                 changes[(name, new)] = changes.get((name, new), 0) + 1
-        for (name, value), delta in changes.items():
+        moved = [(name, value, delta) for (name, value), delta in changes.items() if delta]
+        if moved:  # one statement for every count the write moved (an invoice's create moves four)
             self._run(
-                "INSERT INTO tally (company, resource, field, value, n) VALUES (?, ?, ?, ?, ?) "
-                "ON CONFLICT (company, resource, field, value) DO UPDATE SET n = tally.n + excluded.n",
-                (self.company_id, plan.resource, name, value, delta),
+                "INSERT INTO tally (company, resource, field, value, n) VALUES "
+                + ", ".join(["(?, ?, ?, ?, ?)"] * len(moved))
+                + " ON CONFLICT (company, resource, field, value) DO UPDATE SET n = tally.n + excluded.n",
+                tuple(p for name, value, delta in moved for p in (self.company_id, plan.resource, name, value, delta)),
             )
 
     def _raise_counter(self, name: str, value: int) -> None:
