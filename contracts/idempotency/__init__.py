@@ -52,7 +52,7 @@ from contracts.meter import Throttled
 from contracts.results import NO_ANSWER, RATE_LIMITED, CheckResult, Failure, Outcome, judged
 from contracts.security.findings import Findings, Skip
 from contracts.security.fixtures import CREATES, Context
-from contracts.suites import suite
+from contracts.suites import Entry
 from contracts.target import Target
 
 __all__ = ["CONCURRENCY", "MISMATCH", "PER_COMPANY", "REPLAY", "REPLAYED_HEADER", "RULES", "SUITE", "run"]
@@ -62,7 +62,6 @@ SETUP = "idempotency.setup"  # the rule of a check that could not run
 RULES = (REPLAY, REPLAYED_HEADER, MISMATCH, CONCURRENCY, PER_COMPANY)
 
 
-@suite(SUITE, default=True)
 def run(target: Target) -> Iterator[CheckResult]:
     """Run the idempotency checks against ``target`` (skipped with the reason when the spec has no key header)."""
     started = time.monotonic()
@@ -95,6 +94,9 @@ def run(target: Target) -> Iterator[CheckResult]:
         yield _check(session, "per company", PER_COMPANY, lambda: _one(check_per_company(session)))
     finally:
         session.cleanup()
+
+
+ENTRY = Entry(SUITE, run, default=True)
 
 
 def _replays(session: Session) -> Iterator[CheckResult]:

@@ -47,7 +47,7 @@ from contracts.ratelimit.spec import documented, probes
 from contracts.results import NO_ANSWER, RATE_LIMITED, CheckResult, Failure, Outcome, judged
 from contracts.security.findings import Skip
 from contracts.security.spec_view import Spec
-from contracts.suites import Option, option, suite
+from contracts.suites import Entry, Option, option
 from contracts.target import Target
 
 __all__ = [
@@ -77,7 +77,6 @@ CHECKS: tuple[tuple[str, str, Check], ...] = (
 )
 
 
-@suite(SUITE, default=False, options=(BUDGET, WAIT))
 def run(target: Target) -> Iterator[CheckResult]:
     """Run the rate-limit checks against ``target`` (skipped with the reason when the spec documents no limit)."""
     started = time.monotonic()
@@ -101,6 +100,9 @@ def run(target: Target) -> Iterator[CheckResult]:
     session = Session(target, spec, found[0], int(option(target, BUDGET)), option(target, WAIT))
     for name, rule, check in CHECKS:
         yield _run_check(session, name, rule, check)
+
+
+ENTRY = Entry(SUITE, run, default=False, options=(BUDGET, WAIT))
 
 
 def _run_check(session: Session, name: str, rule: str, check: Check) -> CheckResult:

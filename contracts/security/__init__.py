@@ -61,7 +61,7 @@ from contracts.security.resources import Resource, find_resources, ref_target
 from contracts.security.scopes import SCOPES, check_scopes
 from contracts.security.spec_view import Operation, Spec, flatten
 from contracts.security.tenancy import BOLA, check_bola
-from contracts.suites import suite
+from contracts.suites import Entry
 from contracts.target import Target
 
 __all__ = [
@@ -103,7 +103,6 @@ CHECKS: tuple[tuple[str, str, Check], ...] = (
 )
 
 
-@suite(SUITE, default=True)
 def run(target: Target) -> Iterator[CheckResult]:
     """Run every security check against ``target``, one CheckResult each."""
     ctx = Context(target)
@@ -112,6 +111,9 @@ def run(target: Target) -> Iterator[CheckResult]:
             yield _run_check(ctx, name, rule, check)
     finally:
         ctx.cleanup()
+
+
+ENTRY = Entry(SUITE, run, default=True)
 
 
 def _run_check(ctx: Context, name: str, rule: str, check: Check) -> CheckResult:
