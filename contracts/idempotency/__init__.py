@@ -36,6 +36,7 @@ from collections.abc import Callable, Iterator
 
 import requests
 
+from contracts.checking import Findings, Skip
 from contracts.idempotency.checks import (
     CONCURRENCY,
     MISMATCH,
@@ -50,7 +51,6 @@ from contracts.idempotency.session import Session
 from contracts.idempotency.spec import METHODS, idempotent_operations, subjects
 from contracts.meter import Throttled
 from contracts.results import NO_ANSWER, RATE_LIMITED, CheckResult, Failure, Outcome, judged
-from contracts.security.findings import Findings, Skip
 from contracts.security.fixtures import CREATES, Context
 from contracts.suites import Entry
 from contracts.target import Target
@@ -110,12 +110,12 @@ def _replays(session: Session) -> Iterator[CheckResult]:
         yield _failed(f"{SUITE}/mismatch", MISMATCH, exc, started)
         return
     seconds = time.monotonic() - started
-    yield _judged(session, label, [*found.replay.all(), *found.header.all()], found.reason, seconds)
+    yield _judged(session, label, [*found.replay.failures, *found.header.failures], found.reason, seconds)
     if not found.varied:  # nothing was sent under a used key with another body: nothing to judge
         reason = f"no create operation was sent another body under a used key: {found.mismatch_reason}"
         yield CheckResult(SUITE, f"{SUITE}/mismatch", Outcome.SKIPPED, reason=reason)
         return
-    yield _judged(session, f"{SUITE}/mismatch", found.mismatch.all(), found.mismatch_reason, 0.0)
+    yield _judged(session, f"{SUITE}/mismatch", found.mismatch.failures, found.mismatch_reason, 0.0)
 
 
 def _check(session: Session, name: str, rule: str, check: Callable[[], tuple[list[Failure], str]]) -> CheckResult:
@@ -131,7 +131,7 @@ def _check(session: Session, name: str, rule: str, check: Callable[[], tuple[lis
 
 def _one(result: tuple[Findings, str]) -> tuple[list[Failure], str]:
     findings, reason = result
-    return findings.all(), reason
+    return findings.failures, reason
 
 
 def _judged(session: Session, label: str, failures: list[Failure], reason: str, seconds: float) -> CheckResult:

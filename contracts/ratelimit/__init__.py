@@ -31,6 +31,7 @@ from collections.abc import Callable, Iterator
 
 import requests
 
+from contracts.checking import Skip
 from contracts.meter import Throttled
 from contracts.ratelimit.checks import (
     ERROR_SHAPE,
@@ -45,7 +46,6 @@ from contracts.ratelimit.checks import (
 from contracts.ratelimit.session import Session
 from contracts.ratelimit.spec import documented, probes
 from contracts.results import NO_ANSWER, RATE_LIMITED, CheckResult, Failure, Outcome, judged
-from contracts.security.findings import Skip
 from contracts.security.spec_view import Spec
 from contracts.suites import Entry, Option, option
 from contracts.target import Target

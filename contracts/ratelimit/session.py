@@ -8,11 +8,11 @@ from dataclasses import dataclass, field
 
 import requests
 
+from contracts.checking import Skip
 from contracts.http import Client, curl, describe
 from contracts.ratelimit.headers import Reading, read, retry_after, seconds
 from contracts.ratelimit.spec import LIMITED, Probe
 from contracts.results import Failure
-from contracts.security.findings import Skip
 from contracts.security.spec_view import Spec
 from contracts.target import Target
 

@@ -22,9 +22,9 @@ from collections.abc import Callable, Iterator
 
 import requests
 
+from contracts.checking import Broken, Skip
 from contracts.meter import Throttled
 from contracts.results import NO_ANSWER, RATE_LIMITED, CheckResult, Failure, Outcome, judged
-from contracts.rules.common import Broken, Skip
 from contracts.rules.context import Context
 from contracts.rules.dates import check_dates
 from contracts.rules.defaults import check_default_page_size, check_default_sort, check_field_defaults
