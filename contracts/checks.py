@@ -8,7 +8,8 @@ rule. Each applies only to responses of the shape it knows, so on another API it
 - ``pagination_consistency``: a page ``{data, meta, links}`` agrees with itself.
 - ``error_shape``: a 4xx body is ``{error, message, request_id}`` and ``request_id`` is the ``X-Request-Id``
   header (only for specs that declare that shape).
-- ``created_resource_retrievable``: the ``data.id`` of a 201 is what a following ``GET .../{id}`` returns.
+- ``created_resource_retrievable``: the ``data.id`` of a 201 is what a following ``GET .../{id}`` returns
+  (unless the request's ``Prefer`` header asked for a mock answer, which creates nothing).
 - ``body_links_base_url``: every URL in a body's ``links`` starts with the base URL the client called.
 - ``header_links_base_url``: so does a 2xx's ``Location`` (or ``Content-Location``) and every ``Link`` target.
 - ``body_matches_content_type``: a body whose binary ``Content-Type`` has a signature starts with it (a PDF with
@@ -36,6 +37,7 @@ _ERROR_FIELDS = frozenset({"error", "message", "request_id"})
 # Binary media types whose bodies start with a fixed signature (magic bytes).
 _SIGNATURES = {"application/pdf": b"%PDF-"}
 _TIMEOUT = 30.0
+_MOCK_PREFERENCES = frozenset({"code", "example", "dynamic"})  # Prism's: answer from the spec, run nothing
 
 T = TypeVar("T")
 
@@ -198,7 +200,7 @@ def error_shape(ctx: CheckContext, response: Response, case: Case[Any]) -> bool 
 
 def created_resource_retrievable(ctx: CheckContext, response: Response, case: Case[Any]) -> bool | None:
     """The ``data.id`` of a 201 to ``POST /things`` is what ``GET /things/{id}`` returns right after."""
-    if case.method.upper() != "POST" or response.status_code != 201:
+    if case.method.upper() != "POST" or response.status_code != 201 or _asks_for_a_mock_answer(response):
         return True
     body = _json_body(response)
     data = body.get("data") if isinstance(body, dict) else None
@@ -230,6 +232,17 @@ def created_resource_retrievable(ctx: CheckContext, response: Response, case: Ca
             f"{case.operation.label} returned 201 with id {created!r}, but {where} returned id {fetched_id!r}"
         )
     return None
+
+
+def _asks_for_a_mock_answer(response: Response) -> bool:
+    """Whether the request's ``Prefer`` header asked for an answer made from the spec, not by the operation.
+
+    Prism's preferences (``code``, ``example``, ``dynamic``), which mock servers such as the sandbox honour and
+    document, answer without running the operation: a 201 made that way creates nothing there is to read back.
+    """
+    sent = str(response.request.headers.get("Prefer") or "")
+    asked = {part.split("=", 1)[0].strip().lower() for part in sent.split(",")}
+    return bool(asked & _MOCK_PREFERENCES)
 
 
 def _item_operation(case: Case[Any]) -> tuple[Any, str] | None:

@@ -1,8 +1,11 @@
 """The harness's Schemathesis extensions, in Schemathesis' registries only while a run needs them.
 
 Schemathesis keeps checks and ``before_call`` hooks in process-wide registries that its engine reads on every
-scenario, and ``Case.call`` dispatches ``before_call`` to the global dispatcher alone (a schema's own hooks get
-``after_call`` and ``after_network_error`` only), so what a run adds must be in those registries while it runs.
+scenario; ``before_call`` cannot be registered on a loaded schema (Schemathesis 4 refuses it on the schema scope,
+and ``Case.call`` dispatches it to the global dispatcher alone, while ``after_call`` and ``after_network_error``
+also go to the schema's own, as ``contracts.engine.count_calls`` uses), so what a run adds must be in those
+registries while it runs.
+
 Importing ``contracts`` adds nothing; ``registered(schema)`` adds the domain checks (``contracts.checks``) and
 a fresh-key hook bound to ``schema`` for the run's duration, then takes out exactly what it added, so a test
 suite, a notebook or another tool in the same process finds Schemathesis as it was.
@@ -18,7 +21,7 @@ from __future__ import annotations
 
 import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -30,6 +33,7 @@ from schemathesis.schemas import BaseSchema
 from contracts.checks import CHECKS
 
 IDEMPOTENCY_HEADER = "idempotency-key"
+BeforeCall = Callable[[Any, schemathesis.Case[Any], dict[str, Any]], None]
 
 
 class _SharedChecks:
@@ -80,7 +84,7 @@ def registered(schema: BaseSchema) -> Iterator[None]:
         _CHECKS_IN_USE.leave()
 
 
-def fresh_keys_for(schema: BaseSchema) -> Any:
+def fresh_keys_for(schema: BaseSchema) -> BeforeCall:
     """A ``before_call`` hook giving each positive ``Idempotency-Key`` of ``schema``'s cases a value of its own.
 
     A fixed seed would send the same keys run after run, and a server that honours them replays stored responses

@@ -13,9 +13,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 import schemathesis
 from schemathesis.checks import CHECKS, load_all_checks
 from schemathesis.core import deserialization
+from schemathesis.core.transport import Response as SchemathesisResponse
 from schemathesis.engine import events
 from schemathesis.hooks import GLOBAL_HOOK_DISPATCHER
 from werkzeug.exceptions import HTTPException
@@ -25,6 +27,7 @@ from wsgi_server import serve_wsgi
 
 from contracts import Keys, Target, engine
 from contracts.checks import CHECKS as OUR_CHECKS
+from contracts.checks import created_resource_retrievable
 
 ROOT = Path(__file__).resolve().parents[2]
 JSON = "application/json"
@@ -35,6 +38,7 @@ import json, sys
 import schemathesis, schemathesis.engine, schemathesis.openapi
 from schemathesis.checks import CHECKS, load_all_checks
 from schemathesis.core import deserialization
+from schemathesis.core.transport import Response as SchemathesisResponse
 from schemathesis.hooks import GLOBAL_HOOK_DISPATCHER
 
 def snapshot():
@@ -201,3 +205,35 @@ def test_a_check_someone_else_registered_stays_after_a_run(notes_spec: Path) -> 
         assert CHECKS.get_one(mine.__name__) is mine
     finally:
         CHECKS.unregister(mine.__name__)
+
+
+def answered(body: dict[str, Any], prefer: str | None) -> SchemathesisResponse:
+    """A Schemathesis 201 with a JSON ``body`` to a POST that sent ``Prefer: prefer`` (if any)."""
+    headers = {"Prefer": prefer} if prefer else {}
+    sent = requests.Request("POST", "http://127.0.0.1:9/notes", headers=headers, json={"title": "t"}).prepare()
+    content = json.dumps(body).encode()
+    return SchemathesisResponse(201, {"Content-Type": [JSON]}, content, sent, elapsed=0.0, verify=True)
+
+
+@pytest.mark.parametrize("prefer", ["dynamic", "dynamic=true", "code=201", "return=minimal, example=created"])
+def test_a_create_answered_from_the_spec_is_not_read_back(prefer: str, tmp_path: Path) -> None:
+    item = {"name": "id", "in": "path", "required": True, "schema": {"type": "integer"}}
+    ok = {"200": {"description": "Done."}}
+    document = {
+        "openapi": "3.0.3",
+        "info": {"title": "Notes", "version": "1"},
+        "paths": {
+            "/notes": {"post": {"responses": ok}},
+            "/notes/{id}": {"get": {"parameters": [item], "responses": ok}},
+        },
+    }
+    path = tmp_path / "notes.json"
+    path.write_text(json.dumps(document), encoding="utf-8")
+    created = {"data": {"id": 7}}
+    with serve_wsgi(Response("no such note", 404)) as root:  # the mock answer stored nothing
+        target = Target(root, path, keys=Keys(full="unused"))
+        config = engine.build_config(target, phases=engine.fuzzing_phases(), max_examples=1)
+        case = engine.load(target, config)["/notes"]["POST"].Case()
+        assert created_resource_retrievable(None, answered(created, prefer), case) is True  # type: ignore[arg-type]
+        with pytest.raises(AssertionError, match="GET /notes/7 answered 404"):  # a real create is read back
+            created_resource_retrievable(None, answered(created, "return=minimal"), case)  # type: ignore[arg-type]
