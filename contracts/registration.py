@@ -27,6 +27,7 @@ from typing import Any
 
 import schemathesis
 from schemathesis.checks import CHECKS as REGISTERED_CHECKS
+from schemathesis.checks import load_all_checks
 from schemathesis.core.parameters import ParameterLocation
 from schemathesis.schemas import BaseSchema
 
@@ -45,9 +46,10 @@ class _SharedChecks:
         self.added: list[str] = []
 
     def enter(self) -> None:
-        """Register the checks Schemathesis lacks, on the first run in."""
+        """Register the checks Schemathesis lacks, on the first run in, after its own (so they run in one order)."""
         with self.lock:
             if self.runs == 0:
+                load_all_checks()  # Schemathesis loads its own lazily; a run would load them anyway
                 present = set(REGISTERED_CHECKS.get_all_names())
                 for check in CHECKS:
                     if check.__name__ not in present:
