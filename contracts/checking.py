@@ -106,7 +106,7 @@ class Context:
     def __init__(self, target: Target) -> None:
         self.target = target
         self.rng = random.Random(target.seed)  # noqa: S311 - reproducible test data, not cryptography
-        self.clients: dict[str, Client] = {}
+        self.clients: dict[str | None, Client] = {}
 
     @cached_property
     def spec(self) -> Spec:
@@ -119,8 +119,8 @@ class Context:
         """Whether the target has a key for ``role``."""
         return bool(self.target.keys.get(role))
 
-    def client(self, role: str) -> Client:
-        """The client of ``role`` (one per role and run, its session reused)."""
+    def client(self, role: str | None) -> Client:
+        """The client of ``role`` (None: no key), one per role and run, its session reused."""
         if role not in self.clients:
             self.clients[role] = Client(self.target, role)
         return self.clients[role]
