@@ -1,4 +1,4 @@
-"""Domain checks registered with Schemathesis, and a deserializer for PDF responses.
+"""Domain checks in the style of Schemathesis, registered with it for one run only (``contracts.registration``).
 
 Each check is a small ``(ctx, response, case)`` function in the style of Schemathesis's
 ``specs/openapi/checks.py``: it returns ``True`` when it does not apply, ``None`` when it passed, and raises
@@ -8,11 +8,15 @@ rule. Each applies only to responses of the shape it knows, so on another API it
 - ``pagination_consistency``: a page ``{data, meta, links}`` agrees with itself.
 - ``error_shape``: a 4xx body is ``{error, message, request_id}`` and ``request_id`` is the ``X-Request-Id``
   header (only for specs that declare that shape).
-- ``created_resource_retrievable``: the ``data.id`` of a 201 is what a following ``GET .../{id}`` returns.
+- ``created_resource_retrievable``: the ``data.id`` of a 201 is what a following ``GET .../{id}`` returns
+  (unless the request's ``Prefer`` header asked for a mock answer, which creates nothing).
 - ``body_links_base_url``: every URL in a body's ``links`` starts with the base URL the client called.
 - ``header_links_base_url``: so does a 2xx's ``Location`` (or ``Content-Location``) and every ``Link`` target.
+- ``body_matches_content_type``: a body whose binary ``Content-Type`` has a signature starts with it (a PDF with
+  ``%PDF-``); Schemathesis cannot deserialize such a body, so it checks nothing there on its own.
 
-Importing this module registers them (Schemathesis's registry is global); ``contracts.engine`` does.
+Importing this module registers nothing: ``CHECKS`` are registered with Schemathesis for one run and removed
+after it (``contracts.registration``).
 """
 
 from __future__ import annotations
@@ -23,16 +27,17 @@ from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 from urllib.parse import parse_qs, urlparse
 
-import schemathesis
-from schemathesis import Case, CheckContext, DeserializationContext, Response
+from schemathesis import Case, CheckContext, Response
 from schemathesis.auths import AuthContext
 
 from contracts.links import Offered, body_links, header_links, stray
 
 _PAGE_META = frozenset({"current_page", "from", "to", "last_page", "per_page", "total"})
 _ERROR_FIELDS = frozenset({"error", "message", "request_id"})
-_PDF_MAGIC = b"%PDF-"
+# Binary media types whose bodies start with a fixed signature (magic bytes).
+_SIGNATURES = {"application/pdf": b"%PDF-"}
 _TIMEOUT = 30.0
+_MOCK_PREFERENCES = frozenset({"code", "example", "dynamic"})  # Prism's: answer from the spec, run nothing
 
 T = TypeVar("T")
 
@@ -60,7 +65,6 @@ def _page_of(url: Any) -> int | None:
     return int(pages[-1]) if pages and pages[-1].isdigit() else None
 
 
-@schemathesis.check
 def pagination_consistency(ctx: CheckContext, response: Response, case: Case[Any]) -> bool | None:
     """A page's ``meta`` matches its ``data`` (count, from/to, last_page) and its ``links`` point at the right pages."""
     body = _json_body(response)
@@ -111,7 +115,6 @@ def _link_problems(links: Mapping[str, Any], current: int, last: int) -> list[st
     return problems
 
 
-@schemathesis.check
 def body_links_base_url(ctx: CheckContext, response: Response, case: Case[Any]) -> bool | None:
     """Every URL in a body's ``links`` (pagination, the record's own) starts with the base URL the client called."""
     offered = list(body_links(_json_body(response)))
@@ -121,7 +124,6 @@ def body_links_base_url(ctx: CheckContext, response: Response, case: Case[Any]) 
     return None
 
 
-@schemathesis.check
 def header_links_base_url(ctx: CheckContext, response: Response, case: Case[Any]) -> bool | None:
     """A 2xx's ``Location``/``Content-Location`` and every ``Link`` target start with the base URL the client called."""
     offered = list(header_links(response.status_code, response.headers))
@@ -176,7 +178,6 @@ def _error_shape_in(raw: Any) -> bool:
     )
 
 
-@schemathesis.check
 def error_shape(ctx: CheckContext, response: Response, case: Case[Any]) -> bool | None:
     """Every 4xx body is the one error shape, and its ``request_id`` is the response's ``X-Request-Id``."""
     if (
@@ -197,10 +198,9 @@ def error_shape(ctx: CheckContext, response: Response, case: Case[Any]) -> bool 
     return None
 
 
-@schemathesis.check
 def created_resource_retrievable(ctx: CheckContext, response: Response, case: Case[Any]) -> bool | None:
     """The ``data.id`` of a 201 to ``POST /things`` is what ``GET /things/{id}`` returns right after."""
-    if case.method.upper() != "POST" or response.status_code != 201:
+    if case.method.upper() != "POST" or response.status_code != 201 or _asks_for_a_mock_answer(response):
         return True
     body = _json_body(response)
     data = body.get("data") if isinstance(body, dict) else None
@@ -234,6 +234,17 @@ def created_resource_retrievable(ctx: CheckContext, response: Response, case: Ca
     return None
 
 
+def _asks_for_a_mock_answer(response: Response) -> bool:
+    """Whether the request's ``Prefer`` header asked for an answer made from the spec, not by the operation.
+
+    Prism's preferences (``code``, ``example``, ``dynamic``), which mock servers such as the sandbox honour and
+    document, answer without running the operation: a 201 made that way creates nothing there is to read back.
+    """
+    sent = str(response.request.headers.get("Prefer") or "")
+    asked = {part.split("=", 1)[0].strip().lower() for part in sent.split(",")}
+    return bool(asked & _MOCK_PREFERENCES)
+
+
 def _item_operation(case: Case[Any]) -> tuple[Any, str] | None:
     """The ``GET {collection}/{param}`` operation for the collection ``case`` posted to, and the param's name."""
     schema, collection = case.operation.schema, case.operation.path
@@ -252,9 +263,24 @@ def _find_item_operation(schema: Any, collection: str) -> tuple[Any, str] | None
     return None
 
 
-@schemathesis.deserializer("application/pdf")
-def pdf(ctx: DeserializationContext, response: Response) -> str:
-    """A PDF has no JSON to validate: check the magic bytes and hand the schema the bytes as text."""
-    if not response.content.startswith(_PDF_MAGIC):
-        raise ValueError(f"an application/pdf body must start with {_PDF_MAGIC!r}, got {response.content[:16]!r}")
-    return response.content.decode("latin-1")
+def body_matches_content_type(ctx: CheckContext, response: Response, case: Case[Any]) -> bool | None:
+    """A body of a binary media type with a signature (``application/pdf``) starts with that signature."""
+    content_type = next(iter(response.headers.get("content-type", [""])), "")
+    media_type = content_type.split(";", 1)[0].strip().lower()
+    signature = _SIGNATURES.get(media_type)
+    if signature is None or not response.content:
+        return True
+    if not response.content.startswith(signature):
+        raise AssertionError(f"an {media_type} body must start with {signature!r}, got {response.content[:16]!r}")
+    return None
+
+
+# The checks a run registers with Schemathesis (each reported under its function's name).
+CHECKS = (
+    pagination_consistency,
+    body_links_base_url,
+    header_links_base_url,
+    error_shape,
+    created_resource_retrievable,
+    body_matches_content_type,
+)

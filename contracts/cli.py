@@ -13,18 +13,19 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from contracts import coverage, interrupt, stateful
+from contracts import builtin, interrupt
 from contracts import report as reporting
-from contracts import suites as registry
 from contracts.progress import Console
 from contracts.results import Report
 from contracts.runner import run
-from contracts.target import WEBHOOK_TOLERANCE, WEBHOOK_WAIT, Target, build_target, load_config
+from contracts.suites import Registry, configure
+from contracts.target import Target, build_target, load_config
 from contracts.verdict import ExitCode, Verdict
 
 
-def parser() -> argparse.ArgumentParser:
-    """The command line."""
+def parser(registry: Registry | None = None) -> argparse.ArgumentParser:
+    """The command line, with the suites and options of ``registry`` (default: the built-in suites)."""
+    registry = registry or builtin.suites()
     main = argparse.ArgumentParser(prog="contracts", description="Check an implementation against openapi.yaml.")
     commands = main.add_subparsers(dest="command", required=True)
     run_cmd = commands.add_parser(
@@ -66,52 +67,29 @@ def parser() -> argparse.ArgumentParser:
         help=f"comma-separated suites (default: {','.join(defaults)}; also: {','.join(others)})",
     )
     run_cmd.add_argument("--seed", type=int, help="seed for generated data: the same seed sends the same requests")
+    bounded = ". ".join(f"{entry.name}: {entry.examples}" for entry in registry.entries() if entry.examples)
     run_cmd.add_argument(
         "--max-examples",
         type=int,
         metavar="N",
-        help=f"bounds what a run sends per operation (default: 25). conformance: the spec's own examples, N "
-        f"fuzzed examples (never shrunk), and the coverage phase's boundary cases only on an operation that has "
-        f"at most {coverage.CASES_PER_EXAMPLE}*N of them: Schemathesis cannot cap that phase, which enumerates "
-        f"every case (over 100,000 for a deep schema), so an operation with more runs without it and its check "
-        f"says so. stateful: {stateful.ROUNDS} rounds of up to N*{stateful.SCENARIOS_PER_EXAMPLE} scenarios of "
-        f"up to {stateful.MAX_STEPS} steps, never shrunk; a round stops after {stateful.MAX_FAILURES} distinct "
-        f"failures (Schemathesis reruns the state machine after each). rules: N runs of its state machine",
+        help=f"bounds what a run sends per operation (default: 25). {bounded}",
     )
     run_cmd.add_argument("--config", type=Path, help="a TOML file with the target's settings")
     run_cmd.add_argument("--setup", dest="setup_hook", help="a command to prepare the target's data first")
-    hooks = run_cmd.add_argument_group("webhooks suite")
-    hooks.add_argument(
-        "--webhook-listen",
-        metavar="HOST:PORT",
-        help="where the suite's webhook receiver listens (default: 127.0.0.1 and a free port)",
-    )
-    hooks.add_argument(
-        "--webhook-public-url",
-        metavar="URL",
-        help="the receiver's URL as the target reaches it (default: http://HOST:PORT of --webhook-listen)",
-    )
-    hooks.add_argument(
-        "--webhook-wait",
-        type=float,
-        metavar="SECONDS",
-        help=f"how long to wait for deliveries and retries (default: {WEBHOOK_WAIT:g})",
-    )
-    hooks.add_argument(
-        "--webhook-tolerance",
-        type=float,
-        metavar="SECONDS",
-        help=f"how far a delivery's timestamp may be off the receiver's clock (default: {WEBHOOK_TOLERANCE:g})",
-    )
-    hooks.add_argument(
+    run_cmd.add_argument(
         "--admin-token",
         metavar="TOKEN",
         help="the sandbox's admin token, to simulate what only a customer does (e.g. view an invoice) with "
         "POST /__sandbox/simulate/...; reports name it ${CONTRACTS_ADMIN_TOKEN}",
     )
     for entry in registry.entries():
-        if entry.options:
+        if entry.options or entry.settings:
             group = run_cmd.add_argument_group(f"{entry.name} suite")
+            for setting in entry.settings:
+                kind = float if setting.number else str
+                group.add_argument(
+                    setting.flag, dest=setting.name, type=kind, metavar=setting.metavar, help=setting.help
+                )
             for option in entry.options:
                 group.add_argument(
                     option.flag,
@@ -124,18 +102,19 @@ def parser() -> argparse.ArgumentParser:
     return main
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point: the exit code of ``contracts.verdict`` (2 for a usage error)."""
-    args = parser().parse_args(argv)
+def main(argv: Sequence[str] | None = None, registry: Registry | None = None) -> int:
+    """Entry point: the exit code of ``contracts.verdict`` (2 for a usage error); ``registry``: the suites offered."""
+    registry = registry or builtin.suites()
+    args = parser(registry).parse_args(argv)
     try:
-        target = configured_target(args)
+        target = configured_target(args, registry)
     except (ValueError, OSError) as exc:
         print(f"contracts: {exc}", file=sys.stderr)
         return int(ExitCode.USAGE)
     print(f"Checking {target.api} against {target.spec_path} (seed {target.seed}, suites {', '.join(target.suites)})")
     sys.stdout.flush()
     with interrupt.handled() as interruption:
-        result = run(target, Console(sys.stdout), interruption)
+        result = run(target, Console(sys.stdout), interruption, registry)
         try:
             return report(result, args)
         except KeyboardInterrupt:  # Ctrl-C while the reports were written: they may be incomplete
@@ -162,13 +141,16 @@ def report(result: Report, args: argparse.Namespace) -> int:
     return int(verdict.code)
 
 
-def configured_target(args: argparse.Namespace) -> Target:
+def configured_target(args: argparse.Namespace, registry: Registry | None = None) -> Target:
     """The target of ``args`` (flags win over the config file); a ValueError or OSError is a usage error.
 
-    Suite names are checked against the registry, so a suite plugs in by registering alone.
+    Suite names and options are checked against ``registry`` (default: the built-in suites), so a suite plugs in
+    by being added to it alone.
     """
+    registry = registry or builtin.suites()
     target = build_target(
         args.base_url,
+        registry=registry,
         spec=args.spec,
         keys=args.key,
         suites=args.suite.split(",") if args.suite else None,
@@ -176,10 +158,7 @@ def configured_target(args: argparse.Namespace) -> Target:
         max_examples=args.max_examples,
         config=args.config,
         setup_hook=args.setup_hook,
-        webhook_listen=args.webhook_listen,
-        webhook_public_url=args.webhook_public_url,
-        webhook_wait=args.webhook_wait,
-        webhook_tolerance=args.webhook_tolerance,
+        **{setting.name: getattr(args, setting.name) for entry in registry.entries() for setting in entry.settings},
         admin_token=args.admin_token,
         auth_scheme=args.auth_scheme,
         token_url=args.token_url,
@@ -192,7 +171,7 @@ def configured_target(args: argparse.Namespace) -> Target:
             given = given if given is not None else config.get(option.name)
             if given is not None:
                 options[option.name] = option.parse(given)
-    return registry.configure(target, options)
+    return configure(target, options)
 
 
 def final_lines(verdict: Verdict) -> str:

@@ -19,13 +19,18 @@ from schemathesis.config import SchemathesisConfig
 
 from contracts import coverage, engine
 from contracts.results import CheckResult
-from contracts.suites import suite
+from contracts.suites import Entry
 from contracts.target import Target
 
 SUITE = "conformance"
+EXAMPLES = (  # what --max-examples N bounds here
+    f"the spec's own examples, N fuzzed examples (never shrunk), and the coverage phase's boundary cases only on "
+    f"an operation that has at most {coverage.CASES_PER_EXAMPLE}*N of them: Schemathesis cannot cap that phase, "
+    f"which enumerates every case (over 100,000 for a deep schema), so an operation with more runs without it and "
+    f"its check says so"
+)
 
 
-@suite(SUITE, default=True)
 def run(target: Target) -> Iterator[CheckResult]:
     """Check every operation of the spec against the target."""
     if not target.keys.full:
@@ -45,6 +50,9 @@ def run(target: Target) -> Iterator[CheckResult]:
         return
     notes = dict.fromkeys(oversized, coverage.reason(limit))
     yield from engine.Run(target, SUITE, schema, notes=notes).checks()
+
+
+ENTRY = Entry(SUITE, run, default=True, examples=EXAMPLES)
 
 
 def _config(target: Target, without_coverage: list[str]) -> SchemathesisConfig:

@@ -13,7 +13,8 @@ Determinism: an explicit seed (Hypothesis ``@seed``), no example database, no Sc
 and no response-derived data (``extra-data-sources``, ``error-feedback``): the generated cases depend on the
 seed and the spec only, never on what the target answered in an earlier run. The one deliberate exception is
 ``Idempotency-Key``: a fixed seed would send the same keys run after run, and a server that honours them
-replays stored responses (records deleted since), so each request gets a fresh key (see ``_fresh_keys``).
+replays stored responses (records deleted since), so each request gets a fresh key
+(``contracts.registration.fresh_keys_for``).
 
 Counting: ``load`` registers ``after_call`` and ``after_network_error`` hooks on the loaded schema only (a
 schema-scoped hook dispatcher, not the global one), which report every ``case.call()`` of the run to the
@@ -28,9 +29,7 @@ import json
 import re
 import sys
 import time
-import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -39,7 +38,6 @@ import schemathesis
 from schemathesis.config import SchemathesisConfig
 from schemathesis.core.errors import InvalidSchema, LoaderError
 from schemathesis.core.failures import CustomFailure
-from schemathesis.core.parameters import ParameterLocation
 from schemathesis.core.result import Ok
 from schemathesis.core.transport import Response
 from schemathesis.engine import Status, StopReason, events, from_schema
@@ -47,8 +45,7 @@ from schemathesis.engine.core import EventStream
 from schemathesis.engine.recorder import CheckNode, ScenarioRecorder
 from schemathesis.schemas import BaseSchema
 
-from contracts import checks as _checks  # noqa: F401  (registers the domain checks and the PDF deserializer)
-from contracts import partial, probe
+from contracts import partial, probe, registration
 from contracts.credentials import credentials_of, provider, refused
 from contracts.http import redact, refusal
 from contracts.meter import Carried, Meter
@@ -170,34 +167,6 @@ def unloadable(suite: str, target: Target, exc: SpecError) -> CheckResult:
 
 
 # ----------------------------------------------------------------------------------------------------------
-# Fresh idempotency keys, only for the schemas this package is running.
-
-_RUNNING: set[int] = set()
-_IDEMPOTENCY_HEADER = "idempotency-key"
-
-
-@contextmanager
-def _running(schema: BaseSchema) -> Iterator[None]:
-    _RUNNING.add(id(schema))
-    try:
-        yield
-    finally:
-        _RUNNING.discard(id(schema))
-
-
-@schemathesis.hook("before_call")
-def _fresh_keys(context: Any, case: schemathesis.Case[Any], kwargs: dict[str, Any]) -> None:
-    """Give a positive ``Idempotency-Key`` a value unique to this request (negative values stay as generated)."""
-    if id(case.operation.schema) not in _RUNNING or not case.headers:
-        return
-    if case.meta is not None and case.meta.is_negative_at(ParameterLocation.HEADER):
-        return
-    for name in list(case.headers):
-        if name.lower() == _IDEMPOTENCY_HEADER:
-            case.headers[name] = f"contracts-{uuid.uuid4()}"
-
-
-# ----------------------------------------------------------------------------------------------------------
 # Events -> CheckResults
 
 
@@ -306,7 +275,7 @@ class Run:
     def execute(self) -> list[CheckResult]:
         """Run every enabled phase; return the results in the order operations were first reported."""
         started = time.monotonic()
-        with _running(self.schema):
+        with registration.registered(self.schema):
             stream = from_schema(self.schema).execute()
             try:
                 self._consume(stream)

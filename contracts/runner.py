@@ -19,14 +19,14 @@ import time
 from dataclasses import replace
 from typing import Protocol
 
-from contracts import probe
-from contracts import suites as registry
+from contracts import builtin, probe
 from contracts.credentials import AuthState
 from contracts.http import redact
 from contracts.interrupt import Interruption
 from contracts.meter import Meter
 from contracts.results import CheckResult, Failure, Outcome, Report, SuiteRun
 from contracts.runinfo import RunInfo
+from contracts.suites import Entry, Registry
 from contracts.target import ROLES, Target
 from contracts.verdict import set_aside_refusals
 
@@ -47,12 +47,19 @@ class Listener(Protocol):
         """A suite ended."""
 
 
-def run(target: Target, listener: Listener | None = None, interruption: Interruption | None = None) -> Report:
+def run(
+    target: Target,
+    listener: Listener | None = None,
+    interruption: Interruption | None = None,
+    registry: Registry | None = None,
+) -> Report:
     """Probe the target, run the setup hook (if any), then ``target.suites`` in order; return the report.
 
-    A target that names no suite runs the registry's defaults. ``interruption``: where a SIGINT handler notes
-    that the user asked the run to stop (``contracts.interrupt``); a KeyboardInterrupt stops it all the same.
+    The suites come from ``registry`` (default: the built-in ones); a target that names none runs its defaults.
+    ``interruption``: where a SIGINT handler notes that the user asked the run to stop (``contracts.interrupt``);
+    a KeyboardInterrupt stops it all the same.
     """
+    registry = registry or builtin.suites()
     if not target.suites:
         target = replace(target, suites=registry.choose(None))
     target = replace(target, auth_state=AuthState())  # tokens and the credentials plan belong to this run
@@ -68,7 +75,7 @@ def run(target: Target, listener: Listener | None = None, interruption: Interrup
         elif not target.setup_hook or _setup(target, report):
             for name in target.suites:
                 stage = name
-                if not _run_suite(name, target, report, listener, interruption):
+                if not _run_suite(registry.get(name), target, report, listener, interruption):
                     break
     except KeyboardInterrupt:  # in the probe or the setup hook, or a listener between suites
         report.interrupted = report.interrupted or stage
@@ -79,16 +86,17 @@ def run(target: Target, listener: Listener | None = None, interruption: Interrup
 
 
 def _run_suite(
-    name: str, target: Target, report: Report, listener: Listener | None, interruption: Interruption | None
+    suite: Entry, target: Target, report: Report, listener: Listener | None, interruption: Interruption | None
 ) -> bool:
     """Run one suite into ``report``; False when it was interrupted (the run stops)."""
+    name = suite.name
     meter = Meter(listener.activity if listener is not None else None)
     if listener is not None:
         listener.suite_started(name)
     started = time.monotonic()
     interrupted = False
     try:
-        for check in registry.get(name)(replace(target, meter=meter)):
+        for check in suite.run(replace(target, meter=meter)):
             clean = set_aside_refusals(scrubbed(check, target), meter.counts())
             report.checks.append(clean)
             if listener is not None:

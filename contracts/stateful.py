@@ -28,7 +28,7 @@ from schemathesis.schemas import BaseSchema
 
 from contracts import engine, partial
 from contracts.results import CheckResult
-from contracts.suites import suite
+from contracts.suites import Entry
 from contracts.target import Target
 
 SUITE = "stateful"
@@ -37,6 +37,10 @@ ROUNDS = 4
 SCENARIOS_PER_EXAMPLE = 10
 MAX_STEPS = 20
 MAX_FAILURES = 5  # distinct failures a round may find before it stops (a check reports 5 per rule at most)
+EXAMPLES = (  # what --max-examples N bounds here
+    f"{ROUNDS} rounds of up to N*{SCENARIOS_PER_EXAMPLE} scenarios of up to {MAX_STEPS} steps, never shrunk; a round "
+    f"stops after {MAX_FAILURES} distinct failures (Schemathesis reruns the state machine after each)"
+)
 
 
 def _phases(*, infer: bool) -> dict[str, dict[str, Any]]:
@@ -46,7 +50,6 @@ def _phases(*, infer: bool) -> dict[str, dict[str, Any]]:
     return {"stateful": settings}
 
 
-@suite(SUITE, default=True)
 def run(target: Target) -> Iterator[CheckResult]:
     """Walk the spec's links against the target."""
     if not target.keys.full:
@@ -86,6 +89,9 @@ def run(target: Target) -> Iterator[CheckResult]:
         raise
     merged = engine.merge(SUITE, NAME, results)
     yield replace(merged, reason="; ".join(part for part in (merged.reason, *notes) if part))
+
+
+ENTRY = Entry(SUITE, run, default=True, examples=EXAMPLES)
 
 
 def _load(target: Target, scenarios: int, *, infer: bool) -> BaseSchema:

@@ -1,25 +1,21 @@
-"""The suite registry: each suite is a generator of CheckResults, registered by name; the CLI reads names from here.
+"""Suites and the registry a run chooses them from; a suite plugs in by being added to one.
 
-A suite plugs in with ``@suite(name)`` alone: ``contracts run --suite`` accepts every registered name, runs the
-``default`` ones when none is named, and offers each suite's ``options`` as flags and config-file keys.
+A suite is a generator of CheckResults with a name, whether it runs when none is named, its ``options`` (offered
+as flags and config-file keys) and what ``--max-examples`` bounds in it. A ``Registry`` belongs to whoever builds
+it (the CLI, a run, a test): nothing here is process-wide, and the built-in suites are added to one explicitly
+(``contracts.builtin.suites``), so the CLI, runner and report work from a registry alone.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import importlib
-import threading
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 from contracts.results import CheckResult
 from contracts.target import Target
 
 SuiteRunner = Callable[[Target], Iterator[CheckResult]]
-
-# The suites that ship with the harness, by module under ``contracts``, in the order they run. ``ratelimit`` comes
-# last: it spends a key's request budget (and waits for it to come back).
-BUILTIN = ("conformance", "stateful", "rules", "security", "webhooks", "idempotency", "ratelimit")
 
 
 @dataclass(frozen=True)
@@ -50,63 +46,72 @@ class Option:
 
 
 @dataclass(frozen=True)
+class Setting:
+    """A field of the Target that one suite reads: ``--name-with-dashes`` on the command line, ``name`` in the config.
+
+    ``build_target`` takes it by that name and refuses a value no run can use; ``help`` says its default.
+    """
+
+    name: str
+    help: str
+    metavar: str
+    number: bool = False
+
+    @property
+    def flag(self) -> str:
+        """The command-line flag."""
+        return "--" + self.name.replace("_", "-")
+
+
+@dataclass(frozen=True)
 class Entry:
-    """A registered suite: its runner, whether it runs when no suite is named, and its options."""
+    """A suite: its runner, whether it runs when no suite is named, its options, and what ``--max-examples`` bounds."""
 
     name: str
     run: SuiteRunner
     default: bool
     options: tuple[Option, ...] = ()
+    examples: str = ""  # what --max-examples N means in this suite ("" when it does not use it)
+    settings: tuple[Setting, ...] = ()
 
 
-_SUITES: dict[str, Entry] = {}
-_LOADED: list[bool] = []  # one entry once the built-in suites were imported (importing one alone registers only it)
-_LOADING = threading.RLock()  # runs in several threads load the built-in suites once, and wait for it
+class Registry:
+    """The suites a run may choose from, in the order they run (the order they were added)."""
 
+    def __init__(self, entries: Iterable[Entry] = ()) -> None:
+        self._entries: dict[str, Entry] = {}
+        for entry in entries:
+            self.add(entry)
 
-def suite(name: str, *, default: bool = False, options: Sequence[Option] = ()) -> Callable[[SuiteRunner], SuiteRunner]:
-    """Register a suite; ``default``: whether it runs when no suite is named."""
+    def add(self, entry: Entry) -> None:
+        """Add a suite after those already here; a second suite of the same name is an error."""
+        if entry.name in self._entries:
+            raise ValueError(f"a suite named {entry.name!r} is registered already")
+        self._entries[entry.name] = entry
 
-    def register(function: SuiteRunner) -> SuiteRunner:
-        _SUITES[name] = Entry(name, function, default, tuple(options))
-        return function
+    def get(self, name: str) -> Entry:
+        """The suite named ``name`` (KeyError when there is none)."""
+        return self._entries[name]
 
-    return register
+    def names(self) -> list[str]:
+        """Every suite, in run order."""
+        return list(self._entries)
 
+    def defaults(self) -> list[str]:
+        """The suites that run when none is named, in run order."""
+        return [name for name, entry in self._entries.items() if entry.default]
 
-def get(name: str) -> SuiteRunner:
-    """The suite registered under ``name`` (importing the built-in suites on first use)."""
-    if name not in _SUITES:
-        _load_builtin()
-    return _SUITES[name].run
+    def entries(self) -> list[Entry]:
+        """Every suite with what it declared, in run order."""
+        return list(self._entries.values())
 
-
-def names() -> list[str]:
-    """Every registered suite: the built-in ones in their run order, then any other in the order it registered."""
-    _load_builtin()
-    rank = {name: index for index, name in enumerate(BUILTIN)}
-    order = list(_SUITES)
-    return sorted(_SUITES, key=lambda name: (rank.get(name, len(BUILTIN)), order.index(name)))
-
-
-def defaults() -> list[str]:
-    """The suites that run when none is named, in run order."""
-    return [name for name in names() if _SUITES[name].default]
-
-
-def entries() -> list[Entry]:
-    """Every registered suite with what it registered, in run order."""
-    return [_SUITES[name] for name in names()]
-
-
-def choose(requested: Sequence[str] | None) -> tuple[str, ...]:
-    """The suites to run: ``requested`` (each must be registered), else the defaults."""
-    chosen = tuple(name.strip() for name in requested or () if name.strip())
-    known = names()
-    unknown = [name for name in chosen if name not in known]
-    if unknown:
-        raise ValueError(f"unknown suite(s) {unknown}; choose from {', '.join(known)}")
-    return chosen or tuple(defaults())
+    def choose(self, requested: Sequence[str] | None) -> tuple[str, ...]:
+        """The suites to run: ``requested`` (each must be here), else the defaults."""
+        chosen = tuple(name.strip() for name in requested or () if name.strip())
+        unknown = [name for name in chosen if name not in self._entries]
+        if unknown:
+            raise ValueError(f"unknown suite(s) {unknown}; choose from {', '.join(self._entries)}")
+        return chosen or tuple(self.defaults())
 
 
 def configure(target: Target, options: Mapping[str, float]) -> Target:
@@ -117,12 +122,3 @@ def configure(target: Target, options: Mapping[str, float]) -> Target:
 def option(target: Target, declared: Option) -> float:
     """A suite option's value for this run: the one the target carries, else the option's default."""
     return dict(target.options).get(declared.name, declared.default)
-
-
-def _load_builtin() -> None:
-    with _LOADING:
-        if _LOADED:
-            return
-        for name in BUILTIN:
-            importlib.import_module(f"contracts.{name}")  # registers the suite
-        _LOADED.append(True)

@@ -6,12 +6,15 @@ import importlib.util
 import tomllib
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from contracts.credentials import AuthState, Credentials
 from contracts.credentials.schemes import load_document
 from contracts.meter import Meter
+
+if TYPE_CHECKING:
+    from contracts.suites import Registry
 
 # The sandbox's published keys (README, fixtures/companies.yaml): the default when no key is given.
 SANDBOX_KEYS = {
@@ -115,6 +118,7 @@ def load_config(path: Path) -> dict[str, Any]:
 def build_target(
     base_url: str | None,
     *,
+    registry: Registry | None = None,
     spec: Path | None = None,
     keys: list[str] | None = None,
     suites: list[str] | None = None,
@@ -130,7 +134,11 @@ def build_target(
     auth_scheme: str | None = None,
     token_url: str | None = None,
 ) -> Target:
-    """Combine a config file (if any) with flags; flags win. No key at all means the sandbox's keys."""
+    """Combine a config file (if any) with flags; flags win. No key at all means the sandbox's keys.
+
+    The suites named (by flag or config file) must be in ``registry`` (default: the built-in suites); none named
+    means its defaults.
+    """
     values: dict[str, Any] = load_config(config) if config else {}
     url = base_url or values.get("base_url")
     if not url:
@@ -147,8 +155,10 @@ def build_target(
     unknown = set(key_values) - set(ROLES)
     if unknown:
         raise ValueError(f"unknown key role(s) {sorted(unknown)}; use {', '.join(ROLES)}")
-    from contracts import suites as registry  # the registry imports this module: asked for when a target is built
+    if registry is None:
+        from contracts import builtin  # the suites import this module: asked for when a target is built
 
+        registry = builtin.suites()
     requested = suites if suites is not None else values.get("suites")
     if requested is not None and not isinstance(requested, list | tuple):
         raise ValueError("suites in the config file must be a list of names")

@@ -36,6 +36,7 @@ from collections.abc import Callable, Iterator
 
 import requests
 
+from contracts.checking import Findings, Skip
 from contracts.idempotency.checks import (
     CONCURRENCY,
     MISMATCH,
@@ -50,9 +51,8 @@ from contracts.idempotency.session import Session
 from contracts.idempotency.spec import METHODS, idempotent_operations, subjects
 from contracts.meter import Throttled
 from contracts.results import NO_ANSWER, RATE_LIMITED, CheckResult, Failure, Outcome, judged
-from contracts.security.findings import Findings, Skip
 from contracts.security.fixtures import CREATES, Context
-from contracts.suites import suite
+from contracts.suites import Entry
 from contracts.target import Target
 
 __all__ = ["CONCURRENCY", "MISMATCH", "PER_COMPANY", "REPLAY", "REPLAYED_HEADER", "RULES", "SUITE", "run"]
@@ -62,7 +62,6 @@ SETUP = "idempotency.setup"  # the rule of a check that could not run
 RULES = (REPLAY, REPLAYED_HEADER, MISMATCH, CONCURRENCY, PER_COMPANY)
 
 
-@suite(SUITE, default=True)
 def run(target: Target) -> Iterator[CheckResult]:
     """Run the idempotency checks against ``target`` (skipped with the reason when the spec has no key header)."""
     started = time.monotonic()
@@ -97,6 +96,9 @@ def run(target: Target) -> Iterator[CheckResult]:
         session.cleanup()
 
 
+ENTRY = Entry(SUITE, run, default=True)
+
+
 def _replays(session: Session) -> Iterator[CheckResult]:
     """``replay`` and ``mismatch``: one pass over the create operations, two checks."""
     label, started = f"{SUITE}/replay", time.monotonic()
@@ -108,12 +110,12 @@ def _replays(session: Session) -> Iterator[CheckResult]:
         yield _failed(f"{SUITE}/mismatch", MISMATCH, exc, started)
         return
     seconds = time.monotonic() - started
-    yield _judged(session, label, [*found.replay.all(), *found.header.all()], found.reason, seconds)
+    yield _judged(session, label, [*found.replay.failures, *found.header.failures], found.reason, seconds)
     if not found.varied:  # nothing was sent under a used key with another body: nothing to judge
         reason = f"no create operation was sent another body under a used key: {found.mismatch_reason}"
         yield CheckResult(SUITE, f"{SUITE}/mismatch", Outcome.SKIPPED, reason=reason)
         return
-    yield _judged(session, f"{SUITE}/mismatch", found.mismatch.all(), found.mismatch_reason, 0.0)
+    yield _judged(session, f"{SUITE}/mismatch", found.mismatch.failures, found.mismatch_reason, 0.0)
 
 
 def _check(session: Session, name: str, rule: str, check: Callable[[], tuple[list[Failure], str]]) -> CheckResult:
@@ -129,7 +131,7 @@ def _check(session: Session, name: str, rule: str, check: Callable[[], tuple[lis
 
 def _one(result: tuple[Findings, str]) -> tuple[list[Failure], str]:
     findings, reason = result
-    return findings.all(), reason
+    return findings.failures, reason
 
 
 def _judged(session: Session, label: str, failures: list[Failure], reason: str, seconds: float) -> CheckResult:

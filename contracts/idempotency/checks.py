@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 import requests
 
+from contracts.checking import Findings, Skip
 from contracts.http import Client
 from contracts.idempotency.session import (
     CONFLICT,
@@ -18,7 +19,6 @@ from contracts.idempotency.session import (
     same_answer,
 )
 from contracts.idempotency.spec import Subject, refusal_statuses
-from contracts.security.findings import Findings, Skip
 
 REPLAY = "idempotency.replay"
 REPLAYED_HEADER = "idempotency.replayed_header"
@@ -65,19 +65,26 @@ def check_replays(session: Session) -> Replays:
         second = session.send(subject, body, key)
         if not same_answer(first, second):
             replay.add(
-                full,
+                "",
                 f"{subject.name} sent again with the same {subject.header} and body answered "
                 f"{second.status_code} with another body, not the stored {first.status_code} answer",
                 second,
+                client=full,
             )
         if marks_replays(subject, first.status_code):
             if replayed(first):
-                header.add(full, f"{subject.name}: the first request under a new key is marked as a replay", first)
+                header.add(
+                    "", f"{subject.name}: the first request under a new key is marked as a replay", first, client=full
+                )
             if not replayed(second):
-                header.add(full, f"{subject.name}: a replay lacks the documented Idempotent-Replayed: true", second)
+                header.add(
+                    "", f"{subject.name}: a replay lacks the documented Idempotent-Replayed: true", second, client=full
+                )
         made = session.count(subject, body)
         if made is not None and made > 1:
-            replay.add(full, f"{subject.name} sent twice under one key created {made} records, not one", second)
+            replay.add(
+                "", f"{subject.name} sent twice under one key created {made} records, not one", second, client=full
+            )
         other = session.varied(subject, body)
         if other is None:
             unvaried.append(f"{subject.name}: no text field to vary, the same key with another body is not checked")
@@ -88,10 +95,11 @@ def check_replays(session: Session) -> Replays:
         if third.status_code not in refusals:
             wanted = " or ".join(str(status) for status in sorted(refusals, reverse=True))
             mismatch.add(
-                full,
+                "",
                 f"{subject.name} with a used {subject.header} and another body answered {third.status_code}, "
                 f"not {wanted}",
                 third,
+                client=full,
             )
     if not checked:
         raise Skip("no create operation with an idempotency key accepted a new record: " + "; ".join(notes[:3]))
@@ -127,26 +135,39 @@ def check_concurrency(session: Session) -> tuple[Findings, str]:
     for answer in answers:
         if not (200 <= answer.status_code < 300 or answer.status_code == CONFLICT):
             found.add(
-                full,
+                "",
                 f"{subject.name}: one of {CONCURRENT} requests sent at once under one key answered "
                 f"{answer.status_code}, neither the stored answer nor 409",
                 answer,
+                client=full,
             )
     if len(created) > 1:
         shown = ", ".join(sorted(str(i) for i in created))
         last = next(a for a in answers if 200 <= a.status_code < 300)
         found.add(
-            full, f"{subject.name}: {CONCURRENT} requests sent at once under one key created records {shown}", last
+            "",
+            f"{subject.name}: {CONCURRENT} requests sent at once under one key created records {shown}",
+            last,
+            client=full,
         )
     stored = session.settle(subject, body, key)
     if not 200 <= stored.status_code < 300:
-        found.add(full, f"{subject.name}: the key never settled, sent again it answered {stored.status_code}", stored)
+        found.add(
+            "",
+            f"{subject.name}: the key never settled, sent again it answered {stored.status_code}",
+            stored,
+            client=full,
+        )
     elif created and record_id(subject, stored) not in created:
         made_by_none = record_id(subject, stored)
-        found.add(full, f"{subject.name}: sent again, the key answers record {made_by_none}, made by none", stored)
+        found.add(
+            "", f"{subject.name}: sent again, the key answers record {made_by_none}, made by none", stored, client=full
+        )
     made = session.count(subject, body)
     if made is not None and made > 1:
-        found.add(full, f"{subject.name}: {CONCURRENT} requests at once under one key left {made} records", stored)
+        found.add(
+            "", f"{subject.name}: {CONCURRENT} requests at once under one key left {made} records", stored, client=full
+        )
     statuses = ", ".join(str(a.status_code) for a in answers)
     counted = "counted by search" if made is not None else "not counted (no search over the marker field)"
     return found, f"{CONCURRENT} requests on {subject.name} answered {statuses}; records {counted}"
@@ -170,19 +191,29 @@ def check_per_company(session: Session) -> tuple[Findings, str]:
     theirs = session.send(subject, body, key, role="other")
     what = f"{subject.name} with a key another company already used"
     if not 200 <= theirs.status_code < 300:
-        found.add(other, f"{what} answered {theirs.status_code}, not a record of its own", theirs)
+        found.add("", f"{what} answered {theirs.status_code}, not a record of its own", theirs, client=other)
         return found, ""
     if marks_replays(subject, theirs.status_code) and replayed(theirs):
-        found.add(other, f"{what} answered a replay (Idempotent-Replayed: true) of the other company's request", theirs)
+        found.add(
+            "",
+            f"{what} answered a replay (Idempotent-Replayed: true) of the other company's request",
+            theirs,
+            client=other,
+        )
     counted = session.count(subject, body, role="other")
     if counted is not None:
         if counted != 1:
-            found.add(other, f"{what} left {counted} records of the calling company with that body, not one", theirs)
+            found.add(
+                "",
+                f"{what} left {counted} records of the calling company with that body, not one",
+                theirs,
+                client=other,
+            )
     else:
         made = record_id(subject, theirs)
         read = session.read(subject, made, "other") if made is not None else None
         if read is not None and read.status_code != 200:
-            found.add(other, f"{what} answered record {made}, which that company cannot read", read)
+            found.add("", f"{what} answered record {made}, which that company cannot read", read, client=other)
     return found, f"checked on {subject.name}"
 
 

@@ -31,6 +31,8 @@ from collections.abc import Callable, Iterator
 
 import requests
 
+from contracts import checking
+from contracts.checking import Skip
 from contracts.meter import Throttled
 from contracts.ratelimit.checks import (
     ERROR_SHAPE,
@@ -45,9 +47,7 @@ from contracts.ratelimit.checks import (
 from contracts.ratelimit.session import Session
 from contracts.ratelimit.spec import documented, probes
 from contracts.results import NO_ANSWER, RATE_LIMITED, CheckResult, Failure, Outcome, judged
-from contracts.security.findings import Skip
-from contracts.security.spec_view import Spec
-from contracts.suites import Option, option, suite
+from contracts.suites import Entry, Option, option
 from contracts.target import Target
 
 __all__ = [
@@ -77,13 +77,12 @@ CHECKS: tuple[tuple[str, str, Check], ...] = (
 )
 
 
-@suite(SUITE, default=False, options=(BUDGET, WAIT))
 def run(target: Target) -> Iterator[CheckResult]:
     """Run the rate-limit checks against ``target`` (skipped with the reason when the spec documents no limit)."""
     started = time.monotonic()
+    shared = checking.Context(target)
     try:
-        spec = Spec.load(target.spec_path)
-        names, found = documented(spec), probes(spec)
+        names, found = documented(shared.spec), probes(shared.spec)
     except Exception as exc:  # a spec that does not load or resolve stops this suite only
         failure = Failure(SETUP, f"the spec could not be read: {type(exc).__name__}: {exc}")
         yield CheckResult(SUITE, f"{SUITE}/spec", Outcome.ERROR, [failure])
@@ -98,9 +97,12 @@ def run(target: Target) -> Iterator[CheckResult]:
     if not found:
         yield _skipped("no GET without path or required parameters documents the rate-limit headers", started)
         return
-    session = Session(target, spec, found[0], int(option(target, BUDGET)), option(target, WAIT))
+    session = Session(shared, found[0], int(option(target, BUDGET)), option(target, WAIT))
     for name, rule, check in CHECKS:
         yield _run_check(session, name, rule, check)
+
+
+ENTRY = Entry(SUITE, run, default=False, options=(BUDGET, WAIT))
 
 
 def _run_check(session: Session, name: str, rule: str, check: Check) -> CheckResult:

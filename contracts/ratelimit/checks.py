@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import time
 
+from contracts.checking import Skip
 from contracts.ratelimit.headers import RETRY_AFTER as RETRY_AFTER_HEADER
 from contracts.ratelimit.headers import seconds
 from contracts.ratelimit.session import ROUNDING, Answer, Session, window_may_end
 from contracts.ratelimit.spec import LIMITED, compile_schema
 from contracts.results import Failure
-from contracts.security.findings import Skip
 from contracts.security.spec_view import json_or_none
 
 REMAINING = "ratelimit.remaining"

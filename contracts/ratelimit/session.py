@@ -8,11 +8,12 @@ from dataclasses import dataclass, field
 
 import requests
 
+from contracts import checking
+from contracts.checking import Skip
 from contracts.http import Client, curl, describe
 from contracts.ratelimit.headers import Reading, read, retry_after, seconds
 from contracts.ratelimit.spec import LIMITED, Probe
 from contracts.results import Failure
-from contracts.security.findings import Skip
 from contracts.security.spec_view import Spec
 from contracts.target import Target
 
@@ -65,10 +66,9 @@ def window_may_end(before: Answer, after: Answer, family: str | None = None) -> 
 
 @dataclass
 class Session:
-    """The target, the spec, the operation and key spent, the options, and the answers so far."""
+    """The suites' shared context (target, spec, clients), the operation and key spent, the options, the answers."""
 
-    target: Target
-    spec: Spec
+    shared: checking.Context
     probe: Probe
     budget: int  # most requests the suite sends to reach the limit
     wait: float  # most seconds it waits for a window to reset
@@ -80,6 +80,16 @@ class Session:
     sent: int = 0
     notes: list[str] = field(default_factory=list)
 
+    @property
+    def target(self) -> Target:
+        """The implementation under test."""
+        return self.shared.target
+
+    @property
+    def spec(self) -> Spec:
+        """The contract."""
+        return self.shared.spec
+
     def start(self) -> Answer:
         """The first answer, with a key that can call the operation (``Skip`` when none can, or it stays 429)."""
         roles: tuple[str | None, ...] = (None,) if self.probe.op.public else ROLES
@@ -87,7 +97,7 @@ class Session:
         for role in roles:
             if role is not None and not self.target.keys.get(role):
                 continue
-            self.role, self.client = role, Client(self.target, role)
+            self.role, self.client = role, self.shared.client(role)
             first = self.hit()
             try:
                 first = self._after_limit(first) if first.status == LIMITED else first
@@ -130,7 +140,7 @@ class Session:
     def hit(self) -> Answer:
         """Call the operation once, timed."""
         if self.client is None:
-            self.client = Client(self.target, self.role)
+            self.client = self.shared.client(self.role)
         sent = time.monotonic()
         response = self.client.call(self.probe.op.method, self.probe.op.path)
         now = time.time()

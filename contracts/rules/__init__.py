@@ -22,9 +22,9 @@ from collections.abc import Callable, Iterator
 
 import requests
 
+from contracts.checking import Broken, Skip
 from contracts.meter import Throttled
 from contracts.results import NO_ANSWER, RATE_LIMITED, CheckResult, Failure, Outcome, judged
-from contracts.rules.common import Broken, Skip
 from contracts.rules.context import Context
 from contracts.rules.dates import check_dates
 from contracts.rules.defaults import check_default_page_size, check_default_sort, check_field_defaults
@@ -33,7 +33,7 @@ from contracts.rules.explore import machine_failures
 from contracts.rules.lists import check_filters, check_pagination, check_search, check_sort
 from contracts.rules.machine import RulesMachine
 from contracts.rules.reports import check_reports
-from contracts.suites import suite
+from contracts.suites import Entry
 from contracts.target import Target
 
 __all__ = ["CHECKS", "SUITE", "Check", "Context", "RulesMachine", "machine_failures", "run"]
@@ -57,7 +57,6 @@ CHECKS: tuple[tuple[str, str, Check], ...] = (
 )
 
 
-@suite(SUITE, default=True)
 def run(target: Target) -> Iterator[CheckResult]:
     """The rules suite: the state machine, then lists, filters, sort, search, reports, deletion, defaults, dates."""
     if target.keys.get("full") is None:
@@ -70,6 +69,9 @@ def run(target: Target) -> Iterator[CheckResult]:
             yield _run_check(ctx, name, rule, check)
     finally:
         ctx.client.session.close()
+
+
+ENTRY = Entry(SUITE, run, default=True, examples="N runs of its state machine")
 
 
 def _run_check(ctx: Context, name: str, rule: str, check: Check) -> CheckResult:

@@ -1,4 +1,7 @@
-"""Failure plumbing shared by the rules checks: skips, broken setups, violations, a logged client, body readers."""
+"""Plumbing of the rules checks: violations, a logged client, body readers.
+
+``Skip`` and ``Broken`` are the suites' shared ones (``contracts.checking``), named here too for the rules modules.
+"""
 
 from __future__ import annotations
 
@@ -10,23 +13,13 @@ from typing import Any
 
 import requests
 
+from contracts.checking import Broken as Broken
+from contracts.checking import Skip as Skip
 from contracts.http import Client
 from contracts.results import Failure
 
 MISSING = (404, 405, 501)  # statuses that mean the target lacks the endpoint (the check is skipped)
 MAX_WAIT = 5.0  # seconds: a 429 whose Retry-After is longer is not waited out (a check would take hours)
-
-
-class Skip(Exception):
-    """The target lacks something a check needs (the check is SKIPPED)."""
-
-
-class Broken(Exception):
-    """A check cannot go on: the target broke a rule on the way (the check FAILED)."""
-
-    def __init__(self, failure: Failure) -> None:
-        super().__init__(failure.message)
-        self.failure = failure
 
 
 class Violation(AssertionError):

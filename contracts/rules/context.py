@@ -1,4 +1,4 @@
-"""The run's context every rules check shares (client, the target's today, unique tokens, the spec) and Findings."""
+"""The rules suite's context (the shared one, plus the target's today, unique tokens, the raw spec) and its Findings."""
 
 from __future__ import annotations
 
@@ -13,9 +13,10 @@ from typing import Any
 import requests
 import yaml
 
+from contracts import checking
+from contracts.checking import Broken, Skip
 from contracts.http import Client
-from contracts.results import Failure
-from contracts.rules.common import MISSING, Api, Broken, Skip, data_of, ids_of, payload, rows_of
+from contracts.rules.common import MISSING, Api, data_of, ids_of, payload, rows_of
 from contracts.target import Target
 
 MAX_FINDINGS = 8  # failures one check reports at most
@@ -23,11 +24,9 @@ MAX_FINDINGS = 8  # failures one check reports at most
 
 @dataclass
 class Context:
-    """What every check of one run shares."""
+    """What every rules check of one run shares: the suites' shared context, the target's today and a call log."""
 
-    target: Target
-    client: Client
-    rng: random.Random
+    shared: checking.Context
     today: dt.date
     machine_tag: str = "machine"
     last_calls: list[str] = field(default_factory=list)
@@ -35,7 +34,8 @@ class Context:
     @classmethod
     def open(cls, target: Target) -> Context:
         """Connect, and learn the target's today from GET /health (the sandbox clock), else the UTC date."""
-        client = Client(target, "full")
+        shared = checking.Context(target)
+        client = shared.client("full")
         today = dt.datetime.now(dt.UTC).date()
         try:
             health = client.call("GET", "/health")
@@ -44,7 +44,22 @@ class Context:
                 today = dt.date.fromisoformat(stamp[:10])
         except (requests.RequestException, ValueError, AttributeError):
             pass
-        return cls(target, client, random.Random(target.seed), today)  # noqa: S311 - seeded, reproducible test data
+        return cls(shared, today)
+
+    @property
+    def target(self) -> Target:
+        """The implementation under test."""
+        return self.shared.target
+
+    @property
+    def client(self) -> Client:
+        """The full key's client (its session reused for the whole run)."""
+        return self.shared.client("full")
+
+    @property
+    def rng(self) -> random.Random:
+        """Randomness from the run's seed, for reproducible test data."""
+        return self.shared.rng
 
     @property
     def api(self) -> Api:
@@ -130,17 +145,12 @@ class Context:
         return response
 
 
-class Findings:
-    """The failures one check collects (a few at most)."""
+class Findings(checking.Findings):
+    """A rules check's findings: the shared ``Findings``, reported with the full key's client, at most MAX_FINDINGS."""
 
     def __init__(self, ctx: Context) -> None:
+        super().__init__(client=ctx.client, limit=MAX_FINDINGS, tally=False)
         self.ctx = ctx
-        self.failures: list[Failure] = []
-
-    def add(self, rule: str, message: str, response: requests.Response) -> None:
-        """Record one broken rule."""
-        if len(self.failures) < MAX_FINDINGS:
-            self.failures.append(self.ctx.client.failure(rule, message, response))
 
     def same_ids(self, rule: str, what: str, response: requests.Response, expected: Sequence[int]) -> None:
         """The page holds exactly ``expected`` (as a set)."""

@@ -21,9 +21,10 @@ from collections import deque
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from contracts.checking import Broken, Skip
 from contracts.results import Failure
 from contracts.rules.clock_rules import ClockRule, Transition, clock_rules, merged, resolve
-from contracts.rules.common import Broken, Skip, data_of, ids_of, payload, rows_of
+from contracts.rules.common import data_of, ids_of, payload, rows_of
 from contracts.rules.context import Context, Findings
 from contracts.rules.target_day import target_today
 

@@ -15,8 +15,9 @@ from typing import Any
 
 import requests
 
+from contracts.checking import Skip
 from contracts.results import Failure
-from contracts.rules.common import MISSING, Skip, data_of, payload, rows_of
+from contracts.rules.common import MISSING, data_of, payload, rows_of
 from contracts.rules.context import Context, Findings
 from contracts.security.creates import create_candidates
 from contracts.security.spec_view import Operation, Schema, Spec, flatten, main_type

@@ -10,8 +10,9 @@ from urllib.parse import parse_qs, urlparse
 
 import requests
 
+from contracts.checking import Skip
 from contracts.results import Failure
-from contracts.rules.common import MISSING, Skip, ids_of, message_of, payload, rows_of
+from contracts.rules.common import MISSING, ids_of, message_of, payload, rows_of
 from contracts.rules.context import Context, Findings
 
 PAGE_LIMIT = 7  # the page size the pagination check walks with

@@ -7,8 +7,9 @@ from typing import Any
 
 import requests
 
+from contracts.checking import Broken, Skip
 from contracts.results import Failure
-from contracts.rules.common import MISSING, Broken, Skip, data_of, rows_of
+from contracts.rules.common import MISSING, data_of, rows_of
 from contracts.rules.context import Context, Findings
 
 

@@ -42,6 +42,7 @@ from collections.abc import Callable, Iterator
 
 import requests
 
+from contracts.checking import Findings, Skip
 from contracts.meter import Throttled
 from contracts.results import NO_ANSWER, RATE_LIMITED, CheckResult, Failure, Outcome, judged
 from contracts.security.auth import AUTH, check_auth
@@ -54,14 +55,13 @@ from contracts.security.fields import (
     write_only_fields,
     wrong_value,
 )
-from contracts.security.findings import Findings, Skip
 from contracts.security.fixtures import Context, Created
 from contracts.security.limits import LIMITS, check_limits, too_long
 from contracts.security.resources import Resource, find_resources, ref_target
 from contracts.security.scopes import SCOPES, check_scopes
 from contracts.security.spec_view import Operation, Spec, flatten
 from contracts.security.tenancy import BOLA, check_bola
-from contracts.suites import suite
+from contracts.suites import Entry
 from contracts.target import Target
 
 __all__ = [
@@ -103,7 +103,6 @@ CHECKS: tuple[tuple[str, str, Check], ...] = (
 )
 
 
-@suite(SUITE, default=True)
 def run(target: Target) -> Iterator[CheckResult]:
     """Run every security check against ``target``, one CheckResult each."""
     ctx = Context(target)
@@ -112,6 +111,9 @@ def run(target: Target) -> Iterator[CheckResult]:
             yield _run_check(ctx, name, rule, check)
     finally:
         ctx.cleanup()
+
+
+ENTRY = Entry(SUITE, run, default=True)
 
 
 def _run_check(ctx: Context, name: str, rule: str, check: Check) -> CheckResult:
@@ -128,6 +130,6 @@ def _run_check(ctx: Context, name: str, rule: str, check: Check) -> CheckResult:
     except requests.RequestException as exc:
         failure = Failure(rule, f"the target could not be reached: {exc}", status=NO_ANSWER)
         return judged(SUITE, label, [failure], seconds=time.monotonic() - started)
-    result = judged(SUITE, label, findings.all(), reason=reason, seconds=time.monotonic() - started)
+    result = judged(SUITE, label, findings.failures, reason=reason, seconds=time.monotonic() - started)
     ctx.target.meter.found(len(result.failures) if result.outcome is Outcome.FAILED else 0)
     return result

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from contracts.checking import Findings, Skip
 from contracts.http import Client
-from contracts.security.findings import Findings, Skip
 from contracts.security.fixtures import Context
 from contracts.security.spec_view import Operation, json_or_none
 from contracts.security.wire import formable
@@ -40,14 +40,22 @@ def check_auth(ctx: Context) -> tuple[Findings, str]:
         for op, _ in probes:
             response = ctx.send(client, op, op.path)
             if response.status_code != 401:
-                found.add(client, f"{op.operation_id} with {what} answered {response.status_code}, not 401", response)
+                found.add(
+                    "",
+                    f"{op.operation_id} with {what} answered {response.status_code}, not 401",
+                    response,
+                    client=client,
+                )
         create = write.create if write is not None else None
         if write is not None and create is not None:
             body = ctx.build_body(write, "full") if ctx.has("full") else ctx.sample(write.create_schema)
             response = ctx.send(client, create, create.path, write.wrap(create, body))
             if response.status_code != 401:
                 found.add(
-                    client, f"{create.operation_id} with {what} answered {response.status_code}, not 401", response
+                    "",
+                    f"{create.operation_id} with {what} answered {response.status_code}, not 401",
+                    response,
+                    client=client,
                 )
                 made_id = write.id_of(write.record_of(create, json_or_none(response)))
                 if response.status_code < 300 and made_id is not None:
@@ -58,9 +66,10 @@ def check_auth(ctx: Context) -> tuple[Findings, str]:
             response = ctx.send(anonymous, op, op.path)
             if response.status_code in (401, 403) or response.status_code >= 500:
                 found.add(
-                    anonymous,
+                    "",
                     f"{op.operation_id} needs no credential (security: []) but answered {response.status_code}",
                     response,
+                    client=anonymous,
                 )
     reason = "" if ctx.has("expired") else "no expired key (--key expired=...): checked unknown and missing keys only"
     return found, reason

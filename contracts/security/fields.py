@@ -7,7 +7,7 @@ from typing import Any
 
 import requests
 
-from contracts.security.findings import Findings, Skip
+from contracts.checking import Findings, Skip
 from contracts.security.fixtures import Context
 from contracts.security.resources import Resource
 from contracts.security.spec_view import Operation, Schema, flatten, json_or_none, main_type, record_schema
@@ -48,11 +48,15 @@ def check_write_only(ctx: Context) -> tuple[Findings, str]:
         for row in data if isinstance(data, list) else [data]:
             leaked = sorted(banned & set(row)) if isinstance(row, dict) else []
             if leaked:
-                found.add(full, f"{op.operation_id} returned writeOnly field(s) {', '.join(leaked)}", response)
+                found.add(
+                    "", f"{op.operation_id} returned writeOnly field(s) {', '.join(leaked)}", response, client=full
+                )
                 return
         for name, value in sent:
             if name in banned and value in response.text:
-                found.add(full, f"{op.operation_id} echoed the value sent in the writeOnly field {name}", response)
+                found.add(
+                    "", f"{op.operation_id} echoed the value sent in the writeOnly field {name}", response, client=full
+                )
                 return
 
     for res in targets:
@@ -163,21 +167,27 @@ def check_read_only(ctx: Context) -> tuple[Findings, str]:
                 response = ctx.send(full, create, create.path, res.wrap(create, body))
                 data = res.record_of(create, json_or_none(response))
                 if response.status_code >= 500:
-                    found.add(full, f"{create.operation_id} with a wrong readOnly {name} failed", response)
+                    found.add("", f"{create.operation_id} with a wrong readOnly {name} failed", response, client=full)
                 elif response.status_code < 300 and isinstance(data, dict):
                     new_id = res.id_of(data)
                     if new_id is not None:
                         ctx.extra.append((res, new_id))
                     if data.get(name) == forged:
                         found.add(
-                            full, f"{create.operation_id} stored the readOnly {name} as sent ({forged!r})", response
+                            "",
+                            f"{create.operation_id} stored the readOnly {name} as sent ({forged!r})",
+                            response,
+                            client=full,
                         )
                     elif new_id is not None:
                         again = ctx.send(full, get, ctx.path(get, new_id))
                         stored = res.record_of(get, json_or_none(again))
                         if isinstance(stored, dict) and stored.get(name) == forged:
                             found.add(
-                                full, f"{create.operation_id} stored the readOnly {name} as sent ({forged!r})", again
+                                "",
+                                f"{create.operation_id} stored the readOnly {name} as sent ({forged!r})",
+                                again,
+                                client=full,
                             )
             # on update
             op = update_of(res)
@@ -190,18 +200,25 @@ def check_read_only(ctx: Context) -> tuple[Findings, str]:
             update[name] = forged
             response = ctx.send(full, op, ctx.path(op, record.id), res.wrap(op, update))
             if response.status_code >= 500:
-                found.add(full, f"{op.operation_id} with a wrong readOnly {name} failed", response)
+                found.add("", f"{op.operation_id} with a wrong readOnly {name} failed", response, client=full)
                 continue
             if response.status_code >= 300:
                 continue
             data = res.record_of(op, json_or_none(response))
             if isinstance(data, dict) and data.get(name) == forged:
-                found.add(full, f"{op.operation_id} stored the readOnly {name} as sent ({forged!r})", response)
+                found.add(
+                    "", f"{op.operation_id} stored the readOnly {name} as sent ({forged!r})", response, client=full
+                )
                 continue
             again = ctx.send(full, get, ctx.path(get, record.id))
             stored = res.record_of(get, json_or_none(again))
             if again.status_code != 200 or (isinstance(stored, dict) and stored.get(name) == forged):
-                found.add(full, f"after {op.operation_id} with {name}={forged!r} the record reads back wrong", again)
+                found.add(
+                    "",
+                    f"after {op.operation_id} with {name}={forged!r} the record reads back wrong",
+                    again,
+                    client=full,
+                )
             if isinstance(stored, dict) and record.stable:
                 record.snapshot = stored
     return found, ""

@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import copy
 import json
-import random
 import re
 import uuid
 from collections.abc import Iterator
@@ -15,9 +14,10 @@ from urllib.parse import quote
 
 import requests
 
+from contracts import checking
+from contracts.checking import Skip
 from contracts.credentials import credentials_of, refused
 from contracts.http import Client, redact, refusal
-from contracts.security.findings import Skip
 from contracts.security.resources import Resource, find_resources, first_param, ref_target
 from contracts.security.spec_view import FORM, Json, Operation, Schema, Spec, flatten, json_or_none, main_type
 from contracts.security.wire import formable
@@ -42,15 +42,18 @@ class Created:
 
 
 class Context:
-    """The target, the spec, our records and the helpers every check shares."""
+    """The suites' shared context (target, spec, seeded randomness, clients), our records and the checks' helpers.
+
+    The idempotency and webhooks suites build on it too: it knows how to make and find the spec's records.
+    """
 
     def __init__(self, target: Target) -> None:
+        self.shared = checking.Context(target)
         self.target = target
-        self.spec = Spec.load(target.spec_path)
-        self.rng = random.Random(target.seed)  # noqa: S311 - reproducible test data, not cryptography
+        self.spec: Spec = self.shared.spec
+        self.rng = self.shared.rng
         self.marker = f"sec{self.rng.getrandbits(40):010x}"
         self.resources = find_resources(self.spec)
-        self.clients: dict[str, Client] = {}
         self.created: dict[str, Created] = {}
         self.extra: list[tuple[Resource, Any]] = []
         self.notes: list[str] = []
@@ -64,13 +67,11 @@ class Context:
 
     def has(self, role: str) -> bool:
         """Whether the target has a key for ``role``."""
-        return bool(self.target.keys.get(role))
+        return self.shared.has(role)
 
     def client(self, role: str) -> Client:
-        """A client per role (session reused)."""
-        if role not in self.clients:
-            self.clients[role] = formable(Client(self.target, role))
-        return self.clients[role]
+        """The shared client of ``role`` (session reused), able to send form bodies where an operation asks."""
+        return formable(self.shared.client(role))
 
     def need(self, role: str, what: str) -> Client:
         """The role's client, or skip the check (no key for the role, or the target refuses it)."""

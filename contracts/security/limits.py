@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from contracts.security.findings import Findings
+from contracts.checking import Findings
 from contracts.security.fixtures import Context
 from contracts.security.spec_view import Operation, Schema, flatten, json_or_none, main_type
 
@@ -46,9 +46,10 @@ def check_limits(ctx: Context) -> tuple[Findings, str]:
                     )
                     how = " (silently clamped)" if clamped else ""
                     found.add(
-                        full,
+                        "",
                         f"{op.operation_id} with {name}={shown} answered {response.status_code}{how}, not 400",
                         response,
+                        client=full,
                     )
     if ctx.has("full"):
         for res in ctx.resources.values():
@@ -71,10 +72,11 @@ def check_limits(ctx: Context) -> tuple[Findings, str]:
                 expected = invalid_status(create)
                 if response.status_code != expected:
                     found.add(
-                        full,
+                        "",
                         f"{create.operation_id} with {name} of {len(value)} characters "
                         f"(maxLength {prop['maxLength']}) answered {response.status_code}, not {expected}",
                         response,
+                        client=full,
                     )
                     made_id = res.id_of(res.record_of(create, json_or_none(response)))
                     if response.status_code < 300 and made_id is not None:

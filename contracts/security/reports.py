@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from contracts.security.findings import Findings
+from contracts.checking import Findings
 from contracts.security.fixtures import Context
 from contracts.security.identity import normalized
 from contracts.security.searches import text_param
@@ -109,10 +109,10 @@ def check_reports(ctx: Context, found: Findings) -> list[str]:
         if shared:
             response = ctx.send(ctx.client("other"), op, op.path)
             found.add(
-                ctx.client("other"),
+                BOLA_REPORTS,
                 f"{op.operation_id} of another company moved with our new records: "
                 + ", ".join(f"{path} by {moved[path]:g}" for path in shared[:5]),
                 response,
-                rule=BOLA_REPORTS,
+                client=ctx.client("other"),
             )
     return [f"reports that could not tell: {', '.join(blind)}"] if blind else []

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from contracts.checking import Findings, Skip
 from contracts.http import Client
-from contracts.security.findings import Findings, Skip
 from contracts.security.fixtures import Context
 from contracts.security.resources import Resource
 from contracts.security.spec_view import (
@@ -57,7 +57,10 @@ def check_scopes(ctx: Context) -> tuple[Findings, str]:
         names = [s for alt in missing for s in alt]
         if response.status_code != 403:
             found.add(
-                readonly, f"{op.operation_id} with a read-only key answered {response.status_code}, not 403", response
+                "",
+                f"{op.operation_id} with a read-only key answered {response.status_code}, not 403",
+                response,
+                client=readonly,
             )
             if response.status_code < 300 and res is not None and not op.path_params:
                 made_id = res.id_of(res.record_of(op, json_or_none(response)))
@@ -65,9 +68,10 @@ def check_scopes(ctx: Context) -> tuple[Findings, str]:
                     ctx.extra.append((res, made_id))
         elif names and not any(name in response.text for name in names):
             found.add(
-                readonly,
+                "",
                 f"{op.operation_id}: the 403 does not name the missing scope ({' or '.join(names)})",
                 response,
+                client=readonly,
             )
     for record in made:
         get = record.resource.get
@@ -75,13 +79,19 @@ def check_scopes(ctx: Context) -> tuple[Findings, str]:
             continue
         response = ctx.send(full, get, ctx.path(get, record.id))
         if response.status_code != 200 or record.resource.record_of(get, json_or_none(response)) != record.snapshot:
-            found.add(full, f"{record.resource.name} {record.id} changed after the read-only key's writes", response)
+            found.add(
+                "",
+                f"{record.resource.name} {record.id} changed after the read-only key's writes",
+                response,
+                client=full,
+            )
     totals_after = collection_totals(ctx, full)
     for collection, total in totals_before.items():
         if totals_after.get(collection) != total:
-            found.note(
+            found.add(
+                "",
                 f"GET {collection} counted {total} records before the read-only key's writes and "
-                f"{totals_after.get(collection)} after"
+                f"{totals_after.get(collection)} after",
             )
     return found, ""
 

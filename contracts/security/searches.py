@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from contracts.security.findings import Findings
+from contracts.checking import Findings
 from contracts.security.fixtures import Context, Created
 from contracts.security.spec_view import Json, Operation, flatten, json_or_none, main_type, unwrap
 
@@ -52,11 +52,11 @@ def check_searches(ctx: Context, found: Findings, made: list[Created]) -> list[s
                 theirs = hits(ctx, op, response) if response.status_code == 200 else []
                 if any(hit in mine for hit in theirs):
                     found.add(
-                        other,
+                        BOLA_SEARCH,
                         f"{op.operation_id} for {term!r}, a text only our {record.resource.name} {record.id} holds, "
                         "showed another company our record",
                         response,
-                        rule=BOLA_SEARCH,
+                        client=other,
                     )
                     break
         if not proven:

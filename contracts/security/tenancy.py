@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from contracts.security.findings import Findings, Skip
+from contracts.checking import Findings, Skip
 from contracts.security.fixtures import Context, Created
 from contracts.security.identity import phantom
 from contracts.security.reports import check_reports
@@ -76,20 +76,20 @@ def check_bola(ctx: Context) -> tuple[Findings, str]:
                 rule = rule_of(res, op)
                 blamed = blamed or (rule if op.method != "GET" else "")
                 found.add(
-                    other,
+                    rule,
                     f"{op.operation_id} on another company's {res.name} {record.id} answered "
                     f"{response.status_code}{leak}, not 404",
                     response,
-                    rule=rule,
+                    client=other,
                 )
         after = ctx.read(record)
         if get is not None and record.snapshot is not None and after != record.snapshot:
             response = ctx.send(ctx.client("full"), get, ctx.path(get, record.id))
             found.add(
-                ctx.client("full"),
+                blamed or BOLA,
                 f"{res.name} {record.id} changed (or vanished) after another company's requests to it",
                 response,
-                rule=blamed or BOLA,
+                client=ctx.client("full"),
             )
             record.snapshot = after  # reported here: later checks judge their own requests from this state
     for res in ctx.resources.values():
@@ -116,7 +116,7 @@ def check_exports(ctx: Context, found: Findings, made: list[Created]) -> None:
         shown = next((mark for mark in marks if mark in response.text), None)
         if response.status_code == 200 and shown is not None:
             found.add(
-                other, f"{op.operation_id} of another company showed our {shown!r}", response, rule=BOLA_DOCUMENTS
+                BOLA_DOCUMENTS, f"{op.operation_id} of another company showed our {shown!r}", response, client=other
             )
 
 
@@ -161,10 +161,10 @@ def check_list(ctx: Context, found: Findings, listing: Operation, record: Create
             continue
         if any(ctx.ours(record, row) for row in rows):
             found.add(
-                other,
+                BOLA_SEARCH if search in query else BOLA,
                 f"{listing.operation_id} of another company lists our {record.resource.name} {record.id}",
                 response,
-                rule=BOLA_SEARCH if search in query else BOLA,
+                client=other,
             )
             return
         if search not in query and (not rows or "page" not in query):

@@ -41,8 +41,8 @@ import yaml
 
 from contracts.results import CheckResult, Failure, Outcome
 from contracts.security.fixtures import Context
-from contracts.suites import suite
-from contracts.target import Target
+from contracts.suites import Entry, Setting
+from contracts.target import WEBHOOK_TOLERANCE, WEBHOOK_WAIT, Target
 from contracts.webhooks.judge import (
     DELIVERY,
     FORBIDDEN,
@@ -80,7 +80,6 @@ __all__ = [
 ]
 
 
-@suite(SUITE, default=False)  # needs a receiver the target can reach: asked for by name
 def run(target: Target) -> Iterator[CheckResult]:
     """Run the webhooks checks against ``target`` (skipped with the reason when it has no webhooks)."""
     started = time.monotonic()
@@ -113,3 +112,31 @@ def run(target: Target) -> Iterator[CheckResult]:
         yield CheckResult(SUITE, "webhooks/suite", Outcome.ERROR, [failure], seconds=time.monotonic() - started)
     finally:
         session.close()
+
+
+SETTINGS = (
+    Setting(
+        "webhook_listen",
+        "where the suite's webhook receiver listens (default: 127.0.0.1 and a free port)",
+        "HOST:PORT",
+    ),
+    Setting(
+        "webhook_public_url",
+        "the receiver's URL as the target reaches it (default: http://HOST:PORT of --webhook-listen)",
+        "URL",
+    ),
+    Setting(
+        "webhook_wait",
+        f"how long to wait for deliveries and retries (default: {WEBHOOK_WAIT:g})",
+        "SECONDS",
+        number=True,
+    ),
+    Setting(
+        "webhook_tolerance",
+        f"how far a delivery's timestamp may be off the receiver's clock (default: {WEBHOOK_TOLERANCE:g})",
+        "SECONDS",
+        number=True,
+    ),
+)
+# Needs a receiver the target can reach: asked for by name.
+ENTRY = Entry(SUITE, run, default=False, settings=SETTINGS)

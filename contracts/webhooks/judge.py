@@ -20,6 +20,7 @@ import jsonschema_rs
 from standardwebhooks import Webhook
 from standardwebhooks.webhooks import EmptyWebhookSecretError, WebhookVerificationError
 
+from contracts.checking import Findings
 from contracts.results import Failure
 from contracts.security.spec_view import Spec, flatten, types_of
 from contracts.webhooks.receiver import Received
@@ -42,24 +43,9 @@ MIN_GAP_GROWTH = 0.05  # seconds a later gap must exceed GAP_GROWTH times an ear
 GAP_GROWTH = 1.5
 
 
-class Findings:
-    """One check's failures, at most MAX_PER_RULE per rule (the rest counted in a last line)."""
-
-    def __init__(self) -> None:
-        self.items: list[Failure] = []
-        self.dropped: dict[str, int] = {}
-
-    def add(self, failure: Failure) -> None:
-        """Keep ``failure`` unless its rule already has MAX_PER_RULE."""
-        if sum(1 for item in self.items if item.rule == failure.rule) >= MAX_PER_RULE:
-            self.dropped[failure.rule] = self.dropped.get(failure.rule, 0) + 1
-            return
-        self.items.append(failure)
-
-    def all(self) -> list[Failure]:
-        """The failures, and per rule a line counting those left out."""
-        more = [Failure(rule, f"... and {n} more failure(s) of this rule") for rule, n in self.dropped.items()]
-        return [*self.items, *more]
+def findings() -> Findings:
+    """A check's findings: at most MAX_PER_RULE failures per rule, the rest counted in a last line per rule."""
+    return Findings(limit=None, per_rule=MAX_PER_RULE)
 
 
 def replay(request: Received, url: str) -> str:
@@ -102,7 +88,7 @@ class DeliveryJudge:
         """Every rule one delivery of ``event`` must keep; failures go to ``found``."""
 
         def fail(rule: str, message: str) -> None:
-            found.add(
+            found.keep(
                 Failure(
                     rule, f"{event.name} delivery {_ident(request)}: {message}", replay(request, url), shown(request)
                 )

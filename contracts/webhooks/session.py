@@ -26,7 +26,7 @@ from contracts.webhooks.judge import (
     TIMESTAMP,
     UNIQUE_IDS,
     DeliveryJudge,
-    Findings,
+    findings,
     gaps,
     grown,
     id_headers,
@@ -341,7 +341,7 @@ class Session:
             return CheckResult(SUITE, name, Outcome.SKIPPED, reason=f"not triggered: {result.skip}")
         if unreachable is not None and expects:
             return judged(SUITE, name, [*result.problems, unreachable])
-        found = Findings()
+        found = findings()
         for request in mine:
             self.judge.check(request, event, secret, url, found)
         for request in theirs:
@@ -354,19 +354,21 @@ class Session:
                     f"{about} never arrived: triggered by {expect.trigger}, "
                     f"nothing within {self.target.webhook_wait:g} s (--webhook-wait)"
                 )
-                found.add(Failure(DELIVERY, message, expect.reproduction))
+                found.keep(Failure(DELIVERY, message, expect.reproduction))
             elif len(hits) > 1:
                 ids = [_delivery_key(hit, event) for hit in hits]
                 same = len(set(ids)) == 1
                 how = "the same delivery was sent again after the receiver answered 200" if same else "separately"
                 message = f"{about} arrived {len(hits)} times ({how}; delivery ids {', '.join(ids)})"
-                found.add(Failure(ONCE, message, replay(hits[-1], url), shown(hits[-1])))
+                found.keep(Failure(ONCE, message, replay(hits[-1], url), shown(hits[-1])))
         checked = len(mine) + len(theirs)
         triggers = "; ".join(dict.fromkeys(expect.trigger for expect in expects))
         reason = f"triggered by {triggers}; {checked} delivery attempt(s) checked" if triggers else ""
         if result.skip:
             reason = f"not triggered ({result.skip}); the {checked} delivery attempt(s) of it that arrived were checked"
-        return judged(SUITE, name, [*result.problems, *found.all()], reason=reason, seconds=time.monotonic() - started)
+        return judged(
+            SUITE, name, [*result.problems, *found.failures], reason=reason, seconds=time.monotonic() - started
+        )
 
     def check_deliveries(
         self, received: list[Received], secret: str | None, unreachable: Failure | None, url: str
@@ -377,25 +379,25 @@ class Session:
             return judged(SUITE, name, [unreachable])
         if not received:
             return CheckResult(SUITE, name, Outcome.SKIPPED, reason="no delivery arrived, so none could be compared")
-        found = Findings()
+        found = findings()
         if secret is None:
-            found.add(Failure(SIGNATURE, "the subscription's create response carries no secret to verify signatures"))
+            found.keep(Failure(SIGNATURE, "the subscription's create response carries no secret to verify signatures"))
         allowed = set(self.subscribable) | {e.name for e in self.events if not e.emits}
         by_key: dict[str, list[Received]] = {}
         for request in received:
             by_key.setdefault(_delivery_key(request, self.by_name.get(request.event)), []).append(request)
             if not request.event:
-                found.add(Failure(PAYLOAD, "a delivery names no event", replay(request, url), shown(request)))
+                found.keep(Failure(PAYLOAD, "a delivery names no event", replay(request, url), shown(request)))
             elif request.event not in allowed:
                 message = f"a delivery of {request.event!r} arrived, which the subscription did not ask for"
-                found.add(Failure(DELIVERY, message, replay(request, url), shown(request)))
+                found.keep(Failure(DELIVERY, message, replay(request, url), shown(request)))
         for key, requests_ in by_key.items():
             if len(requests_) > 1:
                 message = (
                     f"delivery {key} ({requests_[0].event}) was sent {len(requests_)} times, "
                     "though the receiver acknowledged the first with 200"
                 )
-                found.add(Failure(ONCE, message, replay(requests_[-1], url), shown(requests_[-1])))
+                found.keep(Failure(ONCE, message, replay(requests_[-1], url), shown(requests_[-1])))
         documented = list(dict.fromkeys(str(param.get("name")) for e in self.events for param in e.header("-id")))
         for header in documented or id_headers(None, received):
             events_by_id: dict[str, set[str]] = {}
@@ -406,16 +408,16 @@ class Session:
             for value, carried in events_by_id.items():
                 if len(carried) > 1:
                     shown_ids = ", ".join(sorted(carried)[:4])
-                    found.add(Failure(UNIQUE_IDS, f"{header} {value} was used by {len(carried)} events ({shown_ids})"))
+                    found.keep(Failure(UNIQUE_IDS, f"{header} {value} was used by {len(carried)} events ({shown_ids})"))
         by_event: dict[str, set[str]] = {}
         for key, requests_ in by_key.items():
             if requests_[0].event_id:
                 by_event.setdefault(requests_[0].event_id, set()).add(key)
         for event_id, keys in by_event.items():
             if len(keys) > 1:
-                found.add(Failure(ONCE, f"event {event_id} was delivered {len(keys)} times as separate deliveries"))
+                found.keep(Failure(ONCE, f"event {event_id} was delivered {len(keys)} times as separate deliveries"))
         reason = f"{len(received)} deliveries, {len(by_key)} distinct delivery ids"
-        return judged(SUITE, name, found.all(), reason=reason)
+        return judged(SUITE, name, found.failures, reason=reason)
 
     def check_retries(
         self, retry: RetryCheck, retried: list[Received], unreachable: Failure | None, waited: float
@@ -441,12 +443,12 @@ class Session:
         url = self.receiver.base_url + retry.route
         first = attempts[0]
         key = _delivery_key(first, event)
-        found = Findings()
+        found = findings()
         for header in id_headers(event, attempts):
             values = list(dict.fromkeys(str(a.header(header)) for a in attempts))
             if len(values) > 1:
                 message = f"retries of delivery {key} must carry the same {header}, got {', '.join(values)}"
-                found.add(Failure(RETRIES, message, replay(attempts[-1], url), shown(attempts[-1])))
+                found.keep(Failure(RETRIES, message, replay(attempts[-1], url), shown(attempts[-1])))
         between = gaps([a.mono for a in attempts])
         timeline = ", ".join(f"+{a.mono - first.mono:.2f} s ({a.status})" for a in attempts)
         advice = (
@@ -458,7 +460,7 @@ class Session:
                 f"the receiver answered 500 to delivery {key} of {event.name}, and no retry arrived within "
                 f"{waited:.0f} s; {advice}"
             )
-            found.add(Failure(RETRIES, message, replay(first, url), shown(first)))
+            found.keep(Failure(RETRIES, message, replay(first, url), shown(first)))
         elif not grown(between):
             listed = ", ".join(f"{gap:.2f} s" for gap in between)
             if responder.acknowledged:
@@ -468,12 +470,12 @@ class Session:
                     f"delivery {key} was attempted {len(attempts)} times within {waited:.0f} s (gaps {listed}); "
                     f"growing gaps need at least three attempts: {advice}"
                 )
-            found.add(Failure(RETRIES, message, replay(attempts[-1], url), shown(attempts[-1])))
+            found.keep(Failure(RETRIES, message, replay(attempts[-1], url), shown(attempts[-1])))
         ok_at = next((i for i, a in enumerate(attempts) if 200 <= a.status < 300), None)
         if ok_at is not None and ok_at < len(attempts) - 1:
             message = f"delivery {key} was sent again after the receiver answered 200 ({timeline})"
-            found.add(Failure(ONCE, message, replay(attempts[-1], url), shown(attempts[-1])))
-        return judged(SUITE, name, found.all(), reason=f"attempts of delivery {key}: {timeline}")
+            found.keep(Failure(ONCE, message, replay(attempts[-1], url), shown(attempts[-1])))
+        return judged(SUITE, name, found.failures, reason=f"attempts of delivery {key}: {timeline}")
 
     # plumbing
 

@@ -18,7 +18,7 @@ import yaml
 from faulty import serve, settings
 
 from contracts import Keys, Target
-from contracts.rules.common import Skip
+from contracts.checking import Skip
 from contracts.rules.context import Context
 from contracts.rules.dates import check_dates
 from contracts.rules.target_day import target_today

@@ -15,9 +15,8 @@ import pytest
 import yaml
 from faulty import VARIANTS, Variant, checks_by_name, serve, variants_of
 
-from contracts import Keys, Outcome, Report, Target, run
+from contracts import Keys, Outcome, Report, Target, builtin, run
 from contracts import idempotency as idem
-from contracts import suites as registry
 from contracts.idempotency.spec import idempotent_operations, key_header, refusal_statuses, subjects
 from contracts.report import failures_text
 from contracts.security.resources import find_resources
@@ -144,6 +143,7 @@ def test_a_spec_without_the_header_skips_the_suite_with_the_reason(tmp_path: Pat
 
 
 def test_it_runs_by_default_and_by_name() -> None:
+    registry = builtin.suites()
     assert "idempotency" in registry.defaults()
     assert registry.choose(None)[-1] == "idempotency"
     assert registry.choose(["idempotency"]) == ("idempotency",)

@@ -29,11 +29,11 @@ from wsgi_server import serve_wsgi
 
 from contracts import CheckResult, Failure, Keys, Outcome, Report, Target, engine, partial
 from contracts import runner as runner_module
-from contracts import suites as registry
 from contracts.interrupt import NOTICE
 from contracts.meter import Counts
 from contracts.results import SuiteRun
 from contracts.runinfo import RunInfo
+from contracts.suites import Entry, Registry
 from contracts.verdict import ExitCode, judge
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -187,10 +187,10 @@ def test_a_hand_written_suite_interrupted_keeps_its_checks_and_stops_the_run(mon
 
         return run
 
-    monkeypatch.setattr(registry, "get", suite)
+    registry = Registry(Entry(name, suite(name), default=True) for name in ("rules", "security"))
     monkeypatch.setattr(runner_module.probe, "reach", lambda target: _Reach())
     target = Target("http://127.0.0.1:9", ROOT / "openapi.yaml", keys=Keys(full=KEY), suites=("rules", "security"))
-    report = runner_module.run(target)
+    report = runner_module.run(target, registry=registry)
     assert started == ["rules"]
     assert [(check.name, check.outcome) for check in report.checks] == [("first", Outcome.PASSED)]
     assert [(run.name, run.interrupted) for run in report.runs] == [("rules", True)]

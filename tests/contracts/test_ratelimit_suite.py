@@ -20,9 +20,8 @@ import pytest
 import yaml
 from faulty import SHORT_WINDOW, VARIANTS, Variant, checks_by_name, serve, settings, variants_of
 
-from contracts import Keys, Outcome, Report, Target, run
+from contracts import Keys, Outcome, Report, Target, builtin, run
 from contracts import ratelimit as rl
-from contracts import suites as registry
 from contracts.cli import configured_target, main, parser
 from contracts.http import Client
 from contracts.ratelimit.headers import IETF_FAMILY, X_FAMILY, Reading, read, retry_after
@@ -30,6 +29,7 @@ from contracts.ratelimit.spec import documented, probes
 from contracts.report import failures_text
 from contracts.results import CheckResult
 from contracts.security.spec_view import Spec
+from contracts.suites import Entry, Registry, option
 from contracts.target import SANDBOX_KEYS
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -227,6 +227,7 @@ def test_retry_after_in_seconds_or_as_a_date() -> None:
 
 
 def test_the_registry_lists_both_suites_and_keeps_rate_limits_out_of_the_defaults() -> None:
+    registry = builtin.suites()
     names = registry.names()
     assert names[:5] == ["conformance", "stateful", "rules", "security", "webhooks"]
     assert names[-2:] == ["idempotency", "ratelimit"]
@@ -264,32 +265,33 @@ def test_the_config_file_names_new_suites_and_options_flags_win(tmp_path: Path) 
     )
     target = configured_target(parser().parse_args(["run", "--config", str(config), "--ratelimit-wait", "9"]))
     assert target.suites == ("idempotency", "ratelimit")
-    assert registry.option(target, rl.BUDGET) == 40
-    assert registry.option(target, rl.WAIT) == 9.0
+    assert option(target, rl.BUDGET) == 40
+    assert option(target, rl.WAIT) == 9.0
     plain = configured_target(parser().parse_args(["run", "--base-url", "http://127.0.0.1:9/api/v1"]))
-    assert plain.suites == tuple(registry.defaults())
-    assert registry.option(plain, rl.BUDGET) == 300
+    assert plain.suites == tuple(builtin.suites().defaults())
+    assert option(plain, rl.BUDGET) == 300
 
 
 @pytest.fixture
-def extra_suite(monkeypatch: pytest.MonkeyPatch) -> str:
-    """A suite registered for one test only: it calls GET /me once."""
-    monkeypatch.setattr(registry, "_SUITES", dict(registry._SUITES))
+def with_extra() -> Registry:
+    """The built-in suites and one more, in a registry of this test's own: it calls GET /me once."""
 
-    @registry.suite("extra")
     def extra(target: Target) -> Iterator[CheckResult]:
         response = Client(target).call("GET", "/me")
         yield CheckResult("extra", "extra/me", Outcome.PASSED if response.ok else Outcome.FAILED)
 
-    return "extra"
+    registry = builtin.suites()
+    registry.add(Entry("extra", extra, default=False))
+    return registry
 
 
 @pytest.mark.live
-def test_a_suite_plugs_in_by_registering_alone(extra_suite: str, capsys: pytest.CaptureFixture[str]) -> None:
-    assert extra_suite in registry.names()
-    assert extra_suite not in registry.defaults()
+def test_a_suite_plugs_in_by_registering_alone(with_extra: Registry, capsys: pytest.CaptureFixture[str]) -> None:
+    assert "extra" in with_extra.names()
+    assert "extra" not in with_extra.defaults()
+    assert "extra" not in builtin.suites().names()  # the registry is the test's own, not the process's
     with serve() as base_url:
-        code = main(["run", "--base-url", base_url, "--suite", extra_suite])
+        code = main(["run", "--base-url", base_url, "--suite", "extra"], with_extra)
     out = capsys.readouterr().out
     assert code == 0, out[-2000:]
     assert "OK (exit 0): every check held (1 passed, 0 skipped; 1 of 1 requests answered)" in out

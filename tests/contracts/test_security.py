@@ -18,6 +18,7 @@ from werkzeug.wrappers import Request, Response
 
 from contracts import Keys, Outcome, Report, Target, run
 from contracts import security as sec
+from contracts.checking import Skip
 from contracts.report import failures_text
 from contracts.security import reports, searches, tenancy
 from contracts.target import SANDBOX_KEYS
@@ -238,7 +239,7 @@ def test_a_spec_with_nothing_to_create_is_skipped_with_a_reason_not_an_empty_one
     )
     target = Target("http://127.0.0.1:9", spec, keys=Keys(**SANDBOX_KEYS), suites=("security",), seed=1)
     context = sec.fixtures.Context(target)
-    with pytest.raises(sec.findings.Skip, match=r"the spec has no collection this suite can create in .+ among \d"):
+    with pytest.raises(Skip, match=r"the spec has no collection this suite can create in .+ among \d"):
         context.setup()
 
 

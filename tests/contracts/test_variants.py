@@ -6,8 +6,6 @@ paths its defect lives on (a copy of openapi.yaml cut down to them), to keep the
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
 from pathlib import Path
 from typing import Any
 
@@ -15,8 +13,7 @@ import pytest
 import yaml
 from faulty import VARIANTS, Variant, serve
 
-from contracts import Keys, Report, Target, run
-from contracts import suites as registry
+from contracts import Keys, Report, Target, builtin, run
 from contracts.report import failures_text
 from contracts.target import SANDBOX_KEYS
 
@@ -24,23 +21,11 @@ pytestmark = pytest.mark.live
 
 ROOT = Path(__file__).resolve().parents[2]
 SPEC = ROOT / "openapi.yaml"
-SUITE_MODULES = {
-    "conformance": "contracts.conformance",
-    "stateful": "contracts.stateful",
-    "rules": "contracts.rules",
-    "security": "contracts.security",
-    "webhooks": "contracts.webhooks",
-    "idempotency": "contracts.idempotency",
-    "ratelimit": "contracts.ratelimit",
-}
 
 
 def available_suites() -> set[str]:
-    """The suites whose modules exist (all of them once every suite is written)."""
-    present = {name for name, module in SUITE_MODULES.items() if importlib.util.find_spec(module) is not None}
-    for name in sorted(present):
-        importlib.import_module(SUITE_MODULES[name])  # registers it
-    return present & set(registry.names())
+    """The built-in suites."""
+    return set(builtin.suites().names())
 
 
 def cut_spec(paths: tuple[str, ...], folder: Path) -> Path:
@@ -97,7 +82,7 @@ def test_the_defect_is_caught(variant: Variant, tmp_path: Path) -> None:
 
 
 def test_the_unmodified_sandbox_passes_every_suite() -> None:
-    every = registry.names()
+    every = builtin.suites().names()
     suites = tuple(name for name in every if name in available_suites())
     with serve() as base_url:
         report = run(target(base_url, suites, max_examples=5))

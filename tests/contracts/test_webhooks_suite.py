@@ -46,7 +46,7 @@ from contracts.webhooks.judge import (
     SIGNATURE,
     TIMESTAMP,
     DeliveryJudge,
-    Findings,
+    findings,
     grown,
     hex_signature_problem,
     standard_signature_problem,
@@ -206,15 +206,15 @@ def test_timestamps_are_judged_against_the_tolerance() -> None:
     old = delivery(SECRET, at=time.time() - 600)
 
     def rules(tolerance: float) -> set[str]:
-        found = Findings()
+        found = findings()
         DeliveryJudge(spec, tolerance).check(old, event, SECRET, "http://receiver/x/events", found)
-        return {failure.rule for failure in found.all()}
+        return {failure.rule for failure in found.failures}
 
     assert rules(300) == {TIMESTAMP}
     assert rules(3600) == set()
-    found = Findings()
+    found = findings()
     DeliveryJudge(spec, 300).check(delivery(SECRET, forged=True), event, SECRET, "http://r/x", found)
-    assert {failure.rule for failure in found.all()} == {SIGNATURE}
+    assert {failure.rule for failure in found.failures} == {SIGNATURE}
 
 
 def test_the_retry_receiver_fails_attempts_until_their_gaps_grow() -> None:
