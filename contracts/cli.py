@@ -17,6 +17,7 @@ from contracts import coverage, interrupt, stateful
 from contracts import report as reporting
 from contracts import suites as registry
 from contracts.progress import Console
+from contracts.replay import command as replay_command
 from contracts.results import Report
 from contracts.runner import run
 from contracts.target import WEBHOOK_TOLERANCE, WEBHOOK_WAIT, Target, build_target, load_config
@@ -121,12 +122,15 @@ def parser() -> argparse.ArgumentParser:
                 )
     run_cmd.add_argument("--junit-xml", type=Path, help="write a JUnit XML report here")
     run_cmd.add_argument("--json", type=Path, dest="json_path", help="write a JSON report here")
+    replay_command.add_parser(commands)
     return main
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point: the exit code of ``contracts.verdict`` (2 for a usage error)."""
     args = parser().parse_args(argv)
+    if args.command == "replay":
+        return replay_command.main(args)
     try:
         target = configured_target(args)
     except (ValueError, OSError) as exc:
@@ -145,8 +149,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def report(result: Report, args: argparse.Namespace) -> int:
     """Print the failures, what could not run, the summary and the verdict; write the files asked for."""
+    replays = reporting.save_artefacts(result, [args.json_path, args.junit_xml])
     for title, text in (
-        ("Failures", reporting.failures_text(result)),
+        ("Failures", reporting.failures_text(result, replays)),
         ("Could not run", reporting.errors_text(result)),
     ):
         if text:
@@ -154,9 +159,9 @@ def report(result: Report, args: argparse.Namespace) -> int:
     if result.runs or result.checks:
         print("\n" + reporting.summary_table(result))
     if args.junit_xml:
-        reporting.write_junit(result, args.junit_xml)
+        reporting.write_junit(result, args.junit_xml, replays)
     if args.json_path:
-        reporting.write_json(result, args.json_path)
+        reporting.write_json(result, args.json_path, replays)
     verdict = result.verdict
     print("\n" + final_lines(verdict))
     return int(verdict.code)

@@ -1,0 +1,120 @@
+"""What a replay re-applies to the last answer of a sequence, to say whether the failure STILL FAILS.
+
+``same-answer``: a hand-written check judged one answer wrong; the failure stands while the target gives that
+answer again (same status, content type and JSON, apart from what it assigns anew: ids, generated numbers,
+timestamps, request ids). A changed answer means the failure as found is gone (the suite, re-run, judges the
+new answer in full).
+``status``: the check asked for a status (Schemathesis' ``positive_data_acceptance`` and
+``negative_data_rejection``: the request is re-sent byte for byte, so it is as valid or invalid as it was).
+``check``: a Schemathesis response check, re-run by name on the replayed answer (``contracts.replay.rejudge``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from contracts.replay.steps import assigned
+
+_VOLATILE_NAMES = frozenset({"request_id", "timestamp", "created", "updated", "etag"})
+MASK = "<assigned>"
+
+
+def volatile(name: str) -> bool:
+    """Whether a field of this name holds what a target makes anew on every call (ids, times, request ids)."""
+    lowered = name.lower()
+    return assigned(lowered) or lowered in _VOLATILE_NAMES or lowered.endswith(("_at", "_token", "_secret"))
+
+
+def masked(value: Any) -> Any:
+    """``value`` with every volatile field's value replaced by ``MASK`` (see ``volatile``)."""
+    if isinstance(value, dict):
+        return {key: MASK if volatile(str(key)) else masked(inner) for key, inner in value.items()}
+    if isinstance(value, list):
+        return [masked(inner) for inner in value]
+    return value
+
+
+def media(content_type: str) -> str:
+    """The media type alone (``application/json``), lower case."""
+    return content_type.split(";", 1)[0].strip().lower()
+
+
+@dataclass(frozen=True)
+class Judgement:
+    """How a replay judges the last answer (see the module's docstring for the kinds)."""
+
+    kind: str
+    rule: str
+    status: int = 0
+    content_type: str = ""
+    json: Any = None
+    allowed: tuple[str, ...] = ()  # ``status``: statuses or classes (``2xx``) that pass
+    check: str = ""  # ``check``: the Schemathesis check's name
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready."""
+        body: dict[str, Any] = {"kind": self.kind, "rule": self.rule}
+        if self.kind == "same-answer":
+            body.update(status=self.status, content_type=self.content_type, json=self.json)
+        if self.allowed:
+            body["allowed"] = list(self.allowed)
+        if self.check:
+            body["check"] = self.check
+        if self.extra:
+            body["extra"] = dict(self.extra)
+        return body
+
+    @classmethod
+    def from_dict(cls, raw: Mapping[str, Any]) -> Judgement:
+        """Read one back (``ValueError`` when malformed or of an unknown kind)."""
+        kind = str(raw.get("kind") or "")
+        if kind not in ("same-answer", "status", "check"):
+            raise ValueError(f"an unknown judgement kind {kind!r}")
+        return cls(
+            kind=kind,
+            rule=str(raw.get("rule") or ""),
+            status=int(raw.get("status") or 0),
+            content_type=str(raw.get("content_type") or ""),
+            json=raw.get("json"),
+            allowed=tuple(str(s) for s in raw.get("allowed") or ()),
+            check=str(raw.get("check") or ""),
+            extra=dict(raw.get("extra") or {}),
+        )
+
+    def describe(self) -> str:
+        """One line: what the replay requires of the last answer."""
+        if self.kind == "status":
+            return f"{self.rule}: the last answer's status must be one of {', '.join(self.allowed)}"
+        if self.kind == "check":
+            return f"{self.rule}: Schemathesis' {self.check} check, re-run on the last answer"
+        return (
+            f"{self.rule}: the answer it judged wrong (HTTP {self.status}, {self.content_type or 'no body'}) "
+            "must not come back (ids, numbers and times aside)"
+        )
+
+
+def same_answer(rule: str, status: int, content_type: str, answer: Any) -> Judgement:
+    """The judgement of a hand-written check's failure: the answer it found wrong must not recur."""
+    return Judgement("same-answer", rule, status=status, content_type=media(content_type), json=masked(answer))
+
+
+def status_in(rule: str, allowed: tuple[str, ...]) -> Judgement:
+    """The last answer's status must be one of ``allowed`` (``201``, ``4xx``)."""
+    return Judgement("status", rule, allowed=allowed)
+
+
+def status_matches(status: int, allowed: tuple[str, ...]) -> bool:
+    """Whether ``status`` is one of ``allowed`` (exact codes or ``Nxx`` classes)."""
+    return any(str(status) == item or (item.endswith("xx") and str(status)[0] == item[0]) for item in allowed)
+
+
+def recurs(judgement: Judgement, status: int, content_type: str, answer: Any) -> bool:
+    """``same-answer``: whether this answer is the one the failure judged wrong."""
+    return (
+        status == judgement.status
+        and media(content_type) == judgement.content_type
+        and masked(answer) == judgement.json
+    )

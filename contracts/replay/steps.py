@@ -1,0 +1,271 @@
+"""A replayable request: what was sent (credentials by role, never in clear), what came back, and its bindings.
+
+A ``Binding`` says that a value a step sent came from an earlier step's answer (the id a create assigned, the
+number it generated): replay reads that value from the earlier step's *new* answer and sends it instead, so a
+sequence replays against a target that assigns other ids than it did in the run.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+from jsonpointer import JsonPointer, JsonPointerException, resolve_pointer
+
+# Keys whose values a target assigns (ids, generated numbers): the values later requests may carry back.
+_ASSIGNED_SUFFIXES = ("_id", "_number")
+_ASSIGNED_NAMES = frozenset({"id", "number", "uuid", "key"})
+_WRITES = frozenset({"POST", "PUT", "PATCH"})
+IDEMPOTENCY_HEADER = "idempotency-key"
+
+
+def assigned(name: str) -> bool:
+    """Whether a field of this name holds a value the target assigns (``id``, ``customer_id``, ``invoice_number``)."""
+    lowered = name.lower()
+    return lowered in _ASSIGNED_NAMES or lowered.endswith(_ASSIGNED_SUFFIXES)
+
+
+@dataclass(frozen=True)
+class Binding:
+    """A value a step sends comes from an earlier answer.
+
+    What the step sends ``at`` (``path/2``, ``query/customer_id``, ``body/items/0/id``) is step ``source``'s
+    answer at the JSON pointer ``pointer``.
+    """
+
+    at: str
+    source: int
+    pointer: str
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready."""
+        return {"at": self.at, "from": self.source, "pointer": self.pointer}
+
+    @classmethod
+    def from_dict(cls, raw: Mapping[str, Any]) -> Binding:
+        """Read one back (``ValueError`` when it is malformed)."""
+        try:
+            return cls(str(raw["at"]), int(raw["from"]), str(raw["pointer"]))
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ValueError(f"a malformed binding {dict(raw)!r}") from exc
+
+
+@dataclass(frozen=True)
+class Step:
+    """One request of a sequence and the answer it got in the run.
+
+    ``role`` is the key role whose credential replay sends as the spec says (None: sent with none); ``headers``
+    and ``query`` hold only what the request itself carried, never a credential. ``body`` is JSON, or text when
+    ``json_body`` is False. ``status`` and ``answer`` are the run's answer (``answer``: its JSON, else None).
+    """
+
+    method: str
+    path: str
+    role: str | None = "full"
+    query: tuple[tuple[str, str], ...] = ()
+    headers: tuple[tuple[str, str], ...] = ()
+    body: Any = None
+    json_body: bool = True
+    content_type: str = ""
+    status: int = 0
+    answer: Any = None
+    answer_type: str = ""
+    bindings: tuple[Binding, ...] = ()
+
+    def line(self) -> str:
+        """``METHOD /path?query``, for the console."""
+        query = "&".join(f"{name}={value}" for name, value in self.query)
+        return f"{self.method} {self.path}" + (f"?{query}" if query else "")
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready."""
+        return {
+            "method": self.method,
+            "path": self.path,
+            "role": self.role,
+            "query": [list(pair) for pair in self.query],
+            "headers": [list(pair) for pair in self.headers],
+            "body": self.body,
+            "json_body": self.json_body,
+            "content_type": self.content_type,
+            "bindings": [binding.as_dict() for binding in self.bindings],
+            "got": {"status": self.status, "content_type": self.answer_type, "json": self.answer},
+        }
+
+    @classmethod
+    def from_dict(cls, raw: Mapping[str, Any]) -> Step:
+        """Read one back (``ValueError`` when it is malformed)."""
+        try:
+            got = raw.get("got") or {}
+            return cls(
+                method=str(raw["method"]).upper(),
+                path=str(raw["path"]),
+                role=None if raw.get("role") is None else str(raw["role"]),
+                query=tuple((str(k), str(v)) for k, v in raw.get("query") or ()),
+                headers=tuple((str(k), str(v)) for k, v in raw.get("headers") or ()),
+                body=raw.get("body"),
+                json_body=bool(raw.get("json_body", True)),
+                content_type=str(raw.get("content_type") or ""),
+                status=int(got.get("status") or 0),
+                answer=got.get("json"),
+                answer_type=str(got.get("content_type") or ""),
+                bindings=tuple(Binding.from_dict(b) for b in raw.get("bindings") or ()),
+            )
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise ValueError(f"a malformed step: {exc}") from exc
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Where values sit in a request, and where assigned values sit in an answer
+
+
+def sent_values(step: Step) -> Iterator[tuple[str, Any]]:
+    """Every place of ``step`` that may carry an assigned value, with the value.
+
+    Path segments, query values, and body fields named like one (``id``, ``*_id``, ``*_number``).
+    """
+    for index, segment in enumerate(step.path.split("/")):
+        if segment:
+            yield f"path/{index}", segment
+    for name, value in step.query:
+        yield f"query/{name}", value
+    if step.json_body:
+        for pointer, name, value in _leaves(step.body, ""):
+            if assigned(name):
+                yield f"body{pointer}", value
+
+
+def answer_values(answer: Any) -> Iterator[tuple[str, Any]]:
+    """The assigned values of an answer (JSON pointer, value): fields named ``id``, ``*_id``, ``*_number``."""
+    for pointer, name, value in _leaves(answer, ""):
+        if assigned(name) and value not in (None, "", True, False):
+            yield pointer, value
+
+
+def _leaves(value: Any, pointer: str, name: str = "") -> Iterator[tuple[str, str, Any]]:
+    if isinstance(value, dict):
+        for key, inner in value.items():
+            yield from _leaves(inner, f"{pointer}/{_escape(str(key))}", str(key))
+    elif isinstance(value, list):
+        for index, inner in enumerate(value):
+            yield from _leaves(inner, f"{pointer}/{index}", name)
+    else:
+        yield pointer, name, value
+
+
+def _escape(token: str) -> str:
+    return token.replace("~", "~0").replace("/", "~1")
+
+
+def _same(sent: Any, found: Any) -> bool:
+    """A sent value equals an answered one: ``5`` in a path is the id ``5``; booleans never match."""
+    if isinstance(sent, bool) or isinstance(found, bool):
+        return False
+    return sent == found or (isinstance(sent, str) and not isinstance(found, str) and sent == str(found))
+
+
+def bind(steps: Sequence[Step]) -> list[Step]:
+    """``steps`` with their bindings.
+
+    Each assigned-looking value a step sends is tied to the latest earlier write (POST, PUT, PATCH) whose answer
+    holds it at an ``id``/``*_id``/``*_number`` field.
+    """
+    bound: list[Step] = []
+    for index, step in enumerate(steps):
+        found: list[Binding] = []
+        for at, value in sent_values(step):
+            source = _source(steps[:index], value)
+            if source is not None:
+                found.append(Binding(at, *source))
+        bound.append(replace(step, bindings=tuple(found)))
+    return bound
+
+
+def _source(earlier: Sequence[Step], value: Any) -> tuple[int, str] | None:
+    """The latest write that answered ``value`` as a record's own ``id``, else as any assigned field."""
+    for own in (True, False):
+        for index in range(len(earlier) - 1, -1, -1):
+            step = earlier[index]
+            if step.method not in _WRITES or not 200 <= step.status < 300:
+                continue
+            for pointer, found in answer_values(step.answer):
+                if (not own or pointer.endswith("/id")) and _same(value, found):
+                    return index, pointer
+    return None
+
+
+def needed(steps: Sequence[Step], last: int) -> list[Step]:
+    """The steps up to ``last`` that the request at ``last`` needs, rebound.
+
+    Those it takes values from (transitively), and every write to a record they created (an action, an edit,
+    a payment on it).
+    """
+    keep = {last}
+    changed = True
+    while changed:
+        changed = False
+        for index in range(last):
+            if index in keep:
+                continue
+            step = steps[index]
+            feeds = any(b.source == index for kept in keep for b in steps[kept].bindings)
+            touches = step.method != "GET" and any(b.source in keep for b in step.bindings)
+            if feeds or touches:
+                keep.add(index)
+                changed = True
+    chosen = sorted(keep)
+    return bind([replace(steps[index], bindings=()) for index in chosen])
+
+
+# ----------------------------------------------------------------------------------------------------------
+# The failure's id
+
+
+def failure_id(suite: str, rule: str, steps: Sequence[Step]) -> str:
+    """``<suite>-<12 hex>``, from the suite, the rule and the sequence.
+
+    Values the target assigned (bound ones) and idempotency keys (fresh each run) are left out, so the same
+    failure on the same seed has the same id.
+    """
+    canonical = [_canonical(step) for step in steps]
+    text = json.dumps([suite, rule, canonical], sort_keys=True, default=str)
+    return f"{suite}-{hashlib.sha256(text.encode()).hexdigest()[:12]}"
+
+
+def _canonical(step: Step) -> dict[str, Any]:
+    bound = {binding.at: f"<{binding.source}{binding.pointer}>" for binding in step.bindings}
+    segments = step.path.split("/")
+    path = "/".join(bound.get(f"path/{i}", segment) for i, segment in enumerate(segments))
+    query = [(name, bound.get(f"query/{name}", value)) for name, value in step.query]
+    headers = [(name, "<fresh>" if name.lower() == IDEMPOTENCY_HEADER else value) for name, value in step.headers]
+    body = step.body
+    if step.json_body and body is not None:
+        body = json.loads(json.dumps(body))
+        for at, placeholder in bound.items():
+            if at.startswith("body/"):
+                _set(body, at[len("body") :], placeholder)
+    return {"method": step.method, "path": path, "role": step.role, "query": query, "headers": headers, "body": body}
+
+
+def pointer_get(document: Any, pointer: str) -> Any:
+    """The value at ``pointer`` (``KeyError`` when there is none)."""
+    try:
+        return resolve_pointer(document, pointer)
+    except (JsonPointerException, TypeError) as exc:
+        raise KeyError(pointer) from exc
+
+
+def _set(document: Any, pointer: str, value: Any) -> None:
+    with contextlib.suppress(JsonPointerException):
+        JsonPointer(pointer).set(document, value)
+
+
+def with_value(body: Any, pointer: str, value: Any) -> Any:
+    """A copy of a JSON ``body`` with ``value`` at ``pointer``."""
+    copy = json.loads(json.dumps(body))
+    _set(copy, pointer, value)
+    return copy
