@@ -87,6 +87,7 @@ class Client:
             headers={**(headers or {}), **(applied.headers if role is None else {})},
             json_body=json_body,
             response=response,
+            base=self.target.api,
         )
         return response
 

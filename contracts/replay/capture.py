@@ -14,18 +14,19 @@ import json
 from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 
 from contracts.http import curl, public_url, redact
 from contracts.replay.artefact import Artefact
-from contracts.replay.judgement import Judgement, same_answer
+from contracts.replay.judgement import Judgement, same_answer, without_secrets
 from contracts.replay.steps import Step, bind, failure_id, needed
 from contracts.replay.tape import Exchange
 from contracts.results import NO_ANSWER, RATE_LIMITED, CheckResult, Failure, Outcome
 from contracts.target import Target
 
-LOOKBACK = 300  # earlier requests searched for what an unmarked failing request needs
+LOOKBACK = 2000  # earlier requests of the suite searched for what an unmarked failing request needs
 _MAX_ANSWER = 20_000  # characters of an answer's JSON kept for bindings and the judgement
 
 
@@ -33,14 +34,17 @@ def attach(check: CheckResult, exchanges: Sequence[Exchange], target: Target) ->
     """``check`` with an artefact on each failure found on ``exchanges`` (the requests its suite sent for it)."""
     if check.outcome is not Outcome.FAILED or not exchanges:
         return check
+    steps: dict[int, Step] = {}  # exchanges converted so far, by position: failures of a check share them
     failures = [
-        failure if failure.replay is not None else _attach_one(check, failure, exchanges, target)
+        failure if failure.replay is not None else _attach_one(check, failure, exchanges, target, steps)
         for failure in check.failures
     ]
     return replace(check, failures=failures)
 
 
-def _attach_one(check: CheckResult, failure: Failure, exchanges: Sequence[Exchange], target: Target) -> Failure:
+def _attach_one(
+    check: CheckResult, failure: Failure, exchanges: Sequence[Exchange], target: Target, steps: dict[int, Step]
+) -> Failure:
     if not failure.reproduction or failure.status in (NO_ANSWER, RATE_LIMITED):
         return failure
     index = _find(failure.reproduction, exchanges, target)
@@ -48,14 +52,18 @@ def _attach_one(check: CheckResult, failure: Failure, exchanges: Sequence[Exchan
         return failure
     last = exchanges[index]
     if last.run:
-        chosen = [exchange for exchange in exchanges[: index + 1] if exchange.run == last.run]
-        steps = bind([step_of(exchange, target) for exchange in chosen])
+        chosen = [i for i in range(index + 1) if exchanges[i].run == last.run]
     else:
-        chosen = list(exchanges[max(0, index - LOOKBACK) : index + 1])
-        steps = needed(bind([step_of(exchange, target) for exchange in chosen]), len(chosen) - 1)
-    final = steps[-1]
+        chosen = list(range(max(0, index - LOOKBACK), index + 1))
+    for i in chosen:
+        if i not in steps:
+            steps[i] = step_of(exchanges[i], target)
+    sequence = bind([steps[i] for i in chosen])
+    if not last.run:
+        sequence = needed(sequence, len(sequence) - 1)
+    final = sequence[-1]
     judgement = same_answer(failure.rule, final.status, final.answer_type, final.answer)
-    return replace(failure, replay=artefact(check.suite, check.name, failure, steps, judgement, target))
+    return replace(failure, replay=artefact(check.suite, check.name, failure, sequence, judgement, target))
 
 
 def _find(reproduction: str, exchanges: Sequence[Exchange], target: Target) -> int | None:
@@ -97,18 +105,22 @@ def artefact(
 def step_of(exchange: Exchange, target: Target) -> Step:
     """An exchange as a Step: what the caller sent (redacted) and the answer's status, type and JSON."""
     response = exchange.response
+    path, root = exchange.path, False
+    if exchange.base and exchange.base != target.api:  # another base on the same server (its control surface)
+        path, root = urlsplit(exchange.base).path.rstrip("/") + path, True
     query = tuple((str(name), str(value)) for name, value in (exchange.params or {}).items())
     headers = tuple((str(name), str(value)) for name, value in (exchange.headers or {}).items())
     return Step(
         method=exchange.method.upper(),
-        path=exchange.path,
+        path=path,
+        root=root,
         role=exchange.role,
         query=_redacted(query, target),
         headers=_redacted(headers, target),
         body=_redacted_json(exchange.json_body, target),
         content_type="application/json" if exchange.json_body is not None else "",
         status=response.status_code,
-        answer=answer_json(response),
+        answer=without_secrets(answer_json(response)),
         answer_type=response.headers.get("Content-Type", ""),
     )
 

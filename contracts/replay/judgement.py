@@ -22,9 +22,9 @@ MASK = "<assigned>"
 
 
 def volatile(name: str) -> bool:
-    """Whether a field of this name holds what a target makes anew on every call (ids, times, request ids)."""
+    """Whether a field of this name holds what a target makes anew on every call (ids, times, secrets)."""
     lowered = name.lower()
-    return assigned(lowered) or lowered in _VOLATILE_NAMES or lowered.endswith(("_at", "_token", "_secret"))
+    return assigned(lowered) or lowered in _VOLATILE_NAMES or lowered.endswith("_at") or secret(lowered)
 
 
 def masked(value: Any) -> Any:
@@ -33,6 +33,21 @@ def masked(value: Any) -> Any:
         return {key: MASK if volatile(str(key)) else masked(inner) for key, inner in value.items()}
     if isinstance(value, list):
         return [masked(inner) for inner in value]
+    return value
+
+
+def secret(name: str) -> bool:
+    """Whether a field of this name may hold a secret (a webhook's signing secret, a password, a token)."""
+    lowered = name.lower()
+    return any(word in lowered for word in ("secret", "password", "token", "api_key", "apikey"))
+
+
+def without_secrets(value: Any) -> Any:
+    """A stored answer: ``value`` with every secret-like field's value replaced by ``<secret>``."""
+    if isinstance(value, dict):
+        return {key: "<secret>" if secret(str(key)) else without_secrets(inner) for key, inner in value.items()}
+    if isinstance(value, list):
+        return [without_secrets(inner) for inner in value]
     return value
 
 

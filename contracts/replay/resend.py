@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import IntEnum
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 
@@ -117,7 +118,9 @@ class Replay:
             cookies.update(applied.cookies)
         if body is not None and not step.json_body and step.content_type:
             headers["Content-Type"] = step.content_type
-        request = requests.Request(step.method, f"{self.target.api}{path}", headers=headers, params=query)
+        parts = urlsplit(self.target.api)
+        base = f"{parts.scheme}://{parts.netloc}" if step.root else self.target.api
+        request = requests.Request(step.method, f"{base}{path}", headers=headers, params=query)
         request.cookies = cookies
         if body is not None and step.json_body:
             request.json = json.loads(self._filled(json.dumps(body)))

@@ -16,7 +16,7 @@ from schemathesis.core.transport import Response
 from schemathesis.engine.recorder import ScenarioRecorder
 
 from contracts.http import redact
-from contracts.replay.judgement import Judgement, media, same_answer, status_in
+from contracts.replay.judgement import Judgement, media, same_answer, status_in, without_secrets
 from contracts.replay.steps import Step, bind
 from contracts.target import Target
 
@@ -91,7 +91,7 @@ def _answer(response: Response | None) -> tuple[Any, str]:
     if "json" not in content_type or len(response.content) > _MAX_ANSWER:
         return None, content_type
     try:
-        return json.loads(response.content), content_type
+        return without_secrets(json.loads(response.content)), content_type
     except ValueError:
         return None, content_type
 

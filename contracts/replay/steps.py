@@ -75,6 +75,7 @@ class Step:
     answer: Any = None
     answer_type: str = ""
     bindings: tuple[Binding, ...] = ()
+    root: bool = False  # ``path`` is from the server's root, not under the API's base URL
 
     def line(self) -> str:
         """``METHOD /path?query``, for the console."""
@@ -93,6 +94,7 @@ class Step:
             "json_body": self.json_body,
             "content_type": self.content_type,
             "bindings": [binding.as_dict() for binding in self.bindings],
+            "root": self.root,
             "got": {"status": self.status, "content_type": self.answer_type, "json": self.answer},
         }
 
@@ -114,6 +116,7 @@ class Step:
                 answer=got.get("json"),
                 answer_type=str(got.get("content_type") or ""),
                 bindings=tuple(Binding.from_dict(b) for b in raw.get("bindings") or ()),
+                root=bool(raw.get("root", False)),
             )
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise ValueError(f"a malformed step: {exc}") from exc
@@ -161,64 +164,58 @@ def _escape(token: str) -> str:
     return token.replace("~", "~0").replace("/", "~1")
 
 
-def _same(sent: Any, found: Any) -> bool:
-    """A sent value equals an answered one: ``5`` in a path is the id ``5``; booleans never match."""
-    if isinstance(sent, bool) or isinstance(found, bool):
-        return False
-    return sent == found or (isinstance(sent, str) and not isinstance(found, str) and sent == str(found))
+def _value_key(value: Any) -> str | None:
+    """How a sent and an answered value are matched: ``5`` in a path is the id ``5``; booleans never match."""
+    if isinstance(value, bool) or not isinstance(value, int | str) or value == "":
+        return None
+    return str(value)
 
 
 def bind(steps: Sequence[Step]) -> list[Step]:
     """``steps`` with their bindings.
 
-    Each assigned-looking value a step sends is tied to the latest earlier write (POST, PUT, PATCH) whose answer
-    holds it at an ``id``/``*_id``/``*_number`` field.
+    Each assigned-looking value a step sends is tied to the latest earlier write (POST, PUT, PATCH) whose
+    answer holds it as a record's own ``id``, else at another ``*_id``/``*_number`` field.
     """
+    own: dict[str, tuple[int, str]] = {}
+    other: dict[str, tuple[int, str]] = {}
     bound: list[Step] = []
     for index, step in enumerate(steps):
         found: list[Binding] = []
         for at, value in sent_values(step):
-            source = _source(steps[:index], value)
+            key = _value_key(value)
+            source = (own.get(key) or other.get(key)) if key is not None else None
             if source is not None:
                 found.append(Binding(at, *source))
         bound.append(replace(step, bindings=tuple(found)))
+        if step.method in _WRITES and 200 <= step.status < 300:
+            for pointer, value in answer_values(step.answer):
+                key = _value_key(value)
+                if key is not None:
+                    (own if pointer.endswith("/id") else other)[key] = (index, pointer)
     return bound
-
-
-def _source(earlier: Sequence[Step], value: Any) -> tuple[int, str] | None:
-    """The latest write that answered ``value`` as a record's own ``id``, else as any assigned field."""
-    for own in (True, False):
-        for index in range(len(earlier) - 1, -1, -1):
-            step = earlier[index]
-            if step.method not in _WRITES or not 200 <= step.status < 300:
-                continue
-            for pointer, found in answer_values(step.answer):
-                if (not own or pointer.endswith("/id")) and _same(value, found):
-                    return index, pointer
-    return None
 
 
 def needed(steps: Sequence[Step], last: int) -> list[Step]:
     """The steps up to ``last`` that the request at ``last`` needs, rebound.
 
-    Those it takes values from (transitively), and every write to a record they created (an action, an edit,
-    a payment on it).
+    Those it takes values from (transitively), every accepted write that names a record they created (an
+    action, an edit, a payment on it), and what those take values from.
     """
+    writes_to: dict[int, list[int]] = {}
+    for index in range(last + 1):
+        if steps[index].method != "GET" and 200 <= steps[index].status < 300:  # a refused write changed nothing
+            for binding in steps[index].bindings:
+                writes_to.setdefault(binding.source, []).append(index)
     keep = {last}
-    changed = True
-    while changed:
-        changed = False
-        for index in range(last):
-            if index in keep:
-                continue
-            step = steps[index]
-            feeds = any(b.source == index for kept in keep for b in steps[kept].bindings)
-            touches = step.method != "GET" and any(b.source in keep for b in step.bindings)
-            if feeds or touches:
+    work = [last]
+    while work:
+        current = work.pop()
+        for index in [binding.source for binding in steps[current].bindings] + writes_to.get(current, []):
+            if index not in keep and index <= last:
                 keep.add(index)
-                changed = True
-    chosen = sorted(keep)
-    return bind([replace(steps[index], bindings=()) for index in chosen])
+                work.append(index)
+    return bind([replace(steps[index], bindings=()) for index in sorted(keep)])
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -248,7 +245,15 @@ def _canonical(step: Step) -> dict[str, Any]:
         for at, placeholder in bound.items():
             if at.startswith("body/"):
                 _set(body, at[len("body") :], placeholder)
-    return {"method": step.method, "path": path, "role": step.role, "query": query, "headers": headers, "body": body}
+    return {
+        "method": step.method,
+        "root": step.root,
+        "path": path,
+        "role": step.role,
+        "query": query,
+        "headers": headers,
+        "body": body,
+    }
 
 
 def pointer_get(document: Any, pointer: str) -> Any:

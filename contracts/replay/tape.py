@@ -31,6 +31,7 @@ class Exchange:
     json_body: Any
     response: requests.Response
     run: int  # which marked run of a sequence it belongs to (0: none was marked)
+    base: str = ""  # the client's base URL, when it is not its suite's API (the sandbox's control surface)
 
 
 class Tape:
@@ -52,11 +53,12 @@ class Tape:
         headers: Mapping[str, str] | None,
         json_body: Any,
         response: requests.Response,
+        base: str = "",
     ) -> None:
-        """Keep one answered request."""
+        """Keep one answered request (``path`` under ``base``, the client's base URL)."""
         with self._lock:
             run = self._run if self._in_run else 0
-            self._exchanges.append(Exchange(role, method, path, params, headers, json_body, response, run))
+            self._exchanges.append(Exchange(role, method, path, params, headers, json_body, response, run, base))
 
     def begin(self) -> None:
         """A new run of a generated sequence starts: its steps are replayed together, apart from earlier ones."""
@@ -65,9 +67,10 @@ class Tape:
             self._in_run = True
 
     def take(self) -> list[Exchange]:
-        """Everything recorded since the last ``take``, oldest first; the tape is emptied and a marked run ends."""
+        """The window, oldest first, and the end of a marked run.
+
+        Earlier checks' requests stay on it: a later check may use the records they created.
+        """
         with self._lock:
-            taken = list(self._exchanges)
-            self._exchanges.clear()
             self._in_run = False
-            return taken
+            return list(self._exchanges)

@@ -27,7 +27,7 @@ def run_once(base_url: str, suite: str, spec: Path | None, folder: Path) -> dict
     """``contracts run`` with seed 1 and a JSON report in ``folder``; the report."""
     report = folder / "report.json"
     args = ["run", "--base-url", base_url, "--suite", suite, "--seed", "1", "--max-examples", "3"]
-    args += ["--json", str(report), *(["--spec", str(spec)] if spec else [])]
+    args += ["--json", str(report), "--junit-xml", str(folder / "junit.xml"), *(["--spec", str(spec)] if spec else [])]
     assert main(args) == 1
     body: dict[str, Any] = json.loads(report.read_text(encoding="utf-8"))
     return body
@@ -52,7 +52,8 @@ def replay_twice(
         failure = failure_of(run_once(faulty_url, suite, spec, tmp_path), rule)
         failure_id = failure["id"]
         assert failure["replay"] == f"python -m contracts replay {failure_id} --from {tmp_path / 'replay'}"
-        capsys.readouterr()
+        assert f'id="{failure_id}"' in (tmp_path / "junit.xml").read_text(encoding="utf-8")
+        assert f"id:        {failure_id}" in capsys.readouterr().out
         assert main(["replay", failure_id, "--from", str(tmp_path / "report.json")]) == 1
         still = capsys.readouterr().out
     with serve() as sandbox_url:
