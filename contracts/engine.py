@@ -432,7 +432,8 @@ class Run:
         steps = scenario.steps_of(recorder, case_ids, carried, self.target)
         if not steps:
             return None
-        judgement = scenario.judgement_for(node.name, failure.rule, steps[-1], POSITIVE_EXPECTED_STATUSES)
+        operation = scenario.operation_of(recorder, case_ids[-1])
+        judgement = scenario.judgement_for(node.name, failure.rule, steps[-1], POSITIVE_EXPECTED_STATUSES, operation)
         return capture.artefact(self.suite, self.name_for(recorder.label), failure, steps, judgement, self.target)
 
 

@@ -6,7 +6,8 @@ timestamps, request ids). A changed answer means the failure as found is gone (t
 new answer in full).
 ``status``: the check asked for a status (Schemathesis' ``positive_data_acceptance`` and
 ``negative_data_rejection``: the request is re-sent byte for byte, so it is as valid or invalid as it was).
-``check``: a Schemathesis response check, re-run by name on the replayed answer (``contracts.replay.rejudge``).
+``check``: a Schemathesis check that judges an answer alone (``RESPONSE_CHECKS``), re-run by name on the replayed
+answer (``contracts.replay.rejudge``); where it cannot be re-run, ``same-answer`` (its fields are kept too).
 """
 
 from __future__ import annotations
@@ -17,6 +18,20 @@ from typing import Any
 
 from contracts.replay.steps import assigned
 
+# Schemathesis checks that judge an answer alone, so a replay re-runs them (``contracts.replay.rejudge``).
+RESPONSE_CHECKS = frozenset(
+    {
+        "status_code_conformance",
+        "content_type_conformance",
+        "response_headers_conformance",
+        "response_schema_conformance",
+        "not_a_server_error",
+        "pagination_consistency",
+        "body_links_base_url",
+        "header_links_base_url",
+        "error_shape",
+    }
+)
 _VOLATILE_NAMES = frozenset({"request_id", "timestamp", "created", "updated", "etag"})
 MASK = "<assigned>"
 
@@ -72,7 +87,7 @@ class Judgement:
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready."""
         body: dict[str, Any] = {"kind": self.kind, "rule": self.rule}
-        if self.kind == "same-answer":
+        if self.kind in ("same-answer", "check"):
             body.update(status=self.status, content_type=self.content_type, json=self.json)
         if self.allowed:
             body["allowed"] = list(self.allowed)
@@ -114,6 +129,14 @@ class Judgement:
 def same_answer(rule: str, status: int, content_type: str, answer: Any) -> Judgement:
     """The judgement of a hand-written check's failure: the answer it found wrong must not recur."""
     return Judgement("same-answer", rule, status=status, content_type=media(content_type), json=masked(answer))
+
+
+def by_check(rule: str, check: str, operation: str, status: int, content_type: str, answer: Any) -> Judgement:
+    """Re-run Schemathesis' ``check`` on the last answer to ``operation``; the answer judged wrong as a fallback."""
+    fallback = same_answer(rule, status, content_type, answer)
+    return Judgement(
+        "check", rule, status, fallback.content_type, fallback.json, check=check, extra={"operation": operation}
+    )
 
 
 def status_in(rule: str, allowed: tuple[str, ...]) -> Judgement:

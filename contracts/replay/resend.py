@@ -24,6 +24,7 @@ from contracts.credentials.plan import basic_blob
 from contracts.http import ADMIN_VARIABLE, Client, redact
 from contracts.replay.artefact import Artefact
 from contracts.replay.judgement import recurs, status_matches
+from contracts.replay.rejudge import CannotRejudge, rejudged
 from contracts.replay.steps import IDEMPOTENCY_HEADER, Step, pointer_get, with_value
 from contracts.target import ROLES, Target
 
@@ -83,19 +84,31 @@ class Replay:
         judgement = self.artefact.judgement
         self.say(f"judged by {judgement.describe()}")
         content_type = last.headers.get("Content-Type", "")
+        why = self.artefact.message.splitlines()[0] if self.artefact.message else ""
         if judgement.kind == "status":
             failing = not status_matches(last.status_code, judgement.allowed)
-        elif judgement.kind == "same-answer":
-            failing = recurs(judgement, last.status_code, content_type, _json(last))
+        elif judgement.kind == "check":
+            failing, why = self._rejudge(last)
         else:
-            raise ReplayError(f"this version cannot re-apply a {judgement.kind!r} judgement")
+            failing = recurs(judgement, last.status_code, content_type, _json(last))
         if failing:
-            self.say(f"STILL FAILS: {self.artefact.rule}: {self.artefact.message.splitlines()[0]}")
+            self.say(f"STILL FAILS: {self.artefact.rule}: {why}")
             return Verdict.STILL_FAILS
         self.say(f"NOW PASSES: the last answer (HTTP {last.status_code}) no longer breaks {self.artefact.rule}")
         return Verdict.NOW_PASSES
 
-    # -- building a request -----------------------------------------------------------------------
+    def _rejudge(self, last: requests.Response) -> tuple[bool, str]:
+        """Re-run the Schemathesis check on ``last``; the same-answer judgement when it cannot be re-run here."""
+        judgement = self.artefact.judgement
+        step = self.artefact.steps[-1]
+        path = urlsplit(str(last.request.url)).path.removeprefix(urlsplit(self.target.api).path)
+        try:
+            why = rejudged(judgement.check, str(judgement.extra.get("operation", "")), self.target, step, path, last)
+        except CannotRejudge as exc:
+            self.say(f"cannot re-run {judgement.check} ({exc}): judged by the answer it found wrong instead")
+            failing = recurs(judgement, last.status_code, last.headers.get("Content-Type", ""), _json(last))
+            return failing, self.artefact.message.splitlines()[0] if self.artefact.message else ""
+        return bool(why), why
 
     def _prepare(self, step: Step) -> requests.PreparedRequest:
         values = {binding.at: pointer_get(self.answers[binding.source], binding.pointer) for binding in step.bindings}

@@ -16,7 +16,15 @@ from schemathesis.core.transport import Response
 from schemathesis.engine.recorder import ScenarioRecorder
 
 from contracts.http import redact
-from contracts.replay.judgement import Judgement, media, same_answer, status_in, without_secrets
+from contracts.replay.judgement import (
+    RESPONSE_CHECKS,
+    Judgement,
+    by_check,
+    media,
+    same_answer,
+    status_in,
+    without_secrets,
+)
 from contracts.replay.steps import Step, bind
 from contracts.target import Target
 
@@ -96,12 +104,20 @@ def _answer(response: Response | None) -> tuple[Any, str]:
         return None, content_type
 
 
-def judgement_for(check: str, rule: str, last: Step, accepted: Sequence[str]) -> Judgement:
+def operation_of(recorder: ScenarioRecorder, case_id: str) -> str:
+    """The label of the operation a recorded case called ('' when the recorder has no such case)."""
+    node = recorder.cases.get(case_id)
+    return node.value.operation.label if node is not None else ""
+
+
+def judgement_for(check: str, rule: str, last: Step, accepted: Sequence[str], operation: str = "") -> Judgement:
     """How a replay judges a Schemathesis check's failure.
 
-    ``positive_data_acceptance``: the statuses it accepts (``accepted``); any other: the answer it judged wrong
-    must not come back.
+    ``positive_data_acceptance``: the statuses it accepts (``accepted``); a check of the answer alone: that check,
+    re-run; any other: the answer it judged wrong must not come back.
     """
     if check == "positive_data_acceptance":
         return status_in(rule, tuple(accepted))
+    if check in RESPONSE_CHECKS and operation:
+        return by_check(rule, check, operation, last.status, last.answer_type, last.answer)
     return same_answer(rule, last.status, last.answer_type, last.answer)

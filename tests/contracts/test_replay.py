@@ -70,7 +70,13 @@ def test_a_conformance_failure_replays(tmp_path: Path, capsys: pytest.CaptureFix
     )
     assert [step["method"] + " " + step["path"] for step in artefact["steps"]][-1].startswith("GET /currencies")
     assert artefact["steps"][-1]["role"] == "full"
-    assert "STILL FAILS" in still
+    assert artefact["judgement"] == {
+        **artefact["judgement"],
+        "kind": "check",
+        "check": "response_schema_conformance",
+        "extra": {"operation": "GET /currencies"},
+    }
+    assert 'STILL FAILS: conformance.response_schema_conformance: Response violates schema: "2" is not of type' in still
     assert "NOW PASSES" in now
     assert SANDBOX_KEY not in json.dumps(artefact)
 

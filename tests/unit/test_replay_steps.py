@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from contracts.cli import main
 from contracts.replay.artefact import Artefact, ArtefactError, find, save
 from contracts.replay.judgement import recurs, same_answer, status_in, status_matches
 from contracts.replay.steps import Step, bind, failure_id, needed
@@ -95,3 +96,12 @@ def test_an_artefact_survives_its_file_and_a_missing_one_is_named(tmp_path: Path
         find("rules-000000000000", tmp_path)
     with pytest.raises(ArtefactError, match="not a failure id"):
         find("../etc/passwd", tmp_path)
+
+
+def test_replay_of_an_unknown_failure_is_a_usage_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["replay", "rules-000000000000", "--from", str(tmp_path)]) == 2
+    assert "no artefact rules-000000000000" in capsys.readouterr().err
+    (tmp_path / "replay").mkdir()
+    (tmp_path / "replay" / "rules-000000000001.json").write_text("{not json", encoding="utf-8")
+    assert main(["replay", "rules-000000000001", "--from", str(tmp_path)]) == 2
+    assert "cannot read" in capsys.readouterr().err
