@@ -200,22 +200,32 @@ def needed(steps: Sequence[Step], last: int) -> list[Step]:
     """The steps up to ``last`` that the request at ``last`` needs, rebound.
 
     Those it takes values from (transitively), every accepted write that names a record they created (an
-    action, an edit, a payment on it), and what those take values from.
+    action, an edit, a payment on it), the requests sent under the same idempotency key, and what those need.
     """
     writes_to: dict[int, list[int]] = {}
+    same_key: dict[str, list[int]] = {}  # requests sent under one idempotency key: each replays the first
     for index in range(last + 1):
         if steps[index].method != "GET" and 200 <= steps[index].status < 300:  # a refused write changed nothing
             for binding in steps[index].bindings:
                 writes_to.setdefault(binding.source, []).append(index)
+        key = idempotency_key(steps[index])
+        if key:
+            same_key.setdefault(key, []).append(index)
     keep = {last}
     work = [last]
     while work:
         current = work.pop()
-        for index in [binding.source for binding in steps[current].bindings] + writes_to.get(current, []):
+        sharing = same_key.get(idempotency_key(steps[current]) or "", [])
+        for index in [b.source for b in steps[current].bindings] + writes_to.get(current, []) + sharing:
             if index not in keep and index <= last:
                 keep.add(index)
                 work.append(index)
     return bind([replace(steps[index], bindings=()) for index in sorted(keep)])
+
+
+def idempotency_key(step: Step) -> str:
+    """The ``Idempotency-Key`` a step sent ('' when none)."""
+    return next((value for name, value in step.headers if name.lower() == IDEMPOTENCY_HEADER), "")
 
 
 # ----------------------------------------------------------------------------------------------------------

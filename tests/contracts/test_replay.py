@@ -95,3 +95,15 @@ def test_a_rules_machine_sequence_replays_with_the_ids_the_target_assigns(
     assert "STILL FAILS" in still
     assert "NOW PASSES" in now
     assert f"{len(steps)}. POST /invoices" in still
+
+
+def test_an_idempotency_failure_replays_both_requests_under_one_fresh_key(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    variant = VARIANTS["idempotency_replay_differs"]
+    artefact, still, now = replay_twice(variant, "idempotency", "idempotency.replay", tmp_path, capsys)
+    keys = [dict(step["headers"]).get("Idempotency-Key") for step in artefact["steps"]]
+    assert len(keys) == 2
+    assert keys[0] == keys[1] is not None, "the failing request is the second one sent under the first's key"
+    assert "STILL FAILS" in still
+    assert "NOW PASSES" in now

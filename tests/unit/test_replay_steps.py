@@ -49,6 +49,18 @@ def test_a_failing_request_keeps_what_it_needs_and_the_writes_to_those_records()
     assert [(b.at, b.source) for b in kept[1].bindings] == [("body/customer_id", 0)]
 
 
+def test_a_request_under_a_used_idempotency_key_keeps_the_first_one() -> None:
+    key = (("Idempotency-Key", "k-1"),)
+    steps = bind(
+        [
+            Step("POST", "/customers", headers=key, body={"name": "Ada"}, status=201, answer={"data": {"id": 3}}),
+            created("/notes", 4, text="unrelated"),
+            Step("POST", "/customers", headers=key, body={"name": "Ada"}, status=201, answer={"data": {"id": 5}}),
+        ]
+    )
+    assert [step.headers for step in needed(steps, 2)] == [key, key]
+
+
 def test_the_id_ignores_what_the_target_assigns_but_not_what_was_sent() -> None:
     first = failure_id("rules", "rules.totals", needed(sequence(7, 40), 4))
     again = failure_id("rules", "rules.totals", needed(sequence(90, 3), 4))
