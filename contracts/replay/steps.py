@@ -129,13 +129,14 @@ class Step:
 def sent_values(step: Step) -> Iterator[tuple[str, Any]]:
     """Every place of ``step`` that may carry an assigned value, with the value.
 
-    Path segments, query values, and body fields named like one (``id``, ``*_id``, ``*_number``).
+    Path segments, and query parameters and body fields named like one (``id``, ``*_id``, ``*_number``).
     """
     for index, segment in enumerate(step.path.split("/")):
         if segment:
             yield f"path/{index}", segment
     for name, value in step.query:
-        yield f"query/{name}", value
+        if assigned(name):  # ``customer_id=5``, never ``page=1``
+            yield f"query/{name}", value
     if step.json_body:
         for pointer, name, value in _leaves(step.body, ""):
             if assigned(name):
@@ -145,7 +146,7 @@ def sent_values(step: Step) -> Iterator[tuple[str, Any]]:
 def answer_values(answer: Any) -> Iterator[tuple[str, Any]]:
     """The assigned values of an answer (JSON pointer, value): fields named ``id``, ``*_id``, ``*_number``."""
     for pointer, name, value in _leaves(answer, ""):
-        if assigned(name) and value not in (None, "", True, False):
+        if assigned(name) and _value_key(value) is not None:  # (``1 in (True,)`` holds: no tuple test here)
             yield pointer, value
 
 

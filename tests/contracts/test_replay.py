@@ -2,8 +2,10 @@
 
 Each test runs one faulty variant once through the ``contracts run`` command (seed 1), takes the failure's id
 from the JSON report, and replays it with ``contracts replay`` against the same faulty target (exit 1) and
-against a fresh unmodified sandbox (exit 0): a conformance failure (one request) and a rules state-machine
-failure (a shrunk sequence whose later requests use ids the target assigns).
+against a fresh unmodified sandbox (exit 0): a conformance failure (one request), a rules state-machine
+failure (a shrunk sequence whose later requests use ids the target assigns) and an idempotency failure (two
+requests under one key). A stateful failure (Schemathesis' chain) replays against the small API of
+``test_stateful`` with and without its bug.
 """
 
 from __future__ import annotations
@@ -13,10 +15,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from faulty import VARIANTS, Variant, serve
+from test_stateful import KEY, THINGS_SPEC, Things
+from test_stateful import serve as serve_things
 from test_variants import cut_spec
 
+from contracts import Keys, Target
+from contracts import stateful as sf
 from contracts.cli import main
+from contracts.replay.resend import Replay, Verdict
 
 pytestmark = pytest.mark.live
 
@@ -107,3 +115,25 @@ def test_an_idempotency_failure_replays_both_requests_under_one_fresh_key(
     assert keys[0] == keys[1] is not None, "the failing request is the second one sent under the first's key"
     assert "STILL FAILS" in still
     assert "NOW PASSES" in now
+
+
+def test_a_stateful_chain_replays_with_the_id_its_create_assigns(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sf, "ROUNDS", 1)
+    spec = tmp_path / "things.yaml"
+    spec.write_text(yaml.safe_dump(THINGS_SPEC), encoding="utf-8")
+    shown: list[str] = []
+    with serve_things(Things("zombie")) as base_url:
+        (result,) = sf.run(Target(base_url, spec, keys=Keys(full=KEY), seed=1, max_examples=1))
+        failure = next(f for f in result.failures if f.rule == "stateful.use_after_free")
+        artefact = failure.replay
+        assert artefact is not None
+        assert KEY not in json.dumps(artefact.as_dict())
+        methods = [step.method for step in artefact.steps]
+        assert methods[0] == "POST"
+        assert methods[-2:] == ["DELETE", "GET"]
+        assert all(step.bindings for step in artefact.steps[1:]), "the DELETE and the GET use the created id"
+        assert Replay(artefact, Target(base_url, spec, keys=Keys(full=KEY)), shown.append).run() is Verdict.STILL_FAILS
+    with serve_things(Things()) as base_url:
+        assert Replay(artefact, Target(base_url, spec, keys=Keys(full=KEY)), shown.append).run() is Verdict.NOW_PASSES

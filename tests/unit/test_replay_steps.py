@@ -38,6 +38,17 @@ def test_a_value_sent_is_bound_to_the_latest_write_that_answered_it_as_an_id() -
     assert [(b.at, b.source) for b in steps[4].bindings] == [("path/2", 3)]  # the send answered that id last
 
 
+def test_the_id_1_is_bound_like_any_other() -> None:
+    steps = bind([created("/things", 1, name="x"), Step("DELETE", "/things/1", status=204)])
+    assert [(b.at, b.source, b.pointer) for b in steps[1].bindings] == [("path/2", 0, "/data/id")]
+
+
+def test_a_query_value_is_bound_only_under_an_id_like_name() -> None:
+    listing = Step("GET", "/invoices", query=(("page", "1"), ("customer_id", "1")), status=200)
+    steps = bind([created("/customers", 1, name="x"), listing])
+    assert [binding.at for binding in steps[1].bindings] == ["query/customer_id"]
+
+
 def test_a_failing_request_keeps_what_it_needs_and_the_writes_to_those_records() -> None:
     kept = needed(sequence(7, 40), 4)
     assert [step.line() for step in kept] == [
