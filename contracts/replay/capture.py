@@ -27,6 +27,13 @@ from contracts.results import NO_ANSWER, RATE_LIMITED, CheckResult, Failure, Out
 from contracts.target import Target
 
 LOOKBACK = 2000  # earlier requests of the suite searched for what an unmarked failing request needs
+# Suites whose failures follow from how many requests came before, and when: their artefact is every request
+# of the check up to the failing one, and says what a replay cannot re-create.
+_VOLUME = {
+    "ratelimit": "a rate-limit failure depends on the state of the target's window and on headers: replay re-sends "
+    "the check's requests back to back but can neither re-create the window nor re-judge its headers; re-run the "
+    "ratelimit suite to judge a fix"
+}
 _MAX_ANSWER = 20_000  # characters of an answer's JSON kept for bindings and the judgement
 
 
@@ -53,17 +60,22 @@ def _attach_one(
     last = exchanges[index]
     if last.run:
         chosen = [i for i in range(index + 1) if exchanges[i].run == last.run]
+    elif check.suite in _VOLUME:
+        chosen = [i for i in range(max(0, index - LOOKBACK), index + 1) if exchanges[i].check == last.check]
     else:
         chosen = list(range(max(0, index - LOOKBACK), index + 1))
     for i in chosen:
         if i not in steps:
             steps[i] = step_of(exchanges[i], target)
     sequence = bind([steps[i] for i in chosen])
-    if not last.run:
+    if not last.run and check.suite not in _VOLUME:
         sequence = needed(sequence, len(sequence) - 1)
     final = sequence[-1]
     judgement = same_answer(failure.rule, final.status, final.answer_type, final.answer)
-    return replace(failure, replay=artefact(check.suite, check.name, failure, sequence, judgement, target))
+    unreplayable = _VOLUME.get(check.suite, "")
+    return replace(
+        failure, replay=artefact(check.suite, check.name, failure, sequence, judgement, target, unreplayable)
+    )
 
 
 def _find(reproduction: str, exchanges: Sequence[Exchange], target: Target) -> int | None:

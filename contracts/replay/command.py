@@ -1,7 +1,8 @@
 """``contracts replay FAILURE-ID``: re-send a failure's minimal sequence and say whether it STILL FAILS.
 
 Exit codes: ``0`` NOW PASSES, ``1`` STILL FAILS, ``2`` a usage or artefact error (no such id, an unreadable
-artefact, no key for a role the sequence uses, a target that does not answer).
+artefact, no key for a role the sequence uses, a target that does not answer, a failure a replay cannot judge:
+a rate limit's).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ def add_parser(commands: Any) -> None:
         "replay",
         help="re-send a failure's minimal sequence of requests and say whether it still fails",
         epilog="exit codes: 0 NOW PASSES, 1 STILL FAILS, 2 usage or artefact error (no such failure id, no key "
-        "for a role the sequence uses, the target did not answer)",
+        "for a role the sequence uses, the target did not answer, a failure a replay cannot judge: a rate limit's)",
     )
     replay.add_argument("failure_id", metavar="FAILURE-ID", help="the id a run's report gives the failure")
     replay.add_argument("--base-url", help="the target to replay against (default: the run's base URL)")
@@ -55,8 +56,6 @@ def main(args: argparse.Namespace) -> int:
         return int(Verdict.CANNOT_REPLAY)
     print(f"Replaying {artefact.id} against {target.api}: {len(artefact.steps)} request(s)")
     print(f"  [{artefact.suite}] {artefact.check}: {artefact.rule}")
-    if artefact.unreplayable:
-        print(f"  not replayed: {artefact.unreplayable}")
     try:
         verdict = Replay(artefact, target, print).run()
     except ReplayError as exc:

@@ -81,6 +81,9 @@ class Replay:
         return self._judge(last)
 
     def _judge(self, last: requests.Response) -> Verdict:
+        if self.artefact.unreplayable:
+            self.say(f"CANNOT JUDGE: {self.artefact.unreplayable}")
+            return Verdict.CANNOT_REPLAY
         judgement = self.artefact.judgement
         self.say(f"judged by {judgement.describe()}")
         content_type = last.headers.get("Content-Type", "")

@@ -32,6 +32,7 @@ class Exchange:
     response: requests.Response
     run: int  # which marked run of a sequence it belongs to (0: none was marked)
     base: str = ""  # the client's base URL, when it is not its suite's API (the sandbox's control surface)
+    check: int = 0  # which check of the suite sent it (the checks handed over before it, see ``Tape.take``)
 
 
 class Tape:
@@ -42,6 +43,7 @@ class Tape:
         self._exchanges: deque[Exchange] = deque(maxlen=window)
         self._run = 0
         self._in_run = False
+        self._check = 0
 
     def record(
         self,
@@ -58,7 +60,8 @@ class Tape:
         """Keep one answered request (``path`` under ``base``, the client's base URL)."""
         with self._lock:
             run = self._run if self._in_run else 0
-            self._exchanges.append(Exchange(role, method, path, params, headers, json_body, response, run, base))
+            exchange = Exchange(role, method, path, params, headers, json_body, response, run, base, self._check)
+            self._exchanges.append(exchange)
 
     def begin(self) -> None:
         """A new run of a generated sequence starts: its steps are replayed together, apart from earlier ones."""
@@ -67,10 +70,11 @@ class Tape:
             self._in_run = True
 
     def take(self) -> list[Exchange]:
-        """The window, oldest first, and the end of a marked run.
+        """The window, oldest first, at the end of a check (and of a marked run).
 
         Earlier checks' requests stay on it: a later check may use the records they created.
         """
         with self._lock:
             self._in_run = False
+            self._check += 1
             return list(self._exchanges)
