@@ -71,7 +71,7 @@ def _attach_one(
     if not last.run and check.suite not in _VOLUME:
         sequence = needed(sequence, len(sequence) - 1)
     final = sequence[-1]
-    judgement = same_answer(failure.rule, final.status, final.answer_type, final.answer)
+    judgement = same_answer(failure.rule, final)
     unreplayable = _VOLUME.get(check.suite, "")
     return replace(
         failure, replay=artefact(check.suite, check.name, failure, sequence, judgement, target, unreplayable)
@@ -134,6 +134,7 @@ def step_of(exchange: Exchange, target: Target) -> Step:
         status=response.status_code,
         answer=without_secrets(answer_json(response)),
         answer_type=response.headers.get("Content-Type", ""),
+        answer_headers=tuple(response.headers),
     )
 
 

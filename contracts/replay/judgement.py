@@ -13,10 +13,10 @@ answer (``contracts.replay.rejudge``); where it cannot be re-run, ``same-answer`
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
-from contracts.replay.steps import assigned
+from contracts.replay.steps import Step, assigned
 
 # Schemathesis checks that judge an answer alone, so a replay re-runs them (``contracts.replay.rejudge``).
 RESPONSE_CHECKS = frozenset(
@@ -31,6 +31,10 @@ RESPONSE_CHECKS = frozenset(
         "header_links_base_url",
         "error_shape",
     }
+)
+# Headers a server may add or drop from one answer to the next without meaning anything by it.
+_INCIDENTAL_HEADERS = frozenset(
+    {"date", "server", "connection", "keep-alive", "content-length", "transfer-encoding", "vary", "set-cookie"}
 )
 _VOLATILE_NAMES = frozenset({"request_id", "timestamp", "created", "updated", "etag"})
 MASK = "<assigned>"
@@ -80,6 +84,7 @@ class Judgement:
     status: int = 0
     content_type: str = ""
     json: Any = None
+    headers: tuple[str, ...] = ()  # ``same-answer``: the names of the headers the wrong answer had
     allowed: tuple[str, ...] = ()  # ``status``: statuses or classes (``2xx``) that pass
     check: str = ""  # ``check``: the Schemathesis check's name
     extra: Mapping[str, Any] = field(default_factory=dict)
@@ -88,7 +93,7 @@ class Judgement:
         """JSON-ready."""
         body: dict[str, Any] = {"kind": self.kind, "rule": self.rule}
         if self.kind in ("same-answer", "check"):
-            body.update(status=self.status, content_type=self.content_type, json=self.json)
+            body.update(status=self.status, content_type=self.content_type, headers=list(self.headers), json=self.json)
         if self.allowed:
             body["allowed"] = list(self.allowed)
         if self.check:
@@ -109,6 +114,7 @@ class Judgement:
             status=int(raw.get("status") or 0),
             content_type=str(raw.get("content_type") or ""),
             json=raw.get("json"),
+            headers=tuple(str(name) for name in raw.get("headers") or ()),
             allowed=tuple(str(s) for s in raw.get("allowed") or ()),
             check=str(raw.get("check") or ""),
             extra=dict(raw.get("extra") or {}),
@@ -122,21 +128,31 @@ class Judgement:
             return f"{self.rule}: Schemathesis' {self.check} check, re-run on the last answer"
         return (
             f"{self.rule}: the answer it judged wrong (HTTP {self.status}, {self.content_type or 'no body'}) "
-            "must not come back (ids, numbers and times aside)"
+            "must not come back (the same headers and JSON, ids, numbers and times aside)"
         )
 
 
-def same_answer(rule: str, status: int, content_type: str, answer: Any) -> Judgement:
+def header_names(names: Any) -> tuple[str, ...]:
+    """The names of an answer's headers that say something (lower case, sorted, once each)."""
+    return tuple(sorted({str(name).lower() for name in names} - _INCIDENTAL_HEADERS))
+
+
+def same_answer(rule: str, last: Step) -> Judgement:
     """The judgement of a hand-written check's failure: the answer it found wrong must not recur."""
-    return Judgement("same-answer", rule, status=status, content_type=media(content_type), json=masked(answer))
-
-
-def by_check(rule: str, check: str, operation: str, status: int, content_type: str, answer: Any) -> Judgement:
-    """Re-run Schemathesis' ``check`` on the last answer to ``operation``; the answer judged wrong as a fallback."""
-    fallback = same_answer(rule, status, content_type, answer)
     return Judgement(
-        "check", rule, status, fallback.content_type, fallback.json, check=check, extra={"operation": operation}
+        "same-answer",
+        rule,
+        status=last.status,
+        content_type=media(last.answer_type),
+        json=masked(last.answer),
+        headers=header_names(last.answer_headers),
     )
+
+
+def by_check(rule: str, check: str, operation: str, last: Step) -> Judgement:
+    """Re-run Schemathesis' ``check`` on the last answer to ``operation``; the answer judged wrong as a fallback."""
+    fallback = same_answer(rule, last)
+    return replace(fallback, kind="check", check=check, extra={"operation": operation})
 
 
 def status_in(rule: str, allowed: tuple[str, ...]) -> Judgement:
@@ -149,10 +165,11 @@ def status_matches(status: int, allowed: tuple[str, ...]) -> bool:
     return any(str(status) == item or (item.endswith("xx") and str(status)[0] == item[0]) for item in allowed)
 
 
-def recurs(judgement: Judgement, status: int, content_type: str, answer: Any) -> bool:
-    """``same-answer``: whether this answer is the one the failure judged wrong."""
+def recurs(judgement: Judgement, status: int, content_type: str, answer: Any, headers: Any) -> bool:
+    """``same-answer``: whether this answer (``headers``: its header names) is the one the failure judged wrong."""
     return (
         status == judgement.status
         and media(content_type) == judgement.content_type
         and masked(answer) == judgement.json
+        and header_names(headers) == judgement.headers
     )

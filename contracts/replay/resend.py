@@ -93,7 +93,7 @@ class Replay:
         elif judgement.kind == "check":
             failing, why = self._rejudge(last)
         else:
-            failing = recurs(judgement, last.status_code, content_type, _json(last))
+            failing = recurs(judgement, last.status_code, content_type, _json(last), last.headers)
         if failing:
             self.say(f"STILL FAILS: {self.artefact.rule}: {why}")
             return Verdict.STILL_FAILS
@@ -109,7 +109,9 @@ class Replay:
             why = rejudged(judgement.check, str(judgement.extra.get("operation", "")), self.target, step, path, last)
         except CannotRejudge as exc:
             self.say(f"cannot re-run {judgement.check} ({exc}): judged by the answer it found wrong instead")
-            failing = recurs(judgement, last.status_code, last.headers.get("Content-Type", ""), _json(last))
+            failing = recurs(
+                judgement, last.status_code, last.headers.get("Content-Type", ""), _json(last), last.headers
+            )
             return failing, self.artefact.message.splitlines()[0] if self.artefact.message else ""
         return bool(why), why
 

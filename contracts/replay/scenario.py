@@ -71,6 +71,7 @@ def _step(request: Any, response: Response | None, role: str | None, target: Tar
         status=response.status_code if response is not None else 0,
         answer=answer,
         answer_type=answer_type,
+        answer_headers=tuple(response.headers) if response is not None else (),
     )
 
 
@@ -119,5 +120,5 @@ def judgement_for(check: str, rule: str, last: Step, accepted: Sequence[str], op
     if check == "positive_data_acceptance":
         return status_in(rule, tuple(accepted))
     if check in RESPONSE_CHECKS and operation:
-        return by_check(rule, check, operation, last.status, last.answer_type, last.answer)
-    return same_answer(rule, last.status, last.answer_type, last.answer)
+        return by_check(rule, check, operation, last)
+    return same_answer(rule, last)

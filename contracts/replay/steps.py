@@ -74,6 +74,7 @@ class Step:
     status: int = 0
     answer: Any = None
     answer_type: str = ""
+    answer_headers: tuple[str, ...] = ()  # the names of the answer's headers, lower case
     bindings: tuple[Binding, ...] = ()
     root: bool = False  # ``path`` is from the server's root, not under the API's base URL
 
@@ -95,7 +96,12 @@ class Step:
             "content_type": self.content_type,
             "bindings": [binding.as_dict() for binding in self.bindings],
             "root": self.root,
-            "got": {"status": self.status, "content_type": self.answer_type, "json": self.answer},
+            "got": {
+                "status": self.status,
+                "content_type": self.answer_type,
+                "headers": list(self.answer_headers),
+                "json": self.answer,
+            },
         }
 
     @classmethod
@@ -115,6 +121,7 @@ class Step:
                 status=int(got.get("status") or 0),
                 answer=got.get("json"),
                 answer_type=str(got.get("content_type") or ""),
+                answer_headers=tuple(str(name) for name in got.get("headers") or ()),
                 bindings=tuple(Binding.from_dict(b) for b in raw.get("bindings") or ()),
                 root=bool(raw.get("root", False)),
             )

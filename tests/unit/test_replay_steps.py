@@ -82,14 +82,17 @@ def test_the_id_ignores_what_the_target_assigns_but_not_what_was_sent() -> None:
     assert failure_id("rules", "rules.totals", needed(other, 4)) != first
 
 
-def test_the_same_answer_judgement_sees_past_new_ids_and_times() -> None:
+def test_the_same_answer_judgement_sees_past_new_ids_and_times_but_not_a_header_gone() -> None:
     wrong = {"data": {"id": 40, "invoice_number": "INV-40", "total": 101, "created_at": "2026-01-01T00:00:00Z"}}
-    judgement = same_answer("rules.totals", 200, "application/json; charset=utf-8", wrong)
+    headers = ("Content-Type", "Date", "X-Request-Id")
+    last = Step("GET", "/invoices/40", status=200, answer=wrong, answer_type="application/json", answer_headers=headers)
+    judgement = same_answer("rules.totals", last)
     again = {"data": {"id": 41, "invoice_number": "INV-41", "total": 101, "created_at": "2026-01-02T10:00:00Z"}}
     fixed = {"data": {"id": 41, "invoice_number": "INV-41", "total": 100, "created_at": "2026-01-02T10:00:00Z"}}
-    assert recurs(judgement, 200, "application/json", again)
-    assert not recurs(judgement, 200, "application/json", fixed)
-    assert not recurs(judgement, 422, "application/json", again)
+    assert recurs(judgement, 200, "application/json; charset=utf-8", again, ["content-type", "x-request-id"])
+    assert not recurs(judgement, 200, "application/json", fixed, headers)
+    assert not recurs(judgement, 422, "application/json", again, headers)
+    assert not recurs(judgement, 200, "application/json", again, [*headers, "Idempotent-Replayed"])
 
 
 def test_a_status_judgement_takes_codes_and_classes() -> None:
@@ -108,7 +111,7 @@ def test_an_artefact_survives_its_file_and_a_missing_one_is_named(tmp_path: Path
         rule="rules.totals",
         message="total: expected 100, got 101",
         steps=steps,
-        judgement=same_answer("rules.totals", 200, "application/json", steps[-1].answer),
+        judgement=same_answer("rules.totals", steps[-1]),
         base_url="http://127.0.0.1:8080/api/v1",
         seed=3,
     )
