@@ -3,9 +3,11 @@
 Hand-written checks (rules, security, idempotency, ratelimit, webhooks) send through ``contracts.http.Client``,
 which records on the suite's tape; a failure names its request as curl, which is found on the tape. The
 artefact is then that request and what it needs: in a marked run (the rules state machine, shrunk by
-Hypothesis) the run's steps up to it; elsewhere the earlier requests it takes values from and every write to
-the records they created (``contracts.replay.steps.needed``). A failure with no request on the tape (one about
-a webhook delivery, a count, a timing) gets none, and the report says it cannot be replayed.
+Hypothesis) the run's steps up to it; in a suite whose failures follow from the volume of requests (ratelimit)
+every request of the check up to it; elsewhere the earlier requests it takes values from, the accepted writes
+that name the records they created, and those sent under the same idempotency key
+(``contracts.replay.steps.needed``). A failure with no request on the tape (one about a webhook delivery, a
+count, a timing) gets none, and the report says it cannot be replayed.
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ _VOLUME = {
     "the check's requests back to back but can neither re-create the window nor re-judge its headers; re-run the "
     "ratelimit suite to judge a fix"
 }
-_MAX_ANSWER = 20_000  # characters of an answer's JSON kept for bindings and the judgement
+_MAX_ANSWER = 20_000  # bytes of an answer's JSON kept for bindings and the judgement (a larger one is not kept)
 
 
 def attach(check: CheckResult, exchanges: Sequence[Exchange], target: Target) -> CheckResult:
@@ -82,7 +84,8 @@ def _find(reproduction: str, exchanges: Sequence[Exchange], target: Target) -> i
     """The latest exchange whose request, as curl, is the failure's reproduction."""
     for index in range(len(exchanges) - 1, -1, -1):
         request = exchanges[index].response.request
-        if request.url and str(request.url) in reproduction and redact(curl(request, target), target) == reproduction:
+        url = redact(str(request.url or ""), target)  # a key sent in the query is a variable in the reproduction
+        if url and url in reproduction and redact(curl(request, target), target) == reproduction:
             return index
     return None
 

@@ -57,25 +57,29 @@ class Replay:
 
     def run(self) -> Verdict:
         """Send every step, show what was sent and got, and judge the last answer."""
-        session = requests.Session()
         steps = self.artefact.steps
         last: requests.Response | None = None
-        for number, step in enumerate(steps, 1):
-            try:
-                prepared = self._prepare(step)
-            except KeyError as missing:
-                self.say(
-                    f"  {number}. {step.line()}: cannot be sent, it needs {missing.args[0]} from the answer to step "
-                    f"{self._source_of(step, str(missing.args[0]))}, which has none"
-                )
-                self.say("STILL FAILS: the sequence no longer gets as far as the failing request")
-                return Verdict.STILL_FAILS
-            try:
-                last = session.send(prepared, timeout=self.target.timeout)
-            except requests.RequestException as exc:
-                raise ReplayError(f"step {number} ({step.line()}) got no answer: {exc}") from exc
-            self.answers.append(_json(last))
-            self._show(number, step, last, final=number == len(steps))
+        with requests.Session() as session:
+            for number, step in enumerate(steps, 1):
+                try:
+                    prepared = self._prepare(step)
+                except KeyError as missing:
+                    source = self._source_of(step, str(missing.args[0]))
+                    self.say(
+                        f"  {number}. {step.line()}: cannot be sent, it needs {missing.args[0]} from the answer to "
+                        f"step {source}, which has none"
+                    )
+                    self.say(
+                        f"CANNOT JUDGE: the sequence no longer gets as far as the failing request (step {source} "
+                        "answered otherwise than in the run)"
+                    )
+                    return Verdict.CANNOT_REPLAY
+                try:
+                    last = session.send(prepared, timeout=self.target.timeout)
+                except requests.RequestException as exc:
+                    raise ReplayError(f"step {number} ({step.line()}) got no answer: {exc}") from exc
+                self.answers.append(_json(last))
+                self._show(number, step, last, final=number == len(steps))
         if last is None:
             raise ReplayError("the artefact has no step to send")
         return self._judge(last)
