@@ -16,7 +16,7 @@ from typing import Any
 
 import requests
 
-WINDOW = 4000  # exchanges kept per suite: a failing sequence longer than this is cut to its last WINDOW
+WINDOW = 2000  # exchanges kept per suite (with their answers): a failing sequence is cut to its last WINDOW
 
 
 @dataclass(frozen=True)
