@@ -93,6 +93,8 @@ def test_a_rules_machine_sequence_replays_with_the_ids_the_target_assigns(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     artefact, still, now = replay_twice(VARIANTS["wrong_total"], "rules", "rules.totals", tmp_path, capsys)
+    with serve(VARIANTS["wrong_total"]) as again:  # the same failure on the same seed has the same id
+        assert failure_of(run_once(again, "rules", None, tmp_path / "again"), "rules.totals")["id"] == artefact["id"]
     steps = artefact["steps"]
     assert len(steps) >= 2, "a sequence: the customer the invoice is for, then the invoice"
     creates = [index for index, step in enumerate(steps) if step["method"] == "POST" and step["path"] == "/customers"]
