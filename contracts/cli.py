@@ -16,6 +16,7 @@ from pathlib import Path
 from contracts import builtin, interrupt
 from contracts import report as reporting
 from contracts.progress import Console
+from contracts.replay import command as replay_command
 from contracts.results import Report
 from contracts.runner import run
 from contracts.suites import Registry, configure
@@ -99,6 +100,7 @@ def parser(registry: Registry | None = None) -> argparse.ArgumentParser:
                 )
     run_cmd.add_argument("--junit-xml", type=Path, help="write a JUnit XML report here")
     run_cmd.add_argument("--json", type=Path, dest="json_path", help="write a JSON report here")
+    replay_command.add_parser(commands)
     return main
 
 
@@ -106,6 +108,8 @@ def main(argv: Sequence[str] | None = None, registry: Registry | None = None) ->
     """Entry point: the exit code of ``contracts.verdict`` (2 for a usage error); ``registry``: the suites offered."""
     registry = registry or builtin.suites()
     args = parser(registry).parse_args(argv)
+    if args.command == "replay":
+        return replay_command.main(args)
     try:
         target = configured_target(args, registry)
     except (ValueError, OSError) as exc:
@@ -124,8 +128,9 @@ def main(argv: Sequence[str] | None = None, registry: Registry | None = None) ->
 
 def report(result: Report, args: argparse.Namespace) -> int:
     """Print the failures, what could not run, the summary and the verdict; write the files asked for."""
+    replays = reporting.save_artefacts(result, [args.json_path, args.junit_xml])
     for title, text in (
-        ("Failures", reporting.failures_text(result)),
+        ("Failures", reporting.failures_text(result, replays)),
         ("Could not run", reporting.errors_text(result)),
     ):
         if text:
@@ -133,9 +138,9 @@ def report(result: Report, args: argparse.Namespace) -> int:
     if result.runs or result.checks:
         print("\n" + reporting.summary_table(result))
     if args.junit_xml:
-        reporting.write_junit(result, args.junit_xml)
+        reporting.write_junit(result, args.junit_xml, replays)
     if args.json_path:
-        reporting.write_json(result, args.json_path)
+        reporting.write_json(result, args.json_path, replays)
     verdict = result.verdict
     print("\n" + final_lines(verdict))
     return int(verdict.code)

@@ -49,6 +49,8 @@ from contracts import partial, probe, registration
 from contracts.credentials import credentials_of, provider, refused
 from contracts.http import redact, refusal
 from contracts.meter import Carried, Meter
+from contracts.replay import capture, scenario
+from contracts.replay.artefact import Artefact
 from contracts.results import NO_ANSWER, CheckResult, Failure, Outcome
 from contracts.target import Target
 
@@ -381,13 +383,27 @@ class Run:
         steps = [step.curl for step in info.steps]
         reproduction = "\n".join(steps) if len(steps) > 1 else info.code_sample
         response = recorder.find_response(case_id=info.failure.case_id or case_id)
-        return Failure(
+        failure = Failure(
             rule=f"{self.suite}.{node.name}",
             message=redact(_describe_failure(info.failure), self.target),
             reproduction=expandable(redact(reproduction, self.target)),
             response=redact(describe(response), self.target) if response is not None else "",
             status=response.status_code if response is not None else None,
         )
+        return replace(failure, replay=self._artefact(recorder, info, case_id, node, failure))
+
+    def _artefact(
+        self, recorder: ScenarioRecorder, info: Any, case_id: str, node: CheckNode, failure: Failure
+    ) -> Artefact | None:
+        """The failure's replay artefact: the chain Schemathesis reports (else the failing case) and its judgement."""
+        case_ids = [step.case_id for step in info.steps] or [info.failure.case_id or case_id]
+        carried = self.auth.carried if self.auth is not None else {}
+        steps = scenario.steps_of(recorder, case_ids, carried, self.target)
+        if not steps:
+            return None
+        operation = scenario.operation_of(recorder, case_ids[-1])
+        judgement = scenario.judgement_for(node.name, failure.rule, steps[-1], POSITIVE_EXPECTED_STATUSES, operation)
+        return capture.artefact(self.suite, self.name_for(recorder.label), failure, steps, judgement, self.target)
 
 
 def _operations(schema: BaseSchema) -> dict[str, Any]:

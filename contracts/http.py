@@ -20,6 +20,7 @@ import requests
 
 from contracts.credentials import VALID_ROLES, Applied, credentials_of, refused
 from contracts.meter import THROTTLE_STREAK, Carried, Throttled
+from contracts.replay.roles import role_of
 from contracts.results import Failure
 from contracts.target import ROLES, Target
 
@@ -77,6 +78,17 @@ class Client:
             meter.unanswered(exc, f"{method} {path}")
             raise
         meter.answered(response.status_code, self._carried(applied, method, path, response))
+        role = role_of(self.key, self.role, self.target, bearer=self.bearer)
+        meter.tape.record(
+            role,
+            method,
+            path,
+            params={**(params or {}), **(applied.params if role is None else {})},
+            headers={**(headers or {}), **(applied.headers if role is None else {})},
+            json_body=json_body,
+            response=response,
+            base=self.target.api,
+        )
         return response
 
     def credential(self, method: str, path: str) -> Applied:

@@ -16,6 +16,8 @@ from typing import Any
 
 import requests
 
+from contracts.replay.tape import Tape
+
 STATUS_CLASSES = ("2xx", "3xx", "4xx", "429", "5xx")  # "4xx" excludes 429, so the classes add up to `answered`
 NO_ANSWER_KINDS = ("connection", "timeout", "other")
 THROTTLE_STREAK = 25  # after this many 429s in a row a Client stops sending: the target is rate-limiting the suite
@@ -124,6 +126,7 @@ class Meter:
         self._first_error = ""
         self._streak = 0
         self._credentials: dict[str, dict[str, Any]] = {}
+        self.tape = Tape()  # the suite's recent exchanges, for failures' replay artefacts
 
     def answered(self, status: int, carried: Carried | None = None) -> None:
         """Count one request that got an HTTP answer (and whether it refused the role's credential it carried)."""

@@ -16,21 +16,27 @@ requests made and answered per suite, and the exit code with its reason. JUnit c
 from __future__ import annotations
 
 import json
-from dataclasses import asdict
+import shlex
+from collections.abc import Sequence
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree as ET
 
 from contracts.meter import Counts
-from contracts.results import CheckResult, Outcome, Report
+from contracts.replay import artefact as artefacts
+from contracts.results import CheckResult, Failure, Outcome, Report
 from contracts.verdict import Verdict, problems
 
 _COLUMNS = ("suite", "checks", "passed", "failed", "skipped", "errors", "requests", "answered", "429", "no answer", "s")
 
 
-def failures_text(report: Report) -> str:
-    """Every failure: the rule it broke, why, a curl reproduction and the target's answer."""
-    return _blocks(check for check in report.checks if check.outcome is Outcome.FAILED)
+def failures_text(report: Report, replays: Path | None = None) -> str:
+    """Every failure: the rule it broke, why, a curl reproduction, the target's answer, its id and replay command.
+
+    ``replays``: where the run's artefacts were saved (``save_artefacts``); None: none were.
+    """
+    return _blocks((check for check in report.checks if check.outcome is Outcome.FAILED), replays)
 
 
 def errors_text(report: Report) -> str:
@@ -38,7 +44,7 @@ def errors_text(report: Report) -> str:
     return _blocks(check for check in report.checks if check.outcome is Outcome.ERROR)
 
 
-def _blocks(checks: Any) -> str:
+def _blocks(checks: Any, replays: Path | None = None) -> str:
     blocks: list[str] = []
     for check in checks:
         for failure in check.failures:
@@ -47,8 +53,57 @@ def _blocks(checks: Any) -> str:
                 lines.append(f"  reproduce: {failure.reproduction}")
             if failure.response:
                 lines.append("  response:  " + failure.response.replace("\n", "\n             "))
+            if replays is not None and failure.replay is not None:
+                lines.append(f"  id:        {failure.replay.id}")
+                lines.append(f"  replay:    {replay_command(failure.replay, replays)}")
+            elif replays is not None:
+                lines.append("  replay:    none (no request of this failure was recorded: see the rule's message)")
             blocks.append("\n".join(lines))
     return "\n\n".join(blocks)
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Replay artefacts
+
+
+def save_artefacts(report: Report, report_paths: Sequence[Path | None]) -> Path | None:
+    """Write every failure's artefact beside the run's first report file (``contracts-report/`` without one).
+
+    Returns the directory, or None when no failure has an artefact.
+    """
+    found = [
+        failure.replay
+        for check in report.checks
+        if check.outcome is Outcome.FAILED
+        for failure in check.failures
+        if failure.replay is not None
+    ]
+    if not found:
+        return None
+    directory = artefacts.directory_for(report_paths)
+    artefacts.save(found, directory)
+    return directory
+
+
+def replay_command(artefact: artefacts.Artefact, directory: Path) -> str:
+    """The command that replays ``artefact`` saved in ``directory``."""
+    default = artefacts.DEFAULT_ROOT / artefacts.DIRECTORY
+    where = "" if directory == default else f" --from {shlex.quote(str(directory))}"
+    return artefact.command() + where
+
+
+def _failure_json(failure: Failure, replays: Path | None) -> dict[str, Any]:
+    body = {name: value for name, value in asdict(replace(failure, replay=None)).items() if name != "replay"}
+    saved = failure.replay if replays is not None else None
+    body["id"] = saved.id if saved is not None else None
+    body["replay"] = replay_command(saved, replays) if saved is not None and replays is not None else None
+    return body
+
+
+def _check_json(check: CheckResult, replays: Path | None) -> dict[str, Any]:
+    body = dict(asdict(replace(check, failures=[])))
+    body["failures"] = [_failure_json(failure, replays) for failure in check.failures]
+    return body
 
 
 def _outcomes(checks: list[CheckResult]) -> dict[str, int]:
@@ -129,8 +184,11 @@ def suite_metadata(report: Report) -> list[dict[str, Any]]:
     return found
 
 
-def write_json(report: Report, path: Path) -> None:
-    """The whole report as JSON: verdict, run metadata, suites with their traffic, checks with their failures."""
+def write_json(report: Report, path: Path, replays: Path | None = None) -> None:
+    """The whole report as JSON: verdict, run metadata, suites with their traffic, checks with their failures.
+
+    Each failure has its ``id`` and ``replay`` command when ``replays`` holds its artefact.
+    """
     verdict = report.verdict
     body = {
         "ok": verdict.code == 0,
@@ -138,7 +196,7 @@ def write_json(report: Report, path: Path) -> None:
         "verdict": verdict.as_dict(),
         "run": run_metadata(report, verdict),
         "suites": suite_metadata(report),
-        "checks": [asdict(check) for check in report.checks],
+        "checks": [_check_json(check, replays) for check in report.checks],
     }
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(body, indent=2, default=str), encoding="utf-8")
@@ -165,8 +223,11 @@ def _properties(parent: ET.Element, pairs: list[tuple[str, str]]) -> None:
         ET.SubElement(node, "property", name=name, value=value)
 
 
-def write_junit(report: Report, path: Path) -> None:
-    """JUnit XML: a testsuite per suite, a testcase per check; run and suite metadata as ``<properties>``."""
+def write_junit(report: Report, path: Path, replays: Path | None = None) -> None:
+    """JUnit XML: a testsuite per suite, a testcase per check; run and suite metadata as ``<properties>``.
+
+    Each failure names its id and replay command when ``replays`` holds its artefact.
+    """
     verdict = report.verdict
     run_props = _flat("", run_metadata(report, verdict))
     started = report.info.started_at if report.info is not None else ""
@@ -192,7 +253,7 @@ def write_junit(report: Report, path: Path) -> None:
         case = ET.SubElement(element, "testcase", classname="target", name="reachable", time="0.000")
         ET.SubElement(case, "error", message=report.unreachable, type="unreachable")
     for suite in suites:
-        _suite(root, report.of(suite["name"]), suite, run_props, started)
+        _suite(root, report.of(suite["name"]), suite, run_props, started, replays)
     for name in never:
         element = ET.SubElement(root, "testsuite", name=name, tests="1", failures="0", errors="1", skipped="0")
         _properties(element, run_props)
@@ -203,7 +264,12 @@ def write_junit(report: Report, path: Path) -> None:
 
 
 def _suite(
-    root: ET.Element, checks: list[CheckResult], suite: dict[str, Any], run_props: list[tuple[str, str]], started: str
+    root: ET.Element,
+    checks: list[CheckResult],
+    suite: dict[str, Any],
+    run_props: list[tuple[str, str]],
+    started: str,
+    replays: Path | None,
 ) -> None:
     name = suite["name"]
     counts = suite["checks"]
@@ -227,6 +293,9 @@ def _suite(
             for failure in check.failures:
                 node = ET.SubElement(case, "failure", message=f"{failure.rule}: {failure.message}", type=failure.rule)
                 node.text = f"{failure.reproduction}\n\n{failure.response}".strip()
+                if replays is not None and failure.replay is not None:
+                    node.set("id", failure.replay.id)
+                    node.text += f"\n\nfailure id {failure.replay.id}: {replay_command(failure.replay, replays)}"
         elif check.outcome is Outcome.ERROR:
             first = check.failures[0].message if check.failures else check.reason
             node = ET.SubElement(case, "error", message=first, type="could-not-run")

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from contracts.meter import Counts
 
 if TYPE_CHECKING:
+    from contracts.replay.artefact import Artefact
     from contracts.runinfo import RunInfo
     from contracts.verdict import Verdict
 
@@ -27,7 +28,7 @@ class Outcome(StrEnum):
 
 @dataclass(frozen=True)
 class Failure:
-    """One broken rule: which, why, the request to replay (as curl) and what the target answered.
+    """One broken rule: which, why, the request to replay (as curl), what the target answered, its artefact.
 
     ``status`` is the HTTP status of the answer the failure judged (``NO_ANSWER``: none came; None: the
     failure is not about one answer), so a finding about a 429 is never mistaken for a breach.
@@ -38,6 +39,8 @@ class Failure:
     reproduction: str = ""
     response: str = ""
     status: int | None = None
+    # The minimal sequence that reproduces it, for ``contracts replay`` (None: nothing to replay).
+    replay: Artefact | None = field(default=None, compare=False)
 
 
 @dataclass

@@ -24,6 +24,7 @@ from contracts.credentials import AuthState
 from contracts.http import redact
 from contracts.interrupt import Interruption
 from contracts.meter import Meter
+from contracts.replay import capture
 from contracts.results import CheckResult, Failure, Outcome, Report, SuiteRun
 from contracts.runinfo import RunInfo
 from contracts.suites import Entry, Registry
@@ -97,6 +98,7 @@ def _run_suite(
     interrupted = False
     try:
         for check in suite.run(replace(target, meter=meter)):
+            check = capture.attach(check, meter.tape.take(), target)  # with its failures' artefacts
             clean = set_aside_refusals(scrubbed(check, target), meter.counts())
             report.checks.append(clean)
             if listener is not None:

@@ -35,6 +35,7 @@ class RulesMachine(Judge):
         self.model = m.Model(today=self.ctx.today)
         self.calls: list[str] = []
         self.ctx.last_calls = self.calls
+        self.ctx.target.meter.tape.begin()  # each run is one sequence: its failures replay its steps
         self.api = Api(self.ctx.client, self.calls)
         self.names = 0
         self.tag = self.ctx.machine_tag

@@ -134,6 +134,7 @@ def breach(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         "out": capture.getvalue(),
         "json": (folder / "r.json").read_text(encoding="utf-8"),
         "xml": (folder / "r.xml").read_text(encoding="utf-8"),
+        "replay": "\n".join(path.read_text(encoding="utf-8") for path in sorted((folder / "replay").glob("*.json"))),
     }
 
 
@@ -200,8 +201,9 @@ def test_the_junit_report_carries_them_as_properties(breach: dict[str, Any]) -> 
 @pytest.mark.live
 def test_no_report_and_no_output_holds_a_key(breach: dict[str, Any]) -> None:
     assert "${CONTRACTS_KEY_OTHER}" in breach["json"]  # the reproduction names the key by role
+    assert '"role": "other"' in breach["replay"]  # a replay artefact names the role it sends the key of
     for role, key in SANDBOX_KEYS.items():
-        for where in ("json", "xml", "out"):
+        for where in ("json", "xml", "out", "replay"):
             assert key not in breach[where], f"the {role} key is in the {where} output"
 
 

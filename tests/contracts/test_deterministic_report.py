@@ -1,0 +1,96 @@
+"""The unmodified sandbox passes every suite with the same seed twice, and the two JSON reports are the same.
+
+Each run starts a fresh sandbox (seed 1, as every variant's) and runs every registered suite through the
+``contracts run`` command with seed 7 and ``--max-examples 2`` (two full runs stay within a few minutes on
+two cores; a larger bound sends more of the same generated requests, it does not change what is compared).
+The reports may differ only in timings: the ``seconds`` and ``started_at`` fields, durations quoted in text
+(``resets in 2023 s``, ``+0.24 s``), and what two checks saw of the target's timing: the webhooks suite of its
+retry schedule (the receiver answers 500 until the gaps between attempts have grown, so how many attempts came,
+and how often the suite asked for deliveries while it waited, are timings) and the idempotency concurrency
+check of a race (five same-key requests at once: which of them find the first in progress, 409, and which
+find it done, 201, is a timing). Of those, the checks' ``reason`` and their suite's request counts by status
+are left out; their outcomes and failures stay. And the sandbox's free port, which each fresh sandbox picks
+anew. Everything else must be the same.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+from faulty import serve
+
+from contracts import suites as registry
+from contracts.cli import main
+
+pytestmark = pytest.mark.live
+
+TIMING_FIELDS = frozenset({"seconds", "started_at"})
+DURATION = re.compile(r"\+?\b\d+(?:\.\d+)? s\b")
+
+
+# Checks whose traffic follows the target's timing (None: every check of the suite), see the module's docstring.
+TIMING_DRIVEN: dict[str, set[str] | None] = {"webhooks": None, "idempotency": {"idempotency/concurrency"}}
+
+
+def report_without_timings(report: dict[str, Any], root: str) -> Any:
+    """A JSON report without timings (see the module's docstring); ``root`` (the sandbox's URL) as ``ROOT``."""
+    for suite in report["suites"]:
+        if suite["name"] in TIMING_DRIVEN:
+            suite["requests"].pop("status")
+    for check in report["checks"]:
+        names = TIMING_DRIVEN.get(check["suite"], set())
+        if check["suite"] in TIMING_DRIVEN and (names is None or check["name"] in names):
+            check.pop("reason")
+    return without_timings(report, root)
+
+
+def without_timings(value: Any, root: str) -> Any:
+    """``value`` without timing fields, durations in text replaced by ``<t> s``, and ``root`` by ``ROOT``."""
+    if isinstance(value, dict):
+        return {key: without_timings(inner, root) for key, inner in value.items() if key not in TIMING_FIELDS}
+    if isinstance(value, list):
+        return [without_timings(inner, root) for inner in value]
+    if isinstance(value, str):
+        return DURATION.sub("<t> s", value.replace(root, "ROOT"))
+    return value
+
+
+def run_fresh(folder: Path) -> Any:
+    """Every suite against a fresh sandbox with seed 7; the JSON report, timings removed."""
+    report = folder / "report.json"
+    suites = ",".join(registry.names())
+    with serve() as base_url:
+        args = ["run", "--base-url", base_url, "--suite", suites, "--seed", "7", "--max-examples", "2"]
+        code = main([*args, "--json", str(report)])
+    assert code == 0, f"the unmodified sandbox failed a suite (exit {code})"
+    return report_without_timings(json.loads(report.read_text(encoding="utf-8")), base_url.rsplit("/api/", 1)[0])
+
+
+def differences(first: Any, second: Any, path: str = "") -> list[str]:
+    """Where two JSON values differ, as ``/path: a != b`` lines."""
+    if type(first) is not type(second):
+        return [f"{path}: {first!r:.200} != {second!r:.200}"]
+    if isinstance(first, dict):
+        keys = sorted(set(first) | set(second))
+        return [line for key in keys for line in differences(first.get(key), second.get(key), f"{path}/{key}")]
+    if isinstance(first, list):
+        found = [f"{path}: {len(first)} items != {len(second)}"] if len(first) != len(second) else []
+        return found + [
+            line
+            for i, (a, b) in enumerate(zip(first, second, strict=False))
+            for line in differences(a, b, f"{path}/{i}")
+        ]
+    return [] if first == second else [f"{path}: {first!r:.200} != {second!r:.200}"]
+
+
+def test_the_same_seed_twice_gives_the_same_report(tmp_path: Path) -> None:
+    first = run_fresh(tmp_path / "first")
+    second = run_fresh(tmp_path / "second")
+    assert first["ok"], first["verdict"]
+    assert {suite["name"] for suite in first["suites"]} == set(registry.names())
+    found = differences(first, second)
+    assert not found, "the two reports differ:\n" + "\n".join(found)
