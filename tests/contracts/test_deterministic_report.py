@@ -23,7 +23,7 @@ from typing import Any
 import pytest
 from faulty import serve
 
-from contracts import suites as registry
+from contracts import builtin
 from contracts.cli import main
 
 pytestmark = pytest.mark.live
@@ -62,7 +62,7 @@ def without_timings(value: Any, root: str) -> Any:
 def run_fresh(folder: Path) -> Any:
     """Every suite against a fresh sandbox with seed 7; the JSON report, timings removed."""
     report = folder / "report.json"
-    suites = ",".join(registry.names())
+    suites = ",".join(builtin.suites().names())
     with serve() as base_url:
         args = ["run", "--base-url", base_url, "--suite", suites, "--seed", "7", "--max-examples", "2"]
         code = main([*args, "--json", str(report)])
@@ -91,6 +91,6 @@ def test_the_same_seed_twice_gives_the_same_report(tmp_path: Path) -> None:
     first = run_fresh(tmp_path / "first")
     second = run_fresh(tmp_path / "second")
     assert first["ok"], first["verdict"]
-    assert {suite["name"] for suite in first["suites"]} == set(registry.names())
+    assert {suite["name"] for suite in first["suites"]} == set(builtin.suites().names())
     found = differences(first, second)
     assert not found, "the two reports differ:\n" + "\n".join(found)
