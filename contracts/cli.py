@@ -11,11 +11,13 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
-from contracts import coverage, interrupt, stateful
+from contracts import budget, coverage, interrupt, selection, stateful
 from contracts import report as reporting
 from contracts import suites as registry
+from contracts.budget import Budget
 from contracts.progress import Console
 from contracts.results import Report
 from contracts.runner import run
@@ -78,6 +80,27 @@ def parser() -> argparse.ArgumentParser:
         f"up to {stateful.MAX_STEPS} steps, never shrunk; a round stops after {stateful.MAX_FAILURES} distinct "
         f"failures (Schemathesis reruns the state machine after each). rules: N runs of its state machine",
     )
+    run_cmd.add_argument(
+        "--budget",
+        metavar="LIMIT",
+        help="what the whole run may spend: seconds (90s, 2m, 1h), requests (5000req) or both (2m,5000req). Once "
+        "spent, the suite in flight stops (conformance and stateful at once, another after the check it is on) and "
+        "no other starts; checks cut short claim no pass, and the verdict names what was cut short or never started",
+    )
+    run_cmd.add_argument(
+        "--operations",
+        action="append",
+        default=[],
+        metavar="PATTERN[,PATTERN]",
+        help="test only these operations in conformance and stateful: operationIds, 'METHOD /path', a path, or "
+        "tag:NAME, with * wildcards (e.g. 'createInvoice', 'GET /invoices*', '* /customers/{id}'); repeatable",
+    )
+    run_cmd.add_argument(
+        "--changed-since",
+        metavar="REF_OR_FILE",
+        help="test only the operations whose definition (with every schema it references) changed since an older "
+        "spec: a file, or a git revision of --spec (e.g. origin/main); with --operations, both must hold",
+    )
     run_cmd.add_argument("--config", type=Path, help="a TOML file with the target's settings")
     run_cmd.add_argument("--setup", dest="setup_hook", help="a command to prepare the target's data first")
     hooks = run_cmd.add_argument_group("webhooks suite")
@@ -133,6 +156,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"contracts: {exc}", file=sys.stderr)
         return int(ExitCode.USAGE)
     print(f"Checking {target.api} against {target.spec_path} (seed {target.seed}, suites {', '.join(target.suites)})")
+    if target.selection:
+        print(f"Operations: {target.selection}")
     sys.stdout.flush()
     with interrupt.handled() as interruption:
         result = run(target, Console(sys.stdout), interruption)
@@ -185,6 +210,7 @@ def configured_target(args: argparse.Namespace) -> Target:
         token_url=args.token_url,
     )
     config = load_config(args.config) if args.config else {}
+    target = scoped(target, args, config)
     options: dict[str, float] = {}
     for entry in registry.entries():
         for option in entry.options:
@@ -193,6 +219,27 @@ def configured_target(args: argparse.Namespace) -> Target:
             if given is not None:
                 options[option.name] = option.parse(given)
     return registry.configure(target, options)
+
+
+def scoped(target: Target, args: argparse.Namespace, config: dict[str, object]) -> Target:
+    """``target`` with its ``--budget`` and chosen operations; a ValueError is a usage error.
+
+    Flags win over ``budget``, ``operations`` and ``changed_since`` in the config file.
+    """
+    limit = args.budget or config.get("budget")
+    patterns = args.operations or config.get("operations") or []
+    if isinstance(patterns, str):
+        patterns = [patterns]
+    if not isinstance(patterns, list):
+        raise ValueError("operations in the config file must be a pattern or a list of patterns")
+    since = args.changed_since or config.get("changed_since")
+    choice = selection.choose(target.spec_path, [str(p) for p in patterns], str(since) if since else None)
+    return replace(
+        target,
+        budget=Budget(budget.parse(str(limit))) if limit else None,
+        operations=frozenset(choice.labels) if choice is not None else None,
+        selection=choice.how if choice is not None else "",
+    )
 
 
 def final_lines(verdict: Verdict) -> str:

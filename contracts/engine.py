@@ -49,6 +49,7 @@ from schemathesis.schemas import BaseSchema
 
 from contracts import checks as _checks  # noqa: F401  (registers the domain checks and the PDF deserializer)
 from contracts import partial, probe
+from contracts.budget import SPENT
 from contracts.credentials import credentials_of, provider, refused
 from contracts.http import redact, refusal
 from contracts.meter import Carried, Meter
@@ -123,6 +124,9 @@ def load(target: Target, config: SchemathesisConfig) -> BaseSchema:
         schema = schemathesis.openapi.from_path(str(target.spec_path), config=config)
     except (OSError, LoaderError, InvalidSchema) as exc:
         raise SpecError(f"cannot load {target.spec_path}: {exc}") from exc
+    if target.operations is not None:  # --operations / --changed-since: only the chosen operations
+        chosen = target.operations
+        schema = schema.include(lambda ctx: ctx.operation.label in chosen)  # type: ignore[assignment]
     auth = provider.install(schema, target) if target.keys.full else None
     count_calls(schema, target.meter, auth)
     return schema
@@ -281,6 +285,7 @@ class Run:
     operations: dict[str, _Operation] = field(default_factory=dict)
     auth: provider.CaseAuth | None = None  # the key's provider on ``schema`` (found there when not given)
     interrupted: bool = False
+    cut: bool = False  # the run's --budget was spent while the engine ran: it was stopped, its results are partial
     stop_reason: str = ""  # why the engine stopped (``completed``, ``failure_limit``, ...), once it has
 
     def __post_init__(self) -> None:
@@ -308,6 +313,8 @@ class Run:
         started = time.monotonic()
         with _running(self.schema):
             stream = from_schema(self.schema).execute()
+            budget = self.target.budget
+            forget = budget.on_spent(lambda: self._spend(stream)) if budget is not None else None
             try:
                 self._consume(stream)
             except KeyboardInterrupt:
@@ -315,6 +322,9 @@ class Run:
                 self.interrupted = True
                 stream.stop()
                 self._consume(stream)
+            finally:
+                if forget is not None:
+                    forget()
         if not self.operations and not self.interrupted:
             self._op(None).skip_reasons.append("the engine tested nothing")
         if self.single:
@@ -322,12 +332,17 @@ class Run:
             result.seconds = round(time.monotonic() - started, 3)
             return [result]
         found = _operations(self.schema)
-        if self.interrupted:
+        if self.interrupted or self.cut:
             for label in found:  # an operation the run never reached is listed, as not tested
                 self._op(label)
         results = [self._result(operation, found) for operation in self.operations.values()]
         order = {label: index for index, label in enumerate(found)}
         return sorted(results, key=lambda result: order.get(result.name, len(order)))
+
+    def _spend(self, stream: EventStream) -> None:
+        """The budget is spent: stop the engine (it reports what was in flight) and mark the results partial."""
+        self.cut = True
+        stream.stop()
 
     def _planned(self, label: str, operations: Mapping[str, Any]) -> list[str]:
         """The phases that were to test the operation ``label`` (its own config may switch some off)."""
@@ -345,12 +360,13 @@ class Run:
     def _result(self, operation: _Operation, operations: Mapping[str, Any]) -> CheckResult:
         """``operation``'s check, with its note; cut short by an interruption, claiming no pass it did not earn."""
         result = operation.result(self.suite)
-        if self.interrupted and self.single:
-            result = partial.unfinished(result, "it ran all its scenarios", operation.answered)
-        elif self.interrupted:
+        why = partial.INTERRUPTED if self.interrupted else SPENT
+        if (self.interrupted or self.cut) and self.single:
+            result = partial.unfinished(result, "it ran all its scenarios", operation.answered, why)
+        elif self.interrupted or self.cut:
             missing = [name for name in self._planned(operation.name, operations) if name not in operation.phases]
             reached = bool(operation.phases or operation.answered)
-            result = partial.unfinished(result, partial.phases(missing, reached=reached), operation.answered)
+            result = partial.unfinished(result, partial.phases(missing, reached=reached), operation.answered, why)
         note = self.notes.get(operation.name, "")
         return replace(result, reason="; ".join(part for part in (result.reason, note) if part)) if note else result
 
@@ -369,7 +385,8 @@ class Run:
             # Not ``events.Interrupted``: the engine also sends it when it stops itself (a failure limit, a server
             # gone); only a stop from outside (Ctrl-C) is an interruption.
             self.stop_reason = event.stop_reason.value
-            self.interrupted = self.interrupted or event.stop_reason == StopReason.INTERRUPTED
+            stopped = event.stop_reason == StopReason.INTERRUPTED and not self.cut  # not by the budget
+            self.interrupted = self.interrupted or stopped
             for found in event.failures:
                 self._record(None, self._failure_without_case(found))
 

@@ -172,6 +172,11 @@ class Meter:
             self._changed()
 
     @property
+    def made(self) -> int:
+        """Requests counted so far (answered or not)."""
+        return self._made
+
+    @property
     def throttled(self) -> bool:
         """Whether the last THROTTLE_STREAK answers were all 429: sending more only spends time."""
         return self._streak >= THROTTLE_STREAK

@@ -26,7 +26,8 @@ from typing import Any
 from schemathesis.engine import StopReason
 from schemathesis.schemas import BaseSchema
 
-from contracts import engine, partial
+from contracts import engine, partial, selection
+from contracts.budget import SPENT
 from contracts.results import CheckResult
 from contracts.suites import suite
 from contracts.target import Target
@@ -57,12 +58,16 @@ def run(target: Target) -> Iterator[CheckResult]:
         yield unreachable
         return
     scenarios = max(1, target.max_examples * SCENARIOS_PER_EXAMPLE)
+    if target.operations is not None:  # the chosen operations, and those whose links lead to them
+        target = replace(target, operations=selection.with_producers(target.spec_path, target.operations))
     infer = False
     results: list[CheckResult] = []
     notes: list[str] = []
     finished = 0
     try:
         for round_ in range(ROUNDS):
+            if target.budget is not None and target.budget.spent:
+                break
             seeded = replace(target, seed=target.seed * ROUNDS + round_)
             schema = _load(seeded, scenarios, infer=infer)
             if schema.statistic.transitions.total == 0 and not infer:
@@ -73,6 +78,8 @@ def run(target: Target) -> Iterator[CheckResult]:
             results.extend(machine.execute())
             if machine.interrupted:
                 raise KeyboardInterrupt
+            if machine.cut:
+                break
             if machine.stop_reason == StopReason.FAILURE_LIMIT:
                 notes.append(f"round {round_ + 1} stopped after {MAX_FAILURES} distinct failures")
             finished += 1
@@ -84,8 +91,12 @@ def run(target: Target) -> Iterator[CheckResult]:
         before = f"it finished round {finished + 1} of {ROUNDS}"
         yield partial.unfinished(merged, before, target.meter.counts().answered)
         raise
-    merged = engine.merge(SUITE, NAME, results)
-    yield replace(merged, reason="; ".join(part for part in (merged.reason, *notes) if part))
+    merged = engine.merge(SUITE, NAME, results) if results else engine.skipped(SUITE, NAME, partial.NOT_TESTED)
+    merged = replace(merged, reason="; ".join(part for part in (merged.reason, *notes) if part))
+    if finished < ROUNDS:  # the budget was spent first
+        before = f"it finished round {finished + 1} of {ROUNDS}"
+        merged = partial.unfinished(merged, before, target.meter.counts().answered, SPENT)
+    yield merged
 
 
 def _load(target: Target, scenarios: int, *, infer: bool) -> BaseSchema:
