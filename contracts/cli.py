@@ -101,6 +101,14 @@ def parser() -> argparse.ArgumentParser:
         help="test only the operations whose definition (with every schema it references) changed since an older "
         "spec: a file, or a git revision of --spec (e.g. origin/main); with --operations, both must hold",
     )
+    run_cmd.add_argument(
+        "--workers",
+        type=int,
+        metavar="N",
+        help="processes conformance (a share of the operations each) and stateful (some of its rounds each) "
+        "run in, to use N cores (default 1: the target sees the same requests in the same order every run; "
+        "with more, the same requests interleaved; a request --budget keeps one)",
+    )
     run_cmd.add_argument("--config", type=Path, help="a TOML file with the target's settings")
     run_cmd.add_argument("--setup", dest="setup_hook", help="a command to prepare the target's data first")
     hooks = run_cmd.add_argument_group("webhooks suite")
@@ -233,12 +241,16 @@ def scoped(target: Target, args: argparse.Namespace, config: dict[str, object]) 
     if not isinstance(patterns, list):
         raise ValueError("operations in the config file must be a pattern or a list of patterns")
     since = args.changed_since or config.get("changed_since")
+    processes = args.workers if args.workers is not None else config.get("workers", 1)
+    if not isinstance(processes, int) or isinstance(processes, bool) or not 1 <= processes <= 64:
+        raise ValueError(f"--workers must be a whole number from 1 to 64, not {processes!r}")
     choice = selection.choose(target.spec_path, [str(p) for p in patterns], str(since) if since else None)
     return replace(
         target,
         budget=Budget(budget.parse(str(limit))) if limit else None,
         operations=frozenset(choice.labels) if choice is not None else None,
         selection=choice.how if choice is not None else "",
+        workers=processes,
     )
 
 

@@ -48,7 +48,7 @@ from schemathesis.engine.recorder import CheckNode, ScenarioRecorder
 from schemathesis.schemas import BaseSchema
 
 from contracts import checks as _checks  # noqa: F401  (registers the domain checks and the PDF deserializer)
-from contracts import partial, probe
+from contracts import partial, probe, selection
 from contracts.budget import SPENT
 from contracts.credentials import credentials_of, provider, refused
 from contracts.http import redact, refusal
@@ -103,7 +103,7 @@ def build_config(
             "generation": {"max-examples": max_examples, "database": "none", "deterministic": True},
             "phases": all_phases,
             "checks": {"positive_data_acceptance": {"expected-statuses": POSITIVE_EXPECTED_STATUSES}},
-            "operations": [dict(entry) for entry in operations],
+            "operations": [*(dict(entry) for entry in operations), *selection.switched_off(target)],
         }
     )
 
@@ -124,9 +124,6 @@ def load(target: Target, config: SchemathesisConfig) -> BaseSchema:
         schema = schemathesis.openapi.from_path(str(target.spec_path), config=config)
     except (OSError, LoaderError, InvalidSchema) as exc:
         raise SpecError(f"cannot load {target.spec_path}: {exc}") from exc
-    if target.operations is not None:  # --operations / --changed-since: only the chosen operations
-        chosen = target.operations
-        schema = schema.include(lambda ctx: ctx.operation.label in chosen)  # type: ignore[assignment]
     auth = provider.install(schema, target) if target.keys.full else None
     count_calls(schema, target.meter, auth)
     return schema
@@ -350,7 +347,10 @@ class Run:
         return [name for name in _UNIT_PHASES if phases.get_by_name(name=name).enabled]
 
     def _consume(self, stream: EventStream) -> None:
+        budget = self.target.budget
         for event in stream:
+            if budget is not None:
+                budget.check()  # (in a worker process no timer runs: the events keep the clock)
             if self.observer is not None:
                 self.observer(event)
             if isinstance(event, events.ScenarioStarted):

@@ -19,6 +19,7 @@ from typing import Any
 
 from contracts import specdiff
 from contracts.credentials.schemes import load_document
+from contracts.target import Target
 
 
 @dataclass(frozen=True)
@@ -78,6 +79,19 @@ def matches(operation: specdiff.Operation, pattern: str) -> bool:
     if pattern.startswith("/"):
         return fnmatchcase(operation.path, pattern)
     return bool(operation.operation_id) and fnmatchcase(operation.operation_id, pattern)
+
+
+def switched_off(target: Target) -> list[dict[str, Any]]:
+    """Schemathesis ``[[operations]]`` entries that turn off every operation ``target`` does not test.
+
+    Turned off in the config (not filtered out of the loaded schema): Schemathesis then never sends such a
+    request, not even as an undeclared method of a chosen operation's path (it is declared), and its filters
+    compose with the other ``[[operations]]`` entries instead of being ORed with them.
+    """
+    if target.operations is None:
+        return []
+    every = specdiff.operations(load_document(target.spec_path))
+    return [{"include-name": o.label, "enabled": False} for o in every if o.label not in target.operations]
 
 
 def with_producers(spec_path: Path, labels: Iterable[str]) -> frozenset[str]:

@@ -73,6 +73,8 @@ class Target:
     # (``POST /invoices``); None tests every operation. ``selection`` says how they were chosen, for the report.
     operations: frozenset[str] | None = None
     selection: str = ""
+    # Worker processes the conformance and stateful suites may use (``--workers``, ``contracts.workers``).
+    workers: int = 1
     # The run's ``--budget`` (seconds and/or requests for the whole run); None: no budget.
     budget: Budget | None = field(default=None, compare=False, repr=False)
     # Counts what is sent to the target; the runner gives each suite its own (``replace(target, meter=...)``).

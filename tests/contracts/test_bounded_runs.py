@@ -259,23 +259,23 @@ class Slow(Counting):
 def test_a_time_budget_cuts_the_stateful_suite_and_its_verdict_is_no_pass(tmp_path: Path) -> None:
     spec = tmp_path / "failing.yaml"
     spec.write_text(yaml.safe_dump(failing_reads_spec()), encoding="utf-8")
-    app = Slow(0.02)
+    app = Slow(0.3)  # four rounds of this machine send dozens of requests: a minute or more at 0.3 s each
     with serve(app) as base_url:
         started = time.monotonic()
-        code, body = run_json(base_url, spec, tmp_path, "--suite", "stateful,conformance", "--budget", "2s")
+        code, body = run_json(base_url, spec, tmp_path, "--suite", "stateful,conformance", "--budget", "3s")
         elapsed = time.monotonic() - started
-    assert elapsed < 15, elapsed  # (unbounded, four rounds of this machine take minutes at 20 ms a request)
+    assert elapsed < 20, elapsed  # the budget, the loading of the spec, and the request in flight
     stateful = body["suites"][0]
     assert stateful["name"] == "stateful"
     assert stateful["cut_by_budget"] is True
     (check,) = body["checks"]
-    # Its reads all fail with 500, found in the first seconds: a breach found is kept, marked partial.
-    assert check["outcome"] == "failed"
-    assert "partial: the budget was spent before it finished round" in check["reason"]
+    # Whatever it found in time (its reads all fail with 500) is kept, marked partial; it never claims a pass.
+    assert check["outcome"] in ("failed", "skipped")
+    assert "the budget was spent before" in check["reason"]
     assert body["run"]["budget"]["never_started"] == ["conformance"]
-    assert code == 1
-    assert body["exit_code"] == 1
-    assert "the budget (2s) was spent: cut short stateful" in body["verdict"]["reason"]
+    assert code == body["exit_code"]
+    assert code == (1 if check["outcome"] == "failed" else 3)
+    assert "the budget (3s) was spent" in body["verdict"]["reason"]
     assert "never started: conformance" in body["verdict"]["reason"]
 
 
