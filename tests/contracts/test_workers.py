@@ -74,3 +74,26 @@ def test_one_worker_or_a_request_budget_keeps_one_process(tmp_path: Path) -> Non
     spent_by_requests = budget.Budget(budget.parse("100req"))
     assert workers.share(Target("http://127.0.0.1:9", spec, workers=2, budget=spent_by_requests)) is None
     assert workers.share(Target("http://127.0.0.1:9", spec, workers=2, operations=frozenset({"GET /flat"}))) is None
+
+
+def test_workers_budget_and_operations_come_from_the_config_file_too(tmp_path: Path) -> None:
+    from contracts.cli import configured_target, parser
+
+    spec = tmp_path / "bounds.yaml"
+    spec.write_text(yaml.safe_dump(BOUNDS_SPEC), encoding="utf-8")
+    config = tmp_path / "contracts.toml"
+    config.write_text(
+        f'[target]\nbase_url = "http://127.0.0.1:9"\nspec = "{spec}"\nworkers = 2\nbudget = "2m,500req"\n'
+        'operations = ["GET /flat"]\n',
+        encoding="utf-8",
+    )
+    target = configured_target(parser().parse_args(["run", "--config", str(config)]))
+    assert target.workers == 2
+    assert target.budget is not None
+    assert target.budget.limit.text() == "120s,500req"
+    assert target.operations == frozenset({"GET /flat"})
+    flags = ["run", "--config", str(config), "--workers", "1", "--operations", "POST /deep"]
+    overridden = configured_target(parser().parse_args(flags))  # flags win
+    assert overridden.workers == 1
+    assert overridden.operations == frozenset({"POST /deep"})
+    assert main(["run", "--config", str(config), "--workers", "0"]) == 2
