@@ -11,10 +11,12 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
-from contracts import builtin, interrupt
+from contracts import budget, builtin, interrupt, selection
 from contracts import report as reporting
+from contracts.budget import Budget
 from contracts.progress import Console
 from contracts.replay import command as replay_command
 from contracts.results import Report
@@ -75,6 +77,35 @@ def parser(registry: Registry | None = None) -> argparse.ArgumentParser:
         metavar="N",
         help=f"bounds what a run sends per operation (default: 25). {bounded}",
     )
+    run_cmd.add_argument(
+        "--budget",
+        metavar="LIMIT",
+        help="what the whole run may spend: seconds (90s, 2m, 1h), requests (5000req) or both (2m,5000req). Once "
+        "spent, the suite in flight stops (conformance and stateful at once, another after the check it is on) and "
+        "no other starts; checks cut short claim no pass, and the verdict names what was cut short or never started",
+    )
+    run_cmd.add_argument(
+        "--operations",
+        action="append",
+        default=[],
+        metavar="PATTERN[,PATTERN]",
+        help="test only these operations in conformance and stateful: operationIds, 'METHOD /path', a path, or "
+        "tag:NAME, with * wildcards (e.g. 'createInvoice', 'GET /invoices*', '* /customers/{id}'); repeatable",
+    )
+    run_cmd.add_argument(
+        "--changed-since",
+        metavar="REF_OR_FILE",
+        help="test only the operations whose definition (with every schema it references) changed since an older "
+        "spec: a file, or a git revision of --spec (e.g. origin/main); with --operations, both must hold",
+    )
+    run_cmd.add_argument(
+        "--workers",
+        type=int,
+        metavar="N",
+        help="processes conformance (a share of the operations each) and stateful (some of its rounds each) "
+        "run in, to use N cores (default 1: the target sees the same requests in the same order every run; "
+        "with more, the same requests interleaved; a request --budget keeps one)",
+    )
     run_cmd.add_argument("--config", type=Path, help="a TOML file with the target's settings")
     run_cmd.add_argument("--setup", dest="setup_hook", help="a command to prepare the target's data first")
     run_cmd.add_argument(
@@ -116,6 +147,8 @@ def main(argv: Sequence[str] | None = None, registry: Registry | None = None) ->
         print(f"contracts: {exc}", file=sys.stderr)
         return int(ExitCode.USAGE)
     print(f"Checking {target.api} against {target.spec_path} (seed {target.seed}, suites {', '.join(target.suites)})")
+    if target.selection:
+        print(f"Operations: {target.selection}")
     sys.stdout.flush()
     with interrupt.handled() as interruption:
         result = run(target, Console(sys.stdout), interruption, registry)
@@ -169,6 +202,7 @@ def configured_target(args: argparse.Namespace, registry: Registry | None = None
         token_url=args.token_url,
     )
     config = load_config(args.config) if args.config else {}
+    target = scoped(target, args, config)
     options: dict[str, float] = {}
     for entry in registry.entries():
         for option in entry.options:
@@ -177,6 +211,31 @@ def configured_target(args: argparse.Namespace, registry: Registry | None = None
             if given is not None:
                 options[option.name] = option.parse(given)
     return configure(target, options)
+
+
+def scoped(target: Target, args: argparse.Namespace, config: dict[str, object]) -> Target:
+    """``target`` with its ``--budget`` and chosen operations; a ValueError is a usage error.
+
+    Flags win over ``budget``, ``operations`` and ``changed_since`` in the config file.
+    """
+    limit = args.budget or config.get("budget")
+    patterns = args.operations or config.get("operations") or []
+    if isinstance(patterns, str):
+        patterns = [patterns]
+    if not isinstance(patterns, list):
+        raise ValueError("operations in the config file must be a pattern or a list of patterns")
+    since = args.changed_since or config.get("changed_since")
+    processes = args.workers if args.workers is not None else config.get("workers", 1)
+    if not isinstance(processes, int) or isinstance(processes, bool) or not 1 <= processes <= 64:
+        raise ValueError(f"--workers must be a whole number from 1 to 64, not {processes!r}")
+    choice = selection.choose(target.spec_path, [str(p) for p in patterns], str(since) if since else None)
+    return replace(
+        target,
+        budget=Budget(budget.parse(str(limit))) if limit else None,
+        operations=frozenset(choice.labels) if choice is not None else None,
+        selection=choice.how if choice is not None else "",
+        workers=processes,
+    )
 
 
 def final_lines(verdict: Verdict) -> str:

@@ -8,17 +8,21 @@ per operation: fuzzing draws that many examples, without shrinking; the examples
 examples; the coverage phase runs only on the operations whose cases number at most
 ``contracts.coverage.bound(max_examples)``, the others say so in their check. One CheckResult per operation,
 named by its label (``POST /invoices``); a failure's rule is ``conformance.<check name>``. Interrupted, the
-suite hands over what it checked, then raises KeyboardInterrupt again (``engine.Run.checks``).
+suite hands over what it checked, then raises KeyboardInterrupt again. With ``--workers N`` the operations are
+dealt out to N worker processes (``contracts.workers``), each running every phase over its share.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
+from functools import partial
 
 from schemathesis.config import SchemathesisConfig
 
-from contracts import coverage, engine
-from contracts.results import CheckResult
+from contracts import coverage, engine, workers
+from contracts.meter import Meter
+from contracts.results import CheckResult, Outcome
 from contracts.suites import Entry
 from contracts.target import Target
 
@@ -40,16 +44,57 @@ def run(target: Target) -> Iterator[CheckResult]:
     if unreachable is not None:
         yield unreachable
         return
-    limit = coverage.bound(target.max_examples)
+    share = workers.share(target)
+    if share is not None:
+        yield from _in_workers(target, share)
+        return
     try:
-        target.meter.now("counting coverage cases")
-        oversized = coverage.oversized(engine.load(target, _config(target, [])), limit)
-        schema = engine.load(target, _config(target, oversized))
+        results, interrupted = _checked(target, target.meter)
     except engine.SpecError as exc:
         yield engine.unloadable(SUITE, target, exc)
         return
+    yield from results
+    if interrupted:
+        raise KeyboardInterrupt
+
+
+def _checked(target: Target, meter: Meter) -> tuple[list[CheckResult], bool]:
+    """Every phase over ``target``'s operations, counted on ``meter``: the checks, and whether it was interrupted."""
+    target = replace(target, meter=meter)
+    limit = coverage.bound(target.max_examples)
+    target.meter.now("counting coverage cases")
+    oversized = coverage.oversized(engine.load(target, _config(target, [])), limit)
+    schema = engine.load(target, _config(target, oversized))
     notes = dict.fromkeys(oversized, coverage.reason(limit))
-    yield from engine.Run(target, SUITE, schema, notes=notes).checks()
+    run = engine.Run(target, SUITE, schema, notes=notes)
+    return run.execute(), run.interrupted
+
+
+def _in_workers(target: Target, shares: list[frozenset[str]]) -> Iterator[CheckResult]:
+    """The operations dealt out to worker processes (``--workers``), their checks in the spec's order."""
+    jobs = [partial(_share_checked, replace(target, operations=share)) for share in shares]
+    target.meter.now(f"{len(jobs)} worker processes")
+    results: list[CheckResult] = []
+    interrupted = False
+    for outcome in workers.run(jobs, len(jobs), target.meter):
+        if outcome.error:
+            failure = engine.error(SUITE, target, "a worker process could not run", outcome.error)
+            results.append(CheckResult(SUITE, "run", Outcome.ERROR, [failure]))
+        if outcome.value is not None:
+            results.extend(outcome.value[0])
+            interrupted = interrupted or outcome.value[1]
+        interrupted = interrupted or outcome.interrupted
+    order = {label: index for index, label in enumerate(workers.labels(target))}
+    yield from sorted(results, key=lambda result: order.get(result.name, len(order)))
+    if interrupted:
+        raise KeyboardInterrupt
+
+
+def _share_checked(target: Target, meter: Meter) -> tuple[list[CheckResult], bool]:
+    try:
+        return _checked(target, meter)
+    except engine.SpecError as exc:
+        return [engine.unloadable(SUITE, target, exc)], False
 
 
 ENTRY = Entry(SUITE, run, default=True, examples=EXAMPLES)

@@ -45,7 +45,8 @@ from schemathesis.engine.core import EventStream
 from schemathesis.engine.recorder import CheckNode, ScenarioRecorder
 from schemathesis.schemas import BaseSchema
 
-from contracts import partial, probe, registration
+from contracts import partial, probe, registration, selection
+from contracts.budget import SPENT
 from contracts.credentials import credentials_of, provider, refused
 from contracts.http import redact, refusal
 from contracts.meter import Carried, Meter
@@ -101,7 +102,7 @@ def build_config(
             "generation": {"max-examples": max_examples, "database": "none", "deterministic": True},
             "phases": all_phases,
             "checks": {"positive_data_acceptance": {"expected-statuses": POSITIVE_EXPECTED_STATUSES}},
-            "operations": [dict(entry) for entry in operations],
+            "operations": [*(dict(entry) for entry in operations), *selection.switched_off(target)],
         }
     )
 
@@ -252,6 +253,7 @@ class Run:
     operations: dict[str, _Operation] = field(default_factory=dict)
     auth: provider.CaseAuth | None = None  # the key's provider on ``schema`` (found there when not given)
     interrupted: bool = False
+    cut: bool = False  # the run's --budget was spent while the engine ran: it was stopped, its results are partial
     stop_reason: str = ""  # why the engine stopped (``completed``, ``failure_limit``, ...), once it has
 
     def __post_init__(self) -> None:
@@ -279,6 +281,8 @@ class Run:
         started = time.monotonic()
         with registration.registered(self.schema):
             stream = from_schema(self.schema).execute()
+            budget = self.target.budget
+            forget = budget.on_spent(lambda: self._spend(stream)) if budget is not None else None
             try:
                 self._consume(stream)
             except KeyboardInterrupt:
@@ -286,6 +290,9 @@ class Run:
                 self.interrupted = True
                 stream.stop()
                 self._consume(stream)
+            finally:
+                if forget is not None:
+                    forget()
         if not self.operations and not self.interrupted:
             self._op(None).skip_reasons.append("the engine tested nothing")
         if self.single:
@@ -293,12 +300,17 @@ class Run:
             result.seconds = round(time.monotonic() - started, 3)
             return [result]
         found = _operations(self.schema)
-        if self.interrupted:
+        if self.interrupted or self.cut:
             for label in found:  # an operation the run never reached is listed, as not tested
                 self._op(label)
         results = [self._result(operation, found) for operation in self.operations.values()]
         order = {label: index for index, label in enumerate(found)}
         return sorted(results, key=lambda result: order.get(result.name, len(order)))
+
+    def _spend(self, stream: EventStream) -> None:
+        """The budget is spent: stop the engine (it reports what was in flight) and mark the results partial."""
+        self.cut = True
+        stream.stop()
 
     def _planned(self, label: str, operations: Mapping[str, Any]) -> list[str]:
         """The phases that were to test the operation ``label`` (its own config may switch some off)."""
@@ -306,7 +318,10 @@ class Run:
         return [name for name in _UNIT_PHASES if phases.get_by_name(name=name).enabled]
 
     def _consume(self, stream: EventStream) -> None:
+        budget = self.target.budget
         for event in stream:
+            if budget is not None:
+                budget.check()  # (in a worker process no timer runs: the events keep the clock)
             if self.observer is not None:
                 self.observer(event)
             if isinstance(event, events.ScenarioStarted):
@@ -316,12 +331,13 @@ class Run:
     def _result(self, operation: _Operation, operations: Mapping[str, Any]) -> CheckResult:
         """``operation``'s check, with its note; cut short by an interruption, claiming no pass it did not earn."""
         result = operation.result(self.suite)
-        if self.interrupted and self.single:
-            result = partial.unfinished(result, "it ran all its scenarios", operation.answered)
-        elif self.interrupted:
+        why = partial.INTERRUPTED if self.interrupted else SPENT
+        if (self.interrupted or self.cut) and self.single:
+            result = partial.unfinished(result, "it ran all its scenarios", operation.answered, why)
+        elif self.interrupted or self.cut:
             missing = [name for name in self._planned(operation.name, operations) if name not in operation.phases]
             reached = bool(operation.phases or operation.answered)
-            result = partial.unfinished(result, partial.phases(missing, reached=reached), operation.answered)
+            result = partial.unfinished(result, partial.phases(missing, reached=reached), operation.answered, why)
         note = self.notes.get(operation.name, "")
         return replace(result, reason="; ".join(part for part in (result.reason, note) if part)) if note else result
 
@@ -340,7 +356,8 @@ class Run:
             # Not ``events.Interrupted``: the engine also sends it when it stops itself (a failure limit, a server
             # gone); only a stop from outside (Ctrl-C) is an interruption.
             self.stop_reason = event.stop_reason.value
-            self.interrupted = self.interrupted or event.stop_reason == StopReason.INTERRUPTED
+            stopped = event.stop_reason == StopReason.INTERRUPTED and not self.cut  # not by the budget
+            self.interrupted = self.interrupted or stopped
             for found in event.failures:
                 self._record(None, self._failure_without_case(found))
 

@@ -174,6 +174,32 @@ class Meter:
                 self.failures += failures
             self._changed()
 
+    def absorb(self, counts: Counts) -> None:
+        """Add what another meter counted (a worker process's, ``contracts.workers``) to this one."""
+        with self._lock:
+            self._made += counts.made
+            self._answered += counts.answered
+            for kind, n in counts.status.items():
+                self._status[kind] = self._status.get(kind, 0) + n
+            for kind, n in counts.no_answer.items():
+                self._no_answer[kind] = self._no_answer.get(kind, 0) + n
+            self._first_error = self._first_error or counts.first_error
+            for role, theirs in counts.credentials.items():
+                tally = self._credentials.setdefault(role, {**theirs, "sent": 0, "refused": 0, "statuses": {}})
+                tally["sent"] += theirs["sent"]
+                tally["refused"] += theirs["refused"]
+                for status, n in theirs["statuses"].items():
+                    tally["statuses"][status] = tally["statuses"].get(status, 0) + n
+                if not tally["first_refusal"] and theirs["first_refusal"]:
+                    tally["first_refusal"], tally["how"] = theirs["first_refusal"], theirs["how"]
+                    tally["hint"] = theirs.get("hint", tally.get("hint", ""))
+        self._changed()
+
+    @property
+    def made(self) -> int:
+        """Requests counted so far (answered or not)."""
+        return self._made
+
     @property
     def throttled(self) -> bool:
         """Whether the last THROTTLE_STREAK answers were all 429: sending more only spends time."""

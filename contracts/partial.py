@@ -15,14 +15,15 @@ INTERRUPTED = "interrupted (Ctrl-C)"
 NOT_TESTED = "not tested"  # the reason of a check nothing was sent for (``contracts.engine``)
 
 
-def unfinished(check: CheckResult, before: str, answered: int) -> CheckResult:
+def unfinished(check: CheckResult, before: str, answered: int, why: str = INTERRUPTED) -> CheckResult:
     """``check`` as an interruption left it; ``before`` ends "interrupted before ...": what never ran.
 
-    ``answered``: the answers it judged. An empty ``before`` (nothing was left to run) keeps the check as it is.
+    ``answered``: the answers it judged; ``why``: what cut it short (Ctrl-C, or ``contracts.budget.SPENT``). An
+    empty ``before`` (nothing was left to run) keeps the check as it is.
     """
     if not before:
         return check
-    never = f"{INTERRUPTED} before {before}"
+    never = f"{why} before {before}"
     if check.outcome is Outcome.PASSED:
         reason = f"not judged: {never} ({answered} answer(s) so far, none broke a rule)"
         return replace(check, outcome=Outcome.SKIPPED, reason=_join(check.reason, reason))

@@ -160,6 +160,9 @@ def run_metadata(report: Report, verdict: Verdict) -> dict[str, Any]:
     body["reason"] = verdict.reason
     body["interrupted"] = report.interrupted
     body["not_run"] = report.not_run() if report.interrupted else []
+    if report.budget:
+        cut = [run.name for run in report.runs if run.cut]
+        body["budget"] = {**report.budget, "cut_short": cut, "never_started": list(report.over_budget)}
     return body
 
 
@@ -178,6 +181,7 @@ def suite_metadata(report: Report) -> list[dict[str, Any]]:
                 "checks": _outcomes(checks),
                 "exercised": not issues,
                 "interrupted": run is not None and run.interrupted,
+                "cut_by_budget": run is not None and run.cut,
                 "problems": [issue.line() for issue in issues],
             }
         )

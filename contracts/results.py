@@ -100,6 +100,7 @@ class SuiteRun:
     seconds: float
     requests: Counts
     interrupted: bool = False
+    cut: bool = False  # the run's --budget was spent while it ran: it stopped early, its checks say what is partial
 
 
 @dataclass
@@ -111,6 +112,8 @@ class Report:
     info: RunInfo | None = None
     unreachable: str = ""  # why the first probe got no answer (nothing else ran)
     interrupted: str = ""  # where the run was cut short (Ctrl-C): a suite, "probe" or "setup"; "" ran to its end
+    budget: dict[str, object] = field(default_factory=dict)  # --budget: the limit and what was spent ({}: none)
+    over_budget: list[str] = field(default_factory=list)  # the suites that never started: the budget was spent
 
     @property
     def verdict(self) -> Verdict:

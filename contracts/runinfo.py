@@ -39,6 +39,7 @@ class RunInfo:
     versions: dict[str, str] = field(default_factory=dict)
     seconds: float = 0.0
     probe: Reach | None = None
+    operations: str = ""  # --operations / --changed-since: how many operations were chosen, and how
 
     @classmethod
     def of(cls, target: Target, started: dt.datetime) -> RunInfo:
@@ -57,6 +58,7 @@ class RunInfo:
             admin_token=bool(target.admin_token),
             started_at=started.astimezone(dt.UTC).isoformat(timespec="seconds"),
             versions=versions(),
+            operations=target.selection,
         )
 
 

@@ -7,6 +7,10 @@ really exercised. Every check is scrubbed of the target's keys before anyone (co
 Interrupted (KeyboardInterrupt out of a suite, or an ``Interruption`` noted while it ran), the run stops: the
 suite keeps the checks it finished and is marked interrupted, no other suite starts, and the report says where
 the run was cut short (``Report.interrupted``), so the verdict cannot pass it (``contracts.verdict``).
+
+With a ``--budget`` (``contracts.budget``), every suite's meter reports to the run's budget; once it is spent the
+suite in flight stops (the engine at once, another suite after the check it is on) and is marked cut, no other
+suite starts (``Report.over_budget``), and the verdict's reason says what the budget left unchecked.
 """
 
 from __future__ import annotations
@@ -16,10 +20,12 @@ import os
 import shlex
 import subprocess
 import time
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Protocol
 
 from contracts import builtin, probe
+from contracts.budget import Budget
 from contracts.credentials import AuthState
 from contracts.http import redact
 from contracts.interrupt import Interruption
@@ -64,6 +70,8 @@ def run(
     if not target.suites:
         target = replace(target, suites=registry.choose(None))
     target = replace(target, auth_state=AuthState())  # tokens and the credentials plan belong to this run
+    if target.budget is not None:
+        target.budget.start()
     started = time.monotonic()
     info = RunInfo.of(target, dt.datetime.now(dt.UTC))
     report = Report(info=info)
@@ -76,6 +84,9 @@ def run(
         elif not target.setup_hook or _setup(target, report):
             for name in target.suites:
                 stage = name
+                if target.budget is not None and target.budget.spent:
+                    report.over_budget.append(name)
+                    continue
                 if not _run_suite(registry.get(name), target, report, listener, interruption):
                     break
     except KeyboardInterrupt:  # in the probe or the setup hook, or a listener between suites
@@ -83,6 +94,9 @@ def run(
     if interruption is not None and interruption.requested and not report.interrupted:
         report.interrupted = stage
     info.seconds = round(time.monotonic() - started, 3)
+    if target.budget is not None:
+        target.budget.close()
+        report.budget = target.budget.summary()
     return report
 
 
@@ -91,28 +105,55 @@ def _run_suite(
 ) -> bool:
     """Run one suite into ``report``; False when it was interrupted (the run stops)."""
     name = suite.name
-    meter = Meter(listener.activity if listener is not None else None)
+    meter = Meter(_watched(listener, target.budget))
     if listener is not None:
         listener.suite_started(name)
     started = time.monotonic()
-    interrupted = False
+    interrupted = cut = False
+    checks = suite.run(replace(target, meter=meter))
     try:
-        for check in suite.run(replace(target, meter=meter)):
+        while not cut:
+            spent, sent = target.budget is not None and target.budget.spent, meter.made
+            check = next(checks, None)
+            if check is None:
+                break
             check = capture.attach(check, meter.tape.take(), target)  # with its failures' artefacts
             clean = set_aside_refusals(scrubbed(check, target), meter.counts())
             report.checks.append(clean)
             if listener is not None:
                 listener.check_finished(clean, meter)
+            # Spent: keep the checks the suite had judged already (they come without sending anything), and stop
+            # after the first one that still had to send (a generator cannot say before it is asked).
+            cut = spent and meter.made > sent
+        close = getattr(checks, "close", None)  # a generator: let it clean up (the Schemathesis engine stops)
+        if close is not None:
+            close()
+        # Spent while it ran (it did not start spent): the engine suites stopped at once and marked what is partial.
+        cut = cut or (target.budget is not None and target.budget.spent)
     except KeyboardInterrupt:
         interrupted = True
     interrupted = interrupted or (interruption is not None and interruption.requested)
-    done = SuiteRun(name, round(time.monotonic() - started, 3), meter.counts(), interrupted=interrupted)
+    done = SuiteRun(name, round(time.monotonic() - started, 3), meter.counts(), interrupted=interrupted, cut=cut)
     report.runs.append(done)
     if interrupted:
         report.interrupted = name
     if listener is not None:
         listener.suite_finished(done)
     return not interrupted
+
+
+def _watched(listener: Listener | None, budget: Budget | None) -> Callable[[Meter], None] | None:
+    """The suite meter's listener: progress output, and the run's budget counting its requests."""
+    if budget is None:
+        return listener.activity if listener is not None else None
+    if listener is None:
+        return budget.watch
+
+    def both(meter: Meter) -> None:
+        budget.watch(meter)
+        listener.activity(meter)
+
+    return both
 
 
 def scrubbed(check: CheckResult, target: Target) -> CheckResult:

@@ -15,19 +15,26 @@ that fails often that is tens of thousands of requests. So failures are not shru
 its steps happened) and a round stops after ``MAX_FAILURES`` distinct ones, so it runs at most
 ``MAX_FAILURES + 1`` machines of the size above. Interrupted, the suite stops after the round in flight, hands
 over what it found (a pass only if every round finished), then raises KeyboardInterrupt again.
+
+With ``--workers N`` the rounds run in N worker processes (``contracts.workers``), each seeded as it would be
+in one; a spent ``--budget`` stops the round in flight and starts no other.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import replace
+from dataclasses import dataclass, replace
+from functools import partial
 from typing import Any
 
 from schemathesis.engine import StopReason
 from schemathesis.schemas import BaseSchema
 
-from contracts import engine, partial
-from contracts.results import CheckResult
+from contracts import engine, selection, workers
+from contracts import partial as partial_
+from contracts.budget import SPENT
+from contracts.meter import Meter
+from contracts.results import CheckResult, Outcome
 from contracts.suites import Entry
 from contracts.target import Target
 
@@ -60,35 +67,73 @@ def run(target: Target) -> Iterator[CheckResult]:
         yield unreachable
         return
     scenarios = max(1, target.max_examples * SCENARIOS_PER_EXAMPLE)
-    infer = False
-    results: list[CheckResult] = []
-    notes: list[str] = []
-    finished = 0
+    if target.operations is not None:  # the chosen operations, and those whose links lead to them
+        target = replace(target, operations=selection.with_producers(target.spec_path, target.operations))
+    rounds: list[Round] = []
     try:
-        for round_ in range(ROUNDS):
-            seeded = replace(target, seed=target.seed * ROUNDS + round_)
-            schema = _load(seeded, scenarios, infer=infer)
-            if schema.statistic.transitions.total == 0 and not infer:
-                # No links in the spec: let Schemathesis infer them from the operations' parameters and responses.
-                infer = True
-                schema = _load(seeded, scenarios, infer=True)
-            machine = engine.Run(seeded, SUITE, schema, single=NAME)
-            results.extend(machine.execute())
-            if machine.interrupted:
-                raise KeyboardInterrupt
-            if machine.stop_reason == StopReason.FAILURE_LIMIT:
-                notes.append(f"round {round_ + 1} stopped after {MAX_FAILURES} distinct failures")
-            finished += 1
+        if workers.share(target) is not None:
+            jobs = [partial(_round, target, number, scenarios) for number in range(ROUNDS)]
+            target.meter.now(f"{ROUNDS} rounds in {min(target.workers, ROUNDS)} worker processes")
+            for outcome in workers.run(jobs, target.workers, target.meter):
+                if outcome.error:
+                    failure = engine.error(SUITE, target, "a worker process could not run", outcome.error)
+                    rounds.append(Round([CheckResult(SUITE, NAME, Outcome.ERROR, [failure])], ran=True))
+                elif outcome.value is not None:
+                    rounds.append(outcome.value)
+                if outcome.interrupted:
+                    rounds.append(Round([], interrupted=True))
+        else:
+            for number in range(ROUNDS):
+                done = _round(target, number, scenarios, target.meter)
+                rounds.append(done)
+                if done.interrupted or done.cut or not done.ran:
+                    break
     except engine.SpecError as exc:
         yield engine.unloadable(SUITE, target, exc)
         return
     except KeyboardInterrupt:
-        merged = engine.merge(SUITE, NAME, results) if results else engine.skipped(SUITE, NAME, partial.NOT_TESTED)
-        before = f"it finished round {finished + 1} of {ROUNDS}"
-        yield partial.unfinished(merged, before, target.meter.counts().answered)
-        raise
-    merged = engine.merge(SUITE, NAME, results)
-    yield replace(merged, reason="; ".join(part for part in (merged.reason, *notes) if part))
+        rounds.append(Round([], interrupted=True))
+    results = [result for done in rounds for result in done.results]
+    finished = sum(done.ran and not (done.interrupted or done.cut) for done in rounds)
+    notes = [
+        f"round {done.number + 1} stopped after {MAX_FAILURES} distinct failures" for done in rounds if done.limited
+    ]
+    merged = engine.merge(SUITE, NAME, results) if results else engine.skipped(SUITE, NAME, partial_.NOT_TESTED)
+    merged = replace(merged, reason="; ".join(part for part in (merged.reason, *notes) if part))
+    answered = target.meter.counts().answered
+    if any(done.interrupted for done in rounds):
+        yield partial_.unfinished(merged, f"it finished round {finished + 1} of {ROUNDS}", answered)
+        raise KeyboardInterrupt
+    if finished < ROUNDS:  # the budget was spent first
+        merged = partial_.unfinished(merged, f"it finished round {finished + 1} of {ROUNDS}", answered, SPENT)
+    yield merged
+
+
+@dataclass(frozen=True)
+class Round:
+    """One run of the state machine: its check, how it ended, and whether it ran at all (a spent budget)."""
+
+    results: list[CheckResult]
+    number: int = 0
+    ran: bool = False
+    interrupted: bool = False
+    cut: bool = False  # the budget was spent while it ran
+    limited: bool = False  # it stopped after MAX_FAILURES distinct failures
+
+
+def _round(target: Target, number: int, scenarios: int, meter: Meter) -> Round:
+    """Round ``number`` (seeded from ``target.seed`` and the round), counted on ``meter``; not run once spent."""
+    if target.budget is not None and target.budget.spent:
+        return Round([], number)
+    seeded = replace(target, seed=target.seed * ROUNDS + number, meter=meter)
+    schema = _load(seeded, scenarios, infer=False)
+    if schema.statistic.transitions.total == 0:
+        # No links in the spec: let Schemathesis infer them from the operations' parameters and responses.
+        schema = _load(seeded, scenarios, infer=True)
+    machine = engine.Run(seeded, SUITE, schema, single=NAME)
+    results = machine.execute()
+    limited = machine.stop_reason == StopReason.FAILURE_LIMIT
+    return Round(results, number, True, machine.interrupted, machine.cut, limited)
 
 
 ENTRY = Entry(SUITE, run, default=True, examples=EXAMPLES)

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+from contracts.budget import Budget
 from contracts.credentials import AuthState, Credentials
 from contracts.credentials.schemes import load_document
 from contracts.meter import Meter
@@ -71,6 +72,14 @@ class Target:
     token_url: str | None = None  # OAuth2 client credentials: where to get tokens (default: the spec's tokenUrl)
     # The run's credentials plan and OAuth2 tokens; the runner gives each run a fresh one.
     auth_state: AuthState = field(default_factory=AuthState, compare=False, repr=False)
+    # The operations the operation-level suites test (``--operations``, ``--changed-since``): their labels
+    # (``POST /invoices``); None tests every operation. ``selection`` says how they were chosen, for the report.
+    operations: frozenset[str] | None = None
+    selection: str = ""
+    # Worker processes the conformance and stateful suites may use (``--workers``, ``contracts.workers``).
+    workers: int = 1
+    # The run's ``--budget`` (seconds and/or requests for the whole run); None: no budget.
+    budget: Budget | None = field(default=None, compare=False, repr=False)
     # Counts what is sent to the target; the runner gives each suite its own (``replace(target, meter=...)``).
     meter: Meter = field(default_factory=Meter, compare=False, repr=False)
 

@@ -16,6 +16,10 @@ found before it stopped and which suites never started. A suite is *not exercise
 - it passed checks without sending a single request.
 
 The run is not tested at all when the first probe got no answer, or the setup hook failed.
+
+A ``--budget`` that was spent is no problem by itself: a CI job asked for a bounded run. The checks it cut
+short claim no pass (``contracts.partial``), the reason names the suites it cut short or never started, and a
+run whose budget ran out before any check reached a verdict tested nothing (``3``).
 """
 
 from __future__ import annotations
@@ -97,6 +101,9 @@ def judge(report: Report) -> Verdict:
         untested.extend(
             Problem(name, f"{name} never started: {INTERRUPTED} first", RERUN_ADVICE) for name in report.not_run()
         )
+    if report.budget and (report.over_budget or any(run.cut for run in report.runs)) and not _ran(report.checks):
+        text = f"the budget ({report.budget.get('limit')}) was spent before any check reached a verdict"
+        untested.append(Problem("budget", text, "raise --budget, or narrow the run with --suite or --operations"))
     failed = [check for check in report.checks if check.outcome is Outcome.FAILED]
     names = [_qualified(check) for check in failed]
     if report.interrupted:
@@ -105,10 +112,21 @@ def judge(report: Report) -> Verdict:
         reason = f"the target broke the contract: {_breaches(report, failed)}"
         if untested:
             reason += f"; and could not test: {_summary(untested)}"
-        return Verdict(ExitCode.BROKEN, reason, names, untested)
+        return Verdict(ExitCode.BROKEN, reason + _over_budget(report), names, untested)
     if untested:
-        return Verdict(ExitCode.UNTESTED, _summary(untested), names, untested)
-    return Verdict(ExitCode.OK, _held(report))
+        return Verdict(ExitCode.UNTESTED, _summary(untested) + _over_budget(report), names, untested)
+    return Verdict(ExitCode.OK, _held(report) + _over_budget(report))
+
+
+def _over_budget(report: Report) -> str:
+    """What a spent ``--budget`` left unchecked ("" when the run had none, or finished within it)."""
+    cut = [run.name for run in report.runs if run.cut]
+    if not report.budget or not (cut or report.over_budget):
+        return ""
+    text = f"; the budget ({report.budget.get('limit')}) was spent"
+    text += f": cut short {', '.join(cut)} (its checks cut short claim no pass)" if cut else ""
+    text += f"; never started: {', '.join(report.over_budget)}" if report.over_budget else ""
+    return text
 
 
 def problems(suite: str, checks: list[CheckResult], run: SuiteRun | None) -> list[Problem]:
@@ -125,7 +143,8 @@ def problems(suite: str, checks: list[CheckResult], run: SuiteRun | None) -> lis
         shown = "; ".join(f"{check.name}: {_why(check)}" for check in errors[:2])
         more = f" (+{len(errors) - 2} more)" if len(errors) > 2 else ""
         found.append(Problem(suite, f"{len(errors)} check(s) of {suite} could not run ({shown}{more})"))
-    if checks and not _ran(checks) and not found:  # (an interrupted suite has said why already)
+    cut = run is not None and run.cut  # cut by the --budget: the verdict's reason says so (see ``_over_budget``)
+    if checks and not _ran(checks) and not found and not cut:  # (an interrupted suite has said why already)
         reasons = "; ".join(dict.fromkeys(check.reason for check in checks if check.reason)) or "no reason given"
         found.append(Problem(suite, f"every check of {suite} was skipped ({_short(reasons)})", "give it what it needs"))
     return found

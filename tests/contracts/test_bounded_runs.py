@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -22,9 +23,13 @@ from schemathesis.engine import events
 from werkzeug.wrappers import Request, Response
 from wsgi_server import serve_wsgi
 
-from contracts import Keys, Outcome, Target, coverage, engine
+from contracts import Keys, Outcome, Target, budget, coverage, engine, probe
 from contracts import stateful as sf
+from contracts import suites as registry
+from contracts.budget import Budget
 from contracts.cli import main
+from contracts.results import CheckResult
+from contracts.runner import run
 
 KEY = "sk_test_bounds"
 PROPERTIES = 40  # a flat body of 40 bounded integers: 534 coverage cases, over the bound at --max-examples 1
@@ -179,3 +184,149 @@ def test_a_stateful_round_stops_after_max_failures_and_never_shrinks(tmp_path: P
     # Shrinking replays scenarios as often as Hypothesis likes: off, a machine sends at most its scenarios' steps.
     assert hypothesis.Phase.shrink not in schema.config.get_hypothesis_settings(phase="stateful").phases
     assert target.meter.counts().made <= machines * sf.SCENARIOS_PER_EXAMPLE * sf.MAX_STEPS
+
+
+# --budget: what the whole run may spend, seconds or requests; what it cut short claims no pass.
+
+
+def run_json(base_url: str, spec: Path, tmp_path: Path, *extra: str) -> tuple[int, dict[str, Any]]:
+    report = tmp_path / "report.json"
+    args = ["run", "--base-url", base_url, "--spec", str(spec), "--key", f"full={KEY}", "--seed", "1"]
+    code = main([*args, *extra, "--json", str(report)])
+    return code, json.loads(report.read_text(encoding="utf-8"))
+
+
+def test_a_request_budget_stops_the_run_and_names_what_it_left_unchecked(bounds_spec: Path, tmp_path: Path) -> None:
+    app = Counting()
+    with serve(app) as base_url:
+        code, body = run_json(base_url, bounds_spec, tmp_path, "--suite", "conformance,stateful", "--budget", "40req")
+    conformance = next(suite for suite in body["suites"] if suite["name"] == "conformance")
+    # The engine stops as the 40th counted request comes back (a request already on the wire may finish).
+    assert 40 <= conformance["requests"]["made"] <= 42, conformance["requests"]
+    assert conformance["cut_by_budget"] is True
+    budget = body["run"]["budget"]
+    assert budget["limit"] == "40req"
+    assert budget["spent"] is True
+    assert budget["requests"] >= 40
+    assert budget["cut_short"] == ["conformance"]
+    assert budget["never_started"] == ["stateful"]
+    assert "stateful" not in [suite["name"] for suite in body["suites"]]
+    # Without --budget this run sends several hundred requests; cut short, no operation claims a pass.
+    assert all(check["outcome"] == "skipped" for check in body["checks"]), body["checks"]
+    assert any("the budget was spent before" in check["reason"] for check in body["checks"])
+    assert code == 3  # nothing reached a verdict: the run tested nothing
+    assert body["exit_code"] == 3
+    assert "the budget (40req) was spent before any check reached a verdict" in body["verdict"]["reason"]
+
+
+def test_a_budget_the_run_stays_within_changes_nothing(bounds_spec: Path, tmp_path: Path) -> None:
+    with serve(Counting()) as base_url:
+        code, body = run_json(base_url, bounds_spec, tmp_path, "--suite", "conformance", "--max-examples", "1")
+        code_budget, budgeted = run_json(
+            base_url,
+            bounds_spec,
+            tmp_path,
+            "--suite",
+            "conformance",
+            "--max-examples",
+            "1",
+            "--budget",
+            "10m,100000req",
+        )
+    # (Counting answers every method, so both runs fail the same checks: the budget changes no verdict.)
+    assert code == code_budget
+    assert [(c["name"], c["outcome"]) for c in body["checks"]] == [
+        (c["name"], c["outcome"]) for c in budgeted["checks"]
+    ]
+    assert body["suites"][0]["requests"]["made"] == budgeted["suites"][0]["requests"]["made"]
+    assert budgeted["run"]["budget"]["spent"] is False
+    assert budgeted["run"]["budget"]["cut_short"] == []
+    assert "budget" not in budgeted["verdict"]["reason"]
+
+
+class Slow(Counting):
+    """Answers like ``Counting``, each request after ``delay`` seconds."""
+
+    def __init__(self, delay: float) -> None:
+        super().__init__()
+        self.delay = delay
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        threading.Event().wait(self.delay)
+        return super().__call__(environ, start_response)
+
+
+def test_a_time_budget_cuts_the_stateful_suite_and_its_verdict_is_no_pass(tmp_path: Path) -> None:
+    spec = tmp_path / "failing.yaml"
+    spec.write_text(yaml.safe_dump(failing_reads_spec()), encoding="utf-8")
+    app = Slow(0.3)  # four rounds of this machine send dozens of requests: a minute or more at 0.3 s each
+    with serve(app) as base_url:
+        started = time.monotonic()
+        code, body = run_json(base_url, spec, tmp_path, "--suite", "stateful,conformance", "--budget", "3s")
+        elapsed = time.monotonic() - started
+    assert elapsed < 20, elapsed  # the budget, the loading of the spec, and the request in flight
+    stateful = body["suites"][0]
+    assert stateful["name"] == "stateful"
+    assert stateful["cut_by_budget"] is True
+    (check,) = body["checks"]
+    # Whatever it found in time (its reads all fail with 500) is kept, marked partial; it never claims a pass.
+    assert check["outcome"] in ("failed", "skipped")
+    assert "the budget was spent before" in check["reason"]
+    assert body["run"]["budget"]["never_started"] == ["conformance"]
+    assert code == body["exit_code"]
+    assert code == (1 if check["outcome"] == "failed" else 3)
+    assert "the budget (3s) was spent" in body["verdict"]["reason"]
+    assert "never started: conformance" in body["verdict"]["reason"]
+
+
+def test_a_suite_judged_check_by_check_stops_after_the_check_in_flight(monkeypatch: pytest.MonkeyPatch) -> None:
+    sent: list[int] = []
+
+    def counted(target: Target) -> Iterator[CheckResult]:
+        for n in range(10):  # ten checks of three requests each
+            for _ in range(3):
+                sent.append(n)
+                target.meter.answered(200)
+            yield CheckResult("counted", f"check {n}", Outcome.PASSED)
+
+    monkeypatch.setitem(registry._SUITES, "counted", registry.Entry("counted", counted, default=False))
+    target = Target(
+        "http://127.0.0.1:9", Path("openapi.yaml"), suites=("counted",), budget=Budget(budget.parse("7req"))
+    )
+    monkeypatch.setattr(probe, "reach", lambda target: probe.Reach(status=200, seconds=0.0))
+    report = run(target)
+    # Spent during check 2 (requests 7-9): it finishes; a generator cannot say whether its next check is judged
+    # already, so the runner asks once more, keeps what that check found, and stops: at most one check over.
+    assert [check.name for check in report.checks] == ["check 0", "check 1", "check 2", "check 3"]
+    assert len(sent) == 12
+    assert report.runs[0].cut
+    assert report.budget["requests"] == 12
+    assert report.verdict.code == 0
+    assert "the budget (7req) was spent: cut short counted" in report.verdict.reason
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds", "requests"),
+    [
+        ("90s", 90.0, None),
+        ("2m", 120.0, None),
+        ("1h", 3600.0, None),
+        ("5000req", None, 5000),
+        ("45", 45.0, None),
+        ("2m,5000req", 120.0, 5000),
+        (" 1.5 min , 10 requests ", 90.0, 10),
+    ],
+)
+def test_budget_syntax(text: str, seconds: float | None, requests: int | None) -> None:
+    assert budget.parse(text) == budget.Limit(seconds, requests)
+
+
+@pytest.mark.parametrize("text", ["", "0s", "-5s", "ten", "5.5req", "1s,2s", "10req,20req", "3 days"])
+def test_a_budget_that_is_not_one_is_a_usage_error(
+    text: str, bounds_spec: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(ValueError, match="--budget"):
+        budget.parse(text)
+    code = main(["run", "--base-url", "http://127.0.0.1:9", "--spec", str(bounds_spec), f"--budget={text or ','}"])
+    assert code == 2
+    assert "--budget" in capsys.readouterr().err
