@@ -25,11 +25,11 @@ from wsgi_server import serve_wsgi
 
 from contracts import Keys, Outcome, Target, budget, coverage, engine, probe
 from contracts import stateful as sf
-from contracts import suites as registry
 from contracts.budget import Budget
 from contracts.cli import main
 from contracts.results import CheckResult
 from contracts.runner import run
+from contracts.suites import Entry, Registry
 
 KEY = "sk_test_bounds"
 PROPERTIES = 40  # a flat body of 40 bounded integers: 534 coverage cases, over the bound at --max-examples 1
@@ -289,12 +289,11 @@ def test_a_suite_judged_check_by_check_stops_after_the_check_in_flight(monkeypat
                 target.meter.answered(200)
             yield CheckResult("counted", f"check {n}", Outcome.PASSED)
 
-    monkeypatch.setitem(registry._SUITES, "counted", registry.Entry("counted", counted, default=False))
     target = Target(
         "http://127.0.0.1:9", Path("openapi.yaml"), suites=("counted",), budget=Budget(budget.parse("7req"))
     )
     monkeypatch.setattr(probe, "reach", lambda target: probe.Reach(status=200, seconds=0.0))
-    report = run(target)
+    report = run(target, registry=Registry([Entry("counted", counted, default=False)]))
     # Spent during check 2 (requests 7-9): it finishes; a generator cannot say whether its next check is judged
     # already, so the runner asks once more, keeps what that check found, and stops: at most one check over.
     assert [check.name for check in report.checks] == ["check 0", "check 1", "check 2", "check 3"]
