@@ -30,8 +30,10 @@ from contracts.rules.dates import check_dates
 from contracts.rules.defaults import check_default_page_size, check_default_sort, check_field_defaults
 from contracts.rules.deleted import check_deleted
 from contracts.rules.explore import machine_failures
+from contracts.rules.lifecycle import check_lifecycles
 from contracts.rules.lists import check_filters, check_pagination, check_search, check_sort
 from contracts.rules.machine import RulesMachine
+from contracts.rules.references import check_delete_blocked, check_references
 from contracts.rules.reports import check_reports
 from contracts.suites import suite
 from contracts.target import Target
@@ -54,6 +56,9 @@ CHECKS: tuple[tuple[str, str, Check], ...] = (
     ("default sort", "rules.default_sort", check_default_sort),
     ("field defaults", "rules.field_defaults", check_field_defaults),
     ("dates", "rules.dates", check_dates),
+    ("lifecycles", "rules.lifecycle", check_lifecycles),
+    ("references", "rules.references", check_references),
+    ("referenced deletes", "rules.references.delete", check_delete_blocked),
 )
 
 
@@ -76,6 +81,7 @@ def _run_check(ctx: Context, name: str, rule: str, check: Check) -> CheckResult:
     """One check, judged: a finding about a 429 or about no answer at all is not a breach (see ``judged``)."""
     started = time.monotonic()
     ctx.target.meter.now(name)
+    ctx.notes.clear()
     try:
         failures = check(ctx)
     except Skip as skip:
@@ -89,6 +95,13 @@ def _run_check(ctx: Context, name: str, rule: str, check: Check) -> CheckResult:
     except Exception as exc:  # an answer the check could not read fails the check, never the run
         where = "".join(traceback.format_exception_only(type(exc), exc)).strip()
         failures = [Failure(rule, f"the check stopped on {where} (an answer it could not read)")]
-    result = judged(SUITE, name, failures, seconds=time.monotonic() - started)
+    result = judged(SUITE, name, failures, reason=_notes(ctx.notes), seconds=time.monotonic() - started)
     ctx.target.meter.found(len(result.failures) if result.outcome is Outcome.FAILED else 0)
     return result
+
+
+def _notes(notes: list[str], shown: int = 6) -> str:
+    """What a check could not exercise, on one line (the first few, and how many more)."""
+    notes = list(dict.fromkeys(notes))
+    more = f"; and {len(notes) - shown} more" if len(notes) > shown else ""
+    return ("not exercised: " + "; ".join(notes[:shown]) + more) if notes else ""

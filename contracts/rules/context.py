@@ -15,6 +15,7 @@ import yaml
 
 from contracts.http import Client
 from contracts.results import Failure
+from contracts.rules.catalog import Catalog
 from contracts.rules.common import MISSING, Api, Broken, Skip, data_of, ids_of, payload, rows_of
 from contracts.target import Target
 
@@ -31,6 +32,7 @@ class Context:
     today: dt.date
     machine_tag: str = "machine"
     last_calls: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # what the check in flight could not exercise, and why
 
     @classmethod
     def open(cls, target: Target) -> Context:
@@ -78,6 +80,11 @@ class Context:
         except (OSError, yaml.YAMLError):
             return {}
         return loaded if isinstance(loaded, dict) else {}
+
+    @cached_property
+    def catalog(self) -> Catalog:
+        """The spec's resources for the generic rules (lifecycles, references, numbering, money, filters)."""
+        return Catalog(self.target, self.today)
 
     # -- setup helpers: create what a check needs, or stop it -----------------------------------
 
@@ -141,6 +148,10 @@ class Findings:
         """Record one broken rule."""
         if len(self.failures) < MAX_FINDINGS:
             self.failures.append(self.ctx.client.failure(rule, message, response))
+
+    def note(self, text: str) -> None:
+        """Record something the check could not exercise (shown as the check's notes, never as a pass of it)."""
+        self.ctx.notes.append(text)
 
     def same_ids(self, rule: str, what: str, response: requests.Response, expected: Sequence[int]) -> None:
         """The page holds exactly ``expected`` (as a set)."""
