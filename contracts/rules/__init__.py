@@ -30,9 +30,12 @@ from contracts.rules.dates import check_dates
 from contracts.rules.defaults import check_default_page_size, check_default_sort, check_field_defaults
 from contracts.rules.deleted import check_deleted
 from contracts.rules.explore import machine_failures
+from contracts.rules.filters import check_list_filters
 from contracts.rules.lifecycle import check_lifecycles
 from contracts.rules.lists import check_filters, check_pagination, check_search, check_sort
 from contracts.rules.machine import RulesMachine
+from contracts.rules.money import check_money
+from contracts.rules.numbering import check_sequences, check_unique
 from contracts.rules.references import check_delete_blocked, check_references
 from contracts.rules.reports import check_reports
 from contracts.suites import suite
@@ -59,6 +62,10 @@ CHECKS: tuple[tuple[str, str, Check], ...] = (
     ("lifecycles", "rules.lifecycle", check_lifecycles),
     ("references", "rules.references", check_references),
     ("referenced deletes", "rules.references.delete", check_delete_blocked),
+    ("sequences", "rules.sequences", check_sequences),
+    ("unique fields", "rules.unique", check_unique),
+    ("money", "rules.money", check_money),
+    ("filters of every list", "rules.filters", check_list_filters),
 )
 
 
