@@ -2,7 +2,8 @@
 
 - ``rules.sequences``: two records created without the field get numbers that follow the declared
   pattern (``INV-{:06d}``: ``INV-`` and at least six digits; the field's schema ``pattern`` too), differ,
-  and count up.
+  and count up; where records can be deleted, one created after the first is deleted still gets a new
+  number (a counter, not the count of records plus one).
 - ``rules.unique``: a create, or an update, sending a unique field's value another record holds is
   refused with a documented client error, creating or changing nothing.
 """
@@ -35,6 +36,20 @@ def check_sequences(ctx: Context) -> list[Failure]:
             found.note(f"{kind.res.collection}: no valid create body")
             continue
         made = [catalog.post(kind, body) for _ in range(2)]
+        delete = kind.res.item_op("DELETE")
+        if delete is not None and made[0][1] is not None and made[1][1] is not None:
+            first_id = kind.res.id_of(made[0][1])
+            if catalog.act(delete, first_id).status_code < 300:
+                made = [made[1], catalog.post(kind, body)]  # the number after a delete
+                if made[1][1] is None:
+                    found.add(
+                        SEQUENCE_RULE,
+                        f"after {kind.name} {first_id} was deleted, POST {kind.res.collection} without "
+                        f"{', '.join(sorted(kind.sequences))} answered {made[1][0].status_code}: a generated number "
+                        "must be a new one, never one a record holds",
+                        made[1][0],
+                    )
+                    continue
         for name, template in sorted(kind.sequences.items()):
             _sequence(found, kind, name, template, made)
     return found.failures
