@@ -17,6 +17,7 @@ from contracts.results import Failure
 from contracts.rules.catalog import Catalog, Kind, refusals, sequence_pattern
 from contracts.rules.common import Skip
 from contracts.rules.context import Context, Findings
+from contracts.security.spec_view import main_type
 
 SEQUENCE_RULE = "rules.sequences"
 UNIQUE_RULE = "rules.unique"
@@ -96,9 +97,18 @@ def check_unique(ctx: Context) -> list[Failure]:
     return found.failures
 
 
+def fresh_value(catalog: Catalog, prop: dict[str, Any]) -> Any:
+    """A value of a field no record holds yet: a run-unique token for text, else a valid sample."""
+    if main_type(prop) == "string" and not any(prop.get(k) for k in ("format", "pattern", "enum")):
+        return catalog.fixtures.unique()[: int(prop.get("maxLength", 255))]
+    return catalog.fixtures.field_value("", prop, {})
+
+
 def _unique(catalog: Catalog, found: Findings, kind: Kind, name: str) -> int:
     """Create a record, then try its value of ``name`` on a new record and on another one."""
     body = catalog.body(kind)
+    if body is not None and body.get(name) is None and name not in kind.sequences:
+        body[name] = fresh_value(catalog, kind.writable[name])  # an optional unique field, set to repeat it
     first = catalog.post(kind, body)[1] if body is not None else None
     value = first.get(name) if first is not None else None
     if body is None or value is None:
