@@ -59,7 +59,10 @@ def _filter(catalog: Catalog, found: Findings, kind: Kind, one: Filter) -> int:
         return 0
     outside = _outside(catalog, kind, one, base, value)
     sent = _query_value(value)
-    params: dict[str, Any] = {one.name: sent, "limit": PAGE}
+    declared = _declared(kind)
+    params: dict[str, Any] = {one.name: sent}
+    if "limit" in declared:
+        params["limit"] = PAGE
     if _newest_first(kind):
         params["sort"] = "-id"
     response, rows = catalog.listing(kind, params)
@@ -71,7 +74,7 @@ def _filter(catalog: Catalog, found: Findings, kind: Kind, one: Filter) -> int:
     if wrong:
         shown = ", ".join(f"{kind.res.id_of(row)} ({one.field} {row.get(one.field)!r})" for row in wrong[:5])
         found.add(RULE, f"{where}={sent} lists rows that do not match: {shown}", response)
-    elif kind.res.id_of(inside) not in ids and (len(rows) < PAGE or "sort" in params):
+    elif kind.res.id_of(inside) not in ids and ("sort" in params or ("limit" in params and len(rows) < PAGE)):
         found.add(RULE, f"{where}={sent}: {kind.name} {kind.res.id_of(inside)}, which has it, is not listed", response)
     elif outside is not None and outside in ids:
         found.add(RULE, f"{where}={sent} lists {kind.name} {outside}, created with another {one.field}", response)
@@ -119,6 +122,12 @@ def _shift(day: str, days: int) -> str | None:
         return (dt.date.fromisoformat(day[:10]) + dt.timedelta(days=days)).isoformat()
     except ValueError:
         return None
+
+
+def _declared(kind: Kind) -> set[str]:
+    """The query parameters the list declares."""
+    listing = kind.res.listing
+    return {str(param.get("name")) for param in listing.query_params()} if listing is not None else set()
 
 
 def _newest_first(kind: Kind) -> bool:

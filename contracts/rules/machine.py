@@ -16,7 +16,7 @@ from contracts import model as m
 from contracts.rules.common import Api, rows_of
 from contracts.rules.context import Context
 from contracts.rules.draws import DISCOUNTS, LINES, PAYMENT_KINDS, discount_fields, document_body
-from contracts.rules.judge import Judge
+from contracts.rules.judge import Judge, numbering_of
 
 
 class RulesMachine(Judge):
@@ -36,6 +36,7 @@ class RulesMachine(Judge):
         self.calls: list[str] = []
         self.ctx.last_calls = self.calls
         self.api = Api(self.ctx.client, self.calls)
+        self.numbering = numbering_of(self.ctx.catalog, ("invoices", "estimates", "payments"))
         self.names = 0
         self.tag = self.ctx.machine_tag
 
