@@ -57,6 +57,9 @@ def _filter(catalog: Catalog, found: Findings, kind: Kind, one: Filter) -> int:
     if base is None or inside is None or value is None:
         found.note(f"{where}: no fresh record with a {one.field}")
         return 0
+    if not fits(one.schema, value):
+        found.note(f"{where}: the record's {one.field} ({_short(value)}) is no value of the parameter")
+        return 0
     outside = _outside(catalog, kind, one, base, value)
     sent = _query_value(value)
     declared = _declared(kind)
@@ -115,6 +118,28 @@ def _other_value(catalog: Catalog, kind: Kind, one: Filter, prop: dict[str, Any]
         made = catalog.post(target, body)[1] if body is not None else None
         return target.res.id_of(made) if made is not None else None
     return None
+
+
+def fits(schema: dict[str, Any], value: Any) -> bool:
+    """Whether a record's value can be sent as the filter parameter: a scalar of its type, in its enum."""
+    if isinstance(value, dict | list):
+        return False
+    enum = schema.get("enum")
+    if isinstance(enum, list) and enum and value not in enum:
+        return False
+    kind = main_type(schema)
+    types: dict[str, tuple[type, ...]] = {
+        "string": (str,),
+        "integer": (int,),
+        "number": (int, float),
+        "boolean": (bool,),
+    }
+    return kind not in types or (isinstance(value, types[kind]) and (kind == "boolean") == isinstance(value, bool))
+
+
+def _short(value: Any, size: int = 40) -> str:
+    text = repr(value)
+    return text if len(text) <= size else text[: size - 3] + "..."
 
 
 def _shift(day: str, days: int) -> str | None:

@@ -97,7 +97,8 @@ def reach(
     """A fresh record whose ``name`` reads ``state`` (its id), or None (noted) when no way there works."""
     body = catalog.body(kind)
     if body is None:
-        found.note(f"{kind.res.collection}: no create body (unmet reference: {catalog.fixtures.notes[-1:]})")
+        why = catalog.fixtures.notes[-1] if catalog.fixtures.notes else "a required reference has nothing to name"
+        found.note(f"{kind.res.collection}: no valid create body ({why})")
         return None
     created, record = catalog.post(kind, body)
     if record is None:
