@@ -3,7 +3,7 @@
 - ``rules.references``: for every writable reference field of every resource, a create naming an id the
   target does not have (checked: its GET is 404), or a record only another company sees (with the
   ``other`` key, when that company has one), is refused with a documented client error and creates
-  nothing; an update (PATCH) naming it is refused and leaves the record as it was.
+  nothing; an update (PATCH, PUT) naming it is refused and leaves the record as it was.
 - ``rules.references.delete``: where a DELETE documents 409, the spec's description says which records
   block it ("a customer that has invoices, estimates or payments cannot be deleted"): the resources it
   names that reference this one through a writable field. For each, a fresh record referenced by a fresh
@@ -106,6 +106,8 @@ def _refused_create(catalog: Catalog, found: Findings, kind: Kind, name: str, la
         return 0
     response, record = catalog.post(kind, body)
     allowed = refusals(create)
+    if response.status_code in allowed and not blames(response, name):
+        found.note(f"POST {kind.res.collection} with {name} naming {label}: refused, but its errors name other fields")
     if response.status_code not in allowed:
         made = f" (it created {kind.res.id_of(record)})" if record is not None else ""
         found.add(
@@ -118,30 +120,43 @@ def _refused_create(catalog: Catalog, found: Findings, kind: Kind, name: str, la
 
 
 def _refused_update(catalog: Catalog, found: Findings, kind: Kind, name: str, label: str, wrong: Any) -> int:
-    update = kind.res.item_op("PATCH")
-    props = (update.body_schema or {}).get("properties", {}) if update is not None else {}
-    if update is None or name not in props:
-        return 0
-    body = catalog.body(kind)
-    made = catalog.post(kind, body)[1] if body is not None else None
-    if made is None:
-        found.note(f"{kind.res.collection}: no record to update")
-        return 0
-    record_id = kind.res.id_of(made)
-    _, before = catalog.read(kind, record_id)
-    response = catalog.act(update, record_id, kind.res.wrap(update, {name: wrong}))
-    after_answer, after = catalog.read(kind, record_id)
-    allowed = refusals(update)
-    where = f"PATCH {kind.res.item} with {name} naming {label}"
-    if response.status_code not in allowed:
-        found.add(
-            RULE,
-            f"{where} must be refused with {'/'.join(map(str, sorted(allowed)))}; it answered {response.status_code}",
-            response,
-        )
-    elif after != before:
-        found.add(RULE, f"{where}: refused, yet the record changed", after_answer)
-    return 1
+    """PATCH (the field alone) and PUT (a whole valid body) naming ``wrong`` are refused; the record stays."""
+    checked = 0
+    for method in ("PATCH", "PUT"):
+        update = kind.res.item_op(method)
+        props = (update.body_schema or {}).get("properties", {}) if update is not None else {}
+        if update is None or name not in props:
+            continue
+        body = catalog.body(kind)
+        made = catalog.post(kind, body)[1] if body is not None else None
+        if body is None or made is None:
+            found.note(f"{kind.res.collection}: no record to update")
+            continue
+        record_id = kind.res.id_of(made)
+        _, before = catalog.read(kind, record_id)
+        sent = {name: wrong} if method == "PATCH" else {**body, name: wrong}
+        response = catalog.act(update, record_id, kind.res.wrap(update, sent))
+        after_answer, after = catalog.read(kind, record_id)
+        allowed = refusals(update)
+        where = f"{method} {kind.res.item} with {name} naming {label}"
+        if response.status_code in allowed and not blames(response, name):
+            found.note(f"{where}: refused, but its errors name other fields")
+        if response.status_code not in allowed:
+            codes = "/".join(map(str, sorted(allowed)))
+            found.add(RULE, f"{where} must be refused with {codes}; it answered {response.status_code}", response)
+        elif after != before:
+            found.add(RULE, f"{where}: refused, yet the record changed", after_answer)
+        checked = 1
+    return checked
+
+
+def blames(response: Any, name: str) -> bool:
+    """Whether a refusal may be about ``name``: its field errors (``errors: {field: ...}``) name it, or it has none."""
+    body = json_or_none(response)
+    errors = body.get("errors") if isinstance(body, dict) else None
+    if not isinstance(errors, dict) or not errors:
+        return True
+    return any(name in str(key) for key in errors)
 
 
 def check_delete_blocked(ctx: Context) -> list[Failure]:
