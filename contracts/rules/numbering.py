@@ -17,6 +17,7 @@ from contracts.results import Failure
 from contracts.rules.catalog import Catalog, Kind, refusals, sequence_pattern
 from contracts.rules.common import Skip
 from contracts.rules.context import Context, Findings
+from contracts.rules.references import blames
 from contracts.security.spec_view import main_type
 
 SEQUENCE_RULE = "rules.sequences"
@@ -119,6 +120,8 @@ def _unique(catalog: Catalog, found: Findings, kind: Kind, name: str) -> int:
     allowed = refusals(create)
     again = catalog.body(kind, {name: value}) or {}
     response, twin = catalog.post(kind, again)
+    if response.status_code in allowed and not blames(response, name):
+        found.note(f"POST {kind.res.collection} repeating {name}: refused, but its errors name other fields")
     if response.status_code not in allowed:
         made = f", creating {kind.res.id_of(twin)}" if twin is not None else ""
         found.add(
