@@ -1,6 +1,10 @@
-"""The "rules" suite: the business rules of API.md checked over HTTP against a reference model.
+"""The "rules" suite: the rules a spec declares, checked over HTTP, and the invoicing domain's reference model.
 
-The heart is a Hypothesis ``RuleBasedStateMachine`` that drives the target with the "full" key
+Derived from the spec for every resource it declares (``catalog``): lifecycles (``x-sandbox-transition``),
+references (``x-sandbox-ref``) and deletes they block, sequences and unique fields, money, and every list
+filter. A spec declaring ``x-sandbox-domain: invoicing`` also gets the domain's checks (``DOMAIN_CHECKS``).
+
+The domain's heart is a Hypothesis ``RuleBasedStateMachine`` that drives the target with the "full" key
 (customers, invoices with random lines and discounts, actions legal and illegal, payments, deletes,
 estimates and conversions, duplicate numbers) and compares every answer, and after every step
 every invoice it created, with ``contracts.model``. When the target breaks a rule, Hypothesis
@@ -76,7 +80,7 @@ DOMAIN_CHECKS = frozenset({"state machine", "pagination", "filters", "sort", "se
 
 @suite(SUITE, default=True)
 def run(target: Target) -> Iterator[CheckResult]:
-    """The rules suite: the state machine, then lists, filters, sort, search, reports, deletion, defaults, dates."""
+    """The rules suite: the domain's state machine and list checks, the spec's defaults and dates, the derived rules."""
     if target.keys.get("full") is None:
         for name, _, _ in CHECKS:
             yield CheckResult(SUITE, name, Outcome.SKIPPED, reason="no full-access key configured")
