@@ -7,9 +7,11 @@ domain's checks are skipped with a reason, and a defect in the tracker is caught
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import pytest
 from faulty import Middleware, serve_spec, write_spec
@@ -25,8 +27,19 @@ from contracts.target import SANDBOX_KEYS
 pytestmark = pytest.mark.live
 
 JSON = "application/json"
-DERIVED = ("lifecycles", "references", "sequences", "unique fields", "money", "filters of every list")
-DOMAIN = ("state machine", "pagination", "filters", "sort", "search", "reports", "deleted")
+DERIVED = (
+    "lifecycles",
+    "references",
+    "sequences",
+    "unique fields",
+    "money",
+    "filters of every list",
+    "pagination",
+    "sort",
+    "search",
+    "deleted",
+)
+DOMAIN = ("state machine", "filters", "reports")
 
 
 def ref(name: str) -> dict[str, str]:
@@ -118,6 +131,7 @@ def tracker() -> dict[str, Any]:
         "type": "object",
         "required": ["id", "title", "project_id", "state", "number"],
         "x-sandbox-date-field": "due_on",
+        "x-sandbox-search": ["title"],
         "properties": {
             "id": {"type": "integer", "readOnly": True},
             "title": {"type": "string", "maxLength": 100},
@@ -146,6 +160,7 @@ def tracker() -> dict[str, Any]:
                 query("state", {"type": "string", "enum": ["TODO", "DOING", "DONE"]}),
                 query("project_id", {"type": "integer", "minimum": 1}),
                 query("date_from", {"type": "string", "format": "date"}),
+                {**query("search", {"type": "string"}), "description": "Case-insensitive substring of the title."},
             ],
         ),
         "/tasks/{id}": item("Task", "Task", "TaskUpdate"),
@@ -222,10 +237,40 @@ class TaskCostInDollars(Middleware):
         return response
 
 
+class NewestLast(Middleware):
+    """GET /tasks?sort=-id answers the oldest first: the descending sort is read as ascending."""
+
+    def handle(self, request: Request, environ: dict[str, Any]) -> Response:
+        if request.method == "GET" and request.path == "/v1/tasks" and request.args.get("sort") == "-id":
+            query = [(k, "id" if k == "sort" else v) for k, v in request.args.items(multi=True)]
+            return self.forward({**environ, "QUERY_STRING": urlencode(query)})
+        return self.forward(environ)
+
+
+class SearchMatchesCase(Middleware):
+    """GET /tasks?search= keeps only titles holding the text in the same case: the search is case-sensitive."""
+
+    def handle(self, request: Request, environ: dict[str, Any]) -> Response:
+        response = self.forward(environ)
+        text = request.args.get("search")
+        if request.path != "/v1/tasks" or not text or not response.is_json:
+            return response
+        data = response.get_json()
+        if isinstance(data, dict) and isinstance(data.get("data"), list):
+            data["data"] = [row for row in data["data"] if text in str(row.get("title") or "")]
+            response.set_data(json.dumps(data))
+        return response
+
+
 @pytest.mark.parametrize(
     ("middleware", "rule"),
-    [(FinishFromTodo, "rules.lifecycle.tasks"), (TaskCostInDollars, "rules.money")],
-    ids=["finish-from-todo", "cost-in-dollars"],
+    [
+        (FinishFromTodo, "rules.lifecycle.tasks"),
+        (TaskCostInDollars, "rules.money"),
+        (NewestLast, "rules.sort"),
+        (SearchMatchesCase, "rules.search"),
+    ],
+    ids=["finish-from-todo", "cost-in-dollars", "newest-last", "search-matches-case"],
 )
 def test_a_defect_in_the_tracker_is_caught_by_its_rule(
     middleware: Callable[[Any], Middleware], rule: str, tmp_path: Path
