@@ -31,6 +31,7 @@ from contracts.results import Failure
 from contracts.rules.catalog import Catalog, Kind
 from contracts.rules.common import Skip
 from contracts.rules.context import Context, Findings
+from contracts.rules.numbering import fresh_value
 from contracts.security.spec_view import Schema, flatten, json_or_none, main_type
 
 PAGE_RECORDS = 5  # fresh records the pagination check pages through
@@ -268,7 +269,7 @@ def _search(ctx: Context, found: Findings, kind: Kind) -> bool:
     if base is None:
         found.note(f"POST {kind.res.collection}: no valid create body (a reference is unmet)")
         return False
-    plain = catalog.post(kind, base)[1]
+    plain = catalog.post(kind, {**base, **_fresh_unique(catalog, kind, base)})[1]
     if plain is None:
         found.note(f"POST {kind.res.collection}: the minimal create body was refused")
         return False
@@ -301,16 +302,14 @@ def _holds(record: Mapping[str, Any], fields: Sequence[str], needle: str) -> boo
 
 
 def _searchable(ctx: Context, kind: Kind, base: dict[str, Any], name: str) -> tuple[dict[str, Any] | None, str]:
-    """A fresh record with text to find by ``name`` (a token written in, or its generated value); and that text."""
+    """A fresh record with text to find by ``name`` (a token written in, else the value it holds); and that text."""
     prop = kind.writable.get(name)
     token = _token(ctx, kind, "search")
     text = _text_for(prop, token) if prop is not None else None
     if prop is not None and text is not None:
-        made = ctx.catalog.post(kind, {**base, name: text})[1]
+        made = ctx.catalog.post(kind, {**base, **_fresh_unique(ctx.catalog, kind, base), name: text})[1]
         return made, token
-    if prop is not None:
-        return None, ""
-    made = ctx.catalog.post(kind, base)[1]
+    made = ctx.catalog.post(kind, {**base, **_fresh_unique(ctx.catalog, kind, base)})[1]
     _, stored = ctx.catalog.read(kind, kind.res.id_of(made)) if made is not None else (None, None)
     value = stored.get(name) if stored is not None else None
     return stored, value if isinstance(value, str) else ""
@@ -381,13 +380,24 @@ def _batch(
     batch = Batch(kind, {**params, **_limit(kind)})
     ranks = _ranks(ctx, count, vary)
     for n in range(count):
-        varied = _varied(kind, base, vary, ranks, n)
+        base = {**base, **_fresh_unique(catalog, kind, base)}
+        varied = _varied(kind, base, vary, ranks, n, catalog.today)
         made = catalog.post(kind, varied)[1] or (catalog.post(kind, base)[1] if varied != base else None)
         if made is None:
             found.note(f"{where}: a fresh {kind.name} was refused")
             return None
         batch.records.append(made)
     return batch
+
+
+def _fresh_unique(catalog: Catalog, kind: Kind, base: Mapping[str, Any]) -> dict[str, Any]:
+    """New values for the unique fields a body sets, so several records can be made from it."""
+    fresh = {}
+    for name in kind.unique:
+        prop = kind.writable.get(name)
+        if prop is not None and base.get(name) is not None:
+            fresh[name] = _text_for(prop, catalog.fixtures.unique()) or fresh_value(catalog, prop)
+    return fresh
 
 
 def _narrowing(
@@ -435,18 +445,15 @@ def _text_for(prop: Schema, token: str) -> str | None:
 
 
 def _ranks(ctx: Context, count: int, vary: Sequence[str]) -> dict[str, list[int]]:
-    """A seeded order of the fresh records for each varied field, so no field's order is the ids' order."""
-    ranks = {}
-    for key in vary:
-        order = list(range(count))
-        while count > 1 and order == sorted(order):
-            ctx.rng.shuffle(order)
-        ranks[key] = order
-    return ranks
+    """A seeded order of the records (not the ids'), shared by every field so a due date stays after its issue."""
+    order = list(range(count))
+    while count > 1 and order == sorted(order):
+        ctx.rng.shuffle(order)
+    return dict.fromkeys(vary, order)
 
 
 def _varied(
-    kind: Kind, base: dict[str, Any], vary: Sequence[str], ranks: Mapping[str, list[int]], n: int
+    kind: Kind, base: dict[str, Any], vary: Sequence[str], ranks: Mapping[str, list[int]], n: int, today: dt.date
 ) -> dict[str, Any]:
     """The body of the ``n``th fresh record: each varied writable field takes its ``n``th ranked value."""
     body = dict(base)
@@ -455,19 +462,20 @@ def _varied(
         if prop is None or key not in ranks:
             continue
         rank = ranks[key][n]
-        value = _ranked(prop, body.get(key), rank)
+        value = _ranked(prop, body.get(key), rank, today)
         if value is not None:
             body[key] = value
     return body
 
 
-def _ranked(prop: Schema, current: Any, rank: int) -> Any:
+def _ranked(prop: Schema, current: Any, rank: int, today: dt.date) -> Any:
     """A value of a field that orders by ``rank`` (0 first), kept valid: later dates, larger numbers, text."""
     kind = main_type(prop)
     if prop.get("enum") or prop.get("const"):
         return None
-    if kind == "string" and prop.get("format") == "date" and isinstance(current, str):
-        return (dt.date.fromisoformat(current[:10]) + dt.timedelta(days=rank + 1)).isoformat()
+    if kind == "string" and prop.get("format") == "date":
+        start = dt.date.fromisoformat(current[:10]) if isinstance(current, str) else today
+        return (start + dt.timedelta(days=rank + 1)).isoformat()
     if kind == "string" and not prop.get("format") and not prop.get("pattern"):
         if isinstance(current, str) and current and len(current) + 2 <= int(prop.get("maxLength", 255)):
             return (
