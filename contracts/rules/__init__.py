@@ -1,8 +1,9 @@
 """The "rules" suite: the rules a spec declares, checked over HTTP, and the invoicing domain's reference model.
 
 Derived from the spec for every resource it declares (``catalog``): lifecycles (``x-sandbox-transition``),
-references (``x-sandbox-ref``) and deletes they block, sequences and unique fields, money, and every list
-filter. A spec declaring ``x-sandbox-domain: invoicing`` also gets the domain's checks (``DOMAIN_CHECKS``).
+references (``x-sandbox-ref``) and deletes they block, sequences and unique fields, money, every list
+filter, pagination, sort, search and deletion (``listing``). A spec declaring ``x-sandbox-domain: invoicing``
+also gets the domain's checks (``DOMAIN_CHECKS``), which find its resources and verbs in the spec (``domain``).
 
 The domain's heart is a Hypothesis ``RuleBasedStateMachine`` that drives the target with the "full" key
 (customers, invoices with random lines and discounts, actions legal and illegal, payments, deletes,
@@ -11,8 +12,8 @@ every invoice it created, with ``contracts.model``. When the target breaks a rul
 shrinks the run to a minimal sequence of calls, which the failure reports with the failing
 request as curl.
 
-Beside it, separate checks that each create their own data: pagination, filters, sort, search,
-reports, deletion, the spec's defaults (page size, sort order, field defaults) and the date-driven
+Beside it, separate checks that each create their own data: the domain's filters and reports, the
+spec's defaults (page size, sort order, field defaults) and the date-driven
 statuses the spec declares (OVERDUE, EXPIRED). Only records the suite created are compared, so the
 target may hold any other data; names carry a random token (from the seed, checked unused) so nothing
 collides.

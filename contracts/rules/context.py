@@ -17,9 +17,11 @@ from contracts.http import Client
 from contracts.results import Failure
 from contracts.rules.catalog import Catalog
 from contracts.rules.common import MISSING, Api, Broken, Skip, data_of, ids_of, payload, rows_of
+from contracts.rules.domain import DomainPaths, operation_path
 from contracts.target import Target
 
 MAX_FINDINGS = 8  # failures one check reports at most
+HEALTH_OPERATION = "getHealth"  # the operationId of the probe that tells the target's clock
 
 
 @dataclass
@@ -36,17 +38,18 @@ class Context:
 
     @classmethod
     def open(cls, target: Target) -> Context:
-        """Connect, and learn the target's today from GET /health (the sandbox clock), else the UTC date."""
+        """Connect, and learn the target's today from its health probe (the sandbox clock), else the UTC date."""
         client = Client(target, "full")
-        today = dt.datetime.now(dt.UTC).date()
+        ctx = cls(target, client, random.Random(target.seed), dt.datetime.now(dt.UTC).date())  # noqa: S311 - seeded
+        health_path = operation_path(ctx.spec, HEALTH_OPERATION)
         try:
-            health = client.call("GET", "/health")
-            stamp = str((payload(health) or {}).get("timestamp") or "") if health.status_code == 200 else ""
+            health = client.call("GET", health_path) if health_path is not None else None
+            stamp = str((payload(health) or {}).get("timestamp") or "") if health and health.status_code == 200 else ""
             if stamp:
-                today = dt.date.fromisoformat(stamp[:10])
+                ctx.today = dt.date.fromisoformat(stamp[:10])
         except (requests.RequestException, ValueError, AttributeError):
             pass
-        return cls(target, client, random.Random(target.seed), today)  # noqa: S311 - seeded, reproducible test data
+        return ctx
 
     @property
     def api(self) -> Api:
@@ -60,10 +63,11 @@ class Context:
     def token(self, purpose: str) -> str:
         """A random lowercase token (from the seed) that no customer of the target holds yet."""
         token = ""
+        customers = self.paths.collection("customers")
         for _ in range(20):
             token = "zq" + purpose[:3] + "".join(self.rng.choice(string.ascii_lowercase) for _ in range(9))
             try:
-                found = self.client.call("GET", "/customers", params={"search": token, "limit": 1})
+                found = self.client.call("GET", customers, params={"search": token, "limit": 1})
             except requests.RequestException:
                 return token
             meta = (payload(found) or {}).get("meta") if isinstance(payload(found), dict) else None
@@ -85,6 +89,11 @@ class Context:
     def catalog(self) -> Catalog:
         """The spec's resources for the generic rules (lifecycles, references, numbering, money, filters)."""
         return Catalog(self.target, self.today)
+
+    @cached_property
+    def paths(self) -> DomainPaths:
+        """Where the invoicing domain's resources and verbs are in the spec (the reference model's paths)."""
+        return DomainPaths(self.catalog.fixtures)
 
     # -- setup helpers: create what a check needs, or stop it -----------------------------------
 
@@ -113,7 +122,7 @@ class Context:
 
     def customer(self, rule: str, name: str) -> int:
         """Create a customer; its id."""
-        return int(self.create(rule, "/customers", {"name": name})["id"])
+        return int(self.create(rule, self.paths.collection("customers"), {"name": name})["id"])
 
     def invoice(
         self, rule: str, customer_id: int, prices: Sequence[int] = (10000,), *, invoice_date: str | None = None
@@ -125,7 +134,7 @@ class Context:
             "due_date": self.day(30),
             "items": [{"name": f"Line {n}", "quantity": 1, "price": price} for n, price in enumerate(prices, 1)],
         }
-        return self.create(rule, "/invoices", body)
+        return self.create(rule, self.paths.collection("invoices"), body)
 
     def listing(self, rule: str, path: str, params: Mapping[str, Any]) -> requests.Response:
         """GET a list that must answer 200 (a missing endpoint skips the check)."""

@@ -12,6 +12,7 @@ from hypothesis.stateful import RuleBasedStateMachine
 from contracts import model as m
 from contracts.rules.catalog import Catalog, sequence_pattern
 from contracts.rules.common import Api, data_of, message_of, same_number, violation
+from contracts.rules.domain import DomainPaths
 
 
 class Judge(RuleBasedStateMachine):
@@ -21,6 +22,7 @@ class Judge(RuleBasedStateMachine):
     api: Api
     calls: list[str]
     numbering: Mapping[str, m.Numbering]  # collection name -> its generated number (x-sandbox-sequence)
+    paths: DomainPaths  # where the domain's resources and verbs are in the spec
 
     # -- failing ------------------------------------------------------------------------------
 
@@ -179,7 +181,7 @@ class Judge(RuleBasedStateMachine):
     def reread_invoice(self, invoice_id: int) -> None:
         """GET one invoice and compare it."""
         invoice = self.model.invoices[invoice_id]
-        response = self.api.call("GET", f"/invoices/{invoice_id}")
+        response = self.api.call("GET", self.paths.item("invoices", invoice_id))
         if response.status_code != 200:
             self.fail(
                 "rules.integrity", f"GET invoice {invoice_id} (never deleted) answered {response.status_code}", response
@@ -189,7 +191,7 @@ class Judge(RuleBasedStateMachine):
     def reread_estimate(self, estimate_id: int) -> None:
         """GET one estimate and compare it."""
         estimate = self.model.estimates[estimate_id]
-        response = self.api.call("GET", f"/estimates/{estimate_id}")
+        response = self.api.call("GET", self.paths.item("estimates", estimate_id))
         if response.status_code != 200:
             self.fail(
                 "rules.integrity",
@@ -209,11 +211,11 @@ class Judge(RuleBasedStateMachine):
             )
 
 
-def numbering_of(catalog: Catalog, names: Sequence[str]) -> dict[str, m.Numbering]:
+def numbering_of(catalog: Catalog, paths: DomainPaths, names: Sequence[str]) -> dict[str, m.Numbering]:
     """The generated number of each named collection, from its first ``x-sandbox-sequence`` field (if any)."""
     found = {}
     for name in names:
-        kind = catalog.kind_at(f"/{name}")
+        kind = catalog.kind_at(paths.collection(name))
         if kind is not None and kind.sequences:
             field, template = sorted(kind.sequences.items())[0]
             found[name] = m.Numbering(field, sequence_pattern(template))

@@ -21,7 +21,10 @@ from contracts import Keys, Outcome, Report, Target
 from contracts import rules as suite
 from contracts.report import failures_text
 from contracts.rules.catalog import sequence_pattern
+from contracts.rules.common import Skip
+from contracts.rules.domain import DomainPaths
 from contracts.rules.lifecycle import shortest_path
+from contracts.security.fixtures import Context as Fixtures
 from contracts.target import SANDBOX_KEYS
 
 pytestmark = pytest.mark.live
@@ -305,3 +308,23 @@ def test_a_state_is_reached_by_the_fewest_declared_transitions() -> None:
     assert shortest_path("DONE", "DOING", [start, finish, reopen]) == [reopen, start]
     assert shortest_path("TODO", "TODO", [start]) == []
     assert shortest_path("TODO", "DONE", [start]) is None
+
+
+def test_the_domain_verbs_are_the_spec_transitions_that_perform_them(tmp_path: Path) -> None:
+    spec = Path(__file__).resolve().parents[2] / "openapi.yaml"
+    paths = DomainPaths(Fixtures(Target(base_url="http://127.0.0.1:9/api/v1", spec_path=spec, seed=1)))
+    assert paths.collection("customers") == "/customers"
+    assert paths.item("invoices", 7) == "/invoices/7"
+    expected = {
+        ("invoices", "send"): "/invoices/7/send",  # to SENT from DRAFT (uncomplete goes to SENT from COMPLETED)
+        ("invoices", "uncomplete"): "/invoices/7/uncomplete",
+        ("invoices", "mark-paid"): "/invoices/7/mark-paid",
+        ("estimates", "accept"): "/estimates/7/accept",  # to ACCEPTED from SENT only; convert leaves three states
+        ("estimates", "convert"): "/estimates/7/convert",
+    }
+    assert {key: paths.action(*key, 7) for key in expected} == expected
+    foreign = DomainPaths(Fixtures(Target(base_url="http://127.0.0.1:9/v1", spec_path=write_spec(tmp_path, tracker()))))
+    with pytest.raises(Skip, match="no invoices collection"):
+        foreign.action("invoices", "send", 7)
+    with pytest.raises(Skip, match="no transition of tasks that can send"):
+        foreign.action("tasks", "send", 7)
