@@ -10,7 +10,7 @@ The arithmetic mirrors the spec exactly, in integer cents with one rounding rule
     due_amount   = total - sum(payments applied to the invoice)
 
 and the lifecycles are tables of allowed transitions. ``contracts.model`` applies them to what a
-client created.
+client created. Generated numbers follow the spec's ``x-sandbox-sequence`` (``Numbering``), read at run time.
 """
 
 from __future__ import annotations
@@ -212,18 +212,19 @@ def estimate_status_on(status: str, expiry_date: str | None, today: dt.date | No
 # Numbering
 # ---------------------------------------------------------------------------------------------
 
-NUMBER_PATTERNS = {
-    "invoices": re.compile(r"^INV-[0-9]{6,10}$"),
-    "estimates": re.compile(r"^EST-[0-9]{6,10}$"),
-    "payments": re.compile(r"^PAY-[0-9]{6,10}$"),
-}
-NUMBER_FIELDS = {"invoices": "invoice_number", "estimates": "estimate_number", "payments": "payment_number"}
+
+@dataclass(frozen=True)
+class Numbering:
+    """A generated number field and the pattern its values follow (read from the spec's ``x-sandbox-sequence``)."""
+
+    field: str
+    pattern: re.Pattern[str]
 
 
-def number_problem(kind: str, number: Any, taken: Iterable[str]) -> str | None:
+def number_problem(numbering: Numbering, number: Any, taken: Iterable[str]) -> str | None:
     """Why a generated number is wrong (pattern, or already used by another record), or None."""
-    if not isinstance(number, str) or not NUMBER_PATTERNS[kind].match(number):
-        return f"{NUMBER_FIELDS[kind]} {number!r} does not match {NUMBER_PATTERNS[kind].pattern}"
+    if not isinstance(number, str) or not numbering.pattern.match(number):
+        return f"{numbering.field} {number!r} does not match {numbering.pattern.pattern}"
     if number in set(taken):
-        return f"{NUMBER_FIELDS[kind]} {number} was generated twice"
+        return f"{numbering.field} {number} was generated twice"
     return None

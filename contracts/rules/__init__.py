@@ -1,14 +1,19 @@
-"""The "rules" suite: the business rules of API.md checked over HTTP against a reference model.
+"""The "rules" suite: the rules a spec declares, checked over HTTP, and the invoicing domain's reference model.
 
-The heart is a Hypothesis ``RuleBasedStateMachine`` that drives the target with the "full" key
+Derived from the spec for every resource it declares (``catalog``): lifecycles (``x-sandbox-transition``),
+references (``x-sandbox-ref``) and deletes they block, sequences and unique fields, money, every list
+filter, pagination, sort, search and deletion (``listing``). A spec declaring ``x-sandbox-domain: invoicing``
+also gets the domain's checks (``DOMAIN_CHECKS``), which find its resources and verbs in the spec (``domain``).
+
+The domain's heart is a Hypothesis ``RuleBasedStateMachine`` that drives the target with the "full" key
 (customers, invoices with random lines and discounts, actions legal and illegal, payments, deletes,
 estimates and conversions, duplicate numbers) and compares every answer, and after every step
 every invoice it created, with ``contracts.model``. When the target breaks a rule, Hypothesis
 shrinks the run to a minimal sequence of calls, which the failure reports with the failing
 request as curl.
 
-Beside it, separate checks that each create their own data: pagination, filters, sort, search,
-reports, deletion, the spec's defaults (page size, sort order, field defaults) and the date-driven
+Beside it, separate checks that each create their own data: the domain's filters and reports, the
+spec's defaults (page size, sort order, field defaults) and the date-driven
 statuses the spec declares (OVERDUE, EXPIRED). Only records the suite created are compared, so the
 target may hold any other data; names carry a random token (from the seed, checked unused) so nothing
 collides.
@@ -28,10 +33,15 @@ from contracts.results import NO_ANSWER, RATE_LIMITED, CheckResult, Failure, Out
 from contracts.rules.context import Context
 from contracts.rules.dates import check_dates
 from contracts.rules.defaults import check_default_page_size, check_default_sort, check_field_defaults
-from contracts.rules.deleted import check_deleted
 from contracts.rules.explore import machine_failures
-from contracts.rules.lists import check_filters, check_pagination, check_search, check_sort
+from contracts.rules.filters import check_list_filters
+from contracts.rules.lifecycle import check_lifecycles
+from contracts.rules.listing import check_deleted, check_pagination, check_search, check_sort
+from contracts.rules.lists import check_filters
 from contracts.rules.machine import RulesMachine
+from contracts.rules.money import check_money
+from contracts.rules.numbering import check_sequences, check_unique
+from contracts.rules.references import check_delete_blocked, check_references
 from contracts.rules.reports import check_reports
 from contracts.suites import Entry
 from contracts.target import Target
@@ -54,18 +64,36 @@ CHECKS: tuple[tuple[str, str, Check], ...] = (
     ("default sort", "rules.default_sort", check_default_sort),
     ("field defaults", "rules.field_defaults", check_field_defaults),
     ("dates", "rules.dates", check_dates),
+    ("lifecycles", "rules.lifecycle", check_lifecycles),
+    ("references", "rules.references", check_references),
+    ("referenced deletes", "rules.references.delete", check_delete_blocked),
+    ("sequences", "rules.sequences", check_sequences),
+    ("unique fields", "rules.unique", check_unique),
+    ("money", "rules.money", check_money),
+    ("filters of every list", "rules.filters", check_list_filters),
 )
+
+# The invoicing domain's reference model (API.md's arithmetic and its four resources): run only on a spec
+# that declares ``x-sandbox-domain: invoicing``; every other check is derived from the spec alone.
+DOMAIN = "invoicing"
+DOMAIN_CHECKS = frozenset({"state machine", "filters", "reports"})
 
 
 def run(target: Target) -> Iterator[CheckResult]:
-    """The rules suite: the state machine, then lists, filters, sort, search, reports, deletion, defaults, dates."""
+    """The rules suite: the domain's state machine and list checks, the spec's defaults and dates, the derived rules."""
     if target.keys.get("full") is None:
         for name, _, _ in CHECKS:
             yield CheckResult(SUITE, name, Outcome.SKIPPED, reason="no full-access key configured")
         return
     ctx = Context.open(target)
+    domain = ctx.spec.get("x-sandbox-domain")
     try:
         for name, rule, check in CHECKS:
+            if name in DOMAIN_CHECKS and domain != DOMAIN:
+                declared = f"x-sandbox-domain: {domain}" if domain else "no x-sandbox-domain"
+                reason = f"checks the {DOMAIN} domain's reference model, and the spec declares {declared}"
+                yield CheckResult(SUITE, name, Outcome.SKIPPED, reason=reason)
+                continue
             yield _run_check(ctx, name, rule, check)
     finally:
         ctx.client.session.close()
@@ -78,6 +106,7 @@ def _run_check(ctx: Context, name: str, rule: str, check: Check) -> CheckResult:
     """One check, judged: a finding about a 429 or about no answer at all is not a breach (see ``judged``)."""
     started = time.monotonic()
     ctx.target.meter.now(name)
+    ctx.notes.clear()
     try:
         failures = check(ctx)
     except Skip as skip:
@@ -91,6 +120,13 @@ def _run_check(ctx: Context, name: str, rule: str, check: Check) -> CheckResult:
     except Exception as exc:  # an answer the check could not read fails the check, never the run
         where = "".join(traceback.format_exception_only(type(exc), exc)).strip()
         failures = [Failure(rule, f"the check stopped on {where} (an answer it could not read)")]
-    result = judged(SUITE, name, failures, seconds=time.monotonic() - started)
+    result = judged(SUITE, name, failures, reason=_notes(ctx.notes), seconds=time.monotonic() - started)
     ctx.target.meter.found(len(result.failures) if result.outcome is Outcome.FAILED else 0)
     return result
+
+
+def _notes(notes: list[str], shown: int = 6) -> str:
+    """What a check could not exercise, on one line (the first few, and how many more)."""
+    notes = list(dict.fromkeys(notes))
+    more = f"; and {len(notes) - shown} more" if len(notes) > shown else ""
+    return ("not exercised: " + "; ".join(notes[:shown]) + more) if notes else ""

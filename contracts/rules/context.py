@@ -16,10 +16,13 @@ import yaml
 from contracts import checking
 from contracts.checking import Broken, Skip
 from contracts.http import Client
+from contracts.rules.catalog import Catalog
 from contracts.rules.common import MISSING, Api, data_of, ids_of, payload, rows_of
+from contracts.rules.domain import DomainPaths, operation_path
 from contracts.target import Target
 
 MAX_FINDINGS = 8  # failures one check reports at most
+HEALTH_OPERATION = "getHealth"  # the operationId of the probe that tells the target's clock
 
 
 @dataclass
@@ -30,21 +33,21 @@ class Context:
     today: dt.date
     machine_tag: str = "machine"
     last_calls: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # what the check in flight could not exercise, and why
 
     @classmethod
     def open(cls, target: Target) -> Context:
-        """Connect, and learn the target's today from GET /health (the sandbox clock), else the UTC date."""
-        shared = checking.Context(target)
-        client = shared.client("full")
-        today = dt.datetime.now(dt.UTC).date()
+        """Connect, and learn the target's today from its health probe (the sandbox clock), else the UTC date."""
+        ctx = cls(checking.Context(target), dt.datetime.now(dt.UTC).date())
+        health_path = operation_path(ctx.spec, HEALTH_OPERATION)
         try:
-            health = client.call("GET", "/health")
-            stamp = str((payload(health) or {}).get("timestamp") or "") if health.status_code == 200 else ""
+            health = ctx.client.call("GET", health_path) if health_path is not None else None
+            stamp = str((payload(health) or {}).get("timestamp") or "") if health and health.status_code == 200 else ""
             if stamp:
-                today = dt.date.fromisoformat(stamp[:10])
+                ctx.today = dt.date.fromisoformat(stamp[:10])
         except (requests.RequestException, ValueError, AttributeError):
             pass
-        return cls(shared, today)
+        return ctx
 
     @property
     def target(self) -> Target:
@@ -73,10 +76,11 @@ class Context:
     def token(self, purpose: str) -> str:
         """A random lowercase token (from the seed) that no customer of the target holds yet."""
         token = ""
+        customers = self.paths.collection("customers")
         for _ in range(20):
             token = "zq" + purpose[:3] + "".join(self.rng.choice(string.ascii_lowercase) for _ in range(9))
             try:
-                found = self.client.call("GET", "/customers", params={"search": token, "limit": 1})
+                found = self.client.call("GET", customers, params={"search": token, "limit": 1})
             except requests.RequestException:
                 return token
             meta = (payload(found) or {}).get("meta") if isinstance(payload(found), dict) else None
@@ -93,6 +97,16 @@ class Context:
         except (OSError, yaml.YAMLError):
             return {}
         return loaded if isinstance(loaded, dict) else {}
+
+    @cached_property
+    def catalog(self) -> Catalog:
+        """The spec's resources for the generic rules (lifecycles, references, numbering, money, filters)."""
+        return Catalog(self.target, self.today)
+
+    @cached_property
+    def paths(self) -> DomainPaths:
+        """Where the invoicing domain's resources and verbs are in the spec (the reference model's paths)."""
+        return DomainPaths(self.catalog.fixtures)
 
     # -- setup helpers: create what a check needs, or stop it -----------------------------------
 
@@ -121,7 +135,7 @@ class Context:
 
     def customer(self, rule: str, name: str) -> int:
         """Create a customer; its id."""
-        return int(self.create(rule, "/customers", {"name": name})["id"])
+        return int(self.create(rule, self.paths.collection("customers"), {"name": name})["id"])
 
     def invoice(
         self, rule: str, customer_id: int, prices: Sequence[int] = (10000,), *, invoice_date: str | None = None
@@ -133,7 +147,7 @@ class Context:
             "due_date": self.day(30),
             "items": [{"name": f"Line {n}", "quantity": 1, "price": price} for n, price in enumerate(prices, 1)],
         }
-        return self.create(rule, "/invoices", body)
+        return self.create(rule, self.paths.collection("invoices"), body)
 
     def listing(self, rule: str, path: str, params: Mapping[str, Any]) -> requests.Response:
         """GET a list that must answer 200 (a missing endpoint skips the check)."""
@@ -151,6 +165,10 @@ class Findings(checking.Findings):
     def __init__(self, ctx: Context) -> None:
         super().__init__(client=ctx.client, limit=MAX_FINDINGS, tally=False)
         self.ctx = ctx
+
+    def note(self, text: str) -> None:
+        """Record something the check could not exercise (shown as the check's notes, never as a pass of it)."""
+        self.ctx.notes.append(text)
 
     def same_ids(self, rule: str, what: str, response: requests.Response, expected: Sequence[int]) -> None:
         """The page holds exactly ``expected`` (as a set)."""

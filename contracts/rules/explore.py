@@ -21,8 +21,8 @@ STEPS = 50  # steps per generated run; max_examples runs (Target.max_examples, 2
 
 def machine_failures(ctx: Context) -> list[Failure]:
     """Run the state machine; the shrunk failures it found (with their minimal call sequence)."""
-    for path in ("/customers", "/invoices", "/estimates", "/payments"):
-        ctx.listing("rules.integrity", path, {"limit": 1})  # a missing resource skips the machine
+    for name in ("customers", "invoices", "estimates", "payments"):
+        ctx.listing("rules.integrity", ctx.paths.collection(name), {"limit": 1})  # a missing one skips the machine
     ctx.machine_tag = ctx.token("machine")
     machine = type("RulesMachine", (RulesMachine,), {"context": ctx})
     seeded = seed(ctx.target.seed)(machine)

@@ -10,7 +10,9 @@ import requests
 from hypothesis.stateful import RuleBasedStateMachine
 
 from contracts import model as m
+from contracts.rules.catalog import Catalog, sequence_pattern
 from contracts.rules.common import Api, data_of, message_of, same_number, violation
+from contracts.rules.domain import DomainPaths
 
 
 class Judge(RuleBasedStateMachine):
@@ -19,6 +21,8 @@ class Judge(RuleBasedStateMachine):
     model: m.Model
     api: Api
     calls: list[str]
+    numbering: Mapping[str, m.Numbering]  # collection name -> its generated number (x-sandbox-sequence)
+    paths: DomainPaths  # where the domain's resources and verbs are in the spec
 
     # -- failing ------------------------------------------------------------------------------
 
@@ -57,9 +61,12 @@ class Judge(RuleBasedStateMachine):
         return data
 
     def check_number(self, kind: str, data: Mapping[str, Any], response: requests.Response, besides: int) -> str:
-        """A generated number matches its pattern and no other live record created here holds it."""
-        number = data.get(m.NUMBER_FIELDS[kind])
-        problem = m.number_problem(kind, number, self.model.numbers(kind, besides=besides))
+        """A generated number follows the spec's sequence and no other live record created here holds it."""
+        numbering = self.numbering.get(kind)
+        if numbering is None:  # the spec declares no sequence here: nothing to hold the number to
+            return str(data.get("id"))
+        number = data.get(numbering.field)
+        problem = m.number_problem(numbering, number, self.model.numbers(kind, besides=besides))
         if problem:
             self.fail("rules.numbering", f"{kind[:-1]} {data.get('id')}: {problem}", response)
         return str(number)
@@ -174,7 +181,7 @@ class Judge(RuleBasedStateMachine):
     def reread_invoice(self, invoice_id: int) -> None:
         """GET one invoice and compare it."""
         invoice = self.model.invoices[invoice_id]
-        response = self.api.call("GET", f"/invoices/{invoice_id}")
+        response = self.api.call("GET", self.paths.item("invoices", invoice_id))
         if response.status_code != 200:
             self.fail(
                 "rules.integrity", f"GET invoice {invoice_id} (never deleted) answered {response.status_code}", response
@@ -184,7 +191,7 @@ class Judge(RuleBasedStateMachine):
     def reread_estimate(self, estimate_id: int) -> None:
         """GET one estimate and compare it."""
         estimate = self.model.estimates[estimate_id]
-        response = self.api.call("GET", f"/estimates/{estimate_id}")
+        response = self.api.call("GET", self.paths.item("estimates", estimate_id))
         if response.status_code != 200:
             self.fail(
                 "rules.integrity",
@@ -202,3 +209,14 @@ class Judge(RuleBasedStateMachine):
             self.fail(
                 "rules.deleted", f"{what} was deleted (204) but GET answers {response.status_code}, not 404", response
             )
+
+
+def numbering_of(catalog: Catalog, paths: DomainPaths, names: Sequence[str]) -> dict[str, m.Numbering]:
+    """The generated number of each named collection, from its first ``x-sandbox-sequence`` field (if any)."""
+    found = {}
+    for name in names:
+        kind = catalog.kind_at(paths.collection(name))
+        if kind is not None and kind.sequences:
+            field, template = sorted(kind.sequences.items())[0]
+            found[name] = m.Numbering(field, sequence_pattern(template))
+    return found

@@ -16,7 +16,7 @@ from contracts import model as m
 from contracts.rules.common import Api, rows_of
 from contracts.rules.context import Context
 from contracts.rules.draws import DISCOUNTS, LINES, PAYMENT_KINDS, discount_fields, document_body
-from contracts.rules.judge import Judge
+from contracts.rules.judge import Judge, numbering_of
 
 
 class RulesMachine(Judge):
@@ -37,6 +37,8 @@ class RulesMachine(Judge):
         self.ctx.last_calls = self.calls
         self.ctx.target.meter.tape.begin()  # each run is one sequence: its failures replay its steps
         self.api = Api(self.ctx.client, self.calls)
+        self.paths = self.ctx.paths
+        self.numbering = numbering_of(self.ctx.catalog, self.paths, ("invoices", "estimates", "payments"))
         self.names = 0
         self.tag = self.ctx.machine_tag
 
@@ -46,7 +48,7 @@ class RulesMachine(Judge):
         """POST a customer with a name carrying the run's token; its id."""
         self.names += 1
         name = f"Rules {self.tag} {self.names}"
-        response = self.api.call("POST", "/customers", body={"name": name})
+        response = self.api.call("POST", self.paths.collection("customers"), body={"name": name})
         self.expect(response, m.Verdict(201), "rules.integrity", "create customer")
         data = self.record(response, "rules.integrity", "create customer")
         self.model.customers[data["id"]] = m.Customer(data["id"], name)
@@ -66,12 +68,12 @@ class RulesMachine(Judge):
     def delete_customer(self, customer: int) -> int | MultipleResults[int]:
         """DELETE /customers/{id}: 409 while it has invoices, estimates or payments."""
         verdict = self.model.delete_customer_verdict(customer)
-        response = self.api.call("DELETE", f"/customers/{customer}")
+        response = self.api.call("DELETE", self.paths.item("customers", customer))
         self.expect(response, verdict, "rules.integrity", f"delete customer {customer}")
         if not verdict.ok:
             return customer
         del self.model.customers[customer]
-        self.gone(f"/customers/{customer}", f"customer {customer}")
+        self.gone(self.paths.item("customers", customer), f"customer {customer}")
         return multiple()
 
     # -- invoices -----------------------------------------------------------------------------
@@ -90,7 +92,7 @@ class RulesMachine(Judge):
             "due_date": due_date,
             **document_body(lines, discount_type, amount, explicit=False),
         }
-        response = self.api.call("POST", "/invoices", body=body)
+        response = self.api.call("POST", self.paths.collection("invoices"), body=body)
         self.expect(response, verdict, "rules.totals", "create invoice")
         if not verdict.ok:
             return multiple()
@@ -108,7 +110,7 @@ class RulesMachine(Judge):
         current = self.model.invoices[invoice].status_on(self.model.today)
         verdict = self.model.edit_invoice_verdict(invoice, lines, discount_type, amount)
         body = document_body(lines, discount_type, amount, explicit=True)
-        response = self.api.call("PATCH", f"/invoices/{invoice}", body=body)
+        response = self.api.call("PATCH", self.paths.item("invoices", invoice), body=body)
         self.expect(response, verdict, "rules.totals", f"update invoice {invoice}", mention=(current,))
         if verdict.ok:
             self.model.edit_invoice(invoice, lines, discount_type, amount)
@@ -121,7 +123,7 @@ class RulesMachine(Judge):
         """POST /invoices/{id}/{send|complete|uncomplete}: the transition, or 409 naming the status."""
         current = self.model.invoices[invoice].status_on(self.model.today)
         verdict = self.model.invoice_action_verdict(invoice, action)
-        response = self.api.call("POST", f"/invoices/{invoice}/{action}")
+        response = self.api.call("POST", self.paths.action("invoices", action, invoice))
         self.expect(response, verdict, "rules.transitions", f"{action} invoice {invoice} ({current})", (current,))
         if verdict.ok:
             self.model.invoice_action(invoice, action)
@@ -135,7 +137,7 @@ class RulesMachine(Judge):
         current = model_invoice.status_on(self.model.today)
         due = model_invoice.due
         verdict = self.model.invoice_action_verdict(invoice, "mark-paid")
-        response = self.api.call("POST", f"/invoices/{invoice}/mark-paid")
+        response = self.api.call("POST", self.paths.action("invoices", "mark-paid", invoice))
         self.expect(
             response,
             verdict,
@@ -146,7 +148,7 @@ class RulesMachine(Judge):
         if not verdict.ok:
             return multiple()
         data = self.record(response, "rules.payments", "mark-paid")
-        listing = self.api.call("GET", "/payments", params={"invoice_id": invoice, "limit": 100})
+        listing = self.api.call("GET", self.paths.collection("payments"), params={"invoice_id": invoice, "limit": 100})
         new = [
             row
             for row in rows_of(listing)
@@ -177,12 +179,12 @@ class RulesMachine(Judge):
     def delete_invoice(self, invoice: int) -> int | MultipleResults[int]:
         """DELETE /invoices/{id}: 409 while it has payments."""
         verdict = self.model.delete_invoice_verdict(invoice)
-        response = self.api.call("DELETE", f"/invoices/{invoice}")
+        response = self.api.call("DELETE", self.paths.item("invoices", invoice))
         self.expect(response, verdict, "rules.integrity", f"delete invoice {invoice}")
         if not verdict.ok:
             return invoice
         self.model.delete_invoice(invoice)
-        self.gone(f"/invoices/{invoice}", f"invoice {invoice}")
+        self.gone(self.paths.item("invoices", invoice), f"invoice {invoice}")
         return multiple()
 
     @rule(source=invoices, customer=customers, lines=LINES)
@@ -196,7 +198,7 @@ class RulesMachine(Judge):
             "invoice_number": number,
             "items": [line.to_json() for line in lines],
         }
-        response = self.api.call("POST", "/invoices", body=body)
+        response = self.api.call("POST", self.paths.collection("invoices"), body=body)
         self.expect(response, m.Verdict(422, "rules.numbering", f"{number} is taken"), "rules.numbering", "duplicate")
 
     # -- payments -----------------------------------------------------------------------------
@@ -213,7 +215,7 @@ class RulesMachine(Judge):
             customer = other
         verdict = self.model.payment_verdict(customer, invoice, amount)
         body = {"customer_id": customer, "invoice_id": invoice, "amount": amount, "payment_date": self.ctx.day()}
-        response = self.api.call("POST", "/payments", body=body)
+        response = self.api.call("POST", self.paths.collection("payments"), body=body)
         self.expect(response, verdict, "rules.payments", f"pay {amount} on invoice {invoice} (due {due})")
         if not verdict.ok:
             return multiple()
@@ -228,17 +230,17 @@ class RulesMachine(Judge):
     @rule(payment=consumes(payments))
     def delete_payment(self, payment: int) -> None:
         """DELETE /payments/{id}: 204, and its invoice's due is restored (checked by the invariant)."""
-        response = self.api.call("DELETE", f"/payments/{payment}")
+        response = self.api.call("DELETE", self.paths.item("payments", payment))
         self.expect(response, m.Verdict(204), "rules.payments", f"delete payment {payment}")
         self.model.delete_payment(payment)
-        self.gone(f"/payments/{payment}", f"payment {payment}")
+        self.gone(self.paths.item("payments", payment), f"payment {payment}")
 
     @rule(source=payments, customer=customers)
     def duplicate_payment_number(self, source: int, customer: int) -> None:
         """POST /payments with the number of an existing payment: 422."""
         number = self.model.payments[source].number
         body = {"customer_id": customer, "amount": 100, "payment_date": self.ctx.day(), "payment_number": number}
-        response = self.api.call("POST", "/payments", body=body)
+        response = self.api.call("POST", self.paths.collection("payments"), body=body)
         self.expect(response, m.Verdict(422, "rules.numbering", f"{number} is taken"), "rules.numbering", "duplicate")
 
     # -- estimates ----------------------------------------------------------------------------
@@ -257,7 +259,7 @@ class RulesMachine(Judge):
             "expiry_date": expiry,
             **document_body(lines, discount_type, amount, explicit=False),
         }
-        response = self.api.call("POST", "/estimates", body=body)
+        response = self.api.call("POST", self.paths.collection("estimates"), body=body)
         self.expect(response, verdict, "rules.totals", "create estimate")
         if not verdict.ok:
             return multiple()
@@ -273,7 +275,7 @@ class RulesMachine(Judge):
         """POST /estimates/{id}/{send|accept|reject}: the transition, or 409 naming the status."""
         current = self.model.estimates[estimate].status_on(self.model.today)
         verdict = self.model.estimate_action_verdict(estimate, action)
-        response = self.api.call("POST", f"/estimates/{estimate}/{action}")
+        response = self.api.call("POST", self.paths.action("estimates", action, estimate))
         self.expect(response, verdict, "rules.transitions", f"{action} estimate {estimate} ({current})", (current,))
         if verdict.ok:
             self.model.estimate_action(estimate, action)
@@ -283,7 +285,7 @@ class RulesMachine(Judge):
     def convert_estimate(self, estimate: int) -> int | MultipleResults[int]:
         """POST /estimates/{id}/convert: an invoice like the estimate, once; the estimate ACCEPTED."""
         verdict = self.model.convert_verdict(estimate)
-        response = self.api.call("POST", f"/estimates/{estimate}/convert")
+        response = self.api.call("POST", self.paths.action("estimates", "convert", estimate))
         self.expect(response, verdict, "rules.conversion", f"convert estimate {estimate}")
         if not verdict.ok:
             self.reread_estimate(estimate)
@@ -300,12 +302,12 @@ class RulesMachine(Judge):
     def delete_estimate(self, estimate: int) -> int | MultipleResults[int]:
         """DELETE /estimates/{id}: 409 once converted."""
         verdict = self.model.delete_estimate_verdict(estimate)
-        response = self.api.call("DELETE", f"/estimates/{estimate}")
+        response = self.api.call("DELETE", self.paths.item("estimates", estimate))
         self.expect(response, verdict, "rules.integrity", f"delete estimate {estimate}")
         if not verdict.ok:
             return estimate
         del self.model.estimates[estimate]
-        self.gone(f"/estimates/{estimate}", f"estimate {estimate}")
+        self.gone(self.paths.item("estimates", estimate), f"estimate {estimate}")
         return multiple()
 
     @rule(source=estimates, customer=customers, lines=LINES)
@@ -319,7 +321,7 @@ class RulesMachine(Judge):
             "estimate_number": number,
             "items": [line.to_json() for line in lines],
         }
-        response = self.api.call("POST", "/estimates", body=body)
+        response = self.api.call("POST", self.paths.collection("estimates"), body=body)
         self.expect(response, m.Verdict(422, "rules.numbering", f"{number} is taken"), "rules.numbering", "duplicate")
 
     # -- the invariant ------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""The reports check: /reports/financial moves by exactly what the check itself books."""
+"""The reports check: the financial report (``getFinancialReport``) moves by exactly what the check itself books."""
 
 from __future__ import annotations
 
@@ -12,38 +12,41 @@ from contracts.results import Failure
 from contracts.rules.common import MISSING, data_of, rows_of
 from contracts.rules.context import Context, Findings
 
+REPORT_OPERATION = "getFinancialReport"  # the operationId of the domain's financial report
+
 
 def check_reports(ctx: Context) -> list[Failure]:
-    """/reports/financial moves by exactly an expense and a payment created in the current period."""
+    """The financial report moves by exactly an expense and a payment created in the current period."""
     rule = "rules.reports"
     found = Findings(ctx)
+    where = ctx.paths.operation(REPORT_OPERATION)
     periods: list[dict[str, int]] = [{"year": ctx.today.year}, {"year": ctx.today.year, "month": ctx.today.month}]
 
     def report(params: Mapping[str, int]) -> tuple[requests.Response, dict[str, Any]]:
-        response = ctx.api.call("GET", "/reports/financial", params=params)
+        response = ctx.api.call("GET", where, params=params)
         if response.status_code in MISSING:
-            raise Skip(f"GET /reports/financial answered {response.status_code}")
+            raise Skip(f"GET {where} answered {response.status_code}")
         data = data_of(response)
         if response.status_code != 200 or not isinstance(data, dict):
-            raise Broken(ctx.api.failure(rule, "GET /reports/financial must answer 200 with a report", response))
+            raise Broken(ctx.api.failure(rule, f"GET {where} must answer 200 with a report", response))
         return response, data
 
     currency = _currency_id(ctx, rule, report(periods[0])[1].get("currency"))
-    category = _first_id(ctx, rule, "/expense-categories")
+    category = _first_id(ctx, rule, ctx.paths.collection("expense-categories"))
     customer = ctx.customer(rule, f"Report {ctx.token('report')}")
     invoice = ctx.invoice(rule, customer, (ctx.rng.randrange(500_000, 900_000),))
-    ctx.do(rule, "POST", f"/invoices/{invoice['id']}/send", 200)
+    ctx.do(rule, "POST", ctx.paths.action("invoices", "send", invoice["id"]), 200)
     before = [report(period)[1] for period in periods]
     paid = ctx.rng.randrange(10_000, 400_000)
     spent = ctx.rng.randrange(10_000, 400_000)
     ctx.create(
         rule,
-        "/expenses",
+        ctx.paths.collection("expenses"),
         {"expense_date": ctx.day(), "expense_category_id": category, "amount": spent, "currency_id": currency},
     )
     ctx.create(
         rule,
-        "/payments",
+        ctx.paths.collection("payments"),
         {"customer_id": customer, "invoice_id": invoice["id"], "amount": paid, "payment_date": ctx.day()},
     )
     for period, old in zip(periods, before, strict=True):
@@ -63,7 +66,7 @@ def check_reports(ctx: Context) -> list[Failure]:
             found.add(
                 rule,
                 f"after an expense of {spent} and a payment of {paid} dated {ctx.day()}, "
-                f"/reports/financial?{label}: " + "; ".join(wrong),
+                f"{where}?{label}: " + "; ".join(wrong),
                 response,
             )
     return found.failures
@@ -77,10 +80,11 @@ def _first_id(ctx: Context, rule: str, path: str) -> int:
 
 
 def _currency_id(ctx: Context, rule: str, code: Any) -> int:
-    rows = rows_of(ctx.listing(rule, "/currencies", {}))
+    currencies = ctx.paths.collection("currencies")
+    rows = rows_of(ctx.listing(rule, currencies, {}))
     for row in rows:
         if row.get("code") == code and isinstance(row.get("id"), int):
             return int(row["id"])
     if rows and isinstance(rows[0].get("id"), int):
         return int(rows[0]["id"])
-    raise Skip("GET /currencies has no currency to use")
+    raise Skip(f"GET {currencies} has no currency to use")

@@ -19,10 +19,10 @@ import requests
 from contracts.http import Client
 from contracts.rules.clock_rules import merged, resolve
 from contracts.rules.common import payload
-from contracts.rules.context import Context
+from contracts.rules.context import HEALTH_OPERATION, Context
+from contracts.rules.domain import operation_path
 
 CLOCK = "/__sandbox/clock"
-HEALTH = "/health"
 
 
 def target_today(ctx: Context) -> tuple[dt.date, str] | None:
@@ -50,8 +50,9 @@ def _from_clock(ctx: Context) -> tuple[dt.date, str] | None:
 
 
 def _health_stamp_field(ctx: Context) -> str | None:
-    """The date-time member the spec documents in GET /health's 200 answer."""
-    operation = ((ctx.spec.get("paths") or {}).get(HEALTH) or {}).get("get") or {}
+    """The date-time member the spec documents in the health probe's 200 answer."""
+    health = operation_path(ctx.spec, HEALTH_OPERATION)
+    operation = ((ctx.spec.get("paths") or {}).get(health) or {}).get("get") or {}
     answer = resolve(ctx.spec, (operation.get("responses") or {}).get("200")) or {}
     schema = ((answer.get("content") or {}).get("application/json") or {}).get("schema")
     properties, _, _ = merged(ctx.spec, schema)
@@ -62,8 +63,11 @@ def _health_stamp_field(ctx: Context) -> str | None:
 
 
 def _from_health(ctx: Context) -> tuple[dt.date, str] | None:
+    health = operation_path(ctx.spec, HEALTH_OPERATION)
+    if health is None:
+        return None
     try:
-        response = ctx.client.call("GET", HEALTH)
+        response = ctx.client.call("GET", health)
     except requests.RequestException:
         return None
     member = _health_stamp_field(ctx)
@@ -72,7 +76,7 @@ def _from_health(ctx: Context) -> tuple[dt.date, str] | None:
         try:
             stamp = dt.datetime.fromisoformat(str(body.get(member)).replace("Z", "+00:00"))
             utc = stamp.astimezone(dt.UTC) if stamp.tzinfo else stamp
-            return utc.date(), f"GET {HEALTH}'s {member}"
+            return utc.date(), f"GET {health}'s {member}"
         except ValueError:
             pass
     return _from_date_header(response)

@@ -864,6 +864,47 @@ def inject_overdue_on_the_due_date(app: Flask) -> None:
     after_clock(app, "invoices", a_day_early)
 
 
+# --- defects on resources beyond the four the reference model knows (the rules derived from the spec) ---------
+
+
+def inject_lead_convert_from_lost(app: Flask) -> None:
+    """POST /leads/{id}/convert also converts a LOST lead (the guard's list of states has one too many)."""
+    engine = sandbox(app)["engine"]
+    convert = next(op for op in engine.index.operations if op.operation_id == "convertLead")
+    transition = dict(convert.extensions["x-sandbox-transition"])
+    transition["from"] = [*transition["from"], "LOST"]
+    convert.extensions["x-sandbox-transition"] = transition
+
+
+def inject_expense_project_unchecked(app: Flask) -> None:
+    """An expense's project_id is stored without looking the project up (any id, even one never created)."""
+    sandbox(app)["engine"].index.resources["expenses"].refs.pop("project_id")
+
+
+def inject_user_email_not_unique(app: Flask) -> None:
+    """Two users of one company may share an e-mail address (the unique check is missing)."""
+    sandbox(app)["engine"].index.resources["users"].unique = ()
+
+
+class ExpenseNumberFromCount(Middleware):
+    """POST /expenses numbers a new expense ``EXP-{count + 1}``: after a delete the number is taken, and it fails."""
+
+    def handle(self, request: Request, environ: WSGIEnviron) -> Response:
+        if request.method != "POST" or request.path != f"{API}/expenses":
+            return self.forward(environ)
+        raw = _body_of(environ)
+        try:
+            sent = json.loads(raw)
+        except ValueError:
+            sent = None
+        if not isinstance(sent, dict) or sent.get("expense_number"):
+            return self.forward({**environ, "wsgi.input": _Body(raw)})
+        listed = json_of(self.subrequest(request, "GET", [("limit", "1")]))
+        total = int(listed["meta"]["total"]) if isinstance(listed, dict) else 0
+        body = json.dumps({**sent, "expense_number": f"EXP-{total + 1:06d}"}).encode()
+        return self.forward({**environ, "wsgi.input": _Body(body), "CONTENT_LENGTH": str(len(body))})
+
+
 SHORT_WINDOW = (("rate_limit", 10), ("rate_window_seconds", 2))  # a limit to reach and a window to wait out
 
 
@@ -940,7 +981,7 @@ def _variants() -> dict[str, Variant]:
         Variant(
             "broken_transition",
             "an invoice can be sent from any status",
-            ("rules.transitions",),
+            ("rules.transitions", "rules.lifecycle.invoices"),
             ("rules",),
             inject_broken_transition,
         ),
@@ -1147,6 +1188,34 @@ def _variants() -> dict[str, Variant]:
             ("rules.dates.early",),
             ("rules",),
             inject_overdue_on_the_due_date,
+        ),
+        Variant(
+            "lead_convert_from_lost",
+            "a LOST lead can be converted to a customer (convert is declared from NEW, CONTACTED, QUALIFIED)",
+            ("rules.lifecycle.leads",),
+            ("rules",),
+            inject_lead_convert_from_lost,
+        ),
+        Variant(
+            "expense_project_unchecked",
+            "an expense naming a project that does not exist is created",
+            ("rules.references",),
+            ("rules",),
+            inject_expense_project_unchecked,
+        ),
+        Variant(
+            "expense_number_from_count",
+            "expense numbers come from the count of expenses, so after a delete the next create collides (422)",
+            ("rules.sequences",),
+            ("rules",),
+            lambda app: wrap(app, ExpenseNumberFromCount),
+        ),
+        Variant(
+            "user_email_not_unique",
+            "a second user with a taken e-mail address is created",
+            ("rules.unique",),
+            ("rules",),
+            inject_user_email_not_unique,
         ),
     ]
     return {variant.name: variant for variant in listed}

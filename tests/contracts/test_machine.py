@@ -33,6 +33,13 @@ CHECKS = [
     "default sort",
     "field defaults",
     "dates",
+    "lifecycles",
+    "references",
+    "referenced deletes",
+    "sequences",
+    "unique fields",
+    "money",
+    "filters of every list",
 ]
 
 

@@ -12,6 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from contracts import model as m
+from contracts.rules.catalog import sequence_pattern
 
 D = Decimal
 
@@ -120,10 +121,11 @@ def test_the_clock() -> None:
 
 
 def test_numbers() -> None:
-    assert m.number_problem("invoices", "INV-000001", {"INV-000002"}) is None
-    assert "does not match" in (m.number_problem("invoices", "INV-1", set()) or "")
-    assert "does not match" in (m.number_problem("estimates", None, set()) or "")
-    assert "twice" in (m.number_problem("payments", "PAY-000007", {"PAY-000007"}) or "")
+    invoices = m.Numbering("invoice_number", sequence_pattern("INV-{:06d}"))
+    assert m.number_problem(invoices, "INV-000001", {"INV-000002"}) is None
+    assert "does not match" in (m.number_problem(invoices, "INV-1", set()) or "")
+    assert "does not match" in (m.number_problem(invoices, None, set()) or "")
+    assert "twice" in (m.number_problem(invoices, "INV-000007", {"INV-000007"}) or "")
 
 
 # -- the model's state ------------------------------------------------------------------------
