@@ -17,7 +17,7 @@ from contracts.results import Failure
 from contracts.rules.catalog import Catalog, Kind, refusals, sequence_pattern
 from contracts.rules.common import Skip
 from contracts.rules.context import Context, Findings
-from contracts.rules.references import blames
+from contracts.rules.refusals import expect_refused
 from contracts.security.spec_view import main_type
 
 SEQUENCE_RULE = "rules.sequences"
@@ -117,19 +117,12 @@ def _unique(catalog: Catalog, found: Findings, kind: Kind, name: str) -> int:
         return 0
     create = kind.res.create
     assert create is not None
-    allowed = refusals(create)
     again = catalog.body(kind, {name: value}) or {}
     response, twin = catalog.post(kind, again)
-    if response.status_code in allowed and not blames(response, name):
-        found.note(f"POST {kind.res.collection} repeating {name}: refused, but its errors name other fields")
-    if response.status_code not in allowed:
-        made = f", creating {kind.res.id_of(twin)}" if twin is not None else ""
-        found.add(
-            UNIQUE_RULE,
-            f"POST {kind.res.collection} with the {name} {value!r} of {kind.res.id_of(first)} must be refused with "
-            f"{'/'.join(map(str, sorted(allowed)))}; it answered {response.status_code}{made}",
-            response,
-        )
+    made = f", creating {kind.res.id_of(twin)}" if twin is not None else ""
+    where = f"POST {kind.res.collection} with the {name} {value!r} of {kind.res.id_of(first)}"
+    noted = f"POST {kind.res.collection} repeating {name}"
+    if not expect_refused(found, UNIQUE_RULE, where, response, refusals(create), name, made=made, noted=noted):
         return 1
     update = kind.res.item_op("PATCH")
     if update is None or name not in ((update.body_schema or {}).get("properties") or {}):
