@@ -535,14 +535,10 @@ class TicketPriorityLow(Middleware):
         if request.method != "POST" or request.path != f"{API}/tickets":
             return self.forward(environ)
         raw = _body_of(environ)
-        try:
-            sent = json.loads(raw)
-        except ValueError:
-            sent = None
-        if not isinstance(sent, dict) or "priority" in sent:
-            return self.forward({**environ, "wsgi.input": _Body(raw)})
-        body = json.dumps({**sent, "priority": "LOW"}).encode()
-        return self.forward({**environ, "wsgi.input": _Body(body), "CONTENT_LENGTH": str(len(body))})
+        sent = _object_in(raw)
+        if sent is None or "priority" in sent:
+            return self.forward(_resend(environ, raw))
+        return self.forward(_resend(environ, json.dumps({**sent, "priority": "LOW"}).encode()))
 
 
 # --- idempotency and rate-limit defects -------------------------------------------------------------------
@@ -555,6 +551,15 @@ RACE_SECONDS = 1.0  # how long the racy idempotency layer takes before it stores
 def _body_of(environ: WSGIEnviron) -> bytes:
     """The request body, read once (forward it again with ``_resend``)."""
     return Request(environ).get_data(cache=True)
+
+
+def _object_in(raw: bytes) -> dict[str, Any] | None:
+    """The JSON object a body holds, or None (not JSON, or not an object)."""
+    try:
+        sent = json.loads(raw)
+    except ValueError:
+        return None
+    return sent if isinstance(sent, dict) else None
 
 
 def _resend(environ: WSGIEnviron, raw: bytes, *, drop_key: bool = False) -> WSGIEnviron:
@@ -893,16 +898,12 @@ class ExpenseNumberFromCount(Middleware):
         if request.method != "POST" or request.path != f"{API}/expenses":
             return self.forward(environ)
         raw = _body_of(environ)
-        try:
-            sent = json.loads(raw)
-        except ValueError:
-            sent = None
-        if not isinstance(sent, dict) or sent.get("expense_number"):
-            return self.forward({**environ, "wsgi.input": _Body(raw)})
+        sent = _object_in(raw)
+        if sent is None or sent.get("expense_number"):
+            return self.forward(_resend(environ, raw))
         listed = json_of(self.subrequest(request, "GET", [("limit", "1")]))
         total = int(listed["meta"]["total"]) if isinstance(listed, dict) else 0
-        body = json.dumps({**sent, "expense_number": f"EXP-{total + 1:06d}"}).encode()
-        return self.forward({**environ, "wsgi.input": _Body(body), "CONTENT_LENGTH": str(len(body))})
+        return self.forward(_resend(environ, json.dumps({**sent, "expense_number": f"EXP-{total + 1:06d}"}).encode()))
 
 
 SHORT_WINDOW = (("rate_limit", 10), ("rate_window_seconds", 2))  # a limit to reach and a window to wait out
