@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 
 from mockserver.store.layout import TablePlan, identifier, safe_field
@@ -25,6 +25,8 @@ ANALYSIS_LIMIT = 2_000  # rows ANALYZE samples per index: statistics good enough
 
 IndexSql = Callable[[TablePlan], list[tuple[str, str]]]  # a table's indexes: (name, CREATE INDEX IF NOT EXISTS ...)
 Run = Callable[..., Any]  # a connection's execute
+# Opens a write transaction on the given connection (the store's queue for the write lock, or a plain BEGIN).
+Writing = Callable[[sqlite3.Connection], AbstractContextManager[Any]]
 
 
 @contextmanager
@@ -37,6 +39,10 @@ def begun(connection: sqlite3.Connection, begin: str) -> Iterator[None]:
         connection.execute("ROLLBACK")
         raise
     connection.execute("COMMIT")
+
+
+def _begin_immediate(connection: sqlite3.Connection) -> AbstractContextManager[None]:
+    return begun(connection, "BEGIN IMMEDIATE")
 
 
 def json_path(name: str) -> str:
@@ -94,14 +100,16 @@ class Backlog:
         """Whether anything is left to do."""
         return bool(self.missing_indexes(run)) or run("SELECT 1 FROM text_pending LIMIT 1", ()).fetchone() is not None
 
-    def step(self, connection: sqlite3.Connection) -> bool:
+    def step(self, connection: sqlite3.Connection, writing: Writing | None = None) -> bool:
         """Pay one piece off in a write transaction of its own (an index, or some rows' text); False: nothing was owed.
 
-        The last index made runs ANALYZE, so the planner knows the new indexes.
+        ``writing`` opens that transaction (default: ``BEGIN IMMEDIATE``, SQLite's busy handler orders it
+        among other writers). The last index made runs ANALYZE, so the planner knows the new indexes.
         """
+        write = writing if writing is not None else _begin_immediate
         missing = self.missing_indexes(connection.execute)
         if missing:
-            with begun(connection, "BEGIN IMMEDIATE"):
+            with write(connection):
                 connection.execute(missing[0])
                 if len(missing) == 1:
                     analyze(connection.execute)
@@ -109,7 +117,7 @@ class Backlog:
         row = connection.execute("SELECT tbl FROM text_pending LIMIT 1").fetchone()
         if row is None:
             return False
-        with begun(connection, "BEGIN IMMEDIATE"):
+        with write(connection):
             self._index_text(connection.execute, str(row[0]), TEXT_CHUNK)
         return True
 

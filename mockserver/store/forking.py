@@ -31,12 +31,16 @@ class _ForkGate:
 
     @contextmanager
     def inside(self) -> Iterator[None]:
-        """Held while this thread uses SQLite; waits while a fork is under way."""
+        """Held while this thread uses SQLite; waits while a fork is under way, unless this thread is inside already.
+
+        The fork waits for a thread inside to leave, so that thread must be able to go on (a nested use).
+        """
+        mine = getattr(self._mine, "count", 0)
         with self._condition:
-            while self._forking:
+            while self._forking and mine == 0:
                 self._condition.wait()
             self._inside += 1
-        self._mine.count = getattr(self._mine, "count", 0) + 1
+        self._mine.count = mine + 1
         try:
             yield
         finally:

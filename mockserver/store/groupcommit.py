@@ -29,6 +29,7 @@ from pathlib import Path
 
 from mockserver.store.base import StoreError
 from mockserver.store.forking import inside_sqlite
+from mockserver.waits import queueing
 
 GROUP_MOST = 32  # writers that may share one commit
 GROUP_SECONDS = 0.005  # a group open this long commits rather than let another writer in
@@ -42,6 +43,7 @@ class _Group:
     pooled: bool  # taken from the pool for the group (else the leader's own, which it gives back itself)
     began: float
     changes: int
+    announce: bool  # tell the store a commit changed something (the upkeep thread's own writes do not)
     members: int = 0
     failure: str | None = None  # why the group could not commit (then every member fails)
     done: threading.Event = field(default_factory=threading.Event)
@@ -73,11 +75,16 @@ class GroupCommit:
         return self._waiting
 
     @contextmanager
-    def transaction(self, own: sqlite3.Connection | None) -> Iterator[sqlite3.Connection]:
-        """A write transaction for this thread's work; ``own``: the connection it must use (one it holds)."""
+    def transaction(self, own: sqlite3.Connection | None, *, announce: bool = True) -> Iterator[sqlite3.Connection]:
+        """A write transaction for this thread's work; ``own``: the connection it must use (one it holds).
+
+        ``announce=False``: its commit does not count as a change for the store's ``committed`` callback
+        (the upkeep thread's own steps, which would otherwise wake it again for nothing).
+        """
         with self._count:
             self._waiting += 1
-        self._turn.acquire()  # outside the fork gate: a fork never waits for the writers queued here
+        with queueing():
+            self._turn.acquire()  # outside the fork gate: a fork never waits for the writers queued here
         with self._count:
             self._waiting -= 1
         group: _Group | None = None
@@ -89,7 +96,7 @@ class GroupCommit:
                         self._commit(group)  # this writer needs its own connection: the open group ends here
                         group = None
                     if group is None:
-                        group = self._group = self._lead(own)
+                        group = self._group = self._lead(own, announce)
                     leading = group.members == 0
                     with self._member(group, leading=leading) as connection:
                         yield connection
@@ -107,7 +114,7 @@ class GroupCommit:
         if group.failure is not None:
             raise StoreError(f"the write could not be committed: {group.failure}")
 
-    def _lead(self, own: sqlite3.Connection | None) -> _Group:
+    def _lead(self, own: sqlite3.Connection | None, announce: bool) -> _Group:
         """Open a group: the process's turn is held; queue for the file's write lock, then begin."""
         connection = own if own is not None else self._take()
         self._lock_across_processes()
@@ -118,7 +125,7 @@ class GroupCommit:
             if own is None:
                 self._give_back(connection)
             raise
-        return _Group(connection, own is None, time.monotonic(), connection.total_changes)
+        return _Group(connection, own is None, time.monotonic(), connection.total_changes, announce)
 
     @contextmanager
     def _member(self, group: _Group, *, leading: bool) -> Iterator[sqlite3.Connection]:
@@ -171,7 +178,7 @@ class GroupCommit:
             if group.pooled:
                 self._give_back(connection)
             group.done.set()
-        if changed and group.failure is None:
+        if changed and group.failure is None and group.announce:
             self._committed()
 
     def _lock_across_processes(self) -> None:
@@ -184,7 +191,8 @@ class GroupCommit:
                 self._lock_path = None
                 return
             self._lock_file = (os.getpid(), descriptor)
-        fcntl.flock(self._lock_file[1], fcntl.LOCK_EX)
+        with queueing():
+            fcntl.flock(self._lock_file[1], fcntl.LOCK_EX)
 
     def _unlock_across_processes(self) -> None:
         if self._lock_file is not None and self._lock_file[0] == os.getpid():

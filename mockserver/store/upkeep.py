@@ -114,7 +114,7 @@ class Upkeep:
                     with _round():
                         more = self._chores(connection)
                         connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
-                except sqlite3.Error:  # the write lock stayed busy, another process checkpoints, the store closes
+                except (sqlite3.Error, StoreError):  # the write lock stayed busy, a commit failed, the store closes
                     more = False
                     with self._lock:
                         self._dirty = True  # try again next round

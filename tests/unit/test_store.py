@@ -25,7 +25,7 @@ from conftest import SPEC
 
 from mockserver.errors import ValidationFailed
 from mockserver.spec import SpecIndex, load_spec
-from mockserver.store import Condition, Order, Query, ScratchStore, Store, StoreError, groupcommit, upkeep
+from mockserver.store import Condition, Order, Query, ScratchStore, Store, StoreError, forking, groupcommit, upkeep
 from mockserver.store.ephemera import MemoryEphemera
 from mockserver.store.layout import plan_tables
 from mockserver.store.sqlite import SqliteStore
@@ -974,3 +974,68 @@ def test_writers_waiting_for_the_turn_share_one_commit_and_one_that_fails_leaves
     assert commits == [3]  # one commit for the four writers; the one that failed is not a member
     assert Path(f"{path}-lock").exists()  # where other processes queue for the write lock
     store.close()
+
+
+def test_single_ephemera_writes_and_the_upkeep_thread_queue_for_the_turn_behind_a_writer(
+    tmp_path: Path, index: SpecIndex, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Neither takes SQLite's write lock behind the queue's back, polling for it in the busy handler (naps of 1 ms+)."""
+    monkeypatch.setattr(upkeep, "INTERVAL_SECONDS", 0.01)
+    path = tmp_path / "queued.db"
+    store = SqliteStore(plan_tables(index), path, api="Invoicing API")
+    writing, go = threading.Event(), threading.Event()
+
+    def hold() -> None:  # a request's write transaction, open a while
+        with store.tenant(1) as tenant:
+            tenant.put("customers", 2, {"id": 2, "name": "Another"})
+            writing.set()
+            go.wait(10)
+
+    holder = threading.Thread(target=hold)
+    single = threading.Thread(target=lambda: store.ephemera.set("test", "key", {"v": 1}, time.time() + 60))
+    with upkeep.paused():  # no upkeep round until the writer holds the turn
+        with store.tenant(1) as tenant:
+            tenant.put("customers", 1, {"id": 1, "name": "Held Open"})  # committed, its text left to the upkeep thread
+        holder.start()
+        assert writing.wait(10)
+        single.start()
+        assert _wait_for(lambda: store._writes.waiting == 1, every=0.01, within=10)
+    assert _wait_for(lambda: store._writes.waiting == 2, every=0.01, within=10)  # the upkeep round's step
+    go.set()
+    holder.join(10)
+    single.join(10)
+    assert store.ephemera.get("test", "key", time.time()) == {"v": 1}
+    assert _wait_for(lambda: _pending_text(store) == 0, every=0.01, within=10)
+    with store.tenant(1, write=False) as tenant:
+        assert [record["id"] for record in tenant.query("customers", Query(search="held")).rows] == [1]
+    store.close()
+
+
+def test_a_thread_inside_sqlite_goes_deeper_while_a_fork_waits_for_it_to_leave() -> None:
+    """The upkeep thread, inside for its round, queues for the write turn, which enters again: no wait for the fork."""
+    gate = forking._ForkGate()
+    inside, deeper, left = threading.Event(), threading.Event(), threading.Event()
+
+    forked = threading.Event()
+
+    def user() -> None:
+        with gate.inside():
+            inside.set()
+            forked.wait(10)  # a fork is under way: it waits for this thread to leave
+            with gate.inside():
+                deeper.set()
+        left.set()
+
+    thread = threading.Thread(target=user, daemon=True)
+    thread.start()
+    assert inside.wait(10)
+    forker = threading.Thread(target=gate.before_fork, daemon=True)
+    forker.start()
+    assert _wait_for(lambda: gate._forking, every=0.01, within=10)
+    forked.set()
+    assert deeper.wait(10), "a nested use waited for the fork, which waits for it: a deadlock"
+    assert left.wait(10)
+    forker.join(10)
+    assert not forker.is_alive()
+    gate.after_fork_in_parent()
+    thread.join(10)
