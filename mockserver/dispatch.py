@@ -17,6 +17,11 @@ from dataclasses import dataclass
 DEFAULT_BUDGET_SECONDS = 0.002
 # How much the latest duration moves the running average.
 _WEIGHT = 0.25
+# How much one run on the loop moves a kind's overrun rate, and the rate past which it is held back.
+_OVERRUN_WEIGHT = 0.125
+_OVERRUN_RATE = 0.2  # two overruns in a row, or within four runs
+# A run on the loop this many times over the budget holds the kind back at once: it blocked, not a hiccup.
+_BLOCKED_FACTOR = 16
 # Runs in the pool after a kind first overran on the loop, and the most after repeated overruns.
 _FIRST_PENALTY = 16
 _MAX_PENALTY = 4096
@@ -37,9 +42,12 @@ class CostModel:
     """What each kind of request costs, and whether the next one may run on the loop.
 
     Runs in the pool are measured in CPU time, so waiting (on the disk, a lock, a database server)
-    goes unseen there; the loop's own runs are measured in wall time. A kind that once held the
-    loop past the budget goes back to the pool for a number of requests that doubles each time it
-    does so again (up to 4,096), so one that blocks rather than computes is only tried now and then.
+    goes unseen there; the loop's own runs are measured in wall time. A kind that holds the loop
+    past the budget often (twice within a few runs), or once by far (16 times the budget),
+    goes back to the pool for a number of requests that doubles each time it does so again (up to
+    4,096), so one that blocks rather than computes is only tried now and then. A run over the
+    budget now and then is not held against a kind: on a busy machine the process is sometimes
+    not scheduled mid-request, and a thread would not have been scheduled either.
     """
 
     def __init__(self, budget_seconds: float = DEFAULT_BUDGET_SECONDS) -> None:
@@ -59,11 +67,14 @@ class CostModel:
             cost = _Cost(seconds)
         else:
             cost.average += _WEIGHT * (seconds - cost.average)
-        if on_loop and seconds > self.budget_seconds:
-            cost.penalty = min(max(cost.penalty * 2, _FIRST_PENALTY), _MAX_PENALTY)
-            cost.held_back = cost.penalty
-        elif on_loop:
-            cost.penalty //= 2
+        if on_loop:
+            overran = seconds > self.budget_seconds
+            cost.overruns += _OVERRUN_WEIGHT * (overran - cost.overruns)
+            if seconds > _BLOCKED_FACTOR * self.budget_seconds or (overran and cost.overruns > _OVERRUN_RATE):
+                cost.penalty = min(max(cost.penalty * 2, _FIRST_PENALTY), _MAX_PENALTY)
+                cost.held_back = cost.penalty  # the rate stays: one more overrun when it is back holds it back again
+            elif not overran:
+                cost.penalty //= 2
         elif cost.held_back:
             cost.held_back -= 1
         kinds[kind] = cost
@@ -78,3 +89,4 @@ class _Cost:
     average: float
     held_back: int = 0
     penalty: int = 0
+    overruns: float = 0.0  # running share of its recent runs on the loop that went past the budget

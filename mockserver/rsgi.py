@@ -14,9 +14,11 @@ import sys
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from typing import Any, Protocol
 
 from mockserver.dispatch import CostModel, kind_of
+from mockserver.waits import descheduled_seconds, queued_seconds
 
 # The environ key set (to the timeout in seconds) when a body did not arrive in time: the app answers 408.
 BODY_TIMED_OUT = "mockserver.body_timed_out"
@@ -114,11 +116,11 @@ class WsgiOverRsgi:
         kind = kind_of(scope.method, scope.path, scope.query_string)
         on_loop = self._runs_inline(kind, scope.path, environ)
         if on_loop:
-            (status, headers, payload), seconds = timed_call_wsgi(self._app, environ, time.perf_counter)
+            (status, headers, payload), seconds = timed_call_wsgi(self._app, environ, on_loop=True)
         else:
             loop = asyncio.get_running_loop()
             reply, seconds = await loop.run_in_executor(
-                self._pool, timed_call_wsgi, self._app, environ, time.thread_time
+                self._pool, partial(timed_call_wsgi, self._app, environ, on_loop=False)
             )
             status, headers, payload = reply
         self.costs.observe(kind, seconds, on_loop=on_loop)
@@ -230,15 +232,21 @@ def call_wsgi(app: WsgiApp, environ: dict[str, Any]) -> Reply:
     return int(status.split(" ", 1)[0]), headers, b"".join(written)
 
 
-def timed_call_wsgi(app: WsgiApp, environ: dict[str, Any], clock: Callable[[], float]) -> tuple[Reply, float]:
-    """``call_wsgi`` and how long it took by ``clock``: wall time on the event loop, CPU time in the pool.
+def timed_call_wsgi(app: WsgiApp, environ: dict[str, Any], *, on_loop: bool) -> tuple[Reply, float]:
+    """``call_wsgi`` and its cost: on the event loop, the wall time it held the loop by itself; CPU time in the pool.
 
     In the pool, threads wait for each other's interpreter lock, so wall time there says more about
-    the load than about the request; its CPU time is what it would cost the loop.
+    the load than about the request; its CPU time is what it would cost the loop. On the loop, time
+    queued behind another writer and time the machine ran something else are left out (``waits``).
     """
-    began = clock()
+    if not on_loop:
+        began = time.thread_time()
+        reply = call_wsgi(app, environ)
+        return reply, time.thread_time() - began
+    began, queued, descheduled = time.perf_counter(), queued_seconds(), descheduled_seconds()
     reply = call_wsgi(app, environ)
-    return reply, clock() - began
+    waited = queued_seconds() - queued + descheduled_seconds() - descheduled
+    return reply, max(0.0, time.perf_counter() - began - waited)
 
 
 def _host_and_port(address: str) -> tuple[str, str]:
