@@ -37,16 +37,30 @@ def queueing() -> Iterator[None]:
 
 def descheduled_seconds() -> float:
     """This thread's total time ready to run but waiting for a CPU (0.0 where the system does not say)."""
-    opened: tuple[int, int] | None = getattr(_THREAD, "schedstat", None)
-    if opened is None or opened[0] != os.getpid():  # a forked child's thread is not its parent's
+    opened: _Schedstat | None = getattr(_THREAD, "schedstat", None)
+    if opened is None or opened.pid != os.getpid():  # a forked child's thread is not its parent's
+        opened = _THREAD.schedstat = _Schedstat()
+    return opened.run_delay()
+
+
+class _Schedstat:
+    """This thread's schedstat file, open while the thread lives (closed with its thread-local data)."""
+
+    def __init__(self) -> None:
+        self.pid = os.getpid()
         try:
-            opened = (os.getpid(), os.open(_SCHEDSTAT, os.O_RDONLY))
+            self._descriptor = os.open(_SCHEDSTAT, os.O_RDONLY)
         except OSError:
-            opened = (os.getpid(), -1)
-        _THREAD.schedstat = opened
-    if opened[1] < 0:
-        return 0.0
-    try:
-        return int(os.pread(opened[1], 64, 0).split()[1]) / 1e9
-    except (OSError, IndexError, ValueError):
-        return 0.0
+            self._descriptor = -1
+
+    def run_delay(self) -> float:
+        if self._descriptor < 0:
+            return 0.0
+        try:
+            return int(os.pread(self._descriptor, 64, 0).split()[1]) / 1e9
+        except (OSError, IndexError, ValueError):
+            return 0.0
+
+    def __del__(self) -> None:
+        if self._descriptor >= 0 and self.pid == os.getpid():
+            os.close(self._descriptor)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import threading
 import time
 from typing import Any
@@ -11,7 +12,7 @@ from werkzeug.wrappers import Response
 
 from mockserver.dispatch import CostModel, kind_of
 from mockserver.rsgi import WsgiOverRsgi
-from mockserver.waits import queueing
+from mockserver.waits import descheduled_seconds, queueing
 from tests.unit.test_rsgi import _Protocol, _Scope
 
 
@@ -166,3 +167,20 @@ def test_a_failing_stall_check_sends_the_request_to_a_thread_where_the_app_answe
     answered = _serve(adapter, [_Scope(path="/api")] * 3)
     assert len(answered) == 3
     assert LOOP not in answered
+
+
+def test_a_threads_time_waiting_for_a_cpu_reads_as_a_growing_count_and_its_file_closes_with_the_thread() -> None:
+    readings: list[float] = []
+
+    def read_twice() -> None:
+        readings.append(descheduled_seconds())
+        readings.append(descheduled_seconds())
+
+    open_before = len(os.listdir("/proc/self/fd")) if os.path.isdir("/proc/self/fd") else 0
+    for _ in range(20):
+        thread = threading.Thread(target=read_twice)
+        thread.start()
+        thread.join()
+    assert all(0.0 <= first <= second for first, second in zip(readings[::2], readings[1::2], strict=True))
+    if open_before:
+        assert len(os.listdir("/proc/self/fd")) <= open_before + 1  # no descriptor left by the ended threads
