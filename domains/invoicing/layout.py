@@ -154,21 +154,21 @@ def _lines(pdf: FPDF, sheet: Sheet, fonts: Typefaces) -> None:
         for title in ("Description", "Qty", "Unit price", "Tax", "Amount"):
             header.cell(title)
         for line in sheet.lines:
-            first, *more = _chunks(
-                pdf, text(f"{line.name}\n{line.description}" if line.description.strip() else line.name)
-            )
-            row = table.row()
-            row.cell(first)
-            for value in (line.quantity, line.unit_price, line.tax, line.amount):
-                row.cell(text(value))
-            for chunk in more:
-                table.row([chunk, "", "", "", ""])
+            description = f"{line.name}\n{line.description}" if line.description.strip() else line.name
+            values = (description, line.quantity, line.unit_price, line.tax, line.amount)
+            columns = [_chunks(pdf, text(value), width) for value, width in zip(values, COLUMNS, strict=True)]
+            for piece in range(max(len(chunks) for chunks in columns)):
+                table.row([chunks[piece] if piece < len(chunks) else "" for chunks in columns])
     pdf.ln(4)
 
 
-def _chunks(pdf: FPDF, text: str) -> list[str]:
-    """A description column's text as wrapped lines, in pieces of at most ``ROW_LINES`` lines."""
-    width = COLUMNS[0] - 2 * PADDING - 1
+def _chunks(pdf: FPDF, text: str, column_width: float) -> list[str]:
+    """A cell's text as wrapped lines, in pieces of at most ``ROW_LINES`` lines (a row must fit on one page).
+
+    Any column can run long: a description, or a figure with hundreds of digits in a narrow one
+    (a quantity of 5e-324 written out in full).
+    """
+    width = column_width - 2 * PADDING - 1
     wrapped = pdf.multi_cell(width, LINE_HEIGHT, text, dry_run=True, output="LINES")
     lines = [str(line) for line in wrapped] if isinstance(wrapped, list) else text.splitlines()
     return ["\n".join(lines[start : start + ROW_LINES]) for start in range(0, len(lines), ROW_LINES)] or [""]

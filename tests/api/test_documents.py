@@ -171,3 +171,15 @@ def test_the_longest_and_oddest_text_the_spec_allows_still_prints(client: FlaskC
     last = " ".join(pages[-1].extract_text().split())
     assert f"Amount due €{Decimal(invoice['due_amount']).scaleb(-2):,.2f}" in last
     assert "Ok" in pdf_text(data)
+
+
+@pytest.mark.parametrize(
+    ("quantity", "tax_rate"),
+    [(5e-324, 0), (1e-200, 0), (1, 1e-300), (0.1 + 0.2, 33.333333333333336), (999999.9999999999, 99.99999999999999)],
+)
+def test_a_quantity_or_tax_rate_with_hundreds_of_decimals_prints_in_its_narrow_column(
+    client: FlaskClient, quantity: float, tax_rate: float
+) -> None:
+    """A fuzzer sends 5e-324: written out in full it is 324 digits, far taller than a page in an 18 mm column."""
+    invoice = new_invoice(client, EUR, [line("Tiny", quantity, 100, tax_rate=tax_rate)])
+    assert "Tiny" in pdf_text(pdf_bytes(client, f"/invoices/{invoice['id']}"))
