@@ -31,7 +31,7 @@ SAFETY_NET_PAGES = 16_384  # the automatic checkpoint's threshold: only if this 
 # The rest between two steps of a backlog: as long as the step took, within these bounds. SQLite's busy
 # handler polls a waiting writer's lock at intervals that grow to 100 ms, so one such rest lets it in.
 BACKLOG_REST_SECONDS = (0.02, 0.1)
-WAIT_MS = 50  # how long a round waits for the write lock before leaving the text index to the next round
+WAIT_MS = 50  # a round queues for the write turn with the writers; then this long for a writer outside the queue
 
 # Held through each round of every upkeep thread of this process (``paused`` holds it to stop them).
 _IN_ROUND = threading.Lock()
