@@ -267,7 +267,7 @@ class SqliteStore(SqlState):
         self._baseline_owes = False  # saved before the backlog was paid: the upkeep thread pays its copy too
         self._baseline_lock = threading.Lock()
         self._open_schema()
-        self.ephemera = SqlEphemera(self._autocommit, self._statements, single_writes=self._autocommit)
+        self.ephemera = SqlEphemera(self._autocommit, self._statements)
 
     # -- connections -----------------------------------------------------------------------------
     def _connect(self) -> sqlite3.Connection:
