@@ -65,6 +65,12 @@ def settings() -> Settings:
     return Settings(seed=1, strict=False, rate_limit=10**9, webhook_retry_scale=0.01)
 
 
+# The unmodified sandbox's retries in a run of every suite: its dispatcher works through thousands of
+# attempts to the spec's example webhook URL (a closed port the fuzzing subscribed), so on a slow machine
+# the retry check's gaps grow only after 15 s. The wait ends as soon as they have grown.
+WHOLE_RUN_WEBHOOK_WAIT = 45.0
+
+
 @contextmanager
 def serve(variant: Variant | None = None, config: Settings | None = None) -> Iterator[str]:
     """Serve a fresh sandbox (with the variant's defect, if any; ``config`` or ``settings()``), yield its API URL."""

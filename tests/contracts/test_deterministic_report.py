@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from faulty import serve
+from faulty import WHOLE_RUN_WEBHOOK_WAIT, serve
 
 from contracts import builtin
 from contracts.cli import main
@@ -65,6 +65,7 @@ def run_fresh(folder: Path) -> Any:
     suites = ",".join(builtin.suites().names())
     with serve() as base_url:
         args = ["run", "--base-url", base_url, "--suite", suites, "--seed", "7", "--max-examples", "2"]
+        args += ["--webhook-wait", str(WHOLE_RUN_WEBHOOK_WAIT)]  # retries behind a backlog, on a slow machine
         code = main([*args, "--json", str(report)])
     assert code == 0, f"the unmodified sandbox failed a suite (exit {code})"
     return report_without_timings(json.loads(report.read_text(encoding="utf-8")), base_url.rsplit("/api/", 1)[0])

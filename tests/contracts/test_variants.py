@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 import yaml
-from faulty import VARIANTS, Variant, serve
+from faulty import VARIANTS, WHOLE_RUN_WEBHOOK_WAIT, Variant, serve
 
 from contracts import Keys, Report, Target, builtin, run
 from contracts.report import failures_text
@@ -37,7 +37,9 @@ def cut_spec(paths: tuple[str, ...], folder: Path) -> Path:
     return target
 
 
-def target(base_url: str, suites: tuple[str, ...], spec: Path = SPEC, max_examples: int = 10) -> Target:
+def target(
+    base_url: str, suites: tuple[str, ...], spec: Path = SPEC, max_examples: int = 10, webhook_wait: float = 15.0
+) -> Target:
     return Target(
         base_url=base_url,
         spec_path=spec,
@@ -45,7 +47,7 @@ def target(base_url: str, suites: tuple[str, ...], spec: Path = SPEC, max_exampl
         suites=suites,
         seed=1,
         max_examples=max_examples,
-        webhook_wait=15.0,  # a webhook variant that never delivers is caught once this wait is over
+        webhook_wait=webhook_wait,  # a webhook variant that never delivers is caught once this wait is over
     )
 
 
@@ -85,7 +87,7 @@ def test_the_unmodified_sandbox_passes_every_suite() -> None:
     every = builtin.suites().names()
     suites = tuple(name for name in every if name in available_suites())
     with serve() as base_url:
-        report = run(target(base_url, suites, max_examples=5))
+        report = run(target(base_url, suites, max_examples=5, webhook_wait=WHOLE_RUN_WEBHOOK_WAIT))
     assert report.ok, explain(report)
     assert report.checks
     missing = sorted(set(every) - set(suites))
