@@ -328,3 +328,37 @@ def test_the_domain_verbs_are_the_spec_transitions_that_perform_them(tmp_path: P
         foreign.action("invoices", "send", 7)
     with pytest.raises(Skip, match="no transition of tasks that can send"):
         foreign.action("tasks", "send", 7)
+
+
+def stamped_tracker() -> dict[str, Any]:
+    """The tracker with a ``created_at`` the server stamps (whole seconds) that tasks sort by."""
+    spec = tracker()
+    task = spec["components"]["schemas"]["Task"]
+    task["properties"]["created_at"] = {"type": "string", "format": "date-time", "readOnly": True}
+    sort = next(p for p in spec["paths"]["/tasks"]["get"]["parameters"] if p["name"] == "sort")
+    sort["schema"]["enum"] = ["id", "-id", "created_at", "-created_at"]
+    return spec
+
+
+class OldestFirstByDate(Middleware):
+    """GET /tasks?sort=-created_at answers the oldest first: the descending date sort is read as ascending."""
+
+    def handle(self, request: Request, environ: dict[str, Any]) -> Response:
+        if request.method == "GET" and request.path == "/v1/tasks" and request.args.get("sort") == "-created_at":
+            query = [(k, "created_at" if k == "sort" else v) for k, v in request.args.items(multi=True)]
+            return self.forward({**environ, "QUERY_STRING": urlencode(query)})
+        return self.forward(environ)
+
+
+@pytest.mark.parametrize("middleware", [None, OldestFirstByDate], ids=["sandbox", "oldest-first-by-date"])
+def test_a_sort_by_a_server_stamped_time_is_judged_however_fast_the_records_are_made(
+    middleware: Callable[[Any], Middleware] | None, tmp_path: Path
+) -> None:
+    """Fresh records made within one second tie on created_at: the check makes one more a second later, so the
+    sort by it is judged on every run (before, a fast target left it unjudged and a wrong order passed)."""
+    spec = write_spec(tmp_path, stamped_tracker())
+    with serve_spec(spec, middleware, name="sandbox-tracker") as root:
+        checks = rules_run(root, spec)["by_name"]
+    assert "no distinct created_at" not in checks["sort"].reason
+    expected = Outcome.PASSED if middleware is None else Outcome.FAILED
+    assert checks["sort"].outcome is expected, checks["sort"].reason
