@@ -102,7 +102,7 @@ class Emitter:
             "attempts": 0,
             "response_status": None,
             "created_at": now,
-            "next_attempt_at": now,
+            "next_attempt_at": self._clock.precise_timestamp(),  # the retries' format: the outbox sorts by it
             "payload": payload,
             "attempt_log": [],
         }

@@ -5,6 +5,12 @@ Every server worker runs one ``Dispatcher``: a thread that looks for due deliver
 a commit in its own process, else every ``poll_seconds``) and hands each to a small pool of sender
 threads, so a slow, dead or hanging receiver never holds up the API. A lease in the shared ephemera
 makes each attempt happen in one worker only, however many share the database.
+
+A dead receiver's deliveries pile up (a fuzzer subscribes example URLs): worked off oldest first alone,
+that backlog would hold every other webhook's deliveries behind it. So each pass also takes the deliveries
+that fell due last, ahead of the backlog, and only as many as the senders can start soon (a lease is taken
+just before its attempt, never left waiting in a long queue): a fresh delivery or retry goes out on time
+while the backlog drains.
 """
 
 from __future__ import annotations
@@ -61,6 +67,7 @@ class Dispatcher:
         senders: int = 4,
         poll_seconds: float = 0.2,
         batch: int = 32,
+        fresh: int = 8,
         lease_seconds: float = 60.0,
     ) -> None:
         self._engine = engine
@@ -71,6 +78,9 @@ class Dispatcher:
         self._senders = senders
         self._poll = poll_seconds
         self._batch = batch
+        self._fresh = fresh  # deliveries that fell due last, taken ahead of the backlog each pass
+        self._in_flight = 0  # leased attempts handed to the senders and not yet finished
+        self._counting = threading.Lock()
         self._rng = random.Random()  # noqa: S311 - jitter, not secrecy
         self._me = f"{os.getpid()}:{id(self)}"
         self._wake = threading.Event()
@@ -124,26 +134,37 @@ class Dispatcher:
                     log.exception("webhook dispatch pass failed")
 
     def _pass(self) -> None:
-        """Lease every due delivery and hand it to a sender thread."""
+        """Lease due deliveries while the senders have room (twice their number in flight) and hand them over."""
         for company_id, delivery_id in self.due():
-            if self._stopping.is_set() or self._pool is None:
+            if self._stopping.is_set() or self._pool is None or self._in_flight >= 2 * self._senders:
                 return
             if self._lease(company_id, delivery_id):
+                with self._counting:
+                    self._in_flight += 1
                 try:
-                    self._pool.submit(self._attempt_safely, company_id, delivery_id)
+                    self._pool.submit(self._attempt_in_turn, company_id, delivery_id)
                 except RuntimeError:  # the pool was shut down meanwhile: the lease simply runs out
                     return
 
     def due(self) -> list[tuple[int, Any]]:
-        """(company, delivery id) of every pending delivery whose next attempt is due."""
+        """(company, delivery id) of pending deliveries whose next attempt is due: those due last, then the oldest."""
         now = self._engine.clock.instant()
-        found: list[tuple[int, Any]] = []
-        query = Query(where=(Condition("status", "eq", "pending"),), order=Order("next_attempt_at"), limit=self._batch)
+        bound = self._engine.clock.precise_timestamp()
+        pending = Condition("status", "eq", "pending")
+        fresh = Query(
+            where=(pending, Condition("next_attempt_at", "le", bound)),
+            order=Order("next_attempt_at", descending=True),
+            limit=self._fresh,
+        )
+        oldest = Query(where=(pending,), order=Order("next_attempt_at"), limit=self._batch)
+        first: list[tuple[int, Any]] = []
+        then: list[tuple[int, Any]] = []
         for company_id in self._engine.store.company_ids():
             with self._engine.store.tenant(company_id, write=False) as tenant:
-                rows = tenant.find(DELIVERIES, query)
-            found.extend((company_id, row["id"]) for row in rows if _when(row.get("next_attempt_at")) <= now)
-        return found
+                first += [(company_id, row["id"]) for row in tenant.find(DELIVERIES, fresh)]
+                then += [(company_id, row["id"]) for row in tenant.find(DELIVERIES, oldest) if _due(row, now)]
+        found = dict.fromkeys(first + then)
+        return list(found)
 
     def deliver_now(self, company_id: int, delivery_id: Any) -> None:
         """Make one attempt at once, in this thread (tests and the loop's senders use it)."""
@@ -154,6 +175,15 @@ class Dispatcher:
         now = time.time()
         key = f"{company_id}:{delivery_id}"
         return self._shared.claim(LEASES, key, self._me, now + self._lease_seconds, now) is None
+
+    def _attempt_in_turn(self, company_id: int, delivery_id: Any) -> None:
+        """A sender's attempt: one fewer in flight when it ends, and the loop woken to hand out the next."""
+        try:
+            self._attempt_safely(company_id, delivery_id)
+        finally:
+            with self._counting:
+                self._in_flight -= 1
+            self._wake.set()
 
     def _attempt_safely(self, company_id: int, delivery_id: Any) -> None:
         try:
@@ -231,6 +261,11 @@ class Dispatcher:
                 webhook["active"] = False
                 tenant.put(WEBHOOKS, webhook["id"], webhook)
                 log.warning("webhook %s switched off after %d failed deliveries in a row", webhook["id"], streak)
+
+
+def _due(delivery: Record, now: dt.datetime) -> bool:
+    """Whether the delivery's next attempt is due at ``now``."""
+    return _when(delivery.get("next_attempt_at")) <= now
 
 
 def _when(stamp: object) -> dt.datetime:

@@ -110,6 +110,10 @@ class Clock:
             return self._frozen_stamp
         return rfc3339(self.now())
 
+    def precise_timestamp(self) -> str:
+        """Now as RFC 3339 UTC to the millisecond (``2026-02-07T10:30:00.250Z``): schedules sort by it as text."""
+        return self.instant().isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
     def set_today(self, day: dt.date) -> None:
         """Shift a running clock by whole days so today is ``day`` (the time of day runs on)."""
         self.setting = ClockSetting.shifted_to(day)

@@ -346,3 +346,23 @@ def test_a_webhook_whose_deliveries_keep_failing_is_switched_off(webhook_app: Fl
         assert len(deliveries(hooks, webhook["id"])) == 2  # a switched-off webhook gets no more deliveries
     finally:
         dispatcher.retry = usual
+
+
+def test_a_dead_receivers_backlog_does_not_hold_up_a_delivery_that_fell_due_since() -> None:
+    """A fuzzer subscribes a closed port: its many due deliveries are worked off oldest first, yet a delivery
+    that fell due after them (another webhook's) is handed out first, not after the whole backlog."""
+    app = create_app(Settings(seed=1, today=dt.date.fromisoformat(TODAY), webhook_retry_scale=0.01, quiet=True))
+    dispatcher = app.extensions["sandbox"]["webhooks"]
+    dispatcher.start = lambda: None  # nothing is sent: this looks at what one pass would hand out
+    client = app.test_client()
+    subscribe(client, "http://127.0.0.1:9/nobody-listens", "customer.created")
+    for n in range(40):  # more than one pass takes from the backlog
+        create(client, "/customers", {"name": f"Unheard {n}"})
+    time.sleep(0.01)  # the next delivery falls due strictly later
+    healthy = subscribe(client, "http://127.0.0.1:9/also-nobody", "customer.updated")
+    assert client.patch(f"{API}/customers/1", json={"name": "Renamed"}, headers=auth()).status_code == 200
+    fresh = [(1, row["id"]) for row in deliveries(client, healthy["id"])]
+    handed_out = dispatcher.due()
+    assert len(fresh) == 1
+    assert handed_out[0] == fresh[0]
+    assert len(handed_out) > 32  # the backlog's oldest follow
