@@ -1,4 +1,7 @@
-"""The unmodified sandbox passes every suite with the same seed twice, and the two JSON reports are the same.
+"""The unmodified sandbox passes every suite, twice with the same seed, and the two JSON reports are the same.
+
+This is the project's one run of every suite against the unmodified sandbox (test_variants.py runs each
+faulty variant through the suite that must catch it).
 
 Each run starts a fresh sandbox (seed 1, as every variant's) and runs every registered suite through the
 ``contracts run`` command with seed 7 and ``--max-examples 2`` (two full runs stay within a few minutes on
@@ -88,7 +91,7 @@ def differences(first: Any, second: Any, path: str = "") -> list[str]:
     return [] if first == second else [f"{path}: {first!r:.200} != {second!r:.200}"]
 
 
-def test_the_same_seed_twice_gives_the_same_report(tmp_path: Path) -> None:
+def test_the_unmodified_sandbox_passes_every_suite_twice_with_the_same_report(tmp_path: Path) -> None:
     first = run_fresh(tmp_path / "first")
     second = run_fresh(tmp_path / "second")
     assert first["ok"], first["verdict"]
