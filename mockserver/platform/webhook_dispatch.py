@@ -7,16 +7,17 @@ threads, so a slow, dead or hanging receiver never holds up the API. A lease in 
 makes each attempt happen in one worker only, however many share the database.
 
 A dead receiver's deliveries pile up (a fuzzer subscribes example URLs): worked off oldest first alone,
-that backlog would hold every other webhook's deliveries behind it. So each pass also takes the deliveries
-that fell due last, ahead of the backlog, and only as many as the senders can start soon (a lease is taken
-just before its attempt, never left waiting in a long queue): a fresh delivery or retry goes out on time
-while the backlog drains.
+that backlog would hold every other webhook's deliveries behind it. So the senders' turns alternate between
+the deliveries that fell due last and the oldest ones, and a pass leases only as many as the senders can
+start soon (never a long queue of leased attempts): a fresh delivery or retry goes out on time while the
+backlog drains at half the pace, and neither side starves the other.
 """
 
 from __future__ import annotations
 
 import atexit
 import datetime as dt
+import itertools
 import logging
 import os
 import random
@@ -67,7 +68,7 @@ class Dispatcher:
         senders: int = 4,
         poll_seconds: float = 0.2,
         batch: int = 32,
-        fresh: int = 8,
+        fresh: int = 4,
         lease_seconds: float = 60.0,
     ) -> None:
         self._engine = engine
@@ -78,7 +79,8 @@ class Dispatcher:
         self._senders = senders
         self._poll = poll_seconds
         self._batch = batch
-        self._fresh = fresh  # deliveries that fell due last, taken ahead of the backlog each pass
+        self._fresh = fresh  # deliveries that fell due last, taken turn about with the backlog each pass
+        self._fresh_first = False  # which side a pass starts with: it swaps every pass
         self._in_flight = 0  # leased attempts handed to the senders and not yet finished
         self._counting = threading.Lock()
         self._rng = random.Random()  # noqa: S311 - jitter, not secrecy
@@ -135,7 +137,8 @@ class Dispatcher:
 
     def _pass(self) -> None:
         """Lease due deliveries while the senders have room (twice their number in flight) and hand them over."""
-        for company_id, delivery_id in self.due():
+        self._fresh_first = not self._fresh_first
+        for company_id, delivery_id in self.due(fresh_first=self._fresh_first):
             if self._stopping.is_set() or self._pool is None or self._in_flight >= 2 * self._senders:
                 return
             if self._lease(company_id, delivery_id):
@@ -146,8 +149,11 @@ class Dispatcher:
                 except RuntimeError:  # the pool was shut down meanwhile: the lease simply runs out
                     return
 
-    def due(self) -> list[tuple[int, Any]]:
-        """(company, delivery id) of pending deliveries whose next attempt is due: those due last, then the oldest."""
+    def due(self, *, fresh_first: bool = True) -> list[tuple[int, Any]]:
+        """(company, delivery id) of due deliveries: those that fell due last and the oldest, turn about.
+
+        ``fresh_first`` says which side goes first.
+        """
         now = self._engine.clock.instant()
         bound = self._engine.clock.precise_timestamp()
         pending = Condition("status", "eq", "pending")
@@ -163,8 +169,10 @@ class Dispatcher:
             with self._engine.store.tenant(company_id, write=False) as tenant:
                 first += [(company_id, row["id"]) for row in tenant.find(DELIVERIES, fresh)]
                 then += [(company_id, row["id"]) for row in tenant.find(DELIVERIES, oldest) if _due(row, now)]
-        found = dict.fromkeys(first + then)
-        return list(found)
+        if not fresh_first:
+            first, then = then, first
+        turns = itertools.chain.from_iterable(itertools.zip_longest(first, then))
+        return list(dict.fromkeys(item for item in turns if item is not None))
 
     def deliver_now(self, company_id: int, delivery_id: Any) -> None:
         """Make one attempt at once, in this thread (tests and the loop's senders use it)."""

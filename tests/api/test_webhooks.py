@@ -365,4 +365,5 @@ def test_a_dead_receivers_backlog_does_not_hold_up_a_delivery_that_fell_due_sinc
     handed_out = dispatcher.due()
     assert len(fresh) == 1
     assert handed_out[0] == fresh[0]
-    assert len(handed_out) > 32  # the backlog's oldest follow
+    assert handed_out[1][1] == 1  # then the oldest of the backlog, and so on turn about
+    assert len(handed_out) > 32
