@@ -129,3 +129,13 @@ def live_server() -> Iterator[LiveServer]:
     server = LiveServer("--strict", "--seed", "1", "--today", TODAY, "--rate-limit", "1000000")
     yield server
     server.stop()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Under pytest-xdist (``--dist loadgroup``) a test spreads to any worker, save that the tests of a module
+    sharing a module or class fixture stay on one worker, so that fixture is set up once."""
+    for item in items:
+        info = getattr(item, "_fixtureinfo", None)
+        defs = info.name2fixturedefs.values() if info is not None else ()
+        if {fixture.scope for chain in defs for fixture in chain} & {"module", "class", "package"}:
+            item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::", 1)[0]))
