@@ -32,6 +32,7 @@ from mockserver.behaviours.events import DELIVERIES, WEBHOOKS
 from mockserver.jsonio import dumps
 from mockserver.platform.webhook_sender import Attempt, Sender, backoff, delivery_headers, rfc3339
 from mockserver.platform.webhook_targets import TargetPolicy, TargetRefused
+from mockserver.state.clock import rfc3339_ms
 from mockserver.store import Condition, Ephemera, Order, Query, Record
 
 log = logging.getLogger("mockserver.webhooks")
@@ -247,7 +248,7 @@ class Dispatcher:
                 delivery.update(status="failed", next_attempt_at=None)
             else:
                 due = self._engine.clock.instant() + dt.timedelta(seconds=self.retry.delay(count, self._rng))
-                delivery["next_attempt_at"] = due.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+                delivery["next_attempt_at"] = rfc3339_ms(due)
             tenant.put(DELIVERIES, delivery_id, delivery)
             self._count_failures(tenant, delivery, attempt)
         if delivery.get("status") == "pending":

@@ -23,6 +23,11 @@ def rfc3339(instant: dt.datetime) -> str:
     return instant.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
 
 
+def rfc3339_ms(instant: dt.datetime) -> str:
+    """An aware datetime as RFC 3339 UTC to the millisecond (``2026-02-07T10:30:00.250Z``): sortable as text."""
+    return instant.astimezone(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
 @dataclass(frozen=True)
 class ClockSetting:
     """How the clock relates to real time: frozen at an instant, or real time plus an offset."""
@@ -112,7 +117,7 @@ class Clock:
 
     def precise_timestamp(self) -> str:
         """Now as RFC 3339 UTC to the millisecond (``2026-02-07T10:30:00.250Z``): schedules sort by it as text."""
-        return self.instant().isoformat(timespec="milliseconds").replace("+00:00", "Z")
+        return rfc3339_ms(self.instant())
 
     def set_today(self, day: dt.date) -> None:
         """Shift a running clock by whole days so today is ``day`` (the time of day runs on)."""
