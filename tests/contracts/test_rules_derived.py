@@ -240,14 +240,22 @@ class TaskCostInDollars(Middleware):
         return response
 
 
-class NewestLast(Middleware):
-    """GET /tasks?sort=-id answers the oldest first: the descending sort is read as ascending."""
+class AscendingForDescending(Middleware):
+    """GET /tasks?sort=-FIELD answers in ascending order: the descending sort of ``field`` is read as ascending."""
+
+    field = "id"
 
     def handle(self, request: Request, environ: dict[str, Any]) -> Response:
-        if request.method == "GET" and request.path == "/v1/tasks" and request.args.get("sort") == "-id":
-            query = [(k, "id" if k == "sort" else v) for k, v in request.args.items(multi=True)]
+        if request.method == "GET" and request.path == "/v1/tasks" and request.args.get("sort") == f"-{self.field}":
+            query = [(k, self.field if k == "sort" else v) for k, v in request.args.items(multi=True)]
             return self.forward({**environ, "QUERY_STRING": urlencode(query)})
         return self.forward(environ)
+
+
+class NewestLast(AscendingForDescending):
+    """GET /tasks?sort=-id answers the oldest first: the descending sort is read as ascending."""
+
+    field = "id"
 
 
 class SearchMatchesCase(Middleware):
@@ -340,14 +348,10 @@ def stamped_tracker() -> dict[str, Any]:
     return spec
 
 
-class OldestFirstByDate(Middleware):
+class OldestFirstByDate(AscendingForDescending):
     """GET /tasks?sort=-created_at answers the oldest first: the descending date sort is read as ascending."""
 
-    def handle(self, request: Request, environ: dict[str, Any]) -> Response:
-        if request.method == "GET" and request.path == "/v1/tasks" and request.args.get("sort") == "-created_at":
-            query = [(k, "created_at" if k == "sort" else v) for k, v in request.args.items(multi=True)]
-            return self.forward({**environ, "QUERY_STRING": urlencode(query)})
-        return self.forward(environ)
+    field = "created_at"
 
 
 @pytest.mark.parametrize("middleware", [None, OldestFirstByDate], ids=["sandbox", "oldest-first-by-date"])
