@@ -81,12 +81,14 @@ def analyze(run: Run) -> None:
 
 
 class Backlog:
-    """The indexes a database lacks and the text it has not indexed, for the tables of a store's plans."""
+    """The indexes one database lacks and the text it has not indexed, for the tables of a store's plans."""
 
     def __init__(self, plans: Mapping[str, TablePlan], index_sql: IndexSql) -> None:
         self._plans = plans  # the store's own (it grows when an import brings a resource the spec lacks)
         self._index_sql = index_sql
         self._wanted: dict[str, list[tuple[str, str]]] = {}  # table -> its indexes (a plan never changes)
+        # (schema version, plans) when the database last had every index: until either changes, none is missing.
+        self._whole_at: tuple[int, int] | None = None
 
     def missing_indexes(self, run: Run) -> list[str]:
         """The CREATE statements of every index the plans want and the database does not have."""
@@ -101,13 +103,17 @@ class Backlog:
         return bool(self.missing_indexes(run)) or run("SELECT 1 FROM text_pending LIMIT 1", ()).fetchone() is not None
 
     def step(self, connection: sqlite3.Connection, writing: Writing | None = None) -> bool:
-        """Pay one piece off in a write transaction of its own (an index, or some rows' text); False: nothing was owed.
+        """Pay one piece off in a write transaction of its own (an index, or some rows' text); True: more is left.
 
         ``writing`` opens that transaction (default: ``BEGIN IMMEDIATE``, SQLite's busy handler orders it
         among other writers). The last index made runs ANALYZE, so the planner knows the new indexes.
+        Text written since the last step is all indexed in one step (a chunk at most), so a steady
+        stream of writes is caught up once per upkeep round, not in a step every few milliseconds: each
+        step pays for reading the text index's structure again (caches emptied by other commits) and
+        for a checkpoint after it (two workers: 10 rows a step at 190 us each against 65 in bulk).
         """
         write = writing if writing is not None else _begin_immediate
-        missing = self.missing_indexes(connection.execute)
+        missing = self._missing_since_schema_changed(connection)
         if missing:
             with write(connection):
                 connection.execute(missing[0])
@@ -119,7 +125,20 @@ class Backlog:
             return False
         with write(connection):
             self._index_text(connection.execute, str(row[0]), TEXT_CHUNK)
-        return True
+            return connection.execute("SELECT 1 FROM text_pending LIMIT 1").fetchone() is not None
+
+    def _missing_since_schema_changed(self, connection: sqlite3.Connection) -> list[str]:
+        """``missing_indexes``, skipped while the schema has not changed since none was missing.
+
+        Reading every index's name from ``sqlite_master`` cost each upkeep step about 0.6 ms of CPU.
+        """
+        version = connection.execute("PRAGMA schema_version").fetchone()[0]
+        stamp = (int(version), len(self._plans))
+        if stamp == self._whole_at:
+            return []
+        missing = self.missing_indexes(connection.execute)
+        self._whole_at = None if missing else stamp
+        return missing
 
     def pay_all(self, run: Run) -> None:
         """Inside a write transaction: make every missing index and index every pending row's text."""

@@ -263,6 +263,7 @@ class SqliteStore(SqlState):
         self._writes = GroupCommit(self._take, self._give_back, self._committed, lock_path)
         super().__init__(plans, api)
         self._backlog = Backlog(self.plans, self._index_statements)
+        self._baseline_backlog = Backlog(self.plans, self._index_statements)  # the saved baseline's (another database)
         self._baseline: sqlite3.Connection | None = None
         self._baseline_owes = False  # saved before the backlog was paid: the upkeep thread pays its copy too
         self._baseline_lock = threading.Lock()
@@ -491,7 +492,7 @@ class SqliteStore(SqlState):
         with self._baseline_lock:
             if self._baseline is not None and self._baseline_owes:
                 with begun(self._baseline, "BEGIN IMMEDIATE"):
-                    self._backlog.pay_all(self._baseline.execute)
+                    self._baseline_backlog.pay_all(self._baseline.execute)
                 self._baseline_owes = False
 
     def _upkeep_write(self, connection: sqlite3.Connection) -> AbstractContextManager[sqlite3.Connection]:
@@ -512,7 +513,7 @@ class SqliteStore(SqlState):
         with self._baseline_lock:
             if self._baseline is None or not self._baseline_owes:
                 return False
-            self._baseline_owes = self._backlog.step(self._baseline)
+            self._baseline_owes = self._baseline_backlog.step(self._baseline)
             return self._baseline_owes
 
     def _create_plan_table(self, plan: TablePlan) -> None:
@@ -636,6 +637,7 @@ class SqliteStore(SqlState):
             if self._baseline is not None:
                 self._baseline.close()
             self._baseline, self._baseline_owes = baseline, self._backlog.owed(connection.execute)
+            self._baseline_backlog = Backlog(self.plans, self._index_statements)
         return True
 
     def restore_baseline(self) -> bool:

@@ -25,7 +25,18 @@ from conftest import SPEC
 
 from mockserver.errors import ValidationFailed
 from mockserver.spec import SpecIndex, load_spec
-from mockserver.store import Condition, Order, Query, ScratchStore, Store, StoreError, forking, groupcommit, upkeep
+from mockserver.store import (
+    Condition,
+    Order,
+    Query,
+    ScratchStore,
+    Store,
+    StoreError,
+    backlog,
+    forking,
+    groupcommit,
+    upkeep,
+)
 from mockserver.store.ephemera import MemoryEphemera
 from mockserver.store.layout import plan_tables
 from mockserver.store.sqlite import SqliteStore
@@ -787,6 +798,47 @@ def test_a_reopened_file_leaves_a_big_tables_missing_indexes_to_the_upkeep_threa
             assert tenant.count("invoices", [Condition("customer_id", "eq", 1)]) == 4
     assert _wait_for(lambda: index_names(second) == indexes)
     second.close()
+
+
+def test_an_upkeep_step_indexes_the_text_written_since_the_last_and_says_whether_more_is_left(
+    tmp_path: Path, index: SpecIndex, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A steady stream of writes is caught up in one step a round, not in a step every few milliseconds."""
+    store = SqliteStore(plan_tables(index), tmp_path / "text.db", api="Invoicing API")
+    with upkeep.paused():
+        with store.tenant(1) as tenant:
+            for number in range(1, 8):
+                tenant.put("customers", number, {"id": number, "name": f"Stream {number}"})
+        with closing(sqlite3.connect(store.path, isolation_level=None)) as connection:
+            assert store._backlog.step(connection) is False  # all 7 indexed: nothing left for a quick next step
+            assert _pending_text(store) == 0
+            with store.tenant(1) as tenant:
+                for number in range(8, 15):
+                    tenant.put("customers", number, {"id": number, "name": f"Stream {number}"})
+            monkeypatch.setattr(backlog, "TEXT_CHUNK", 5)
+            assert store._backlog.step(connection) is True  # a chunk of 5: 2 rows are left
+            assert _pending_text(store) == 2
+            assert store._backlog.step(connection) is False
+        with store.tenant(1, write=False) as tenant:
+            assert len(tenant.find("customers", Query(search="stream"))) == 14
+    store.close()
+
+
+def test_upkeep_steps_skip_reading_the_schema_until_it_changes(tmp_path: Path, index: SpecIndex) -> None:
+    store = SqliteStore(plan_tables(index), tmp_path / "steps.db", api="Invoicing API")
+    indexes = index_names(store)
+    schema_reads: list[str] = []
+    with upkeep.paused(), closing(sqlite3.connect(store.path, isolation_level=None)) as connection:
+        connection.set_trace_callback(lambda sql: schema_reads.append(sql) if "sqlite_master" in sql else None)
+        for _ in range(3):
+            assert store._backlog.step(connection) is False
+        assert len(schema_reads) == 1  # the first step looked; the schema has not changed since
+        dropped = sorted(name for name in indexes if name.startswith("ix_r_customers_"))[0]
+        with closing(sqlite3.connect(store.path)) as other:
+            other.execute(f"DROP INDEX {dropped}")  # another process changes the schema
+        assert store._backlog.step(connection) is True
+        assert index_names(store) == indexes  # the next step saw the change and made the index again
+    store.close()
 
 
 def test_a_baseline_saved_with_a_backlog_is_paid_too_so_a_reset_restores_every_index(
