@@ -66,16 +66,12 @@ def index_text_in_bulk(run: Run, plan: TablePlan, where: str, params: tuple[Any,
 
     FTS5 writes its pending terms out as a new segment whenever they pass ``hashsize`` (1 MiB by
     default) and merges segments as they pile up; a large hash writes a few big segments instead (the
-    text indexes at scale 1000: about 3.5 -> 3.0 s), and the default comes back after. The segments
-    are then merged into one: left as they were, FTS5 merges big ones a piece at a time (64 pages
-    times its levels) inside whichever later write adds text, and a create waited out each piece
-    (at 300,000 rows: up to 1.6 s, 28 ms at p99, against 36 ms and 17 ms after one merge).
+    text indexes at scale 1000: about 3.5 -> 3.0 s), and the default comes back after.
     """
     fts = identifier(plan.table, "fts")
     run(f"INSERT INTO {fts} ({fts}, rank) VALUES ('hashsize', ?)", (FTS_BULK_HASH,))
     run(text_rows_sql(plan, where), params)
     run(f"INSERT INTO {fts} ({fts}, rank) VALUES ('hashsize', ?)", (FTS_HASH,))
-    run(f"INSERT INTO {fts} ({fts}) VALUES ('optimize')", ())
 
 
 def analyze(run: Run) -> None:
