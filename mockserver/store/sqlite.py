@@ -25,7 +25,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mockserver.jsonio import dumps
-from mockserver.store.backlog import Backlog, analyze, begun, index_text_in_bulk, json_path
+from mockserver.store.backlog import (
+    Backlog,
+    analyze,
+    begun,
+    forget_text_index_statistics,
+    index_text_in_bulk,
+    json_path,
+)
 from mockserver.store.base import StoreError, Tenant
 from mockserver.store.ephemera import SqlEphemera
 from mockserver.store.forking import inside_sqlite
@@ -400,6 +407,7 @@ class SqliteStore(SqlState):
                 self._check_format(connection.execute)
                 for plan in self.plans.values():
                     self._create_table(connection, plan)
+                forget_text_index_statistics(connection.execute)  # files whose text indexes were analyzed before
                 owed = self._upkeep is not None and self._backlog.owed(connection.execute)
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"{self.path} is not a usable SQLite database ({exc}).") from None
