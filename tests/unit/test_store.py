@@ -810,6 +810,48 @@ def test_the_planner_keeps_no_statistics_of_the_text_indexes_own_tables(
     reopened.close()
 
 
+def _text_segments(connection: sqlite3.Connection, fts: str) -> int:
+    """How many segments an FTS5 index holds (from its structure record: a cookie, levels, then segments)."""
+    block = bytes(connection.execute(f"SELECT block FROM {fts}_data WHERE id = 10").fetchone()[0])
+    at = 8 if block[4:8] == b"\xff\x00\x00\x01" else 4  # newer SQLite marks a second version of the record
+
+    def varint() -> int:
+        nonlocal at
+        value = 0
+        for _ in range(9):
+            byte = block[at]
+            at += 1
+            value = (value << 7) | (byte & 0x7F)
+            if not byte & 0x80:
+                break
+        return value
+
+    varint()  # levels
+    return varint()
+
+
+def test_a_text_index_built_in_bulk_is_left_in_one_segment(
+    tmp_path: Path, index: SpecIndex, deferring: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Left on the level new text arrives at, a bulk build's segments were merged with it inside an upkeep step."""
+    monkeypatch.setattr(backlog, "FTS_BULK_HASH", 512)  # a segment every few rows, as a million rows fill 64 MiB
+    store = SqliteStore(plan_tables(index), tmp_path / "bulk.db", api="Invoicing API")
+    scratch = store.scratch(tmp_path / "company-1.db")
+    with scratch.bulk(), scratch.tenant(1) as tenant:
+        for number in range(1, 61):
+            tenant.put("invoices", number, {"id": number, "notes": f"Bulk note {number} about widget {number * 7}"})
+    with upkeep.paused():
+        with store.attached([scratch]), store.bulk():
+            store.absorb([scratch])
+        store.catch_up()
+        with closing(sqlite3.connect(store.path)) as connection:
+            assert _text_segments(connection, "r_invoices_fts") == 1
+        with store.tenant(1, write=False) as tenant:
+            assert [r["id"] for r in tenant.find("invoices", Query(search="widget 7"))] == [1, 10, 11]
+    scratch.close()
+    store.close()
+
+
 def test_a_reopened_file_leaves_a_big_tables_missing_indexes_to_the_upkeep_thread(
     tmp_path: Path, index: SpecIndex, deferring: int
 ) -> None:
