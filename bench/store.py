@@ -10,7 +10,7 @@ for the server's whole process tree.
                           [--postgres postgresql://user@host:port/db] [--scenarios "create one,get one"]
                           [--baseline ../worktree-of-an-earlier-commit] [--rounds 3]
 
-A last scenario ("/health, 4 busy") measures /health while four clients render searches and PDFs.
+A last scenario ("/health beside 4 busy") measures /health while four clients render searches and PDFs.
 With ``--baseline`` every configuration also runs that checkout's code (its spec and fixtures), the two
 taking turns ``--rounds`` times on fresh copies of the same file: a change is judged side by side in one
 run, never against figures from another hour of this shared machine.
@@ -42,11 +42,11 @@ RECORDS_PER_SCALE = 188  # records seeded in one company at --scale 1
 SCENARIOS = {
     "list 20": ("GET", "/api/v1/invoices?limit=20", None),
     "get one": ("GET", "/api/v1/invoices/1", None),
-    "filtered, sorted": ("GET", "/api/v1/invoices?status=SENT&sort=-invoice_date&limit=20", None),
+    "filtered + sorted": ("GET", "/api/v1/invoices?status=SENT&sort=-invoice_date&limit=20", None),
     "search": ("GET", "/api/v1/customers?search=son&limit=20", None),
     "create one": ("POST", "/api/v1/customers", '{"name": "Bench Customer", "email": "bench@example.com"}'),
 }
-HEALTH_UNDER_LOAD = "/health, 4 busy"
+HEALTH_UNDER_LOAD = "/health beside 4 busy"  # (no commas in a name: --scenarios splits on them)
 FLASK_CEILING = """
 from flask import Flask, jsonify
 app = Flask(__name__)
@@ -193,7 +193,7 @@ def main() -> int:
     args = parser.parse_args()
     if not shutil.which("wrk"):
         raise SystemExit("bench/store.py needs wrk (apt-get install wrk)")
-    header = f"{'config':<12} {'size':>6} {'scenario':<17} {'req/s':>7} {'p50 ms':>7} {'p99 ms':>7} {'cpu ms/req':>10}"
+    header = f"{'config':<12} {'size':>6} {'scenario':<21} {'req/s':>7} {'p50 ms':>7} {'p99 ms':>7} {'cpu ms/req':>10}"
     ceiling_port = free_port()
     ceiling = Path(tempfile.mkdtemp()) / "ceiling.py"
     ceiling.write_text(FLASK_CEILING)
@@ -223,7 +223,7 @@ def main() -> int:
             for scenario in ("get one", "create one"):
                 r = measure(process.pid, ceiling_port, scenario, args.seconds, args.connections)
                 print(
-                    f"{'flask-' + str(workers):<12} {'-':>6} {scenario:<17} {r['rps']:>7.0f} {r['p50_ms']:>7.2f} "
+                    f"{'flask-' + str(workers):<12} {'-':>6} {scenario:<21} {r['rps']:>7.0f} {r['p50_ms']:>7.2f} "
                     f"{r['p99_ms']:>7.2f} {r['cpu_ms']:>10.3f}",
                     flush=True,
                 )
@@ -260,23 +260,23 @@ def run_configuration(
     began, before = time.perf_counter(), in_memory_databases()
     with server(command, port, env) as process:
         start_up = time.perf_counter() - began
-        print(f"{name:<12} {size_text:>6} {'start-up':<17} {start_up:>7.1f} s", flush=True)
+        print(f"{name:<12} {size_text:>6} {'start-up':<21} {start_up:>7.1f} s", flush=True)
         if name.split()[-1] == "memory":  # measured once its indexes are made (a big seed serves before)
             whole = wait_until_whole(next(iter(in_memory_databases() - before), None), indexes, began)
-            print(f"{name:<12} {size_text:>6} {'whole':<17} {whole:>7.1f} s", flush=True)
+            print(f"{name:<12} {size_text:>6} {'whole':<21} {whole:>7.1f} s", flush=True)
         for scenario in SCENARIOS:
             if scenario not in scenarios:
                 continue
             r = measure(process.pid, port, scenario, args.seconds, args.connections)
             print(
-                f"{name:<12} {size_text:>6} {scenario:<17} {r['rps']:>7.0f} {r['p50_ms']:>7.2f} "
+                f"{name:<12} {size_text:>6} {scenario:<21} {r['rps']:>7.0f} {r['p50_ms']:>7.2f} "
                 f"{r['p99_ms']:>7.2f} {r['cpu_ms']:>10.3f}",
                 flush=True,
             )
         if HEALTH_UNDER_LOAD in scenarios:
             h = health_under_load(port, args.seconds)
             p50, p99 = h["p50_ms"], h["p99_ms"]
-            print(f"{name:<12} {size_text:>6} {HEALTH_UNDER_LOAD:<17} {'':>7} {p50:>7.2f} {p99:>7.2f}", flush=True)
+            print(f"{name:<12} {size_text:>6} {HEALTH_UNDER_LOAD:<21} {'':>7} {p50:>7.2f} {p99:>7.2f}", flush=True)
 
 
 if __name__ == "__main__":
