@@ -29,6 +29,8 @@ import httpx
 from standardwebhooks import Webhook
 from standardwebhooks.webhooks import EmptyWebhookSecretError
 
+from mockserver.state.clock import rfc3339_ms
+
 USER_AGENT = "invoice-sandbox-webhooks/1"
 BODY_CAP = 64 * 1024
 _HEADER_SAFE = re.compile(r"[!-~]{1,200}")
@@ -112,8 +114,7 @@ def delivery_headers(*, secret: str, body: bytes, event: str, delivery_id: int |
 
 def rfc3339(seconds: float) -> str:
     """``seconds`` since the epoch as an RFC 3339 UTC timestamp with milliseconds."""
-    stamp = dt.datetime.fromtimestamp(seconds, tz=dt.UTC).isoformat(timespec="milliseconds")
-    return stamp.replace("+00:00", "Z")
+    return rfc3339_ms(dt.datetime.fromtimestamp(seconds, tz=dt.UTC))
 
 
 @dataclass(frozen=True)
