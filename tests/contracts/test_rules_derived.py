@@ -243,7 +243,7 @@ class TaskCostInDollars(Middleware):
 class AscendingForDescending(Middleware):
     """GET /tasks?sort=-FIELD answers in ascending order: the descending sort of ``field`` is read as ascending."""
 
-    field = "id"
+    field: str  # each defect names its field
 
     def handle(self, request: Request, environ: dict[str, Any]) -> Response:
         if request.method == "GET" and request.path == "/v1/tasks" and request.args.get("sort") == f"-{self.field}":
