@@ -805,8 +805,9 @@ def test_the_planner_keeps_no_statistics_of_the_text_indexes_own_tables(
         connection.execute("INSERT INTO sqlite_stat1 (tbl, idx, stat) VALUES ('r_invoices_fts_data', NULL, '2')")
         connection.commit()
     reopened = SqliteStore(plan_tables(index), tmp_path / "stats.db", api="Invoicing API")
-    assert "r_invoices_fts_data" not in _statistics_of(tmp_path / "stats.db")
-    assert "r_invoices" in _statistics_of(tmp_path / "stats.db")
+    kept = _statistics_of(tmp_path / "stats.db")
+    assert "r_invoices_fts_data" not in kept
+    assert "r_invoices" in kept
     reopened.close()
 
 
