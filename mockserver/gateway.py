@@ -94,7 +94,7 @@ class Gateway:
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         """Answer one request (and log it, and keep it in the journal)."""
         began = time.perf_counter()
-        request = Request(environ)
+        request = Request(environ, populate_request=False)  # no environ <-> request cycle for the collector
         try:
             rule, path_args = self._router.match(request.path, request.method)
         except (HTTPException, RequestRedirect):  # not an operation: Flask answers in the API's shape

@@ -142,6 +142,17 @@ def internal_error_body(exc: BaseException, request_id: str) -> dict[str, str]:
     return {"error": "internal_error", "message": f"The sandbox failed: {exc!r}", "request_id": request_id}
 
 
+def detached(error: ApiError) -> ApiError:
+    """The error without its traceback or the exceptions it chains: what a finished answer may keep of it.
+
+    Kept whole, its frames hold the request that raised it, which holds the error: a reference cycle
+    that lives until the garbage collector runs, and with it the server's connection (Granian closes
+    a connection whose body was not read to the end only once its request is freed).
+    """
+    error.__traceback__ = error.__context__ = error.__cause__ = None
+    return error
+
+
 def cookies_of(request: Request) -> Mapping[str, str]:
     """The request's cookies, parsed only when it sent any (Werkzeug's parse walks every header each time)."""
     return request.cookies if "HTTP_COOKIE" in request.environ else {}
@@ -265,7 +276,7 @@ class OperationView:
             try:
                 reply = self._answer(exchange, operation, validator, path_args)
             except ApiError as error:
-                exchange.error = error
+                exchange.error = detached(error)
                 reply = operation_error(operation, error, exchange.request_id, self.usual_error)
             answer = self._respond(exchange, validator, reply)
             answer.key_name, answer.error, answer.drop = exchange.key_name, exchange.error, exchange.drop
@@ -330,7 +341,7 @@ class OperationView:
         try:
             reply = self._execute(exchange, operation, validator, params, raw, company_id, credential)
         except ApiError as error:
-            exchange.error = error
+            exchange.error = detached(error)
             reply = operation_error(operation, error, exchange.request_id, self.usual_error)
         self.idempotency.finish(claim, reply, exchange.request_id)
         return reply

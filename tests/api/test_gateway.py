@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import gc
 import logging
+import weakref
 
 import pytest
 from conftest import API, auth
 from flask import Flask
 from flask.testing import FlaskClient
-from werkzeug.test import Client
+from werkzeug.test import Client, EnvironBuilder
 
 from mockserver.gateway import Gateway
+from mockserver.rsgi import BODY_TIMED_OUT, call_wsgi
 
 
 def _through_flask(app: Flask) -> Client:
@@ -114,3 +117,46 @@ def test_the_served_spec_names_this_sandbox_as_its_server(client: FlaskClient) -
     assert client.get("/openapi.json").get_json()["servers"] == [
         {"url": f"http://127.0.0.1:8080{API}", "description": "This sandbox."}
     ]
+
+
+class _Held:
+    """Something a request's environ carries, standing for the connection the server holds for it."""
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body", "status"),
+    [
+        ("GET", f"{API}/invoices/1", None, 200),
+        ("POST", f"{API}/customers", b'{"name": "Freed"}', 201),
+        ("GET", f"{API}/invoices/999999", None, 404),
+        ("POST", f"{API}/customers", b'{"name": 7}', 422),
+        ("POST", f"{API}/customers", b'{"name":', 408),
+    ],
+)
+def test_an_answered_request_leaves_nothing_behind_for_the_garbage_collector(
+    app: Flask, method: str, path: str, body: bytes | None, status: int
+) -> None:
+    """A refusal kept with its traceback held the request's frames (and the server's connection) in a cycle.
+
+    Granian keeps a connection whose body was not read to the end open until its request object is
+    freed: with the cycle, a client refused with 408 and ``Connection: close`` waited for the
+    garbage collector, which an idle server never runs.
+    """
+    held = _Held()
+    environ = EnvironBuilder(
+        path=path, method=method, data=body, headers=auth(), content_type="application/json" if body else None
+    ).get_environ()
+    environ["test.held"] = held
+    if status == 408:
+        environ[BODY_TIMED_OUT] = 2.0
+    gc.collect()
+    gc.disable()
+    try:
+        answered, _headers, _body = call_wsgi(app.wsgi_app, environ)
+        assert answered == status
+        del environ
+        alive = weakref.ref(held)
+        del held
+        assert alive() is None, "the request's environ outlived its answer (a reference cycle holds it)"
+    finally:
+        gc.enable()
