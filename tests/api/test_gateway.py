@@ -144,7 +144,11 @@ def test_an_answered_request_leaves_nothing_behind_for_the_garbage_collector(
     """
     held = _Held()
     environ = EnvironBuilder(
-        path=path, method=method, data=body, headers=auth(), content_type="application/json" if body else None
+        path=path,
+        method=method,
+        data=body,
+        headers=list(auth().items()),
+        content_type="application/json" if body else None,
     ).get_environ()
     environ["test.held"] = held
     if status == 408:
