@@ -4,6 +4,8 @@ The settings are one JSON document in the store's ephemera with a generation cou
 Each process reads the counter once per request and, when it moved, reads the document again and
 tells its listeners (the clock, the key ring, the engine's caches), so a change made on one worker
 is in force on every worker from the next request on. A reset or an import moves the counter too.
+Where the store has change signals (a file shared by workers), the counter is read only when the
+signal moved: a request that finds nothing changed costs a memory read, not a query.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ class ControlState:
     def __init__(self, shared: Ephemera) -> None:
         self._shared = shared
         self._generation: object = None
+        self._token: int | None = None  # the change signal's token when the generation was last read
         self.document: dict[str, Any] = {}
         self._listeners: list[Listener] = []
         self._local = threading.Lock()
@@ -39,18 +42,21 @@ class ControlState:
         listener(self.document)
 
     def refresh(self) -> None:
-        """Catch up with changes another worker (or this one) made: one read when nothing changed."""
-        generation = self._shared.get(NAMESPACE, "generation", 0.0)
-        if generation == self._generation:
+        """Catch up with changes another worker (or this one) made: one read (or none) when nothing changed."""
+        signals = self._shared.signals
+        token = signals.token(NAMESPACE) if signals is not None else None  # read before what it vouches for
+        if token is not None and token == self._token:
             return
-        with self._local:
-            if generation == self._generation:
-                return
-            stored = self._shared.get(NAMESPACE, "document", 0.0)
-            self.document = stored if isinstance(stored, dict) else {}
-            for listener in self._listeners:
-                listener(self.document)
-            self._generation = generation
+        generation = self._shared.get(NAMESPACE, "generation", 0.0)
+        if generation != self._generation:
+            with self._local:
+                if generation != self._generation:
+                    stored = self._shared.get(NAMESPACE, "document", 0.0)
+                    self.document = stored if isinstance(stored, dict) else {}
+                    for listener in self._listeners:
+                        listener(self.document)
+                    self._generation = generation
+        self._token = token
 
     def update(self, change: Callable[[dict[str, Any]], T]) -> T:
         """Apply ``change`` to a copy of the document under a cross-process lock, publish it, and return its result."""
@@ -73,4 +79,6 @@ class ControlState:
     def bump(self) -> None:
         """Tell every worker that something shared changed (after a reset or an import too)."""
         self._shared.increment(NAMESPACE, "generation", NEVER, 0.0)
+        if self._shared.signals is not None:
+            self._shared.signals.bump(NAMESPACE)
         self.refresh()

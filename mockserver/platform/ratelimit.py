@@ -22,6 +22,10 @@ its limit; the last ``LEASE_SPAN`` requests of a window, and every window of a l
 less (the default 1000), are counted one by one, exactly. Above that, a remaining count may run
 ahead by a block per worker, and a caller may be refused while another worker holds unspent numbers
 of its last block (at most one in ``LEASE_SPAN`` of what was left when it was taken).
+
+A gate (``check``, before authenticating) reads a shared count only when the store's change signal
+for it moved since the count was last found under the limit: counts only grow within a window, and
+each shared increment bumps the signal.
 """
 
 from __future__ import annotations
@@ -43,6 +47,7 @@ NAMESPACE = "ratelimit"
 LEASE_MAX = 64  # the most request numbers a process reserves at once from a shared store
 LEASE_SPAN = 1000  # a lease holds one request number per this many left in the window
 LEASES_KEPT = 10_000  # leases of past windows are dropped once a process holds this many
+BELOW_KEPT = 4_096  # callers a process remembers as under their limit (then it forgets them all)
 
 
 @dataclass
@@ -96,6 +101,7 @@ class RateLimiter:
         self._lease_max = lease_max
         self._leases: dict[str, _Lease] = {}
         self._leasing = threading.Lock()
+        self._below: dict[str, int] = {}  # counter key -> the signal's token when its count was under the limit
 
     @property
     def limit(self) -> int:
@@ -136,7 +142,7 @@ class RateLimiter:
     def _number(self, key: str, limit: int, end: float, now: float) -> int:
         """This request's number in its window: the next of this process's lease, or the first of a new one."""
         if self._lease_max <= 1 or limit < 2 * LEASE_SPAN:  # leases of one: count each request in the store
-            return self._shared.increment(NAMESPACE, key, end, now)
+            return self._counted(key, end, now, 1)
         with self._leasing:  # one lease per caller and process: two threads never reserve a block each
             lease = self._leases.get(key)
             if lease is not None and lease.end == end and lease.next <= lease.last:
@@ -144,23 +150,40 @@ class RateLimiter:
                 return lease.next - 1
             seen = int(self._shared.get(NAMESPACE, key, now) or 0)  # every worker's count: a read, no write lock
             size = max(1, min(self._lease_max, (limit - seen) // LEASE_SPAN))
-            last = self._shared.increment(NAMESPACE, key, end, now, by=size)
+            last = self._counted(key, end, now, size)
             if len(self._leases) >= LEASES_KEPT:
                 self._leases = {k: kept for k, kept in self._leases.items() if kept.end > now}
             self._leases[key] = _Lease(end, last - size + 2, last)
             return last - size + 1
 
+    def _counted(self, key: str, end: float, now: float, by: int) -> int:
+        """Add ``by`` to a shared count and tell the other processes it grew; return the new count."""
+        count = self._shared.increment(NAMESPACE, key, end, now, by=by)
+        if self._shared.signals is not None:
+            self._shared.signals.bump(key)
+        return count
+
     def forget_leases(self) -> None:
-        """Drop this process's reserved numbers (the counts were cleared, or a key's policy changed)."""
+        """Drop this process's reserved numbers and what it knew of counts (cleared, a new policy, a moved clock)."""
         with self._leasing:
             self._leases.clear()
+            self._below = {}
 
     def check(self, caller: str, reason: str, policy: RatePolicy | None = None) -> None:
         """Raise 429 if ``caller`` already used up its window (spending nothing): a gate before costly work."""
         chosen, suffix = self._policy(policy)
+        key = caller + suffix
+        signals = self._shared.signals
+        token = signals.token(key) if signals is not None else None  # read before the count it vouches for
+        if token is not None and self._below.get(key) == token:
+            return
         now, _end, reset = self._window(chosen)
-        if int(self._shared.get(NAMESPACE, caller + suffix, now) or 0) >= chosen.limit:
+        if int(self._shared.get(NAMESPACE, key, now) or 0) >= chosen.limit:
             raise self._refusal(chosen, reset, reason)
+        if token is not None:
+            if len(self._below) >= BELOW_KEPT:
+                self._below = {}
+            self._below[key] = token
 
     def peek(self, caller: str, policy: RatePolicy | None = None) -> Budget:
         """The caller's budget without spending any of it."""

@@ -137,12 +137,26 @@ class Tenant(Protocol):
         """Set a named counter (a marker such as the last day the clock rules ran)."""
 
 
+class Signals(Protocol):
+    """Change tokens every process of a store sees at the cost of a memory read (see ``store.signals``)."""
+
+    def token(self, topic: str) -> int:
+        """The topic's current token: equal to an earlier reading only if no process bumped it since."""
+
+    def bump(self, topic: str) -> None:
+        """Tell every process the topic changed (after the change is committed)."""
+
+
 class Ephemera(Protocol):
     """Short-lived shared values with an expiry: idempotency keys, rate-limit windows, OAuth tokens.
 
     Every worker process sees the same values, so a rule that spans requests holds across processes.
-    ``now`` is passed in, so the sandbox's clock decides what has expired.
+    ``now`` is passed in, so the sandbox's clock decides what has expired. ``signals``, where the
+    engine has them, lets a reader skip a query when nothing it read before can have changed (None:
+    always query; reading is cheap, or other hosts share the values).
     """
+
+    signals: Signals | None
 
     def claim(self, namespace: str, key: str, value: Any, expires: float, now: float) -> Any | None:
         """Store ``value`` unless a live value exists; return that live value (None when claimed)."""

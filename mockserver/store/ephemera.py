@@ -21,7 +21,7 @@ from operator import itemgetter
 from typing import Any
 
 from mockserver.jsonio import dumps
-from mockserver.store.base import chunks
+from mockserver.store.base import Signals, chunks
 from mockserver.store.sql import decode
 
 Execute = Callable[..., Any]
@@ -38,7 +38,9 @@ class SqlEphemera:
         self,
         transaction: Callable[[], AbstractContextManager[Execute]],
         statements: Callable[[], AbstractContextManager[Execute]] | None = None,
+        signals: Signals | None = None,
     ) -> None:
+        self.signals = signals
         self._transaction = transaction
         self._statement = statements or transaction  # single statements need no transaction of their own
         self._writes: dict[str, int] = {}
@@ -163,6 +165,8 @@ class MemoryEphemera:
     first. A soak of new idempotency keys then costs bounded memory instead of a day's worth of
     responses, and never evicts an OAuth token or a rate-limit window to make room.
     """
+
+    signals: Signals | None = None  # one process: a read is a dictionary lookup, nothing to skip
 
     def __init__(self, max_entries: int = MEMORY_MAX_ENTRIES) -> None:
         self._values: dict[tuple[str, str], tuple[Any, float]] = {}

@@ -38,6 +38,7 @@ from mockserver.store.ephemera import SqlEphemera
 from mockserver.store.forking import inside_sqlite
 from mockserver.store.groupcommit import GroupCommit
 from mockserver.store.layout import FieldKind, TablePlan, identifier
+from mockserver.store.signals import open_signals
 from mockserver.store.snapshot import SqlState
 from mockserver.store.sql import INT64, BulkLoad, SqlTenant, insert_sql, plain_id, upsert_sql
 from mockserver.store.upkeep import SAFETY_NET_PAGES, Upkeep
@@ -275,7 +276,8 @@ class SqliteStore(SqlState):
         self._baseline_owes = False  # saved before the backlog was paid: the upkeep thread pays its copy too
         self._baseline_lock = threading.Lock()
         self._open_schema()
-        self.ephemera = SqlEphemera(self._autocommit, self._statements)
+        self._signals = open_signals(Path(f"{path}-signals")) if shared else None
+        self.ephemera = SqlEphemera(self._autocommit, self._statements, self._signals)
 
     # -- connections -----------------------------------------------------------------------------
     def _connect(self) -> sqlite3.Connection:
@@ -676,6 +678,9 @@ class SqliteStore(SqlState):
                 still = self._out - mine
                 log.warning("%s: %d connection(s) still in use after %d s", self.path, still, _CLOSE_WAIT_SECONDS)
         self._writes.close()
+        if self._signals is not None:
+            self._signals.close()
+            self._signals = None
         with inside_sqlite(), self._baseline_lock:
             if self._baseline is not None:
                 self._baseline.close()
