@@ -73,7 +73,10 @@ class Emitter:
         if not changes:
             return 0
         webhooks = [w for w in tenant.find(WEBHOOKS, Query()) if w.get("active", True) is not False]
-        fired = self.fired(changes, operation_id) if webhooks else []  # nobody listens: no event to work out
+        subscribed = {e for webhook in webhooks for e in webhook.get("events") or () if isinstance(e, str)}
+        if not any(e.name in subscribed for change in changes for e in self._on.get(change.resource, ())):
+            return 0  # nobody listens to what these writes may fire: no event to work out (inside the write lock)
+        fired = self.fired(changes, operation_id)
         queued = 0
         for event in fired:
             targets = [w for w in webhooks if event.event in (w.get("events") or [])]
