@@ -387,7 +387,7 @@ class OperationView:
         self.engine.follow_clock(company_id)
         write = operation.method not in ("GET", "HEAD") or operation.kind == "action"
         queued = 0
-        with self.engine.store.tenant(company_id, write=write) as tenant:
+        with self.engine.store.tenant(company_id, write=write, lazy=True) as tenant:
             if write:
                 self.engine.watch(tenant)
             call = Call(
@@ -405,8 +405,6 @@ class OperationView:
             reply = self.engine.dispatch(call)
             if write and 200 <= reply.status < 300:
                 queued = self.engine.emit(tenant, operation.operation_id)
-            if reply.raw is None and reply.body is not None:
-                reply.raw = dumps(reply.body)
         self.engine.notify(queued)
         return reply
 

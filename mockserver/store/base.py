@@ -195,8 +195,13 @@ class Store(Protocol):
     ephemera: Ephemera
     workers_allowed: bool
 
-    def tenant(self, company_id: int, *, write: bool = True) -> AbstractContextManager[Tenant]:
-        """One transaction on one company's records; a write transaction excludes other writers."""
+    def tenant(self, company_id: int, *, write: bool = True, lazy: bool = False) -> AbstractContextManager[Tenant]:
+        """One transaction on one company's records; a write transaction excludes other writers.
+
+        ``lazy``: the write transaction may begin at its first statement rather than at once, so the
+        work before it (a request's own Python) runs without holding the write lock. An engine may
+        begin at once anyway; a caller that means to hold the lock without a statement never asks.
+        """
 
     def company_ids(self) -> list[int]:
         """Companies that have records."""

@@ -200,8 +200,10 @@ class PostgresStore(SqlState):
             yield runner(connection)
 
     @contextmanager
-    def tenant(self, company_id: int, *, write: bool = True) -> Iterator[Tenant]:
+    def tenant(self, company_id: int, *, write: bool = True, lazy: bool = False) -> Iterator[Tenant]:
         """A write transaction holding the company's advisory lock, or reads that need no transaction.
+
+        A lazy write transaction begins at once all the same: the lock is per company, not for the database.
 
         At READ COMMITTED every statement sees its own snapshot even inside a transaction, so reads
         skip BEGIN and COMMIT: two round trips fewer per request.

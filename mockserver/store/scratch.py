@@ -65,7 +65,7 @@ class ScratchStore(SqliteStore):
         """None: the lookup indexes here are made as seeding needs them, never planned."""
 
     @contextmanager
-    def tenant(self, company_id: int, *, write: bool = True) -> Iterator[Tenant]:
+    def tenant(self, company_id: int, *, write: bool = True, lazy: bool = False) -> Iterator[Tenant]:
         """A write transaction whose tenant indexes a field before its first lookup."""
         with self._transaction(write=True) as connection:
             run = connection.execute

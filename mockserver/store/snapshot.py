@@ -34,8 +34,8 @@ class SqlState(ABC):
         self._bulk_state = threading.local()
 
     @abstractmethod
-    def tenant(self, company_id: int, *, write: bool = True) -> AbstractContextManager[Tenant]:
-        """One transaction on one company's records."""
+    def tenant(self, company_id: int, *, write: bool = True, lazy: bool = False) -> AbstractContextManager[Tenant]:
+        """One transaction on one company's records (``lazy``: it may begin at its first statement)."""
 
     @abstractmethod
     def _autocommit(self) -> AbstractContextManager[Execute]:

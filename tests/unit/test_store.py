@@ -428,12 +428,13 @@ def test_search_finds_the_same_before_and_after_the_text_index_catches_up(store:
 # --- transactions -----------------------------------------------------------------------------------------
 
 
-def test_a_failed_transaction_leaves_no_trace(store: Store) -> None:
+@pytest.mark.parametrize("lazy", [False, True], ids=["begun-at-once", "begun-at-first-statement"])
+def test_a_failed_transaction_leaves_no_trace(store: Store, lazy: bool) -> None:
     with store.tenant(1) as tenant:
         tenant.put("customers", 1, {"id": 1, "name": "Kept"})
 
     def failing_request() -> None:
-        with store.tenant(1) as tenant:
+        with store.tenant(1, lazy=lazy) as tenant:
             tenant.put("customers", 1, {"id": 1, "name": "Changed"})
             tenant.put("customers", tenant.next_id("customers"), {"id": 2, "name": "New"})
             tenant.next_sequence("invoices", "invoice_number")
@@ -470,6 +471,29 @@ def test_concurrent_writers_to_one_company_end_with_unique_ids_and_the_exact_cou
     with store.tenant(1, write=False) as tenant:
         assert tenant.ids("customers") == list(range(1, 201))
         assert tenant.count("customers") == 200
+
+
+def test_a_lazy_write_transaction_holds_no_write_lock_before_its_first_statement(tmp_path: Path) -> None:
+    """A request's Python before its first statement runs beside the writers of other threads and workers."""
+    store = SqliteStore({}, tmp_path / "state.db")
+    entered, wrote_meanwhile = threading.Event(), threading.Event()
+
+    def lazy_request() -> None:
+        with store.tenant(1, lazy=True) as tenant:
+            entered.set()
+            assert wrote_meanwhile.wait(timeout=30)  # another writer commits while this one has not begun
+            tenant.put("customers", 1, {"id": 1, "name": "Lazy"})
+
+    thread = threading.Thread(target=lazy_request)
+    thread.start()
+    assert entered.wait(timeout=30)
+    with store.tenant(1) as tenant:
+        tenant.put("customers", 2, {"id": 2, "name": "Meanwhile"})
+    wrote_meanwhile.set()
+    thread.join(timeout=30)
+    with store.tenant(1, write=False) as tenant:
+        assert tenant.ids("customers") == [1, 2]
+    store.close()
 
 
 def test_a_read_never_waits_for_another_companys_writer(store: Store) -> None:
