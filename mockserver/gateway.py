@@ -9,6 +9,7 @@ before, in the API's error shape.
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
@@ -32,9 +33,15 @@ DROPPED_BEFORE = "An injected fault dropped the connection before the request ra
 DROPPED_AFTER = "An injected fault dropped the connection after the request ran: the client never got this answer."
 
 
+@functools.lru_cache(maxsize=1024)
+def _header_name(key: str) -> str:
+    """``HTTP_X_REQUEST_ID`` -> ``X-Request-Id``: the name a header is journaled under (few names recur)."""
+    return key[5:].replace("_", "-").title()
+
+
 def headers_of(environ: WSGIEnvironment) -> list[tuple[str, str]]:
     """The request's headers straight from the environ (cheaper than Werkzeug's view, for the journal)."""
-    pairs = [(key[5:].replace("_", "-").title(), value) for key, value in environ.items() if key.startswith("HTTP_")]
+    pairs = [(_header_name(key), value) for key, value in environ.items() if key.startswith("HTTP_")]
     for key in ("CONTENT_TYPE", "CONTENT_LENGTH"):
         if environ.get(key):
             pairs.append((key.replace("_", "-").title(), environ[key]))

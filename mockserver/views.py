@@ -53,6 +53,7 @@ EXPOSED_HEADERS = (
 )
 ALLOWED_HEADERS = "Authorization, Content-Type, Accept, Idempotency-Key, X-Request-Id, Prefer"
 _READ_SIZE = 64 * 1024
+_PREFER_KEY = "HTTP_" + PREFER.upper().replace("-", "_")
 _CORS = {
     "Access-Control-Allow-Origin": "*",
     "Access-Control-Expose-Headers": EXPOSED_HEADERS,
@@ -175,7 +176,12 @@ def read_body(request: Request) -> bytes:
         )
     limit = request.max_content_length
     too_large = PayloadTooLarge(f"The request body exceeds the limit of {limit} bytes.")
-    if limit is None or request.content_length is not None or not chunked:
+    length = request.content_length
+    if not chunked and length is not None and limit is not None:  # the common case, without Werkzeug's wrappers
+        if length > limit:
+            raise too_large
+        return bytes(request.environ["wsgi.input"].read(length))
+    if limit is None or length is not None or not chunked:
         try:
             return request.get_data(cache=False)
         except RequestEntityTooLarge:
@@ -319,7 +325,8 @@ class OperationView:
         params = validator.parameters(path_args, request.args.to_dict(flat=False), request.headers, cookies_of(request))
         raw = exchange.raw = read_body(request)
         exchange.drop = drop_after
-        preferences = read_preferences(request.headers.getlist(PREFER))
+        sent_preferences = request.environ.get(_PREFER_KEY)  # one value: a server joins repeated headers with commas
+        preferences = read_preferences([sent_preferences] if sent_preferences else ())
         if preferences.asked:  # answered from the spec: no behaviour, no transaction, no idempotency record
             validator.body(request.content_type, raw)
             own = standard_headers(exchange.request_id, self._budget(exchange))  # the real values, never examples
