@@ -350,6 +350,8 @@ class OperationView:
         except ApiError as error:
             exchange.error = detached(error)
             reply = operation_error(operation, error, exchange.request_id, self.usual_error)
+        if reply.raw is None and reply.body is not None:
+            reply.raw = dumps(reply.body)  # a replay sends these very bytes
         self.idempotency.finish(claim, reply, exchange.request_id)
         return reply
 

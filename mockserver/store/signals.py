@@ -56,7 +56,12 @@ class SharedSignals:
 
 
 def open_signals(path: Path) -> SharedSignals | None:
-    """The signals file at ``path``, or None where it cannot be opened for writing (every read then queries)."""
+    """The signals file at ``path``, or None where it cannot be opened for writing.
+
+    Without it this process queries on every read, as on PostgreSQL; its own changes then go
+    unsignalled, so another process sharing the file sees them only once something else moves the
+    topic. The file sits beside the database, which a process sharing it must be able to write anyway.
+    """
     try:
         return SharedSignals(path)
     except (OSError, ValueError):
