@@ -3,10 +3,10 @@
 This is the project's one run of every suite against the unmodified sandbox (test_variants.py runs each
 faulty variant through the suite that must catch it).
 
-Each run (the two at once, in processes of their own) starts a fresh sandbox (seed 1, as every variant's) and
-runs every registered suite through the ``contracts run`` command with seed 7 and ``--max-examples 1`` (two
-full runs stay within a few minutes on two cores; a larger bound sends more of the same generated requests, it
-does not change what is compared; each suite's own tests run it on the sandbox with more).
+Each run starts a fresh sandbox (seed 1, as every variant's) and runs every registered suite through the
+``contracts run`` command with seed 7 and ``--max-examples 1`` (two full runs stay within a few minutes on
+two cores; a larger bound sends more of the same generated requests, it does not change what is compared;
+each suite's own tests run it on the sandbox with more).
 The reports may differ only in timings: the ``seconds`` and ``started_at`` fields, durations quoted in text
 (``resets in 2023 s``, ``+0.24 s``), and what two checks saw of the target's timing: the webhooks suite of its
 retry schedule (the receiver answers 500 until the gaps between attempts have grown, so how many attempts came,
@@ -20,9 +20,7 @@ anew. Everything else must be the same.
 from __future__ import annotations
 
 import json
-import multiprocessing
 import re
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -95,11 +93,8 @@ def differences(first: Any, second: Any, path: str = "") -> list[str]:
 
 
 def test_the_unmodified_sandbox_passes_every_suite_twice_with_the_same_report(tmp_path: Path) -> None:
-    # The two runs at once, each in a process of its own: a run and its sandbox share one interpreter lock,
-    # and much of a run is waiting (webhook retries, rate-limit windows), so one run leaves a core free.
-    with ProcessPoolExecutor(max_workers=2, mp_context=multiprocessing.get_context("spawn")) as pool:
-        runs = [pool.submit(run_fresh, tmp_path / name) for name in ("first", "second")]
-        first, second = (run.result() for run in runs)
+    first = run_fresh(tmp_path / "first")
+    second = run_fresh(tmp_path / "second")
     assert first["ok"], first["verdict"]
     assert {suite["name"] for suite in first["suites"]} == set(builtin.suites().names())
     found = differences(first, second)
