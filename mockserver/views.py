@@ -350,8 +350,7 @@ class OperationView:
         except ApiError as error:
             exchange.error = detached(error)
             reply = operation_error(operation, error, exchange.request_id, self.usual_error)
-        if reply.raw is None and reply.body is not None:
-            reply.raw = dumps(reply.body)  # a replay sends these very bytes
+        encode(reply)  # a replay sends these very bytes
         self.idempotency.finish(claim, reply, exchange.request_id)
         return reply
 
@@ -418,8 +417,7 @@ class OperationView:
         return reply
 
     def _respond(self, exchange: Exchange, validator: OperationValidator, reply: Reply) -> Answer:
-        if reply.raw is None and reply.body is not None:
-            reply.raw = dumps(reply.body)
+        encode(reply)
         budget = self._budget(exchange)
         if self.strict and not exchange.injected:
             try:
@@ -438,6 +436,12 @@ class OperationView:
         allowed = ", ".join([*sorted(methods), "OPTIONS"])
         extra = {"Allow": allowed, "Access-Control-Allow-Methods": allowed, "Access-Control-Max-Age": "600"}
         return Answer(204, standard_headers(exchange.request_id, self._budget(exchange), extra))
+
+
+def encode(reply: Reply) -> None:
+    """Give a reply its bytes, once: the JSON of its body, unless a behaviour sent bytes of its own."""
+    if reply.raw is None and reply.body is not None:
+        reply.raw = dumps(reply.body)
 
 
 def _sent_body(reply: Reply) -> Any:
