@@ -45,7 +45,7 @@ from schemathesis.engine.core import EventStream
 from schemathesis.engine.recorder import CheckNode, ScenarioRecorder
 from schemathesis.schemas import BaseSchema
 
-from contracts import partial, probe, registration, selection
+from contracts import generation, partial, probe, registration, selection
 from contracts.budget import SPENT
 from contracts.credentials import credentials_of, provider, refused
 from contracts.http import redact, refusal
@@ -279,7 +279,7 @@ class Run:
     def execute(self) -> list[CheckResult]:
         """Run every enabled phase; return the results in the order operations were first reported."""
         started = time.monotonic()
-        with registration.registered(self.schema):
+        with registration.registered(self.schema), generation.seed_only():
             stream = from_schema(self.schema).execute()
             budget = self.target.budget
             forget = budget.on_spent(lambda: self._spend(stream)) if budget is not None else None

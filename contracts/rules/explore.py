@@ -10,6 +10,7 @@ from hypothesis import HealthCheck, Phase, seed, settings
 from hypothesis.errors import Flaky
 from hypothesis.stateful import run_state_machine_as_test
 
+from contracts import generation
 from contracts.meter import Throttled
 from contracts.results import NO_ANSWER, RATE_LIMITED, Failure
 from contracts.rules.common import Violation
@@ -38,7 +39,8 @@ def machine_failures(ctx: Context) -> list[Failure]:
         suppress_health_check=list(HealthCheck),
     )
     try:
-        run_state_machine_as_test(seeded, settings=config)
+        with generation.seed_only():
+            run_state_machine_as_test(seeded, settings=config)
     except Exception as exc:  # every failure of the run is reported, none escapes the suite
         failures = [_machine_failure(error, ctx) for error in _flatten(exc)]
         if isinstance(exc, Flaky):

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 import yaml
+from local_constants import another_local_module
 from schemathesis.engine import events
 from werkzeug.wrappers import Request, Response
 from wsgi_server import serve_wsgi
@@ -74,6 +75,16 @@ def test_the_same_seed_sends_the_same_requests(live_server: Any) -> None:
     assert first == second
     other = _generated_requests(sandbox_target(live_server, seed=8, max_examples=5), "^/customers$")
     assert [r for r in other if r[0] == "fuzzing"] != [r for r in first if r[0] == "fuzzing"]
+
+
+@pytest.mark.live
+def test_the_same_seed_sends_the_same_requests_whatever_the_process_loaded(live_server: Any, tmp_path: Path) -> None:
+    """Requests follow the seed and the spec alone, not the modules loaded in the run's process."""
+    target = sandbox_target(live_server, seed=7, max_examples=5)
+    first = _generated_requests(target, "^/customers$")
+    with another_local_module(tmp_path):
+        second = _generated_requests(target, "^/customers$")
+    assert first == second
 
 
 def test_without_a_full_key_the_suite_is_skipped() -> None:

@@ -6,10 +6,12 @@ import json
 import re
 import time
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from typing import Any
 
 import pytest
+from local_constants import another_local_module
 from werkzeug.wrappers import Response
 from wsgi_server import serve_wsgi
 
@@ -66,28 +68,48 @@ def test_every_rule_holds_on_the_sandbox(live_server: LiveServer) -> None:
 
 
 @pytest.mark.live
-def test_the_same_seed_sends_the_same_requests(live_server: LiveServer) -> None:
-    """Two machine runs with one seed draw the same steps (ids differ, the sequence of calls does not)."""
+def test_the_same_seed_sends_the_same_requests(live_server: LiveServer, tmp_path: Path) -> None:
+    """Two machine runs with one seed draw the same steps (ids differ, the sequence of calls does not).
+
+    The second run with one more local module loaded, whose constants Hypothesis would draw from.
+    """
     target = target_for(live_server.base, seed=7, max_examples=3)
     shapes = []
-    for _ in range(2):
+    contexts: list[AbstractContextManager[None]] = [nullcontext(), another_local_module(tmp_path)]
+    for loaded in contexts:
         ctx = machine.Context.open(target)
-        calls: list[list[str]] = []
+        examples: list[list[str]] = []
         original = machine.RulesMachine.__init__
+        send = ctx.client.call
 
         def spy(
-            self: machine.RulesMachine, original: Callable[..., None] = original, calls: list[list[str]] = calls
+            self: machine.RulesMachine, original: Callable[..., None] = original, examples: list[list[str]] = examples
         ) -> None:
             original(self)
-            calls.append(self.calls)
+            examples.append([])
+
+        def sent(
+            method: str,
+            path: str,
+            *,
+            send: Callable[..., Any] = send,
+            examples: list[list[str]] = examples,
+            **kwargs: Any,
+        ) -> Any:
+            response = send(method, path, **kwargs)
+            if examples:  # the calls of an example, in full (the machine's own log cuts long bodies short)
+                examples[-1].append(json.dumps([method, path, kwargs, response.status_code], default=str))
+            return response
 
         machine.RulesMachine.__init__ = spy  # type: ignore[method-assign]
+        ctx.client.call = sent  # type: ignore[method-assign]
         try:
-            assert machine.machine_failures(ctx) == []
+            with loaded:
+                assert machine.machine_failures(ctx) == []
         finally:
             machine.RulesMachine.__init__ = original  # type: ignore[method-assign]
         # Ids and the run's random name token change between runs; the requests' shape must not.
-        shapes.append([[re.sub(r"\d+|zq[a-z]+", "N", call) for call in run] for run in calls])
+        shapes.append([[re.sub(r"\d+|zq[a-z]+", "N", call) for call in run] for run in examples])
     assert shapes[0] == shapes[1]
 
 
