@@ -131,6 +131,7 @@ def live_server() -> Iterator[LiveServer]:
     server.stop()
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist's own, which reads the groups once, when a worker collects
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Under pytest-xdist (``--dist loadgroup``) a test spreads to any worker, save that the tests of a module
     sharing a module or class fixture stay on one worker, so that fixture is set up once."""
