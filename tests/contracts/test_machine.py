@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
@@ -55,16 +54,13 @@ def run_rules(target: Target) -> Report:
 
 @pytest.mark.live
 def test_every_rule_holds_on_the_sandbox(live_server: LiveServer) -> None:
-    started = time.monotonic()
     report = run_rules(target_for(live_server.base))
-    elapsed = time.monotonic() - started
     assert [check.name for check in report.checks] == CHECKS
     assert all(check.suite == "rules" for check in report.checks)
     assert report.ok, failures_text(report)
     assert all(check.outcome is Outcome.PASSED for check in report.checks), [
         (check.name, check.reason) for check in report.checks
     ]
-    assert elapsed < 90, f"the rules suite took {elapsed:.1f} s"
 
 
 @pytest.mark.live
