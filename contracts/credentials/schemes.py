@@ -8,7 +8,6 @@ hand-written suites send each request's credential the way its own operation ask
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -16,6 +15,8 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+
+from contracts import spec_document
 
 METHODS = ("get", "put", "post", "delete", "patch", "head", "options", "trace")
 Requirement = tuple[str, ...]  # scheme names sent together (an entry of ``security``)
@@ -82,12 +83,7 @@ def _http_prefix(scheme: str) -> str:
 def load_document(path: Path) -> dict[str, Any]:
     """The spec as a mapping (JSON read as JSON, anything else as YAML); empty when it cannot be read."""
     try:
-        text = path.read_text(encoding="utf-8")
-        loaded = (
-            json.loads(text)
-            if text.lstrip().startswith("{")
-            else yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # noqa: S506 - safe loader
-        )
+        loaded = spec_document.read(path)
     except (OSError, ValueError, yaml.YAMLError):
         return {}
     return loaded if isinstance(loaded, dict) else {}

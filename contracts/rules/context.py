@@ -13,7 +13,7 @@ from typing import Any
 import requests
 import yaml
 
-from contracts import checking
+from contracts import checking, spec_document
 from contracts.checking import Broken, Skip
 from contracts.http import Client
 from contracts.rules.catalog import Catalog
@@ -92,9 +92,8 @@ class Context:
     def spec(self) -> dict[str, Any]:
         """The contract (empty when it cannot be read)."""
         try:
-            with self.target.spec_path.open(encoding="utf-8") as handle:
-                loaded = yaml.load(handle, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # noqa: S506
-        except (OSError, yaml.YAMLError):
+            loaded = spec_document.read(self.target.spec_path)
+        except (OSError, ValueError, yaml.YAMLError):
             return {}
         return loaded if isinstance(loaded, dict) else {}
 

@@ -9,8 +9,8 @@ from functools import cached_property
 from typing import Any
 
 import requests
-import yaml
 
+from contracts import spec_document
 from contracts.credentials.schemes import Operations as SecuredRoutes
 from contracts.credentials.schemes import read_schemes
 
@@ -34,9 +34,7 @@ class Spec:
     @classmethod
     def load(cls, path: Any) -> Spec:
         """Read a YAML or JSON spec."""
-        loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-        with open(path, encoding="utf-8") as handle:
-            return cls(yaml.load(handle, Loader=loader))  # noqa: S506 - a safe loader
+        return cls(spec_document.read(path))
 
     def pointer(self, ref: str) -> Any:
         """The node a local ``#/...`` reference names."""
