@@ -35,7 +35,8 @@ def new_admin_token() -> str:
 
 def control_document() -> dict[str, Any]:
     """The control API's OpenAPI document."""
-    loaded: dict[str, Any] = yaml.safe_load(SPEC_PATH.read_text(encoding="utf-8"))
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml: a tenth of the time, once per app
+    loaded: dict[str, Any] = yaml.load(SPEC_PATH.read_text(encoding="utf-8"), Loader=loader)  # noqa: S506
     return loaded
 
 

@@ -82,7 +82,8 @@ def _rate_policy(key_name: str, value: Any) -> RatePolicy | None:
 def _read(path: Path) -> Any:
     """A YAML file's content (a file that does not parse is a FixturesError naming it)."""
     try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
+        loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml where it is built in: ten times faster
+        return yaml.load(path.read_text(encoding="utf-8"), Loader=loader)  # noqa: S506 - a safe loader
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" (line {mark.line + 1})" if mark is not None else ""
