@@ -31,7 +31,9 @@ def data_of(response: TestResponse, status: int = 200) -> Any:
 def spec_app(folder: Path, spec: str | dict[str, Any], **settings: Any) -> Flask:
     """A sandbox serving a spec (YAML text, or a document) written into ``folder``."""
     path = folder / "spec.yaml"
-    path.write_text(spec if isinstance(spec, str) else yaml.safe_dump(spec, sort_keys=False), encoding="utf-8")
+    path.write_text(
+        spec if isinstance(spec, str) else yaml.dump(spec, Dumper=yaml.CSafeDumper, sort_keys=False), encoding="utf-8"
+    )
     return create_app(Settings(spec_path=path, **settings))
 
 

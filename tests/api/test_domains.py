@@ -8,11 +8,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 from conftest import ACME_FULL, ROOT, auth
 from flask.testing import FlaskClient
 
 from api.support import spec_app
+from contracts import spec_document
 from mockserver.app import create_app
 from mockserver.behaviours.domain import DomainError, chosen_domain, known_domains, load_domain
 from mockserver.behaviours.registry import Behaviours, DuplicateBehaviour
@@ -113,7 +113,7 @@ def test_domain_flag_overrides_the_spec_both_ways(tmp_path: Path) -> None:
 
 
 def test_openapi_yaml_names_its_domain_and_each_app_gets_its_own_registry() -> None:
-    document = yaml.safe_load((ROOT / "openapi.yaml").read_text())
+    document = spec_document.read(ROOT / "openapi.yaml")
     assert chosen_domain(document, None) == "invoicing"
     first, second = (create_app(Settings(seed=1, scale=0.2)).extensions["sandbox"]["engine"] for _ in range(2))
     assert first.behaviours is not second.behaviours

@@ -18,13 +18,13 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
-import yaml
 from conftest import API, ROOT, TODAY, auth, free_port
 from flask import Flask
 from flask.testing import FlaskClient
 from standardwebhooks import Webhook
 
 from api.support import create, data_of, expect_error
+from contracts import spec_document
 from mockserver.app import create_app
 from mockserver.settings import Settings
 
@@ -262,7 +262,7 @@ def listening(port: int) -> bool:
 
 
 def documented_secret() -> str:
-    spec = yaml.safe_load((ROOT / "openapi.yaml").read_text(encoding="utf-8"))
+    spec = spec_document.read(ROOT / "openapi.yaml")
     return str(spec["components"]["schemas"]["WebhookFields"]["properties"]["secret"]["examples"][0])
 
 

@@ -17,7 +17,7 @@ import pytest
 import yaml
 from faulty import serve, settings
 
-from contracts import Keys, Target
+from contracts import Keys, Target, spec_document
 from contracts.checking import Skip
 from contracts.rules.context import Context
 from contracts.rules.dates import check_dates
@@ -57,10 +57,10 @@ def today_of(url: str, spec: Path = SPEC, admin_token: str | None = None) -> tup
 
 def spec_copy(folder: Path, change: Any) -> Path:
     """openapi.yaml changed by ``change(document)``, written to ``folder``."""
-    document = yaml.safe_load(SPEC.read_text(encoding="utf-8"))
+    document = spec_document.read(SPEC)
     change(document)
     path = folder / "openapi.yaml"
-    path.write_text(yaml.safe_dump(document, sort_keys=False), encoding="utf-8")
+    path.write_text(yaml.dump(document, Dumper=yaml.CSafeDumper, sort_keys=False), encoding="utf-8")
     return path
 
 

@@ -18,7 +18,7 @@ import pytest
 import yaml
 from faulty import VARIANTS, serve
 
-from contracts import CheckResult, Failure, Keys, Outcome, Report, Target, engine
+from contracts import CheckResult, Failure, Keys, Outcome, Report, Target, engine, spec_document
 from contracts.cli import main
 from contracts.meter import THROTTLE_STREAK, Counts, Meter
 from contracts.progress import HEARTBEAT_SECONDS, Console, use_ansi
@@ -41,10 +41,10 @@ def free_port() -> int:
 
 def cut_spec(paths: tuple[str, ...], folder: Path) -> Path:
     """openapi.yaml with only ``paths``, for a short conformance run."""
-    document: dict[str, Any] = yaml.safe_load(SPEC.read_text(encoding="utf-8"))
+    document: dict[str, Any] = spec_document.read(SPEC)
     document["paths"] = {path: item for path, item in document["paths"].items() if path in paths}
     spec = folder / "openapi.yaml"
-    spec.write_text(yaml.safe_dump(document, sort_keys=False), encoding="utf-8")
+    spec.write_text(yaml.dump(document, Dumper=yaml.CSafeDumper, sort_keys=False), encoding="utf-8")
     return spec
 
 

@@ -15,7 +15,7 @@ import pytest
 import yaml
 from faulty import VARIANTS, Variant, checks_by_name, serve, variants_of
 
-from contracts import Keys, Outcome, Report, Target, builtin, run
+from contracts import Keys, Outcome, Report, Target, builtin, run, spec_document
 from contracts import idempotency as idem
 from contracts.idempotency.spec import idempotent_operations, key_header, refusal_statuses, subjects
 from contracts.report import failures_text
@@ -114,7 +114,7 @@ def test_the_key_header_is_read_from_the_spec_whatever_its_casing(tmp_path: Path
     assert {"createCustomer", "updateInvoice", "replaceItem", "createOAuthToken"} <= ids
     assert all(op.method in ("POST", "PUT", "PATCH") for op in ops)
     assert all(refusal_statuses(op) == (422,) for op in ops)  # each documents 422: a reused key is refused so
-    document: dict[str, Any] = yaml.safe_load(SPEC.read_text(encoding="utf-8"))
+    document: dict[str, Any] = spec_document.read(SPEC)
     document["components"]["parameters"]["IdempotencyKey"]["name"] = "idempotency-KEY"
     lowered = Spec(document)
     create = next(op for op in lowered.operations if op.operation_id == "createCustomer")
@@ -126,7 +126,7 @@ def test_the_key_header_is_read_from_the_spec_whatever_its_casing(tmp_path: Path
 
 
 def test_a_spec_without_the_header_skips_the_suite_with_the_reason(tmp_path: Path) -> None:
-    document: dict[str, Any] = yaml.safe_load(SPEC.read_text(encoding="utf-8"))
+    document: dict[str, Any] = spec_document.read(SPEC)
     document["components"]["parameters"]["IdempotencyKey"] = {
         "name": "X-Trace",
         "in": "header",
@@ -134,7 +134,7 @@ def test_a_spec_without_the_header_skips_the_suite_with_the_reason(tmp_path: Pat
         "schema": {"type": "string"},
     }
     spec = tmp_path / "openapi.yaml"
-    spec.write_text(yaml.safe_dump(document, sort_keys=False), encoding="utf-8")
+    spec.write_text(yaml.dump(document, Dumper=yaml.CSafeDumper, sort_keys=False), encoding="utf-8")
     target = idempotency_target("http://127.0.0.1:9/api/v1", spec)
     [check] = list(idem.run(target))  # no request is sent: nothing to check
     assert check.outcome is Outcome.SKIPPED

@@ -9,7 +9,7 @@ import pytest
 import yaml
 from faulty import VARIANTS, serve, settings
 
-from contracts import Keys, Target, run
+from contracts import Keys, Target, run, spec_document
 from contracts.links import Offered, body_links, header_links, stray
 from contracts.rules import Context
 from contracts.rules.defaults import check_default_page_size, check_default_sort, listings
@@ -129,10 +129,10 @@ def test_a_reversed_default_sort_names_both_orders() -> None:
 
 
 def test_a_stray_location_fails_its_rule_with_a_curl_to_replay(tmp_path: Path) -> None:
-    document = yaml.safe_load(SPEC.read_text(encoding="utf-8"))
+    document = spec_document.read(SPEC)
     document["paths"] = {"/customers": document["paths"]["/customers"]}
     spec = tmp_path / "openapi.yaml"
-    spec.write_text(yaml.safe_dump(document, sort_keys=False), encoding="utf-8")
+    spec.write_text(yaml.dump(document, Dumper=yaml.CSafeDumper, sort_keys=False), encoding="utf-8")
     with serve(VARIANTS["location_other_port"]) as base_url:
         report = run(Target(base_url, spec, keys=Keys(**SANDBOX_KEYS), suites=("conformance",), seed=1, max_examples=3))
     failures = [f for check in report.checks for f in check.failures if f.rule == "conformance.header_links_base_url"]

@@ -16,7 +16,7 @@ import yaml
 from faulty import API, VARIANTS, Middleware, json_of, serve, serve_spec, write_spec
 from werkzeug.wrappers import Request, Response
 
-from contracts import Keys, Outcome, Report, Target, run
+from contracts import Keys, Outcome, Report, Target, run, spec_document
 from contracts import security as sec
 from contracts.checking import Skip
 from contracts.report import failures_text
@@ -46,7 +46,7 @@ def test_resources_come_from_the_spec_paths() -> None:
     spec = sec.Spec.load(SPEC)
     resources = sec.find_resources(spec)
     creatable = {path for path, res in resources.items() if res.create is not None}
-    document = yaml.safe_load(SPEC.read_text(encoding="utf-8"))
+    document = spec_document.read(SPEC)
     expected = {
         path
         for path, item in document["paths"].items()
@@ -250,7 +250,7 @@ EXPORT = f"{API}/customers/export"
 
 def with_export(folder: Path) -> Path:
     """openapi.yaml with ``GET /customers/export``: every customer of the caller's company as CSV."""
-    document: dict[str, Any] = yaml.safe_load(SPEC.read_text(encoding="utf-8"))
+    document: dict[str, Any] = spec_document.read(SPEC)
     listing = document["paths"]["/customers"]["get"]
     document["paths"]["/customers/export"] = {
         "get": {

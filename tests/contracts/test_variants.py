@@ -17,7 +17,7 @@ import pytest
 import yaml
 from faulty import VARIANTS, Variant, serve
 
-from contracts import Keys, Report, Target, builtin, run
+from contracts import Keys, Report, Target, builtin, run, spec_document
 from contracts import rules as rules_suite
 from contracts.report import failures_text
 from contracts.target import SANDBOX_KEYS
@@ -35,10 +35,10 @@ def available_suites() -> set[str]:
 
 def cut_spec(paths: tuple[str, ...], folder: Path) -> Path:
     """openapi.yaml with only ``paths`` (components and the rest kept), for a short conformance run."""
-    document: dict[str, Any] = yaml.safe_load(SPEC.read_text(encoding="utf-8"))
+    document: dict[str, Any] = spec_document.read(SPEC)
     document["paths"] = {path: item for path, item in document["paths"].items() if path in paths}
     target = folder / "openapi.yaml"
-    target.write_text(yaml.safe_dump(document, sort_keys=False), encoding="utf-8")
+    target.write_text(yaml.dump(document, Dumper=yaml.CSafeDumper, sort_keys=False), encoding="utf-8")
     return target
 
 

@@ -33,7 +33,7 @@ from faulty import VARIANTS, Variant, checks_by_name, never_emitting, serve, var
 from faulty import settings as sandbox_settings
 from standardwebhooks import Webhook
 
-from contracts import Keys, Outcome, Report, Target, run
+from contracts import Keys, Outcome, Report, Target, run, spec_document
 from contracts import webhooks as wh
 from contracts.cli import main
 from contracts.report import failures_text, write_json, write_junit
@@ -75,10 +75,10 @@ def webhooks_target(base_url: str, spec: Path = SPEC, **settings: Any) -> Target
 
 
 def spec_without_webhooks(folder: Path) -> Path:
-    document: dict[str, Any] = yaml.safe_load(SPEC.read_text(encoding="utf-8"))
+    document: dict[str, Any] = spec_document.read(SPEC)
     document.pop("webhooks")
     spec = folder / "openapi.yaml"
-    spec.write_text(yaml.safe_dump(document, sort_keys=False), encoding="utf-8")
+    spec.write_text(yaml.dump(document, Dumper=yaml.CSafeDumper, sort_keys=False), encoding="utf-8")
     return spec
 
 
@@ -131,7 +131,7 @@ def reports(admin_server: LiveServer) -> dict[str, Report]:
 def test_events_and_the_subscription_come_from_the_spec() -> None:
     spec = Spec.load(SPEC)
     events = wh.events_of(spec)
-    assert [event.name for event in events] == list(yaml.safe_load(SPEC.read_text(encoding="utf-8"))["webhooks"])
+    assert [event.name for event in events] == list(spec_document.read(SPEC)["webhooks"])
     sent = next(event for event in events if event.name == "invoice.sent")
     assert [(emit.resource, emit.operation) for emit in sent.emits] == [("invoices", "sendInvoice")]
     assert {h["name"] for h in sent.headers} >= {"X-Webhook-Signature", "webhook-signature", "X-Webhook-Timestamp"}

@@ -8,12 +8,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
+from contracts import spec_document
 from contracts.rules.clock_rules import ClockRule, clock_rules
 from domains.invoicing.lifecycle import estimate_status, invoice_status
 
-SPEC: dict[str, Any] = yaml.safe_load((Path(__file__).resolve().parents[2] / "openapi.yaml").read_text("utf-8"))
+SPEC: dict[str, Any] = spec_document.read(Path(__file__).resolve().parents[2] / "openapi.yaml")
 TODAY = dt.date(2026, 6, 15)
 # collection -> (its record schema, the domain's function of the status a record shows on a day)
 DOMAIN: dict[str, tuple[str, Callable[[dict[str, Any], dt.date], str | None]]] = {
