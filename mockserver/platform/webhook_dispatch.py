@@ -157,13 +157,10 @@ class Dispatcher:
         """
         now = self._engine.clock.instant()
         bound = self._engine.clock.precise_timestamp()
-        pending = Condition("status", "eq", "pending")
-        fresh = Query(
-            where=(pending, Condition("next_attempt_at", "le", bound)),
-            order=Order("next_attempt_at", descending=True),
-            limit=self._fresh,
-        )
-        oldest = Query(where=(pending,), order=Order("next_attempt_at"), limit=self._batch)
+        # Only due deliveries are read: a backlog of retries not yet due is not decoded at every pass.
+        due = (Condition("status", "eq", "pending"), Condition("next_attempt_at", "le", bound))
+        fresh = Query(where=due, order=Order("next_attempt_at", descending=True), limit=self._fresh)
+        oldest = Query(where=due, order=Order("next_attempt_at"), limit=self._batch)
         first: list[tuple[int, Any]] = []
         then: list[tuple[int, Any]] = []
         for company_id in self._engine.store.company_ids():
