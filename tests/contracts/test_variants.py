@@ -5,7 +5,7 @@ variant only on the spec paths its defect lives on (a copy of openapi.yaml cut d
 variant only the rules checks its rules belong to, beside the state machine (the domain's reference
 model, which reports rules of its own such as ``rules.totals``, and the check most likely to misreport).
 That the unmodified sandbox passes every suite is test_deterministic_report.py's first assertion (it
-runs every suite on it twice).
+runs every suite on it, then again those no other test runs twice with one seed).
 """
 
 from __future__ import annotations
