@@ -155,7 +155,6 @@ class Dispatcher:
 
         ``fresh_first`` says which side goes first.
         """
-        now = self._engine.clock.instant()
         bound = self._engine.clock.precise_timestamp()
         # Only due deliveries are read: a backlog of retries not yet due is not decoded at every pass.
         due = (Condition("status", "eq", "pending"), Condition("next_attempt_at", "le", bound))
@@ -166,7 +165,7 @@ class Dispatcher:
         for company_id in self._engine.store.company_ids():
             with self._engine.store.tenant(company_id, write=False) as tenant:
                 first += [(company_id, row["id"]) for row in tenant.find(DELIVERIES, fresh)]
-                then += [(company_id, row["id"]) for row in tenant.find(DELIVERIES, oldest) if _due(row, now)]
+                then += [(company_id, row["id"]) for row in tenant.find(DELIVERIES, oldest)]
         if not fresh_first:
             first, then = then, first
         turns = itertools.chain.from_iterable(itertools.zip_longest(first, then))
@@ -267,16 +266,3 @@ class Dispatcher:
                 webhook["active"] = False
                 tenant.put(WEBHOOKS, webhook["id"], webhook)
                 log.warning("webhook %s switched off after %d failed deliveries in a row", webhook["id"], streak)
-
-
-def _due(delivery: Record, now: dt.datetime) -> bool:
-    """Whether the delivery's next attempt is due at ``now``."""
-    return _when(delivery.get("next_attempt_at")) <= now
-
-
-def _when(stamp: object) -> dt.datetime:
-    """An RFC 3339 stamp as an aware datetime (missing or unreadable: the distant future)."""
-    try:
-        return dt.datetime.fromisoformat(str(stamp).replace("Z", "+00:00"))
-    except ValueError:
-        return dt.datetime.max.replace(tzinfo=dt.UTC)
