@@ -24,7 +24,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from mockserver.store.base import StoreError
@@ -46,7 +46,7 @@ class _Group:
     announce: bool  # tell the store a commit changed something (the upkeep thread's own writes do not)
     members: int = 0
     failure: str | None = None  # why the group could not commit (then every member fails)
-    done: threading.Event = field(default_factory=threading.Event)
+    done: threading.Event | None = None  # made when a member waits for another's commit (most groups have one)
 
 
 class GroupCommit:
@@ -105,12 +105,14 @@ class GroupCommit:
                         self._commit(group)
                     raise
                 passed = self._pass(group)
-                if not passed:
+                if passed:
+                    done = group.done = group.done or threading.Event()
+                else:
                     self._commit(group)
         finally:
             self._turn.release()
         if passed:
-            group.done.wait()
+            done.wait()
         if group.failure is not None:
             raise StoreError(f"the write could not be committed: {group.failure}")
 
@@ -177,7 +179,8 @@ class GroupCommit:
             changed = connection.total_changes != group.changes
             if group.pooled:
                 self._give_back(connection)
-            group.done.set()
+            if group.done is not None:
+                group.done.set()
         if changed and group.failure is None and group.announce:
             self._committed()
 
