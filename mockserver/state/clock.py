@@ -9,6 +9,8 @@ expiry, webhook retries, the journal) asks this object, so one move is seen ever
 from __future__ import annotations
 
 import datetime as dt
+import math
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -77,6 +79,7 @@ class Clock:
         self.setting = self.start
         self._frozen: dt.datetime | None = None
         self._frozen_stamp: str | None = None  # timestamp() of the frozen instant, asked for once per seeded record
+        self._last_stamp: tuple[int, str] = (-1, "")  # the last second timestamp() wrote out, and its text
 
     @contextmanager
     def frozen_at_start_of_day(self) -> Iterator[None]:
@@ -103,7 +106,9 @@ class Clock:
 
     def epoch(self) -> float:
         """The current instant as POSIX seconds: rate-limit windows and idempotency expiry follow the clock."""
-        return self.instant().timestamp()
+        if self._frozen is not None or self.setting.frozen is not None:
+            return self.instant().timestamp()
+        return time.time() + self.setting.offset.total_seconds()  # (no datetime made: asked several times a request)
 
     def today(self) -> dt.date:
         """The sandbox's current date."""
@@ -113,7 +118,11 @@ class Clock:
         """Now as an RFC 3339 UTC string (``2026-02-07T10:30:00Z``)."""
         if self._frozen_stamp is not None:
             return self._frozen_stamp
-        return rfc3339(self.now())
+        second = math.floor(self.epoch())
+        last = self._last_stamp  # (one tuple: threads may race to replace it, never see half of it)
+        if last[0] != second:
+            last = self._last_stamp = (second, rfc3339(dt.datetime.fromtimestamp(second, dt.UTC)))
+        return last[1]
 
     def precise_timestamp(self) -> str:
         """Now as RFC 3339 UTC to the millisecond (``2026-02-07T10:30:00.250Z``): schedules sort by it as text."""
