@@ -32,7 +32,7 @@ def app_from_env() -> Flask:
 
 
 def freeze_start_up_objects() -> None:
-    """Keep what start-up built (about 200k objects) out of every later full garbage collection.
+    """Keep what start-up built (about 150k objects on this spec) out of every later full garbage collection.
 
     The spec's index, schemas, validators and fake-data providers live as long as the process, yet
     each full collection walked them all with the interpreter lock held: 110-120 ms beside busy
