@@ -19,7 +19,9 @@ from typing import Any
 import hypothesis
 import pytest
 import yaml
+from schemathesis.core.result import Ok
 from schemathesis.engine import events
+from schemathesis.generation.coverage import GenerationSession
 from werkzeug.wrappers import Request, Response
 from wsgi_server import serve_wsgi
 
@@ -105,6 +107,31 @@ def test_an_operation_has_coverage_only_while_its_cases_fit_the_bound(bounds_spe
     assert coverage.bound(1) < 534 <= coverage.bound(6)
     assert coverage.oversized(schema, coverage.bound(1)) == ["POST /deep"]
     assert coverage.oversized(schema, coverage.bound(6)) == []
+
+
+def alone(schema: Any, label: str) -> int:
+    """How many coverage cases one operation has when counted by itself, in a generation session of its own."""
+    operation = next(r.ok() for r in schema.get_all_operations() if isinstance(r, Ok) and r.ok().label == label)
+    generation = schema.config.generation_for(operation=operation, phase=coverage.PHASE)
+    session = GenerationSession()
+    try:
+        cases = schema.iter_coverage_cases(
+            operation, generation_modes=generation.modes, generation_config=generation, session=session
+        )
+        return sum(1 for _ in cases)
+    finally:
+        session.close()
+
+
+def test_operations_on_one_path_are_each_counted_as_if_alone(tmp_path: Path) -> None:
+    """Counted together (one generation session), each operation still counts its path's undeclared-method probes."""
+    spec = tmp_path / "pair.yaml"
+    flat = BOUNDS_SPEC["paths"]["/flat"]["get"]
+    spec.write_text(yaml.safe_dump({**BOUNDS_SPEC, "paths": {"/pair": {"get": flat, "put": flat}}}), encoding="utf-8")
+    schema = schema_of(spec, 1)
+    counts = [alone(schema, "GET /pair"), alone(schema, "PUT /pair")]
+    assert coverage.oversized(schema, min(counts) - 1) == ["GET /pair", "PUT /pair"]
+    assert coverage.oversized(schema, max(counts)) == []
 
 
 def test_max_examples_bounds_the_requests_per_operation_in_every_phase(bounds_spec: Path, tmp_path: Path) -> None:
