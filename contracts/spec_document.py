@@ -17,7 +17,8 @@ from typing import Any
 
 import yaml
 
-_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+# PyYAML's safe loader, parsing in libyaml's C code where PyYAML has it (about ten times faster).
+LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 def read(path: str | os.PathLike[str]) -> Any:
@@ -34,5 +35,5 @@ def read(path: str | os.PathLike[str]) -> Any:
 def _parsed(path: Path, size: int, modified_ns: int) -> bytes:
     """The parsed document, pickled (a cheap way to hand out deep copies); keyed by the file's identity."""
     text = path.read_text(encoding="utf-8")
-    document = json.loads(text) if text.lstrip().startswith("{") else yaml.load(text, Loader=_LOADER)  # noqa: S506
+    document = json.loads(text) if text.lstrip().startswith("{") else yaml.load(text, Loader=LOADER)  # noqa: S506
     return pickle.dumps(document, protocol=pickle.HIGHEST_PROTOCOL)

@@ -21,6 +21,8 @@ from urllib.parse import unquote
 
 import yaml
 
+from contracts import spec_document
+
 METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 
 
@@ -102,7 +104,7 @@ def _git(folder: Path, *args: str) -> str:
 
 def _parse(text: str, where: str) -> dict[str, Any]:
     try:
-        loaded = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # noqa: S506 - safe loader
+        loaded = yaml.load(text, Loader=spec_document.LOADER)  # noqa: S506 - safe loader
     except yaml.YAMLError as exc:
         raise ValueError(f"--changed-since: {where} is not YAML or JSON: {exc}") from None
     if not isinstance(loaded, dict) or not isinstance(loaded.get("paths"), dict):

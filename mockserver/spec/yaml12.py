@@ -15,7 +15,8 @@ from typing import Any
 import yaml
 from yaml.nodes import MappingNode, ScalarNode
 
-_Base: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+# PyYAML's safe loader, parsing in libyaml's C code where PyYAML has it (about ten times faster).
+SAFE_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 # (tag, pattern, first characters): the YAML 1.2 core schema's implicit types, ints before floats.
 _CORE_SCHEMA = (
@@ -31,7 +32,7 @@ _CORE_SCHEMA = (
 )
 
 
-class Yaml12Loader(_Base):  # type: ignore[misc, valid-type]
+class Yaml12Loader(SAFE_LOADER):  # type: ignore[misc, valid-type]
     """A safe loader with YAML 1.2 core-schema scalars and string mapping keys."""
 
     yaml_implicit_resolvers: dict[Any, list[tuple[str, re.Pattern[str]]]] = {}  # PyYAML's class table, own copy
