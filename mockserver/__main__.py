@@ -6,4 +6,5 @@ import sys
 
 from mockserver.cli import main
 
-sys.exit(main())
+if __name__ == "__main__":  # not again in a process spawned from this one (a PDF helper)
+    sys.exit(main())

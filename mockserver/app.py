@@ -17,6 +17,7 @@ from mockserver.accesslog import AccessLog
 from mockserver.banner import example_key
 from mockserver.behaviours import chosen_domain, install_domain, load_domain
 from mockserver.behaviours.engine import Engine
+from mockserver.behaviours.offload import Offload
 from mockserver.behaviours.preferred import PreferredAnswers
 from mockserver.behaviours.seeding import prepare_state
 from mockserver.control import PREFIX, Sandbox, control_blueprint, new_admin_token
@@ -80,7 +81,7 @@ def _create_app(settings: Settings) -> Flask:
         fixtures = with_reference(fixtures, domain.reference())
     clock = Clock(settings.today)
     store = open_store(index, settings.db)
-    engine = Engine(index, store, clock)
+    engine = Engine(index, store, clock, Offload(in_helper=settings.helper_process))
     shared = store.ephemera if store.workers_allowed else MemoryEphemera()
     keyring = KeyRing(fixtures, index.security_schemes, clock, index.operations, shared)
     install_domain(engine, keyring, domain)

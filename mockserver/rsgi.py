@@ -18,7 +18,7 @@ from functools import partial
 from typing import Any, Protocol
 
 from mockserver.dispatch import CostModel, kind_of
-from mockserver.waits import descheduled_seconds, queued_seconds
+from mockserver.waits import descheduled_seconds, elsewhere_seconds, queued_seconds
 
 # The environ key set (to the timeout in seconds) when a body did not arrive in time: the app answers 408.
 BODY_TIMED_OUT = "mockserver.body_timed_out"
@@ -236,13 +236,14 @@ def timed_call_wsgi(app: WsgiApp, environ: dict[str, Any], *, on_loop: bool) -> 
     """``call_wsgi`` and its cost: on the event loop, the wall time it held the loop by itself; CPU time in the pool.
 
     In the pool, threads wait for each other's interpreter lock, so wall time there says more about
-    the load than about the request; its CPU time is what it would cost the loop. On the loop, time
+    the load than about the request; its CPU time, and its waits for work it handed to a helper
+    process, are what it would cost the loop. On the loop, time
     queued behind another writer and time the machine ran something else are left out (``waits``).
     """
     if not on_loop:
-        began = time.thread_time()
+        began, elsewhere = time.thread_time(), elsewhere_seconds()
         reply = call_wsgi(app, environ)
-        return reply, time.thread_time() - began
+        return reply, time.thread_time() - began + elsewhere_seconds() - elsewhere
     began, queued, descheduled = time.perf_counter(), queued_seconds(), descheduled_seconds()
     reply = call_wsgi(app, environ)
     waited = queued_seconds() - queued + descheduled_seconds() - descheduled

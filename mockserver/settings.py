@@ -90,6 +90,7 @@ class Settings:
     admin_token: str | None = None  # guards /__sandbox; None: a random one, printed in the banner
     journal_size: int = 1000
     journal_bodies: bool = False
+    helper_process: bool = False  # PDFs rendered in a helper process per worker (the served sandbox's choice)
 
     def __post_init__(self) -> None:
         """Refuse settings no sandbox can run with, whichever way they came (flags, environment, WSGI entry)."""
@@ -186,7 +187,7 @@ def _parse(name: str, raw: str) -> object:
         return int(raw)
     if name in {"scale", "webhook_retry_scale"}:
         return float(raw)
-    if name in {"strict", "lenient", "quiet", "journal_bodies"}:
+    if name in {"strict", "lenient", "quiet", "journal_bodies", "helper_process"}:
         return raw.strip().lower() in {"1", "true", "yes", "on"}
     if name == "today":
         return dt.date.fromisoformat(raw)

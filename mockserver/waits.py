@@ -6,6 +6,10 @@ kind: a write queued for the write lock behind another worker's transaction (in 
 would wait just as long, and pay the hand-over besides), and time the thread was ready to run
 but the machine ran something else (on a busy two-core machine, most runs over the budget were
 that). ``rsgi.timed_call_wsgi`` leaves both out.
+
+A third wait is the request's own cost though not its CPU: work handed to a helper process (a PDF,
+``behaviours.offload``). A thread's runs are measured in CPU time, so without it a kind that waits
+100 ms for its PDF would look quick and be run on the loop, holding up every other request.
 """
 
 from __future__ import annotations
@@ -33,6 +37,21 @@ def queueing() -> Iterator[None]:
         yield
     finally:
         _THREAD.queued = queued_seconds() + time.perf_counter() - began
+
+
+def elsewhere_seconds() -> float:
+    """This thread's total time spent waiting for work it handed to another process so far."""
+    return float(getattr(_THREAD, "elsewhere", 0.0))
+
+
+@contextmanager
+def working_elsewhere() -> Iterator[None]:
+    """Around a wait for work done by another process on this thread's behalf: it counts as this thread's cost."""
+    began = time.perf_counter()
+    try:
+        yield
+    finally:
+        _THREAD.elsewhere = elsewhere_seconds() + time.perf_counter() - began
 
 
 def descheduled_seconds() -> float:

@@ -26,7 +26,7 @@ def app_from_env() -> Flask:
     """Build the sandbox from MOCKSERVER_* environment variables (the CLI sets them for workers)."""
     sys.setswitchinterval(SWITCH_INTERVAL_SECONDS)  # this process exists to serve the sandbox
     end_with_parent()
-    app = create_app(Settings.from_env())
+    app = create_app(Settings.from_env(helper_process=True))  # a served worker keeps PDFs off its interpreter lock
     freeze_start_up_objects()
     return app
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING
@@ -50,12 +51,27 @@ class Documents:
         currency = call.tenant.get("currencies", document.get("currency_id"))
         company = call.caller.company if call.caller else {}
         sheet = sheets.sheet(kind, document, customer, company, currency)
+        if engine.offload.in_helper:
+            pdf = engine.offload.run(render_in_helper, sheet)
+        else:
+            pdf = layout.render(sheet, self.typefaces)
         return Reply(
             200,
-            raw=layout.render(sheet, self.typefaces),
+            raw=pdf,
             content_type="application/pdf",
             headers={"Content-Disposition": f'attachment; filename="{_file_name(sheet.number)}.pdf"'},
         )
+
+
+def render_in_helper(sheet: layout.Sheet) -> bytes:
+    """A sheet's PDF, rendered in a helper process (``Engine.offload``) with the fonts that process loaded."""
+    return layout.render(sheet, _helper_typefaces())
+
+
+@functools.cache
+def _helper_typefaces() -> Typefaces:
+    """The fonts of a helper process: loaded at its first PDF, kept while it lives (it exists to render)."""
+    return Typefaces()
 
 
 def _file_name(number: str) -> str:

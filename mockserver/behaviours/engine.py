@@ -14,6 +14,7 @@ from mockserver.behaviours.context import Call, Reply, TokenIssuer
 from mockserver.behaviours.crud import GENERIC
 from mockserver.behaviours.events import Emitter
 from mockserver.behaviours.hooks import Hooks, Write
+from mockserver.behaviours.offload import Offload
 from mockserver.behaviours.registry import Behaviours
 from mockserver.behaviours.scoping import label
 from mockserver.errors import Conflict, NotFound
@@ -31,10 +32,11 @@ from mockserver.store import Query, Record, RecordId, Store, Tenant
 class Engine:
     """Everything behaviours share: the index, the store, the clock and the per-resource rule hooks."""
 
-    def __init__(self, index: SpecIndex, store: Store, clock: Clock) -> None:
+    def __init__(self, index: SpecIndex, store: Store, clock: Clock, offload: Offload | None = None) -> None:
         self.index = index
         self.store = store
         self.clock = clock
+        self.offload = offload if offload is not None else Offload()  # where CPU-heavy work (PDFs) runs
         self.hooks = Hooks()  # the domain's and the platform's rule hooks, run by ``write``
         self.issuer: TokenIssuer | None = None
         self.behaviours = Behaviours()  # filled by the domain the spec asked for, if any

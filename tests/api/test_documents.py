@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
 from decimal import Decimal
 from typing import Any
@@ -12,6 +13,8 @@ from flask.testing import FlaskClient
 from pypdf import PdfReader
 
 from api.support import create, estimate_body, fetch, invoice_body, line
+from mockserver.app import create_app
+from mockserver.settings import Settings
 
 JPY, EUR = 6, 2  # currency ids in domains/invoicing/reference.yaml
 
@@ -183,3 +186,25 @@ def test_a_quantity_or_tax_rate_with_hundreds_of_decimals_prints_in_its_narrow_c
     """A fuzzer sends 5e-324: written out in full it is 324 digits, far taller than a page in an 18 mm column."""
     invoice = new_invoice(client, EUR, [line("Tiny", quantity, 100, tax_rate=tax_rate)])
     assert "Tiny" in pdf_text(pdf_bytes(client, f"/invoices/{invoice['id']}"))
+
+
+def test_a_pdf_rendered_in_the_helper_process_reads_as_one_rendered_inline(
+    client: FlaskClient, strict_settings: Settings
+) -> None:
+    notes = "Спасибо! Ευχαριστούμε. Zahlbar in € innerhalb von 30 Tagen."
+    invoice = new_invoice(client, EUR, [line("Workshop in Kraków", 2, 15000)], notes=notes)
+    helped = create_app(dataclasses.replace(strict_settings, helper_process=True))  # as a served worker renders
+    try:
+        assert helped.extensions["sandbox"]["engine"].offload.in_helper
+        helped_client = helped.test_client()
+        copy = new_invoice(helped_client, EUR, [line("Workshop in Kraków", 2, 15000)], notes=notes)
+        assert copy["invoice_number"] == invoice["invoice_number"]  # same seed, same first new invoice
+        inline, elsewhere = (
+            pdf_bytes(client, f"/invoices/{invoice['id']}"),
+            pdf_bytes(helped_client, f"/invoices/{copy['id']}"),
+        )
+        assert pdf_text(elsewhere) == pdf_text(inline)
+        assert notes in pdf_text(elsewhere)
+        assert font_names(elsewhere) == font_names(inline)
+    finally:
+        helped.extensions["sandbox"]["engine"].offload.close()

@@ -12,7 +12,7 @@ from werkzeug.wrappers import Response
 
 from mockserver.dispatch import CostModel, kind_of
 from mockserver.rsgi import WsgiOverRsgi
-from mockserver.waits import descheduled_seconds, queueing
+from mockserver.waits import descheduled_seconds, queueing, working_elsewhere
 from tests.unit.test_rsgi import _Protocol, _Scope
 
 
@@ -137,6 +137,17 @@ def test_a_wait_for_the_write_lock_behind_another_writer_does_not_make_a_kind_sl
     adapter.costs = CostModel(budget_seconds=0.02)
     answered = _serve(adapter, [_Scope(path="/write")] * 6)
     assert answered[1:] == [LOOP] * 5  # in a thread it would wait as long, and pay the hand-over besides
+
+
+def test_a_kind_that_waits_for_a_helper_process_stays_in_a_thread() -> None:
+    def app(environ: dict[str, Any], start_response: Any) -> Any:
+        with working_elsewhere():  # as a PDF rendered by the worker's helper process: no CPU here, yet slow
+            time.sleep(0.05)
+        return Response(threading.current_thread().name)(environ, start_response)
+
+    adapter = WsgiOverRsgi(app, threads=2, max_body_bytes=100, body_timeout=5)
+    adapter.costs = CostModel(budget_seconds=0.02)
+    assert LOOP not in _serve(adapter, [_Scope(path="/pdf")] * 6)
 
 
 def test_admin_paths_and_a_stalling_app_always_get_a_thread() -> None:

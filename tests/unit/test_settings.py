@@ -40,6 +40,7 @@ def test_every_setting_comes_back_the_same_through_the_environment() -> None:
         admin_token="admin-token-for-tests",
         journal_size=50,
         journal_bodies=True,
+        helper_process=True,
     )
     defaults = Settings()
     unchanged = [f.name for f in dataclasses.fields(Settings) if getattr(changed, f.name) == getattr(defaults, f.name)]

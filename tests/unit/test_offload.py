@@ -1,0 +1,121 @@
+"""CPU-heavy work runs inline, or in a helper process: reused, replaced when it dies, ended with its parent."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from mockserver.behaviours.offload import Offload, OffloadError
+from mockserver.waits import elsewhere_seconds
+
+
+def process_id() -> int:
+    return os.getpid()
+
+
+def die_the_first_time(marker: str) -> int:
+    """Kill the process running it the first time (as the out-of-memory killer would), then answer."""
+    if not Path(marker).exists():
+        Path(marker).touch()
+        os._exit(1)
+    return os.getpid()
+
+
+def always_die() -> None:
+    os._exit(1)
+
+
+def nap(seconds: float) -> float:
+    time.sleep(seconds)
+    return seconds
+
+
+def refuse(message: str) -> None:
+    raise ValueError(message)
+
+
+@pytest.fixture
+def helper() -> Iterator[Offload]:
+    offload = Offload(in_helper=True)
+    yield offload
+    offload.close()
+
+
+def test_inline_work_runs_in_this_process() -> None:
+    assert Offload().run(process_id) == os.getpid()
+
+
+def test_helper_work_runs_in_one_other_process_kept_between_runs_and_its_errors_reach_the_caller(
+    helper: Offload,
+) -> None:
+    first = helper.run(process_id)
+    assert first != os.getpid()
+    with pytest.raises(ValueError, match="no such invoice"):
+        helper.run(refuse, "no such invoice")
+    assert helper.run(process_id) == first
+
+
+def test_a_helper_that_dies_is_replaced_and_the_work_tried_again(helper: Offload, tmp_path: Path) -> None:
+    first = helper.run(process_id)
+    answered_by = helper.run(die_the_first_time, str(tmp_path / "died"))
+    assert answered_by not in (first, os.getpid())
+    assert helper.run(process_id) == answered_by
+
+
+def test_work_that_kills_every_helper_fails_with_a_clear_error_and_the_next_work_gets_a_new_one(
+    helper: Offload,
+) -> None:
+    with pytest.raises(OffloadError, match="stopped twice while running always_die"):
+        helper.run(always_die)
+    assert helper.run(process_id) != os.getpid()
+
+
+def test_waiting_for_the_helper_counts_as_the_calling_thread_s_time(helper: Offload) -> None:
+    helper.run(process_id)  # started: the wait below is the work's alone
+    before = elsewhere_seconds()
+    helper.run(nap, 0.2)
+    assert elsewhere_seconds() - before >= 0.2
+
+
+def test_a_helper_ends_when_the_process_that_started_it_is_killed(tmp_path: Path) -> None:
+    parent = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import os, sys, time\n"
+            "from mockserver.behaviours.offload import Offload\n"
+            "print(Offload(in_helper=True).run(os.getpid), flush=True)\n"
+            "time.sleep(60)\n",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=Path(__file__).resolve().parents[2],
+    )
+    try:
+        assert parent.stdout is not None
+        helper_pid = int(parent.stdout.readline())
+        assert _alive(helper_pid)
+    finally:
+        parent.kill()
+        parent.wait()
+        if parent.stdout is not None:
+            parent.stdout.close()
+    deadline = time.monotonic() + 30
+    while _alive(helper_pid) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not _alive(helper_pid)
+
+
+def _alive(pid: int) -> bool:
+    """Whether a process runs (a zombie, ended but not yet reaped by its new parent, counts as ended)."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rpartition(")")[2].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
