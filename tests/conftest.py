@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 import requests
+import yaml
 from flask import Flask
 from flask.testing import FlaskClient
 
@@ -37,6 +38,11 @@ TODAY = "2026-06-15"
 def auth(key: str = ACME_FULL) -> dict[str, str]:
     """The Authorization header for a key."""
     return {"Authorization": f"Bearer {key}"}
+
+
+def yaml_text(document: object) -> str:
+    """A spec or fixture as YAML, keys in their order (libyaml's dumper where PyYAML was built with it)."""
+    return yaml.dump(document, Dumper=getattr(yaml, "CSafeDumper", yaml.SafeDumper), sort_keys=False)
 
 
 @pytest.fixture(scope="session")

@@ -7,8 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-from conftest import ACME_FULL, API, auth
+from conftest import ACME_FULL, API, auth, yaml_text
 from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
@@ -31,9 +30,7 @@ def data_of(response: TestResponse, status: int = 200) -> Any:
 def spec_app(folder: Path, spec: str | dict[str, Any], **settings: Any) -> Flask:
     """A sandbox serving a spec (YAML text, or a document) written into ``folder``."""
     path = folder / "spec.yaml"
-    path.write_text(
-        spec if isinstance(spec, str) else yaml.dump(spec, Dumper=yaml.CSafeDumper, sort_keys=False), encoding="utf-8"
-    )
+    path.write_text(spec if isinstance(spec, str) else yaml_text(spec), encoding="utf-8")
     return create_app(Settings(spec_path=path, **settings))
 
 

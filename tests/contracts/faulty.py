@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
-import yaml
+from conftest import yaml_text
 from flask import Flask
 from werkzeug.test import EnvironBuilder
 from werkzeug.wrappers import Request, Response
@@ -93,7 +93,7 @@ def serve(variant: Variant | None = None, config: Settings | None = None) -> Ite
 def write_spec(folder: Path, spec: dict[str, Any]) -> Path:
     """``spec`` written as YAML into ``folder``; its path."""
     path = folder / "spec.yaml"
-    path.write_text(yaml.dump(spec, Dumper=yaml.CSafeDumper, sort_keys=False), encoding="utf-8")
+    path.write_text(yaml_text(spec), encoding="utf-8")
     return path
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
+from conftest import yaml_text
 from faulty import serve, settings
 
 from contracts import Keys, Target, spec_document
@@ -60,7 +60,7 @@ def spec_copy(folder: Path, change: Any) -> Path:
     document = spec_document.read(SPEC)
     change(document)
     path = folder / "openapi.yaml"
-    path.write_text(yaml.dump(document, Dumper=yaml.CSafeDumper, sort_keys=False), encoding="utf-8")
+    path.write_text(yaml_text(document), encoding="utf-8")
     return path
 
 

@@ -15,7 +15,7 @@ from typing import Any
 from xml.etree import ElementTree as ET
 
 import pytest
-import yaml
+from conftest import yaml_text
 from faulty import VARIANTS, serve
 
 from contracts import CheckResult, Failure, Keys, Outcome, Report, Target, engine, spec_document
@@ -44,7 +44,7 @@ def cut_spec(paths: tuple[str, ...], folder: Path) -> Path:
     document: dict[str, Any] = spec_document.read(SPEC)
     document["paths"] = {path: item for path, item in document["paths"].items() if path in paths}
     spec = folder / "openapi.yaml"
-    spec.write_text(yaml.dump(document, Dumper=yaml.CSafeDumper, sort_keys=False), encoding="utf-8")
+    spec.write_text(yaml_text(document), encoding="utf-8")
     return spec
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
+from conftest import yaml_text
 from faulty import VARIANTS, Variant, checks_by_name, serve, variants_of
 
 from contracts import Keys, Outcome, Report, Target, builtin, run, spec_document
@@ -134,7 +134,7 @@ def test_a_spec_without_the_header_skips_the_suite_with_the_reason(tmp_path: Pat
         "schema": {"type": "string"},
     }
     spec = tmp_path / "openapi.yaml"
-    spec.write_text(yaml.dump(document, Dumper=yaml.CSafeDumper, sort_keys=False), encoding="utf-8")
+    spec.write_text(yaml_text(document), encoding="utf-8")
     target = idempotency_target("http://127.0.0.1:9/api/v1", spec)
     [check] = list(idem.run(target))  # no request is sent: nothing to check
     assert check.outcome is Outcome.SKIPPED

@@ -6,7 +6,7 @@ import dataclasses
 from pathlib import Path
 
 import pytest
-import yaml
+from conftest import yaml_text
 from faulty import VARIANTS, serve, settings
 
 from contracts import Keys, Target, run, spec_document
@@ -132,7 +132,7 @@ def test_a_stray_location_fails_its_rule_with_a_curl_to_replay(tmp_path: Path) -
     document = spec_document.read(SPEC)
     document["paths"] = {"/customers": document["paths"]["/customers"]}
     spec = tmp_path / "openapi.yaml"
-    spec.write_text(yaml.dump(document, Dumper=yaml.CSafeDumper, sort_keys=False), encoding="utf-8")
+    spec.write_text(yaml_text(document), encoding="utf-8")
     with serve(VARIANTS["location_other_port"]) as base_url:
         report = run(Target(base_url, spec, keys=Keys(**SANDBOX_KEYS), suites=("conformance",), seed=1, max_examples=3))
     failures = [f for check in report.checks for f in check.failures if f.rule == "conformance.header_links_base_url"]

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
+from conftest import yaml_text
 from faulty import SHORT_WINDOW, VARIANTS, Variant, checks_by_name, serve, settings, variants_of
 
 from contracts import Keys, Outcome, Report, Target, builtin, run, spec_document
@@ -155,7 +155,7 @@ def without_rate_limit_headers(node: Any) -> Any:
 def test_a_spec_without_rate_limit_headers_skips_the_suite(tmp_path: Path) -> None:
     document = without_rate_limit_headers(spec_document.read(SPEC))
     spec = tmp_path / "openapi.yaml"
-    spec.write_text(yaml.dump(document, Dumper=yaml.CSafeDumper, sort_keys=False), encoding="utf-8")
+    spec.write_text(yaml_text(document), encoding="utf-8")
     assert documented(Spec.load(spec)) == []
     target = ratelimit_target("http://127.0.0.1:9/api/v1", spec)
     [check] = list(rl.run(target))

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
+from conftest import yaml_text
 from faulty import VARIANTS, Variant, serve
 
 from contracts import Keys, Report, Target, builtin, run, spec_document
@@ -38,7 +38,7 @@ def cut_spec(paths: tuple[str, ...], folder: Path) -> Path:
     document: dict[str, Any] = spec_document.read(SPEC)
     document["paths"] = {path: item for path, item in document["paths"].items() if path in paths}
     target = folder / "openapi.yaml"
-    target.write_text(yaml.dump(document, Dumper=yaml.CSafeDumper, sort_keys=False), encoding="utf-8")
+    target.write_text(yaml_text(document), encoding="utf-8")
     return target
 
 

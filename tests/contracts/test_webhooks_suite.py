@@ -27,8 +27,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
-from conftest import API, LiveServer
+from conftest import API, LiveServer, yaml_text
 from faulty import VARIANTS, Variant, checks_by_name, never_emitting, serve, variants_of
 from faulty import settings as sandbox_settings
 from standardwebhooks import Webhook
@@ -78,7 +77,7 @@ def spec_without_webhooks(folder: Path) -> Path:
     document: dict[str, Any] = spec_document.read(SPEC)
     document.pop("webhooks")
     spec = folder / "openapi.yaml"
-    spec.write_text(yaml.dump(document, Dumper=yaml.CSafeDumper, sort_keys=False), encoding="utf-8")
+    spec.write_text(yaml_text(document), encoding="utf-8")
     return spec
 
 
