@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -77,6 +78,12 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def _banner_port(printed: str) -> int:
+    """The port in a start-up banner's ``base URL  http://host:PORT/...`` line (0 until it is printed)."""
+    found = re.search(r"^  base URL  https?://[^/\s]*:(\d+)", printed, re.MULTILINE)
+    return int(found.group(1)) if found else 0
+
+
 class LiveServer:
     """A real ``mockserver`` process on 127.0.0.1 and a free port, stopped on exit.
 
@@ -84,7 +91,10 @@ class LiveServer:
     """
 
     def __init__(self, *args: str) -> None:
-        self.port = free_port()
+        # The kernel picks the port as the server binds it, and the banner says which: a port found free
+        # beforehand could be taken by another test's server meanwhile (several share one by SO_REUSEPORT).
+        # A --public-url hides the port from the banner, so such a server gets one found free beforehand.
+        self.port = free_port() if "--public-url" in args else 0
         self.base = f"http://127.0.0.1:{self.port}"
         env = {k: v for k, v in os.environ.items() if not k.startswith("MOCKSERVER_")}
         self.log = tempfile.TemporaryFile(mode="w+")  # noqa: SIM115 - lives as long as the server; closed in stop()
@@ -100,11 +110,16 @@ class LiveServer:
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError(f"mockserver exited early:\n{self.output()}")
-            try:
-                requests.get(f"{self.base}/openapi.json", timeout=1)
-                return
-            except requests.ConnectionError:
-                time.sleep(0.1)
+            if not self.port:
+                self.port = _banner_port(self.output())
+            if self.port:
+                self.base = f"http://127.0.0.1:{self.port}"
+                try:
+                    requests.get(f"{self.base}/openapi.json", timeout=1)
+                    return
+                except requests.ConnectionError:
+                    pass
+            time.sleep(0.1)
         self.stop()
         raise RuntimeError("mockserver did not start within 60 s")
 
