@@ -237,8 +237,8 @@ def timed_call_wsgi(app: WsgiApp, environ: dict[str, Any], *, on_loop: bool) -> 
 
     In the pool, threads wait for each other's interpreter lock, so wall time there says more about
     the load than about the request; its CPU time, and its waits for work it handed to a helper
-    process, are what it would cost the loop. On the loop, time
-    queued behind another writer and time the machine ran something else are left out (``waits``).
+    process, are what it would cost the loop. On the loop, time queued behind another writer and
+    time the machine ran something else are left out (``waits``).
     """
     if not on_loop:
         began, elsewhere = time.thread_time(), elsewhere_seconds()

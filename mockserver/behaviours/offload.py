@@ -4,8 +4,8 @@ A PDF takes fpdf2 about 100 ms of pure Python, holding the worker's interpreter 
 two clients rendering PDFs made every other request of the worker wait its turn for the lock
 (``/health`` p99 38-40 ms beside two PDF and two search clients, 10.5-16 ms with the PDFs in a
 helper; bench/README.md). The served sandbox hands such work to one helper process per worker,
-started at the first use (a second or two) and kept; the request's thread waits for it without the lock. An app built in process
-(tests, embedding) runs the work inline unless asked otherwise.
+started at the first use (a second or two) and kept; the request's thread waits for it without
+the lock. An app built in process (tests, embedding) runs the work inline unless asked otherwise.
 
 The work must be a module-level function with picklable arguments and result. A helper that died
 (killed, out of memory) is replaced, and the work tried once more in the new one.
