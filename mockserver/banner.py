@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from urllib.parse import urlsplit, urlunsplit
 
@@ -21,6 +22,7 @@ def banner(settings: Settings, index: SpecIndex, fixtures: Fixtures, *, show_adm
     lines = [
         f"{title} sandbox (seed {settings.seed}, scale {settings.scale:g}{', strict' if settings.strict else ''})",
         f"  base URL  {root}{index.base_path}",
+        *_listening(settings),
         f"  docs      {root}/docs   spec {root}/openapi.json",
         f"  state     {_state(settings)}",
         f"  control   {root}/__sandbox   admin token {_admin_token(settings, show_admin_token)}",
@@ -33,6 +35,14 @@ def banner(settings: Settings, index: SpecIndex, fixtures: Fixtures, *, show_adm
             lines.append(f"    {company.name:<12} {key.name:<28} {key.key}  {_grants(key.scopes)}{expired}")
     lines.extend(_auth_lines(root, index, fixtures))
     return "\n".join(lines)
+
+
+def _listening(settings: Settings) -> list[str]:
+    """Where the server itself listens, when a --public-url names another address (else the base URL says it)."""
+    if not settings.public_url:
+        return []
+    local = dataclasses.replace(settings, public_url=None).base_url
+    return [f"  listens   {local}   (behind the public URL above)"]
 
 
 def _grants(grants: tuple[str, ...]) -> str:

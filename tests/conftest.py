@@ -79,9 +79,15 @@ def free_port() -> int:
 
 
 def _banner_port(printed: str) -> int:
-    """The port in a start-up banner's ``base URL  http://host:PORT/...`` line (0 until it is printed)."""
-    found = re.search(r"^  base URL  https?://[^/\s]*:(\d+)", printed, re.MULTILINE)
-    return int(found.group(1)) if found else 0
+    """The port the banner says the server listens on (0 until it is printed).
+
+    Its ``listens`` line when a --public-url names another address, else its base URL's port.
+    """
+    for label in ("listens", "base URL"):
+        found = re.search(rf"^  {label} +https?://[^/\s]*:(\d+)", printed, re.MULTILINE)
+        if found:
+            return int(found.group(1))
+    return 0
 
 
 class LiveServer:
@@ -93,9 +99,8 @@ class LiveServer:
     def __init__(self, *args: str) -> None:
         # The kernel picks the port as the server binds it, and the banner says which: a port found free
         # beforehand could be taken by another test's server meanwhile (several share one by SO_REUSEPORT).
-        # A --public-url hides the port from the banner, so such a server gets one found free beforehand.
-        self.port = free_port() if "--public-url" in args else 0
-        self.base = f"http://127.0.0.1:{self.port}"
+        self.port = 0
+        self.base = ""
         env = {k: v for k, v in os.environ.items() if not k.startswith("MOCKSERVER_")}
         self.log = tempfile.TemporaryFile(mode="w+")  # noqa: SIM115 - lives as long as the server; closed in stop()
         self.process = subprocess.Popen(

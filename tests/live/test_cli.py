@@ -226,6 +226,7 @@ def test_the_public_url_is_used_for_links_and_the_served_spec() -> None:
     assert spec["servers"][0]["url"] == f"https://sandbox.example.com{API}"
     assert page["links"]["next"].startswith(f"https://sandbox.example.com{API}/customers?")
     assert f"https://sandbox.example.com{API}" in output
+    assert f"  listens   http://127.0.0.1:{server.port}   " in output  # where to reach it from this machine
 
 
 def test_a_bad_public_url_is_one_line_and_exit_2() -> None:
