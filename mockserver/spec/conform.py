@@ -33,12 +33,12 @@ def conform(value: Any, schema: Any) -> Any:
         items = schema.get("items")
         return [conform(item, items) for item in value] if isinstance(items, Mapping) else value
     types = admitted_types(schema)
-    if not types or _json_type(value) in types or (_json_type(value) == "integer" and "number" in types):
+    if not types or json_type(value) in types or (json_type(value) == "integer" and "number" in types):
         return value
     return _converted(value, types)
 
 
-def _json_type(value: Any) -> str:
+def json_type(value: Any) -> str:
     """The JSON Schema type of a parsed JSON scalar."""
     if value is None:
         return "null"

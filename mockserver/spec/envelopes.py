@@ -11,14 +11,15 @@ get their constant, default, example or plainest value (Stripe's ``"object": "li
 from __future__ import annotations
 
 import copy
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from mockserver.spec.conform import conform
+from mockserver.spec.conform import conform, json_type
 from mockserver.spec.identity import normalized
 from mockserver.spec.pages import PageFacts, field_role, header_role
-from mockserver.spec.resolve import JsonSchema, schema_types
+from mockserver.spec.resolve import JsonSchema, admitted_types, schema_types
 
 _ITEM_WRAPPERS = frozenset({"data", "item", "result", "record", "object", "resource", "entity"})
 _LIST_WRAPPERS = frozenset({"data", "items", "results", "records", "list", "entries", "values", "elements"})
@@ -34,6 +35,23 @@ class Slot:
     role: str | None
     schema: JsonSchema
     required: bool = True
+
+    @functools.cached_property
+    def types(self) -> frozenset[str]:
+        """The JSON types the slot's schema admits (worked out once: a page fills its slots on every list)."""
+        return admitted_types(self.schema)
+
+    @functools.cached_property
+    def nullable(self) -> bool:
+        """Whether the slot may hold null."""
+        return _nullable(self.schema)
+
+    def page_value(self, page: PageFacts) -> Any:
+        """The slot's value for a page, in its schema's type (``conform`` only when the value's type is not one)."""
+        value = page.value(str(self.role), self.schema)
+        if value is None or not self.types or json_type(value) in self.types:
+            return value
+        return conform(value, self.schema)
 
 
 @dataclass(frozen=True)
@@ -122,10 +140,8 @@ class ListEnvelope:
             for slot in self.slots:
                 if slot.path[0] != top:
                     continue
-                value = (
-                    conform(page.value(slot.role, slot.schema), slot.schema) if slot.role else plain_value(slot.schema)
-                )
-                if value is None and not _nullable(slot.schema):
+                value = slot.page_value(page) if slot.role else plain_value(slot.schema)
+                if value is None and not slot.nullable:
                     if not slot.required:
                         continue
                     value = plain_value(slot.schema)
