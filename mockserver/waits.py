@@ -18,7 +18,7 @@ import os
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 
 _THREAD = threading.local()
 _SCHEDSTAT = "/proc/thread-self/schedstat"  # Linux: "<ns on a CPU> <ns waiting for one> <timeslices>"
@@ -26,32 +26,37 @@ _SCHEDSTAT = "/proc/thread-self/schedstat"  # Linux: "<ns on a CPU> <ns waiting 
 
 def queued_seconds() -> float:
     """This thread's total time spent queued for a lock so far (compare two readings)."""
-    return float(getattr(_THREAD, "queued", 0.0))
+    return _total("queued")
 
 
-@contextmanager
-def queueing() -> Iterator[None]:
+def queueing() -> AbstractContextManager[None]:
     """Around a wait for a lock someone else holds: its duration is added to this thread's queued time."""
-    began = time.perf_counter()
-    try:
-        yield
-    finally:
-        _THREAD.queued = queued_seconds() + time.perf_counter() - began
+    return _adding_to("queued")
 
 
 def elsewhere_seconds() -> float:
     """This thread's total time spent waiting for work it handed to another process so far."""
-    return float(getattr(_THREAD, "elsewhere", 0.0))
+    return _total("elsewhere")
+
+
+def working_elsewhere() -> AbstractContextManager[None]:
+    """Around a wait for work done by another process on this thread's behalf: it counts as this thread's cost."""
+    return _adding_to("elsewhere")
+
+
+def _total(kind: str) -> float:
+    """This thread's running total of one kind of wait."""
+    return float(getattr(_THREAD, kind, 0.0))
 
 
 @contextmanager
-def working_elsewhere() -> Iterator[None]:
-    """Around a wait for work done by another process on this thread's behalf: it counts as this thread's cost."""
+def _adding_to(kind: str) -> Iterator[None]:
+    """Add the wall time of the block to this thread's running total of ``kind``."""
     began = time.perf_counter()
     try:
         yield
     finally:
-        _THREAD.elsewhere = elsewhere_seconds() + time.perf_counter() - began
+        setattr(_THREAD, kind, _total(kind) + time.perf_counter() - began)
 
 
 def descheduled_seconds() -> float:
