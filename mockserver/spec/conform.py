@@ -32,13 +32,18 @@ def conform(value: Any, schema: Any) -> Any:
     if isinstance(value, list):
         items = schema.get("items")
         return [conform(item, items) for item in value] if isinstance(items, Mapping) else value
-    types = admitted_types(schema)
-    if not types or json_type(value) in types or (json_type(value) == "integer" and "number" in types):
+    return conform_scalar(value, admitted_types(schema))
+
+
+def conform_scalar(value: Any, types: frozenset[str]) -> Any:
+    """``conform`` for a scalar whose schema admits ``types`` (a caller that fills one field often knows them)."""
+    kind = _json_type(value)
+    if not types or kind in types or (kind == "integer" and "number" in types):
         return value
     return _converted(value, types)
 
 
-def json_type(value: Any) -> str:
+def _json_type(value: Any) -> str:
     """The JSON Schema type of a parsed JSON scalar."""
     if value is None:
         return "null"

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from mockserver.spec.conform import conform, json_type
+from mockserver.spec.conform import conform, conform_scalar
 from mockserver.spec.identity import normalized
 from mockserver.spec.pages import PageFacts, field_role, header_role
 from mockserver.spec.resolve import JsonSchema, admitted_types, schema_types
@@ -47,11 +47,8 @@ class Slot:
         return _nullable(self.schema)
 
     def page_value(self, page: PageFacts) -> Any:
-        """The slot's value for a page, in its schema's type (``conform`` only when the value's type is not one)."""
-        value = page.value(str(self.role), self.schema)
-        if value is None or not self.types or json_type(value) in self.types:
-            return value
-        return conform(value, self.schema)
+        """The slot's value for a page, in its schema's type (a page's values are scalars)."""
+        return conform_scalar(page.value(str(self.role), self.schema), self.types)
 
 
 @dataclass(frozen=True)
