@@ -78,11 +78,13 @@ def duel(args: argparse.Namespace, scenario: str, scratch: Path) -> None:
             command, env = mockserver_command(checkout, "--port", str(port), "--rate-limit", "1000000000", *flags)
             pids[label] = stack.enter_context(server(command, port, env)).pid
             ports[label] = port
-        drive_together(
-            ports, scenario, 1.0, args.connections, cores
-        )  # warm-up: caches, where each kind of request runs
+        drive_together(ports, scenario, 1.0, args.connections)  # warm-up: caches, where each kind of request runs
         cpu: dict[str, list[float]] = {label: [] for label in checkouts}
         for round_number in range(1, args.rounds + 1):
+            if args.pin:  # the cores swap each round: neither checkout keeps the one the system favours
+                cores = {"this": round_number % 2, "other": 1 - round_number % 2}
+                for label, pid in pids.items():
+                    pin_tree(pid, cores[label])
             before = {label: tree_cpu(pid) for label, pid in pids.items()}
             results = drive_together(ports, scenario, args.seconds, args.connections, cores)
             cells = []
