@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
+from werkzeug.datastructures import EnvironHeaders
 from werkzeug.exceptions import HTTPException
 from werkzeug.http import HTTP_STATUS_CODES
 from werkzeug.routing import Map, RequestRedirect, Rule
@@ -37,6 +38,30 @@ DROPPED_AFTER = "An injected fault dropped the connection after the request ran:
 def _header_name(key: str) -> str:
     """``HTTP_X_REQUEST_ID`` -> ``X-Request-Id``: the name a header is journaled under (few names recur)."""
     return key[5:].replace("_", "-").title()
+
+
+@functools.lru_cache(maxsize=1024)
+def _environ_key(name: str) -> str:
+    """``X-Request-Id`` -> ``HTTP_X_REQUEST_ID``: where a header's value sits in the environ (few names recur)."""
+    key = name.upper().replace("-", "_")
+    return key if key in ("CONTENT_TYPE", "CONTENT_LENGTH") else f"HTTP_{key}"
+
+
+class _EnvironHeaders(EnvironHeaders):
+    """Werkzeug's view of the environ's headers, whose ``get`` is one dictionary lookup (a request asks ~8 times)."""
+
+    def get(self, key: Any, default: Any = None, type: Any = None) -> Any:  # type: ignore[override]
+        if type is not None or not isinstance(key, str):
+            return super().get(key, default, type)
+        return self.environ.get(_environ_key(key), default)
+
+
+class OperationRequest(Request):
+    """The request a spec operation is answered from: Werkzeug's, with the quicker header lookups above."""
+
+    def __init__(self, environ: WSGIEnvironment, populate_request: bool = True, shallow: bool = False) -> None:
+        super().__init__(environ, populate_request, shallow)
+        self.headers = _EnvironHeaders(environ)
 
 
 def headers_of(environ: WSGIEnvironment) -> list[tuple[str, str]]:
@@ -101,7 +126,7 @@ class Gateway:
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         """Answer one request (and log it, and keep it in the journal)."""
         began = time.perf_counter()
-        request = Request(environ, populate_request=False)  # no environ <-> request cycle for the collector
+        request = OperationRequest(environ, populate_request=False)  # no environ <-> request cycle for the collector
         try:
             rule, path_args = self._router.match(request.path, request.method)
         except (HTTPException, RequestRedirect):  # not an operation: Flask answers in the API's shape
