@@ -195,11 +195,11 @@ class PageFacts:
     @functools.cached_property
     def _link_prefixes(self) -> tuple[str, str]:
         """(path-only, absolute) URL of this page up to the paging parameter's value, encoded once per page."""
-        return _link_prefixes(self.url, tuple((k, v) for k, v in self.query_pairs if k != self.param), self.param)
+        return _prefixes_for(self.url, tuple((k, v) for k, v in self.query_pairs if k != self.param), self.param)
 
 
 @functools.lru_cache(maxsize=256)
-def _link_prefixes(url: str, kept_pairs: tuple[tuple[str, str], ...], param: str | None) -> tuple[str, str]:
+def _prefixes_for(url: str, kept_pairs: tuple[tuple[str, str], ...], param: str | None) -> tuple[str, str]:
     """(path-only, absolute) link prefixes: the same few lists are asked for again and again (``limit=20``)."""
     query = urlencode(kept_pairs)
     name = quote_plus(param or "page")
