@@ -14,13 +14,12 @@ import time
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
-from werkzeug.datastructures import EnvironHeaders
 from werkzeug.exceptions import HTTPException
 from werkzeug.http import HTTP_STATUS_CODES
 from werkzeug.routing import Map, RequestRedirect, Rule
-from werkzeug.wrappers import Request
 
 from mockserver.accesslog import AccessEntry, AccessLog
+from mockserver.incoming import IncomingRequest, OperationRequest
 from mockserver.platform.journal import Journal
 from mockserver.routing import CONVERTERS
 from mockserver.rsgi import CAN_DROP, DROP_CONNECTION
@@ -40,30 +39,6 @@ def _header_name(key: str) -> str:
     return key[5:].replace("_", "-").title()
 
 
-@functools.lru_cache(maxsize=1024)
-def _environ_key(name: str) -> str:
-    """``X-Request-Id`` -> ``HTTP_X_REQUEST_ID``: where a header's value sits in the environ (few names recur)."""
-    key = name.upper().replace("-", "_")
-    return key if key in ("CONTENT_TYPE", "CONTENT_LENGTH") else f"HTTP_{key}"
-
-
-class _EnvironHeaders(EnvironHeaders):
-    """Werkzeug's view of the environ's headers, whose ``get`` is one dictionary lookup (a request asks ~8 times)."""
-
-    def get(self, key: Any, default: Any = None, type: Any = None) -> Any:  # type: ignore[override]
-        if type is not None or not isinstance(key, str):
-            return super().get(key, default, type)
-        return self.environ.get(_environ_key(key), default)
-
-
-class OperationRequest(Request):
-    """The request a spec operation is answered from: Werkzeug's, with the quicker header lookups above."""
-
-    def __init__(self, environ: WSGIEnvironment, populate_request: bool = True, shallow: bool = False) -> None:
-        super().__init__(environ, populate_request, shallow)
-        self.headers = _EnvironHeaders(environ)
-
-
 def headers_of(environ: WSGIEnvironment) -> list[tuple[str, str]]:
     """The request's headers straight from the environ (cheaper than Werkzeug's view, for the journal)."""
     pairs = [(_header_name(key), value) for key, value in environ.items() if key.startswith("HTTP_")]
@@ -74,7 +49,13 @@ def headers_of(environ: WSGIEnvironment) -> list[tuple[str, str]]:
 
 
 def _keep(
-    journal: Journal, request: Request, arrived: float, status: int, latency: float, request_id: str, **more: Any
+    journal: Journal,
+    request: IncomingRequest,
+    arrived: float,
+    status: int,
+    latency: float,
+    request_id: str,
+    **more: Any,
 ) -> None:
     """Put one served request in the journal: what every request has, and ``more`` an operation knows."""
     journal.served(
@@ -126,14 +107,13 @@ class Gateway:
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         """Answer one request (and log it, and keep it in the journal)."""
         began = time.perf_counter()
-        request = OperationRequest(environ, populate_request=False)  # no environ <-> request cycle for the collector
+        request = OperationRequest(environ, self._max_body_bytes)
         try:
             rule, path_args = self._router.match(request.path, request.method)
         except (HTTPException, RequestRedirect):  # not an operation: Flask answers in the API's shape
             return self._fall_back(request, environ, start_response, began)
         journal = self._keeping()
         arrived = self._now() if journal is not None else 0.0
-        request.max_content_length = self._max_body_bytes
         answer = self._view.answer(request, str(rule), dict(path_args))
         latency = (time.perf_counter() - began) * 1000
         error = answer.error
@@ -200,7 +180,7 @@ class Gateway:
         return broken()
 
     def _fall_back(
-        self, request: Request, environ: WSGIEnvironment, start_response: StartResponse, began: float
+        self, request: IncomingRequest, environ: WSGIEnvironment, start_response: StartResponse, began: float
     ) -> Iterable[bytes]:
         """Let Flask answer, noting its status and request id for the log and the journal."""
         log = self._log

@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from werkzeug.exceptions import RequestEntityTooLarge
-from werkzeug.wrappers import Request
 
 from mockserver.behaviours.context import Call, Reply
 from mockserver.behaviours.engine import Engine
@@ -28,6 +27,7 @@ from mockserver.errors import (
     Unauthorized,
     ValidationFailed,
 )
+from mockserver.incoming import IncomingRequest
 from mockserver.jsonio import dumps, loads
 from mockserver.platform.auth import Credential, KeyRing
 from mockserver.platform.control_state import ControlState
@@ -154,12 +154,12 @@ def detached(error: ApiError) -> ApiError:
     return error
 
 
-def cookies_of(request: Request) -> Mapping[str, str]:
+def cookies_of(request: IncomingRequest) -> Mapping[str, str]:
     """The request's cookies, parsed only when it sent any (Werkzeug's parse walks every header each time)."""
     return request.cookies if "HTTP_COOKIE" in request.environ else {}
 
 
-def read_body(request: Request) -> bytes:
+def read_body(request: IncomingRequest) -> bytes:
     """The request body, or 413 past the size limit, whether its length is declared or it comes chunked.
 
     Werkzeug stops reading a chunked body at the limit without saying so, which would hand a
@@ -218,7 +218,7 @@ class Answer:
 class Exchange:
     """One request in flight: the Werkzeug request, its id, and the rate-limit budget it spent."""
 
-    request: Request
+    request: IncomingRequest
     request_id: str
     budget: Budget | None = field(default=None)
     key_name: str | None = None
@@ -268,7 +268,7 @@ class OperationView:
         """The base URL the client called when its Host names this sandbox another way, else the configured one."""
         return self.base_urls_by_host.get((host or "").lower(), self.base_url)
 
-    def answer(self, request: Request, rule: str, path_args: dict[str, str]) -> Answer:
+    def answer(self, request: IncomingRequest, rule: str, path_args: dict[str, str]) -> Answer:
         """Answer a request routed to a spec rule (a failure inside becomes a logged 500 in the error shape)."""
         exchange = Exchange(request, request_id_from(request.headers.get("X-Request-Id")))
         try:
@@ -368,7 +368,7 @@ class OperationView:
         exchange.drop = decision.drop == "before"
         return decision.drop == "after"
 
-    def _authenticate(self, operation: Operation, request: Request) -> Credential | None:
+    def _authenticate(self, operation: Operation, request: IncomingRequest) -> Credential | None:
         """The caller's credential; failed attempts are counted per address and refused with 429 past the limit."""
         failures = f"authfail:{request.remote_addr}"
         if operation.security:
