@@ -9,6 +9,7 @@ PDF, a big filter), runs in the pool, so it never holds up the others.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -31,8 +32,9 @@ _KINDS_KEPT = 4096
 _ID_LIKE = re.compile(r"\d|^[^/]{25,}$")
 
 
+@functools.lru_cache(maxsize=_KINDS_KEPT)
 def kind_of(method: str, path: str, query_string: str) -> str:
-    """``GET /api/v1/invoices/* ?limit,sort``: requests that cost alike share a kind."""
+    """``GET /api/v1/invoices/* ?limit,sort``: requests that cost alike share a kind (a path seen lately: a lookup)."""
     segments = "/".join("*" if _ID_LIKE.search(segment) else segment for segment in path.split("/"))
     names = sorted({pair.partition("=")[0] for pair in query_string.split("&") if pair})
     return f"{method} {segments} ?{','.join(names)}"

@@ -107,14 +107,14 @@ class WsgiOverRsgi:
         """Answer one HTTP request."""
         if scope.proto != "http":
             return  # websockets: nothing here speaks them, and an unaccepted socket is refused
-        limit = self._body_limit(scope.path, scope.headers)
-        body, timed_out = await self._read_body(scope.headers, protocol, limit)
+        path, headers = scope.path, scope.headers  # each read of a scope's field makes a new object
+        body, timed_out = await self._read_body(headers, protocol, self._body_limit(path, headers))
         environ = wsgi_environ(scope, body)
         environ[CAN_DROP] = True
         if timed_out:
             environ[BODY_TIMED_OUT] = self._body_timeout
-        kind = kind_of(scope.method, scope.path, scope.query_string)
-        on_loop = self._runs_inline(kind, scope.path, environ)
+        kind = kind_of(scope.method, path, scope.query_string)
+        on_loop = self._runs_inline(kind, path, environ)
         if on_loop:
             (status, headers, payload), seconds = timed_call_wsgi(self._app, environ, on_loop=True)
         else:
