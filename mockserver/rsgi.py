@@ -107,8 +107,8 @@ class WsgiOverRsgi:
         """Answer one HTTP request."""
         if scope.proto != "http":
             return  # websockets: nothing here speaks them, and an unaccepted socket is refused
-        path, headers = scope.path, scope.headers  # each read of a scope's field makes a new object
-        body, timed_out = await self._read_body(headers, protocol, self._body_limit(path, headers))
+        path, sent_headers = scope.path, scope.headers  # each read of a scope's field makes a new object
+        body, timed_out = await self._read_body(sent_headers, protocol, self._body_limit(path, sent_headers))
         environ = wsgi_environ(scope, body)
         environ[CAN_DROP] = True
         if timed_out:

@@ -24,30 +24,40 @@ class _ForkGate:
 
     def _reset(self) -> None:
         """A fresh gate (the child of a fork starts with one: its parent's other threads are not in it)."""
-        self._condition = threading.Condition(threading.Lock())
+        self._lock = threading.Lock()
+        self._condition = threading.Condition(self._lock)
         self._inside = 0
         self._forking = False
         self._mine = threading.local()
 
-    @contextmanager
-    def inside(self) -> Iterator[None]:
-        """Held while this thread uses SQLite; waits while a fork is under way, unless this thread is inside already.
+    def enter(self) -> None:
+        """From now this thread uses SQLite; waits while a fork is under way, unless this thread is inside already.
 
         The fork waits for a thread inside to leave, so that thread must be able to go on (a nested use).
         """
         mine = getattr(self._mine, "count", 0)
-        with self._condition:
+        with self._lock:
             while self._forking and mine == 0:
                 self._condition.wait()
             self._inside += 1
         self._mine.count = mine + 1
+
+    def leave(self) -> None:
+        """This thread's use (one ``enter``) is over; a fork waiting for it is told."""
+        self._mine.count -= 1
+        with self._lock:
+            self._inside -= 1
+            if self._forking:  # only a fork waits for users to leave (it set this under the lock first)
+                self._condition.notify_all()
+
+    @contextmanager
+    def inside(self) -> Iterator[None]:
+        """Held while this thread uses SQLite (``enter`` and ``leave`` around the block)."""
+        self.enter()
         try:
             yield
         finally:
-            self._mine.count -= 1
-            with self._condition:
-                self._inside -= 1
-                self._condition.notify_all()
+            self.leave()
 
     def before_fork(self) -> None:
         """Bar new users, then wait until only this thread's own are left."""
@@ -70,3 +80,13 @@ os.register_at_fork(before=_GATE.before_fork, after_in_parent=_GATE.after_fork_i
 def inside_sqlite() -> AbstractContextManager[None]:
     """Hold while using SQLite (a checked-out connection, an upkeep round): a fork waits for it."""
     return _GATE.inside()
+
+
+def enter_sqlite() -> None:
+    """``inside_sqlite`` begun, for a caller that cannot use a ``with`` block: ``leave_sqlite`` must follow."""
+    _GATE.enter()
+
+
+def leave_sqlite() -> None:
+    """End what ``enter_sqlite`` began."""
+    _GATE.leave()

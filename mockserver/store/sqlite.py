@@ -35,7 +35,7 @@ from mockserver.store.backlog import (
 )
 from mockserver.store.base import StoreError, Tenant
 from mockserver.store.ephemera import SqlEphemera
-from mockserver.store.forking import inside_sqlite
+from mockserver.store.forking import enter_sqlite, inside_sqlite, leave_sqlite
 from mockserver.store.groupcommit import GroupCommit
 from mockserver.store.layout import FieldKind, TablePlan, identifier
 from mockserver.store.signals import open_signals
@@ -255,6 +255,45 @@ class _BeginsAtFirstStatement:
         return self._execute(sql, parameters)
 
 
+class _CheckedOut:
+    """``SqliteStore._checked_out``: a class, not a generator, as every read of every request passes through it."""
+
+    __slots__ = ("_changes", "_connection", "_store")
+
+    def __init__(self, store: SqliteStore) -> None:
+        self._store = store
+        self._connection: sqlite3.Connection | None = None  # None: this thread held one already (a nested use)
+        self._changes = 0
+
+    def __enter__(self) -> sqlite3.Connection:
+        store = self._store
+        held: sqlite3.Connection | None = getattr(store._local, "connection", None)
+        if held is not None:
+            return held
+        enter_sqlite()
+        try:
+            connection = store._take()
+        except BaseException:
+            leave_sqlite()
+            raise
+        store._local.connection = self._connection = connection
+        self._changes = connection.total_changes
+        return connection
+
+    def __exit__(self, *exc_info: object) -> None:
+        connection = self._connection
+        if connection is None:
+            return
+        store = self._store
+        try:
+            store._local.connection = None
+            if connection.total_changes != self._changes:
+                store._committed()
+            store._give_back(connection)
+        finally:
+            leave_sqlite()
+
+
 class SqliteStore(SqlState):
     """State in SQLite: a private temporary database by default, or a file that outlives the process."""
 
@@ -333,7 +372,8 @@ class SqliteStore(SqlState):
         """Return a connection to the pool (closed instead when the pool is full or the store closed)."""
         with self._lock:
             self._out -= 1
-            self._returned.notify_all()
+            if self._closed:  # only ``close`` waits for connections to come back
+                self._returned.notify_all()
             if connection is not None and not self._closed and len(self._idle) < _POOL_IDLE:
                 self._idle.append(connection)
                 connection = None
@@ -345,24 +385,9 @@ class SqliteStore(SqlState):
         if self._upkeep is not None:
             self._upkeep.wake()
 
-    @contextmanager
-    def _checked_out(self) -> Iterator[sqlite3.Connection]:
+    def _checked_out(self) -> _CheckedOut:
         """A pooled connection for this thread (the same one again if this thread already holds one)."""
-        held: sqlite3.Connection | None = getattr(self._local, "connection", None)
-        if held is not None:
-            yield held
-            return
-        with inside_sqlite():
-            connection = self._take()
-            self._local.connection = connection
-            changes = connection.total_changes
-            try:
-                yield connection
-            finally:
-                self._local.connection = None
-                if connection.total_changes != changes:
-                    self._committed()
-                self._give_back(connection)
+        return _CheckedOut(self)
 
     @contextmanager
     def _transaction(self, *, write: bool) -> Iterator[sqlite3.Connection]:
@@ -404,8 +429,8 @@ class SqliteStore(SqlState):
         they queue for, so the request's Python before it (building the record) runs beside theirs.
         """
         if not write:
-            with self._statements() as run:
-                yield SqliteTenant(company_id, run, self.dialect, self.plan, self._bulk_load())
+            with self._checked_out() as connection:
+                yield SqliteTenant(company_id, connection.execute, self.dialect, self.plan, self._bulk_load())
             return
         if lazy:
             with ExitStack() as stack:
