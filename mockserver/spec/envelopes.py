@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import copy
 import functools
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from mockserver.spec.conform import conform, conform_scalar
 from mockserver.spec.identity import normalized
-from mockserver.spec.pages import PageFacts, field_role, header_role
+from mockserver.spec.pages import PageFacts, field_role, header_role, value_reader
 from mockserver.spec.resolve import JsonSchema, admitted_types, schema_types
 
 _ITEM_WRAPPERS = frozenset({"data", "item", "result", "record", "object", "resource", "entity"})
@@ -46,9 +46,14 @@ class Slot:
         """Whether the slot may hold null."""
         return _nullable(self.schema)
 
+    @functools.cached_property
+    def reader(self) -> Callable[[PageFacts], Any]:
+        """What reads the slot's role from a page (chosen once: a list fills its slots on every page)."""
+        return value_reader(str(self.role), self.schema)
+
     def page_value(self, page: PageFacts) -> Any:
         """The slot's value for a page, in its schema's type (a page's values are scalars)."""
-        return conform_scalar(page.value(str(self.role), self.schema), self.types)
+        return conform_scalar(self.reader(page), self.types)
 
 
 @dataclass(frozen=True)
@@ -112,6 +117,13 @@ class ListEnvelope:
     headers: tuple[tuple[str, str], ...] = ()
     order: tuple[str, ...] = ()
 
+    @functools.cached_property
+    def _slots_by_top(self) -> tuple[tuple[str | None, tuple[Slot, ...]], ...]:
+        """Each top-level body field in order, with the slots under it (grouped once, not on every page)."""
+        return tuple(
+            (top, tuple(slot for slot in self.slots if slot.path[0] == top)) for top in self.order or (self.items,)
+        )
+
     @property
     def pages(self) -> bool:
         """Whether the response tells where the page is (so a list is worth paginating)."""
@@ -130,13 +142,11 @@ class ListEnvelope:
         if self.items is None:
             return shown, headers
         body: dict[str, Any] = {}
-        for top in self.order or (self.items,):
+        for top, slots in self._slots_by_top:
             if top == self.items:
                 body[top] = shown
                 continue
-            for slot in self.slots:
-                if slot.path[0] != top:
-                    continue
+            for slot in slots:
                 value = slot.page_value(page) if slot.role else plain_value(slot.schema)
                 if value is None and not slot.nullable:
                     if not slot.required:

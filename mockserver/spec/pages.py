@@ -132,11 +132,7 @@ class PageFacts:
 
     def value(self, role: str, schema: JsonSchema) -> Any:
         """The value of one page field's role (None: not applicable here), worked out for that role alone."""
-        number = _NUMBER_VALUES.get(role)
-        if number is not None:
-            return number(self)
-        link = _LINK_VALUES.get(role)
-        return None if link is None else link(self, schema.get("format") in ("uri", "url", "iri"))
+        return value_reader(role, schema)(self)
 
     def link_header(self) -> str:
         """An RFC 8288 ``Link`` header with the neighbouring pages."""
@@ -229,3 +225,15 @@ _LINK_VALUES: dict[str, Callable[[PageFacts, bool], str | None]] = {
     "prev_link": lambda f, absolute: f._link(f._prev_token(), absolute) if f._prev_token() is not None else None,
     "self_link": lambda f, absolute: f._link(None, absolute, keep=True),
 }
+
+
+def value_reader(role: str, schema: JsonSchema) -> Callable[[PageFacts], Any]:
+    """What reads one page field's role from a page (None: not applicable), chosen once for a field, not per page."""
+    number = _NUMBER_VALUES.get(role)
+    if number is not None:
+        return number
+    link = _LINK_VALUES.get(role)
+    if link is None:
+        return lambda facts: None
+    absolute = schema.get("format") in ("uri", "url", "iri")
+    return lambda facts: link(facts, absolute)
