@@ -228,7 +228,7 @@ _LINK_VALUES: dict[str, Callable[[PageFacts, bool], str | None]] = {
 
 
 def value_reader(role: str, schema: JsonSchema) -> Callable[[PageFacts], Any]:
-    """What reads one page field's role from a page (None: not applicable), chosen once for a field, not per page."""
+    """What reads one page field's role from a page (None where it does not apply), chosen once a field."""
     number = _NUMBER_VALUES.get(role)
     if number is not None:
         return number
