@@ -53,7 +53,6 @@ EXPOSED_HEADERS = (
 )
 ALLOWED_HEADERS = "Authorization, Content-Type, Accept, Idempotency-Key, X-Request-Id, Prefer"
 _READ_SIZE = 64 * 1024
-_PREFER_KEY = "HTTP_" + PREFER.upper().replace("-", "_")
 _CORS = {
     "Access-Control-Allow-Origin": "*",
     "Access-Control-Expose-Headers": EXPOSED_HEADERS,
@@ -325,7 +324,7 @@ class OperationView:
         params = validator.parameters(path_args, request.args.to_dict(flat=False), request.headers, cookies_of(request))
         raw = exchange.raw = read_body(request)
         exchange.drop = drop_after
-        sent_preferences = request.environ.get(_PREFER_KEY)  # one value: a server joins repeated headers with commas
+        sent_preferences = request.headers.get(PREFER)  # one value: a server joins repeated headers with commas
         preferences = read_preferences([sent_preferences] if sent_preferences else ())
         if preferences.asked:  # answered from the spec: no behaviour, no transaction, no idempotency record
             validator.body(request.content_type, raw)
