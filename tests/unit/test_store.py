@@ -1185,3 +1185,23 @@ def test_a_thread_inside_sqlite_goes_deeper_while_a_fork_waits_for_it_to_leave()
     assert not forker.is_alive()
     gate.after_fork_in_parent()
     thread.join(10)
+
+
+def test_a_new_user_waits_while_a_fork_is_under_way_and_enters_once_it_is_done() -> None:
+    """Between a fork's start and its end no thread starts using SQLite; the end lets the waiting ones in."""
+    gate = forking._ForkGate()
+    gate.before_fork()  # nobody inside: the fork may go on at once
+    entered = threading.Event()
+
+    def newcomer() -> None:
+        gate.enter()
+        entered.set()
+        gate.leave()
+
+    thread = threading.Thread(target=newcomer, daemon=True)
+    thread.start()
+    assert not entered.wait(0.2), "a thread began using SQLite while a fork was under way"
+    gate.after_fork_in_parent()
+    assert entered.wait(10), "the fork ended but the waiting thread was never let in"
+    thread.join(10)
+    assert gate._inside == 0
