@@ -22,7 +22,7 @@ from mockserver.accesslog import AccessEntry, AccessLog
 from mockserver.incoming import IncomingRequest, OperationRequest
 from mockserver.platform.journal import Journal
 from mockserver.routing import CONVERTERS
-from mockserver.rsgi import CAN_DROP, DROP_CONNECTION
+from mockserver.rsgi import CAN_DROP, DROP_CONNECTION, SENT_HEADERS
 from mockserver.views import CONTROL_REFRESHED, Answer, OperationView
 
 if TYPE_CHECKING:
@@ -40,7 +40,10 @@ def _header_name(key: str) -> str:
 
 
 def headers_of(environ: WSGIEnvironment) -> list[tuple[str, str]]:
-    """The request's headers straight from the environ (cheaper than Werkzeug's view, for the journal)."""
+    """The request's headers for the journal: as the RSGI front noted them, else read from the environ."""
+    sent: list[tuple[str, str]] | None = environ.get(SENT_HEADERS)
+    if sent is not None:
+        return sent
     pairs = [(_header_name(key), value) for key, value in environ.items() if key.startswith("HTTP_")]
     for key in ("CONTENT_TYPE", "CONTENT_LENGTH"):
         if environ.get(key):

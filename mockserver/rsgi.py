@@ -9,6 +9,7 @@ the event loop itself when its kind has proved quick, else in a thread (``mockse
 from __future__ import annotations
 
 import asyncio
+import functools
 import io
 import sys
 import time
@@ -25,6 +26,8 @@ BODY_TIMED_OUT = "mockserver.body_timed_out"
 # Set by this front end: the app may ask for the connection to be dropped, by setting DROP_CONNECTION.
 CAN_DROP = "mockserver.can_drop"
 DROP_CONNECTION = "mockserver.drop_connection"
+# The request's headers as sent, each (name as the journal shows it, value), in order: no scan of the environ.
+SENT_HEADERS = "mockserver.sent_headers"
 _DROP_ANNOUNCED = 64  # the length a dropped answer announces; one byte of it is sent before the connection closes
 
 StartResponse = Callable[..., Callable[[bytes], object]]
@@ -202,12 +205,22 @@ def wsgi_environ(scope: _Scope, body: bytes) -> dict[str, Any]:
         "wsgi.multiprocess": True,
         "wsgi.run_once": False,
     }
+    sent: list[tuple[str, str]] = []
     for name, value in scope.headers.items():
-        key = name.upper().replace("-", "_")
-        if key not in ("CONTENT_TYPE", "CONTENT_LENGTH"):
-            key = "HTTP_" + key
+        key, shown = _header_keys(name)
         environ[key] = f"{environ[key]}, {value}" if key in environ else value
+        sent.append((shown, value))
+    environ[SENT_HEADERS] = sent
     return environ
+
+
+@functools.lru_cache(maxsize=1024)
+def _header_keys(name: str) -> tuple[str, str]:
+    """``x-request-id`` -> (``HTTP_X_REQUEST_ID``, ``X-Request-Id``): its environ key, and its name as shown."""
+    key = name.upper().replace("-", "_")
+    if key not in ("CONTENT_TYPE", "CONTENT_LENGTH"):
+        key = "HTTP_" + key
+    return key, name.replace("_", "-").title()
 
 
 def call_wsgi(app: WsgiApp, environ: dict[str, Any]) -> Reply:

@@ -8,7 +8,9 @@ from typing import Any
 
 from werkzeug.wrappers import Request, Response
 
-from mockserver.rsgi import WsgiOverRsgi, call_wsgi, wsgi_environ
+from mockserver.gateway import headers_of
+from mockserver.platform.journal_entry import redact
+from mockserver.rsgi import SENT_HEADERS, WsgiOverRsgi, call_wsgi, wsgi_environ
 
 
 @dataclass
@@ -58,6 +60,31 @@ def test_the_environ_reads_back_as_the_request_that_was_sent() -> None:
     assert request.content_length == 2
     assert request.headers["X-Tag"] == "a, b"
     assert request.get_data() == b"{}"
+
+
+def test_the_headers_noted_for_the_journal_read_as_the_environ_says_them() -> None:
+    """The journal takes the headers the front noted as sent; they read as a scan of the environ would."""
+    pairs = [("content-type", "application/json"), ("x-request-id", "r1"), ("x-tag", "a"), ("x_under", "u")]
+    environ = wsgi_environ(_Scope(path="/", pairs=[*pairs, ("x-tag", "b")]), b"")
+    noted = headers_of(environ)
+    assert noted == [
+        ("Content-Type", "application/json"),
+        ("X-Request-Id", "r1"),
+        ("X-Tag", "a"),
+        ("X-Under", "u"),
+        ("X-Tag", "b"),
+    ]
+    scanned = headers_of({key: value for key, value in environ.items() if key != SENT_HEADERS})
+    assert (
+        redact(noted)
+        == redact(scanned)
+        == {
+            "Content-Type": "application/json",
+            "X-Request-Id": "r1",
+            "X-Tag": "a, b",
+            "X-Under": "u",
+        }
+    )
 
 
 def test_the_apps_status_headers_and_whole_body_come_back() -> None:
