@@ -7,9 +7,9 @@ context, so the gateway can serve spec operations without Flask's per-request ma
 from __future__ import annotations
 
 import logging
+import os
 import re
 import time
-import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -64,7 +64,16 @@ def request_id_from(sent: str | None) -> str:
     """The client's X-Request-Id when it is a sane token, else a fresh UUID."""
     if sent and _SANE_REQUEST_ID.fullmatch(sent):
         return sent
-    return str(uuid.uuid4())
+    return fresh_uuid4()
+
+
+def fresh_uuid4() -> str:
+    """A random (version 4) UUID in its usual text form, without building a ``uuid.UUID`` (a request makes one)."""
+    raw = bytearray(os.urandom(16))
+    raw[6] = raw[6] & 0x0F | 0x40  # version 4
+    raw[8] = raw[8] & 0x3F | 0x80  # the RFC 4122 variant
+    text = raw.hex()
+    return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
 
 
 def standard_headers(request_id: str, budget: Budget, extra: dict[str, str] | None = None) -> dict[str, str]:

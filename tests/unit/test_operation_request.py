@@ -1,7 +1,8 @@
-"""The operation request reads every value an operation needs exactly as Werkzeug's own request does."""
+"""The operation request reads every value an operation needs exactly as Werkzeug's own request does, and has an id."""
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 import pytest
@@ -10,6 +11,7 @@ from werkzeug.test import EnvironBuilder
 from werkzeug.wrappers import Request
 
 from mockserver.incoming import OperationRequest
+from mockserver.views import request_id_from
 
 
 def _environ(**options: Any) -> dict[str, Any]:
@@ -88,3 +90,14 @@ def test_a_body_is_read_whole_within_its_limit_and_refused_past_it() -> None:
     assert OperationRequest(_environ(method="POST", path="/", data=body), max_content_length=1000).get_data() == body
     with pytest.raises(RequestEntityTooLarge):
         OperationRequest(_environ(method="POST", path="/", data=body), max_content_length=50).get_data()
+
+
+def test_a_request_without_a_sane_id_gets_a_fresh_version_4_uuid() -> None:
+    made = {request_id_from(sent) for sent in (None, "", "bad id with spaces", "x" * 500) for _ in range(50)}
+    assert len(made) == 200
+    for text in made:
+        parsed = uuid.UUID(text)
+        assert str(parsed) == text
+        assert parsed.version == 4
+        assert parsed.variant == uuid.RFC_4122
+    assert request_id_from("req-123") == "req-123"
