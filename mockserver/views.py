@@ -1,7 +1,8 @@
 """The one generic view: auth, rate limit, validation, behaviour, strict response check, headers.
 
-It works on a Werkzeug request and answers plain values (status, headers, bytes): no framework
-context, so the gateway can serve spec operations without Flask's per-request machinery.
+It works on a request as Werkzeug reads one (``incoming.IncomingRequest``) and answers plain values
+(status, headers, bytes): no framework context, so the gateway can serve spec operations without
+Flask's per-request machinery.
 """
 
 from __future__ import annotations
@@ -224,7 +225,7 @@ class Answer:
 
 @dataclass
 class Exchange:
-    """One request in flight: the Werkzeug request, its id, and the rate-limit budget it spent."""
+    """One request in flight: the request, its id, and the rate-limit budget it spent."""
 
     request: IncomingRequest
     request_id: str
