@@ -11,7 +11,6 @@ routes an operation.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import parse_qsl
@@ -19,6 +18,8 @@ from urllib.parse import parse_qsl
 from werkzeug.datastructures import EnvironHeaders, ImmutableMultiDict, MultiDict
 from werkzeug.sansio.utils import get_content_length
 from werkzeug.wrappers import Request
+
+from mockserver.rsgi import environ_key
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import WSGIEnvironment
@@ -59,13 +60,6 @@ class IncomingRequest(Protocol):
 
     def get_data(self, cache: bool = ...) -> bytes:
         """The whole body, within ``max_content_length``."""
-
-
-@functools.lru_cache(maxsize=1024)
-def environ_key(name: str) -> str:
-    """``X-Request-Id`` -> ``HTTP_X_REQUEST_ID``: where a header's value sits in the environ (few names recur)."""
-    key = name.upper().replace("-", "_")
-    return key if key in ("CONTENT_TYPE", "CONTENT_LENGTH") else f"HTTP_{key}"
 
 
 class LookupHeaders(EnvironHeaders):

@@ -215,12 +215,16 @@ def wsgi_environ(scope: _Scope, body: bytes) -> dict[str, Any]:
 
 
 @functools.lru_cache(maxsize=1024)
+def environ_key(name: str) -> str:
+    """``X-Request-Id`` -> ``HTTP_X_REQUEST_ID``: where a header's value sits in the environ (few names recur)."""
+    key = name.upper().replace("-", "_")
+    return key if key in ("CONTENT_TYPE", "CONTENT_LENGTH") else f"HTTP_{key}"
+
+
+@functools.lru_cache(maxsize=1024)
 def _header_keys(name: str) -> tuple[str, str]:
     """``x-request-id`` -> (``HTTP_X_REQUEST_ID``, ``X-Request-Id``): its environ key, and its name as shown."""
-    key = name.upper().replace("-", "_")
-    if key not in ("CONTENT_TYPE", "CONTENT_LENGTH"):
-        key = "HTTP_" + key
-    return key, name.replace("_", "-").title()
+    return environ_key(name), name.replace("_", "-").title()
 
 
 def call_wsgi(app: WsgiApp, environ: dict[str, Any]) -> Reply:
