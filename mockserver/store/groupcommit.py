@@ -12,7 +12,11 @@ and see only what is committed.
 
 Processes sharing a file queue for the write lock on a lock file beside it (``flock``): the kernel
 wakes the next one the moment the lock is free, where SQLite's busy handler polls, sleeping 1 to
-100 ms between tries (with two workers, most of a create's time was that sleep).
+100 ms between tries (with two workers, most of a create's time was that sleep). A writer that finds
+the lock held first tries again for a moment without sleeping, as adaptive mutexes do, when the
+process may use more than one CPU: another process's transaction is usually over within it, and
+going to sleep and being woken again cost the two workers more CPU than the tries (creates with two
+workers on two cores: idle CPU 13-18% -> 6-9%, 2,160-2,390 -> 2,470-2,545 creates/s).
 """
 
 from __future__ import annotations
@@ -33,6 +37,8 @@ from mockserver.waits import queueing
 
 GROUP_MOST = 32  # writers that may share one commit
 GROUP_SECONDS = 0.005  # a group open this long commits rather than let another writer in
+# How long a writer tries the file's write lock again before it sleeps on it (one CPU: it sleeps at once).
+SPIN_SECONDS = 0.0003
 
 
 @dataclass
@@ -64,6 +70,7 @@ class GroupCommit:
         self._committed = committed  # told after a commit that changed something
         self._lock_path = lock_path  # None: one process only (a temporary database)
         self._lock_file: tuple[int, int] | None = None  # (pid, descriptor): a forked child opens its own
+        self._spin_seconds = 0.0  # set with the lock file: SPIN_SECONDS where this process may use several CPUs
         self._turn = threading.Lock()
         self._count = threading.Lock()
         self._waiting = 0
@@ -194,8 +201,23 @@ class GroupCommit:
                 self._lock_path = None
                 return
             self._lock_file = (os.getpid(), descriptor)
+            self._spin_seconds = SPIN_SECONDS if _usable_cpus() > 1 else 0.0
+        descriptor = self._lock_file[1]
         with queueing():
-            fcntl.flock(self._lock_file[1], fcntl.LOCK_EX)
+            if not self._tried_for(descriptor, self._spin_seconds):
+                fcntl.flock(descriptor, fcntl.LOCK_EX)
+
+    @staticmethod
+    def _tried_for(descriptor: int, seconds: float) -> bool:
+        """Whether the lock was taken by trying it, without sleeping, for up to ``seconds`` (at least once)."""
+        deadline = time.perf_counter() + seconds
+        while True:
+            try:
+                fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return True
+            except BlockingIOError:
+                if time.perf_counter() >= deadline:
+                    return False
 
     def _unlock_across_processes(self) -> None:
         if self._lock_file is not None and self._lock_file[0] == os.getpid():
@@ -206,3 +228,11 @@ class GroupCommit:
         if self._lock_file is not None and self._lock_file[0] == os.getpid():
             os.close(self._lock_file[1])
         self._lock_file = None
+
+
+def _usable_cpus() -> int:
+    """The CPUs this process may run on (where the system says; else the machine's)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1

@@ -6,6 +6,7 @@ Each test runs on SQLite (temporary and file) and on PostgreSQL when one is conf
 
 from __future__ import annotations
 
+import fcntl
 import gc
 import json
 import multiprocessing
@@ -1124,6 +1125,34 @@ def test_writers_waiting_for_the_turn_share_one_commit_and_one_that_fails_leaves
     assert seen == {1: True, 2: True, 3: False, 4: True}
     assert commits == [3]  # one commit for the four writers; the one that failed is not a member
     assert Path(f"{path}-lock").exists()  # where other processes queue for the write lock
+    store.close()
+
+
+def test_a_writer_that_finds_the_files_write_lock_held_tries_then_sleeps_until_it_is_free(
+    tmp_path: Path, index: SpecIndex, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another process's transaction holds the lock file (here: a second open of it): the writer waits, then writes."""
+    monkeypatch.setattr(groupcommit, "_usable_cpus", lambda: 2)  # the writer tries without sleeping first
+    path = tmp_path / "held.db"
+    store = SqliteStore(plan_tables(index), path, api="Invoicing API")
+    other = os.open(f"{path}-lock", os.O_RDONLY | os.O_CREAT, 0o644)  # flock: another open file is another holder
+    fcntl.flock(other, fcntl.LOCK_EX)
+    written = threading.Event()
+
+    def write() -> None:
+        with store.tenant(1) as tenant:
+            tenant.put("customers", 1, {"id": 1, "name": "Waited"})
+        written.set()
+
+    writer = threading.Thread(target=write)
+    writer.start()
+    assert not written.wait(20 * groupcommit.SPIN_SECONDS)  # past its tries it sleeps on the lock, still held
+    fcntl.flock(other, fcntl.LOCK_UN)
+    assert written.wait(10)  # woken as the lock is released
+    writer.join(10)
+    os.close(other)
+    with store.tenant(1, write=False) as tenant:
+        assert tenant.get("customers", 1) is not None
     store.close()
 
 
