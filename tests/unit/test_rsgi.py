@@ -111,6 +111,9 @@ class _Protocol:
 
         return chunks()
 
+    async def __call__(self) -> bytes:  # the whole body at once (Granian reads up to the announced length)
+        return b"".join(self.chunks)
+
     def response_bytes(self, status: int, headers: list[tuple[str, str]], body: bytes) -> None:
         self.answer = (status, headers, body)
 
