@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from fpdf import FPDF
 from fpdf.fonts import FontFace
 
+from domains.invoicing.printed import Party, Sheet
 from domains.invoicing.typefaces import BODY, Typefaces
 
 INK = (33, 37, 41)
@@ -18,41 +17,6 @@ COLUMNS = (80, 18, 30, 14, 32)  # description, quantity, unit price, tax, amount
 PADDING = 1.5  # mm left and right in a table cell
 LINE_HEIGHT = 5.0
 ROW_LINES = 24  # a longer description goes on over more rows: a table row must fit on one page
-
-
-@dataclass(frozen=True)
-class Party:
-    """A company or customer as printed: its name and the lines under it (address, e-mail, phone)."""
-
-    name: str
-    lines: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class Line:
-    """One line item as printed."""
-
-    name: str
-    description: str
-    quantity: str
-    unit_price: str
-    tax: str
-    amount: str
-
-
-@dataclass(frozen=True)
-class Sheet:
-    """Everything a customer's copy shows, as text: no status, nothing internal."""
-
-    title: str
-    number: str
-    issuer: Party
-    recipient: Party
-    facts: tuple[tuple[str, str], ...]
-    lines: tuple[Line, ...]
-    totals: tuple[tuple[str, str], ...]
-    notes: str = ""
-    recipient_label: str = "Bill to"
 
 
 class _Page(FPDF):

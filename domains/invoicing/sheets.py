@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from domains.invoicing.formatting import Formats, document_locale, minor_units
-from domains.invoicing.layout import Line, Party, Sheet
+from domains.invoicing.printed import Line, Party, Sheet
 
 _FACTS = {
     "invoice": (("Invoice number", "invoice_number"), ("Invoice date", "invoice_date"), ("Due date", "due_date")),
