@@ -6,6 +6,7 @@ import logging
 import sys
 import threading
 from collections.abc import Collection, Iterable
+from pathlib import Path
 from typing import Any
 
 import yaml
@@ -39,11 +40,12 @@ from mockserver.platform.webhooks import webhook_dispatcher
 from mockserver.routing import CONVERTERS, operation_routes
 from mockserver.settings import Settings
 from mockserver.spec import SpecIndex, load_spec
+from mockserver.spec.loader import clean_digest
 from mockserver.spec.resolve import JsonSchema
 from mockserver.spec.security import SecurityScheme, url_path
 from mockserver.state.clock import Clock, ClockSetting
 from mockserver.state.fixtures import load_fixtures, with_reference
-from mockserver.store import is_postgres, open_store
+from mockserver.store import Store, is_postgres, open_store
 from mockserver.store.ephemera import MemoryEphemera
 from mockserver.validation import OperationValidator, SchemaCompiler
 from mockserver.views import (
@@ -56,6 +58,9 @@ from mockserver.views import (
 )
 
 log = logging.getLogger("mockserver")
+
+# The meta key under which a database keeps the digest of the spec it was last served with, checked clean.
+CHECKED_SPEC = "checked spec"
 
 
 # CPython 3.11 before 3.11.8 (gh-106905): ast.parse can fail with "AST constructor recursion depth
@@ -86,6 +91,8 @@ def _create_app(settings: Settings) -> Flask:
     keyring = KeyRing(fixtures, index.security_schemes, clock, index.operations, shared)
     install_domain(engine, keyring, domain)
     prepare_state(engine, fixtures, settings)
+    if settings.db:
+        remember_checked_spec(store, settings.spec_path)
     dispatcher = webhook_dispatcher(engine, settings, shared)
     engine.on_events = dispatcher.wake
 
@@ -194,6 +201,13 @@ def _create_app(settings: Settings) -> Flask:
         now=clock.epoch,
     )
     return app
+
+
+def remember_checked_spec(store: Store, spec_path: Path) -> None:
+    """Note in a database the digest of the spec it serves, if it checked clean: the next start skips the check."""
+    digest = clean_digest(spec_path)
+    if digest is not None and store.meta(CHECKED_SPEC) != digest:
+        store.set_meta(CHECKED_SPEC, digest)
 
 
 def _follow_control(

@@ -190,7 +190,7 @@ def _serve(settings: Settings) -> int:
     settings = dataclasses.replace(
         settings, host=address.ip, port=address.port, admin_token=settings.admin_token or new_admin_token()
     )
-    index = SpecIndex.build(load_spec(settings.spec_path, lenient=settings.lenient))
+    index = SpecIndex.build(load_spec(settings.spec_path, lenient=settings.lenient, checked=_checked_spec(settings)))
     domain = chosen_domain(index.document, settings.domain)
     if domain is not None:
         load_domain(domain)  # an unknown domain fails here, in one line, before anything starts
@@ -209,6 +209,16 @@ def _serve(settings: Settings) -> int:
         sandbox["engine"].store.close()
     print(banner(settings, index, fixtures, show_admin_token=generated_token), flush=True)
     return serve(settings)
+
+
+def _checked_spec(settings: Settings) -> str | None:
+    """The digest of the spec a database was last served with, checked clean (None: no database, or none noted)."""
+    if not settings.db:
+        return None
+    from mockserver.app import CHECKED_SPEC
+    from mockserver.store import peek_meta
+
+    return peek_meta(settings.db, CHECKED_SPEC)
 
 
 def _state_parser(prog: str, description: str) -> argparse.ArgumentParser:

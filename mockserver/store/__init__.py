@@ -16,7 +16,7 @@ from mockserver.store.base import (
     StoreError,
     Tenant,
 )
-from mockserver.store.engines import is_postgres, open_store
+from mockserver.store.engines import is_postgres, open_store, peek_meta
 from mockserver.store.scratch import ScratchStore, scratch_folder
 
 __all__ = [
@@ -35,5 +35,6 @@ __all__ = [
     "Tenant",
     "is_postgres",
     "open_store",
+    "peek_meta",
     "scratch_folder",
 ]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sqlite3
+from contextlib import closing
 from pathlib import Path
 
 from mockserver.spec import SpecIndex
@@ -25,3 +27,22 @@ def open_store(index: SpecIndex, db: str | None = None) -> Store:
     from mockserver.store.sqlite import SqliteStore
 
     return SqliteStore(plans, Path(db) if db else None, api=api)
+
+
+def peek_meta(db: str | None, key: str) -> str | None:
+    """A value a SQLite database file keeps about itself, read without opening it as a store.
+
+    None when there is no such file, table or value, when the file is not SQLite, or for PostgreSQL:
+    a caller uses it to skip work it would otherwise do, never to decide what the file holds.
+    """
+    if not db or is_postgres(db):
+        return None
+    path = Path(db)
+    if not path.is_file():
+        return None
+    try:
+        with closing(sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=1)) as connection:
+            row = connection.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+    except sqlite3.Error:
+        return None
+    return row[0] if row is not None and isinstance(row[0], str) else None

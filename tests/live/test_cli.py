@@ -7,10 +7,12 @@ import os
 import re
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
 import tomllib
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -18,6 +20,7 @@ import requests
 import yaml
 from conftest import ACME_FULL, API, ROOT, LiveServer, auth, free_port
 
+from mockserver.spec.loader import spec_digest
 from mockserver.state.fixtures import load_fixtures
 
 pytestmark = pytest.mark.live
@@ -99,6 +102,33 @@ def test_a_missing_spec_exits_2_with_a_readable_message() -> None:
     assert "mockserver: cannot read spec /nonexistent" in result.stderr
     assert "Traceback" not in result.stderr
     assert result.stdout == ""
+
+
+def test_a_database_skips_checking_only_the_spec_it_served_before(tmp_path: Path) -> None:
+    """It notes the digest of a spec that checked clean; a spec with other bytes is checked (and refused) again."""
+    spec, db = tmp_path / "openapi.yaml", tmp_path / "state.db"
+    spec.write_bytes((ROOT / "openapi.yaml").read_bytes())
+    seeded = run_mockserver("seed", "--db", str(db), "--spec", str(spec))
+    assert seeded.returncode == 0, seeded.stderr
+    assert _noted_spec(db) == spec_digest(spec.read_bytes())
+    spec.write_text(spec.read_text(encoding="utf-8") + "bogus: 1\n", encoding="utf-8")
+    refused = run_mockserver("--db", str(db), "--spec", str(spec), "--port", "0")
+    assert refused.returncode == 2
+    assert refused.stderr.startswith(f"mockserver: spec {spec} is invalid at /: ")
+    assert "Traceback" not in refused.stderr
+    with closing(sqlite3.connect(db)) as connection, connection:  # as if these very bytes had checked clean
+        connection.execute("UPDATE meta SET value = ? WHERE key = 'checked spec'", (spec_digest(spec.read_bytes()),))
+    server = LiveServer("--db", str(db), "--spec", str(spec))  # served without a check: none ran to refuse it
+    try:
+        assert requests.get(f"{server.base}{API}/health", timeout=10).status_code == 200
+    finally:
+        server.stop()
+
+
+def _noted_spec(db: Path) -> str | None:
+    with closing(sqlite3.connect(db)) as connection:
+        row = connection.execute("SELECT value FROM meta WHERE key = 'checked spec'").fetchone()
+    return None if row is None else str(row[0])
 
 
 def test_a_spec_that_is_not_openapi_exits_2() -> None:

@@ -10,6 +10,7 @@ from conftest import ROOT
 
 from mockserver.spec import SpecError, SpecIndex, load_spec, spec_problems
 from mockserver.spec.bundle import bundle
+from mockserver.spec.loader import clean_digest, spec_digest
 from mockserver.spec.resolve import SchemaResolver
 from mockserver.spec.yaml12 import load_yaml
 from mockserver.validation import compile_schema
@@ -117,6 +118,20 @@ def test_a_lenient_load_serves_the_document_and_lists_every_problem(tmp_path: Pa
     locations = [problem.location for problem in spec_problems(path)]
     assert locations == ["/info", "/paths/~1things/get/responses/default"]
     assert "version" in str(spec_problems(path)[0])
+
+
+def test_a_spec_whose_digest_checked_clean_before_is_not_checked_again(tmp_path: Path) -> None:
+    """A seeded database notes the digest of the spec it served; only a file with those very bytes skips the check."""
+    clean = write(tmp_path, "clean.yaml", YAML_11_QUIRKS)
+    load_spec(clean)
+    digest = clean_digest(clean)
+    assert digest == spec_digest(clean.read_bytes())
+    broken = write(tmp_path, "broken.yaml", YAML_11_QUIRKS.replace("description: ok", "summary: no description"))
+    with pytest.raises(SpecError, match="is invalid"):  # another file's digest vouches for nothing
+        load_spec(broken, checked=digest)
+    assert clean_digest(broken) is None  # a spec with a problem is never noted as clean
+    vouched = write(tmp_path, "vouched.yaml", YAML_11_QUIRKS.replace("description: ok", "summary: no description"))
+    assert "/things" in load_spec(vouched, checked=spec_digest(vouched.read_bytes()))["paths"]  # not checked
 
 
 def test_swagger_2_is_refused_with_the_command_that_converts_it() -> None:
