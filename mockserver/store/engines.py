@@ -30,13 +30,18 @@ def open_store(index: SpecIndex, db: str | None = None) -> Store:
 
 
 def peek_meta(db: str | None, key: str) -> str | None:
-    """A value a SQLite database file keeps about itself, read without opening it as a store.
+    """A value a database keeps about itself, read without opening it as a store.
 
-    None when there is no such file, table or value, when the file is not SQLite, or for PostgreSQL:
-    a caller uses it to skip work it would otherwise do, never to decide what the file holds.
+    None when there is no such file, table or value, when the file is not SQLite, or when a PostgreSQL
+    server does not answer at once: a caller uses it to skip work it would otherwise do, never to decide
+    what the database holds.
     """
-    if not db or is_postgres(db):
+    if not db:
         return None
+    if is_postgres(db):
+        from mockserver.store.postgres import peek_postgres_meta
+
+        return peek_postgres_meta(db, key)
     path = Path(db)
     if not path.is_file():
         return None

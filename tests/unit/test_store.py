@@ -38,6 +38,7 @@ from mockserver.store import (
     groupcommit,
     upkeep,
 )
+from mockserver.store.engines import peek_meta
 from mockserver.store.ephemera import MemoryEphemera
 from mockserver.store.layout import plan_tables
 from mockserver.store.sqlite import SqliteStore
@@ -89,6 +90,38 @@ def make_store(request: pytest.FixtureRequest, index: SpecIndex, tmp_path: Path)
 @pytest.fixture
 def store(make_store: StoreFactory) -> Store:
     return make_store()
+
+
+@pytest.mark.parametrize("engine", ["sqlite-file", "postgres"])
+def test_a_databases_meta_value_is_read_before_it_is_opened_as_a_store(
+    engine: str, request: pytest.FixtureRequest, index: SpecIndex, tmp_path: Path
+) -> None:
+    """How the command line learns which spec a database was served with, checked clean, before it opens it."""
+    plans = plan_tables(index)
+    if engine == "postgres":
+        from postgres import fresh_database
+
+        from mockserver.store.postgres import PostgresStore
+
+        db = fresh_database(request)
+        store: Store = PostgresStore(plans, db, api="Invoicing API")
+    else:
+        db = str(tmp_path / "state.db")
+        store = SqliteStore(plans, Path(db), api="Invoicing API")
+    assert peek_meta(db, "noted") is None
+    store.set_meta("noted", "a value")
+    store.close()
+    assert peek_meta(db, "noted") == "a value"
+    assert peek_meta(db, "something else") is None
+
+
+def test_a_meta_value_that_cannot_be_read_is_none_never_an_error(tmp_path: Path) -> None:
+    foreign = tmp_path / "notes.txt"
+    foreign.write_text("not a database")
+    assert peek_meta(str(foreign), "noted") is None
+    assert peek_meta(str(tmp_path / "missing.db"), "noted") is None
+    assert peek_meta("postgresql://sandbox@127.0.0.1:1/nothing", "noted") is None  # nothing listens on port 1
+    assert peek_meta(None, "noted") is None
 
 
 # --- tenancy and ids --------------------------------------------------------------------------------------
