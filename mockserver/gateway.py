@@ -22,7 +22,7 @@ from mockserver.accesslog import AccessEntry, AccessLog
 from mockserver.incoming import IncomingRequest, OperationRequest
 from mockserver.platform.journal import Journal
 from mockserver.routing import CONVERTERS
-from mockserver.rsgi import CAN_DROP, DROP_CONNECTION, SENT_HEADERS
+from mockserver.rsgi import CAN_DROP, DROP_CONNECTION, SENT_HEADERS, shown_header_name
 from mockserver.views import CONTROL_REFRESHED, Answer, OperationView
 
 if TYPE_CHECKING:
@@ -36,7 +36,7 @@ DROPPED_AFTER = "An injected fault dropped the connection after the request ran:
 @functools.lru_cache(maxsize=1024)
 def _header_name(key: str) -> str:
     """``HTTP_X_REQUEST_ID`` -> ``X-Request-Id``: the name a header is journaled under (few names recur)."""
-    return key[5:].replace("_", "-").title()
+    return shown_header_name(key.removeprefix("HTTP_"))
 
 
 def headers_of(environ: WSGIEnvironment) -> list[tuple[str, str]]:
@@ -47,7 +47,7 @@ def headers_of(environ: WSGIEnvironment) -> list[tuple[str, str]]:
     pairs = [(_header_name(key), value) for key, value in environ.items() if key.startswith("HTTP_")]
     for key in ("CONTENT_TYPE", "CONTENT_LENGTH"):
         if environ.get(key):
-            pairs.append((key.replace("_", "-").title(), environ[key]))
+            pairs.append((_header_name(key), environ[key]))
     return pairs
 
 

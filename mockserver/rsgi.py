@@ -233,10 +233,15 @@ def environ_key(name: str) -> str:
     return key if key in ("CONTENT_TYPE", "CONTENT_LENGTH") else f"HTTP_{key}"
 
 
+def shown_header_name(name: str) -> str:
+    """``x-request-id`` (or ``X_REQUEST_ID``) -> ``X-Request-Id``: the name the journal shows a header under."""
+    return name.replace("_", "-").title()
+
+
 @functools.lru_cache(maxsize=1024)
 def _header_keys(name: str) -> tuple[str, str]:
     """``x-request-id`` -> (``HTTP_X_REQUEST_ID``, ``X-Request-Id``): its environ key, and its name as shown."""
-    return environ_key(name), name.replace("_", "-").title()
+    return environ_key(name), shown_header_name(name)
 
 
 def call_wsgi(app: WsgiApp, environ: dict[str, Any]) -> Reply:
