@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import copy
 import multiprocessing
-import os
 import random
 import traceback
 from collections.abc import Callable, Iterator, Sequence
@@ -28,6 +27,7 @@ from mockserver.spec.nesting import link_value
 from mockserver.state.fake import FakeRecordFactory
 from mockserver.state.fixtures import Fixtures
 from mockserver.store import Record, ScratchStore, Store, StoreError, Tenant, scratch_folder
+from mockserver.store.forking import usable_cpus
 
 _SERVER_STAMPS = frozenset({"created_at", "updated_at"})
 SCRATCH_RECORDS = 2_000  # from this many fake records on, scratch databases and worker processes pay off
@@ -192,13 +192,7 @@ def workers_for(index: SpecIndex, fixtures: Fixtures, scale: float) -> int:
     per_company = sum(round(r.seed_count * scale) for r in index.resources.values())
     if per_company * len(fixtures.companies) < SCRATCH_RECORDS:
         return 0
-    return max(1, min(_cpus(), len(fixtures.companies)))
-
-
-def _cpus() -> int:
-    """The CPUs this process may run on."""
-    affinity = getattr(os, "sched_getaffinity", None)
-    return len(affinity(0)) if affinity is not None else os.cpu_count() or 1
+    return max(1, min(usable_cpus(), len(fixtures.companies)))
 
 
 def _seed_scratch(engine: Engine, fixtures: Fixtures, company_id: int, path: Path, seed: int, scale: float) -> None:

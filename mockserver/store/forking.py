@@ -90,3 +90,11 @@ def enter_sqlite() -> None:
 def leave_sqlite() -> None:
     """End what ``enter_sqlite`` began."""
     _GATE.leave()
+
+
+def usable_cpus() -> int:
+    """The CPUs this process may run on (where the system says; else the machine's): how many forks pay off."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1

@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mockserver.store.base import StoreError
-from mockserver.store.forking import inside_sqlite
+from mockserver.store.forking import inside_sqlite, usable_cpus
 from mockserver.waits import queueing
 
 GROUP_MOST = 32  # writers that may share one commit
@@ -201,7 +201,7 @@ class GroupCommit:
                 self._lock_path = None
                 return
             self._lock_file = (os.getpid(), descriptor)
-            self._spin_seconds = SPIN_SECONDS if _usable_cpus() > 1 else 0.0
+            self._spin_seconds = SPIN_SECONDS if usable_cpus() > 1 else 0.0
         descriptor = self._lock_file[1]
         with queueing():
             if not self._tried_for(descriptor, self._spin_seconds):
@@ -228,11 +228,3 @@ class GroupCommit:
         if self._lock_file is not None and self._lock_file[0] == os.getpid():
             os.close(self._lock_file[1])
         self._lock_file = None
-
-
-def _usable_cpus() -> int:
-    """The CPUs this process may run on (where the system says; else the machine's)."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):
-        return os.cpu_count() or 1

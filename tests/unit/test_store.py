@@ -1165,7 +1165,7 @@ def test_a_writer_that_finds_the_files_write_lock_held_tries_then_sleeps_until_i
     tmp_path: Path, index: SpecIndex, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Another process's transaction holds the lock file (here: a second open of it): the writer waits, then writes."""
-    monkeypatch.setattr(groupcommit, "_usable_cpus", lambda: 2)  # the writer tries without sleeping first
+    monkeypatch.setattr(groupcommit, "usable_cpus", lambda: 2)  # the writer tries without sleeping first
     path = tmp_path / "held.db"
     store = SqliteStore(plan_tables(index), path, api="Invoicing API")
     other = os.open(f"{path}-lock", os.O_RDONLY | os.O_CREAT, 0o644)  # flock: another open file is another holder
