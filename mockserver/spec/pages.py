@@ -228,12 +228,17 @@ _LINK_VALUES: dict[str, Callable[[PageFacts, bool], str | None]] = {
 
 
 def value_reader(role: str, schema: JsonSchema) -> Callable[[PageFacts], Any]:
-    """What reads one page field's role from a page (None where it does not apply), chosen once a field."""
+    """What reads one page field's role from a page (None where it does not apply)."""
+    return _reader(role, schema.get("format") in ("uri", "url", "iri"))
+
+
+@functools.lru_cache(maxsize=256)
+def _reader(role: str, absolute: bool) -> Callable[[PageFacts], Any]:
+    """``value_reader`` for a role and whether its links are absolute: made once, not on every page."""
     number = _NUMBER_VALUES.get(role)
     if number is not None:
         return number
     link = _LINK_VALUES.get(role)
     if link is None:
         return lambda facts: None
-    absolute = schema.get("format") in ("uri", "url", "iri")
     return lambda facts: link(facts, absolute)
