@@ -126,7 +126,7 @@ def assign_sequences(record: Record, resource: Resource, tenant: Tenant) -> None
     """Generate numbers such as ``INV-000001`` for sequence fields the client left out (skipping taken ones)."""
     for field, pattern in resource.sequences.items():
         if record.get(field) in (None, ""):
-            while tenant.lookup(
+            while tenant.taken(
                 resource.name, field, candidate := pattern.format(tenant.next_sequence(resource.name, field))
             ):
                 pass

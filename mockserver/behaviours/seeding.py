@@ -374,7 +374,7 @@ def _seed_resource(
         records.assign_sequences(record, resource, tenant)
         for field in unique:
             value = record.get(field)
-            if isinstance(value, str) and tenant.lookup(resource.name, field, value):
+            if isinstance(value, str) and tenant.taken(resource.name, field, value):
                 record[field] = _distinct(tenant, resource.name, field, value)
         stamp = _stamp_from_dates(record, resource)
         for name in _SERVER_STAMPS & properties.keys():
@@ -407,6 +407,6 @@ def _distinct(tenant: Tenant, resource: str, field: str, value: str) -> str:
     """A free variant of a taken unique value: a counter suffixed before any ``@``."""
     local, at, domain = value.partition("@")
     counter = 2
-    while tenant.lookup(resource, field, candidate := f"{local}{counter}{at}{domain}"):
+    while tenant.taken(resource, field, candidate := f"{local}{counter}{at}{domain}"):
         counter += 1
     return candidate

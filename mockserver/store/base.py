@@ -118,6 +118,9 @@ class Tenant(Protocol):
     def lookup(self, resource: str, field_name: str, value: Any) -> list[Record]:
         """Records whose field equals a value, in id order."""
 
+    def taken(self, resource: str, field_name: str, value: Any) -> bool:
+        """Whether a record holds the value in the field (a sequence number or a unique value in use)."""
+
     def ids(self, resource: str) -> list[RecordId]:
         """Every id of a resource, in id order."""
 

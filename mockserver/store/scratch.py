@@ -4,8 +4,10 @@ A scratch database has the store's tables but only the indexes the engine reads 
 the ``(company, id)`` key, and the index of a field the engine looks records up by (a sequence or
 unique field, a payment's invoice), made when it first does, so the references seeding never looks
 up (about thirty of them) cost no index upkeep per insert. No text index, no durable journal, a large
-cache. Nothing needs it after the merge (``Store.absorb``), so its folder is removed when the
-seeding ends, whether or not it succeeded.
+cache. Whether a sequence number or unique value is taken is answered from the field's values, read
+once and kept up as records are written (a query per seeded record before). Nothing needs the
+database after the merge (``Store.absorb``), so its folder is removed when the seeding ends, whether
+or not it succeeded.
 """
 
 from __future__ import annotations
@@ -16,11 +18,14 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from mockserver.store.base import Record, Tenant
+from mockserver.store.base import Record, RecordId, Tenant
 from mockserver.store.layout import TablePlan, identifier
 from mockserver.store.snapshot import Execute
 from mockserver.store.sql import TallyRow
 from mockserver.store.sqlite import SqliteStore, SqliteTenant, temporary_folder
+
+# (company, resource) -> field -> the strings records of that company hold in the field
+TakenValues = dict[tuple[int, str], dict[str, set[str]]]
 
 _CACHE_KIB = 1 << 20  # up to 1 GiB of page cache: the whole scratch database stays in memory
 _PAGE_BYTES = 16 << 10  # fewer, larger pages for documents of about a kilobyte
@@ -55,6 +60,7 @@ class ScratchStore(SqliteStore):
 
     def __init__(self, plans: dict[str, TablePlan], path: Path | None = None, *, api: str = "") -> None:
         self._indexed: set[tuple[str, str]] = set()  # (table, field) indexed so far: one writer, no lock
+        self._taken: TakenValues = {}
         super().__init__(plans, path, api=api)
 
     def _index_statements(self, plan: TablePlan) -> list[tuple[str, str]]:
@@ -73,7 +79,9 @@ class ScratchStore(SqliteStore):
             def index(plan: TablePlan, name: str) -> None:
                 self._lookup_index(run, plan, name)
 
-            yield ScratchTenant(company_id, run, self.dialect, self.plan, self._bulk_load(), index=index)
+            yield ScratchTenant(
+                company_id, run, self.dialect, self.plan, self._bulk_load(), index=index, taken=self._taken
+            )
 
     def _lookup_index(self, run: Execute, plan: TablePlan, name: str) -> None:
         """Make the equality index of a looked-up field the first time (inside the caller's transaction)."""
@@ -113,11 +121,39 @@ class ScratchStore(SqliteStore):
 
 
 class ScratchTenant(SqliteTenant):
-    """A scratch database's tenant: a lookup first makes sure its field is indexed."""
+    """A scratch database's tenant: a lookup first makes sure its field is indexed; ``taken`` asks a set."""
 
-    def __init__(self, *args: Any, index: Callable[[TablePlan, str], None]) -> None:
+    def __init__(self, *args: Any, index: Callable[[TablePlan, str], None], taken: TakenValues) -> None:
         super().__init__(*args)
         self._index = index
+        self._taken = taken
+
+    def put(self, resource: str, record_id: RecordId, record: Record) -> Record:
+        """Store a record; its values of the fields ``taken`` was asked about count as taken from now on."""
+        stored = super().put(resource, record_id, record)
+        for name, values in self._taken.get((self.company_id, resource), {}).items():
+            value = record.get(name)
+            if type(value) is str:
+                values.add(value)
+        return stored
+
+    def taken(self, resource: str, field_name: str, value: Any) -> bool:
+        """Whether a record holds the string in the field: the field's values are read at the first question.
+
+        This tenant is the scratch database's one writer, so the set stays complete. A value a later
+        write changed or deleted still counts as taken: seeding then picks another, as it would for
+        one in use. Other values (and fields without a column) are looked up.
+        """
+        plan = self._plans(resource)
+        field = plan.fields.get(field_name)
+        if type(value) is not str or field is None or field.column is None or field_name == plan.id_field:
+            return super().taken(resource, field_name, value)
+        fields = self._taken.setdefault((self.company_id, resource), {})
+        values = fields.get(field_name)
+        if values is None:
+            rows = self._run(f"SELECT {field.column} FROM {plan.table} WHERE company = ?", (self.company_id,))
+            values = fields[field_name] = {row[0] for row in rows.fetchall() if type(row[0]) is str}
+        return value in values
 
     def lookup(self, resource: str, field_name: str, value: Any) -> list[Record]:
         """Records whose field equals a value, by an index made on the field's first lookup."""

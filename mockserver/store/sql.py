@@ -286,6 +286,10 @@ class SqlTenant:
         rows = self._run(lookup_sql(plan.table, field.column), (self.company_id, self._dialect.bind(field.kind, value)))
         return [decode(row[0]) for row in rows.fetchall()]
 
+    def taken(self, resource: str, field_name: str, value: Any) -> bool:
+        """Whether a record holds the value in the field."""
+        return bool(self.lookup(resource, field_name, value))
+
     def ids(self, resource: str) -> list[RecordId]:
         """Every id, in id order."""
         plan = self._plans(resource)

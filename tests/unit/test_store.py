@@ -710,6 +710,29 @@ def scratch_with_invoices(store: Store, path: Path, company: int) -> ScratchStor
     return scratch
 
 
+def test_a_value_is_taken_once_a_record_holds_it_in_a_store_and_in_a_scratch_database(
+    store: Store, tmp_path: Path
+) -> None:
+    """Seeding asks ``taken`` before each number or unique value: a scratch database answers from a set it keeps."""
+    with store.tenant(1) as tenant:
+        tenant.put("invoices", 1, {"id": 1, "invoice_number": "INV-000001"})
+        assert tenant.taken("invoices", "invoice_number", "INV-000001")
+        assert not tenant.taken("invoices", "invoice_number", "INV-000002")
+    with store.tenant(2, write=False) as tenant:
+        assert not tenant.taken("invoices", "invoice_number", "INV-000001")  # another company's
+    scratch = store.scratch(tmp_path / "company-1.db")
+    with scratch.bulk(), scratch.tenant(1) as tenant:
+        tenant.put("invoices", 1, {"id": 1, "invoice_number": "INV-000001", "status": "DRAFT"})
+        assert tenant.taken("invoices", "invoice_number", "INV-000001")  # written before the first question
+        assert not tenant.taken("invoices", "invoice_number", "INV-000002")
+        tenant.put("invoices", 2, {"id": 2, "invoice_number": "INV-000002"})
+        assert tenant.taken("invoices", "invoice_number", "INV-000002")  # written after it
+        assert not tenant.taken("invoices", "invoice_number", "inv-000002")  # compared exactly, as SQL does
+        assert tenant.taken("invoices", "id", 2)  # not a string field's value: looked up
+        assert not tenant.taken("invoices", "id", 3)
+    scratch.close()
+
+
 def index_names(store: Store) -> set[str]:
     """The names of the store's indexes on record tables, as the engine lists them."""
     if isinstance(store, SqliteStore):
