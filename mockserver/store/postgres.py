@@ -292,8 +292,7 @@ class PostgresStore(SqlState):
         """A scratch row (SQLite's values) as this engine binds it: the columns come from the document again."""
         company, record_id, document = raw[0], raw[1], raw[2]
         record = decode(document)
-        columns = (self.dialect.column_value(field.kind, record.get(field.name)) for field in plan.columns)
-        return (company, self.dialect.id_param(plan, record_id), document, *columns)
+        return (company, self.dialect.id_param(plan, record_id), document, *self.dialect.column_values(plan, record))
 
     # -- schema ----------------------------------------------------------------------------------
     def _open_schema(self) -> None:

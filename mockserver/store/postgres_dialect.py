@@ -160,6 +160,10 @@ class PostgresDialect:
             return value if isinstance(value, str) and "\x00" not in value else None
         return json_param(value)
 
+    def column_values(self, plan: TablePlan, record: dict[str, Any]) -> list[Any]:
+        """``column_value`` of each of the plan's columns for a record."""
+        return [self.column_value(field.kind, record.get(field.name)) for field in plan.columns]
+
     def tally_key(self, plan: TablePlan, name: str) -> tuple[str, str]:
         """``->`` gives a value's JSON text as orjson wrote it; arrays, objects and nulls are not counted."""
         member = f"t.doc->{_literal(name)}"

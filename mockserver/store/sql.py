@@ -67,6 +67,9 @@ class Dialect(Protocol):
     def column_value(self, kind: FieldKind, value: Any) -> Any:
         """A field's value as its column stores it (None when it has no place there)."""
 
+    def column_values(self, plan: TablePlan, record: Record) -> list[Any]:
+        """``column_value`` of each of the plan's columns for a record, in ``plan.columns``' order."""
+
     def id_param(self, plan: TablePlan, record_id: object) -> Any | None:
         """An id as a parameter, or None when no record can have it (wrong type, out of range)."""
 
@@ -175,7 +178,7 @@ class SqlTenant:
             document = self._dialect.encode(record)
         except (TypeError, OverflowError, ValueError) as exc:
             raise ValidationFailed({plan.id_field: [f"The record cannot be stored: {exc}."]}) from None
-        values = [document, *(self._dialect.column_value(f.kind, record.get(f.name)) for f in plan.columns)]
+        values = [document, *self._dialect.column_values(plan, record)]
         if self._bulk is not None:
             self._bulk.touched.add(resource)
             self._upsert(plan, key, values)

@@ -158,6 +158,23 @@ class SqliteDialect:
             return float(value)
         return value if isinstance(value, (str, int, float)) else None
 
+    def column_values(self, plan: TablePlan, record: dict[str, Any]) -> list[Any]:
+        """``column_value`` of each column: strings, floats, nulls and 64-bit integers (most values) as they are.
+
+        Every seeded or written record passes here once per indexed field (about ten): a call per value
+        was a twentieth of a seeded record's cost.
+        """
+        values: list[Any] = []
+        get = record.get
+        for field in plan.columns:
+            value = get(field.name)
+            kind = type(value)
+            if kind is str or kind is float or value is None or (kind is int and -INT64 <= value < INT64):
+                values.append(value)
+            else:
+                values.append(self.column_value(field.kind, value))
+        return values
+
     def id_param(self, plan: TablePlan, record_id: object) -> Any | None:
         """Integers within 64 bits and strings; nothing else names a record."""
         return plain_id(record_id)
