@@ -24,8 +24,8 @@ from mockserver.store.snapshot import Execute
 from mockserver.store.sql import TallyRow
 from mockserver.store.sqlite import SqliteStore, SqliteTenant, temporary_folder
 
-# (company, resource) -> field -> the strings records of that company hold in the field
-TakenValues = dict[tuple[int, str], dict[str, set[str]]]
+# company -> resource -> field -> the strings that company's records hold in the field
+TakenValues = dict[int, dict[str, dict[str, set[str]]]]
 
 _CACHE_KIB = 1 << 20  # up to 1 GiB of page cache: the whole scratch database stays in memory
 _PAGE_BYTES = 16 << 10  # fewer, larger pages for documents of about a kilobyte
@@ -126,15 +126,17 @@ class ScratchTenant(SqliteTenant):
     def __init__(self, *args: Any, index: Callable[[TablePlan, str], None], taken: TakenValues) -> None:
         super().__init__(*args)
         self._index = index
-        self._taken = taken
+        self._taken = taken.setdefault(self.company_id, {})
 
     def put(self, resource: str, record_id: RecordId, record: Record) -> Record:
         """Store a record; its values of the fields ``taken`` was asked about count as taken from now on."""
         stored = super().put(resource, record_id, record)
-        for name, values in self._taken.get((self.company_id, resource), {}).items():
-            value = record.get(name)
-            if type(value) is str:
-                values.add(value)
+        fields = self._taken.get(resource)
+        if fields:
+            for name, values in fields.items():
+                value = record.get(name)
+                if type(value) is str:
+                    values.add(value)
         return stored
 
     def taken(self, resource: str, field_name: str, value: Any) -> bool:
@@ -148,7 +150,7 @@ class ScratchTenant(SqliteTenant):
         field = plan.fields.get(field_name)
         if type(value) is not str or field is None or field.column is None or field_name == plan.id_field:
             return super().taken(resource, field_name, value)
-        fields = self._taken.setdefault((self.company_id, resource), {})
+        fields = self._taken.setdefault(resource, {})
         values = fields.get(field_name)
         if values is None:
             rows = self._run(f"SELECT {field.column} FROM {plan.table} WHERE company = ?", (self.company_id,))
