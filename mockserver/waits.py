@@ -8,8 +8,9 @@ but the machine ran something else (on a busy two-core machine, most runs over t
 that). ``rsgi.timed_call_wsgi`` leaves both out.
 
 A third wait is the request's own cost though not its CPU: work handed to a helper process (a PDF,
-``behaviours.offload``). A thread's runs are measured in CPU time, so without it a kind that waits
-100 ms for its PDF would look quick and be run on the loop, holding up every other request.
+``behaviours.offload``) or to a database server (a PostgreSQL statement). A thread's runs are measured
+in CPU time, so without it a kind that waits 100 ms for its PDF, or a search PostgreSQL spends 100 ms
+on, would look quick and be run on the loop, holding up every other request.
 """
 
 from __future__ import annotations
@@ -42,6 +43,31 @@ def elsewhere_seconds() -> float:
 def working_elsewhere() -> AbstractContextManager[None]:
     """Around a wait for work done by another process on this thread's behalf: it counts as this thread's cost."""
     return _adding_to("elsewhere")
+
+
+def waiting_on_server() -> AbstractContextManager[None]:
+    """Around a statement a database server runs for this thread: the time it waited for the answer is elsewhere.
+
+    Unlike ``working_elsewhere``, the thread's own CPU inside (sending the statement, reading the
+    answer, counted as CPU already) and its time waiting for a CPU (the machine's load, not the
+    statement's cost) are left out.
+    """
+    return _ServerWait()
+
+
+class _ServerWait:
+    """``waiting_on_server``'s block (a class: every PostgreSQL statement passes through one)."""
+
+    __slots__ = ("_began", "_cpu", "_descheduled")
+
+    def __enter__(self) -> None:
+        self._began, self._cpu, self._descheduled = time.perf_counter(), time.thread_time(), descheduled_seconds()
+
+    def __exit__(self, *exc: object) -> None:
+        waited = time.perf_counter() - self._began - (time.thread_time() - self._cpu)
+        waited -= descheduled_seconds() - self._descheduled
+        if waited > 0:
+            _THREAD.elsewhere = _total("elsewhere") + waited
 
 
 def _total(kind: str) -> float:

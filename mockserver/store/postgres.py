@@ -41,6 +41,7 @@ from mockserver.store.postgres_dialect import (
 )
 from mockserver.store.snapshot import SqlState
 from mockserver.store.sql import Run, SqlTenant, decode, upsert_sql
+from mockserver.waits import queueing, waiting_on_server
 
 if TYPE_CHECKING:
     from mockserver.store.scratch import ScratchStore
@@ -85,11 +86,16 @@ def _configure(connection: Connection) -> None:
 
 
 def runner(connection: Connection) -> Run:
-    """A ``run(sql, params)`` on one connection for statements written with ``?`` placeholders."""
+    """A ``run(sql, params)`` on one connection for statements written with ``?`` placeholders.
+
+    The wait for the server's answer is the request's cost (``waits``): a search the server spends
+    100 ms on is no quick request, though it costs this process little CPU.
+    """
 
     def run(sql: str, params: Sequence[Any]) -> psycopg.Cursor[tuple[Any, ...]]:
         try:
-            return connection.execute(placeholders(sql), params)
+            with waiting_on_server():
+                return connection.execute(placeholders(sql), params)
         except (errors.ProgramLimitExceeded, errors.NumericValueOutOfRange) as exc:
             message = f"The record cannot be stored: {exc.diag.message_primary or exc}."
             raise ValidationFailed({"record": [message]}) from None
@@ -178,7 +184,8 @@ class PostgresStore(SqlState):
                 self._lock(connection, company_id)
                 yield connection
                 return
-            connection.execute("BEGIN")
+            with waiting_on_server():
+                connection.execute("BEGIN")
             try:
                 self._lock(connection, company_id)
                 yield connection
@@ -189,14 +196,17 @@ class PostgresStore(SqlState):
             if _status(connection) == TransactionStatus.INERROR:
                 connection.execute("ROLLBACK")
                 raise StoreError("a statement failed inside the transaction, so it was rolled back.")
-            connection.execute("COMMIT")
+            with waiting_on_server():
+                connection.execute("COMMIT")
 
     @staticmethod
     def _lock(connection: Connection, company_id: int | None) -> None:
+        """The company's write lock: a wait for it is a wait behind another writer (``waits.queueing``)."""
         if company_id is not None:
-            connection.execute(
-                "SELECT pg_advisory_xact_lock(%s::integer, %s::integer)", (_COMPANY_LOCK, _lock_key(company_id))
-            )
+            with queueing():
+                connection.execute(
+                    "SELECT pg_advisory_xact_lock(%s::integer, %s::integer)", (_COMPANY_LOCK, _lock_key(company_id))
+                )
 
     @contextmanager
     def _autocommit(self) -> Iterator[Run]:

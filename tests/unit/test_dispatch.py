@@ -12,7 +12,7 @@ from werkzeug.wrappers import Response
 
 from mockserver.dispatch import CostModel, kind_of
 from mockserver.rsgi import WsgiOverRsgi
-from mockserver.waits import descheduled_seconds, queueing, working_elsewhere
+from mockserver.waits import descheduled_seconds, elsewhere_seconds, queueing, waiting_on_server, working_elsewhere
 from tests.unit.test_rsgi import _Protocol, _Scope
 
 
@@ -148,6 +148,26 @@ def test_a_kind_that_waits_for_a_helper_process_stays_in_a_thread() -> None:
     adapter = WsgiOverRsgi(app, threads=2, max_body_bytes=100, body_timeout=5)
     adapter.costs = CostModel(budget_seconds=0.02)
     assert LOOP not in _serve(adapter, [_Scope(path="/pdf")] * 6)
+
+
+def test_a_kind_that_waits_on_the_database_server_stays_in_a_thread() -> None:
+    def app(environ: dict[str, Any], start_response: Any) -> Any:
+        with waiting_on_server():  # as a search PostgreSQL spends 50 ms on: no CPU here, yet slow
+            time.sleep(0.05)
+        return Response(threading.current_thread().name)(environ, start_response)
+
+    adapter = WsgiOverRsgi(app, threads=2, max_body_bytes=100, body_timeout=5)
+    adapter.costs = CostModel(budget_seconds=0.02)
+    assert LOOP not in _serve(adapter, [_Scope(path="/search")] * 6)
+
+
+def test_a_wait_on_the_server_leaves_out_the_threads_own_cpu() -> None:
+    elsewhere = elsewhere_seconds()
+    with waiting_on_server():  # sending the statement and reading the answer: CPU, counted as CPU already
+        until = time.thread_time() + 0.05
+        while time.thread_time() < until:
+            pass
+    assert elsewhere_seconds() - elsewhere < 0.02
 
 
 def test_admin_paths_and_a_stalling_app_always_get_a_thread() -> None:

@@ -42,6 +42,7 @@ from mockserver.store.engines import peek_meta
 from mockserver.store.ephemera import MemoryEphemera
 from mockserver.store.layout import plan_tables
 from mockserver.store.sqlite import SqliteStore
+from mockserver.waits import elsewhere_seconds, queued_seconds
 
 StoreFactory = Callable[[], Store]
 
@@ -113,6 +114,41 @@ def test_a_databases_meta_value_is_read_before_it_is_opened_as_a_store(
     store.close()
     assert peek_meta(db, "noted") == "a value"
     assert peek_meta(db, "something else") is None
+
+
+def test_a_postgresql_statements_wait_is_the_requests_cost_and_a_wait_for_the_company_lock_is_queueing(
+    request: pytest.FixtureRequest, index: SpecIndex
+) -> None:
+    """A search the server spends 100 ms on costs this process little CPU: counted, it never runs on the event loop."""
+    from postgres import fresh_database
+
+    from mockserver.store.postgres import PostgresStore
+
+    store = PostgresStore(plan_tables(index), fresh_database(request), api="Invoicing API")
+    try:
+        elsewhere = elsewhere_seconds()
+        with store._statements() as run:
+            run("SELECT pg_sleep(0.05)", ())
+        assert elsewhere_seconds() - elsewhere >= 0.045
+        holding, release = threading.Event(), threading.Event()
+
+        def hold_the_lock() -> None:
+            with store.tenant(1):
+                holding.set()
+                release.wait(10)
+
+        holder = threading.Thread(target=hold_the_lock)
+        holder.start()
+        assert holding.wait(10)
+        threading.Timer(0.1, release.set).start()
+        queued, elsewhere = queued_seconds(), elsewhere_seconds()
+        with store.tenant(1) as tenant:  # waits for the holder's transaction to end
+            tenant.put("customers", 1, {"id": 1, "name": "Queued"})
+        holder.join()
+        assert queued_seconds() - queued >= 0.05
+        assert elsewhere_seconds() - elsewhere < 0.05
+    finally:
+        store.close()
 
 
 def test_a_meta_value_that_cannot_be_read_is_none_never_an_error(tmp_path: Path) -> None:
