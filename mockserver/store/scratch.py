@@ -4,8 +4,8 @@ A scratch database has the store's tables but only the indexes the engine reads 
 the ``(company, id)`` key, and the index of a field the engine looks records up by (a sequence or
 unique field, a payment's invoice), made when it first does, so the references seeding never looks
 up (about thirty of them) cost no index upkeep per insert. No text index, no durable journal, a large
-cache. Whether a sequence number or unique value is taken is answered from the field's values, read
-once and kept up as records are written (a query per seeded record before). Nothing needs the
+cache. A lookup, or whether a number or unique value is taken, first asks the set of the values the
+field holds, read once and kept up as records are written (most of seeding's lookups find nothing). Nothing needs the
 database after the merge (``Store.absorb``), so its folder is removed when the seeding ends, whether
 or not it succeeded.
 """
@@ -19,13 +19,13 @@ from pathlib import Path
 from typing import Any
 
 from mockserver.store.base import Record, RecordId, Tenant
-from mockserver.store.layout import TablePlan, identifier
+from mockserver.store.layout import FieldKind, TablePlan, identifier
 from mockserver.store.snapshot import Execute
 from mockserver.store.sql import TallyRow
 from mockserver.store.sqlite import SqliteStore, SqliteTenant, temporary_folder
 
-# company -> resource -> field -> the strings that company's records hold in the field
-TakenValues = dict[int, dict[str, dict[str, set[str]]]]
+# company -> resource -> field -> (its kind, the values that company's records hold in its column)
+PresentValues = dict[int, dict[str, dict[str, tuple[FieldKind, set[Any]]]]]
 
 _CACHE_KIB = 1 << 20  # up to 1 GiB of page cache: the whole scratch database stays in memory
 _PAGE_BYTES = 16 << 10  # fewer, larger pages for documents of about a kilobyte
@@ -60,7 +60,7 @@ class ScratchStore(SqliteStore):
 
     def __init__(self, plans: dict[str, TablePlan], path: Path | None = None, *, api: str = "") -> None:
         self._indexed: set[tuple[str, str]] = set()  # (table, field) indexed so far: one writer, no lock
-        self._taken: TakenValues = {}
+        self._present: PresentValues = {}
         super().__init__(plans, path, api=api)
 
     def _index_statements(self, plan: TablePlan) -> list[tuple[str, str]]:
@@ -80,7 +80,7 @@ class ScratchStore(SqliteStore):
                 self._lookup_index(run, plan, name)
 
             yield ScratchTenant(
-                company_id, run, self.dialect, self.plan, self._bulk_load(), index=index, taken=self._taken
+                company_id, run, self.dialect, self.plan, self._bulk_load(), index=index, present=self._present
             )
 
     def _lookup_index(self, run: Execute, plan: TablePlan, name: str) -> None:
@@ -121,43 +121,59 @@ class ScratchStore(SqliteStore):
 
 
 class ScratchTenant(SqliteTenant):
-    """A scratch database's tenant: a lookup first makes sure its field is indexed; ``taken`` asks a set."""
+    """A scratch database's tenant: lookups and ``taken`` first ask the set of values the field holds.
 
-    def __init__(self, *args: Any, index: Callable[[TablePlan, str], None], taken: TakenValues) -> None:
+    This tenant is the scratch database's one writer, so a field's set, read at its first question and
+    kept up as records are put, holds every value a record has there (and any a later write changed
+    or deleted: those only cost a query). A value outside it is answered without a query: most of
+    seeding's lookups (an invoice's payments while payments are not seeded yet, a number or an email
+    not in use) find nothing.
+    """
+
+    def __init__(self, *args: Any, index: Callable[[TablePlan, str], None], present: PresentValues) -> None:
         super().__init__(*args)
         self._index = index
-        self._taken = taken.setdefault(self.company_id, {})
+        self._present = present.setdefault(self.company_id, {})
 
     def put(self, resource: str, record_id: RecordId, record: Record) -> Record:
-        """Store a record; its values of the fields ``taken`` was asked about count as taken from now on."""
+        """Store a record; its values of the fields asked about join those fields' sets."""
         stored = super().put(resource, record_id, record)
-        fields = self._taken.get(resource)
+        fields = self._present.get(resource)
         if fields:
-            for name, values in fields.items():
-                value = record.get(name)
-                if type(value) is str:
+            for name, (kind, values) in fields.items():
+                value = self._dialect.column_value(kind, record.get(name))
+                if value is not None:
                     values.add(value)
         return stored
 
     def taken(self, resource: str, field_name: str, value: Any) -> bool:
-        """Whether a record holds the string in the field: the field's values are read at the first question.
-
-        This tenant is the scratch database's one writer, so the set stays complete. A value a later
-        write changed or deleted still counts as taken: seeding then picks another, as it would for
-        one in use. Other values (and fields without a column) are looked up.
-        """
-        plan = self._plans(resource)
-        field = plan.fields.get(field_name)
-        if type(value) is not str or field is None or field.column is None or field_name == plan.id_field:
-            return super().taken(resource, field_name, value)
-        fields = self._taken.setdefault(resource, {})
-        values = fields.get(field_name)
-        if values is None:
-            rows = self._run(f"SELECT {field.column} FROM {plan.table} WHERE company = ?", (self.company_id,))
-            values = fields[field_name] = {row[0] for row in rows.fetchall() if type(row[0]) is str}
-        return value in values
+        """Whether the string is in the field's set (a value a later write changed or deleted still counts)."""
+        values = self._values(resource, field_name, value) if type(value) is str else None
+        return super().taken(resource, field_name, value) if values is None else value in values
 
     def lookup(self, resource: str, field_name: str, value: Any) -> list[Record]:
-        """Records whose field equals a value, by an index made on the field's first lookup."""
+        """Records whose field equals a value: none without a query when the field's set lacks it."""
+        values = self._values(resource, field_name, value)
+        if values is not None and self._dialect.bind(self._plans(resource).kind_of(field_name), value) not in values:
+            return []
         self._index(self._plans(resource), field_name)
         return super().lookup(resource, field_name, value)
+
+    def _values(self, resource: str, field_name: str, value: Any) -> set[Any] | None:
+        """The values the field's column holds, read the first time (None: the question goes to SQL).
+
+        Only a string or integer compared with a column: as a column stores it, it equals what SQL
+        would find equal.
+        """
+        if type(value) is not str and type(value) is not int:
+            return None
+        plan = self._plans(resource)
+        field = plan.fields.get(field_name)
+        if field is None or field.column is None or field_name == plan.id_field:
+            return None
+        fields = self._present.setdefault(resource, {})
+        known = fields.get(field_name)
+        if known is None:
+            rows = self._run(f"SELECT {field.column} FROM {plan.table} WHERE company = ?", (self.company_id,))
+            known = fields[field_name] = (field.kind, {row[0] for row in rows.fetchall() if row[0] is not None})
+        return known[1]

@@ -786,6 +786,35 @@ def test_a_value_is_taken_once_a_record_holds_it_in_a_store_and_in_a_scratch_dat
     scratch.close()
 
 
+def test_a_scratch_databases_lookups_answer_as_a_query_would_before_and_after_writes(
+    store: Store, tmp_path: Path
+) -> None:
+    """A scratch tenant answers a lookup of a value no record holds from a set: the same records a query finds."""
+    scratch = store.scratch(tmp_path / "company-1.db")
+    with scratch.bulk(), scratch.tenant(1) as tenant:
+        tenant.put("invoices", 1, {"id": 1, "customer_id": 2, "status": "SENT"})
+
+        def ids(field: str, value: Any) -> list[Any]:
+            return [record["id"] for record in tenant.lookup("invoices", field, value)]
+
+        assert ids("customer_id", 2) == [1]
+        assert ids("customer_id", 3) == []  # not held: no query
+        assert ids("status", "SENT") == [1]
+        assert ids("status", "DRAFT") == []
+        tenant.put("invoices", 2, {"id": 2, "customer_id": 3, "status": "DRAFT"})  # after the first questions
+        assert ids("customer_id", 3) == [2]
+        assert ids("status", "DRAFT") == [2]
+        assert ids("customer_id", 2.0) == [1]  # a float equal to the integer, as SQL compares them
+        assert ids("customer_id", True) == []  # a boolean is no customer id: asked of SQL, as before
+        tenant.put("invoices", 2, {"id": 2, "customer_id": 4, "status": "SENT"})  # 3 and DRAFT left behind
+        assert ids("customer_id", 3) == []
+        assert ids("status", "DRAFT") == []
+        assert ids("status", "SENT") == [1, 2]
+        tenant.delete("invoices", 1)
+        assert ids("customer_id", 2) == []
+    scratch.close()
+
+
 def index_names(store: Store) -> set[str]:
     """The names of the store's indexes on record tables, as the engine lists them."""
     if isinstance(store, SqliteStore):
