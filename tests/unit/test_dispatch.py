@@ -6,8 +6,11 @@ import asyncio
 import os
 import threading
 import time
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from typing import Any
 
+import pytest
 from werkzeug.wrappers import Response
 
 from mockserver.dispatch import CostModel, kind_of
@@ -139,26 +142,22 @@ def test_a_wait_for_the_write_lock_behind_another_writer_does_not_make_a_kind_sl
     assert answered[1:] == [LOOP] * 5  # in a thread it would wait as long, and pay the hand-over besides
 
 
-def test_a_kind_that_waits_for_a_helper_process_stays_in_a_thread() -> None:
+@pytest.mark.parametrize(
+    "waiting",
+    [working_elsewhere, waiting_on_server],
+    ids=["a PDF the worker's helper process renders", "a search PostgreSQL spends 50 ms on"],
+)
+def test_a_kind_that_waits_for_work_done_elsewhere_stays_in_a_thread(
+    waiting: Callable[[], AbstractContextManager[None]],
+) -> None:
     def app(environ: dict[str, Any], start_response: Any) -> Any:
-        with working_elsewhere():  # as a PDF rendered by the worker's helper process: no CPU here, yet slow
+        with waiting():  # no CPU here, yet slow
             time.sleep(0.05)
         return Response(threading.current_thread().name)(environ, start_response)
 
     adapter = WsgiOverRsgi(app, threads=2, max_body_bytes=100, body_timeout=5)
     adapter.costs = CostModel(budget_seconds=0.02)
-    assert LOOP not in _serve(adapter, [_Scope(path="/pdf")] * 6)
-
-
-def test_a_kind_that_waits_on_the_database_server_stays_in_a_thread() -> None:
-    def app(environ: dict[str, Any], start_response: Any) -> Any:
-        with waiting_on_server():  # as a search PostgreSQL spends 50 ms on: no CPU here, yet slow
-            time.sleep(0.05)
-        return Response(threading.current_thread().name)(environ, start_response)
-
-    adapter = WsgiOverRsgi(app, threads=2, max_body_bytes=100, body_timeout=5)
-    adapter.costs = CostModel(budget_seconds=0.02)
-    assert LOOP not in _serve(adapter, [_Scope(path="/search")] * 6)
+    assert LOOP not in _serve(adapter, [_Scope(path="/slow")] * 6)
 
 
 def test_a_wait_on_the_server_leaves_out_the_threads_own_cpu() -> None:
