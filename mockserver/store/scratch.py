@@ -5,9 +5,9 @@ the ``(company, id)`` key, and the index of a field the engine looks records up 
 unique field, a payment's invoice), made when it first does, so the references seeding never looks
 up (about thirty of them) cost no index upkeep per insert. No text index, no durable journal, a large
 cache. A lookup, or whether a number or unique value is taken, first asks the set of the values the
-field holds, read once and kept up as records are written (most of seeding's lookups find nothing). Nothing needs the
-database after the merge (``Store.absorb``), so its folder is removed when the seeding ends, whether
-or not it succeeded.
+field holds, read once and kept up as records are written (most of seeding's lookups find nothing).
+Nothing needs the database after the merge (``Store.absorb``), so its folder is removed when the
+seeding ends, whether or not it succeeded.
 """
 
 from __future__ import annotations
@@ -148,19 +148,19 @@ class ScratchTenant(SqliteTenant):
 
     def taken(self, resource: str, field_name: str, value: Any) -> bool:
         """Whether the string is in the field's set (a value a later write changed or deleted still counts)."""
-        values = self._values(resource, field_name, value) if type(value) is str else None
-        return super().taken(resource, field_name, value) if values is None else value in values
+        known = self._values(resource, field_name, value) if type(value) is str else None
+        return super().taken(resource, field_name, value) if known is None else value in known[1]
 
     def lookup(self, resource: str, field_name: str, value: Any) -> list[Record]:
         """Records whose field equals a value: none without a query when the field's set lacks it."""
-        values = self._values(resource, field_name, value)
-        if values is not None and self._dialect.bind(self._plans(resource).kind_of(field_name), value) not in values:
+        known = self._values(resource, field_name, value)
+        if known is not None and self._dialect.bind(known[0], value) not in known[1]:
             return []
         self._index(self._plans(resource), field_name)
         return super().lookup(resource, field_name, value)
 
-    def _values(self, resource: str, field_name: str, value: Any) -> set[Any] | None:
-        """The values the field's column holds, read the first time (None: the question goes to SQL).
+    def _values(self, resource: str, field_name: str, value: Any) -> tuple[FieldKind, set[Any]] | None:
+        """The field's kind and the values its column holds, read the first time (None: the question goes to SQL).
 
         Only a string or integer compared with a column: as a column stores it, it equals what SQL
         would find equal.
@@ -176,4 +176,4 @@ class ScratchTenant(SqliteTenant):
         if known is None:
             rows = self._run(f"SELECT {field.column} FROM {plan.table} WHERE company = ?", (self.company_id,))
             known = fields[field_name] = (field.kind, {row[0] for row in rows.fetchall() if row[0] is not None})
-        return known[1]
+        return known
