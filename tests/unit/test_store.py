@@ -140,13 +140,13 @@ def test_a_postgresql_statements_wait_is_the_requests_cost_and_a_wait_for_the_co
         holder = threading.Thread(target=hold_the_lock)
         holder.start()
         assert holding.wait(10)
-        threading.Timer(0.1, release.set).start()
+        threading.Timer(0.3, release.set).start()
         queued, elsewhere = queued_seconds(), elsewhere_seconds()
         with store.tenant(1) as tenant:  # waits for the holder's transaction to end
             tenant.put("customers", 1, {"id": 1, "name": "Queued"})
         holder.join()
-        assert queued_seconds() - queued >= 0.05
-        assert elsewhere_seconds() - elsewhere < 0.05
+        assert queued_seconds() - queued >= 0.2
+        assert elsewhere_seconds() - elsewhere < 0.15  # the statements' own waits, not the lock's
     finally:
         store.close()
 
