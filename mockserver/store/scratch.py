@@ -21,7 +21,7 @@ from typing import Any
 from mockserver.store.base import Record, RecordId, Tenant
 from mockserver.store.layout import FieldKind, TablePlan, identifier
 from mockserver.store.snapshot import Execute
-from mockserver.store.sql import TallyRow
+from mockserver.store.sql import TallyRow, looked_up_column
 from mockserver.store.sqlite import SqliteStore, SqliteTenant, temporary_folder
 
 # company -> resource -> field -> (its kind, the values that company's records hold in its column)
@@ -168,12 +168,13 @@ class ScratchTenant(SqliteTenant):
         if type(value) is not str and type(value) is not int:
             return None
         plan = self._plans(resource)
-        field = plan.fields.get(field_name)
-        if field is None or field.column is None or field_name == plan.id_field:
+        column = looked_up_column(plan, field_name)
+        if column is None:
             return None
+        kind, name = column
         fields = self._present.setdefault(resource, {})
         known = fields.get(field_name)
         if known is None:
-            rows = self._run(f"SELECT {field.column} FROM {plan.table} WHERE company = ?", (self.company_id,))
-            known = fields[field_name] = (field.kind, {row[0] for row in rows.fetchall() if row[0] is not None})
+            rows = self._run(f"SELECT {name} FROM {plan.table} WHERE company = ?", (self.company_id,))
+            known = fields[field_name] = (kind, {row[0] for row in rows.fetchall() if row[0] is not None})
         return known

@@ -283,10 +283,11 @@ class SqlTenant:
         if isinstance(value, (dict, list)):
             return []
         plan = self._plans(resource)
-        field = plan.fields.get(field_name)
-        if field is None or field.column is None or value is None or field_name == plan.id_field:
+        column = looked_up_column(plan, field_name)
+        if column is None or value is None:
             return self.find(resource, Query(where=(Condition(field_name, "eq", value),)))
-        rows = self._run(lookup_sql(plan.table, field.column), (self.company_id, self._dialect.bind(field.kind, value)))
+        kind, name = column
+        rows = self._run(lookup_sql(plan.table, name), (self.company_id, self._dialect.bind(kind, value)))
         return [decode(row[0]) for row in rows.fetchall()]
 
     def taken(self, resource: str, field_name: str, value: Any) -> bool:
@@ -485,6 +486,14 @@ class SqlTenant:
         value = self.counter(name) + 1
         self.set_counter(name, value)
         return value
+
+
+def looked_up_column(plan: TablePlan, field_name: str) -> tuple[FieldKind, str] | None:
+    """The kind and column ``lookup`` compares a field by (None: it reads the documents instead)."""
+    field = plan.fields.get(field_name)
+    if field is None or field.column is None or field_name == plan.id_field:
+        return None
+    return field.kind, field.column
 
 
 @lru_cache(maxsize=1024)
