@@ -11,6 +11,9 @@ for the server's whole process tree.
                           [--baseline ../worktree-of-an-earlier-commit] [--rounds 3]
 
 A last scenario ("/health beside 4 busy") measures /health while four clients render searches and PDFs.
+On PostgreSQL its figure depends on how the kernel shares the CPUs with a local database's backends
+(each is a session of its own, and with scheduler autogroups weighs as much as the whole benchmark):
+the header says whether autogroups are on.
 With ``--baseline`` every configuration also runs that checkout's code (its spec and fixtures), the two
 taking turns ``--rounds`` times on fresh copies of the same file: a change is judged side by side in one
 run, never against figures from another hour of this shared machine.
@@ -97,6 +100,15 @@ def tree_cpu(pid: int) -> float:
             continue
         pending.extend(int(child) for child in children)
     return total
+
+
+def scheduler_note() -> str:
+    """Whether the kernel groups processes by session when it shares the CPUs (Linux's sched_autogroup)."""
+    try:
+        enabled = Path("/proc/sys/kernel/sched_autogroup_enabled").read_text().strip() == "1"
+    except OSError:
+        return "scheduler autogroups: unknown"
+    return f"scheduler autogroups: {'on' if enabled else 'off'}"
 
 
 def measure(pid: int, port: int, scenario: str, seconds: float, connections: int) -> dict[str, float]:
@@ -216,6 +228,8 @@ def main() -> int:
     if unknown:
         parser.error(f"unknown scenario(s) {unknown}; known: {[*SCENARIOS, HEALTH_UNDER_LOAD]}")
     print(header)
+    if HEALTH_UNDER_LOAD in scenarios and any(name.startswith("pg-") for name in args.configs.split(",")):
+        print(f"# {scheduler_note()}", flush=True)
     scratch = Path(tempfile.mkdtemp(dir=CACHE.parent, prefix=".run-"))  # on the cache's disk, not a small /tmp
     indexes = reference_indexes(scratch)  # (the folder's files go with the first configuration's copy)
     for workers in () if args.no_ceiling else (1, 2):
