@@ -20,7 +20,7 @@ from psycopg.types.json import Jsonb
 
 from mockserver.jsonio import dumps
 from mockserver.store.layout import FieldKind, FieldPlan, TablePlan, identifier, safe_field
-from mockserver.store.sql import plain_id
+from mockserver.store.sql import like_pattern, plain_id
 
 _SEPARATOR = "chr(31)"  # between the search fields, so a needle cannot span two of them
 # Collations whose lower() folds every script, best first (the default may fold ASCII only).
@@ -96,12 +96,6 @@ def search_text(doc: str, fields: Sequence[str], collation: str | None) -> str:
     """The lower-cased text a search looks in: the search fields joined by a separator."""
     joined = f" || {_SEPARATOR} || ".join(f"coalesce({doc}->>{_literal(f)}, '')" for f in fields)
     return f'lower(({joined}) COLLATE "{collation}")' if collation else f"lower({joined})"
-
-
-def like_pattern(needle: str) -> str:
-    """A LIKE pattern that finds the needle anywhere (its wildcards and backslashes taken literally)."""
-    escaped = needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
 
 
 class PostgresDialect:

@@ -96,6 +96,12 @@ def decode(raw: Any) -> Record:
     return record
 
 
+def like_pattern(needle: str) -> str:
+    """A LIKE pattern that finds the needle anywhere, its wildcards taken literally (escaped by a backslash)."""
+    escaped = needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
 def plain_id(record_id: object) -> object | None:
     """An id any engine can store: a str, or an int within 64 bits (bools and containers name nothing)."""
     if isinstance(record_id, bool):

@@ -40,7 +40,7 @@ from mockserver.store.groupcommit import GroupCommit
 from mockserver.store.layout import FieldKind, TablePlan, identifier
 from mockserver.store.signals import open_signals
 from mockserver.store.snapshot import SqlState
-from mockserver.store.sql import INT64, BulkLoad, SqlTenant, insert_sql, plain_id, upsert_sql
+from mockserver.store.sql import INT64, BulkLoad, SqlTenant, insert_sql, like_pattern, plain_id, upsert_sql
 from mockserver.store.upkeep import SAFETY_NET_PAGES, Upkeep
 
 if TYPE_CHECKING:
@@ -68,6 +68,7 @@ _SHARED_DDL = (
     "CREATE TABLE IF NOT EXISTS text_pending (tbl TEXT NOT NULL, rid INTEGER NOT NULL, PRIMARY KEY (tbl, rid)) "
     "WITHOUT ROWID",
 )
+_LIKE_ESCAPE = "ESCAPE '\\'"  # the escape character of ``like_pattern``
 _FOLD = "sandbox_fold"  # lower-cases any text as the trigram tokenizer does (SQLite's lower() knows only ASCII)
 
 
@@ -127,18 +128,25 @@ class SqliteDialect:
     def search(self, plan: TablePlan, needle: str) -> tuple[str, list[Any]]:
         """Rows the text index finds, less those written since it caught up, plus those of them that match.
 
-        The index: a trigram match for three characters or more, a scan of its text for shorter needles.
-        Rows written since it caught up (``text_pending``, a handful) are tested on their documents.
+        The index: a trigram match for three characters or more, a scan of its text for shorter needles
+        (LIKE, which folds ASCII letters, for an ASCII needle; else the text folded by Python, which folds
+        every script as the tokenizer does, where SQLite's own LIKE and lower() fold only ASCII). Rows
+        written since it caught up (``text_pending``, a handful) are tested on their documents.
         """
         fts = identifier(plan.table, "fts")
         if not plan.search_fields:
             return "1 = 0", []
-        if len(needle) >= 3 and "\x00" not in needle:  # FTS5 query strings cannot hold NUL
-            indexed, params = f"SELECT rowid FROM {fts} WHERE {fts} MATCH ?", ['"' + needle.replace('"', '""') + '"']
-        else:
-            tests = " OR ".join(f'instr(lower("{f}"), ?) > 0' for f in plan.search_fields)
-            indexed, params = f"SELECT rowid FROM {fts} WHERE {tests}", [needle.lower()] * len(plan.search_fields)
         folded = needle.lower()
+        fields = plan.search_fields
+        plain = "\x00" not in needle  # FTS5 query strings cannot hold NUL, and SQLite's LIKE ends a pattern there
+        if len(needle) >= 3 and plain:
+            indexed, params = f"SELECT rowid FROM {fts} WHERE {fts} MATCH ?", ['"' + needle.replace('"', '""') + '"']
+        elif needle.isascii() and plain:
+            tests = " OR ".join(f'"{f}" LIKE ? {_LIKE_ESCAPE}' for f in fields)
+            indexed, params = f"SELECT rowid FROM {fts} WHERE {tests}", [like_pattern(needle)] * len(fields)
+        else:
+            tests = " OR ".join(f'instr({_FOLD}("{f}"), ?) > 0' for f in fields)
+            indexed, params = f"SELECT rowid FROM {fts} WHERE {tests}", [folded] * len(fields)
         fresh = " OR ".join(f"instr({_FOLD}(json_extract(u.doc, {json_path(f)})), ?) > 0" for f in plan.search_fields)
         predicate = (
             f"t.rid IN ({indexed} EXCEPT SELECT rid FROM text_pending WHERE tbl = ? UNION SELECT p.rid "

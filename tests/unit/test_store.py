@@ -467,6 +467,41 @@ def test_search_is_a_case_insensitive_substring_of_the_text_fields(
         assert tenant.count("customers", search=needle) == len(expected)
 
 
+SHORT_NEEDLES = [
+    ("ök", [1]),  # shorter than a trigram, with a letter outside ASCII: its case folds as in longer needles
+    ("ÖK", [1]),
+    ("Ö", [1]),
+    ("ë", [2]),
+    ("Ë", [2]),
+    ("oE", [2]),
+    ("%", [3]),  # LIKE's wildcards and escape are plain characters to a search
+    ("_", [3]),
+    ("f_", [3]),
+    ("\\", [3]),
+    ("%o", []),
+    ("e\x00", []),  # a NUL ends no pattern early ("%e" would find "Coe")
+]
+
+
+@pytest.mark.parametrize(("needle", "expected"), SHORT_NEEDLES, ids=[repr(n) for n, _ in SHORT_NEEDLES])
+def test_a_short_search_folds_case_and_takes_every_character_literally_before_and_after_indexing(
+    store: Store, needle: str, expected: list[int]
+) -> None:
+    with store.tenant(1) as tenant:
+        tenant.put("customers", 1, {"id": 1, "name": "Ökonomie Ärger"})
+        tenant.put("customers", 2, {"id": 2, "name": "ZOË Coe"})
+        tenant.put("customers", 3, {"id": 3, "name": "50% off_sale", "email": "back\\slash@example.com"})
+
+    def found() -> tuple[list[object], int]:
+        with store.tenant(1, write=False) as tenant:
+            ids = [r["id"] for r in tenant.find("customers", Query(search=needle))]
+            return ids, tenant.count("customers", search=needle)
+
+    assert found() == (expected, len(expected))
+    store.catch_up()  # now from the text index (SQLite), as a restarted or idle sandbox answers
+    assert found() == (expected, len(expected))
+
+
 def test_search_follows_updates_and_deletes(store: Store) -> None:
     with store.tenant(1) as tenant:
         tenant.put("customers", 1, {"id": 1, "name": "Old Name"})
