@@ -20,7 +20,7 @@ from psycopg.types.json import Jsonb
 
 from mockserver.jsonio import dumps
 from mockserver.store.layout import FieldKind, FieldPlan, TablePlan, identifier, safe_field
-from mockserver.store.sql import like_pattern, plain_id
+from mockserver.store.sql import Run, like_pattern, plain_id
 
 _SEPARATOR = "chr(31)"  # between the search fields, so a needle cannot span two of them
 # Collations whose lower() folds every script, best first (the default may fold ASCII only).
@@ -180,8 +180,8 @@ class PostgresDialect:
         key, params = self._key(plan, name)
         return f"nullif((t.doc->{key}->'name')::jsonb, 'null')", params
 
-    def search(self, plan: TablePlan, needle: str) -> tuple[str, list[Any]]:
-        """A LIKE over the stored, lower-cased search text (the column the trigram index holds)."""
+    def search(self, plan: TablePlan, needle: str, *, walk: bool = False) -> tuple[str, list[Any]]:
+        """A LIKE over the stored, lower-cased search text (the column the trigram index holds; never walked)."""
         if not plan.search_fields or "\x00" in needle:
             return "1 = 0", []
         collate = f' COLLATE "{self.collation}"' if self.collation else ""
@@ -193,6 +193,10 @@ class PostgresDialect:
         # serves only that one (with the folding collation on the pattern, PostgreSQL scans every row).
         folded = f'({wanted} COLLATE "default")' if self.collation else wanted
         return f"t.{SEARCH_COLUMN} LIKE {folded}", [like_pattern(needle)]
+
+    def search_walks(self, plan: TablePlan, needle: str, run: Run, rows: int) -> bool:
+        """Never: PostgreSQL's planner weighs the trigram index's matches against a walk itself."""
+        return False
 
     def encode(self, record: dict[str, Any]) -> Any:
         """The record as JSON text (refused with ValueError when it holds a NUL character)."""

@@ -58,8 +58,15 @@ class Dialect(Protocol):
     def name_of(self, plan: TablePlan, name: str) -> tuple[str, list[Any]]:
         """The expression of an object field's ``name`` member."""
 
-    def search(self, plan: TablePlan, needle: str) -> tuple[str, list[Any]]:
-        """A predicate on the record row (alias ``t``) for a case-insensitive substring search."""
+    def search(self, plan: TablePlan, needle: str, *, walk: bool = False) -> tuple[str, list[Any]]:
+        """A predicate on the record row (alias ``t``) for a case-insensitive substring search.
+
+        ``walk``: find the rows by going through the company's rows in an index's order and testing each
+        against the matches, instead of looking each match up (see ``search_walks``).
+        """
+
+    def search_walks(self, plan: TablePlan, needle: str, run: Run, rows: int) -> bool:
+        """Whether a search of a company with ``rows`` records is cheaper walked (False: the engine plans it)."""
 
     def encode(self, record: Record) -> Any:
         """A record as the engine stores its document."""
@@ -148,6 +155,7 @@ class SqlTenant:
         self.watched: frozenset[str] = frozenset()
         self.changes: list[Change] = []
         self._issued: dict[str, int] = {}  # resource -> the id ``next_id`` last gave it in this transaction
+        self._walks: dict[tuple[str, str], bool] = {}  # (table, needle) -> whether its search is walked
 
     # -- records ---------------------------------------------------------------------------------
     def _key(self, plan: TablePlan, record_id: object) -> Any | None:
@@ -388,10 +396,19 @@ class SqlTenant:
                 clauses.append(f"{expression} {symbol} ?")
                 params += [*expression_params, dialect.bind(kind, wanted)]
         if search:
-            predicate, search_params = dialect.search(plan, search)
+            predicate, search_params = dialect.search(plan, search, walk=self._search_walks(plan, search))
             clauses.append(predicate)
             params += search_params
         return " AND ".join(clauses), params
+
+    def _search_walks(self, plan: TablePlan, needle: str) -> bool:
+        """Whether this search is walked (asked once per request: a page and its total are planned alike)."""
+        key = (plan.table, needle)
+        walks = self._walks.get(key)
+        if walks is None:
+            rows = self._record_count(plan)
+            walks = self._walks[key] = rows > 0 and self._dialect.search_walks(plan, needle, self._run, rows)
+        return walks
 
     def _order(self, plan: TablePlan, query: Query) -> tuple[str, list[Any]]:
         order = query.order

@@ -40,7 +40,7 @@ from mockserver.store.groupcommit import GroupCommit
 from mockserver.store.layout import FieldKind, TablePlan, identifier
 from mockserver.store.signals import open_signals
 from mockserver.store.snapshot import SqlState
-from mockserver.store.sql import INT64, BulkLoad, SqlTenant, insert_sql, like_pattern, plain_id, upsert_sql
+from mockserver.store.sql import INT64, BulkLoad, Run, SqlTenant, insert_sql, like_pattern, plain_id, upsert_sql
 from mockserver.store.upkeep import SAFETY_NET_PAGES, Upkeep
 
 if TYPE_CHECKING:
@@ -69,6 +69,7 @@ _SHARED_DDL = (
     "WITHOUT ROWID",
 )
 _LIKE_ESCAPE = "ESCAPE '\\'"  # the escape character of ``like_pattern``
+_LOOKUP_PER_PROBE = 25  # a row looked up by its id costs about this many index entries tested (``search_walks``)
 _FOLD = "sandbox_fold"  # lower-cases any text as the trigram tokenizer does (SQLite's lower() knows only ASCII)
 
 
@@ -125,13 +126,14 @@ class SqliteDialect:
         """An object field's ``name`` member."""
         return "json_extract(t.doc, ?)", ['$."' + name + '".name']
 
-    def search(self, plan: TablePlan, needle: str) -> tuple[str, list[Any]]:
+    def search(self, plan: TablePlan, needle: str, *, walk: bool = False) -> tuple[str, list[Any]]:
         """Rows the text index finds, less those written since it caught up, plus those of them that match.
 
         The index: a trigram match for three characters or more, a scan of its text for shorter needles
         (LIKE, which folds ASCII letters, for an ASCII needle; else the text folded by Python, which folds
         every script as the tokenizer does, where SQLite's own LIKE and lower() fold only ASCII). Rows
-        written since it caught up (``text_pending``, a handful) are tested on their documents.
+        written since it caught up (``text_pending``, a handful) are tested on their documents. Walked
+        (``+``: the row id is no index to look matches up by), the rows come from the company's index.
         """
         fts = identifier(plan.table, "fts")
         if not plan.search_fields:
@@ -140,7 +142,7 @@ class SqliteDialect:
         fields = plan.search_fields
         plain = "\x00" not in needle  # FTS5 query strings cannot hold NUL, and SQLite's LIKE ends a pattern there
         if len(needle) >= 3 and plain:
-            indexed, params = f"SELECT rowid FROM {fts} WHERE {fts} MATCH ?", ['"' + needle.replace('"', '""') + '"']
+            indexed, params = f"SELECT rowid FROM {fts} WHERE {fts} MATCH ?", [_phrase(needle)]
         elif needle.isascii() and plain:
             tests = " OR ".join(f'"{f}" LIKE ? {_LIKE_ESCAPE}' for f in fields)
             indexed, params = f"SELECT rowid FROM {fts} WHERE {tests}", [like_pattern(needle)] * len(fields)
@@ -148,11 +150,30 @@ class SqliteDialect:
             tests = " OR ".join(f'instr({_FOLD}("{f}"), ?) > 0' for f in fields)
             indexed, params = f"SELECT rowid FROM {fts} WHERE {tests}", [folded] * len(fields)
         fresh = " OR ".join(f"instr({_FOLD}(json_extract(u.doc, {json_path(f)})), ?) > 0" for f in plan.search_fields)
+        row = "+t.rid" if walk else "t.rid"
         predicate = (
-            f"t.rid IN ({indexed} EXCEPT SELECT rid FROM text_pending WHERE tbl = ? UNION SELECT p.rid "
+            f"{row} IN ({indexed} EXCEPT SELECT rid FROM text_pending WHERE tbl = ? UNION SELECT p.rid "
             f"FROM text_pending p JOIN {plan.table} u ON u.rid = p.rid WHERE p.tbl = ? AND ({fresh}))"
         )
         return predicate, [*params, plan.table, plan.table, *[folded] * len(plan.search_fields)]
+
+    def search_walks(self, plan: TablePlan, needle: str, run: Run, rows: int) -> bool:
+        """Whether the matches are many enough that walking the company's rows beats looking each match up.
+
+        A lookup reads the row's page (its document and all), a walk tests one index entry against the
+        matches: about 25 times cheaper (2.9 against 0.11 us at 100k customers), so the walk wins once
+        the matches pass a 25th of the company's rows, and a page in index order then stops early
+        (`?search=son` over 13,000 customers, 2,580 matches: the total 7.4 -> 1.5 ms, a page of 20 7 ->
+        1.7 ms). Matches are counted from the text index over every company (at least this one's); a
+        needle shorter than a trigram scans all of the index's text anyway, so it walks.
+        """
+        if not plan.search_fields:
+            return False
+        if len(needle) < 3 or "\x00" in needle:
+            return True
+        fts = identifier(plan.table, "fts")
+        matches = run(f"SELECT count(*) FROM {fts} WHERE {fts} MATCH ?", (_phrase(needle),)).fetchone()[0]
+        return int(matches) * _LOOKUP_PER_PROBE > rows
 
     def encode(self, record: dict[str, Any]) -> Any:
         """Records are stored as JSON text."""
@@ -234,6 +255,11 @@ def _copy_sql(plan: TablePlan, schema: str) -> str:
         f"INSERT INTO main.{plan.table} ({names}) SELECT {names} FROM {schema}.{plan.table} WHERE true "
         f"ORDER BY company, id ON CONFLICT (company, id) DO UPDATE SET {updates}"
     )
+
+
+def _phrase(needle: str) -> str:
+    """An FTS5 query that matches the needle as it is (one quoted phrase)."""
+    return '"' + needle.replace('"', '""') + '"'
 
 
 def _fold(value: Any) -> str:

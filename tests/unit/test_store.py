@@ -502,6 +502,49 @@ def test_a_short_search_folds_case_and_takes_every_character_literally_before_an
     assert found() == (expected, len(expected))
 
 
+def _searched(store: Store, queries: list[Query]) -> list[tuple[list[object], int]]:
+    with store.tenant(1, write=False) as tenant:
+        return [
+            ([r["id"] for r in tenant.find("customers", q)], tenant.count("customers", q.where, q.search))
+            for q in queries
+        ]
+
+
+def test_a_search_walked_through_the_companys_rows_finds_what_one_looking_up_its_matches_finds(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SQLite walks a search with many matches (see ``search_walks``): the plan changes, never the answer."""
+    with store.tenant(1) as tenant:
+        for n in range(1, 41):
+            name = f"{'Jackson' if n % 3 else 'Smith'} {n}"
+            tenant.put(
+                "customers", n, {"id": n, "name": name, "currency_id": n % 4, "created_at": f"2026-01-{n % 28 + 1:02d}"}
+            )
+    with store.tenant(2) as tenant:
+        tenant.put("customers", 1, {"id": 1, "name": "Jackson of another company"})
+    with store.tenant(1) as tenant:
+        tenant.put("customers", 41, {"id": 41, "name": "Jackson written last"})  # not in the text index yet
+        tenant.delete("customers", 3)
+    store.catch_up()
+    with store.tenant(1) as tenant:
+        tenant.put("customers", 42, {"id": 42, "name": "Jackson pending"})  # noted, not yet in the text index
+    queries = [
+        Query(search="jackson", limit=5),
+        Query(search="jackson", limit=5, offset=20),
+        Query(search="JACKSON", order=Order("name", descending=True), limit=7),
+        Query(search="son", where=(Condition("currency_id", "eq", 2),)),
+        Query(search="smith", order=Order("created_at"), limit=3, offset=1),
+        Query(search="on", limit=4),
+        Query(search="nobody"),
+    ]
+    planned = _searched(store, queries)
+    for walks in (True, False):
+        monkeypatch.setattr(type(store.dialect), "search_walks", lambda *_args, w=walks: w)
+        assert _searched(store, queries) == planned
+    assert planned[0] == ([1, 2, 4, 5, 7], 29)
+    assert planned[-1] == ([], 0)
+
+
 def test_search_follows_updates_and_deletes(store: Store) -> None:
     with store.tenant(1) as tenant:
         tenant.put("customers", 1, {"id": 1, "name": "Old Name"})
