@@ -11,7 +11,7 @@ records with one are refused and values with one match nothing.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from decimal import Decimal
 from functools import lru_cache
 from typing import Any
@@ -194,7 +194,7 @@ class PostgresDialect:
         folded = f'({wanted} COLLATE "default")' if self.collation else wanted
         return f"t.{SEARCH_COLUMN} LIKE {folded}", [like_pattern(needle)]
 
-    def search_walks(self, plan: TablePlan, needle: str, run: Run, rows: int) -> bool:
+    def search_walks(self, plan: TablePlan, needle: str, run: Run, rows: Callable[[], int]) -> bool:
         """Never: PostgreSQL's planner weighs the trigram index's matches against a walk itself."""
         return False
 

@@ -65,8 +65,8 @@ class Dialect(Protocol):
         against the matches, instead of looking each match up (see ``search_walks``).
         """
 
-    def search_walks(self, plan: TablePlan, needle: str, run: Run, rows: int) -> bool:
-        """Whether a search of a company with ``rows`` records is cheaper walked (False: the engine plans it)."""
+    def search_walks(self, plan: TablePlan, needle: str, run: Run, rows: Callable[[], int]) -> bool:
+        """Whether a search of a company with ``rows()`` records is cheaper walked (False: the engine plans it)."""
 
     def encode(self, record: Record) -> Any:
         """A record as the engine stores its document."""
@@ -406,8 +406,8 @@ class SqlTenant:
         key = (plan.table, needle)
         walks = self._walks.get(key)
         if walks is None:
-            rows = self._record_count(plan)
-            walks = self._walks[key] = rows > 0 and self._dialect.search_walks(plan, needle, self._run, rows)
+            walks = self._dialect.search_walks(plan, needle, self._run, lambda: self._record_count(plan))
+            self._walks[key] = walks
         return walks
 
     def _order(self, plan: TablePlan, query: Query) -> tuple[str, list[Any]]:

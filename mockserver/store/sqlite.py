@@ -157,7 +157,7 @@ class SqliteDialect:
         )
         return predicate, [*params, plan.table, plan.table, *[folded] * len(plan.search_fields)]
 
-    def search_walks(self, plan: TablePlan, needle: str, run: Run, rows: int) -> bool:
+    def search_walks(self, plan: TablePlan, needle: str, run: Run, rows: Callable[[], int]) -> bool:
         """Whether the matches are many enough that walking the company's rows beats looking each match up.
 
         A lookup reads the row's page (its document and all), a walk tests one index entry against the
@@ -173,7 +173,7 @@ class SqliteDialect:
             return True
         fts = identifier(plan.table, "fts")
         matches = run(f"SELECT count(*) FROM {fts} WHERE {fts} MATCH ?", (_phrase(needle),)).fetchone()[0]
-        return int(matches) * _LOOKUP_PER_PROBE > rows
+        return int(matches) * _LOOKUP_PER_PROBE > rows()
 
     def encode(self, record: dict[str, Any]) -> Any:
         """Records are stored as JSON text."""
