@@ -203,6 +203,17 @@ def _create_app(settings: Settings) -> Flask:
     return app
 
 
+def stop_background_work(app: Flask) -> None:
+    """Stop what an app runs beside its requests: webhook deliveries and the PDF helper process.
+
+    A served worker must: as it exits, multiprocessing waits for every child it started, the helper
+    included, and a helper nobody stopped would hold the worker until it was killed.
+    """
+    sandbox = app.extensions["sandbox"]
+    sandbox["webhooks"].stop()
+    sandbox["engine"].offload.close()
+
+
 def remember_checked_spec(store: Store, spec_path: Path) -> None:
     """Note in a database the digest of the spec it serves, if it checked clean: the next start skips the check."""
     digest = clean_digest(spec_path)

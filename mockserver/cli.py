@@ -202,11 +202,11 @@ def _serve(settings: Settings) -> int:
     fixtures = load_fixtures(settings.fixtures_dir)
     webhook_targets(settings)
     if settings.db:  # seed or check the shared database once, here, so workers start on a ready state
-        from mockserver.app import create_app
+        from mockserver.app import create_app, stop_background_work
 
-        sandbox = create_app(settings).extensions["sandbox"]
-        sandbox["webhooks"].stop()  # the workers deliver, not this process
-        sandbox["engine"].store.close()
+        checked = create_app(settings)
+        stop_background_work(checked)  # the workers deliver webhooks and render PDFs, not this process
+        checked.extensions["sandbox"]["engine"].store.close()
     print(banner(settings, index, fixtures, show_admin_token=generated_token), flush=True)
     return serve(settings)
 

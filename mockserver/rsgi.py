@@ -72,7 +72,8 @@ class WsgiOverRsgi:
     request goes to a thread, as do paths under ``threaded_prefixes`` (admin requests that wait on
     others). A path of ``body_limits`` takes its bigger body only from a caller whose Authorization
     header ``admits_large_body`` approves (the admin token), so no stranger can make a worker hold
-    256 MiB; anyone else gets the ordinary limit.
+    256 MiB; anyone else gets the ordinary limit. ``on_stop`` runs as the worker stops (to end what the
+    app runs beside its requests).
     """
 
     def __init__(
@@ -87,8 +88,10 @@ class WsgiOverRsgi:
         threaded_prefixes: Sequence[str] = (),
         costs: CostModel | None = None,
         admits_large_body: Callable[[str | None], bool] | None = None,
+        on_stop: Callable[[], None] | None = None,
     ) -> None:
         self._app = app
+        self._on_stop = on_stop
         self._max_body_bytes = max_body_bytes
         self._body_limits = dict(body_limits or {})  # paths that take bigger bodies (a state import)
         self._body_timeout = body_timeout
@@ -104,9 +107,11 @@ class WsgiOverRsgi:
         self._pool = ThreadPoolExecutor(max_workers=self._threads, thread_name_prefix="sandbox")
 
     def __rsgi_del__(self, loop: asyncio.AbstractEventLoop) -> None:
-        """Granian calls this as the worker stops: requests not yet started are dropped."""
+        """Granian calls this as the worker stops: requests not yet started are dropped, then ``on_stop`` runs."""
         if self._pool is not None:
             self._pool.shutdown(wait=False, cancel_futures=True)
+        if self._on_stop is not None:
+            self._on_stop()
 
     async def __rsgi__(self, scope: _Scope, protocol: _Protocol) -> None:
         """Answer one HTTP request."""

@@ -7,10 +7,11 @@ import gc
 import os
 import signal
 import sys
+from functools import partial
 
 from flask import Flask
 
-from mockserver.app import create_app
+from mockserver.app import create_app, stop_background_work
 from mockserver.control import PREFIX, STATE_BODY_LIMIT, STATE_PATH
 from mockserver.gateway import Gateway
 from mockserver.rsgi import WsgiOverRsgi
@@ -56,6 +57,7 @@ def rsgi_app_from_env() -> WsgiOverRsgi:
         may_stall=gateway.may_stall if isinstance(gateway, Gateway) else None,
         threaded_prefixes=(PREFIX,),  # admin requests may wait on other workers or a lock
         admits_large_body=app.extensions["sandbox"]["control"].is_admin,  # a state import: admins only
+        on_stop=partial(stop_background_work, app),
     )
 
 

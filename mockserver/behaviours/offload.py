@@ -8,19 +8,25 @@ started at the first use (a second or two) and kept; the request's thread waits 
 the lock. An app built in process (tests, embedding) runs the work inline unless asked otherwise.
 
 The work must be a module-level function with picklable arguments and result. A helper that died
-(killed, out of memory) is replaced, and the work tried once more in the new one.
+(killed, out of memory) is replaced, and the work tried once more in the new one. A helper ends
+cleanly, running its process's exit handlers (they remove what the work set aside, such as a PDF's
+fonts), however it is stopped: by its worker, by SIGTERM, or by its worker's death. It ignores
+Ctrl-C, which a terminal sends to every process of the group: its worker stops it.
 """
 
 from __future__ import annotations
 
+import atexit
 import multiprocessing
 import os
+import signal
 import threading
 import time
 import weakref
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from types import FrameType
 from typing import TypeVar
 
 from mockserver.waits import working_elsewhere
@@ -57,9 +63,13 @@ class Offload:
         raise OffloadError(f"the helper process stopped twice while running {work.__name__}") from failure
 
     def close(self) -> None:
-        """Stop the helper (work queued for it is dropped); a later ``run`` starts a new one."""
+        """Stop the helper and wait until it ended (work queued is dropped); a later ``run`` starts a new one.
+
+        Waiting matters to a stopping worker: its exit closes the queue that carries the helper's
+        order to stop, so an order still on its way would never arrive.
+        """
         if self._pool is not None:
-            self._forget(self._pool)
+            self._forget(self._pool, wait=True)
 
     def _helper(self) -> ProcessPoolExecutor:
         """The helper process, started at the first use.
@@ -70,13 +80,13 @@ class Offload:
         with self._lock:
             if self._pool is None:
                 self._pool = ProcessPoolExecutor(
-                    max_workers=1, mp_context=multiprocessing.get_context("spawn"), initializer=_watch_parent
+                    max_workers=1, mp_context=multiprocessing.get_context("spawn"), initializer=_prepare_helper
                 )
                 self._finalizer = weakref.finalize(self, _stop, self._pool)
             return self._pool
 
-    def _forget(self, helper: ProcessPoolExecutor) -> None:
-        """Stop a helper unless it was already replaced; the next ``run`` starts another."""
+    def _forget(self, helper: ProcessPoolExecutor, *, wait: bool = False) -> None:
+        """Stop a helper unless it was already replaced (``wait``: until it ended); the next ``run`` starts another."""
         with self._lock:
             if self._pool is not helper:
                 return
@@ -84,12 +94,30 @@ class Offload:
             if self._finalizer is not None:
                 self._finalizer.detach()
                 self._finalizer = None
-        _stop(helper)
+        _stop(helper, wait=wait)
 
 
-def _stop(helper: ProcessPoolExecutor) -> None:
+def _stop(helper: ProcessPoolExecutor, *, wait: bool = False) -> None:
     """Let a helper go: work queued for it is dropped, work under way finishes, then it exits."""
-    helper.shutdown(wait=False, cancel_futures=True)
+    helper.shutdown(wait=wait, cancel_futures=True)
+
+
+def _prepare_helper() -> None:
+    """In a new helper: leave Ctrl-C to its worker, end cleanly on SIGTERM, and end when its worker is gone."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, _end_on_signal)
+    _watch_parent()
+
+
+def _end_on_signal(signum: int, frame: FrameType | None) -> None:
+    """SIGTERM in a helper: end it at once, cleanly (raising SystemExit would only fail the work under way)."""
+    _end_helper()
+
+
+def _end_helper() -> None:
+    """End a helper after its exit handlers ran (an ``os._exit`` alone would leave what they remove behind)."""
+    atexit._run_exitfuncs()  # the interpreter's own exit handlers: there is no public way to run them early
+    os._exit(0)
 
 
 def _watch_parent() -> None:
@@ -103,6 +131,6 @@ def _watch_parent() -> None:
     def watch() -> None:
         while os.getppid() == parent:
             time.sleep(_PARENT_CHECK_SECONDS)
-        os._exit(0)
+        _end_helper()
 
     threading.Thread(target=watch, name="parent-watch", daemon=True).start()

@@ -410,6 +410,22 @@ def test_a_stalled_client_cannot_hold_up_shutdown_beyond_its_bound() -> None:
         server.stop()
 
 
+def test_a_server_that_made_pdfs_stops_at_once_and_leaves_no_files_behind(tmp_path: Path) -> None:
+    """A worker waited for its PDF helper to end, which nobody told to: a stop took the whole --shutdown-timeout,
+    then the worker was killed and the helper's fonts stayed in the temporary folder."""
+    server = LiveServer("--quiet", "--shutdown-timeout", "60", env={"TMPDIR": str(tmp_path)})
+    try:
+        pdf = requests.get(f"{server.base}{API}/invoices/1/pdf", headers=auth(), timeout=60)
+        assert pdf.status_code == 200
+        assert list(tmp_path.glob("invoice-sandbox-fonts-*"))  # the helper set its fonts aside here
+        server.process.terminate()
+        assert server.process.wait(timeout=90) == 0
+    finally:
+        output = server.stop()
+    assert "refused to gracefully stop" not in output
+    assert not list(tmp_path.glob("invoice-sandbox-fonts-*"))
+
+
 def test_a_stopped_server_exits_0_and_one_whose_worker_died_exits_1() -> None:
     stopped = LiveServer("--quiet")
     stopped.process.terminate()

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -38,6 +41,13 @@ def nap(seconds: float) -> float:
 
 def refuse(message: str) -> None:
     raise ValueError(message)
+
+
+def set_aside(folder: str) -> int:
+    """Make a folder the helper removes as it exits (as the fonts of its PDFs are), and answer its process id."""
+    os.mkdir(folder)
+    atexit.register(shutil.rmtree, folder, True)
+    return os.getpid()
 
 
 @pytest.fixture
@@ -83,14 +93,38 @@ def test_waiting_for_the_helper_counts_as_the_calling_thread_s_time(helper: Offl
     assert elsewhere_seconds() - before >= 0.2
 
 
-def test_a_helper_ends_when_the_process_that_started_it_is_killed(tmp_path: Path) -> None:
+def test_a_helper_asked_to_stop_removes_what_it_set_aside(helper: Offload, tmp_path: Path) -> None:
+    folder = tmp_path / "set-aside"
+    helper_pid = helper.run(set_aside, str(folder))
+    os.kill(helper_pid, signal.SIGTERM)
+    _wait_for_end(helper_pid)
+    assert not folder.exists()
+    assert helper.run(process_id) not in (helper_pid, os.getpid())  # a new helper does the next work
+
+
+def test_a_helper_leaves_the_terminal_s_ctrl_c_to_the_worker_that_started_it(helper: Offload) -> None:
+    # A process started with Ctrl-C ignored (as a test runner's workers may be) passes that on to the helper.
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        helper_pid = helper.run(process_id)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    os.kill(helper_pid, signal.SIGINT)  # Ctrl-C reaches every process of the group; the worker stops its helper
+    assert helper.run(process_id) == helper_pid
+
+
+def test_a_helper_ends_when_the_process_that_started_it_is_killed_and_removes_what_it_set_aside(
+    tmp_path: Path,
+) -> None:
+    folder = tmp_path / "set-aside"
     parent = subprocess.Popen(
         [
             sys.executable,
             "-c",
-            "import os, sys, time\n"
+            "import sys, time\n"
             "from mockserver.behaviours.offload import Offload\n"
-            "print(Offload(in_helper=True).run(os.getpid), flush=True)\n"
+            "from tests.unit.test_offload import set_aside\n"
+            f"print(Offload(in_helper=True).run(set_aside, {str(folder)!r}), flush=True)\n"
             "time.sleep(60)\n",
         ],
         stdout=subprocess.PIPE,
@@ -106,10 +140,16 @@ def test_a_helper_ends_when_the_process_that_started_it_is_killed(tmp_path: Path
         parent.wait()
         if parent.stdout is not None:
             parent.stdout.close()
+    _wait_for_end(helper_pid)
+    assert not folder.exists()
+
+
+def _wait_for_end(pid: int) -> None:
+    """Wait until a process has ended (30 s at most)."""
     deadline = time.monotonic() + 30
-    while _alive(helper_pid) and time.monotonic() < deadline:
+    while _alive(pid) and time.monotonic() < deadline:
         time.sleep(0.1)
-    assert not _alive(helper_pid)
+    assert not _alive(pid)
 
 
 def _alive(pid: int) -> bool:
