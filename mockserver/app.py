@@ -16,7 +16,7 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound, Reque
 from mockserver import __version__
 from mockserver.accesslog import AccessLog
 from mockserver.banner import example_key
-from mockserver.behaviours import chosen_domain, install_domain, load_domain
+from mockserver.behaviours import Domain, chosen_domain, install_domain, load_domain
 from mockserver.behaviours.engine import Engine
 from mockserver.behaviours.offload import Offload
 from mockserver.behaviours.preferred import PreferredAnswers
@@ -44,7 +44,7 @@ from mockserver.spec.loader import clean_digest
 from mockserver.spec.resolve import JsonSchema
 from mockserver.spec.security import SecurityScheme, url_path
 from mockserver.state.clock import Clock, ClockSetting
-from mockserver.state.fixtures import load_fixtures, with_reference
+from mockserver.state.fixtures import Fixtures, load_fixtures, with_reference
 from mockserver.store import Store, is_postgres, open_store
 from mockserver.store.ephemera import MemoryEphemera
 from mockserver.validation import OperationValidator, SchemaCompiler
@@ -86,6 +86,17 @@ def _create_app(settings: Settings) -> Flask:
         fixtures = with_reference(fixtures, domain.reference())
     clock = Clock(settings.today)
     store = open_store(index, settings.db)
+    try:
+        return _app_on(store, settings, index, domain, fixtures, clock)
+    except BaseException:  # seeding failed or was interrupted: let go of connections and temporary files
+        store.close()
+        raise
+
+
+def _app_on(
+    store: Store, settings: Settings, index: SpecIndex, domain: Domain | None, fixtures: Fixtures, clock: Clock
+) -> Flask:
+    """The app serving an open store (seeded here if it is new)."""
     engine = Engine(index, store, clock, Offload(in_helper=settings.helper_process))
     shared = store.ephemera if store.workers_allowed else MemoryEphemera()
     keyring = KeyRing(fixtures, index.security_schemes, clock, index.operations, shared)
@@ -184,7 +195,7 @@ def _create_app(settings: Settings) -> Flask:
         )
     token_paths = served_token_paths(index, keyring.schemes.values(), PREFIX)
     paths_here = {*token_paths, *(index.base_path + operation.path for operation in index.operations)}
-    served = served_document(document, settings.base_url + index.base_path, settings.base_url, paths_here)
+    served = served_document(index.document, settings.base_url + index.base_path, settings.base_url, paths_here)
     add_explorer_assets(app)
     key = example_key(fixtures) if any(company.keys for company in fixtures.companies) else None
     _add_documents(app, served, index, settings.base_url, key, keyring.schemes.values())

@@ -11,10 +11,13 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import datetime as dt
+import signal
 import sys
+import threading
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from types import FrameType
 
 from mockserver import __version__
 from mockserver.jsonio import dumps
@@ -320,20 +323,39 @@ def _fail(message: str) -> int:
     return 2
 
 
+class _Terminated(BaseException):
+    """SIGTERM arrived before serving began: unwound like Ctrl-C, so seeding processes and scratch files go too."""
+
+
+def _terminate(signum: int, frame: FrameType | None) -> None:
+    raise _Terminated
+
+
 def _guarded(run: Callable[[], int]) -> int:
-    """Run a command; a known start-up problem is one line on stderr and exit code 2, never a traceback."""
+    """Run a command; a known start-up problem is one line on stderr and exit code 2, never a traceback.
+
+    Ctrl-C exits 130 and SIGTERM 143, quietly, after the clean-up on the way out (once serving begins,
+    Granian answers both signals itself).
+    """
     from mockserver.behaviours.domain import DomainError
     from mockserver.state.fixtures import FixturesError
     from mockserver.store import StoreError
     from mockserver.transfer import InvalidState
 
     known = (SpecError, OSError, StoreError, InvalidState, ListenError, FixturesError, SettingsError, DomainError)
+    in_main_thread = threading.current_thread() is threading.main_thread()  # only it may set signal handlers
+    previous = signal.signal(signal.SIGTERM, _terminate) if in_main_thread else None
     try:
         return run()
     except known as exc:
         return _fail(str(exc))
     except KeyboardInterrupt:
-        return 130
+        return 128 + signal.SIGINT
+    except _Terminated:
+        return 128 + signal.SIGTERM
+    finally:
+        if in_main_thread:
+            signal.signal(signal.SIGTERM, previous)
 
 
 if __name__ == "__main__":

@@ -7,7 +7,9 @@ import gc
 import os
 import signal
 import sys
+import threading
 from functools import partial
+from types import FrameType
 
 from flask import Flask
 
@@ -32,6 +34,21 @@ def app_from_env() -> Flask:
     return app
 
 
+def end_on_sigterm_until_serving() -> None:
+    """In a Granian worker: until Granian's own handler replaces this one, SIGTERM ends the worker at once.
+
+    Granian asks a worker to stop with SIGTERM but listens for it only once the app is built and it
+    serves: a stop asked during a big seed was lost, and the worker killed after --shutdown-timeout,
+    its database and scratch files left behind. Raising SystemExit unwinds the seeding, cleaning up.
+    """
+    if threading.current_thread() is threading.main_thread():  # only the main thread may set handlers
+        signal.signal(signal.SIGTERM, _exit_on_signal)
+
+
+def _exit_on_signal(signum: int, frame: FrameType | None) -> None:
+    raise SystemExit(128 + signum)
+
+
 def freeze_start_up_objects() -> None:
     """Keep what start-up built (about 150k objects on this spec) out of every later full garbage collection.
 
@@ -45,6 +62,7 @@ def freeze_start_up_objects() -> None:
 
 def rsgi_app_from_env() -> WsgiOverRsgi:
     """The same app for Granian's RSGI interface, which receives bodies under --body-timeout."""
+    end_on_sigterm_until_serving()
     settings = Settings.from_env()
     app = app_from_env()
     gateway = app.wsgi_app

@@ -9,6 +9,8 @@ from __future__ import annotations
 import copy
 import multiprocessing
 import random
+import signal
+import threading
 import traceback
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -16,6 +18,7 @@ from graphlib import CycleError, TopologicalSorter
 from multiprocessing.connection import Connection, wait
 from multiprocessing.process import BaseProcess
 from pathlib import Path
+from typing import Any
 
 from mockserver.behaviours import records
 from mockserver.behaviours.engine import Engine
@@ -31,6 +34,7 @@ from mockserver.store.forking import usable_cpus
 
 _SERVER_STAMPS = frozenset({"created_at", "updated_at"})
 SCRATCH_RECORDS = 2_000  # from this many fake records on, scratch databases and worker processes pay off
+_STOPPING = {signal.SIGINT, signal.SIGTERM}  # what a seeding process handles its own way (see ``_report``)
 
 
 def seeding_order(resources: dict[str, Resource]) -> list[Resource]:
@@ -224,9 +228,10 @@ def run_jobs(jobs: dict[int, Callable[[], None]], workers: int) -> None:
                 key, job = waiting.pop(0)
                 receiver, sender = context.Pipe(duplex=False)
                 process = context.Process(target=_report, args=(job, sender), name=f"seed-{key}", daemon=True)
-                process.start()
+                with _stopping_deferred():  # until the child is known to the clean-up below
+                    process.start()
+                    running[key] = (process, receiver)
                 sender.close()
-                running[key] = (process, receiver)
             ready = wait([receiver for _, receiver in running.values()])
             for key in [k for k, (_, receiver) in running.items() if receiver in ready]:
                 failure = _outcome(*running.pop(key))
@@ -239,8 +244,39 @@ def run_jobs(jobs: dict[int, Callable[[], None]], workers: int) -> None:
             receiver.close()
 
 
+@contextmanager
+def _stopping_deferred() -> Iterator[None]:
+    """Hold Ctrl-C and SIGTERM while a seeding process starts and is noted, then let them act.
+
+    The mask makes the child start with them blocked (``_report`` sets its own handlers, then
+    unblocks them). Here, Python runs handlers in the main thread whichever thread the kernel gave
+    the signal to, so the main thread's are swapped for ones that note it, raised again after.
+    """
+    caught: list[int] = []
+    previous: dict[signal.Signals, Any] = {}
+    if threading.current_thread() is threading.main_thread():
+        previous = {number: signal.signal(number, lambda n, _: caught.append(n)) for number in _STOPPING}
+    held = signal.pthread_sigmask(signal.SIG_BLOCK, _STOPPING)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, held)
+        for number, handler in previous.items():
+            if handler is not None:  # None: a handler not set from Python, which cannot be put back
+                signal.signal(number, handler)
+        for received in caught:
+            signal.raise_signal(received)
+
+
 def _report(job: Callable[[], None], sender: Connection) -> None:
-    """In a worker process: run the job and send back None, or what went wrong on one line."""
+    """In a worker process: run the job and send back None, or what went wrong on one line.
+
+    Ctrl-C, which a terminal sends to the whole group, is left to the parent, which ends its workers
+    with SIGTERM (they end at once, with none of the parent's handlers).
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOPPING)  # held by the parent while it forked this process
     try:
         job()
     except BaseException as exc:  # every failure, reported to the parent

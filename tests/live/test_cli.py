@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -10,8 +11,10 @@ import socket
 import sqlite3
 import subprocess
 import sys
+import tempfile
 import time
 import tomllib
+from collections.abc import Callable
 from contextlib import closing
 from pathlib import Path
 
@@ -424,6 +427,96 @@ def test_a_server_that_made_pdfs_stops_at_once_and_leaves_no_files_behind(tmp_pa
         output = server.stop()
     assert "refused to gracefully stop" not in output
     assert not list(tmp_path.glob("invoice-sandbox-fonts-*"))
+
+
+@pytest.mark.parametrize(
+    ("stop", "exit_code"),
+    [
+        pytest.param(lambda pid: os.killpg(pid, signal.SIGINT), 130, id="ctrl-c-to-the-group"),
+        pytest.param(lambda pid: os.kill(pid, signal.SIGTERM), 143, id="sigterm-to-the-main-process"),
+    ],
+)
+def test_a_start_stopped_while_seeding_ends_quietly_and_completely_and_the_next_start_seeds_anew(
+    tmp_path: Path, stop: Callable[[int], None], exit_code: int
+) -> None:
+    """Ctrl-C printed each seeding process's KeyboardInterrupt traceback; SIGTERM left them seeding on, orphaned."""
+    db = tmp_path / "state.db"
+    # Started with Ctrl-C's default handling, whatever this test process inherited (a runner may ignore it).
+    start = (
+        "import runpy, signal; signal.signal(signal.SIGINT, signal.default_int_handler); "
+        "runpy.run_module('mockserver', run_name='__main__')"
+    )
+    starting = subprocess.Popen(
+        [sys.executable, "-c", start, "--db", str(db), "--scale", "100", "--port", "0"],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        seeding = _children_when_any(starting.pid)  # the processes that seed the companies side by side
+        stop(starting.pid)
+        output, _ = starting.communicate(timeout=60)
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(starting.pid, signal.SIGKILL)
+    assert starting.returncode == exit_code
+    assert "Traceback" not in output
+    assert not [pid for pid in seeding if Path(f"/proc/{pid}").exists() and _running(pid)]
+    scratch = [Path("/dev/shm"), Path(tempfile.gettempdir())]
+    assert not [found for folder in scratch for found in folder.glob(f"invoice-sandbox-{starting.pid}-*")]
+    restarted = LiveServer("--db", str(db), "--scale", "100", "--quiet")
+    try:
+        customers = requests.get(f"{restarted.base}{API}/customers?limit=1", headers=auth(), timeout=30).json()
+        assert customers["meta"]["total"] > 1000
+    finally:
+        restarted.stop()
+
+
+def test_a_server_stopped_while_its_worker_seeds_stops_at_once_and_leaves_no_files_behind() -> None:
+    """Granian listens for SIGTERM in a worker only once its app is built: the stop was lost, and the worker
+    killed after --shutdown-timeout, its in-memory database left in /dev/shm."""
+    starting = subprocess.Popen(
+        [sys.executable, "-m", "mockserver", "--scale", "100", "--port", "0", "--shutdown-timeout", "60"],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        (worker,) = _children_when_any(starting.pid)
+        _children_when_any(worker)  # its seeding processes: the worker is building its app
+        starting.terminate()
+        output, _ = starting.communicate(timeout=120)
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(starting.pid, signal.SIGKILL)
+    assert starting.returncode == 0
+    assert "refused to gracefully stop" not in output
+    assert "Traceback" not in output
+    scratch = [Path("/dev/shm"), Path(tempfile.gettempdir())]
+    assert not [found for folder in scratch for found in folder.glob(f"invoice-sandbox-{worker}-*")]
+
+
+def _children_when_any(pid: int) -> list[int]:
+    """The child processes of ``pid`` once it has any (60 s at most)."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+        if children:
+            return [int(child) for child in children]
+        time.sleep(0.02)
+    pytest.fail("no seeding process started within 60 s")
+
+
+def _running(pid: int) -> bool:
+    """Whether a process runs (a zombie, ended but not yet reaped, does not)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
 
 
 def test_a_stopped_server_exits_0_and_one_whose_worker_died_exits_1() -> None:
