@@ -96,6 +96,11 @@ class Settings:
         """Refuse settings no sandbox can run with, whichever way they came (flags, environment, WSGI entry)."""
         if not (math.isfinite(self.scale) and self.scale >= 0):
             raise SettingsError(f"--scale must be a number of at least 0, not {self.scale:g}.")
+        scheme, colon_slashes, _ = (self.db or "").partition("://")
+        if colon_slashes and scheme not in ("postgresql", "postgres"):  # the URL is not echoed: it may hold a password
+            raise SettingsError(
+                f"--db takes a SQLite database file's path (state.db) or a postgresql:// URL, not a {scheme}:// URL."
+            )
         for flag, value in (
             ("--workers", self.workers),
             ("--threads", self.threads),

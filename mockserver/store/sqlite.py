@@ -292,6 +292,15 @@ def _alive(pid: int) -> bool:
     return True
 
 
+def _unusable(path: Path, error: sqlite3.DatabaseError) -> str:
+    """Why a database file cannot be opened, in terms a person can act on."""
+    if path.is_dir():
+        return f"{path} is a folder, not a database file."
+    if not path.exists() and not path.parent.is_dir():
+        return f"{path} cannot be created: its folder {path.parent} does not exist."
+    return f"{path} is not a usable SQLite database ({error})."
+
+
 def _release(idle: list[sqlite3.Connection], temporary: str | None) -> None:
     """Close pooled connections and remove a temporary database (at close, or when the store is collected).
 
@@ -404,7 +413,7 @@ class SqliteStore(SqlState):
                 connection.execute(pragma)
             connection.create_function(_FOLD, 1, _fold, deterministic=True)
         except sqlite3.DatabaseError as exc:
-            raise StoreError(f"{self.path} is not a usable SQLite database ({exc}).") from None
+            raise StoreError(_unusable(self.path, exc)) from None
         return connection
 
     def _pragmas(self) -> tuple[str, ...]:

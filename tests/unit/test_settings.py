@@ -6,7 +6,9 @@ import dataclasses
 import datetime as dt
 from pathlib import Path
 
-from mockserver.settings import Settings
+import pytest
+
+from mockserver.settings import Settings, SettingsError
 
 
 def test_every_setting_comes_back_the_same_through_the_environment() -> None:
@@ -46,3 +48,14 @@ def test_every_setting_comes_back_the_same_through_the_environment() -> None:
     unchanged = [f.name for f in dataclasses.fields(Settings) if getattr(changed, f.name) == getattr(defaults, f.name)]
     assert unchanged == []  # this test sets every field: a new one must be added here
     assert Settings.from_env(changed.to_env()) == changed
+
+
+@pytest.mark.parametrize(
+    ("db", "scheme"), [("sqlite:///tmp/state.db", "sqlite"), ("mysql://root:hunter2@db.internal/sandbox", "mysql")]
+)
+def test_a_database_url_of_another_kind_is_refused_without_echoing_it(db: str, scheme: str) -> None:
+    with pytest.raises(SettingsError) as refused:
+        Settings(db=db)
+    assert str(refused.value) == (
+        f"--db takes a SQLite database file's path (state.db) or a postgresql:// URL, not a {scheme}:// URL."
+    )

@@ -758,6 +758,13 @@ def _checkpoint_threads() -> list[threading.Thread]:
     return [thread for thread in threading.enumerate() if thread.name == "sqlite-upkeep"]
 
 
+def test_a_database_path_that_cannot_be_a_file_says_why(tmp_path: Path, index: SpecIndex) -> None:
+    with pytest.raises(StoreError, match=r"cannot be created: its folder .*missing.* does not exist\.$"):
+        SqliteStore(plan_tables(index), tmp_path / "missing" / "state.db")
+    with pytest.raises(StoreError, match=r"is a folder, not a database file\.$"):
+        SqliteStore(plan_tables(index), tmp_path)
+
+
 def test_a_foreign_or_corrupt_file_is_refused_and_left_alone(tmp_path: Path, index: SpecIndex) -> None:
     garbage = tmp_path / "notes.txt"
     garbage.write_bytes(b"this is not a database" * 100)
