@@ -265,6 +265,10 @@ def export_command(argv: Sequence[str]) -> int:
     parser.add_argument("--output", "-o", type=Path, help="file to write (default: standard output)")
     options = parser.parse_args(argv)
     settings = _settings(options)
+    from mockserver.store import is_postgres
+
+    if settings.db and not is_postgres(settings.db) and not Path(settings.db).exists():  # never made here by mistake
+        return _fail(f"{settings.db} does not exist: export reads an existing database (without --db, a fresh seed).")
 
     def run() -> int:
         from mockserver.app import create_app
@@ -302,6 +306,8 @@ def import_command(argv: Sequence[str]) -> int:
             state = orjson.loads(options.file.read_bytes())
         except orjson.JSONDecodeError as exc:
             return _fail(f"{options.file} is not JSON ({exc}).")
+        except OSError as exc:
+            return _fail(f"{options.file} cannot be read: {(exc.strerror or str(exc)).lower()}.")
         app = create_app(settings)
         engine = app.extensions["sandbox"]["engine"]
         import_state(engine, state)

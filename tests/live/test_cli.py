@@ -128,6 +128,50 @@ def test_a_database_skips_checking_only_the_spec_it_served_before(tmp_path: Path
         server.stop()
 
 
+def test_export_and_import_carry_a_database_s_whole_state_and_refuse_a_bad_export_before_replacing_anything(
+    tmp_path: Path,
+) -> None:
+    source, target = tmp_path / "source.db", tmp_path / "target.db"
+    assert run_mockserver("seed", "--db", str(source), "--seed", "3").returncode == 0
+    exported = run_mockserver("export", "--db", str(source), "--output", str(tmp_path / "source.json"))
+    assert exported.returncode == 0, exported.stderr
+    state = json.loads((tmp_path / "source.json").read_text(encoding="utf-8"))
+    customers = state["companies"]["1"]["records"]["customers"]
+    records = sum(len(rows) for company in state["companies"].values() for rows in company["records"].values())
+
+    imported = run_mockserver("import", str(tmp_path / "source.json"), "--db", str(target))
+    assert imported.returncode == 0, imported.stderr
+    assert imported.stdout.strip() == f"mockserver: imported {records} records into {target}"
+    again = run_mockserver("export", "--db", str(target))
+    assert again.returncode == 0, again.stderr
+    assert json.loads(again.stdout) == state
+
+    customers[0]["name"] = 42  # not a string: the spec refuses it
+    (tmp_path / "bad.json").write_text(json.dumps(state), encoding="utf-8")
+    refused = run_mockserver("import", str(tmp_path / "bad.json"), "--db", str(target))
+    assert refused.returncode == 2
+    assert refused.stderr.startswith("mockserver: ")
+    assert len(refused.stderr.strip().splitlines()) == 1
+    assert "name" in refused.stderr
+    assert json.loads(run_mockserver("export", "--db", str(target)).stdout) == json.loads(again.stdout)
+
+
+def test_export_of_a_database_that_does_not_exist_and_import_of_a_missing_file_are_one_line_and_exit_2(
+    tmp_path: Path,
+) -> None:
+    missing = tmp_path / "mistyped.db"
+    exported = run_mockserver("export", "--db", str(missing))
+    assert exported.returncode == 2
+    assert exported.stderr.strip() == (
+        f"mockserver: {missing} does not exist: export reads an existing database (without --db, a fresh seed)."
+    )
+    assert not missing.exists()
+    nowhere = tmp_path / "nowhere.json"
+    imported = run_mockserver("import", str(nowhere), "--db", str(tmp_path / "target.db"))
+    assert imported.returncode == 2
+    assert imported.stderr.strip() == f"mockserver: {nowhere} cannot be read: no such file or directory."
+
+
 def _noted_spec(db: Path) -> str | None:
     with closing(sqlite3.connect(db)) as connection:
         row = connection.execute("SELECT value FROM meta WHERE key = 'checked spec'").fetchone()
