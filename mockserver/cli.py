@@ -360,7 +360,7 @@ def _guarded(run: Callable[[], int]) -> int:
     except _Terminated:
         return 128 + signal.SIGTERM
     finally:
-        if in_main_thread:
+        if previous is not None:  # None: not ours to set, or a handler set outside Python (nothing to put back)
             signal.signal(signal.SIGTERM, previous)
 
 
