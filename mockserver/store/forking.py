@@ -30,14 +30,16 @@ class _ForkGate:
         self._forking = False
         self._mine = threading.local()
 
-    def enter(self) -> None:
+    def enter(self, *, turn_holder: bool = False) -> None:
         """From now this thread uses SQLite; waits while a fork is under way, unless this thread is inside already.
 
         The fork waits for a thread inside to leave, so that thread must be able to go on (a nested use).
+        So must the holder of the process's write turn (``turn_holder``): a thread inside (an upkeep
+        round) may be queued behind it for that turn.
         """
         mine = getattr(self._mine, "count", 0)
         with self._lock:
-            while self._forking and mine == 0:
+            while self._forking and mine == 0 and not turn_holder:
                 self._condition.wait()
             self._inside += 1
         self._mine.count = mine + 1
@@ -51,35 +53,42 @@ class _ForkGate:
                 self._condition.notify_all()
 
     @contextmanager
-    def inside(self) -> Iterator[None]:
+    def inside(self, *, turn_holder: bool = False) -> Iterator[None]:
         """Held while this thread uses SQLite (``enter`` and ``leave`` around the block)."""
-        self.enter()
+        self.enter(turn_holder=turn_holder)
         try:
             yield
         finally:
             self.leave()
 
     def before_fork(self) -> None:
-        """Bar new users, then wait until only this thread's own are left."""
-        with self._condition:
-            self._forking = True
-            while self._inside > getattr(self._mine, "count", 0):
-                self._condition.wait()
+        """Bar new users, then wait until only this thread's own are left; the gate stays shut until the fork is done.
+
+        The lock is kept from the end of the wait to ``after_fork_in_parent``, so no thread (not even the
+        turn's holder, let in during the wait) starts using SQLite in between.
+        """
+        self._lock.acquire()
+        self._forking = True
+        while self._inside > getattr(self._mine, "count", 0):
+            self._condition.wait()
 
     def after_fork_in_parent(self) -> None:
         """Let the waiting users in again."""
-        with self._condition:
-            self._forking = False
-            self._condition.notify_all()
+        self._forking = False
+        self._condition.notify_all()
+        self._lock.release()
 
 
 _GATE = _ForkGate()
 os.register_at_fork(before=_GATE.before_fork, after_in_parent=_GATE.after_fork_in_parent, after_in_child=_GATE._reset)
 
 
-def inside_sqlite() -> AbstractContextManager[None]:
-    """Hold while using SQLite (a checked-out connection, an upkeep round): a fork waits for it."""
-    return _GATE.inside()
+def inside_sqlite(*, turn_holder: bool = False) -> AbstractContextManager[None]:
+    """Hold while using SQLite (a checked-out connection, an upkeep round): a fork waits for it.
+
+    ``turn_holder``: the caller holds the process's write turn, and enters even while a fork waits.
+    """
+    return _GATE.inside(turn_holder=turn_holder)
 
 
 def enter_sqlite() -> None:

@@ -96,7 +96,7 @@ class GroupCommit:
             self._waiting -= 1
         group: _Group | None = None
         try:
-            with inside_sqlite():  # a fork waits for the turn's holder only
+            with inside_sqlite(turn_holder=True):  # a fork waits for the turn's holder, never the reverse
                 try:
                     group = self._group
                     if group is not None and own is not None and group.connection is not own:

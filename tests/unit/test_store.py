@@ -1439,6 +1439,60 @@ def test_a_thread_inside_sqlite_goes_deeper_while_a_fork_waits_for_it_to_leave()
     thread.join(10)
 
 
+def test_the_write_turn_s_holder_enters_while_a_fork_waits_for_a_thread_queued_behind_it() -> None:
+    """An upkeep round, inside, queues for the write turn; its holder must get in, or the fork waits forever.
+
+    Seen in CI: a seeding fork waited for the upkeep thread, which waited for the turn held by a webhook
+    sender, which waited for the fork to let it into SQLite; every later use of SQLite hung behind them.
+    """
+    gate = forking._ForkGate()
+    turn = threading.Lock()
+    turn.acquire()  # held by the writer below (a plain lock: any thread may release it)
+    round_inside, round_done, writer_in = threading.Event(), threading.Event(), threading.Event()
+
+    def upkeep_round() -> None:
+        with gate.inside():
+            round_inside.set()
+            with turn:  # queued behind the writer
+                pass
+        round_done.set()
+
+    def writer() -> None:
+        with gate.inside(turn_holder=True):
+            writer_in.set()
+        turn.release()
+
+    threading.Thread(target=upkeep_round, daemon=True).start()
+    assert round_inside.wait(10)
+    forker = threading.Thread(target=gate.before_fork, daemon=True)
+    forker.start()
+    assert _wait_for(lambda: gate._forking, every=0.01, within=10)
+    threading.Thread(target=writer, daemon=True).start()
+    assert writer_in.wait(10), "the turn's holder waited for the fork, which waited for a thread queued behind it"
+    assert round_done.wait(10)
+    forker.join(10)
+    assert not forker.is_alive()
+    gate.after_fork_in_parent()
+
+
+def test_no_thread_enters_between_the_fork_s_wait_and_the_fork_itself() -> None:
+    """The wait ends with nobody inside, and the gate stays shut until the fork is done, even for the turn's holder."""
+    gate = forking._ForkGate()
+    gate.before_fork()
+    entered = threading.Event()
+
+    def writer() -> None:
+        with gate.inside(turn_holder=True):
+            entered.set()
+
+    thread = threading.Thread(target=writer, daemon=True)
+    thread.start()
+    assert not entered.wait(0.2), "a thread began using SQLite after the fork's wait had ended"
+    gate.after_fork_in_parent()
+    assert entered.wait(10)
+    thread.join(10)
+
+
 def test_a_new_user_waits_while_a_fork_is_under_way_and_enters_once_it_is_done() -> None:
     """Between a fork's start and its end no thread starts using SQLite; the end lets the waiting ones in."""
     gate = forking._ForkGate()
