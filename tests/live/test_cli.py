@@ -231,14 +231,7 @@ def test_a_second_sandbox_on_the_same_port_is_refused(live_server: LiveServer) -
 
 
 def test_port_0_serves_on_a_free_port_the_banner_names() -> None:
-    process = subprocess.Popen(
-        [sys.executable, "-m", "mockserver", "--port", "0"],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        start_new_session=True,
-    )
+    process = _started([sys.executable, "-m", "mockserver", "--port", "0"])
     try:
         assert process.stdout is not None
         line = next(line for line in process.stdout if "base URL" in line)
@@ -490,14 +483,7 @@ def test_a_start_stopped_while_seeding_ends_quietly_and_completely_and_the_next_
         "import runpy, signal; signal.signal(signal.SIGINT, signal.default_int_handler); "
         "runpy.run_module('mockserver', run_name='__main__')"
     )
-    starting = subprocess.Popen(
-        [sys.executable, "-c", start, "--db", str(db), "--scale", "100", "--port", "0"],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        start_new_session=True,
-    )
+    starting = _started([sys.executable, "-c", start, "--db", str(db), "--scale", "100", "--port", "0"])
     try:
         seeding = _children_when_any(starting.pid)  # the processes that seed the companies side by side
         stop(starting.pid)
@@ -505,15 +491,15 @@ def test_a_start_stopped_while_seeding_ends_quietly_and_completely_and_the_next_
     finally:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(starting.pid, signal.SIGKILL)
-    assert starting.returncode == exit_code
-    assert "Traceback" not in output
-    assert not [pid for pid in seeding if Path(f"/proc/{pid}").exists() and _running(pid)]
+    assert starting.returncode == exit_code, output
+    assert "Traceback" not in output, output
+    assert not [pid for pid in seeding if Path(f"/proc/{pid}").exists() and _running(pid)], output
     scratch = [Path("/dev/shm"), Path(tempfile.gettempdir())]
     assert not [found for folder in scratch for found in folder.glob(f"invoice-sandbox-{starting.pid}-*")]
     restarted = LiveServer("--db", str(db), "--scale", "100", "--quiet")
     try:
         customers = requests.get(f"{restarted.base}{API}/customers?limit=1", headers=auth(), timeout=30).json()
-        assert customers["meta"]["total"] > 1000
+        assert customers["meta"]["total"] > 1000, restarted.output()
     finally:
         restarted.stop()
 
@@ -521,13 +507,8 @@ def test_a_start_stopped_while_seeding_ends_quietly_and_completely_and_the_next_
 def test_a_server_stopped_while_its_worker_seeds_stops_at_once_and_leaves_no_files_behind() -> None:
     """Granian listens for SIGTERM in a worker only once its app is built: the stop was lost, and the worker
     killed after --shutdown-timeout, its in-memory database left in /dev/shm."""
-    starting = subprocess.Popen(
-        [sys.executable, "-m", "mockserver", "--scale", "100", "--port", "0", "--shutdown-timeout", "60"],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        start_new_session=True,
+    starting = _started(
+        [sys.executable, "-m", "mockserver", "--scale", "100", "--port", "0", "--shutdown-timeout", "60"]
     )
     try:
         (worker,) = _children_when_any(starting.pid)
@@ -542,6 +523,13 @@ def test_a_server_stopped_while_its_worker_seeds_stops_at_once_and_leaves_no_fil
     assert "Traceback" not in output
     scratch = [Path("/dev/shm"), Path(tempfile.gettempdir())]
     assert not [found for folder in scratch for found in folder.glob(f"invoice-sandbox-{worker}-*")]
+
+
+def _started(command: list[str]) -> subprocess.Popen[str]:
+    """A process in a group of its own (so a signal can reach all it starts), both output streams on one pipe."""
+    return subprocess.Popen(
+        command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True
+    )
 
 
 def _children_when_any(pid: int) -> list[int]:
