@@ -10,6 +10,7 @@ token as ``${CONTRACTS_ADMIN_TOKEN}``.
 from __future__ import annotations
 
 import json
+import os
 import re
 import shlex
 from collections.abc import Mapping
@@ -46,7 +47,7 @@ class Client:
         self.role = role
         self.key = key if key is not None else (target.keys.get(role) if role else None)
         self.bearer = bearer
-        self.session = requests.Session()
+        self.session = settled(requests.Session(), target.api)
 
     def call(
         self,
@@ -114,6 +115,19 @@ class Client:
     def failure(self, rule: str, message: str, response: requests.Response) -> Failure:
         """A Failure for ``response``: the rule, why, the request as curl, the answer and its status."""
         return Failure(rule, message, curl(response.request, self.target), describe(response), response.status_code)
+
+
+def settled(session: requests.Session, url: str) -> requests.Session:
+    """``session`` with the environment's proxy and CA settings for ``url`` read once, and no ~/.netrc credential.
+
+    By default requests reads the environment again on every request (a tenth of the client's time on a fast
+    target) and, for a request without ``auth=``, puts a ~/.netrc entry's basic credential over the
+    Authorization header a role sends: a check meant to carry no credential, or another role's, would not.
+    """
+    session.trust_env = False
+    session.proxies = requests.utils.get_environ_proxies(url)  # HTTP(S)_PROXY, unless NO_PROXY names the host
+    session.verify = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True
+    return session
 
 
 def refusal(method: str, path: str, status: int, challenge: str) -> str:

@@ -11,7 +11,7 @@ from typing import Any
 
 import requests
 
-from contracts.http import Client
+from contracts.http import Client, settled
 from contracts.security.spec_view import FORM
 
 
@@ -29,7 +29,7 @@ class FormSession(requests.Session):
 def formable(client: Client) -> Client:
     """``client``, sending form bodies where the request says so (see the module)."""
     if not isinstance(client.session, FormSession):
-        client.session = FormSession()
+        client.session = settled(FormSession(), client.target.api)
     return client
 
 

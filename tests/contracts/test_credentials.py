@@ -22,7 +22,7 @@ from contracts import security as sec
 from contracts.cli import main
 from contracts.credentials import Credentials, credentials_of
 from contracts.credentials.schemes import read_schemes
-from contracts.http import Client, curl, redact
+from contracts.http import Client, curl, redact, settled
 from contracts.meter import Carried, Meter
 from contracts.results import CheckResult, Failure, Report, SuiteRun
 from contracts.target import build_target
@@ -308,6 +308,32 @@ def test_the_client_counts_refusals_of_valid_roles_only(tmp_path: Path) -> None:
     assert (tallies["full"]["sent"], tallies["full"]["refused"]) == (1, 1)
     assert tallies["readonly"]["statuses"] == {"401": 1}
     assert "X-API-Key" in tallies["full"]["how"]
+
+
+def test_a_netrc_entry_for_the_target_never_replaces_the_credential_a_role_sends(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    netrc = tmp_path / "netrc"
+    netrc.write_text("machine 127.0.0.1 login someone password from-netrc\n", encoding="utf-8")
+    netrc.chmod(0o600)
+    monkeypatch.setenv("NETRC", str(netrc))
+    with notes("apikey") as (base_url, app):
+        target = Target(base_url, spec_file(tmp_path, "apikey"), keys=Keys(**keys_for("apikey")))
+        Client(target, None).call("GET", "/notes")
+        Client(target, "full").call("GET", "/notes")
+    assert [sorted({"authorization", "x-api-key"} & seen["headers"]) for seen in app.seen] == [[], ["x-api-key"]]
+
+
+def test_the_environment_s_proxy_and_ca_bundle_are_used_unless_no_proxy_names_the_target(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.internal:3128")
+    monkeypatch.setenv("NO_PROXY", "localhost")
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", "/etc/staging-ca.pem")
+    session = settled(requests.Session(), "https://staging.example.com/api")
+    assert session.proxies.get("https") == "http://proxy.internal:3128"
+    assert session.verify == "/etc/staging-ca.pem"
+    assert settled(requests.Session(), "https://localhost:8443/api").proxies == {}
 
 
 def test_findings_about_refusals_are_set_aside_once_a_role_is_refused() -> None:
