@@ -10,7 +10,6 @@ token as ``${CONTRACTS_ADMIN_TOKEN}``.
 from __future__ import annotations
 
 import json
-import os
 import re
 import shlex
 from collections.abc import Mapping
@@ -23,6 +22,7 @@ from contracts.credentials import VALID_ROLES, Applied, credentials_of, refused
 from contracts.meter import THROTTLE_STREAK, Carried, Throttled
 from contracts.replay.roles import role_of
 from contracts.results import Failure
+from contracts.sessions import settled
 from contracts.target import ROLES, Target
 
 _MAX_BODY = 800
@@ -115,19 +115,6 @@ class Client:
     def failure(self, rule: str, message: str, response: requests.Response) -> Failure:
         """A Failure for ``response``: the rule, why, the request as curl, the answer and its status."""
         return Failure(rule, message, curl(response.request, self.target), describe(response), response.status_code)
-
-
-def settled(session: requests.Session, url: str) -> requests.Session:
-    """``session`` with the environment's proxy and CA settings for ``url`` read once, and no ~/.netrc credential.
-
-    By default requests reads the environment again on every request (a tenth of the client's time on a fast
-    target) and, for a request without ``auth=``, puts a ~/.netrc entry's basic credential over the
-    Authorization header a role sends: a check meant to carry no credential, or another role's, would not.
-    """
-    session.trust_env = False
-    session.proxies = requests.utils.get_environ_proxies(url)  # HTTP(S)_PROXY, unless NO_PROXY names the host
-    session.verify = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True
-    return session
 
 
 def refusal(method: str, path: str, status: int, challenge: str) -> str:

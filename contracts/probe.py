@@ -9,6 +9,7 @@ import requests
 
 from contracts.http import public_url
 from contracts.meter import cause, no_answer_kind
+from contracts.sessions import settled
 from contracts.target import Target
 
 PROBE_TIMEOUT = 10.0  # seconds; the probe needs any answer at all, not a fast one
@@ -38,7 +39,8 @@ def reach(target: Target) -> Reach:
     started = time.monotonic()
     timeout = min(target.timeout, PROBE_TIMEOUT)
     try:
-        response = requests.get(url, timeout=timeout, allow_redirects=False)
+        with settled(requests.Session(), url) as session:  # without a key, so no ~/.netrc credential either
+            response = session.get(url, timeout=timeout, allow_redirects=False)
     except requests.RequestException as exc:
         target.meter.unanswered(exc, f"GET {public_url(url)}")
         return Reach(None, time.monotonic() - started, unreachable(url, exc, timeout))

@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING
 
 import requests
 
+from contracts.sessions import settled
+
 if TYPE_CHECKING:
     from contracts.meter import Meter
 
@@ -76,9 +78,10 @@ class Tokens:
                 form.update(client_id=client_id, client_secret=secret)
                 auth = None
             try:
-                response = requests.post(
-                    url, data=form, auth=auth, headers={"Accept": "application/json"}, timeout=self.timeout
-                )
+                with settled(requests.Session(), url) as session:  # body auth must carry no ~/.netrc credential
+                    response = session.post(
+                        url, data=form, auth=auth, headers={"Accept": "application/json"}, timeout=self.timeout
+                    )
             except requests.RequestException as exc:
                 if meter is not None:
                     meter.unanswered(exc, f"POST {url}")

@@ -11,8 +11,9 @@ from typing import Any
 
 import requests
 
-from contracts.http import Client, settled
+from contracts.http import Client
 from contracts.security.spec_view import FORM
+from contracts.sessions import settled
 
 
 class FormSession(requests.Session):

@@ -22,9 +22,10 @@ from contracts import security as sec
 from contracts.cli import main
 from contracts.credentials import Credentials, credentials_of
 from contracts.credentials.schemes import read_schemes
-from contracts.http import Client, curl, redact, settled
+from contracts.http import Client, curl, redact
 from contracts.meter import Carried, Meter
 from contracts.results import CheckResult, Failure, Report, SuiteRun
+from contracts.sessions import settled
 from contracts.target import build_target
 from contracts.verdict import ExitCode, judge, set_aside_refusals
 
@@ -322,6 +323,20 @@ def test_a_netrc_entry_for_the_target_never_replaces_the_credential_a_role_sends
         Client(target, None).call("GET", "/notes")
         Client(target, "full").call("GET", "/notes")
     assert [sorted({"authorization", "x-api-key"} & seen["headers"]) for seen in app.seen] == [[], ["x-api-key"]]
+
+
+def test_a_netrc_entry_for_the_token_url_never_joins_a_token_request_sent_with_body_credentials(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    netrc = tmp_path / "netrc"
+    netrc.write_text("machine 127.0.0.1 login someone password from-netrc\n", encoding="utf-8")
+    netrc.chmod(0o600)
+    monkeypatch.setenv("NETRC", str(netrc))
+    with notes("oauth2") as (base_url, app):
+        target = Target(base_url, spec_file(tmp_path, "oauth2"), keys=Keys(**keys_for("oauth2")))
+        Client(target, "full").call("GET", "/notes")
+    tokens = [seen for seen in app.seen if seen["path"].endswith("/oauth/token")]
+    assert ["authorization" in seen["headers"] for seen in tokens] == [True, False]  # basic first, then the body
 
 
 def test_the_environment_s_proxy_and_ca_bundle_are_used_unless_no_proxy_names_the_target(
