@@ -46,6 +46,7 @@ def test_the_readme_example_passes_against_a_running_sandbox(
     monkeypatch.setenv("SANDBOX_URL", sandbox.base)
     monkeypatch.setenv("SANDBOX_ADMIN_TOKEN", ADMIN_TOKEN)
     monkeypatch.setenv("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1")  # the example needs pytest alone; starts faster
+    monkeypatch.delenv("PYTEST_ADDOPTS", raising=False)  # the options of this run (say ``-n 4``) are not the user's
     # Twice: the second run passes only if the fixture really puts the sandbox back (one "Lost Answer Ltd").
     for _ in range(2):
         result = subprocess.run(
