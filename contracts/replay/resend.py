@@ -26,6 +26,7 @@ from contracts.replay.artefact import Artefact
 from contracts.replay.judgement import recurs, status_matches
 from contracts.replay.rejudge import CannotRejudge, rejudged
 from contracts.replay.steps import IDEMPOTENCY_HEADER, Step, pointer_get, with_value
+from contracts.sessions import settled
 from contracts.target import ROLES, Target
 
 _VARIABLE = re.compile(r"\$\{(CONTRACTS_[A-Z_]+)\}")
@@ -59,7 +60,7 @@ class Replay:
         """Send every step, show what was sent and got, and judge the last answer."""
         steps = self.artefact.steps
         last: requests.Response | None = None
-        with requests.Session() as session:
+        with settled(requests.Session(), self.target.api) as session:  # the run's proxy and CA settings
             for number, step in enumerate(steps, 1):
                 try:
                     prepared = self._prepare(step)

@@ -15,6 +15,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
+import requests.adapters
 import yaml
 from faulty import VARIANTS, Variant, serve
 from test_stateful import KEY, THINGS_SPEC, Things
@@ -142,3 +144,27 @@ def test_a_stateful_chain_replays_with_the_id_its_create_assigns(
         assert Replay(artefact, Target(base_url, spec, keys=Keys(full=KEY)), shown.append).run() is Verdict.STILL_FAILS
     with serve_things(Things()) as base_url:
         assert Replay(artefact, Target(base_url, spec, keys=Keys(full=KEY)), shown.append).run() is Verdict.NOW_PASSES
+
+
+def test_a_replay_verifies_tls_with_the_environment_s_ca_bundle_as_the_run_does(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sf, "ROUNDS", 1)
+    spec = tmp_path / "things.yaml"
+    spec.write_text(yaml.safe_dump(THINGS_SPEC), encoding="utf-8")
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(tmp_path / "staging-ca.pem"))  # a staging server's private CA
+    verified: list[object] = []
+    send = requests.adapters.HTTPAdapter.send
+
+    def noting_send(adapter: requests.adapters.HTTPAdapter, request: Any, **kwargs: Any) -> requests.Response:
+        verified.append(kwargs.get("verify"))
+        return send(adapter, request, **kwargs)
+
+    with serve_things(Things("zombie")) as base_url:
+        (result,) = sf.run(Target(base_url, spec, keys=Keys(full=KEY), seed=1, max_examples=1))
+        artefact = next(f for f in result.failures if f.rule == "stateful.use_after_free").replay
+        assert artefact is not None
+        monkeypatch.setattr(requests.adapters.HTTPAdapter, "send", noting_send)
+        assert Replay(artefact, Target(base_url, spec, keys=Keys(full=KEY)), print).run() is Verdict.STILL_FAILS
+    assert verified
+    assert set(verified) == {str(tmp_path / "staging-ca.pem")}
