@@ -53,6 +53,7 @@ from contracts.meter import Carried, Meter
 from contracts.replay import capture, scenario
 from contracts.replay.artefact import Artefact
 from contracts.results import NO_ANSWER, CheckResult, Failure, Outcome
+from contracts.sessions import no_netrc
 from contracts.target import Target
 
 # Schema-valid data may still break a business rule (a reference to a record that does not exist, a
@@ -279,7 +280,7 @@ class Run:
     def execute(self) -> list[CheckResult]:
         """Run every enabled phase; return the results in the order operations were first reported."""
         started = time.monotonic()
-        with registration.registered(self.schema), generation.seed_only():
+        with registration.registered(self.schema), generation.seed_only(), no_netrc():
             stream = from_schema(self.schema).execute()
             budget = self.target.budget
             forget = budget.on_spent(lambda: self._spend(stream)) if budget is not None else None

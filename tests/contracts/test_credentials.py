@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -323,6 +324,22 @@ def test_a_netrc_entry_for_the_target_never_replaces_the_credential_a_role_sends
         Client(target, None).call("GET", "/notes")
         Client(target, "full").call("GET", "/notes")
     assert [sorted({"authorization", "x-api-key"} & seen["headers"]) for seen in app.seen] == [[], ["x-api-key"]]
+
+
+def test_a_netrc_entry_for_the_target_reaches_none_of_the_schemathesis_engine_s_requests(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    netrc = tmp_path / "netrc"
+    netrc.write_text("machine 127.0.0.1 login someone password from-netrc\n", encoding="utf-8")
+    netrc.chmod(0o600)
+    monkeypatch.setenv("NETRC", str(netrc))
+    with notes("apikey") as (base_url, app):
+        code = contracts_run(base_url, spec_file(tmp_path, "apikey"), keys_for("apikey"), tmp_path)
+    assert code == ExitCode.OK
+    sent = [seen for seen in app.seen if seen["path"].startswith(f"{PREFIX}/notes")]
+    assert sum("x-api-key" in seen["headers"] for seen in sent) > 50
+    assert not [seen for seen in sent if "authorization" in seen["headers"]]
+    assert os.environ["NETRC"] == str(netrc)  # put back once the engine is done
 
 
 def test_a_netrc_entry_for_the_token_url_never_joins_a_token_request_sent_with_body_credentials(
