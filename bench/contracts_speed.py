@@ -80,10 +80,11 @@ def measure(side: str, suite: str, args: argparse.Namespace, baseline: Path | No
     """One run of one side on a fresh sandbox: cases, seconds, cases/s, client and server CPU ms per case."""
     port = free_port()
     sandbox = [sys.executable, "-m", "mockserver", "--port", str(port), "--quiet", "--rate-limit", "100000000"]
+    database = tempfile.TemporaryDirectory()  # a file for several workers, gone with the run
     if args.server_workers > 1:
-        sandbox += ["--workers", str(args.server_workers), "--db", str(Path(tempfile.mkdtemp()) / "bench.db")]
+        sandbox += ["--workers", str(args.server_workers), "--db", str(Path(database.name) / "bench.db")]
     api = f"http://127.0.0.1:{port}/api/v1"
-    with server(sandbox, port, timeout=120) as process, tempfile.TemporaryDirectory() as folder:
+    with database, server(sandbox, port, timeout=120) as process, tempfile.TemporaryDirectory() as folder:
         report = Path(folder) / "report.json"
         command = stock_command(suite, api, args) if side == "stock" else None
         checkout = baseline if side == "baseline" else None

@@ -102,16 +102,17 @@ def drive_with_wrk(port: int, scenario: str, seconds: float, connections: int) -
 
 def wrk(port: int, method: str, path: str, body: str | None, seconds: float, connections: int) -> dict[str, float]:
     """One wrk run (one thread, ``connections`` keep-alive connections): req/s, p50, p99 and the count."""
-    script = Path(tempfile.mkdtemp()) / "scenario.lua"
     lua_body = "nil" if body is None else "[[" + body + "]]"
-    script.write_text(
-        f'wrk.method = "{method}"\nwrk.body = {lua_body}\n'
-        f'wrk.headers["Authorization"] = "Bearer {KEY}"\nwrk.headers["Content-Type"] = "application/json"\n'
-    )
-    command = ["wrk", "-t1", f"-c{connections}", f"-d{seconds:g}s", "--latency", "-s", str(script)]
-    out = subprocess.run(
-        [*command, f"http://127.0.0.1:{port}{path}"], capture_output=True, text=True, check=True
-    ).stdout
+    with tempfile.TemporaryDirectory() as folder:  # one script per run, gone after it
+        script = Path(folder) / "scenario.lua"
+        script.write_text(
+            f'wrk.method = "{method}"\nwrk.body = {lua_body}\n'
+            f'wrk.headers["Authorization"] = "Bearer {KEY}"\nwrk.headers["Content-Type"] = "application/json"\n'
+        )
+        command = ["wrk", "-t1", f"-c{connections}", f"-d{seconds:g}s", "--latency", "-s", str(script)]
+        out = subprocess.run(
+            [*command, f"http://127.0.0.1:{port}{path}"], capture_output=True, text=True, check=True
+        ).stdout
     if "Non-2xx" in out:
         raise RuntimeError(f"{method} {path}: non-2xx responses\n{out}")
 

@@ -207,7 +207,8 @@ def main() -> int:
         raise SystemExit("bench/store.py needs wrk (apt-get install wrk)")
     header = f"{'config':<12} {'size':>6} {'scenario':<21} {'req/s':>7} {'p50 ms':>7} {'p99 ms':>7} {'cpu ms/req':>10}"
     ceiling_port = free_port()
-    ceiling = Path(tempfile.mkdtemp()) / "ceiling.py"
+    ceiling_folder = tempfile.TemporaryDirectory()  # the ceiling app's module, gone when the run ends
+    ceiling = Path(ceiling_folder.name) / "ceiling.py"
     ceiling.write_text(FLASK_CEILING)
     env = {**os.environ, "PYTHONPATH": str(ceiling.parent)}
     granian = [
@@ -249,6 +250,7 @@ def main() -> int:
                     run_configuration(args, label + name, checkout, flags, size, size_text, indexes, scenarios)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
+        ceiling_folder.cleanup()
     return 0
 
 
