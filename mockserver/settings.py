@@ -57,6 +57,10 @@ class SettingsError(ValueError):
     """A setting that cannot be used, described in one line for the person who gave it."""
 
 
+# The URL schemes --db takes for a PostgreSQL server (anything else with "://" is refused; no scheme: a file).
+POSTGRES_SCHEMES = ("postgresql", "postgres")
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything that configures one sandbox instance."""
@@ -97,7 +101,7 @@ class Settings:
         if not (math.isfinite(self.scale) and self.scale >= 0):
             raise SettingsError(f"--scale must be a number of at least 0, not {self.scale:g}.")
         scheme, colon_slashes, _ = (self.db or "").partition("://")
-        if colon_slashes and scheme not in ("postgresql", "postgres"):  # the URL is not echoed: it may hold a password
+        if colon_slashes and scheme not in POSTGRES_SCHEMES:  # the URL is not echoed: it may hold a password
             raise SettingsError(
                 f"--db takes a SQLite database file's path (state.db) or a postgresql:// URL, not a {scheme}:// URL."
             )

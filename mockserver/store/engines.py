@@ -6,6 +6,7 @@ import sqlite3
 from contextlib import closing
 from pathlib import Path
 
+from mockserver.settings import POSTGRES_SCHEMES
 from mockserver.spec import SpecIndex
 from mockserver.store.base import Store
 from mockserver.store.layout import plan_tables
@@ -13,7 +14,7 @@ from mockserver.store.layout import plan_tables
 
 def is_postgres(db: str | None) -> bool:
     """Whether a --db value names a PostgreSQL server rather than a SQLite file."""
-    return bool(db) and str(db).startswith(("postgresql://", "postgres://"))
+    return bool(db) and str(db).startswith(tuple(f"{scheme}://" for scheme in POSTGRES_SCHEMES))
 
 
 def open_store(index: SpecIndex, db: str | None = None) -> Store:
