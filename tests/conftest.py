@@ -161,8 +161,8 @@ def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
     """``-n auto``: two workers per usable CPU (``--maxprocesses`` caps it), since most tests wait on a server.
 
     A live test spends most of its time waiting for the processes it started and their answers, so one
-    worker per CPU left the two CPUs of a CI machine a third idle: four workers ran the suite in 15 minutes
-    where two took 17 to 22.
+    worker per CPU left the two CPUs of a CI machine a third idle: with four workers the suite took 15 to 17
+    minutes there, with two 17 to 22.
     """
     return 2 * len(os.sched_getaffinity(0))
 
