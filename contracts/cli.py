@@ -78,6 +78,12 @@ def parser(registry: Registry | None = None) -> argparse.ArgumentParser:
         help=f"bounds what a run sends per operation (default: 25). {bounded}",
     )
     run_cmd.add_argument(
+        "--no-shrink",
+        action="store_true",
+        help="report the rules state machine's failures as found, without shrinking them to their minimal steps: "
+        "a failing run ends sooner, its reproductions are longer",
+    )
+    run_cmd.add_argument(
         "--budget",
         metavar="LIMIT",
         help="what the whole run may spend: seconds (90s, 2m, 1h), requests (5000req) or both (2m,5000req). Once "
@@ -194,6 +200,7 @@ def configured_target(args: argparse.Namespace, registry: Registry | None = None
         suites=args.suite.split(",") if args.suite else None,
         seed=args.seed,
         max_examples=args.max_examples,
+        shrink=False if args.no_shrink else None,
         config=args.config,
         setup_hook=args.setup_hook,
         **{setting.name: getattr(args, setting.name) for entry in registry.entries() for setting in entry.settings},

@@ -55,6 +55,7 @@ class Target:
     options: tuple[tuple[str, float], ...] = ()  # suite options (``--ratelimit-budget``, ...), by option name
     seed: int = 0
     max_examples: int = 25
+    shrink: bool = True  # the rules state machine shrinks a failure to its minimal steps (False: as found)
     setup_hook: str | None = None
     timeout: float = 30.0
     # The webhooks suite's receiver: where it listens (``HOST:PORT``, port 0 = a free one), the URL the target
@@ -133,6 +134,7 @@ def build_target(
     suites: list[str] | None = None,
     seed: int | None = None,
     max_examples: int | None = None,
+    shrink: bool | None = None,
     config: Path | None = None,
     setup_hook: str | None = None,
     webhook_listen: str | None = None,
@@ -184,6 +186,7 @@ def build_target(
     overrides: dict[str, Any] = {
         "seed": seed if seed is not None else values.get("seed"),
         "max_examples": max_examples if max_examples is not None else values.get("max_examples"),
+        "shrink": shrink if shrink is not None else values.get("shrink"),
         "setup_hook": setup_hook or values.get("setup_hook"),
         "webhook_listen": webhook_listen or values.get("webhook_listen"),
         "webhook_public_url": webhook_public_url or values.get("webhook_public_url"),
@@ -192,6 +195,8 @@ def build_target(
         "admin_token": admin_token if admin_token is not None else values.get("admin_token"),
     }
     chosen_overrides = {k: v for k, v in overrides.items() if v is not None}
+    if not isinstance(chosen_overrides.get("shrink", True), bool):
+        raise ValueError("shrink in the config file must be true or false")
     check_webhook_settings(chosen_overrides)
     check_admin_token(chosen_overrides)
     target = replace(target, **chosen_overrides, **auth_settings(auth_scheme, token_url, values))

@@ -9,8 +9,8 @@ The domain's heart is a Hypothesis ``RuleBasedStateMachine`` that drives the tar
 (customers, invoices with random lines and discounts, actions legal and illegal, payments, deletes,
 estimates and conversions, duplicate numbers) and compares every answer, and after every step
 every invoice it created, with ``contracts.model``. When the target breaks a rule, Hypothesis
-shrinks the run to a minimal sequence of calls, which the failure reports with the failing
-request as curl.
+shrinks the run to a minimal sequence of calls (unless ``--no-shrink``: then the run as found), which the
+failure reports with the failing request as curl.
 
 Beside it, separate checks that each create their own data: the domain's filters and reports, the
 spec's defaults (page size, sort order, field defaults) and the date-driven

@@ -21,7 +21,7 @@ STEPS = 50  # steps per generated run; max_examples runs (Target.max_examples, 2
 
 
 def machine_failures(ctx: Context) -> list[Failure]:
-    """Run the state machine; the shrunk failures it found (with their minimal call sequence)."""
+    """Run the state machine; the failures it found, shrunk unless the target says not (with their call sequence)."""
     for name in ("customers", "invoices", "estimates", "payments"):
         ctx.listing("rules.integrity", ctx.paths.collection(name), {"limit": 1})  # a missing one skips the machine
     ctx.machine_tag = ctx.token("machine")
@@ -34,7 +34,7 @@ def machine_failures(ctx: Context) -> list[Failure]:
         deadline=None,
         derandomize=False,
         print_blob=False,
-        phases=(Phase.generate, Phase.shrink),
+        phases=(Phase.generate, Phase.shrink) if ctx.target.shrink else (Phase.generate,),
         report_multiple_bugs=True,
         suppress_health_check=list(HealthCheck),
     )
@@ -79,10 +79,9 @@ def _machine_failure(exc: BaseException, ctx: Context) -> Failure:
     shown = [step for step in steps if step not in automatic]
     text = [failure.message]
     if shown:
-        text.append(
-            f"Minimal reproduction ({len(shown) - 1} steps, shrunk by Hypothesis, seed {ctx.target.seed}):\n    "
-            + "\n    ".join(shown)
-        )
+        how = "shrunk by Hypothesis" if ctx.target.shrink else "as found: not shrunk (--no-shrink)"
+        title = "Minimal reproduction" if ctx.target.shrink else "Reproduction"
+        text.append(f"{title} ({len(shown) - 1} steps, {how}, seed {ctx.target.seed}):\n    " + "\n    ".join(shown))
     if calls:
         text.append(f"HTTP calls of that run ({len(calls)}):\n    " + "\n    ".join(calls))
     return replace(failure, message="\n".join(text))

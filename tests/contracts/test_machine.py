@@ -15,9 +15,11 @@ from werkzeug.wrappers import Response
 from wsgi_server import serve_wsgi
 
 from contracts import rules as machine
+from contracts.cli import main
 from contracts.report import failures_text
 from contracts.results import Outcome, Report
-from contracts.target import SANDBOX_KEYS, Keys, Target
+from contracts.target import SANDBOX_KEYS, Keys, Target, build_target
+from contracts.verdict import ExitCode
 from mockserver.app import create_app
 from mockserver.settings import Settings
 from tests.conftest import ROOT, LiveServer
@@ -155,6 +157,32 @@ def test_a_wrong_total_fails_rules_totals_with_a_shrunk_reproduction(faulty_serv
     # Only the totals lie: the checks that do not read a total still pass.
     for name in ("pagination", "filters", "search", "reports", "deleted"):
         assert by_name[name].outcome is Outcome.PASSED, (name, failures_text(report))
+
+
+def test_with_no_shrink_the_machine_reports_its_failure_as_found(
+    faulty_server: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setattr(machine, "CHECKS", tuple(entry for entry in machine.CHECKS if entry[0] == "state machine"))
+    report = tmp_path / "report.json"
+    args = ["run", "--base-url", f"{faulty_server}/api/v1", "--suite", "rules", "--no-shrink", "--json", str(report)]
+    assert main(args) == int(ExitCode.BROKEN)
+    (check,) = json.loads(report.read_text(encoding="utf-8"))["checks"]
+    assert check["name"] == "state machine"
+    (failure,) = [failure for failure in check["failures"] if failure["rule"] == "rules.totals"]
+    assert "total: expected" in failure["message"]
+    assert "Minimal reproduction" not in failure["message"]
+    assert re.search(r"Reproduction \(\d+ steps, as found: not shrunk \(--no-shrink\), seed \d+\)", failure["message"])
+
+
+def test_shrinking_is_a_flag_and_a_config_setting(tmp_path: Path) -> None:
+    config = tmp_path / "target.toml"
+    config.write_text('base_url = "http://127.0.0.1:9/api/v1"\nshrink = false\n', encoding="utf-8")
+    assert build_target("http://127.0.0.1:9/api/v1").shrink is True
+    assert build_target(None, config=config).shrink is False
+    assert build_target("http://127.0.0.1:9/api/v1", shrink=False).shrink is False
+    config.write_text('base_url = "http://127.0.0.1:9/api/v1"\nshrink = "no"\n', encoding="utf-8")
+    with pytest.raises(ValueError, match="shrink in the config file must be true or false"):
+        build_target(None, config=config)
 
 
 def test_no_full_key_skips_every_check(tmp_path: Path) -> None:
