@@ -1,4 +1,4 @@
-"""Run the state machine under Hypothesis and turn what it found into shrunk Failures (minimal steps, HTTP calls)."""
+"""Run the state machine under Hypothesis; turn what it found into Failures (steps shrunk unless --no-shrink)."""
 
 from __future__ import annotations
 
