@@ -40,6 +40,7 @@ class RunInfo:
     seconds: float = 0.0
     probe: Reach | None = None
     operations: str = ""  # --operations / --changed-since: how many operations were chosen, and how
+    shrink: bool = True  # False: --no-shrink, the rules state machine's failures reported as found
 
     @classmethod
     def of(cls, target: Target, started: dt.datetime) -> RunInfo:
@@ -59,6 +60,7 @@ class RunInfo:
             started_at=started.astimezone(dt.UTC).isoformat(timespec="seconds"),
             versions=versions(),
             operations=target.selection,
+            shrink=target.shrink,
         )
 
 

@@ -154,7 +154,7 @@ def test_the_json_report_carries_the_run_metadata_and_request_counts(breach: dic
     assert run["base_url"] == breach["base_url"]
     assert run["spec_path"] == str(SPEC)
     assert run["spec_sha256"] == hashlib.sha256(SPEC.read_bytes()).hexdigest()
-    assert (run["seed"], run["max_examples"], run["suites"]) == (1, 2, ["security"])
+    assert (run["seed"], run["max_examples"], run["shrink"], run["suites"]) == (1, 2, True, ["security"])
     assert run["key_roles"] == ["full", "readonly", "other", "expired"]
     assert dt.datetime.fromisoformat(run["started_at"]).tzinfo is not None
     assert run["seconds"] > 0

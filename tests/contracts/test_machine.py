@@ -166,7 +166,9 @@ def test_with_no_shrink_the_machine_reports_its_failure_as_found(
     report = tmp_path / "report.json"
     args = ["run", "--base-url", f"{faulty_server}/api/v1", "--suite", "rules", "--no-shrink", "--json", str(report)]
     assert main(args) == int(ExitCode.BROKEN)
-    (check,) = json.loads(report.read_text(encoding="utf-8"))["checks"]
+    body = json.loads(report.read_text(encoding="utf-8"))
+    assert body["run"]["shrink"] is False  # the report says how the run was made
+    (check,) = body["checks"]
     assert check["name"] == "state machine"
     (failure,) = [failure for failure in check["failures"] if failure["rule"] == "rules.totals"]
     assert "total: expected" in failure["message"]
