@@ -312,13 +312,17 @@ def test_the_client_counts_refusals_of_valid_roles_only(tmp_path: Path) -> None:
     assert "X-API-Key" in tallies["full"]["how"]
 
 
-def test_a_netrc_entry_for_the_target_never_replaces_the_credential_a_role_sends(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    netrc = tmp_path / "netrc"
-    netrc.write_text("machine 127.0.0.1 login someone password from-netrc\n", encoding="utf-8")
-    netrc.chmod(0o600)
-    monkeypatch.setenv("NETRC", str(netrc))
+@pytest.fixture
+def netrc(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A ~/.netrc (``NETRC``) with a basic credential for 127.0.0.1, where every test target listens."""
+    path = tmp_path / "netrc"
+    path.write_text("machine 127.0.0.1 login someone password from-netrc\n", encoding="utf-8")
+    path.chmod(0o600)
+    monkeypatch.setenv("NETRC", str(path))
+    return path
+
+
+def test_a_netrc_entry_for_the_target_never_replaces_the_credential_a_role_sends(tmp_path: Path, netrc: Path) -> None:
     with notes("apikey") as (base_url, app):
         target = Target(base_url, spec_file(tmp_path, "apikey"), keys=Keys(**keys_for("apikey")))
         Client(target, None).call("GET", "/notes")
@@ -327,12 +331,8 @@ def test_a_netrc_entry_for_the_target_never_replaces_the_credential_a_role_sends
 
 
 def test_a_netrc_entry_for_the_target_reaches_none_of_the_schemathesis_engine_s_requests(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, netrc: Path
 ) -> None:
-    netrc = tmp_path / "netrc"
-    netrc.write_text("machine 127.0.0.1 login someone password from-netrc\n", encoding="utf-8")
-    netrc.chmod(0o600)
-    monkeypatch.setenv("NETRC", str(netrc))
     with notes("apikey") as (base_url, app):
         code = contracts_run(base_url, spec_file(tmp_path, "apikey"), keys_for("apikey"), tmp_path)
     assert code == ExitCode.OK
@@ -343,12 +343,8 @@ def test_a_netrc_entry_for_the_target_reaches_none_of_the_schemathesis_engine_s_
 
 
 def test_a_netrc_entry_for_the_token_url_never_joins_a_token_request_sent_with_body_credentials(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, netrc: Path
 ) -> None:
-    netrc = tmp_path / "netrc"
-    netrc.write_text("machine 127.0.0.1 login someone password from-netrc\n", encoding="utf-8")
-    netrc.chmod(0o600)
-    monkeypatch.setenv("NETRC", str(netrc))
     with notes("oauth2") as (base_url, app):
         target = Target(base_url, spec_file(tmp_path, "oauth2"), keys=Keys(**keys_for("oauth2")))
         Client(target, "full").call("GET", "/notes")

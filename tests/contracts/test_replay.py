@@ -27,6 +27,7 @@ from contracts import Keys, Target
 from contracts import rules as rules_suite
 from contracts import stateful as sf
 from contracts.cli import main
+from contracts.replay.artefact import Artefact
 from contracts.replay.resend import Replay, Verdict
 
 pytestmark = pytest.mark.live
@@ -124,18 +125,28 @@ def test_an_idempotency_failure_replays_both_requests_under_one_fresh_key(
     assert "NOW PASSES" in now
 
 
-def test_a_stateful_chain_replays_with_the_id_its_create_assigns(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def use_after_free(base_url: str, spec: Path) -> Artefact:
+    """The replay artefact of a one-round stateful run's ``stateful.use_after_free`` failure on ``base_url``."""
+    (result,) = sf.run(Target(base_url, spec, keys=Keys(full=KEY), seed=1, max_examples=1))
+    artefact = next(f for f in result.failures if f.rule == "stateful.use_after_free").replay
+    assert artefact is not None
+    return artefact
+
+
+@pytest.fixture
+def things_spec(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The small API's spec in a file, with the stateful suite held to one round."""
     monkeypatch.setattr(sf, "ROUNDS", 1)
     spec = tmp_path / "things.yaml"
     spec.write_text(yaml.safe_dump(THINGS_SPEC), encoding="utf-8")
+    return spec
+
+
+def test_a_stateful_chain_replays_with_the_id_its_create_assigns(things_spec: Path) -> None:
+    spec = things_spec
     shown: list[str] = []
     with serve_things(Things("zombie")) as base_url:
-        (result,) = sf.run(Target(base_url, spec, keys=Keys(full=KEY), seed=1, max_examples=1))
-        failure = next(f for f in result.failures if f.rule == "stateful.use_after_free")
-        artefact = failure.replay
-        assert artefact is not None
+        artefact = use_after_free(base_url, spec)
         assert KEY not in json.dumps(artefact.as_dict())
         methods = [step.method for step in artefact.steps]
         assert methods[0] == "POST"
@@ -147,11 +158,9 @@ def test_a_stateful_chain_replays_with_the_id_its_create_assigns(
 
 
 def test_a_replay_verifies_tls_with_the_environment_s_ca_bundle_as_the_run_does(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    things_spec: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(sf, "ROUNDS", 1)
-    spec = tmp_path / "things.yaml"
-    spec.write_text(yaml.safe_dump(THINGS_SPEC), encoding="utf-8")
+    spec = things_spec
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(tmp_path / "staging-ca.pem"))  # a staging server's private CA
     verified: list[object] = []
     send = requests.adapters.HTTPAdapter.send
@@ -161,9 +170,7 @@ def test_a_replay_verifies_tls_with_the_environment_s_ca_bundle_as_the_run_does(
         return send(adapter, request, **kwargs)
 
     with serve_things(Things("zombie")) as base_url:
-        (result,) = sf.run(Target(base_url, spec, keys=Keys(full=KEY), seed=1, max_examples=1))
-        artefact = next(f for f in result.failures if f.rule == "stateful.use_after_free").replay
-        assert artefact is not None
+        artefact = use_after_free(base_url, spec)
         monkeypatch.setattr(requests.adapters.HTTPAdapter, "send", noting_send)
         assert Replay(artefact, Target(base_url, spec, keys=Keys(full=KEY)), print).run() is Verdict.STILL_FAILS
     assert verified
