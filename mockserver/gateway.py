@@ -16,12 +16,12 @@ from typing import TYPE_CHECKING, Any
 
 from werkzeug.exceptions import HTTPException
 from werkzeug.http import HTTP_STATUS_CODES
-from werkzeug.routing import Map, RequestRedirect, Rule
+from werkzeug.routing import Map, RequestRedirect
 
 from mockserver.accesslog import AccessEntry, AccessLog
 from mockserver.incoming import IncomingRequest, OperationRequest
 from mockserver.platform.journal import Journal
-from mockserver.routing import CONVERTERS
+from mockserver.routing import CONVERTERS, MatchingRule
 from mockserver.rsgi import CAN_DROP, DROP_CONNECTION, SENT_HEADERS, shown_header_name
 from mockserver.views import CONTROL_REFRESHED, Answer, OperationView
 
@@ -102,7 +102,7 @@ class Gateway:
         self.fallback = fallback
         self._max_body_bytes = max_body_bytes
         url_map = Map(
-            [Rule(rule, endpoint=rule, methods=[*methods, "OPTIONS"]) for rule, methods in rules],
+            [MatchingRule(rule, endpoint=rule, methods=[*methods, "OPTIONS"]) for rule, methods in rules],
             converters=dict(CONVERTERS),
         )
         self._router = url_map.bind("sandbox")  # matching reads the path and method only

@@ -13,7 +13,7 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from werkzeug.routing import BaseConverter
+from werkzeug.routing import BaseConverter, Rule
 
 from mockserver.spec import Operation
 
@@ -35,6 +35,16 @@ class IntegerSegment(BaseConverter):
 
 
 CONVERTERS: Mapping[str, type[BaseConverter]] = {"uuid_segment": UuidSegment, "integer_segment": IntegerSegment}
+
+
+class MatchingRule(Rule):
+    """A rule that matches paths and builds no URL: Werkzeug's two URL builders per rule are most of a map's set-up."""
+
+    def _compile_builder(self, append_unknown: bool = True) -> Any:
+        def unbuildable(*args: Any, **kwargs: Any) -> tuple[str, str]:
+            raise NotImplementedError(f"{self.rule}: the sandbox's operation rules match paths, they build no URLs")
+
+        return unbuildable
 
 
 def operation_routes(base_path: str, operations: Iterable[Operation]) -> dict[str, dict[str, Operation]]:

@@ -19,6 +19,7 @@ import hmac
 import random
 import re
 import ssl
+import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
@@ -154,16 +155,29 @@ class Sender:
     ) -> None:
         self._timeout = timeout
         self._clock = clock
-        # No keep-alive: the pool is keyed by IP and port, so a reused TLS connection would carry a request for
-        # another host name than the one its certificate was checked for.
-        self._client = httpx.Client(
-            timeout=httpx.Timeout(timeout),
-            follow_redirects=False,
-            trust_env=False,
-            verify=ssl_context if ssl_context is not None else True,
-            limits=httpx.Limits(max_connections=8, max_keepalive_connections=0),
-            headers={"Accept": "*/*", "Connection": "close"},
-        )
+        self._ssl_context = ssl_context
+        self._made: httpx.Client | None = None
+        self._making = threading.Lock()
+        self._closed = False
+
+    @property
+    def _client(self) -> httpx.Client:
+        """The HTTP client, made at the first attempt: its TLS set-up (the CA bundle) is a tenth of an app's start."""
+        with self._making:
+            if self._closed:
+                raise RuntimeError("the webhook sender is closed")
+            if self._made is None:
+                # No keep-alive: the pool is keyed by IP and port, so a reused TLS connection would carry a request
+                # for another host name than the one its certificate was checked for.
+                self._made = httpx.Client(
+                    timeout=httpx.Timeout(self._timeout),
+                    follow_redirects=False,
+                    trust_env=False,
+                    verify=self._ssl_context if self._ssl_context is not None else True,
+                    limits=httpx.Limits(max_connections=8, max_keepalive_connections=0),
+                    headers={"Accept": "*/*", "Connection": "close"},
+                )
+            return self._made
 
     def send(self, target: PinnedTarget, body: bytes, headers: Mapping[str, str]) -> Attempt:
         """POST ``body`` to the pinned address, named as ``target.host``; every failure becomes an Attempt."""
@@ -225,8 +239,11 @@ class Sender:
         return f"delivery failed ({type(exc).__name__})"
 
     def close(self) -> None:
-        """Close the client and any connection it still holds."""
-        self._client.close()
+        """Close the client and any connection it still holds; no attempt is made after it."""
+        with self._making:
+            self._closed, made = True, self._made
+        if made is not None:
+            made.close()
 
     def __enter__(self) -> Sender:
         return self

@@ -271,6 +271,19 @@ def test_a_refused_connection_is_a_failed_attempt_not_an_exception(closed_port: 
     assert (attempt.delivered, attempt.status, attempt.error) == (False, None, "connection refused")
 
 
+def test_a_closed_sender_makes_no_attempt_whether_or_not_it_sent_before(receiver: Receiver) -> None:
+    target = pinned(receiver.port, "/ok")
+    unused = Sender(timeout=2.0)
+    unused.close()  # its client was never made: closing makes none
+    used = Sender(timeout=2.0)
+    assert used.send(target, BODY, headers_for(PLAIN_SECRET)).delivered
+    used.close()
+    for closed in (unused, used):
+        with pytest.raises(RuntimeError, match="closed"):
+            closed.send(target, BODY, headers_for(PLAIN_SECRET))
+    assert len(receiver.requests) == 1
+
+
 def test_errors_never_contain_the_secret_or_the_signature(receiver: Receiver, closed_port: int) -> None:
     headers = headers_for(PLAIN_SECRET)
     with Sender(timeout=0.3) as sender:
