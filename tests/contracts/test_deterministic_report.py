@@ -7,8 +7,9 @@ Each run starts a fresh sandbox (seed 1, as every variant's) and runs suites thr
 command with seed 7 and ``--max-examples 1`` (a larger bound sends more of the same generated requests, it
 does not change what is compared; each suite's own tests run it on the sandbox with more). The first run has
 every registered suite; the second only those that no other test runs twice with one seed (conformance,
-security and the rules machine each have a same-seed test of their own), and they come first in both runs, so
-each meets the sandbox in the same state. Their entries of the two reports are compared.
+security and the rules machine each have a same-seed test of their own, and the stateful suite has one below,
+with one round of state machines), and they come first in both runs, so each meets the sandbox in the same state.
+Their entries of the two reports are compared.
 The entries may differ only in timings: the ``seconds`` and ``started_at`` fields, durations quoted in text
 (``resets in 2023 s``, ``+0.24 s``), and what two checks saw of the target's timing: the webhooks suite of its
 retry schedule (the receiver answers 500 until the gaps between attempts have grown, so how many attempts came,
@@ -29,7 +30,7 @@ from typing import Any
 import pytest
 from faulty import WHOLE_RUN_WEBHOOK_WAIT, serve
 
-from contracts import builtin
+from contracts import builtin, stateful
 from contracts.cli import main
 
 pytestmark = pytest.mark.live
@@ -40,8 +41,9 @@ DURATION = re.compile(r"\+?\b\d+(?:\.\d+)? s\b")
 
 # Checks whose traffic follows the target's timing (None: every check of the suite), see the module's docstring.
 TIMING_DRIVEN: dict[str, set[str] | None] = {"webhooks": None, "idempotency": {"idempotency/concurrency"}}
-# Suites another test runs twice with one seed and compares (test_conformance.py, test_security.py, test_machine.py).
-SAME_SEED_TESTED = ["conformance", "security", "rules"]
+# Suites another test runs twice with one seed and compares (test_conformance.py, test_security.py, test_machine.py,
+# and the stateful suite's test below).
+SAME_SEED_TESTED = ["conformance", "security", "rules", "stateful"]
 
 
 def report_without_timings(report: dict[str, Any], root: str) -> Any:
@@ -113,4 +115,17 @@ def test_the_unmodified_sandbox_passes_every_suite_and_a_second_run_gives_the_sa
     assert {suite["name"] for suite in first["suites"]} == set(every)
     assert [suite["name"] for suite in second["suites"]] == again
     found = differences(entries_of(first, again), entries_of(second, again))
+    assert not found, "the two reports differ:\n" + "\n".join(found)
+
+
+def test_the_stateful_suite_gives_the_same_report_twice_with_one_seed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One round of state machines (each round is seeded from the seed and its number, as the first is)."""
+    monkeypatch.setattr(stateful, "ROUNDS", 1)
+    first = run_fresh(tmp_path / "first", ["stateful"])
+    second = run_fresh(tmp_path / "second", ["stateful"])
+    (suite,) = first["suites"]
+    assert suite["requests"]["made"] > 100, suite  # a real walk, not a skipped suite
+    found = differences(entries_of(first, ["stateful"]), entries_of(second, ["stateful"]))
     assert not found, "the two reports differ:\n" + "\n".join(found)
