@@ -14,11 +14,11 @@ import io
 import sys
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from typing import Any, Protocol
 
 from mockserver.dispatch import CostModel, kind_of
+from mockserver.handoff import LoopThreads
 from mockserver.waits import descheduled_seconds, elsewhere_seconds, queued_seconds
 
 # The environ key set (to the timeout in seconds) when a body did not arrive in time: the app answers 408.
@@ -96,7 +96,7 @@ class WsgiOverRsgi:
         self._body_limits = dict(body_limits or {})  # paths that take bigger bodies (a state import)
         self._body_timeout = body_timeout
         self._threads = threads
-        self._pool: ThreadPoolExecutor | None = None
+        self._pool: LoopThreads | None = None
         self._may_stall = may_stall
         self._threaded_prefixes = tuple(threaded_prefixes)
         self.costs = costs if costs is not None else CostModel()
@@ -104,12 +104,12 @@ class WsgiOverRsgi:
 
     def __rsgi_init__(self, loop: asyncio.AbstractEventLoop) -> None:
         """Granian calls this once per worker before the first request."""
-        self._pool = ThreadPoolExecutor(max_workers=self._threads, thread_name_prefix="sandbox")
+        self._pool = LoopThreads(loop, self._threads, "sandbox")
 
     def __rsgi_del__(self, loop: asyncio.AbstractEventLoop) -> None:
         """Granian calls this as the worker stops: requests not yet started are dropped, then ``on_stop`` runs."""
         if self._pool is not None:
-            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool.stop()
         if self._on_stop is not None:
             self._on_stop()
 
@@ -128,10 +128,9 @@ class WsgiOverRsgi:
         if on_loop:
             (status, headers, payload), seconds = timed_call_wsgi(self._app, environ, on_loop=True)
         else:
-            loop = asyncio.get_running_loop()
-            reply, seconds = await loop.run_in_executor(
-                self._pool, partial(timed_call_wsgi, self._app, environ, on_loop=False)
-            )
+            if self._pool is None:
+                raise RuntimeError("the RSGI server never called __rsgi_init__")
+            reply, seconds = await self._pool.run(partial(timed_call_wsgi, self._app, environ, on_loop=False))
             status, headers, payload = reply
         self.costs.observe(kind, seconds, on_loop=on_loop)
         if environ.get(DROP_CONNECTION):
