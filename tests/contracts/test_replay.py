@@ -35,10 +35,10 @@ pytestmark = pytest.mark.live
 SANDBOX_KEY = "sk_test_acme_full_4eC39HqLyjWDarjtT1zdp7dc"
 
 
-def run_once(base_url: str, suite: str, spec: Path | None, folder: Path) -> dict[str, Any]:
-    """``contracts run`` with seed 1 and a JSON report in ``folder``; the report."""
+def run_once(base_url: str, suite: str, spec: Path | None, folder: Path, *more: str) -> dict[str, Any]:
+    """``contracts run`` with seed 1 (and ``more`` arguments) and a JSON report in ``folder``; the report."""
     report = folder / "report.json"
-    args = ["run", "--base-url", base_url, "--suite", suite, "--seed", "1", "--max-examples", "3"]
+    args = ["run", "--base-url", base_url, "--suite", suite, "--seed", "1", "--max-examples", "3", *more]
     args += ["--json", str(report), "--junit-xml", str(folder / "junit.xml"), *(["--spec", str(spec)] if spec else [])]
     assert main(args) == 1
     body: dict[str, Any] = json.loads(report.read_text(encoding="utf-8"))
@@ -53,15 +53,16 @@ def failure_of(report: dict[str, Any], rule: str) -> dict[str, Any]:
 
 
 def replay_twice(
-    variant: Variant, suite: str, rule: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    variant: Variant, suite: str, rule: str, tmp_path: Path, capsys: pytest.CaptureFixture[str], *more: str
 ) -> tuple[dict[str, Any], str, str]:
-    """Run ``variant`` once, replay its ``rule`` failure against it (must exit 1) and against the sandbox (exit 0).
+    """Run ``variant`` once (``more``: other arguments of the run), replay its ``rule`` failure against it (must exit
+    1) and against the sandbox (exit 0).
 
     Returns the artefact and the two replays' output.
     """
     spec = cut_spec(variant.paths, tmp_path) if variant.paths else None
     with serve(variant) as faulty_url:
-        failure = failure_of(run_once(faulty_url, suite, spec, tmp_path), rule)
+        failure = failure_of(run_once(faulty_url, suite, spec, tmp_path, *more), rule)
         failure_id = failure["id"]
         assert failure["replay"] == f"python -m contracts replay {failure_id} --from {tmp_path / 'replay'}"
         assert f'id="{failure_id}"' in (tmp_path / "junit.xml").read_text(encoding="utf-8")
@@ -111,6 +112,20 @@ def test_a_rules_machine_sequence_replays_with_the_ids_the_target_assigns(
     assert "STILL FAILS" in still
     assert "NOW PASSES" in now
     assert f"{len(steps)}. POST /invoices" in still
+
+
+def test_a_rules_machine_failure_found_without_shrinking_replays_as_it_was_found(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(rules_suite, "CHECKS", rules_checks(("rules.totals",)))
+    artefact, still, now = replay_twice(
+        VARIANTS["wrong_total"], "rules", "rules.totals", tmp_path, capsys, "--no-shrink"
+    )
+    steps = artefact["steps"]
+    assert any(step["method"] == "POST" and step["path"] == "/invoices" for step in steps)
+    assert f"{len(steps)}. " in still
+    assert "STILL FAILS" in still
+    assert "NOW PASSES" in now
 
 
 def test_an_idempotency_failure_replays_both_requests_under_one_fresh_key(
