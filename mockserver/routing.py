@@ -42,7 +42,7 @@ class MatchingRule(Rule):
 
     def _compile_builder(self, append_unknown: bool = True) -> Any:
         def unbuildable(*args: Any, **kwargs: Any) -> tuple[str, str]:
-            raise NotImplementedError(f"{self.rule}: the sandbox's operation rules match paths, they build no URLs")
+            raise RuntimeError(f"{self.rule}: the sandbox's operation rules match paths, they build no URLs")
 
         return unbuildable
 

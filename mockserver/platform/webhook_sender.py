@@ -188,11 +188,12 @@ class Sender:
         request_headers = httpx.Headers(headers)
         request_headers["Host"] = target.host_header
         extensions = {"sni_hostname": target.host.strip("[]")} if target.scheme == "https" else {}
+        client = self._client
         try:
-            request = self._client.build_request(
+            request = client.build_request(
                 "POST", target.connect_url, content=body, headers=request_headers, extensions=extensions
             )
-            response = self._client.send(request, stream=True)
+            response = client.send(request, stream=True)
             try:
                 status = response.status_code
                 self._drain(response, started)
