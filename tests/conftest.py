@@ -34,6 +34,8 @@ ACME_INVOICES_READ = "sk_test_acme_invoices_read_7hQ2cV9pXb4Kd1Lm"
 ACME_EXPIRED = "sk_test_acme_expired_2Zt6Yw1Nq8Rs5Uv3Mx0P"
 GLOBEX_FULL = "sk_test_globex_full_8Jd3Kf0Lp2Qw5Er7Ty9U"
 TODAY = "2026-06-15"
+# How long a test waits for a server it starts: a large foreign spec takes ~20 s idle, and CI runs four at once.
+START_SECONDS = 180
 
 
 def auth(key: str = ACME_FULL) -> dict[str, str]:
@@ -111,7 +113,7 @@ class LiveServer:
             text=True,
             start_new_session=True,  # its own process group: stop() reaches every worker it forks
         )
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + START_SECONDS
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError(f"mockserver exited early:\n{self.output()}")
@@ -126,7 +128,7 @@ class LiveServer:
                     pass
             time.sleep(0.1)
         self.stop()
-        raise RuntimeError("mockserver did not start within 60 s")
+        raise RuntimeError(f"mockserver did not start within {START_SECONDS} s")
 
     def output(self) -> str:
         """Everything the server printed so far."""

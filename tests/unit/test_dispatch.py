@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from werkzeug.wrappers import Response
 
+from mockserver import waits
 from mockserver.dispatch import CostModel, kind_of
 from mockserver.rsgi import WsgiOverRsgi
 from mockserver.waits import descheduled_seconds, elsewhere_seconds, queueing, waiting_on_server, working_elsewhere
@@ -160,13 +161,35 @@ def test_a_kind_that_waits_for_work_done_elsewhere_stays_in_a_thread(
     assert LOOP not in _serve(adapter, [_Scope(path="/slow")] * 6)
 
 
-def test_a_wait_on_the_server_leaves_out_the_threads_own_cpu() -> None:
+class _Clocks:
+    """A thread's wall, CPU and descheduled clocks, moved by hand (real ones drift apart on a loaded machine)."""
+
+    def __init__(self) -> None:
+        self.wall = self.cpu = self.descheduled = 100.0
+
+    def perf_counter(self) -> float:
+        return self.wall
+
+    def thread_time(self) -> float:
+        return self.cpu
+
+
+def test_a_wait_on_the_server_leaves_out_the_threads_own_cpu_and_its_wait_for_a_cpu(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    clocks = _Clocks()
+    monkeypatch.setattr(waits, "time", clocks)
+    monkeypatch.setattr(waits, "descheduled_seconds", lambda: clocks.descheduled)
     elsewhere = elsewhere_seconds()
-    with waiting_on_server():  # sending the statement and reading the answer: CPU, counted as CPU already
-        until = time.thread_time() + 0.05
-        while time.thread_time() < until:
-            pass
-    assert elsewhere_seconds() - elsewhere < 0.02
+    with waiting_on_server():  # 100 ms: 30 sending the statement and reading the answer, 20 waiting for a CPU
+        clocks.wall += 0.1
+        clocks.cpu += 0.03
+        clocks.descheduled += 0.02
+    assert elsewhere_seconds() - elsewhere == pytest.approx(0.05)
+    with waiting_on_server():  # all of it the thread's own CPU: nothing waited for elsewhere
+        clocks.wall += 0.05
+        clocks.cpu += 0.05
+    assert elsewhere_seconds() - elsewhere == pytest.approx(0.05)
 
 
 def test_admin_paths_and_a_stalling_app_always_get_a_thread() -> None:
