@@ -45,7 +45,7 @@ from schemathesis.engine.core import EventStream
 from schemathesis.engine.recorder import CheckNode, ScenarioRecorder
 from schemathesis.schemas import BaseSchema
 
-from contracts import generation, partial, probe, registration, selection
+from contracts import generation, partial, probe, registration, schema_source, selection
 from contracts.budget import SPENT
 from contracts.credentials import credentials_of, provider, refused
 from contracts.http import redact, refusal
@@ -121,7 +121,7 @@ def fuzzing_phases() -> dict[str, dict[str, Any]]:
 def load(target: Target, config: SchemathesisConfig) -> BaseSchema:
     """Load ``target.spec_path`` with ``config``, its calls counted on ``target.meter`` (``SpecError``: unloadable)."""
     try:
-        schema = schemathesis.openapi.from_path(str(target.spec_path), config=config)
+        schema = schema_source.from_path(target.spec_path, config)
     except (OSError, LoaderError, InvalidSchema) as exc:
         raise SpecError(f"cannot load {target.spec_path}: {exc}") from exc
     auth = provider.install(schema, target) if target.keys.full else None
