@@ -19,6 +19,7 @@ import atexit
 import datetime as dt
 import itertools
 import logging
+import math
 import os
 import random
 import threading
@@ -38,6 +39,7 @@ from mockserver.store import Condition, Ephemera, Order, Query, Record
 log = logging.getLogger("mockserver.webhooks")
 LEASES = "webhook-lease"
 TEST_EVENT = "webhook.test"  # sent even to a switched-off webhook, as testWebhook documents
+RETRY_MARGIN = 0.005  # seconds the loop looks after a retry falls due (the sandbox clock is read separately)
 
 
 @dataclass(frozen=True)
@@ -83,6 +85,11 @@ class Dispatcher:
         self._fresh = fresh  # deliveries that fell due last, taken turn about with the backlog each pass
         self._fresh_first = False  # which side a pass starts with: it swaps every pass
         self._in_flight = 0  # leased attempts handed to the senders and not yet finished
+        self._saturated = False  # the last pass stopped at the in-flight cap: a finished attempt makes room for more
+        self._next_retry: float | None = None  # when (monotonic) the soonest retry scheduled here falls due
+        self._looking_at = 0.0  # when (monotonic) the sleeping loop looks next unless woken
+        self._asked = False  # someone asked the loop to look now (``wake``, a sender making room)
+        self._replan = False  # a retry falls due before the loop would look: it should sleep less
         self._counting = threading.Lock()
         self._rng = random.Random()  # noqa: S311 - jitter, not secrecy
         self._me = f"{os.getpid()}:{id(self)}"
@@ -115,6 +122,12 @@ class Dispatcher:
     def wake(self) -> None:
         """Look for due deliveries now (called after a commit that queued some); starts the loop if need be."""
         self.start()
+        self._ask()
+
+    def _ask(self) -> None:
+        """Make the loop look now."""
+        with self._counting:
+            self._asked = True
         self._wake.set()
 
     def stop(self) -> None:
@@ -126,21 +139,40 @@ class Dispatcher:
 
     def _loop(self) -> None:
         while not self._stopping.is_set():
-            self._wake.wait(self._poll)
+            woken = self._wake.wait(self._wait_seconds())
             self._wake.clear()
             if self._stopping.is_set():
                 return
+            with self._counting:
+                asked, replan = self._asked, self._replan
+                self._asked = self._replan = False
+            if woken and replan and not asked:
+                continue  # only to sleep until a retry that falls due sooner
             try:
                 self._pass()
             except Exception:  # a database hiccup must not end deliveries for good
                 if not self._stopping.is_set():
                     log.exception("webhook dispatch pass failed")
 
+    def _wait_seconds(self) -> float:
+        """How long the loop sleeps unless woken: until its next poll, or until a retry falls due before that."""
+        with self._counting:
+            now = time.monotonic()
+            self._looking_at = min(now + self._poll, self._next_retry or math.inf)
+            return max(0.0, self._looking_at - now)
+
     def _pass(self) -> None:
         """Lease due deliveries while the senders have room (twice their number in flight) and hand them over."""
         self._fresh_first = not self._fresh_first
+        self._saturated = False
+        with self._counting:
+            if self._next_retry is not None and self._next_retry <= time.monotonic():
+                self._next_retry = None  # due now: this pass looks for it
         for company_id, delivery_id in self.due(fresh_first=self._fresh_first):
-            if self._stopping.is_set() or self._pool is None or self._in_flight >= 2 * self._senders:
+            if self._stopping.is_set() or self._pool is None:
+                return
+            if self._in_flight >= 2 * self._senders:
+                self._saturated = True  # the rest waits for a sender to finish (it wakes the loop)
                 return
             if self._lease(company_id, delivery_id):
                 with self._counting:
@@ -182,13 +214,14 @@ class Dispatcher:
         return self._shared.claim(LEASES, key, self._me, now + self._lease_seconds, now) is None
 
     def _attempt_in_turn(self, company_id: int, delivery_id: Any) -> None:
-        """A sender's attempt: one fewer in flight when it ends, and the loop woken to hand out the next."""
+        """A sender's attempt: one fewer in flight when it ends, and the loop woken if due ones wait for room."""
         try:
             self._attempt_safely(company_id, delivery_id)
         finally:
             with self._counting:
                 self._in_flight -= 1
-            self._wake.set()
+            if self._saturated:
+                self._ask()
 
     def _attempt_safely(self, company_id: int, delivery_id: Any) -> None:
         try:
@@ -238,17 +271,33 @@ class Dispatcher:
             logged = {k: v for k, v in attempt.as_record().items() if k != "delivered"}
             delivery.update(attempts=count, response_status=attempt.status)
             delivery["attempt_log"] = [*(delivery.get("attempt_log") or []), logged]
+            delay: float | None = None  # seconds until the retry, if there is one
             if attempt.delivered:
                 delivery.update(status="delivered", next_attempt_at=None)
             elif final or count >= self.retry.attempts:
                 delivery.update(status="failed", next_attempt_at=None)
             else:
-                due = self._engine.clock.instant() + dt.timedelta(seconds=self.retry.delay(count, self._rng))
-                delivery["next_attempt_at"] = rfc3339_ms(due)
+                delay = self.retry.delay(count, self._rng)
+                delivery["next_attempt_at"] = rfc3339_ms(self._engine.clock.instant() + dt.timedelta(seconds=delay))
             tenant.put(DELIVERIES, delivery_id, delivery)
             self._count_failures(tenant, delivery, attempt)
-        if delivery.get("status") == "pending":
-            self.wake()  # its retry may be due before the next poll
+        if delay is not None:
+            self._retry_in(delay)
+
+    def _retry_in(self, seconds: float) -> None:
+        """Note that a retry falls due in ``seconds``: the loop looks then if it is before its next poll.
+
+        Waking the loop at once would find nothing due yet (at every attempt of a dead receiver's backlog).
+        """
+        due = time.monotonic() + seconds + RETRY_MARGIN
+        with self._counting:
+            if self._next_retry is None or due < self._next_retry:
+                self._next_retry = due
+            sooner = due < self._looking_at
+            self._replan = self._replan or sooner
+        self.start()
+        if sooner:
+            self._wake.set()
 
     def _count_failures(self, tenant: Any, delivery: Record, attempt: Attempt) -> None:
         """Switch a webhook off after ``disable_after`` deliveries in a row ended failed."""

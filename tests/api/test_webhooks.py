@@ -367,3 +367,54 @@ def test_a_dead_receivers_backlog_does_not_hold_up_a_delivery_that_fell_due_sinc
     assert handed_out[0] == fresh[0]
     assert handed_out[1][1] == 1  # then the oldest of the backlog, and so on turn about
     assert len(handed_out) > 32
+
+
+def _dead_receiver_backlog(scale: float, count: int) -> tuple[Flask, FlaskClient, list[int], int]:
+    """A sandbox whose dispatcher looks only when woken (no poll), with ``count`` deliveries to a closed port queued
+    while it slept; the dispatcher's passes are counted in the returned list."""
+    app = create_app(Settings(seed=1, today=dt.date.fromisoformat(TODAY), webhook_retry_scale=scale, quiet=True))
+    dispatcher = app.extensions["sandbox"]["webhooks"]
+    dispatcher._poll = 3600.0  # only wakes and scheduled retries make it look
+    passes: list[int] = []
+    due = dispatcher.due
+    dispatcher.due = lambda **kwargs: passes.append(1) or due(**kwargs)
+    client = app.test_client()
+    engine = app.extensions["sandbox"]["engine"]
+    engine.on_events = None  # queued, not looked at yet
+    webhook = subscribe(client, "http://127.0.0.1:9/nobody-listens", "customer.created")
+    for n in range(count):
+        create(client, "/customers", {"name": f"Unheard {n}"})
+    engine.on_events = dispatcher.wake
+    dispatcher.wake()
+    return app, client, passes, webhook["id"]
+
+
+def attempted(client: FlaskClient, webhook_id: int, at_least: int, timeout: float = 15.0) -> list[dict[str, Any]]:
+    """The webhook's deliveries once each has had ``at_least`` attempts."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        rows = deliveries(client, webhook_id)
+        if rows and all(row["attempts"] >= at_least for row in rows):
+            return rows
+        time.sleep(0.02)
+    raise AssertionError(f"attempts missing: {deliveries(client, webhook_id)}")
+
+
+def test_a_dead_receivers_failed_attempts_do_not_make_the_dispatcher_look_again() -> None:
+    """Each failed attempt schedules a retry seconds away: looking for due deliveries then would find none."""
+    app, client, passes, webhook_id = _dead_receiver_backlog(scale=1.0, count=6)
+    try:
+        attempted(client, webhook_id, 1)
+        time.sleep(0.3)  # a look an attempt asked for would come now
+        assert len(passes) == 1  # the one pass that handed out all six
+    finally:
+        app.extensions["sandbox"]["webhooks"].stop()
+
+
+def test_a_retry_due_before_the_next_poll_goes_out_when_due() -> None:
+    app, client, _, webhook_id = _dead_receiver_backlog(scale=0.01, count=1)
+    try:
+        (row,) = attempted(client, webhook_id, 3)  # retries 0.05-0.2 s apart, the poll an hour away
+        assert row["status"] == "pending"
+    finally:
+        app.extensions["sandbox"]["webhooks"].stop()
