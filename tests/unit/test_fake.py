@@ -566,3 +566,35 @@ def test_a_map_is_filled_up_to_its_min_properties() -> None:
         made = factory.value("errors", errors, lambda _resource: None)
         assert len(made) >= 2
         Draft202012Validator(errors).validate(made)
+
+
+def _embedding(depth: int, required: bool) -> dict[str, Any]:
+    """A resource embedding lists of resources ``depth`` deep, as Xero's invoice embeds its prepayments' allocations."""
+    item: dict[str, Any] = {"type": "object", "properties": {"amount": {"type": "number", "minimum": 1}}}
+    for level in range(depth):
+        item = {
+            "type": "object",
+            "properties": {"name": {"type": "string"}, "parts": {"type": "array", "items": item, "minItems": 1}},
+            **({"required": ["parts"]} if required else {}),
+        }
+        if level == 0:
+            item["properties"]["note"] = {"type": "object", "properties": {"text": {"type": "string"}}}
+    return item
+
+
+def test_optional_objects_and_arrays_nested_in_an_embedded_item_are_left_out() -> None:
+    schema = _embedding(4, required=False)
+    for record in (FakeRecordFactory(seed, TODAY).record(schema, lambda _resource: None) for seed in range(10)):
+        Draft202012Validator(schema).validate(record)
+        assert record["parts"], record  # the record's own list is made
+        assert any("name" in part for part in record["parts"])  # and its items' scalars
+        for part in record["parts"]:  # but nothing they would embed in turn
+            assert "parts" not in part
+            assert "note" not in part
+
+
+def test_required_objects_and_arrays_are_made_however_deep() -> None:
+    schema = _embedding(4, required=True)
+    record = FakeRecordFactory(1, TODAY).record(schema, lambda _resource: None)
+    Draft202012Validator(schema).validate(record)
+    assert record["parts"][0]["parts"][0]["parts"][0]["parts"][0]["amount"] >= 1
