@@ -34,7 +34,7 @@ ACME_INVOICES_READ = "sk_test_acme_invoices_read_7hQ2cV9pXb4Kd1Lm"
 ACME_EXPIRED = "sk_test_acme_expired_2Zt6Yw1Nq8Rs5Uv3Mx0P"
 GLOBEX_FULL = "sk_test_globex_full_8Jd3Kf0Lp2Qw5Er7Ty9U"
 TODAY = "2026-06-15"
-# How long a test waits for a server it starts: a large foreign spec takes ~20 s idle, and CI runs four at once.
+# How long a test waits for a server it starts: Stripe's spec takes ~8 s idle, and CI runs four tests at once.
 START_SECONDS = 180
 
 
