@@ -28,9 +28,9 @@ _OMIT_RATE = 0.05  # share of optional free-text properties left out
 _FAKER_POOL = 4096  # distinct values at most per x-sandbox-faker property (made as needed, then picked from)
 _BIG_MONEY = frozenset({"budget", "salary", "revenue", "income", "expenses", "profit", "outstanding", "balance"})
 # Containers an optional object or array property may sit in and still be made: a record's own properties sit in
-# none, a line item's in two (the list and the item). Deeper optional ones are left out, as real APIs summarise
-# what they embed: Xero's invoice embeds its prepayments, each with its allocations, each with its credit note,
-# each with its contact..., which filled every invoice of a seeded sandbox with 150 KB of copies.
+# none, a line item's in two (the list and the item). Deeper optional ones are summarised, as real APIs summarise
+# what they embed (an empty list, an object left out): Xero's invoice embeds its prepayments, each with its
+# allocations, each with its credit note, each with its contact..., 150 KB of copies in every seeded invoice.
 _NESTING = 2
 
 
@@ -79,7 +79,7 @@ class FakeRecordFactory(ValueGenerators):
                 continue
             sub = sub if isinstance(sub, Mapping) else {}
             if self._nesting >= _NESTING and name not in required and _is_container(sub):
-                plan.append((name, _left_out, sub))
+                plan.append((name, _summarised(sub), sub))
                 continue
             plan.append((name, self._prop(name, sub, sibs, name in required), sub))
         return plan
@@ -371,9 +371,12 @@ class FakeRecordFactory(ValueGenerators):
         return lambda ctx: rnd() < odds
 
 
-def _left_out(ctx: Ctx) -> Any:
-    """The generator of a property never made."""
-    return _OMIT
+def _summarised(schema: Mapping[str, Any]) -> Gen:
+    """An optional object or list nested too deep to make: an empty list where the schema allows one, else left out."""
+    flat = fs.flatten(schema)[0]
+    if fs.types(flat)[0] == "array" and not flat.get("minItems"):
+        return lambda ctx: []
+    return lambda ctx: _OMIT
 
 
 def _is_container(schema: Mapping[str, Any]) -> bool:

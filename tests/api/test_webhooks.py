@@ -401,8 +401,8 @@ def attempted(client: FlaskClient, webhook_id: int, at_least: int, timeout: floa
 
 
 def test_a_dead_receivers_failed_attempts_do_not_make_the_dispatcher_look_again() -> None:
-    """Each failed attempt schedules a retry seconds away: looking for due deliveries then would find none."""
-    app, client, passes, webhook_id = _dead_receiver_backlog(scale=1.0, count=6)
+    """Each failed attempt schedules a retry minutes away: looking for due deliveries then would find none."""
+    app, client, passes, webhook_id = _dead_receiver_backlog(scale=60.0, count=6)  # retries 5 minutes away
     try:
         attempted(client, webhook_id, 1)
         time.sleep(0.3)  # a look an attempt asked for would come now

@@ -574,7 +574,11 @@ def _embedding(depth: int, required: bool) -> dict[str, Any]:
     for level in range(depth):
         item = {
             "type": "object",
-            "properties": {"name": {"type": "string"}, "parts": {"type": "array", "items": item, "minItems": 1}},
+            "properties": {
+                "name": {"type": "string"},
+                "parts": {"type": "array", "items": item, "minItems": 1},
+                "tags": {"type": "array", "items": {"type": "object", "properties": {"tag": {"type": "string"}}}},
+            },
             **({"required": ["parts"]} if required else {}),
         }
         if level == 0:
@@ -582,14 +586,15 @@ def _embedding(depth: int, required: bool) -> dict[str, Any]:
     return item
 
 
-def test_optional_objects_and_arrays_nested_in_an_embedded_item_are_left_out() -> None:
+def test_optional_objects_and_arrays_nested_in_an_embedded_item_are_summarised() -> None:
     schema = _embedding(4, required=False)
     for record in (FakeRecordFactory(seed, TODAY).record(schema, lambda _resource: None) for seed in range(10)):
         Draft202012Validator(schema).validate(record)
         assert record["parts"], record  # the record's own list is made
         assert any("name" in part for part in record["parts"])  # and its items' scalars
-        for part in record["parts"]:  # but nothing they would embed in turn
-            assert "parts" not in part
+        for part in record["parts"]:  # but nothing they would embed in turn: lists empty, objects left out
+            assert part["tags"] == []
+            assert "parts" not in part  # at least one item: left out
             assert "note" not in part
 
 
