@@ -571,18 +571,17 @@ def test_a_map_is_filled_up_to_its_min_properties() -> None:
 def _embedding(depth: int, required: bool) -> dict[str, Any]:
     """A resource embedding lists of resources ``depth`` deep, as Xero's invoice embeds its prepayments' allocations."""
     item: dict[str, Any] = {"type": "object", "properties": {"amount": {"type": "number", "minimum": 1}}}
-    for level in range(depth):
+    for _ in range(depth):
         item = {
             "type": "object",
             "properties": {
                 "name": {"type": "string"},
                 "parts": {"type": "array", "items": item, "minItems": 1},
                 "tags": {"type": "array", "items": {"type": "object", "properties": {"tag": {"type": "string"}}}},
+                "note": {"type": "object", "properties": {"text": {"type": "string"}}},
             },
             **({"required": ["parts"]} if required else {}),
         }
-        if level == 0:
-            item["properties"]["note"] = {"type": "object", "properties": {"text": {"type": "string"}}}
     return item
 
 
@@ -590,7 +589,9 @@ def test_optional_objects_and_arrays_nested_in_an_embedded_item_are_summarised()
     schema = _embedding(4, required=False)
     for record in (FakeRecordFactory(seed, TODAY).record(schema, lambda _resource: None) for seed in range(10)):
         Draft202012Validator(schema).validate(record)
-        assert record["parts"], record  # the record's own list is made
+        assert record["parts"], record  # the record's own lists and objects are made
+        assert record["tags"], record
+        assert isinstance(record["note"], dict), record
         assert any("name" in part for part in record["parts"])  # and its items' scalars
         for part in record["parts"]:  # but nothing they would embed in turn: lists empty, objects left out
             assert part["tags"] == []
