@@ -10,7 +10,8 @@ from __future__ import annotations
 import copy
 import datetime
 import math
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any
 
 from mockserver.spec.resolve import RECURSIVE
@@ -78,11 +79,18 @@ class FakeRecordFactory(ValueGenerators):
             if sub is False:  # a field the schema forbids here (writeOnly in a response): never made
                 continue
             sub = sub if isinstance(sub, Mapping) else {}
-            if self._nesting >= _NESTING and name not in required and _is_container(sub):
-                plan.append((name, _summarised(sub), sub))
-                continue
-            plan.append((name, self._prop(name, sub, sibs, name in required), sub))
+            summary = _summary(sub) if self._nesting >= _NESTING and name not in required else None
+            plan.append((name, summary or self._prop(name, sub, sibs, name in required), sub))
         return plan
+
+    @contextmanager
+    def _one_level_deeper(self) -> Iterator[None]:
+        """Around compiling what an object or an array holds: one more container around its properties."""
+        self._nesting += 1
+        try:
+            yield
+        finally:
+            self._nesting -= 1
 
     def _fill(self, plan: Plan, ctx: Ctx, skip: Collection[str]) -> dict[str, Any]:
         """Runs a plan into a new record, leaving out skipped and omitted properties."""
@@ -178,12 +186,9 @@ class FakeRecordFactory(ValueGenerators):
         if main == "array":
             return self._array(name, s), False
         if main == "object":
-            self._nesting += 1
-            try:
+            with self._one_level_deeper():
                 plan = self._object_plan(s)
                 extra = self._extra_entries(name, s)
-            finally:
-                self._nesting -= 1
 
             def nested(ctx: Ctx) -> Any:
                 child = Ctx(ctx.pick, parent=ctx)
@@ -268,12 +273,9 @@ class FakeRecordFactory(ValueGenerators):
         span = 4 if objects else 2  # line items: 1..5; tags, urls: 1..3
         hi = max(lo, lo + span if mx is None else min(mx, lo + span))
         # not "required": an item whose ref finds no record is left out rather than null
-        self._nesting += 1
-        try:
+        with self._one_level_deeper():
             item = self._prop(ff.singular(name), items, frozenset({ff.snake(ff.singular(name))}), False)
             plain = self._prop("item", items, frozenset(), False)  # no name heuristics: more variety
-        finally:
-            self._nesting -= 1
 
         def gen(ctx: Ctx) -> Any:
             k, anchor = lo + int(rnd() * (hi - lo + 1)), self._anchor(ctx)
@@ -371,17 +373,16 @@ class FakeRecordFactory(ValueGenerators):
         return lambda ctx: rnd() < odds
 
 
-def _summarised(schema: Mapping[str, Any]) -> Gen:
-    """An optional object or list nested too deep to make: an empty list where the schema allows one, else left out."""
-    flat = fs.flatten(schema)[0]
-    if fs.types(flat)[0] == "array" and not flat.get("minItems"):
-        return lambda ctx: []
-    return lambda ctx: _OMIT
+def _summary(schema: Mapping[str, Any]) -> Gen | None:
+    """How an optional property nested too deep is made; None when its values are no objects or lists (as usual).
 
-
-def _is_container(schema: Mapping[str, Any]) -> bool:
-    """Whether a property's values are objects or arrays."""
+    An empty list where the schema allows one; an object, or a list of at least one item, left out.
+    """
     try:
-        return fs.types(fs.flatten(schema)[0])[0] in ("object", "array")
+        flat = fs.flatten(schema)[0]
+        main = fs.types(flat)[0]
     except Exception:  # an odd schema: its own generator deals with it
-        return False
+        return None
+    if main == "array" and not flat.get("minItems"):
+        return lambda ctx: []
+    return (lambda ctx: _OMIT) if main in ("object", "array") else None
