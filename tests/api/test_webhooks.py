@@ -118,15 +118,22 @@ def deliveries(client: FlaskClient, webhook_id: int) -> list[dict[str, Any]]:
     return rows
 
 
-def settled(client: FlaskClient, webhook_id: int, count: int, timeout: float = 15.0) -> list[dict[str, Any]]:
-    """The webhook's deliveries once ``count`` of them are no longer pending."""
+def deliveries_once(
+    client: FlaskClient, webhook_id: int, ready: Callable[[list[dict[str, Any]]], bool], timeout: float = 15.0
+) -> list[dict[str, Any]]:
+    """The webhook's deliveries once they are ``ready``."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         rows = deliveries(client, webhook_id)
-        if len([r for r in rows if r["status"] != "pending"]) >= count:
+        if ready(rows):
             return rows
-        time.sleep(0.05)
-    raise AssertionError(f"deliveries still pending: {deliveries(client, webhook_id)}")
+        time.sleep(0.02)
+    raise AssertionError(f"deliveries never got there: {deliveries(client, webhook_id)}")
+
+
+def settled(client: FlaskClient, webhook_id: int, count: int) -> list[dict[str, Any]]:
+    """The webhook's deliveries once ``count`` of them are no longer pending."""
+    return deliveries_once(client, webhook_id, lambda rows: len([r for r in rows if r["status"] != "pending"]) >= count)
 
 
 def test_a_created_customer_is_delivered_once_signed_both_ways(hooks: FlaskClient, receiver: Receiver) -> None:
@@ -389,15 +396,9 @@ def _dead_receiver_backlog(scale: float, count: int) -> tuple[Flask, FlaskClient
     return app, client, passes, webhook["id"]
 
 
-def attempted(client: FlaskClient, webhook_id: int, at_least: int, timeout: float = 15.0) -> list[dict[str, Any]]:
+def attempted(client: FlaskClient, webhook_id: int, at_least: int) -> list[dict[str, Any]]:
     """The webhook's deliveries once each has had ``at_least`` attempts."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        rows = deliveries(client, webhook_id)
-        if rows and all(row["attempts"] >= at_least for row in rows):
-            return rows
-        time.sleep(0.02)
-    raise AssertionError(f"attempts missing: {deliveries(client, webhook_id)}")
+    return deliveries_once(client, webhook_id, lambda rows: bool(rows) and all(r["attempts"] >= at_least for r in rows))
 
 
 def test_a_dead_receivers_failed_attempts_do_not_make_the_dispatcher_look_again() -> None:
