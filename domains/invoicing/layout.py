@@ -17,6 +17,9 @@ COLUMNS = (80, 18, 30, 14, 32)  # description, quantity, unit price, tax, amount
 PADDING = 1.5  # mm left and right in a table cell
 LINE_HEIGHT = 5.0
 ROW_LINES = 24  # a longer description goes on over more rows: a table row must fit on one page
+COLUMN_TITLES = ("Description", "Qty", "Unit price", "Tax", "Amount")
+NOTES_HEADING = "NOTES"
+PAGE_OF = " \u00b7 Page {page} of {pages}"  # after the document's title and number, in every page's footer
 
 
 class _Page(FPDF):
@@ -29,7 +32,7 @@ class _Page(FPDF):
         self.set_y(-14)
         self.set_font(BODY, size=8)
         self.set_text_color(*MUTED)
-        self.cell(0, 5, f"{self.footer_text} \u00b7 Page {self.page_no()} of {{nb}}", align="C")
+        self.cell(0, 5, self.footer_text + PAGE_OF.format(page=self.page_no(), pages="{nb}"), align="C")
 
 
 def render(sheet: Sheet, fonts: Typefaces) -> bytes:
@@ -54,11 +57,12 @@ def render(sheet: Sheet, fonts: Typefaces) -> bytes:
 
 
 def _all_text(sheet: Sheet) -> str:
-    """Every piece of text the sheet prints (to know which fonts it needs)."""
+    """Every piece of text the sheet prints, headings too (to know which fonts it needs)."""
     parties = [sheet.issuer.name, *sheet.issuer.lines, sheet.recipient.name, *sheet.recipient.lines]
     lines = [text for line in sheet.lines for text in vars(line).values()]
     pairs = [text for pair in (*sheet.facts, *sheet.totals) for text in pair]
-    return "".join([sheet.title, sheet.number, sheet.notes, *parties, *lines, *pairs])
+    headings = [sheet.title.upper(), sheet.recipient_label.upper(), *COLUMN_TITLES, NOTES_HEADING, PAGE_OF]
+    return "".join([sheet.title, sheet.number, sheet.notes, *parties, *lines, *pairs, *headings])
 
 
 def _header(pdf: FPDF, sheet: Sheet, fonts: Typefaces) -> None:
@@ -115,7 +119,7 @@ def _lines(pdf: FPDF, sheet: Sheet, fonts: Typefaces) -> None:
         v_align="TOP",
     ) as table:
         header = table.row()
-        for title in ("Description", "Qty", "Unit price", "Tax", "Amount"):
+        for title in COLUMN_TITLES:
             header.cell(title)
         for line in sheet.lines:
             description = f"{line.name}\n{line.description}" if line.description.strip() else line.name
@@ -162,7 +166,7 @@ def _notes(pdf: FPDF, sheet: Sheet, fonts: Typefaces) -> None:
     pdf.ln(8)
     pdf.set_font(BODY, "B", 8)
     pdf.set_text_color(*MUTED)
-    pdf.cell(0, 5, "NOTES", new_x="LMARGIN", new_y="NEXT")
+    pdf.cell(0, 5, NOTES_HEADING, new_x="LMARGIN", new_y="NEXT")
     pdf.set_text_color(*INK)
     pdf.set_font(BODY, size=9)
     pdf.multi_cell(0, 4.6, fonts.printable(sheet.notes), new_x="LMARGIN", new_y="NEXT")

@@ -11,6 +11,7 @@ import yaml
 from babel.numbers import get_currency_precision
 from fontTools.fontBuilder import FontBuilder
 from fontTools.pens.ttGlyphPen import TTGlyphPen
+from fpdf import FPDF
 from pypdf import PdfReader
 
 from domains.invoicing import REFERENCE_FILE
@@ -65,6 +66,27 @@ def cjk_font(folder: Path) -> FontFile:
 
 def pdf_text(data: bytes) -> str:
     return "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(data)).pages)
+
+
+def page_images(data: bytes) -> list[bytes]:
+    """Every page rendered to grey pixels."""
+    document = pypdfium2.PdfDocument(data)
+    try:
+        return [page.render(scale=1.5).to_pil().convert("L").tobytes() for page in document]
+    finally:
+        document.close()
+
+
+def installed_glyphs(typefaces: Typefaces, text: str) -> int:
+    """How many glyphs the body font that ``text`` gets set in has."""
+    pdf = FPDF()
+    typefaces.install(pdf, text)
+    body = pdf.fonts["notosans"]
+    try:
+        return len(body.ttfont.getGlyphOrder())
+    finally:
+        for font in pdf.fonts.values():
+            font.close()  # fonts are closed when a document is output; this one never is
 
 
 def test_every_reference_currency_has_the_iso_4217_minor_units_babel_knows() -> None:
@@ -147,6 +169,7 @@ def test_a_long_invoice_runs_onto_more_pages_with_the_totals_at_the_end(typeface
     pages = PdfReader(io.BytesIO(data)).pages
     assert len(pages) > 1
     assert "Amount due $60.00" in " ".join(pages[-1].extract_text().split())
+    assert "Ωmega Δέλτα" in pages[0].extract_text()  # outside the core cut: set in the whole font
     document = pypdfium2.PdfDocument(data)
     try:
         image = document[0].render(scale=0.5).to_pil().convert("L")
@@ -165,3 +188,18 @@ def test_a_kuwaiti_dinar_estimate_prints_three_decimals(typefaces: Typefaces) ->
     assert "Tax KWD 1.852 Total KWD 38.887" in text
     assert "KWD, Kuwaiti Dinar" in text
     assert "370.35" not in text
+
+
+def test_a_latin_document_is_set_in_the_core_cut_and_prints_as_in_the_whole_font(
+    typefaces: Typefaces, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    items = [{"name": "Café “Zürich” № 5 \u2013 naïve", "description": "Œuvre, ½ day", "quantity": 1.5, "price": 99}]
+    invoice = {**INVOICE, "items": items, "notes": "Merci — à bientôt!"}
+    latin = sheet("invoice", invoice, {"name": "Łódź Sp. z o.o."}, {"name": "Ørsted ApS"}, {"code": "EUR"})
+    assert installed_glyphs(typefaces, "Łódź € \u2013") < 1000 < installed_glyphs(typefaces, "Łódź € \u2013 Ω")
+    cut = render(latin, typefaces)
+    monkeypatch.setattr(typefaces, "_core_coverage", frozenset())  # every document in the whole font
+    assert installed_glyphs(typefaces, "Łódź € \u2013") > 1000
+    whole = render(latin, typefaces)
+    assert "Café “Zürich” № 5 \u2013 naïve" in pdf_text(cut)
+    assert page_images(cut) == page_images(whole)
