@@ -11,7 +11,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
 import pytest
@@ -98,7 +98,13 @@ class LiveServer:
     Its output goes to a temporary file, not a pipe, so a chatty server can never block on a full pipe.
     """
 
-    def __init__(self, *args: str, env: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        *args: str,
+        env: Mapping[str, str] | None = None,
+        program: Sequence[str] = (sys.executable, "-m", "mockserver"),
+        cwd: Path | None = None,
+    ) -> None:
         # The kernel picks the port as the server binds it, and the banner says which: a port found free
         # beforehand could be taken by another test's server meanwhile (several share one by SO_REUSEPORT).
         self.port = 0
@@ -106,7 +112,8 @@ class LiveServer:
         env = {**{k: v for k, v in os.environ.items() if not k.startswith("MOCKSERVER_")}, **(env or {})}
         self.log = tempfile.TemporaryFile(mode="w+")  # noqa: SIM115 - lives as long as the server; closed in stop()
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "mockserver", "--port", str(self.port), *args],
+            [*program, "--port", str(self.port), *args],
+            cwd=cwd,
             stdout=self.log,
             stderr=subprocess.STDOUT,
             env=env,

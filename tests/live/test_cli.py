@@ -192,6 +192,22 @@ def test_help_describes_the_options() -> None:
         assert option in result.stdout
 
 
+def test_packages_in_the_directory_it_is_started_from_never_stand_in_for_its_own(tmp_path: Path) -> None:
+    """Granian put the current directory first on a worker's import path: a user's ``domains`` broke every PDF."""
+    for name in ("domains", "contracts"):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "__init__.py").write_text(f"raise SystemExit('the {name} of the current directory')\n")
+    # -P: no current directory on the import path, as with the installed console script
+    console = (sys.executable, "-P", "-c", "from mockserver.cli import main; raise SystemExit(main())")
+    server = LiveServer(program=console, cwd=tmp_path)
+    try:
+        pdf = requests.get(f"{server.base}{API}/invoices/1/pdf", headers=auth(), timeout=120)
+    finally:
+        printed = server.stop()
+    assert pdf.status_code == 200, printed
+    assert pdf.content.startswith(b"%PDF-")
+
+
 def test_the_console_script_answers_help() -> None:
     installed = Path(sys.executable).parent / "mockserver"
     command: list[str]
