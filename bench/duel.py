@@ -21,25 +21,19 @@ import statistics
 import sys
 import tempfile
 import threading
-from contextlib import ExitStack
+from contextlib import ExitStack, suppress
 from pathlib import Path
 
 from run import free_port, mockserver_command, server, wrk  # bench/run.py: server, wrk driver
-from store import CACHE, SCENARIOS, parse_size, pristine_copy, seeded_file, tree_cpu  # bench/store.py
+from store import CACHE, SCENARIOS, parse_size, pristine_copy, seeded_file, tree_cpu, tree_pids  # bench/store.py
 
 
 def pin_tree(pid: int, core: int) -> None:
     """Keep every thread of a process and its descendants on one core (processes it starts later inherit it)."""
-    pending = [pid]
-    while pending:
-        current = pending.pop()
-        try:
+    for current in tree_pids(pid):
+        with suppress(OSError):
             for task in Path(f"/proc/{current}/task").iterdir():
                 os.sched_setaffinity(int(task.name), {core})
-            children = Path(f"/proc/{current}/task/{current}/children").read_text().split()
-        except OSError:
-            continue
-        pending.extend(int(child) for child in children)
 
 
 def drive_together(

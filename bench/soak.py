@@ -42,7 +42,7 @@ from pathlib import Path
 from typing import Any
 
 from run import free_port  # bench/run.py: a free port on 127.0.0.1
-from store import tree_cpu  # bench/store.py: CPU seconds of the server's process tree
+from store import tree_cpu, tree_pids  # bench/store.py: the server's process tree, its CPU seconds
 
 HOST = "127.0.0.1"
 KEYS = {1: "sk_test_acme_full_4eC39HqLyjWDarjtT1zdp7dc", 2: "sk_test_globex_full_8Jd3Kf0Lp2Qw5Er7Ty9U"}
@@ -730,17 +730,6 @@ class Prober:
 
 
 # --- the server --------------------------------------------------------------------------------
-
-
-def tree_pids(pid: int) -> list[int]:
-    """A process and all its descendants."""
-    found, pending = [], [pid]
-    while pending:
-        current = pending.pop()
-        found.append(current)
-        with contextlib.suppress(OSError):
-            pending.extend(int(c) for c in Path(f"/proc/{current}/task/{current}/children").read_text().split())
-    return found
 
 
 def tree_rss(pid: int) -> float:

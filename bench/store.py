@@ -22,6 +22,7 @@ run, never against figures from another hour of this shared machine.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import multiprocessing
 import os
 import re
@@ -48,6 +49,7 @@ SCENARIOS = {
     "filtered + sorted": ("GET", "/api/v1/invoices?status=SENT&sort=-invoice_date&limit=20", None),
     "search": ("GET", "/api/v1/customers?search=son&limit=20", None),
     "create one": ("POST", "/api/v1/customers", '{"name": "Bench Customer", "email": "bench@example.com"}'),
+    "invoice pdf": ("GET", "/api/v1/invoices/1/pdf", None),
 }
 HEALTH_UNDER_LOAD = "/health beside 4 busy"  # (no commas in a name: --scenarios splits on them)
 FLASK_CEILING = """
@@ -85,20 +87,26 @@ def seeded_file(size: int) -> Path:
     return path
 
 
-def tree_cpu(pid: int) -> float:
-    """User + system CPU seconds of a process and all its descendants."""
-    ticks = os.sysconf("SC_CLK_TCK")
-    total = 0.0
-    pending = [pid]
+def tree_pids(pid: int) -> list[int]:
+    """A process and its descendants, whichever of their threads started them (a PDF helper is a request thread's)."""
+    found, pending = [], [pid]
     while pending:
         current = pending.pop()
-        try:
+        found.append(current)
+        with contextlib.suppress(OSError):
+            for task in Path(f"/proc/{current}/task").iterdir():
+                pending.extend(int(child) for child in (task / "children").read_text().split())
+    return found
+
+
+def tree_cpu(pid: int) -> float:
+    """User + system CPU seconds of a process and its descendants."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for current in tree_pids(pid):
+        with contextlib.suppress(OSError):
             fields = Path(f"/proc/{current}/stat").read_text().rsplit(")", 1)[1].split()
             total += (int(fields[11]) + int(fields[12])) / ticks
-            children = Path(f"/proc/{current}/task/{current}/children").read_text().split()
-        except OSError:
-            continue
-        pending.extend(int(child) for child in children)
     return total
 
 
