@@ -5,7 +5,7 @@ Cyrillic print on every machine. Chinese, Japanese and Korean print when the sys
 found through fontconfig (``fc-match``) or at the usual paths of Noto CJK, WenQuanYi and Droid fallback.
 A character no font has prints as :data:`PLACEHOLDER` (from Noto Sans Symbols 2, same package).
 A document whose every character is in :data:`CORE_RANGES` is set in a cut of Noto Sans to those ranges: fpdf2
-parses the whole font and subsets it for every document, and a fifth of the glyphs takes half the time.
+parses the whole font and subsets it for every document, and a sixth of the glyphs takes half the time.
 """
 
 from __future__ import annotations
