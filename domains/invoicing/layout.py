@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import string
+
 from fpdf import FPDF
 from fpdf.fonts import FontFace
 
@@ -61,7 +63,8 @@ def _all_text(sheet: Sheet) -> str:
     parties = [sheet.issuer.name, *sheet.issuer.lines, sheet.recipient.name, *sheet.recipient.lines]
     lines = [text for line in sheet.lines for text in vars(line).values()]
     pairs = [text for pair in (*sheet.facts, *sheet.totals) for text in pair]
-    headings = [sheet.title.upper(), sheet.recipient_label.upper(), *COLUMN_TITLES, NOTES_HEADING, PAGE_OF]
+    footer = PAGE_OF.format(page=string.digits, pages=string.digits)  # as it prints, page numbers and all
+    headings = [sheet.title.upper(), sheet.recipient_label.upper(), *COLUMN_TITLES, NOTES_HEADING, footer]
     return "".join([sheet.title, sheet.number, sheet.notes, *parties, *lines, *pairs, *headings])
 
 
