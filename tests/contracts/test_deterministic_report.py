@@ -6,10 +6,10 @@ faulty variant through the suite that must catch it).
 Each run starts a fresh sandbox (seed 1, as every variant's) and runs suites through the ``contracts run``
 command with seed 7, ``--max-examples 1`` and one round of state machines (a larger bound or more rounds send
 more of the same generated requests, they do not change what is compared; each suite's own tests run it on the
-sandbox with more). The first run has
-every registered suite; the second only those that no other test runs twice with one seed (conformance,
-security and the rules machine each have a same-seed test of their own, and the stateful suite has one below,
-with one round of state machines), and they come first in both runs, so each meets the sandbox in the same state.
+sandbox with more). The first run has every registered suite; the second only those that no other test runs
+twice with one seed (conformance, security and the rules machine each have a same-seed test of their own, and the
+stateful suite has one below, with one round of state machines), and they come first in both runs, so each meets
+the sandbox in the same state.
 Their entries of the two reports are compared.
 The entries may differ only in timings: the ``seconds`` and ``started_at`` fields, durations quoted in text
 (``resets in 2023 s``, ``+0.24 s``), and what two checks saw of the target's timing: the webhooks suite of its
