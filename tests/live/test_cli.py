@@ -468,17 +468,23 @@ def test_a_stalled_client_cannot_hold_up_shutdown_beyond_its_bound() -> None:
 
 def test_a_server_that_made_pdfs_stops_at_once_and_leaves_no_files_behind(tmp_path: Path) -> None:
     """A worker waited for its PDF helper to end, which nobody told to: a stop took the whole --shutdown-timeout,
-    then the worker was killed and the helper's fonts stayed in the temporary folder."""
-    server = LiveServer("--quiet", "--shutdown-timeout", "60", env={"TMPDIR": str(tmp_path)})
+    then the worker was killed and the helper's fonts stayed in the temporary folder.
+
+    The stop must end long before the timeout. Granian's "Killing worker-1 after it refused to gracefully
+    stop" is not the sign to look for: Granian 2.8 also prints it, and sends a SIGKILL to a worker already
+    gone, when the thread of its own that waits for each worker reaps one that exits the moment it is told
+    to stop, and the thread stopping the workers is not scheduled again within a millisecond (seen on a busy
+    machine: the whole stop took 0.3 s).
+    """
+    server = LiveServer("--quiet", "--shutdown-timeout", "600", env={"TMPDIR": str(tmp_path)})
     try:
         pdf = requests.get(f"{server.base}{API}/invoices/1/pdf", headers=auth(), timeout=60)
         assert pdf.status_code == 200
         assert list(tmp_path.glob("invoice-sandbox-fonts-*"))  # the helper set its fonts aside here
         server.process.terminate()
-        assert server.process.wait(timeout=90) == 0
+        assert server.process.wait(timeout=90) == 0  # a worker kept alive by its helper would take 600 s
     finally:
-        output = server.stop()
-    assert "refused to gracefully stop" not in output
+        server.stop()
     assert not list(tmp_path.glob("invoice-sandbox-fonts-*"))
 
 
