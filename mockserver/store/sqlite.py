@@ -616,7 +616,7 @@ class SqliteStore(SqlState):
         """Pay the whole backlog now: every index a bulk load left out, the text of every row written since."""
         with self._transaction(write=True) as connection:
             self._backlog.pay_all(connection.execute)
-        with self._baseline_lock:
+        with inside_sqlite(), self._baseline_lock:  # the baseline is a connection too: a fork waits for its use
             if self._baseline is not None and self._baseline_owes:
                 with begun(self._baseline, "BEGIN IMMEDIATE"):
                     self._baseline_backlog.pay_all(self._baseline.execute)
