@@ -117,7 +117,8 @@ class Journal:
     A reader first asks every worker that journaled anything to flush (a generation in the store
     each worker's thread looks at every ``POLL_SECONDS`` and answers) and waits for the answers, so
     every request answered before the read is in what it reads, whichever worker served it. A
-    worker that dies takes the requests no reader asked for yet with it.
+    worker idle for ``IDLE_SECONDS`` writes what it holds and its thread ends, so an idle sandbox
+    wakes for nothing. A worker that dies takes the requests it had not written yet with it.
     """
 
     def __init__(
@@ -188,26 +189,31 @@ class Journal:
                 self._flusher.start()
 
     def _flush_forever(self) -> None:
-        """Answer readers (writing the queued requests); end after a second with nothing queued (or a dead store).
+        """Answer readers; after a second without a new request, write what is queued and end (or at a dead store).
 
-        Ending, the worker takes its name off the list readers wait for; its next request starts a
-        new thread and puts it back. So an idle worker costs nothing and a closed store ends the thread.
+        Ending, the worker takes its name off the list readers wait for (its requests are in the store
+        by then, where a reader finds them); its next request starts a new thread and puts it back. So
+        an idle worker wakes for nothing and a closed store ends the thread.
         """
         failures = 0
         busy = time.monotonic()
+        newest: str | None = None  # the key of the newest queued request seen: a new one means busy
         while True:
             time.sleep(POLL_SECONDS)
             moment = time.monotonic()
-            if self._pending:
-                busy = moment
+            latest = self._newest_queued()
+            if latest is not None and latest != newest:
+                newest, busy = latest, moment
             try:
                 self._flush_and_answer()
+                if moment - busy >= IDLE_SECONDS:
+                    self.flush()
                 failures = 0
             except Exception:
                 failures += 1
                 if failures == 1:
                     log.exception("the journal could not be written; retrying")
-            if failures >= FAILURES_TO_STOP or moment - busy >= IDLE_SECONDS:
+            if failures >= FAILURES_TO_STOP or (failures == 0 and moment - busy >= IDLE_SECONDS):
                 with self._lock:
                     if self._pending and failures < FAILURES_TO_STOP:
                         continue  # a request arrived meanwhile: keep going
@@ -215,7 +221,16 @@ class Journal:
                     self._flusher = None
                     with contextlib.suppress(Exception):  # a closed store: nothing to take the name off
                         self._shared.discard(SYNC, f"worker:{self._worker}")
+                if self._pending and failures < FAILURES_TO_STOP:
+                    self._start_flusher()  # a request that saw this thread still running as it ended
                 return
+
+    def _newest_queued(self) -> str | None:
+        """The key of the newest request waiting to be written, if any."""
+        try:
+            return self._pending[-1][0]
+        except IndexError:
+            return None
 
     def _flush_and_answer(self) -> None:
         """Flush when a reader asked, and answer it (or say this worker is alive, now and then)."""

@@ -356,3 +356,24 @@ def test_a_worker_writes_nothing_until_a_reader_asks_and_keeps_only_its_newest(s
     time.sleep(0.4)  # longer than any periodic write would wait: a busy sandbox nobody reads spends nothing
     assert shared.items(NAMESPACE, 0.0) == []
     assert ids(reader.entries()) == [f"req-{n}" for n in range(11, 6, -1)]
+
+
+def test_an_idle_worker_writes_what_it_holds_and_stops_polling(
+    shared: Ephemera, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("mockserver.platform.journal.IDLE_SECONDS", 0.2)
+    worker, reader = Journal(shared, lambda: PINNED, size=5), Journal(shared, lambda: PINNED, size=5)
+    for n in range(3):
+        worker.served(**_request(n))
+
+    def listed() -> list[str]:
+        return [key for key, _ in shared.items("journal-sync", 0.0) if key.startswith("worker:")]
+
+    deadline = time.monotonic() + 10
+    while listed() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert listed() == []  # it left the list readers wait for
+    assert len(shared.items(NAMESPACE, 0.0)) == 3  # written as it left, with no reader asking
+    assert ids(reader.entries()) == ["req-2", "req-1", "req-0"]
+    worker.served(**_request(3))  # the next request brings it back
+    assert ids(reader.entries())[0] == "req-3"
