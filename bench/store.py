@@ -10,7 +10,8 @@ for the server's whole process tree.
                           [--postgres postgresql://user@host:port/db] [--scenarios "create one,get one"]
                           [--baseline ../worktree-of-an-earlier-commit] [--rounds 3]
 
-A last scenario ("/health beside 4 busy") measures /health while four clients render searches and PDFs.
+A last scenario ("/health beside 4 busy") measures /health while four clients render searches and PDFs;
+"idle" then leaves the server alone and reads its CPU and its threads' wake-ups a second (both should be 0).
 On PostgreSQL its figure depends on how the kernel shares the CPUs with a local database's backends
 (each is a session of its own, and with scheduler autogroups weighs as much as the whole benchmark):
 the header says whether autogroups are on.
@@ -52,6 +53,8 @@ SCENARIOS = {
     "invoice pdf": ("GET", "/api/v1/invoices/1/pdf", None),
 }
 HEALTH_UNDER_LOAD = "/health beside 4 busy"  # (no commas in a name: --scenarios splits on them)
+IDLE = "idle"  # after the other scenarios: CPU ms and wake-ups a second with nobody calling
+IDLE_SETTLE_SECONDS = 3.0  # longer than any work the server finishes after its last request (the journal's second)
 FLASK_CEILING = """
 from flask import Flask, jsonify
 app = Flask(__name__)
@@ -108,6 +111,28 @@ def tree_cpu(pid: int) -> float:
             fields = Path(f"/proc/{current}/stat").read_text().rsplit(")", 1)[1].split()
             total += (int(fields[11]) + int(fields[12])) / ticks
     return total
+
+
+def tree_switches(pid: int) -> int:
+    """Context switches so far (voluntary and not) of every thread of a process and its descendants."""
+    total = 0
+    for current in tree_pids(pid):
+        with contextlib.suppress(OSError):
+            for task in Path(f"/proc/{current}/task").iterdir():
+                status = (task / "status").read_text()
+                total += sum(int(line.split()[1]) for line in status.splitlines() if "ctxt_switches" in line)
+    return total
+
+
+def idle_cost(pid: int, seconds: float) -> dict[str, float]:
+    """What a server costs a second once nobody calls it: CPU and its threads' wake-ups (a laptop's battery)."""
+    time.sleep(IDLE_SETTLE_SECONDS)
+    cpu, switches = tree_cpu(pid), tree_switches(pid)
+    time.sleep(seconds)
+    return {
+        "cpu_ms": (tree_cpu(pid) - cpu) * 1000 / seconds,
+        "wakeups": max(tree_switches(pid) - switches, 0) / seconds,
+    }
 
 
 def scheduler_note() -> str:
@@ -203,7 +228,7 @@ def main() -> int:
     parser.add_argument("--threads", type=int, default=None, help="threads per worker (default: the server's)")
     parser.add_argument("--no-ceiling", action="store_true", help="skip the bare Flask app")
     parser.add_argument(
-        "--scenarios", default=",".join([*SCENARIOS, HEALTH_UNDER_LOAD]), help="which scenarios, comma-separated"
+        "--scenarios", default=",".join([*SCENARIOS, HEALTH_UNDER_LOAD, IDLE]), help="which scenarios, comma-separated"
     )
     parser.add_argument("--baseline", type=Path, help="also run this checkout (a worktree of an earlier commit)")
     parser.add_argument("--rounds", type=int, default=1, help="turns each checkout takes per configuration")
@@ -233,9 +258,9 @@ def main() -> int:
         "warning",
     ]
     scenarios = [name.strip() for name in args.scenarios.split(",") if name.strip()]
-    unknown = sorted(set(scenarios) - {*SCENARIOS, HEALTH_UNDER_LOAD})
+    unknown = sorted(set(scenarios) - {*SCENARIOS, HEALTH_UNDER_LOAD, IDLE})
     if unknown:
-        parser.error(f"unknown scenario(s) {unknown}; known: {[*SCENARIOS, HEALTH_UNDER_LOAD]}")
+        parser.error(f"unknown scenario(s) {unknown}; known: {[*SCENARIOS, HEALTH_UNDER_LOAD, IDLE]}")
     print(header)
     if HEALTH_UNDER_LOAD in scenarios and any(name.startswith("pg-") for name in args.configs.split(",")):
         print(f"# {scheduler_note()}", flush=True)
@@ -301,6 +326,10 @@ def run_configuration(
             h = health_under_load(port, args.seconds)
             p50, p99 = h["p50_ms"], h["p99_ms"]
             print(f"{name:<12} {size_text:>6} {HEALTH_UNDER_LOAD:<21} {'':>7} {p50:>7.2f} {p99:>7.2f}", flush=True)
+        if IDLE in scenarios:
+            idle = idle_cost(process.pid, args.seconds)
+            shown = f"{idle['cpu_ms']:.1f} ms CPU and {idle['wakeups']:.0f} wake-ups a second"
+            print(f"{name:<12} {size_text:>6} {IDLE:<21} {shown}", flush=True)
 
 
 if __name__ == "__main__":
