@@ -2,7 +2,9 @@
 
 Deliveries wait in the store (``behaviours.events`` queues them in the transaction that caused them).
 Every server worker runs one ``Dispatcher``: a thread that looks for due deliveries (woken at once by
-a commit in its own process, else every ``poll_seconds``) and hands each to a small pool of sender
+a commit in its own process, and when a retry it scheduled falls due; else every ``poll_seconds`` while
+it finds some, twice as long after each look that finds none, up to ``idle_poll_seconds``, so an idle
+sandbox does not query its database five times a second) and hands each to a small pool of sender
 threads, so a slow, dead or hanging receiver never holds up the API. A lease in the shared ephemera
 makes each attempt happen in one worker only, however many share the database.
 
@@ -40,6 +42,9 @@ log = logging.getLogger("mockserver.webhooks")
 LEASES = "webhook-lease"
 TEST_EVENT = "webhook.test"  # sent even to a switched-off webhook, as testWebhook documents
 RETRY_MARGIN = 0.005  # seconds the loop looks after a retry falls due (the sandbox clock is read separately)
+# The longest an idle loop sleeps unwoken: it still finds, that late, what another process queued and left
+# (a worker that died holding leases) or what a clock moved by another worker made due.
+IDLE_POLL_SECONDS = 10.0
 
 
 @dataclass(frozen=True)
@@ -70,6 +75,7 @@ class Dispatcher:
         *,
         senders: int = 4,
         poll_seconds: float = 0.2,
+        idle_poll_seconds: float = IDLE_POLL_SECONDS,
         batch: int = 32,
         fresh: int = 4,
         lease_seconds: float = 60.0,
@@ -81,6 +87,8 @@ class Dispatcher:
         self.retry = retry or RetryPolicy()
         self._senders = senders
         self._poll = poll_seconds
+        self._idle_poll = max(idle_poll_seconds, poll_seconds)
+        self._pace = poll_seconds  # how long the loop sleeps unwoken now: doubles after each pass that finds nothing
         self._batch = batch
         self._fresh = fresh  # deliveries that fell due last, taken turn about with the backlog each pass
         self._fresh_first = False  # which side a pass starts with: it swaps every pass
@@ -149,38 +157,46 @@ class Dispatcher:
             if woken and replan and not asked:
                 continue  # only to sleep until a retry that falls due sooner
             try:
-                self._pass()
+                found = self._pass()
             except Exception:  # a database hiccup must not end deliveries for good
+                found = True  # look again at the usual pace
                 if not self._stopping.is_set():
                     log.exception("webhook dispatch pass failed")
+            with self._counting:
+                self._pace = self._poll if found else min(self._pace * 2, self._idle_poll)
 
     def _wait_seconds(self) -> float:
         """How long the loop sleeps unless woken: until its next poll, or until a retry falls due before that."""
         with self._counting:
             now = time.monotonic()
-            self._looking_at = min(now + self._poll, self._next_retry or math.inf)
+            self._looking_at = min(now + self._pace, self._next_retry or math.inf)
             return max(0.0, self._looking_at - now)
 
-    def _pass(self) -> None:
-        """Lease due deliveries while the senders have room (twice their number in flight) and hand them over."""
+    def _pass(self) -> bool:
+        """Lease due deliveries while the senders have room (twice their number in flight) and hand them over.
+
+        Returns whether any delivery was due (leased here or by another worker).
+        """
         self._fresh_first = not self._fresh_first
         self._saturated = False
         with self._counting:
             if self._next_retry is not None and self._next_retry <= time.monotonic():
                 self._next_retry = None  # due now: this pass looks for it
-        for company_id, delivery_id in self.due(fresh_first=self._fresh_first):
+        due = self.due(fresh_first=self._fresh_first)
+        for company_id, delivery_id in due:
             if self._stopping.is_set() or self._pool is None:
-                return
+                break
             if self._in_flight >= 2 * self._senders:
                 self._saturated = True  # the rest waits for a sender to finish (it wakes the loop)
-                return
+                break
             if self._lease(company_id, delivery_id):
                 with self._counting:
                     self._in_flight += 1
                 try:
                     self._pool.submit(self._attempt_in_turn, company_id, delivery_id)
                 except RuntimeError:  # the pool was shut down meanwhile: the lease simply runs out
-                    return
+                    break
+        return bool(due)
 
     def due(self, *, fresh_first: bool = True) -> list[tuple[int, Any]]:
         """(company, delivery id) of due deliveries: those that fell due last and the oldest, turn about.

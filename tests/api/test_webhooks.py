@@ -419,3 +419,24 @@ def test_a_retry_due_before_the_next_poll_goes_out_when_due() -> None:
         assert row["status"] == "pending"
     finally:
         app.extensions["sandbox"]["webhooks"].stop()
+
+
+def test_a_dispatcher_that_finds_nothing_due_looks_less_and_less_often_until_woken() -> None:
+    """An idle sandbox must not query its database five times a second for ever once one delivery was queued."""
+    app = create_app(Settings(seed=1, today=dt.date.fromisoformat(TODAY), quiet=True))
+    dispatcher = app.extensions["sandbox"]["webhooks"]
+    passes: list[float] = []
+    due = dispatcher.due
+    dispatcher.due = lambda **kwargs: passes.append(time.monotonic()) or due(**kwargs)
+    try:
+        dispatcher.wake()  # nothing is queued: every pass finds nothing due
+        time.sleep(3.0)
+        assert 1 <= len(passes) <= 6, passes  # at a steady 0.2 s it looked 15 times
+        looked = len(passes)
+        dispatcher.wake()  # a commit that queued a delivery: it looks at once, however long it meant to sleep
+        deadline = time.monotonic() + 10
+        while len(passes) == looked and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert len(passes) == looked + 1
+    finally:
+        dispatcher.stop()
