@@ -354,6 +354,41 @@ def test_the_journal_holds_every_request_of_both_workers(workers: list[Worker]) 
     assert json.loads(entry["response_body"])["data"]["id"] == created.json()["data"]["id"]
 
 
+def context_switches(pid: int) -> int:
+    """Context switches so far of every thread of a process and of every process it started (from /proc)."""
+    total, pending = 0, [pid]
+    while pending:
+        current = pending.pop()
+        try:
+            tasks = list(Path(f"/proc/{current}/task").iterdir())
+        except OSError:  # a process that ended since it was listed
+            continue
+        for task in tasks:
+            try:
+                status = (task / "status").read_text()
+                pending.extend(int(child) for child in (task / "children").read_text().split())
+            except OSError:  # a thread that ended since it was listed
+                continue
+            total += sum(int(line.split()[1]) for line in status.splitlines() if "ctxt_switches" in line)
+    return total
+
+
+def test_a_sandbox_nobody_calls_goes_quiet_after_both_workers_served(
+    sandbox: LiveServer, workers: list[Worker]
+) -> None:
+    for worker in alternate(workers, 4):  # each worker journals requests and writes
+        assert worker.send("POST", f"{API}/customers", body={"name": f"Quiet {tag()}"}).status == 201
+    # Once the work a request leaves behind is done (the journal's idle second, the text index), no thread of
+    # any of its processes should wake: seen before as 50 wake-ups a second per worker, for as long as it ran.
+    window, most, deadline = 2.0, 6, time.monotonic() + 20
+    woke: list[int] = []
+    while not woke or (woke[-1] > most and time.monotonic() < deadline):
+        before = context_switches(sandbox.process.pid)
+        time.sleep(window)
+        woke.append(context_switches(sandbox.process.pid) - before)
+    assert woke[-1] <= most, f"context switches in each {window:.0f} s window with nobody calling: {woke}"
+
+
 def test_a_reset_is_seen_by_every_worker_at_once(workers: list[Worker]) -> None:
     seeded = workers[0].send("GET", f"{API}/customers?limit=1").json()["meta"]["total"]
     name, key = f"Reset {tag()}", str(uuid.uuid4())
