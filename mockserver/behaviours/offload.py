@@ -19,6 +19,7 @@ from __future__ import annotations
 import atexit
 import multiprocessing
 import os
+import select
 import signal
 import threading
 import time
@@ -129,8 +130,26 @@ def _watch_parent() -> None:
     parent = os.getppid()
 
     def watch() -> None:
-        while os.getppid() == parent:
+        exited = _exit_descriptor(parent)
+        if exited is not None:  # Linux: sleep until the parent exits, with no wake-up meanwhile
+            try:
+                select.select([exited], [], [])
+            finally:
+                os.close(exited)
+        while os.getppid() == parent:  # elsewhere, look once a second
             time.sleep(_PARENT_CHECK_SECONDS)
         _end_helper()
 
     threading.Thread(target=watch, name="parent-watch", daemon=True).start()
+
+
+def _exit_descriptor(pid: int) -> int | None:
+    """A descriptor readable once process ``pid`` (this one's parent) has exited: a pidfd, where Linux has them."""
+    try:
+        descriptor = os.pidfd_open(pid)
+    except (AttributeError, OSError):  # not Linux 5.3 or later, or the parent is already gone
+        return None
+    if os.getppid() != pid:  # the parent died before the pidfd was made: its number may name another process now
+        os.close(descriptor)
+        return None
+    return descriptor
