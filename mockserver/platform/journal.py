@@ -111,9 +111,9 @@ class Journal:
     microsecond for the journal instead of building and storing an entry.
 
     Shared by several workers, each process keeps its newest ``size`` requests in memory, as they
-    came, and writes them to the store only when a reader asks: a request never waits on a
-    database write (one per request halved throughput on two workers), and a busy sandbox nobody
-    reads the journal of spends nothing on it (writing every 250 ms cost a request 0.1 ms of CPU).
+    came, and writes them to the store only when a reader asks or it falls idle: a request never
+    waits on a database write (one per request halved throughput on two workers), and a busy sandbox
+    nobody reads the journal of spends nothing on it (writing every 250 ms cost a request 0.1 ms of CPU).
     A reader first asks every worker that journaled anything to flush (a generation in the store
     each worker's thread looks at every ``POLL_SECONDS`` and answers) and waits for the answers, so
     every request answered before the read is in what it reads, whichever worker served it. A

@@ -349,7 +349,10 @@ def test_a_worker_not_heard_from_is_not_waited_for(shared: Ephemera) -> None:
     assert all(key != "worker:gone" for key, _ in shared.items("journal-sync", 0.0))
 
 
-def test_a_worker_writes_nothing_until_a_reader_asks_and_keeps_only_its_newest(shared: Ephemera) -> None:
+def test_a_worker_writes_nothing_until_a_reader_asks_and_keeps_only_its_newest(
+    shared: Ephemera, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("mockserver.platform.journal.IDLE_SECONDS", 60.0)  # however slowly this test runs, it is busy
     worker, reader = Journal(shared, lambda: PINNED, size=5), Journal(shared, lambda: PINNED, size=5)
     for n in range(12):
         worker.served(**_request(n))
