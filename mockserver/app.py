@@ -23,7 +23,7 @@ from mockserver.behaviours.preferred import PreferredAnswers
 from mockserver.behaviours.seeding import prepare_state
 from mockserver.control import PREFIX, Sandbox, control_blueprint, new_admin_token
 from mockserver.control.token_route import add_token_routes
-from mockserver.errors import ApiError, BadRequest, PayloadTooLarge
+from mockserver.errors import ApiError, BadRequest, DatabaseUnavailable, PayloadTooLarge
 from mockserver.errors import MethodNotAllowed as ApiMethodNotAllowed
 from mockserver.errors import NotFound as ApiNotFound
 from mockserver.explorer import add_explorer_assets, explorer_page, preauthorizations
@@ -35,7 +35,7 @@ from mockserver.platform.faults import FaultInjector
 from mockserver.platform.idempotency import IdempotencyStore
 from mockserver.platform.journal import Journal
 from mockserver.platform.oauth import served_token_paths, server_url
-from mockserver.platform.ratelimit import LEASE_MAX, RateLimiter
+from mockserver.platform.ratelimit import LEASE_MAX, Budget, RateLimiter
 from mockserver.platform.webhooks import webhook_dispatcher
 from mockserver.routing import CONVERTERS, operation_routes
 from mockserver.settings import Settings
@@ -45,7 +45,7 @@ from mockserver.spec.resolve import JsonSchema
 from mockserver.spec.security import SecurityScheme, url_path
 from mockserver.state.clock import Clock, ClockSetting
 from mockserver.state.fixtures import Fixtures, load_fixtures, with_reference
-from mockserver.store import Store, is_postgres, open_store
+from mockserver.store import Store, StoreError, StoreUnavailable, is_postgres, open_store
 from mockserver.store.ephemera import MemoryEphemera
 from mockserver.validation import OperationValidator, SchemaCompiler
 from mockserver.views import (
@@ -388,13 +388,19 @@ def _add_http_manners(app: Flask, limiter: RateLimiter, error_schema: JsonSchema
 
     @app.errorhandler(Exception)
     def unexpected(exc: Exception) -> Response:
+        if isinstance(exc, StoreUnavailable):
+            log.warning("%s %s answered 503: %s", request.method, request.path, exc)  # the database's state, no bug
+            return error_response(DatabaseUnavailable(), error_schema)
         log.exception("unhandled error while serving %s %s", request.method, request.path)
         return Response(dumps(internal_error_body(exc, request_id())), status=500, mimetype="application/json")
 
     @app.after_request
     def common_headers(response: Response) -> Response:
         if "X-Request-Id" not in response.headers:  # responses not built by the operation view
-            budget = limiter.peek(f"ip:{request.remote_addr}")
+            try:
+                budget: Budget | None = limiter.peek(f"ip:{request.remote_addr}")
+            except StoreError:  # a database that cannot serve now: the answer goes out without a budget
+                budget = None
             for name, value in standard_headers(request_id(), budget).items():
                 response.headers.setdefault(name, value)
         return response

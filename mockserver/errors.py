@@ -129,6 +129,19 @@ class RateLimited(ApiError):
         super().__init__(message, headers={**(budget_headers or {}), "Retry-After": str(max(1, retry_after))})
 
 
+class DatabaseUnavailable(ApiError):
+    """The sandbox's database cannot serve now (restarting, unreachable): the client should try again shortly."""
+
+    status, code = 503, "service_unavailable"
+    retry_after_seconds: ClassVar[int] = 5
+
+    def __init__(self) -> None:
+        super().__init__(
+            "The sandbox's database cannot be reached right now. Try again in a few seconds.",
+            headers={"Retry-After": str(self.retry_after_seconds)},
+        )
+
+
 class ContractViolation(Exception):
     """The mock produced a response its own spec does not allow (strict mode)."""
 

@@ -23,6 +23,7 @@ from mockserver.behaviours.preferred import PreferredAnswers
 from mockserver.errors import (
     ApiError,
     ContractViolation,
+    DatabaseUnavailable,
     PayloadTooLarge,
     RequestTimeout,
     Unauthorized,
@@ -41,6 +42,7 @@ from mockserver.rsgi import BODY_TIMED_OUT
 from mockserver.spec import Operation
 from mockserver.spec.error_shape import ErrorFacts, shape_error
 from mockserver.spec.resolve import JsonSchema
+from mockserver.store import StoreError, StoreUnavailable
 from mockserver.validation import OperationValidator
 
 log = logging.getLogger("mockserver")
@@ -77,9 +79,9 @@ def fresh_uuid4() -> str:
     return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
 
 
-def standard_headers(request_id: str, budget: Budget, extra: dict[str, str] | None = None) -> dict[str, str]:
-    """The headers every response carries: request id, rate-limit budget and CORS."""
-    headers = {"X-Request-Id": request_id, **budget.headers(), **_CORS}
+def standard_headers(request_id: str, budget: Budget | None, extra: dict[str, str] | None = None) -> dict[str, str]:
+    """The headers every response carries: request id, rate-limit budget (when known) and CORS."""
+    headers = {"X-Request-Id": request_id, **(budget.headers() if budget is not None else {}), **_CORS}
     if extra:
         headers.update(extra)
     return headers
@@ -298,11 +300,19 @@ class OperationView:
             answer.request_id = exchange.request_id  # its own, even when a replay's headers carry the original's
             answer.operation_id, answer.request_body = operation.operation_id, exchange.raw
             return answer
+        except StoreUnavailable as exc:
+            log.warning("%s %s answered 503: %s", request.method, request.path, exc)  # the database's state, no bug
+            refusal = DatabaseUnavailable()
+            body = shaped_error(self.usual_error, refusal, exchange.request_id, refusal.status)
+            headers = standard_headers(exchange.request_id, exchange.budget, refusal.headers)  # no store call
+            answer = Answer(refusal.status, headers, dumps(body), "application/json")
+            answer.key_name, answer.error, answer.request_id = exchange.key_name, refusal, exchange.request_id
+            return answer
         except Exception as exc:
             log.exception("unhandled error while serving %s %s", request.method, request.path)
             return Answer(
                 500,
-                standard_headers(exchange.request_id, self._budget(exchange)),
+                standard_headers(exchange.request_id, self._budget_if_known(exchange)),
                 dumps(internal_error_body(exc, exchange.request_id)),
                 "application/json",
             )
@@ -310,6 +320,13 @@ class OperationView:
     def _budget(self, exchange: Exchange) -> Budget:
         """The budget this request spent, or the caller's address's when it never got that far."""
         return exchange.budget or self.limiter.peek(f"ip:{exchange.request.remote_addr}")
+
+    def _budget_if_known(self, exchange: Exchange) -> Budget | None:
+        """``_budget`` for a failed request: none when the store cannot say (the failure may be the store's)."""
+        try:
+            return self._budget(exchange)
+        except StoreError:
+            return None
 
     def _answer(
         self, exchange: Exchange, operation: Operation, validator: OperationValidator, path_args: dict[str, str]

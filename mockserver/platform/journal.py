@@ -174,7 +174,10 @@ class Journal:
             return
         self._pending.append((_KEYS.next(), request))  # keyed now: entries sort by arrival, not by flush
         if self._flusher is None:
-            self._start_flusher()
+            try:
+                self._start_flusher()
+            except Exception:  # a database that cannot serve now never fails a request: the next one starts it
+                return
 
     def _start_flusher(self) -> None:
         """Say this worker journals (before its first answer goes out, so a reader waits for it), then flush."""

@@ -14,6 +14,7 @@ from mockserver.store.base import (
     RecordId,
     Store,
     StoreError,
+    StoreUnavailable,
     Tenant,
 )
 from mockserver.store.engines import is_postgres, open_store, peek_meta
@@ -32,6 +33,7 @@ __all__ = [
     "ScratchStore",
     "Store",
     "StoreError",
+    "StoreUnavailable",
     "Tenant",
     "is_postgres",
     "open_store",

@@ -26,6 +26,10 @@ class StoreError(Exception):
     """A database that cannot be used: corrupt, foreign, unreachable, or made for another API."""
 
 
+class StoreUnavailable(StoreError):
+    """A database that cannot serve now (restarting, unreachable, no connection free in time): a retry may succeed."""
+
+
 @dataclass(frozen=True)
 class Condition:
     """``field <operator> value``: ``in`` takes a sequence; ``contains`` matches an array's items.

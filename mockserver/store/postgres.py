@@ -20,10 +20,10 @@ import psycopg
 from psycopg import errors
 from psycopg.pq import TransactionStatus
 from psycopg.types.json import set_json_loads
-from psycopg_pool import ConnectionPool
+from psycopg_pool import ConnectionPool, PoolTimeout
 
 from mockserver.errors import ValidationFailed
-from mockserver.store.base import StoreError, Tenant
+from mockserver.store.base import StoreError, StoreUnavailable, Tenant
 from mockserver.store.ephemera import SqlEphemera
 from mockserver.store.layout import TablePlan
 from mockserver.store.postgres_dialect import (
@@ -53,6 +53,10 @@ _LOCK_COMPANY = "SELECT pg_advisory_xact_lock(%s::integer, %s::integer)"  # a co
 _CONNECT_TIMEOUT = 10
 _OPEN = (TransactionStatus.INTRANS, TransactionStatus.INERROR)
 _POOL_MIN, _POOL_MAX = 2, 16
+# The longest a request waits for a pooled connection: with the database gone, it is answered 503 after this.
+CHECKOUT_SECONDS = 10.0
+# Once a wait ran out, the database counts as down until a connection comes: meanwhile a request waits this little.
+DOWN_CHECKOUT_SECONDS = 0.5
 _MERGE_MEMORY = "256MB"  # maintenance_work_mem while a bulk merge rebuilds indexes
 
 
@@ -143,6 +147,7 @@ class PostgresStore(SqlState):
         self.dialect = PostgresDialect()
         self._local = threading.local()
         self._trigram = False
+        self._down = False  # a checkout's wait ran out and none succeeded since: waits are DOWN_CHECKOUT_SECONDS
         self._open_schema()
         self._pool = self._open_pool()
         self._finalizer = weakref.finalize(self, self._pool.close)
@@ -159,23 +164,36 @@ class PostgresStore(SqlState):
                 kwargs={"autocommit": True},
                 configure=_configure,
                 name="invoice-sandbox",
+                timeout=CHECKOUT_SECONDS,
             )
         except Exception as exc:  # any failure: one clear line without the password
             raise StoreError(f"cannot open a connection pool to {self.where}: {_reason(exc, self.url)}") from None
 
     @contextmanager
     def _checked_out(self) -> Iterator[Connection]:
-        """A pooled connection for this thread (the same one again if this thread already holds one)."""
+        """A pooled connection for this thread (the same one again if this thread already holds one).
+
+        A database that cannot serve now (no connection free within ``CHECKOUT_SECONDS``, a connection lost
+        to a restart) raises ``StoreUnavailable``, without the URL's secrets: the API answers 503. After a
+        wait ran out, the next ones are short until one succeeds, so a database that is down fails requests fast.
+        """
         held: Connection | None = getattr(self._local, "connection", None)
         if held is not None:
             yield held
             return
-        with self._pool.connection() as connection:
-            self._local.connection = connection
-            try:
-                yield connection
-            finally:
-                self._local.connection = None
+        try:
+            with self._pool.connection(timeout=DOWN_CHECKOUT_SECONDS if self._down else CHECKOUT_SECONDS) as connection:
+                self._down = False
+                self._local.connection = connection
+                try:
+                    yield connection
+                finally:
+                    self._local.connection = None
+        except PoolTimeout as exc:
+            self._down = True
+            raise StoreUnavailable(f"PostgreSQL at {self.where} cannot serve now: {_reason(exc, self.url)}") from None
+        except psycopg.OperationalError as exc:
+            raise StoreUnavailable(f"PostgreSQL at {self.where} cannot serve now: {_reason(exc, self.url)}") from None
 
     @contextmanager
     def _transaction(self, company_id: int | None) -> Iterator[Connection]:

@@ -15,7 +15,7 @@ import pytest
 
 from mockserver.errors import ValidationFailed
 from mockserver.platform.journal import BODY_LIMIT, NAMESPACE, Journal, JournalEntry, body_text, redact, rfc3339
-from mockserver.store import Ephemera
+from mockserver.store import Ephemera, StoreUnavailable
 from mockserver.store.ephemera import MemoryEphemera
 from unit.engines import ephemera_on
 
@@ -380,3 +380,29 @@ def test_an_idle_worker_writes_what_it_holds_and_stops_polling(
     assert ids(reader.entries()) == ["req-2", "req-1", "req-0"]
     worker.served(**_request(3))  # the next request brings it back
     assert ids(reader.entries())[0] == "req-3"
+
+
+class _Unreachable(MemoryEphemera):
+    """A shared store whose database may stop answering, as one does while it restarts."""
+
+    down = False
+
+    def get(self, namespace: str, key: str, now: float) -> Any:
+        if self.down:
+            raise StoreUnavailable("the database cannot serve now")
+        return super().get(namespace, key, now)
+
+    def set(self, namespace: str, key: str, value: Any, expires: float) -> None:
+        if self.down:
+            raise StoreUnavailable("the database cannot serve now")
+        super().set(namespace, key, value, expires)
+
+
+def test_a_database_that_cannot_serve_never_fails_the_request_being_journaled() -> None:
+    shared = _Unreachable()
+    worker, reader = Journal(shared, lambda: PINNED, size=5), Journal(shared, lambda: PINNED, size=5)
+    shared.down = True
+    worker.served(**_request(1))  # its flusher cannot start now: the request is kept all the same
+    shared.down = False
+    worker.served(**_request(2))
+    assert ids(reader.entries()) == ["req-2", "req-1"]
