@@ -163,7 +163,10 @@ class LiveServer:
 def live_server() -> Iterator[LiveServer]:
     server = LiveServer("--strict", "--seed", "1", "--today", TODAY, "--rate-limit", "1000000")
     yield server
-    server.stop()
+    exited = server.process.poll()  # None: still serving, as it should be until now
+    printed = server.stop()
+    if exited is not None:  # every later test of this worker failed on it: say why it ended
+        pytest.fail(f"the shared live server exited ({exited}) while tests used it; it printed:\n{printed[-6000:]}")
 
 
 def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
