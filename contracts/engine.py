@@ -328,6 +328,11 @@ class Run:
             if isinstance(event, events.ScenarioStarted):
                 self.target.meter.now(self.single or f"{event.label or 'run'} ({event.phase.value})")
             self._handle(event)
+            if not self.interrupted and self.target.interruption is not None and self.target.interruption.requested:
+                # Ctrl-C, but its KeyboardInterrupt never reached us: Python swallows one that lands in a finalizer
+                # (``__del__``, a weakref callback). Stop the engine all the same; it reports what was in flight.
+                self.interrupted = True
+                stream.stop()
 
     def _result(self, operation: _Operation, operations: Mapping[str, Any]) -> CheckResult:
         """``operation``'s check, with its note; cut short by an interruption, claiming no pass it did not earn."""

@@ -7,6 +7,10 @@ the suite in flight interrupted, starts no other, and the verdict is ``ExitCode.
 back the system's default action, so a second SIGINT ends the process at once, reports or not, the way an
 unhandled SIGINT does (the shell sees exit status 130). Outside the main thread (where Python allows no
 signal handler) the block changes nothing.
+
+The exception alone is not enough: one raised while the main thread runs a finalizer (``__del__``, a weakref
+callback) is printed as "Exception ignored" and lost. So the runner hands the ``Interruption`` to the suites
+(``Target.interruption``): the engine stops at its next event, a hand-written suite at its next check.
 """
 
 from __future__ import annotations

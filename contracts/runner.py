@@ -69,7 +69,8 @@ def run(
     registry = registry or builtin.suites()
     if not target.suites:
         target = replace(target, suites=registry.choose(None))
-    target = replace(target, auth_state=AuthState())  # tokens and the credentials plan belong to this run
+    # Tokens and the credentials plan belong to this run, and so does its Ctrl-C.
+    target = replace(target, auth_state=AuthState(), interruption=interruption)
     if target.budget is not None:
         target.budget.start()
     started = time.monotonic()
@@ -112,8 +113,10 @@ def _run_suite(
     interrupted = cut = False
     checks = suite.run(replace(target, meter=meter))
     try:
-        while not cut:
+        while not cut and not interrupted:
             spent, sent = target.budget is not None and target.budget.spent, meter.made
+            # Ctrl-C whose KeyboardInterrupt Python swallowed (it landed in a finalizer): stop as on a spent budget.
+            asked = interruption is not None and interruption.requested
             check = next(checks, None)
             if check is None:
                 break
@@ -125,6 +128,7 @@ def _run_suite(
             # Spent: keep the checks the suite had judged already (they come without sending anything), and stop
             # after the first one that still had to send (a generator cannot say before it is asked).
             cut = spent and meter.made > sent
+            interrupted = asked and meter.made > sent
         close = getattr(checks, "close", None)  # a generator: let it clean up (the Schemathesis engine stops)
         if close is not None:
             close()

@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 from contracts.budget import Budget
 from contracts.credentials import AuthState, Credentials
 from contracts.credentials.schemes import load_document
+from contracts.interrupt import Interruption
 from contracts.meter import Meter
 
 if TYPE_CHECKING:
@@ -83,6 +84,9 @@ class Target:
     budget: Budget | None = field(default=None, compare=False, repr=False)
     # Counts what is sent to the target; the runner gives each suite its own (``replace(target, meter=...)``).
     meter: Meter = field(default_factory=Meter, compare=False, repr=False)
+    # Where the run's SIGINT handler notes a Ctrl-C (``contracts.interrupt``): the engine stops on it at its next
+    # event even when Python swallowed the KeyboardInterrupt. The runner sets it; None: only the exception stops.
+    interruption: Interruption | None = field(default=None, compare=False, repr=False)
 
     @property
     def api(self) -> str:

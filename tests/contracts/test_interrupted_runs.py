@@ -29,7 +29,7 @@ from wsgi_server import serve_wsgi
 
 from contracts import CheckResult, Failure, Keys, Outcome, Report, Target, engine, partial
 from contracts import runner as runner_module
-from contracts.interrupt import NOTICE
+from contracts.interrupt import NOTICE, Interruption
 from contracts.meter import Counts
 from contracts.results import SuiteRun
 from contracts.runinfo import RunInfo
@@ -260,3 +260,63 @@ def test_a_ctrl_c_in_the_harness_stops_the_engine_and_claims_no_pass(tmp_path: P
     assert run.interrupted
     assert [result.name for result in results] == [f"GET /items{n}" for n in range(4)]
     assert Outcome.PASSED not in {result.outcome for result in results}
+
+
+# --- a Ctrl-C whose KeyboardInterrupt Python swallowed ---------------------------------------------------------
+# The handler notes the Ctrl-C, then raises KeyboardInterrupt wherever the main thread is. Landing in a finalizer
+# (``__del__``, a weakref callback), Python prints "Exception ignored" and goes on: only the note is left.
+
+
+def test_a_ctrl_c_whose_exception_was_swallowed_still_stops_the_engine(tmp_path: Path) -> None:
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(yaml.safe_dump(SPEC), encoding="utf-8")
+    interruption = Interruption()
+
+    def note_a_ctrl_c_after_the_first_scenario(event: events.EngineEvent) -> None:
+        if isinstance(event, events.ScenarioFinished) and event.label:
+            interruption.requested = True  # what the handler leaves when its exception never arrives
+
+    with serve_wsgi(lambda environ, start: Response(status=200)(environ, start)) as base_url:
+        target = Target(base_url, spec, keys=Keys(full=KEY), seed=1, max_examples=2, interruption=interruption)
+        config = engine.build_config(target, phases=engine.fuzzing_phases(), max_examples=2)
+        run = engine.Run(
+            target, "conformance", engine.load(target, config), observer=note_a_ctrl_c_after_the_first_scenario
+        )
+        results: list[CheckResult] = []
+        with pytest.raises(KeyboardInterrupt):
+            results.extend(run.checks())
+    assert run.interrupted
+    assert run.stop_reason == "interrupted"
+    assert [result.name for result in results] == [f"GET /items{n}" for n in range(4)]
+    assert Outcome.PASSED not in {result.outcome for result in results}  # before the fix: four passes, run on
+
+
+def test_a_ctrl_c_whose_exception_was_swallowed_stops_a_hand_written_suite_after_its_next_check(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """As on a spent budget: a generator cannot say before it is asked whether its next check sends anything."""
+    interruption = Interruption()
+    sent: list[str] = []
+
+    def suite(name: str) -> Any:
+        def run(target: Target) -> Iterator[CheckResult]:
+            for check in ("first", "second", "third"):
+                sent.append(f"{name}/{check}")
+                target.meter.answered(200)
+                if check == "first":
+                    interruption.requested = True
+                yield CheckResult(name, check, Outcome.PASSED)
+
+        return run
+
+    registry = Registry(Entry(name, suite(name), default=True) for name in ("rules", "security"))
+    monkeypatch.setattr(runner_module.probe, "reach", lambda target: _Reach())
+    target = Target("http://127.0.0.1:9", ROOT / "openapi.yaml", keys=Keys(full=KEY), suites=("rules", "security"))
+    report = runner_module.run(target, interruption=interruption, registry=registry)
+    assert sent == ["rules/first", "rules/second"]  # before the fix: all three, and the next suite
+    assert [(check.name, check.outcome) for check in report.checks] == [
+        ("first", Outcome.PASSED),
+        ("second", Outcome.PASSED),
+    ]
+    assert (report.interrupted, report.not_run()) == ("rules", ["security"])
+    assert judge(report).code == ExitCode.INTERRUPTED
