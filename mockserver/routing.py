@@ -40,7 +40,9 @@ CONVERTERS: Mapping[str, type[BaseConverter]] = {"uuid_segment": UuidSegment, "i
 class MatchingRule(Rule):
     """A rule that matches paths and builds no URL: Werkzeug's two URL builders per rule are most of a map's set-up."""
 
-    def _compile_builder(self, append_unknown: bool = True) -> Any:
+    def _compile_builder(self, *args: Any, **kwargs: Any) -> Any:
+        # Werkzeug's private hook (3.x): any arguments a later release passes are taken, and if it goes, only the
+        # set-up's speed is lost.
         def unbuildable(*args: Any, **kwargs: Any) -> tuple[str, str]:
             raise RuntimeError(f"{self.rule}: the sandbox's operation rules match paths, they build no URLs")
 
