@@ -15,7 +15,7 @@ import signal
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -239,8 +239,6 @@ def test_a_check_cut_short_claims_no_pass() -> None:
 
 def test_a_ctrl_c_in_the_harness_stops_the_engine_and_claims_no_pass(tmp_path: Path) -> None:
     """A KeyboardInterrupt may land in the harness's own code between two engine events, not in Schemathesis."""
-    spec = tmp_path / "spec.yaml"
-    spec.write_text(yaml.safe_dump(SPEC), encoding="utf-8")
     seen: list[str] = []
 
     def interrupt_after_the_first_scenario(event: events.EngineEvent) -> None:
@@ -248,15 +246,7 @@ def test_a_ctrl_c_in_the_harness_stops_the_engine_and_claims_no_pass(tmp_path: P
             seen.append(event.label)
             raise KeyboardInterrupt
 
-    with serve_wsgi(lambda environ, start: Response(status=200)(environ, start)) as base_url:
-        target = Target(base_url, spec, keys=Keys(full=KEY), seed=1, max_examples=2)
-        config = engine.build_config(target, phases=engine.fuzzing_phases(), max_examples=2)
-        run = engine.Run(
-            target, "conformance", engine.load(target, config), observer=interrupt_after_the_first_scenario
-        )
-        results: list[CheckResult] = []
-        with pytest.raises(KeyboardInterrupt):
-            results.extend(run.checks())
+    run, results = _interrupted_engine_run(tmp_path, interrupt_after_the_first_scenario)
     assert run.interrupted
     assert [result.name for result in results] == [f"GET /items{n}" for n in range(4)]
     assert Outcome.PASSED not in {result.outcome for result in results}
@@ -268,23 +258,13 @@ def test_a_ctrl_c_in_the_harness_stops_the_engine_and_claims_no_pass(tmp_path: P
 
 
 def test_a_ctrl_c_whose_exception_was_swallowed_still_stops_the_engine(tmp_path: Path) -> None:
-    spec = tmp_path / "spec.yaml"
-    spec.write_text(yaml.safe_dump(SPEC), encoding="utf-8")
     interruption = Interruption()
 
     def note_a_ctrl_c_after_the_first_scenario(event: events.EngineEvent) -> None:
         if isinstance(event, events.ScenarioFinished) and event.label:
             interruption.requested = True  # what the handler leaves when its exception never arrives
 
-    with serve_wsgi(lambda environ, start: Response(status=200)(environ, start)) as base_url:
-        target = Target(base_url, spec, keys=Keys(full=KEY), seed=1, max_examples=2, interruption=interruption)
-        config = engine.build_config(target, phases=engine.fuzzing_phases(), max_examples=2)
-        run = engine.Run(
-            target, "conformance", engine.load(target, config), observer=note_a_ctrl_c_after_the_first_scenario
-        )
-        results: list[CheckResult] = []
-        with pytest.raises(KeyboardInterrupt):
-            results.extend(run.checks())
+    run, results = _interrupted_engine_run(tmp_path, note_a_ctrl_c_after_the_first_scenario, interruption)
     assert run.interrupted
     assert run.stop_reason == "interrupted"
     assert [result.name for result in results] == [f"GET /items{n}" for n in range(4)]
@@ -320,3 +300,19 @@ def test_a_ctrl_c_whose_exception_was_swallowed_stops_a_hand_written_suite_after
     ]
     assert (report.interrupted, report.not_run()) == ("rules", ["security"])
     assert judge(report).code == ExitCode.INTERRUPTED
+
+
+def _interrupted_engine_run(
+    tmp_path: Path, observer: Callable[[events.EngineEvent], None], interruption: Interruption | None = None
+) -> tuple[engine.Run, list[CheckResult]]:
+    """The engine over SPEC against a server answering 200, ``observer`` seeing each event; it must end interrupted."""
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(yaml.safe_dump(SPEC), encoding="utf-8")
+    with serve_wsgi(lambda environ, start: Response(status=200)(environ, start)) as base_url:
+        target = Target(base_url, spec, keys=Keys(full=KEY), seed=1, max_examples=2, interruption=interruption)
+        config = engine.build_config(target, phases=engine.fuzzing_phases(), max_examples=2)
+        run = engine.Run(target, "conformance", engine.load(target, config), observer=observer)
+        results: list[CheckResult] = []
+        with pytest.raises(KeyboardInterrupt):
+            results.extend(run.checks())
+    return run, results
