@@ -28,6 +28,7 @@ from mockserver.store.ephemera import SqlEphemera
 from mockserver.store.layout import TablePlan
 from mockserver.store.postgres_dialect import (
     FOLDING_COLLATIONS,
+    PLANNED_PER_VALUE,
     SEARCH_COLUMN,
     SHARED_DDL,
     PostgresDialect,
@@ -99,9 +100,10 @@ def runner(connection: Connection) -> Run:
     """
 
     def run(sql: str, params: Sequence[Any]) -> psycopg.Cursor[tuple[Any, ...]]:
+        prepare = False if PLANNED_PER_VALUE in sql else None  # None: psycopg's own rule (from the fifth run)
         try:
             with waiting_on_server():
-                return connection.execute(placeholders(sql), params)
+                return connection.execute(placeholders(sql), params, prepare=prepare)
         except (errors.ProgramLimitExceeded, errors.NumericValueOutOfRange) as exc:
             message = f"The record cannot be stored: {exc.diag.message_primary or exc}."
             raise ValidationFailed({"record": [message]}) from None

@@ -26,6 +26,12 @@ _SEPARATOR = "chr(31)"  # between the search fields, so a needle cannot span two
 # Collations whose lower() folds every script, best first (the default may fold ASCII only).
 FOLDING_COLLATIONS = ("und-x-icu", "C.utf8", "C.UTF-8")
 
+# Marks a statement whose best plan depends on its values (a search: a rare needle reads the trigram index, a
+# two-letter one the company's rows): sent unprepared, it is planned for its values each time. Prepared, after
+# a few runs PostgreSQL keeps a generic plan, and for a search that is the trigram index whatever the needle:
+# ``?q=an`` over 44,000 invoices read every entry and row, 115 ms instead of 8-27.
+PLANNED_PER_VALUE = "/* planned per value */"
+
 SHARED_DDL = (
     "CREATE TABLE IF NOT EXISTS meta (key text PRIMARY KEY, value text NOT NULL)",
     "CREATE TABLE IF NOT EXISTS counters (company bigint NOT NULL, name text NOT NULL, value bigint NOT NULL, "
@@ -188,11 +194,11 @@ class PostgresDialect:
         wanted = f"lower(CAST(? AS text){collate})"
         if "\x1f" in needle:  # the separator itself: look in each field on its own
             tests = [f"{search_text('t.doc', [f], self.collation)} LIKE {wanted}" for f in plan.search_fields]
-            return f"({' OR '.join(tests)})", [like_pattern(needle)] * len(tests)
+            return f"({' OR '.join(tests)}) {PLANNED_PER_VALUE}", [like_pattern(needle)] * len(tests)
         # Folded like the stored text, then compared in the column's own collation: the trigram index
         # serves only that one (with the folding collation on the pattern, PostgreSQL scans every row).
         folded = f'({wanted} COLLATE "default")' if self.collation else wanted
-        return f"t.{SEARCH_COLUMN} LIKE {folded}", [like_pattern(needle)]
+        return f"t.{SEARCH_COLUMN} LIKE {folded} {PLANNED_PER_VALUE}", [like_pattern(needle)]
 
     def search_walks(self, plan: TablePlan, needle: str, run: Run, rows: Callable[[], int]) -> bool:
         """Never: PostgreSQL's planner weighs the trigram index's matches against a walk itself."""

@@ -500,6 +500,35 @@ def test_a_search_no_trigram_narrows_is_counted_from_an_index_on_postgresql(
     assert any("Index Only Scan" in step for step in steps), steps
 
 
+def test_a_search_is_planned_for_its_needle_each_time_on_postgresql(
+    request: pytest.FixtureRequest, index: SpecIndex
+) -> None:
+    """Prepared, a statement gets a generic plan after a few runs; a search's is the trigram index whatever the needle.
+
+    Then ``?q=an`` read every entry of that index and every row it pointed to: 115 ms over 44,000 invoices
+    instead of 8-27. The other statements stay prepared (the check sees the store's own session).
+    """
+    from postgres import fresh_database
+
+    from mockserver.store.postgres import PostgresStore
+
+    store = PostgresStore(plan_tables(index), fresh_database(request), api="Invoicing API")
+    try:
+        with store.tenant(1) as tenant:
+            tenant.put("customers", 1, {"id": 1, "name": "Ann", "email": "ann@x.test"})
+        with store._checked_out() as connection:  # every tenant below runs on this one session
+            for _ in range(12):
+                with store.tenant(1, write=False) as tenant:
+                    assert tenant.count("customers", search="an") == 1
+                    assert [record["id"] for record in tenant.find("customers", Query(search="an"))] == [1]
+                    assert tenant.get("customers", 1) is not None
+            prepared = [row[0] for row in connection.execute("SELECT statement FROM pg_prepared_statements")]
+    finally:
+        store.close()
+    assert prepared
+    assert [statement for statement in prepared if "LIKE" in statement] == []
+
+
 SHORT_NEEDLES = [
     ("ök", [1]),  # shorter than a trigram, with a letter outside ASCII: its case folds as in longer needles
     ("ÖK", [1]),
