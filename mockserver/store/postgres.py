@@ -39,7 +39,6 @@ from mockserver.store.postgres_dialect import (
     planned_indexes,
     search_column,
     search_index,
-    search_scan_index,
 )
 from mockserver.store.snapshot import SqlState
 from mockserver.store.sql import Run, SqlTenant, decode, upsert_sql
@@ -415,7 +414,7 @@ class PostgresStore(SqlState):
     def _prune_indexes(self, connection: Connection, plan: TablePlan) -> None:
         """Drop the indexes an earlier plan made that this one does not want: each costs every write time."""
         run = runner(connection)
-        wanted = {name for name, _ in planned_indexes(plan)} | {search_index(plan)[0], search_scan_index(plan)[0]}
+        wanted = {name for name, _ in planned_indexes(plan)} | {search_index(plan)[0]}
         made = run(
             "SELECT indexname FROM pg_indexes WHERE schemaname = current_schema() AND tablename = ?", (plan.table,)
         ).fetchall()
@@ -424,10 +423,9 @@ class PostgresStore(SqlState):
                 run(f'DROP INDEX "{name}"', ())
 
     def _create_search_index(self, connection: Connection, plan: TablePlan, existing: set[str]) -> None:
-        """The stored search text (remade when the fields or the collation change), its trigram and scan indexes."""
+        """The stored search text (remade when the fields or the collation change) and its trigram index."""
         run = runner(connection)
         name, index_statement = search_index(plan)
-        scan_name, scan_statement = search_scan_index(plan)
         column_statement = search_column(plan, self.dialect.collation) if plan.search_fields else ""
         row = run("SELECT value FROM meta WHERE key = ?", (f"search:{plan.table}",)).fetchone()
         if row is None or row[0] != column_statement:
@@ -439,9 +437,7 @@ class PostgresStore(SqlState):
                 "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
                 (f"search:{plan.table}", column_statement),
             )
-            existing.difference_update((name, scan_name))  # dropping the column dropped its indexes
-        if column_statement and scan_name not in existing:
-            run(scan_statement, ())
+            existing.discard(name)
         if column_statement and self._trigram and name not in existing:
             with suppress(psycopg.Error), connection.transaction():
                 run(index_statement, ())

@@ -29,7 +29,7 @@ FOLDING_COLLATIONS = ("und-x-icu", "C.utf8", "C.UTF-8")
 # Marks a statement whose best plan depends on its values (a search: a rare needle reads the trigram index, a
 # two-letter one the company's rows): sent unprepared, it is planned for its values each time. Prepared, after
 # a few runs PostgreSQL keeps a generic plan, and for a search that is the trigram index whatever the needle:
-# ``?q=an`` over 44,000 invoices read every entry and row, 115 ms instead of 8-27.
+# ``?q=an`` over 44,000 invoices read every entry and row, 115 ms instead of 27 for a scan of the rows.
 PLANNED_PER_VALUE = "/* planned per value */"
 
 SHARED_DDL = (
@@ -306,14 +306,3 @@ def search_index(plan: TablePlan) -> tuple[str, str]:
     """The name of a resource's trigram index over its search text and the statement that makes it."""
     name = identifier("ix", plan.table, "search")
     return name, f"CREATE INDEX IF NOT EXISTS {name} ON {plan.table} USING gin ({SEARCH_COLUMN} gin_trgm_ops)"
-
-
-def search_scan_index(plan: TablePlan) -> tuple[str, str]:
-    """The name of a resource's index of its rows' search text in id order and the statement that makes it.
-
-    A search the trigrams cannot narrow (a needle under three characters, one most records hold, or no
-    pg_trgm) tests every row of the company: read from this index, its count never touches the table,
-    whose rows hold whole documents (``?q=an`` over 22,000 invoices at 100k records: 32 -> 8 ms).
-    """
-    name = identifier("ix", plan.table, "search", "scan")
-    return name, f"CREATE INDEX IF NOT EXISTS {name} ON {plan.table} (company, id) INCLUDE ({SEARCH_COLUMN})"
