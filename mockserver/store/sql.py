@@ -43,14 +43,17 @@ Run = Callable[[str, Sequence[Any]], Cursor]
 class Dialect(Protocol):
     """How one SQL engine reads, compares, sorts and searches fields of a JSON document."""
 
-    def value(self, plan: TablePlan, name: str) -> tuple[str, list[Any]]:
-        """The SQL expression of a field's value (and the parameters it binds)."""
+    def value(self, plan: TablePlan, name: str, *, in_document: bool = False) -> tuple[str, list[Any]]:
+        """The SQL expression of a field's value (and the parameters it binds); ``in_document``: never its column."""
 
     def sort_key(self, plan: TablePlan, name: str, descending: bool) -> tuple[str, list[Any]]:
         """The expression to order by so that nulls come last in either direction."""
 
     def bind(self, kind: FieldKind, value: Any) -> Any:
         """A Python value as a parameter compared with a field's value expression."""
+
+    def held(self, kind: FieldKind, value: Any) -> bool:
+        """Whether a field's column compares with ``value`` as the document's value would (else read that)."""
 
     def contains(self, plan: TablePlan, name: str, count: int) -> tuple[str, list[Any]]:
         """An array item equal to, or named, one of ``count`` values (parameters before its placeholders)."""
@@ -298,7 +301,7 @@ class SqlTenant:
             return []
         plan = self._plans(resource)
         column = looked_up_column(plan, field_name)
-        if column is None or value is None:
+        if column is None or value is None or not self._dialect.held(column[0], value):
             return self.find(resource, Query(where=(Condition(field_name, "eq", value),)))
         kind, name = column
         rows = self._run(lookup_sql(plan.table, name), (self.company_id, self._dialect.bind(kind, value)))
@@ -365,6 +368,9 @@ class SqlTenant:
             else:
                 expression, expression_params = dialect.value(plan, name)
                 kind = plan.kind_of(name)
+                compared = wanted if operator == "in" and isinstance(wanted, (list, tuple)) else [wanted]
+                if not all(dialect.held(kind, option) for option in compared):  # a value longer than its column
+                    expression, expression_params = dialect.value(plan, name, in_document=True)
             if operator in ("contains", "name_eq") and not isinstance(wanted, (list, tuple)):
                 wanted = [wanted]
             if operator == "contains":

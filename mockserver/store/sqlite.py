@@ -79,10 +79,10 @@ class SqliteDialect:
     no_limit = "LIMIT -1"
     document_text = "doc"  # the stored document as JSON text, served as it is
 
-    def value(self, plan: TablePlan, name: str) -> tuple[str, list[Any]]:
-        """An indexed field's column; any other field read from the document with a bound JSON path."""
+    def value(self, plan: TablePlan, name: str, *, in_document: bool = False) -> tuple[str, list[Any]]:
+        """An indexed field's column; any other field (or any ``in_document``) read with a bound JSON path."""
         field = plan.fields.get(name)
-        if field is not None and field.column:
+        if field is not None and field.column and not in_document:
             return f"t.{field.column}", []
         return "json_extract(t.doc, ?)", ['$."' + name + '"']
 
@@ -112,6 +112,10 @@ class SqliteDialect:
         if isinstance(value, int) and not -INT64 <= value < INT64:
             return math.inf if value > 0 else -math.inf
         return value
+
+    def held(self, kind: FieldKind, value: Any) -> bool:
+        """Always: a column holds whole values (SQLite's indexes take entries of any size)."""
+        return True
 
     def contains(self, plan: TablePlan, name: str, count: int) -> tuple[str, list[Any]]:
         """An array item equal to one of the values, or an object item whose ``name`` is one of them."""

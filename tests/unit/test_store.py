@@ -467,6 +467,40 @@ def test_search_is_a_case_insensitive_substring_of_the_text_fields(
         assert tenant.count("customers", search=needle) == len(expected)
 
 
+def test_a_value_longer_than_an_index_entry_holds_is_stored_compared_and_sorted_whole(store: Store) -> None:
+    """A 6,000-character name (foreign specs often set no maxLength): a btree entry holds at most 2,704 bytes.
+
+    On PostgreSQL the record was refused (its name is an indexed column); now the column keeps the first
+    characters and a comparison with a longer value reads the document.
+    """
+    long_name = "".join(f"{number:05d}" for number in range(1200))  # 6,000 characters
+    twin = long_name[:-1] + "x"  # the same first 5,999 characters
+    with store.tenant(1) as tenant:
+        tenant.put("customers", 1, {"id": 1, "name": long_name, "email": "a@x.test"})
+        tenant.put("customers", 2, {"id": 2, "name": twin, "email": "b@x.test"})
+        tenant.put("customers", 3, {"id": 3, "name": long_name[:499], "email": "c@x.test"})
+        tenant.put("customers", 4, {"id": 4, "name": "00001 zz", "email": "d@x.test"})
+
+    def ids(*where: Condition, order: Order | None = None) -> list[Any]:
+        with store.tenant(1, write=False) as tenant:
+            return [record["id"] for record in tenant.find("customers", Query(where=where, order=order))]
+
+    assert ids(Condition("name", "eq", long_name)) == [1]
+    assert ids(Condition("name", "eq", long_name[:500])) == []  # the part a column keeps names no record
+    assert ids(Condition("name", "eq", long_name[:499])) == [3]
+    assert ids(Condition("name", "ne", long_name)) == [2, 3, 4]
+    assert ids(Condition("name", "gt", long_name)) == [2, 4]  # "x" sorts after "9"
+    assert ids(Condition("name", "le", long_name)) == [1, 3]
+    assert ids(Condition("name", "lt", long_name[:499])) == []
+    assert ids(Condition("name", "in", [twin, "nobody"])) == [2]
+    assert ids(Condition("name", "in", ["00001 zz", long_name[:499]])) == [3, 4]
+    with store.tenant(1, write=False) as tenant:
+        assert [record["id"] for record in tenant.lookup("customers", "name", twin)] == [2]
+        assert tenant.count("customers", [Condition("name", "ge", long_name)]) == 3
+    assert ids(order=Order("name")) in ([3, 1, 2, 4], [3, 2, 1, 4])  # 1 and 2 differ only past 500 characters
+    assert ids(order=Order("name", descending=True))[:1] == [4]
+
+
 def test_a_record_whose_search_text_no_index_entry_could_hold_is_stored_and_found(store: Store) -> None:
     """Notes of 19,200 characters: a btree entry holds at most 2,704 bytes, so no index may carry the search text."""
     notes = "".join(f"{number:08x}" for number in range(2400))  # does not compress much either
