@@ -65,7 +65,7 @@ class IdempotencyStore:
     def begin(self, company_id: int, key: str, fingerprint: str, header: str = HEADER) -> Claim | Reply:
         """Claim a key for a new request, or return the stored reply to replay (409/422 when not allowed)."""
         now = self.now()
-        name = f"{company_id}:{key}"
+        name = f"{company_id}:{_digest(key)}"
         expires = now + self.window_seconds
         entry = self.shared.claim(NAMESPACE, name, {"fingerprint": fingerprint, "reply": None}, expires, now)
         if entry is None:
@@ -102,6 +102,11 @@ class IdempotencyStore:
         for key, _value in self.shared.items(NAMESPACE, self.now()):
             if key.startswith(prefix):
                 self.shared.discard(NAMESPACE, key)
+
+
+def _digest(key: str) -> str:
+    """A key as the shared store keeps it: of one size, so any key a client sends fits (a btree entry, 2,704 bytes)."""
+    return hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def _encode_reply(reply: Reply) -> dict[str, Any]:

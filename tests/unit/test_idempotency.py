@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from mockserver.behaviours.context import Reply
 from mockserver.errors import Conflict, ValidationFailed
 from mockserver.platform.idempotency import Claim, IdempotencyStore
+from unit.engines import ephemera_on
 
 
 def test_a_second_request_while_the_first_runs_is_a_conflict() -> None:
@@ -58,3 +61,21 @@ def test_the_fingerprint_separates_path_query_and_body() -> None:
     assert fp("POST", "/a", b"", "application/json", b"x") != fp("POST", "/a", b"x", "application/json", b"")
     assert fp("POST", "/a", b"", "application/json", b"x") != fp("POST", "/a", b"", "text/plain", b"x")
     assert fp("POST", "/a", b"", "application/json", b"x") == fp("POST", "/a", b"", "application/json", b"x")
+
+
+@pytest.mark.parametrize("engine", ["memory", "sqlite-file", "postgres"])
+def test_a_key_of_any_length_is_claimed_and_replayed_on_every_engine(
+    engine: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    """A spec may set no maxLength on its key header: 6,000 characters no index entry could hold (PostgreSQL: 422)."""
+    key = "".join(f"{number:06x}" for number in range(1000))
+    with ephemera_on(engine, request, tmp_path) as shared:
+        store = IdempotencyStore(shared=shared)
+        claim = store.begin(1, key, "fp")
+        assert isinstance(claim, Claim)
+        store.finish(claim, Reply(201, {"id": 7}), "req-1")
+        assert isinstance(store.begin(1, key, "fp"), Reply)
+        assert isinstance(store.begin(1, key[:-1], "fp"), Claim)  # another key
+        assert isinstance(store.begin(2, key, "fp"), Claim)  # keys are per company
+        store.clear(1)
+        assert isinstance(store.begin(1, key, "fp"), Claim)
