@@ -35,7 +35,9 @@ PLANNED_PER_VALUE = "/* planned per value */"
 # The most characters of a string a column (and so each btree index of it) holds. An index entry takes at most
 # 2,704 bytes, so a longer value refused its whole record ("index row size exceeds btree version 4 maximum").
 # A comparison with a longer value reads the document instead (``held``); rows whose values share their first
-# 500 characters sort by id among themselves.
+# 500 characters sort by id among themselves. A column of a field of no single type ("any", jsonb: Stripe's
+# expandable fields, a string id or the object) keeps no object or array (their JSON text does not tell their
+# size as jsonb): those rows hold NULL there and compare on the document.
 COLUMN_TEXT_CHARS = 500
 
 SHARED_DDL = (
@@ -65,6 +67,13 @@ def holds_nul(value: Any) -> bool:
     if isinstance(value, (list, tuple)):
         return any(holds_nul(item) for item in value)
     return False
+
+
+def _kept_whole(value: Any) -> bool:
+    """Whether an "any" column keeps this value as it is: a number, a boolean, a short string; not a container."""
+    if isinstance(value, str):
+        return len(value) < COLUMN_TEXT_CHARS
+    return not isinstance(value, (dict, list))
 
 
 def json_param(value: Any) -> Jsonb | None:
@@ -149,14 +158,20 @@ class PostgresDialect:
         return key, params
 
     def bind(self, kind: FieldKind, value: Any) -> Any:
-        """A value as the field's column holds it (a string whole); None (matching nothing) when it cannot be one."""
+        """A value as the field's column holds it, but whole; None (matching nothing) when it cannot be one."""
         if kind in ("text", "string"):
             return value if isinstance(value, str) and "\x00" not in value else None
-        return self.column_value(kind, value)
+        if kind in ("integer", "number", "boolean"):
+            return self.column_value(kind, value)
+        return json_param(value)  # also what ``contains`` and ``name_eq`` compare the documents' items with
 
     def held(self, kind: FieldKind, value: Any) -> bool:
-        """Whether a column compares with ``value`` as the whole value would: not a string it would cut short."""
-        return kind not in ("text", "string") or not isinstance(value, str) or len(value) < COLUMN_TEXT_CHARS
+        """Whether a column compares with ``value`` as the whole value would (see ``COLUMN_TEXT_CHARS``)."""
+        if kind in ("text", "string"):
+            return not isinstance(value, str) or len(value) < COLUMN_TEXT_CHARS
+        if kind == "any":  # its column holds NULL for values it keeps no room for: IS NULL reads the document
+            return value is not None and _kept_whole(value)
+        return True
 
     def column_value(self, kind: FieldKind, value: Any) -> Any:
         """Numbers as numeric, booleans, strings (text kinds) and anything as jsonb; None when it has no place."""
@@ -170,7 +185,9 @@ class PostgresDialect:
             return value if isinstance(value, bool) else None
         if kind in ("text", "string"):
             return value[:COLUMN_TEXT_CHARS] if isinstance(value, str) and "\x00" not in value else None
-        return json_param(value)
+        if isinstance(value, str):
+            return json_param(value[:COLUMN_TEXT_CHARS])
+        return json_param(value) if _kept_whole(value) else None
 
     def column_values(self, plan: TablePlan, record: dict[str, Any]) -> list[Any]:
         """``column_value`` of each of the plan's columns for a record."""
@@ -276,6 +293,10 @@ def column_repairs(plan: TablePlan, present: dict[str, str]) -> list[str]:
         value = typed("doc", _literal(field.name), field.kind)
         if field.kind in ("text", "string"):
             value = f"left({value}, {COLUMN_TEXT_CHARS})"
+        elif field.kind not in ("integer", "number", "boolean"):  # as ``column_value`` keeps an "any" value
+            cut = f"to_jsonb(left({value} #>> '{{}}', {COLUMN_TEXT_CHARS}))"
+            kept = f"WHEN 'number' THEN {value} WHEN 'boolean' THEN {value}"
+            value = f"CASE jsonb_typeof({value}) WHEN 'string' THEN {cut} {kept} END"
         statements.append(f"UPDATE {plan.table} SET {column} = {value}")
     return statements
 

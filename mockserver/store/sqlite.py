@@ -114,8 +114,12 @@ class SqliteDialect:
         return value
 
     def held(self, kind: FieldKind, value: Any) -> bool:
-        """Always: a column holds whole values (SQLite's indexes take entries of any size)."""
-        return True
+        """Scalars, whole (SQLite's indexes take entries of any size); not an object, which no column copies.
+
+        So a field of no single type holds NULL in its column for an object or array: a comparison with
+        NULL (or with a container) reads the document, where the object is no NULL.
+        """
+        return kind != "any" or (value is not None and not isinstance(value, (dict, list)))
 
     def contains(self, plan: TablePlan, name: str, count: int) -> tuple[str, list[Any]]:
         """An array item equal to one of the values, or an object item whose ``name`` is one of them."""

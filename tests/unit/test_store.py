@@ -40,7 +40,7 @@ from mockserver.store import (
 )
 from mockserver.store.engines import peek_meta
 from mockserver.store.ephemera import MemoryEphemera
-from mockserver.store.layout import plan_tables
+from mockserver.store.layout import FieldPlan, TablePlan, plan_tables
 from mockserver.store.sqlite import SqliteStore
 from mockserver.waits import elsewhere_seconds, queued_seconds
 
@@ -499,6 +499,54 @@ def test_a_value_longer_than_an_index_entry_holds_is_stored_compared_and_sorted_
         assert tenant.count("customers", [Condition("name", "ge", long_name)]) == 3
     assert ids(order=Order("name")) in ([3, 1, 2, 4], [3, 2, 1, 4])  # 1 and 2 differ only past 500 characters
     assert ids(order=Order("name", descending=True))[:1] == [4]
+
+
+@pytest.mark.parametrize("engine", ["sqlite-file", "postgres"])
+def test_a_field_of_no_single_type_keeps_long_strings_and_objects_whole(
+    engine: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    """Stripe's expandable fields: a string id (maxLength 5000) or the whole object, filtered and sorted on.
+
+    On PostgreSQL their column is jsonb with btree indexes (entries of at most 2,704 bytes): a 5,000-character
+    string or a big object refused the record. Now it keeps a short string, a number or a boolean; the rest
+    compare on the document. On both engines the column of an object is NULL, and a filter for null found it.
+    """
+    plans = {"gadgets": TablePlan("gadgets", "r_gadgets", "id", "integer", {"link": FieldPlan("link", "any", True)})}
+    if engine == "postgres":
+        from postgres import fresh_database
+
+        from mockserver.store.postgres import PostgresStore
+
+        store: Store = PostgresStore(plans, fresh_database(request), api="Gadgets")
+    else:
+        store = SqliteStore(plans, tmp_path / "gadgets.db", api="Gadgets")
+    long_id = "".join(f"{number:05d}" for number in range(1000))  # 5,000 characters
+    big = {"id": "ch_1", "notes": [f"{number:06x}" for number in range(500)]}
+    values: list[Any] = [long_id, long_id[:-1] + "x", big, "ch_2", 7, True, None]
+    try:
+        with store.tenant(1) as tenant:
+            for number, value in enumerate(values, 1):
+                tenant.put("gadgets", number, {"id": number, "link": value})
+
+        def ids(*where: Condition) -> list[Any]:
+            with store.tenant(1, write=False) as tenant:
+                return [record["id"] for record in tenant.find("gadgets", Query(where=where))]
+
+        assert ids(Condition("link", "eq", long_id)) == [1]
+        assert ids(Condition("link", "eq", long_id[:500])) == []
+        assert ids(Condition("link", "eq", big)) == [3]
+        assert ids(Condition("link", "eq", "ch_2")) == [4]
+        assert ids(Condition("link", "eq", 7)) == [5]
+        assert ids(Condition("link", "eq", True)) == [6]
+        assert ids(Condition("link", "eq", None)) == [7]  # not the object, whose column is NULL
+        assert ids(Condition("link", "ne", None)) == [1, 2, 3, 4, 5, 6]
+        assert ids(Condition("link", "in", [long_id, "ch_2"])) == [1, 4]
+        with store.tenant(1, write=False) as tenant:
+            assert [record["id"] for record in tenant.lookup("gadgets", "link", long_id[:-1] + "x")] == [2]
+            assert tenant.get("gadgets", 3) == {"id": 3, "link": big}
+            assert len(tenant.find("gadgets", Query(order=Order("link")))) == 7
+    finally:
+        store.close()
 
 
 def test_a_record_whose_search_text_no_index_entry_could_hold_is_stored_and_found(store: Store) -> None:
