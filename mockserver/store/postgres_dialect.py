@@ -293,7 +293,7 @@ def column_repairs(plan: TablePlan, present: dict[str, str]) -> list[str]:
         value = typed("doc", _literal(field.name), field.kind)
         if field.kind in ("text", "string"):
             value = f"left({value}, {COLUMN_TEXT_CHARS})"
-        elif field.kind not in ("integer", "number", "boolean"):  # as ``column_value`` keeps an "any" value
+        elif field.kind == "any":  # as ``column_value`` keeps its value
             cut = f"to_jsonb(left({value} #>> '{{}}', {COLUMN_TEXT_CHARS}))"
             kept = f"WHEN 'number' THEN {value} WHEN 'boolean' THEN {value}"
             value = f"CASE jsonb_typeof({value}) WHEN 'string' THEN {cut} {kept} END"

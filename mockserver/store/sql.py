@@ -369,7 +369,7 @@ class SqlTenant:
                 expression, expression_params = dialect.value(plan, name)
                 kind = plan.kind_of(name)
                 compared = wanted if operator == "in" and isinstance(wanted, (list, tuple)) else [wanted]
-                if not all(dialect.held(kind, option) for option in compared):  # a value longer than its column
+                if not all(dialect.held(kind, option) for option in compared):  # one its column does not keep whole
                     expression, expression_params = dialect.value(plan, name, in_document=True)
             if operator in ("contains", "name_eq") and not isinstance(wanted, (list, tuple)):
                 wanted = [wanted]
