@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from mockserver.behaviours.offload import Offload, OffloadError
+from mockserver.behaviours.offload import HELPER_NICENESS, Offload, OffloadError
 from mockserver.waits import elsewhere_seconds
 
 
@@ -32,6 +32,12 @@ def die_the_first_time(marker: str) -> int:
 
 def always_die() -> None:
     os._exit(1)
+
+
+def scheduling() -> tuple[int, int, str]:
+    """This process's session, niceness, and its session's group as Linux's autogroups see it ("" where none)."""
+    autogroup = Path("/proc/self/autogroup")
+    return os.getsid(0), os.nice(0), autogroup.read_text().strip() if autogroup.exists() else ""
 
 
 def nap(seconds: float) -> float:
@@ -100,6 +106,16 @@ def test_a_helper_asked_to_stop_removes_what_it_set_aside(helper: Offload, tmp_p
     _wait_for_end(helper_pid)
     assert not folder.exists()
     assert helper.run(process_id) not in (helper_pid, os.getpid())  # a new helper does the next work
+
+
+def test_a_helper_yields_the_cpu_to_requests_in_a_nicer_session_of_its_own(helper: Offload) -> None:
+    helper_pid = helper.run(process_id)
+    session, niceness, autogroup = helper.run(scheduling)
+    assert session == helper_pid != os.getsid(0)
+    assert niceness == min(os.nice(0) + HELPER_NICENESS, 19)
+    if autogroup:  # Linux with autogroups: the helper's session weighs less than its worker's
+        assert autogroup.endswith(f"nice {HELPER_NICENESS}")
+        assert scheduling()[2] != autogroup
 
 
 def test_a_helper_leaves_the_terminal_s_ctrl_c_to_the_worker_that_started_it(helper: Offload) -> None:
