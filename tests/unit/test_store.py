@@ -93,22 +93,27 @@ def store(make_store: StoreFactory) -> Store:
     return make_store()
 
 
-@pytest.mark.parametrize("engine", ["sqlite-file", "postgres"])
-def test_a_databases_meta_value_is_read_before_it_is_opened_as_a_store(
-    engine: str, request: pytest.FixtureRequest, index: SpecIndex, tmp_path: Path
-) -> None:
-    """How the command line learns which spec a database was served with, checked clean, before it opens it."""
-    plans = plan_tables(index)
+def open_store(
+    engine: str, plans: dict[str, TablePlan], api: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> tuple[Store, str]:
+    """A store of ``plans`` on a new database of ``engine`` ("sqlite-file" or "postgres"), and where it is."""
     if engine == "postgres":
         from postgres import fresh_database
 
         from mockserver.store.postgres import PostgresStore
 
-        db = fresh_database(request)
-        store: Store = PostgresStore(plans, db, api="Invoicing API")
-    else:
-        db = str(tmp_path / "state.db")
-        store = SqliteStore(plans, Path(db), api="Invoicing API")
+        url = fresh_database(request)
+        return PostgresStore(plans, url, api=api), url
+    path = tmp_path / "state.db"
+    return SqliteStore(plans, path, api=api), str(path)
+
+
+@pytest.mark.parametrize("engine", ["sqlite-file", "postgres"])
+def test_a_databases_meta_value_is_read_before_it_is_opened_as_a_store(
+    engine: str, request: pytest.FixtureRequest, index: SpecIndex, tmp_path: Path
+) -> None:
+    """How the command line learns which spec a database was served with, checked clean, before it opens it."""
+    store, db = open_store(engine, plan_tables(index), "Invoicing API", request, tmp_path)
     assert peek_meta(db, "noted") is None
     store.set_meta("noted", "a value")
     store.close()
@@ -512,14 +517,7 @@ def test_a_field_of_no_single_type_keeps_long_strings_and_objects_whole(
     compare on the document. On both engines the column of an object is NULL, and a filter for null found it.
     """
     plans = {"gadgets": TablePlan("gadgets", "r_gadgets", "id", "integer", {"link": FieldPlan("link", "any", True)})}
-    if engine == "postgres":
-        from postgres import fresh_database
-
-        from mockserver.store.postgres import PostgresStore
-
-        store: Store = PostgresStore(plans, fresh_database(request), api="Gadgets")
-    else:
-        store = SqliteStore(plans, tmp_path / "gadgets.db", api="Gadgets")
+    store, _ = open_store(engine, plans, "Gadgets", request, tmp_path)
     long_id = "".join(f"{number:05d}" for number in range(1000))  # 5,000 characters
     big = {"id": "ch_1", "notes": [f"{number:06x}" for number in range(500)]}
     values: list[Any] = [long_id, long_id[:-1] + "x", big, "ch_2", 7, True, None]
