@@ -258,6 +258,26 @@ def test_an_id_beyond_64_bits_is_a_422_not_a_crash(store: Store) -> None:
         tenant.put("tags", 2**64, {"id": 2**64})
 
 
+def test_an_id_of_up_to_2000_bytes_is_kept_and_a_longer_one_refused_alike_on_every_engine(store: Store) -> None:
+    """A client-chosen id (PUT /things/{id}) lands in the (company, id) index; PostgreSQL's holds at most 2,704 bytes.
+
+    Before, a 6,000-byte id was stored by SQLite and refused by PostgreSQL with its index's own words.
+    """
+    longest = "".join(f"{number:04x}" for number in range(500))  # 2,000 bytes that hardly compress
+    with store.tenant(1) as tenant:
+        tenant.put("tags", longest, {"id": longest, "name": "x"})
+    too_long = "é" + longest  # 2,002 bytes in UTF-8, 2,001 characters
+    with pytest.raises(ValidationFailed) as refused, store.tenant(1) as tenant:
+        tenant.put("tags", too_long * 3, {"id": too_long * 3, "name": "y"})
+    assert refused.value.errors == {"id": ["An id may be at most 2,000 bytes in UTF-8; this one has 6,006."]}
+    with pytest.raises(ValidationFailed), store.tenant(1) as tenant:
+        tenant.put("tags", too_long, {"id": too_long, "name": "y"})
+    with store.tenant(1, write=False) as tenant:
+        assert tenant.ids("tags") == [longest]
+        assert tenant.get("tags", longest) == {"id": longest, "name": "x"}
+        assert tenant.get("tags", too_long * 3) is None  # looking one up is no error
+
+
 # --- queries ----------------------------------------------------------------------------------------------
 
 INVOICES = [
