@@ -73,3 +73,22 @@ def test_requests_get_a_503_while_the_database_is_gone_and_succeed_once_it_is_ba
     assert status == 200
     found = client.get(f"{API}/customers?search=outage", headers=auth()).get_json()
     assert found["meta"]["total"] == 0  # the create that was refused wrote nothing
+
+
+def test_a_database_back_after_a_long_outage_serves_again_within_seconds(app: Flask) -> None:
+    """A client retrying through a 20 s outage: the pool's backoff doubled to 16 s, so service came back ~10 s late."""
+    client = app.test_client()
+    assert client.get(f"{API}/customers?limit=1", headers=auth()).status_code == 200
+    refuse_connections(app.config["database"], refused=True)
+    try:
+        outage_ends = time.monotonic() + 20
+        while time.monotonic() < outage_ends:
+            assert client.get(f"{API}/customers?limit=1", headers=auth()).status_code == 503
+            time.sleep(0.2)
+    finally:
+        refuse_connections(app.config["database"], refused=False)
+    back = time.monotonic()
+    while client.get(f"{API}/customers?limit=1", headers=auth()).status_code != 200:
+        assert time.monotonic() - back < 30, "the database is back, the sandbox still answers 503"
+        time.sleep(0.2)
+    assert time.monotonic() - back < 5
