@@ -35,9 +35,10 @@ def always_die() -> None:
 
 
 def scheduling() -> tuple[int, int, str]:
-    """This process's session, niceness, and its session's group as Linux's autogroups see it ("" where none)."""
+    """This process's session, niceness, and its session's group as Linux's autogroups see it ("" where unsettable)."""
     autogroup = Path("/proc/self/autogroup")
-    return os.getsid(0), os.nice(0), autogroup.read_text().strip() if autogroup.exists() else ""
+    settable = autogroup.exists() and os.access(autogroup, os.W_OK)  # (a read-only /proc: the helper cannot either)
+    return os.getsid(0), os.nice(0), autogroup.read_text().strip() if settable else ""
 
 
 def nap(seconds: float) -> float:
