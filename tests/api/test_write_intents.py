@@ -308,3 +308,11 @@ def test_a_record_read_and_updated_under_its_item_path_lives_through_its_lifecyc
     assert len(json_of(client.get("/boxes/json?limit=2"))) == 2
     assert client.delete(f"/boxes/{box}").status_code == 204
     assert client.get(f"/boxes/{box}/json").status_code == 404
+
+
+def test_a_name_the_client_chose_longer_than_an_id_may_be_is_a_422_that_says_so(client: FlaskClient) -> None:
+    answer = client.post("/volumes/create", json={"Name": "v" * 2001, "Driver": "local"})
+    assert answer.status_code == 422, answer.get_data(as_text=True)
+    body = answer.get_json()
+    assert body["errors"] == {"Name": ["An id may be at most 2,000 bytes in UTF-8; this one has 2,001."]}
+    assert client.post("/volumes/create", json={"Name": "v" * 2000, "Driver": "local"}).status_code == 201
