@@ -374,11 +374,10 @@ class SqlTenant:
             if name == plan.id_field:
                 expression = "t.id"
             else:
-                expression, expression_params = dialect.value(plan, name)
                 kind = plan.kind_of(name)
                 compared = wanted if operator == "in" and isinstance(wanted, (list, tuple)) else [wanted]
-                if not all(dialect.held(kind, option) for option in compared):  # one its column does not keep whole
-                    expression, expression_params = dialect.value(plan, name, in_document=True)
+                whole = all(dialect.held(kind, option) for option in compared)  # else one its column does not keep
+                expression, expression_params = dialect.value(plan, name, in_document=not whole)
             if operator in ("contains", "name_eq") and not isinstance(wanted, (list, tuple)):
                 wanted = [wanted]
             if operator == "contains":
