@@ -1,4 +1,4 @@
-"""The store engines a unit test of shared values runs on, by name: one way to open each."""
+"""The store engines a unit test runs on, by name: one way to open each."""
 
 from __future__ import annotations
 
@@ -8,25 +8,44 @@ from pathlib import Path
 
 import pytest
 
-from mockserver.store import Ephemera
+from mockserver.store import Ephemera, Store
 from mockserver.store.ephemera import MemoryEphemera
+from mockserver.store.layout import TablePlan
 from mockserver.store.sqlite import SqliteStore
 
 
-@contextmanager
-def ephemera_on(engine: str, request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Ephemera]:
-    """Shared values on ``memory``, ``sqlite-temporary``, ``sqlite-file`` (or ``sqlite``) or ``postgres``."""
-    if engine == "memory":
-        yield MemoryEphemera()
-        return
+def open_store(
+    engine: str,
+    request: pytest.FixtureRequest,
+    tmp_path: Path,
+    plans: dict[str, TablePlan] | None = None,
+    api: str = "",
+) -> tuple[Store, str | None]:
+    """A store of ``plans`` on a new ``sqlite-temporary``, ``sqlite-file`` (or ``sqlite``) or ``postgres`` database.
+
+    With where that database is (None for a temporary one), for tests that open it again another way.
+    """
+    plans = plans if plans is not None else {}
     if engine == "postgres":
         from postgres import fresh_database
 
         from mockserver.store.postgres import PostgresStore
 
-        store: SqliteStore | PostgresStore = PostgresStore({}, fresh_database(request))
-    else:
-        store = SqliteStore({}, None if engine == "sqlite-temporary" else tmp_path / "state.db")
+        url = fresh_database(request)
+        return PostgresStore(plans, url, api=api), url
+    if engine == "sqlite-temporary":
+        return SqliteStore(plans, api=api), None
+    path = tmp_path / "state.db"
+    return SqliteStore(plans, path, api=api), str(path)
+
+
+@contextmanager
+def ephemera_on(engine: str, request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Ephemera]:
+    """Shared values on ``memory``, or on a store of ``open_store``'s engines."""
+    if engine == "memory":
+        yield MemoryEphemera()
+        return
+    store, _ = open_store(engine, request, tmp_path)
     try:
         yield store.ephemera
     finally:

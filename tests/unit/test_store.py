@@ -43,6 +43,7 @@ from mockserver.store.ephemera import MemoryEphemera
 from mockserver.store.layout import FieldPlan, TablePlan, plan_tables
 from mockserver.store.sqlite import SqliteStore
 from mockserver.waits import elsewhere_seconds, queued_seconds
+from unit.engines import open_store
 
 StoreFactory = Callable[[], Store]
 
@@ -93,27 +94,13 @@ def store(make_store: StoreFactory) -> Store:
     return make_store()
 
 
-def open_store(
-    engine: str, plans: dict[str, TablePlan], api: str, request: pytest.FixtureRequest, tmp_path: Path
-) -> tuple[Store, str]:
-    """A store of ``plans`` on a new database of ``engine`` ("sqlite-file" or "postgres"), and where it is."""
-    if engine == "postgres":
-        from postgres import fresh_database
-
-        from mockserver.store.postgres import PostgresStore
-
-        url = fresh_database(request)
-        return PostgresStore(plans, url, api=api), url
-    path = tmp_path / "state.db"
-    return SqliteStore(plans, path, api=api), str(path)
-
-
 @pytest.mark.parametrize("engine", ["sqlite-file", "postgres"])
 def test_a_databases_meta_value_is_read_before_it_is_opened_as_a_store(
     engine: str, request: pytest.FixtureRequest, index: SpecIndex, tmp_path: Path
 ) -> None:
     """How the command line learns which spec a database was served with, checked clean, before it opens it."""
-    store, db = open_store(engine, plan_tables(index), "Invoicing API", request, tmp_path)
+    store, db = open_store(engine, request, tmp_path, plan_tables(index), "Invoicing API")
+    assert db is not None
     assert peek_meta(db, "noted") is None
     store.set_meta("noted", "a value")
     store.close()
@@ -537,7 +524,7 @@ def test_a_field_of_no_single_type_keeps_long_strings_and_objects_whole(
     compare on the document. On both engines the column of an object is NULL, and a filter for null found it.
     """
     plans = {"gadgets": TablePlan("gadgets", "r_gadgets", "id", "integer", {"link": FieldPlan("link", "any", True)})}
-    store, _ = open_store(engine, plans, "Gadgets", request, tmp_path)
+    store, _ = open_store(engine, request, tmp_path, plans, "Gadgets")
     long_id = "".join(f"{number:05d}" for number in range(1000))  # 5,000 characters
     big = {"id": "ch_1", "notes": [f"{number:06x}" for number in range(500)]}
     values: list[Any] = [long_id, long_id[:-1] + "x", big, "ch_2", 7, True, None]
