@@ -208,7 +208,9 @@ class SqlTenant:
             self._bulk.touched.add(resource)
             self._upsert(plan, key, values)
         else:
-            self._write(plan, key, values, record)
+            # The id as given, not the key: PostgreSQL's key wraps it as jsonb, which never equals an int.
+            fresh = type(record_id) is int and self._issued.get(resource) == record_id
+            self._write(plan, key, values, record, fresh=fresh)
         if isinstance(record_id, int) and not isinstance(record_id, bool) and record_id > self._issued.get(resource, 0):
             self._raise_counter(f"{resource}#id", record_id)
         return record
@@ -217,11 +219,13 @@ class SqlTenant:
         """A bulk load's write: one statement, bookkeeping left to the end of the load."""
         self._run(upsert_sql(plan), (self.company_id, key, *values))
 
-    def _write(self, plan: TablePlan, key: Any, values: list[Any], record: Record) -> None:
-        """Insert or update one row, and keep its tallies and text index current."""
+    def _write(self, plan: TablePlan, key: Any, values: list[Any], record: Record, *, fresh: bool) -> None:
+        """Insert or update one row, and keep its tallies and text index current.
+
+        ``fresh``: its id was just given, so it is inserted without a look first (unless a row holds it).
+        """
         previous: tuple[Any, Record] | None = None
-        # An id this transaction was just given is new: insert without looking first (unless a row holds it).
-        row_key = self._insert(plan, key, values) if self._issued.get(plan.resource) == key else None
+        row_key = self._insert(plan, key, values) if fresh else None
         if row_key is None:
             previous = self._row(plan, key)
             if previous is None:
