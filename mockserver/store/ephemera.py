@@ -1,10 +1,14 @@
 """Shared short-lived values in one SQL table: idempotency keys, rate-limit windows, OAuth tokens.
 
 Each call is one small transaction of its own (an upsert with ``RETURNING``), so every worker
-process sees the same values and a claim is atomic. Expired rows are purged as writes go by, one
-namespace at a time: namespaces keep different times (idempotency keys and rate windows follow the
-sandbox's clock, which may be pinned months away; leases and tokens real time), so a write in one
-never purges another by its own idea of now.
+process sees the same values and a claim is atomic. A write of one statement still queues where the
+store's other writers do (on SQLite, the group commit's queue for the file's write lock): in
+autocommit it polled SQLite's busy handler whenever another worker was writing, sleeping 1 to 33 ms
+on the event loop (a rate-limit lease, about one in 64 requests).
+
+Expired rows are purged as writes go by, one namespace at a time: namespaces keep different times
+(idempotency keys and rate windows follow the sandbox's clock, which may be pinned months away;
+leases and tokens real time), so a write in one never purges another by its own idea of now.
 
 Keys are ordered in Python (code point order), never by SQL: PostgreSQL's ``ORDER BY`` and ``<``
 follow the database's collation, which may skip punctuation, so ``items`` and ``trim`` sort the
@@ -39,10 +43,13 @@ class SqlEphemera:
         transaction: Callable[[], AbstractContextManager[Execute]],
         statements: Callable[[], AbstractContextManager[Execute]] | None = None,
         signals: Signals | None = None,
+        *,
+        writes: Callable[[], AbstractContextManager[Execute]] | None = None,
     ) -> None:
         self.signals = signals
         self._transaction = transaction
         self._statement = statements or transaction  # single statements need no transaction of their own
+        self._write = writes or self._statement  # single writes: where the store queues its writers
         self._writes: dict[str, int] = {}
         self._lock = threading.Lock()
 
@@ -52,7 +59,7 @@ class SqlEphemera:
             self._writes[namespace] = self._writes.get(namespace, 0) + 1
             due = self._writes[namespace] % PURGE_EVERY == 0
         if due:
-            with self._statement() as run:
+            with self._write() as run:
                 run("DELETE FROM ephemera WHERE namespace = ? AND expires <= ?", (namespace, now))
 
     def claim(self, namespace: str, key: str, value: Any, expires: float, now: float) -> Any | None:
@@ -81,7 +88,7 @@ class SqlEphemera:
 
     def set(self, namespace: str, key: str, value: Any, expires: float) -> None:
         """Store or replace a value."""
-        with self._statement() as run:
+        with self._write() as run:
             run(
                 "INSERT INTO ephemera (namespace, key, value, expires) VALUES (?, ?, ?, ?) "
                 "ON CONFLICT (namespace, key) DO UPDATE SET value = excluded.value, expires = excluded.expires",
@@ -102,12 +109,12 @@ class SqlEphemera:
 
     def discard(self, namespace: str, key: str) -> None:
         """Forget a key."""
-        with self._statement() as run:
+        with self._write() as run:
             run("DELETE FROM ephemera WHERE namespace = ? AND key = ?", (namespace, key))
 
     def increment(self, namespace: str, key: str, expires: float, now: float, by: int = 1) -> int:
         """Add ``by`` to a counter that restarts from 0 once expired; return the new count."""
-        with self._statement() as run:
+        with self._write() as run:
             row = run(
                 "INSERT INTO ephemera (namespace, key, value, expires) VALUES (?, ?, ?, ?) "
                 "ON CONFLICT (namespace, key) DO UPDATE SET "
@@ -144,13 +151,13 @@ class SqlEphemera:
 
     def purge(self, now: float) -> int:
         """Drop expired values."""
-        with self._statement() as run:
+        with self._write() as run:
             cursor = run("DELETE FROM ephemera WHERE expires <= ?", (now,))
             return int(getattr(cursor, "rowcount", 0) or 0)
 
     def clear(self, namespace: str | None = None) -> None:
         """Forget every value, or every value of one namespace."""
-        with self._statement() as run:
+        with self._write() as run:
             if namespace is None:
                 run("DELETE FROM ephemera", ())
             else:

@@ -409,7 +409,8 @@ class SqliteStore(SqlState):
         self._baseline_lock = threading.Lock()
         self._open_schema()
         self._signals = open_signals(Path(f"{path}-signals")) if shared else None
-        self.ephemera = SqlEphemera(self._autocommit, self._statements, self._signals)
+        # Its writes queue with the others for the file's write lock (in autocommit: SQLite's busy handler).
+        self.ephemera = SqlEphemera(self._autocommit, self._statements, self._signals, writes=self._autocommit)
 
     # -- connections -----------------------------------------------------------------------------
     def _connect(self) -> sqlite3.Connection:

@@ -980,6 +980,34 @@ def test_ephemera_claim_once_expire_and_count(store: Store) -> None:
     assert shared.get("token", "t", now=0) is None
 
 
+_SINGLE_EPHEMERA_WRITES: dict[str, Callable[[Any], object]] = {
+    "increment": lambda shared: shared.increment("rate", "ip", expires=60, now=0, by=64),
+    "set": lambda shared: shared.set("sync", "worker:1", {"seen": 1}, expires=60),
+    "discard": lambda shared: shared.discard("idem", "k"),
+}
+
+
+@pytest.mark.parametrize("write", sorted(_SINGLE_EPHEMERA_WRITES))
+def test_a_single_ephemera_write_on_a_file_queues_for_the_write_lock_with_every_other_writer(
+    tmp_path: Path, write: str
+) -> None:
+    """Not in SQLite's busy handler: a rate-limit count slept there 1-33 ms on the event loop beside a writer."""
+    store = SqliteStore({}, tmp_path / "state.db")
+    other_worker = os.open(tmp_path / "state.db-lock", os.O_RDONLY | os.O_CREAT)
+    fcntl.flock(other_worker, fcntl.LOCK_EX)  # another process's writer holds the file's write lock
+    done = threading.Event()
+    thread = threading.Thread(target=lambda: (_SINGLE_EPHEMERA_WRITES[write](store.ephemera), done.set()))
+    thread.start()
+    try:
+        assert not done.wait(timeout=0.3), "the write went ahead of the queue for the file's write lock"
+    finally:
+        fcntl.flock(other_worker, fcntl.LOCK_UN)
+        os.close(other_worker)
+    assert done.wait(timeout=30)
+    thread.join()
+    store.close()
+
+
 def test_a_temporary_database_left_by_a_dead_process_is_removed(index: SpecIndex) -> None:
     finished = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
     store = SqliteStore(plan_tables(index), api="Invoicing API")
