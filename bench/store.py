@@ -4,7 +4,8 @@ For each size (records in company 1) a database file is seeded once with ``mocks
 kept in bench/.cache; each engine configuration is then started on a fresh copy of it (so the records
 one run creates never count in the next) and driven with wrk from a separate process, side by side
 with a bare Flask app on the same server as the ceiling. Server CPU per request is read from /proc
-for the server's whole process tree.
+for the server's whole process tree; "idle %" is the whole machine's idle CPU meanwhile (a saturated
+server that leaves CPU idle is waiting for something, a lock or a hand-over, rather than computing).
 
     python bench/store.py [--sizes 1k,100k] [--configs memory,file-1,file-2,pg-2] [--seconds 5]
                           [--postgres postgresql://user@host:port/db] [--scenarios "create one,get one"]
@@ -113,6 +114,12 @@ def tree_cpu(pid: int) -> float:
     return total
 
 
+def machine_idle() -> tuple[int, int]:
+    """The machine's idle and total CPU ticks so far (``/proc/stat``: idle and iowait count as idle)."""
+    ticks = [int(value) for value in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    return ticks[3] + ticks[4], sum(ticks)
+
+
 def tree_switches(pid: int) -> int:
     """Context switches so far (voluntary and not) of every thread of a process and its descendants."""
     total = 0
@@ -148,9 +155,12 @@ def measure(pid: int, port: int, scenario: str, seconds: float, connections: int
     """One scenario in a steady state: a second of warm-up (caches, where each kind of request runs), then measured."""
     method, path, body = SCENARIOS[scenario]
     wrk(port, method, path, body, 1.0, connections)
-    before = tree_cpu(pid)
+    before, (idle, total) = tree_cpu(pid), machine_idle()
     result = wrk(port, method, path, body, seconds, connections)
     result["cpu_ms"] = (tree_cpu(pid) - before) * 1000 / max(result["requests"], 1)
+    idle_after, total_after = machine_idle()
+    # Idle CPU while the server is saturated: it waits for something (a lock, a hand-over), not for CPU.
+    result["idle_pct"] = 100 * (idle_after - idle) / max(total_after - total, 1)
     return result
 
 
@@ -215,7 +225,9 @@ def configurations(names: list[str], size: int, postgres: str | None, scratch: P
 
 def checkouts(baseline: Path | None, rounds: int) -> list[tuple[str, Path | None]]:
     """The code each run uses, in turn: this checkout (label ""), and the baseline's, ``rounds`` times each."""
-    one = [("", None)] if baseline is None else [("", None), ("base ", baseline.resolve())]
+    one: list[tuple[str, Path | None]] = [("", None)]
+    if baseline is not None:
+        one.append(("base ", baseline.resolve()))
     return one * rounds
 
 
@@ -238,7 +250,10 @@ def main() -> int:
     args = parser.parse_args()
     if not shutil.which("wrk"):
         raise SystemExit("bench/store.py needs wrk (apt-get install wrk)")
-    header = f"{'config':<12} {'size':>6} {'scenario':<21} {'req/s':>7} {'p50 ms':>7} {'p99 ms':>7} {'cpu ms/req':>10}"
+    header = (
+        f"{'config':<12} {'size':>6} {'scenario':<21} {'req/s':>7} {'p50 ms':>7} {'p99 ms':>7} {'cpu ms/req':>10}"
+        f" {'idle %':>6}"
+    )
     ceiling_port = free_port()
     ceiling_folder = tempfile.TemporaryDirectory()  # the ceiling app's module, gone when the run ends
     ceiling = Path(ceiling_folder.name) / "ceiling.py"
@@ -272,7 +287,7 @@ def main() -> int:
                 r = measure(process.pid, ceiling_port, scenario, args.seconds, args.connections)
                 print(
                     f"{'flask-' + str(workers):<12} {'-':>6} {scenario:<21} {r['rps']:>7.0f} {r['p50_ms']:>7.2f} "
-                    f"{r['p99_ms']:>7.2f} {r['cpu_ms']:>10.3f}",
+                    f"{r['p99_ms']:>7.2f} {r['cpu_ms']:>10.3f} {r['idle_pct']:>6.1f}",
                     flush=True,
                 )
     try:
@@ -319,7 +334,7 @@ def run_configuration(
             r = measure(process.pid, port, scenario, args.seconds, args.connections)
             print(
                 f"{name:<12} {size_text:>6} {scenario:<21} {r['rps']:>7.0f} {r['p50_ms']:>7.2f} "
-                f"{r['p99_ms']:>7.2f} {r['cpu_ms']:>10.3f}",
+                f"{r['p99_ms']:>7.2f} {r['cpu_ms']:>10.3f} {r['idle_pct']:>6.1f}",
                 flush=True,
             )
         if HEALTH_UNDER_LOAD in scenarios:
