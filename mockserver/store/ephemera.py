@@ -49,7 +49,7 @@ class SqlEphemera:
         self.signals = signals
         self._transaction = transaction
         self._statement = statements or transaction  # single statements need no transaction of their own
-        self._write = writes or self._statement  # single writes: where the store queues its writers
+        self._write_statement = writes or self._statement  # single writes: where the store queues its writers
         self._writes: dict[str, int] = {}
         self._lock = threading.Lock()
 
@@ -59,7 +59,7 @@ class SqlEphemera:
             self._writes[namespace] = self._writes.get(namespace, 0) + 1
             due = self._writes[namespace] % PURGE_EVERY == 0
         if due:
-            with self._write() as run:
+            with self._write_statement() as run:
                 run("DELETE FROM ephemera WHERE namespace = ? AND expires <= ?", (namespace, now))
 
     def claim(self, namespace: str, key: str, value: Any, expires: float, now: float) -> Any | None:
@@ -88,7 +88,7 @@ class SqlEphemera:
 
     def set(self, namespace: str, key: str, value: Any, expires: float) -> None:
         """Store or replace a value."""
-        with self._write() as run:
+        with self._write_statement() as run:
             run(
                 "INSERT INTO ephemera (namespace, key, value, expires) VALUES (?, ?, ?, ?) "
                 "ON CONFLICT (namespace, key) DO UPDATE SET value = excluded.value, expires = excluded.expires",
@@ -109,12 +109,12 @@ class SqlEphemera:
 
     def discard(self, namespace: str, key: str) -> None:
         """Forget a key."""
-        with self._write() as run:
+        with self._write_statement() as run:
             run("DELETE FROM ephemera WHERE namespace = ? AND key = ?", (namespace, key))
 
     def increment(self, namespace: str, key: str, expires: float, now: float, by: int = 1) -> int:
         """Add ``by`` to a counter that restarts from 0 once expired; return the new count."""
-        with self._write() as run:
+        with self._write_statement() as run:
             row = run(
                 "INSERT INTO ephemera (namespace, key, value, expires) VALUES (?, ?, ?, ?) "
                 "ON CONFLICT (namespace, key) DO UPDATE SET "
@@ -151,13 +151,13 @@ class SqlEphemera:
 
     def purge(self, now: float) -> int:
         """Drop expired values."""
-        with self._write() as run:
+        with self._write_statement() as run:
             cursor = run("DELETE FROM ephemera WHERE expires <= ?", (now,))
             return int(getattr(cursor, "rowcount", 0) or 0)
 
     def clear(self, namespace: str | None = None) -> None:
         """Forget every value, or every value of one namespace."""
-        with self._write() as run:
+        with self._write_statement() as run:
             if namespace is None:
                 run("DELETE FROM ephemera", ())
             else:
