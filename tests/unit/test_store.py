@@ -980,10 +980,11 @@ def test_ephemera_claim_once_expire_and_count(store: Store) -> None:
     assert shared.get("token", "t", now=0) is None
 
 
-_SINGLE_EPHEMERA_WRITES: dict[str, Callable[[Any], object]] = {
-    "increment": lambda shared: shared.increment("rate", "ip", expires=60, now=0, by=64),
-    "set": lambda shared: shared.set("sync", "worker:1", {"seen": 1}, expires=60),
-    "discard": lambda shared: shared.discard("idem", "k"),
+# Each single write, and what a read finds once it went through (``idem/k`` is there before the discard).
+_SINGLE_EPHEMERA_WRITES: dict[str, tuple[Callable[[Any], object], str, str, object]] = {
+    "increment": (lambda shared: shared.increment("rate", "ip", expires=60, now=0, by=64), "rate", "ip", 64),
+    "set": (lambda shared: shared.set("sync", "worker:1", {"seen": 1}, expires=60), "sync", "worker:1", {"seen": 1}),
+    "discard": (lambda shared: shared.discard("idem", "k"), "idem", "k", None),
 }
 
 
@@ -993,10 +994,12 @@ def test_a_single_ephemera_write_on_a_file_queues_for_the_write_lock_with_every_
 ) -> None:
     """Not in SQLite's busy handler: a rate-limit count slept there 1-33 ms on the event loop beside a writer."""
     store = SqliteStore({}, tmp_path / "state.db")
+    store.ephemera.set("idem", "k", {"reply": 1}, expires=60)
+    do, namespace, key, found = _SINGLE_EPHEMERA_WRITES[write]
     other_worker = os.open(tmp_path / "state.db-lock", os.O_RDONLY | os.O_CREAT)
     fcntl.flock(other_worker, fcntl.LOCK_EX)  # another process's writer holds the file's write lock
     done = threading.Event()
-    thread = threading.Thread(target=lambda: (_SINGLE_EPHEMERA_WRITES[write](store.ephemera), done.set()))
+    thread = threading.Thread(target=lambda: (do(store.ephemera), done.set()))
     thread.start()
     try:
         assert not done.wait(timeout=0.3), "the write went ahead of the queue for the file's write lock"
@@ -1005,6 +1008,7 @@ def test_a_single_ephemera_write_on_a_file_queues_for_the_write_lock_with_every_
         os.close(other_worker)
     assert done.wait(timeout=30)
     thread.join()
+    assert store.ephemera.get(namespace, key, now=0) == found
     store.close()
 
 
