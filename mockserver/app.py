@@ -47,7 +47,7 @@ from mockserver.state.clock import Clock, ClockSetting
 from mockserver.state.fixtures import Fixtures, load_fixtures, with_reference
 from mockserver.store import Store, StoreError, StoreUnavailable, is_postgres, open_store
 from mockserver.store.ephemera import MemoryEphemera
-from mockserver.validation import OperationValidator, SchemaCompiler
+from mockserver.validation import OperationValidator, SchemaCompiler, refused_summary
 from mockserver.views import (
     Answer,
     OperationView,
@@ -115,6 +115,9 @@ def _app_on(
         )
         for op in index.operations
     }
+    refused = refused_summary(compiler.refused)
+    if refused:
+        log.warning("%s", refused)
     limiter = RateLimiter(
         settings.rate_limit,
         settings.rate_window_seconds,

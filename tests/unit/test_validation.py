@@ -14,7 +14,7 @@ from openapi_core.testing import MockRequest
 
 from mockserver.errors import BadRequest, ContractViolation, UnsupportedMediaType, ValidationFailed
 from mockserver.spec import SpecIndex, load_spec
-from mockserver.validation import OperationValidator, coerce_scalar, integral_floats_to_int
+from mockserver.validation import OperationValidator, SchemaCompiler, coerce_scalar, integral_floats_to_int
 
 VALID_INVOICE = {
     "invoice_date": "2026-02-07",
@@ -572,3 +572,23 @@ def test_an_invalid_body_is_400_where_the_operation_documents_400_but_no_422() -
 def test_an_integral_number_too_long_to_print_stays_a_400(validators: dict[str, OperationValidator]) -> None:
     with pytest.raises(BadRequest, match="'page'"):
         query(validators["listInvoices"], page="9" * 5000 + ".0")
+
+
+# --- schemas that break their own dialect (a spec served with --lenient) ------------------------------
+
+
+def test_a_refused_keyword_inside_a_list_drops_the_whole_keyword_and_keeps_its_siblings() -> None:
+    compiler = SchemaCompiler()
+    schema = {"type": "object", "properties": {"a": {"type": ["string", "strin"]}, "b": {"maxLength": 2}}}
+    validator = compiler.compile(schema).validator
+    assert validator.is_valid({"a": 5, "b": "ok"})
+    assert not validator.is_valid({"b": "too long"})
+    assert list(compiler.refused) == ["/properties/a/type"]
+    assert schema["properties"]["a"] == {"type": ["string", "strin"]}, "the spec's own schema is left as it was"
+
+
+def test_a_schema_refused_as_a_whole_accepts_anything_rather_than_stop_the_sandbox() -> None:
+    compiler = SchemaCompiler()
+    validator = compiler.compile({"$ref": "#/nowhere", "maxLength": 1}).validator
+    assert validator.is_valid("anything at all")
+    assert list(compiler.refused) == ["/"]
