@@ -8,6 +8,7 @@ of the same company; unique fields must be unique within the company.
 from __future__ import annotations
 
 import copy
+import datetime as dt
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -117,9 +118,20 @@ def stamp(
     stamp_owner(record, resource, owner)
     now = clock.timestamp()
     if created and "created_at" in properties:
-        record["created_at"] = now
+        record["created_at"] = instant_as(properties["created_at"], now)
     if "updated_at" in properties:
-        record["updated_at"] = now
+        record["updated_at"] = instant_as(properties["updated_at"], now)
+
+
+def instant_as(schema: Any, timestamp: str) -> Any:
+    """An RFC 3339 UTC instant as a property's schema keeps it: Unix seconds where it is a number, else the text.
+
+    OpenAI's and Stripe's ``created_at``/``created`` are integers (``format: unixtime``); most APIs' are strings.
+    """
+    types = admitted_types(schema) if isinstance(schema, Mapping) else frozenset()
+    if "string" in types or not types & {"integer", "number"}:
+        return timestamp
+    return int(dt.datetime.fromisoformat(timestamp).timestamp())
 
 
 def assign_sequences(record: Record, resource: Resource, tenant: Tenant) -> None:

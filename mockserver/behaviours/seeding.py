@@ -415,7 +415,7 @@ def _seed_resource(
         stamp = _stamp_from_dates(record, resource)
         for name in _SERVER_STAMPS & properties.keys():
             # The start of the sandbox's today, not the wall clock: the same seed gives the same data.
-            record[name] = stamp or engine.clock.timestamp()
+            record[name] = records.instant_as(properties[name], stamp or engine.clock.timestamp())
         records.stamp_owner(record, resource, owner)
         if parents and resource.parent_key:
             record[resource.parent_key] = rng.choice(parents)  # seeded children get parents that exist
