@@ -23,7 +23,7 @@ from typing import Any
 from mockserver.spec import Resource
 from mockserver.spec.conform import conform
 from mockserver.spec.identity import Identity, identity_of
-from mockserver.spec.resolve import admitted_types, schema_types
+from mockserver.spec.resolve import admitted_types
 from mockserver.state.clock import Clock
 from mockserver.store import Record, Tenant
 
@@ -255,7 +255,7 @@ def plainest(schema: Mapping[str, Any], clock: Clock) -> Any:
     """The plainest value a schema admits: its default, null, the first enum value, or an empty value."""
     if "default" in schema:
         return conform(copy.deepcopy(schema["default"]), schema)
-    types = schema_types(schema)
+    types = admitted_types(schema)  # OpenAPI 3.1's ``anyOf: [..., {type: "null"}]`` admits null too
     if "null" in types:
         return None
     if schema.get("enum"):

@@ -19,7 +19,7 @@ from typing import Any
 from mockserver.spec.conform import conform, conform_scalar
 from mockserver.spec.identity import normalized
 from mockserver.spec.pages import PageFacts, field_role, header_role, value_reader
-from mockserver.spec.resolve import JsonSchema, admitted_types, schema_types
+from mockserver.spec.resolve import JsonSchema, admitted_types, branches, schema_types
 
 _ITEM_WRAPPERS = frozenset({"data", "item", "result", "record", "object", "resource", "entity"})
 _LIST_WRAPPERS = frozenset({"data", "items", "results", "records", "list", "entries", "values", "elements"})
@@ -157,7 +157,7 @@ class ListEnvelope:
 
 
 def _nullable(schema: JsonSchema) -> bool:
-    return "null" in schema_types(schema) or schema.get("nullable") is True
+    return "null" in admitted_types(schema) or schema.get("nullable") is True
 
 
 def _place(body: dict[str, Any], path: tuple[str, ...], value: Any) -> None:
@@ -181,9 +181,11 @@ def plain_value(schema: JsonSchema) -> Any:
         return conform(copy.deepcopy(schema["example"]), schema)
     if isinstance(schema.get("examples"), list) and schema["examples"]:
         return conform(copy.deepcopy(schema["examples"][0]), schema)
-    types = schema_types(schema)
+    types = admitted_types(schema)  # OpenAPI 3.1's ``anyOf: [{type: string}, {type: "null"}]`` too
     if "null" in types or schema.get("nullable") is True:
         return None
+    if not schema_types(schema) and branches(schema):
+        return plain_value(dict(branches(schema)[0]))  # a value of the first alternative, typed or not
     zeros: dict[str, Any] = {"integer": 0, "number": 0, "boolean": False, "array": [], "string": ""}
     for kind, zero in zeros.items():
         if kind in types:
