@@ -286,8 +286,8 @@ class OperationView:
             if not request.environ.get(CONTROL_REFRESHED):
                 self.control.refresh()
             methods = self.routes[rule]
-            if request.method == "OPTIONS":
-                return self.preflight(exchange, methods)
+            if request.method == "OPTIONS" and ("OPTIONS" not in methods or _is_preflight(request)):
+                return self.preflight(exchange, methods)  # a documented OPTIONS answers what it documents
             operation = methods[request.method if request.method != "HEAD" else "GET"]
             validator = self.validators[operation.operation_id]
             try:
@@ -459,9 +459,14 @@ class OperationView:
 
     def preflight(self, exchange: Exchange, methods: dict[str, Operation]) -> Answer:
         """Answer a CORS preflight for a known path."""
-        allowed = ", ".join([*sorted(methods), "OPTIONS"])
+        allowed = ", ".join(sorted({*methods, "OPTIONS"}))
         extra = {"Allow": allowed, "Access-Control-Allow-Methods": allowed, "Access-Control-Max-Age": "600"}
         return Answer(204, standard_headers(exchange.request_id, self._budget(exchange), extra))
+
+
+def _is_preflight(request: IncomingRequest) -> bool:
+    """Whether an OPTIONS request is a browser's CORS preflight (it names the method it asks about)."""
+    return request.headers.get("Access-Control-Request-Method") is not None
 
 
 def encode(reply: Reply) -> None:
