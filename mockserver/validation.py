@@ -187,6 +187,8 @@ class OperationValidator:
                 if parameter.required:
                     raise BadRequest(f"The {parameter.location} parameter '{parameter.name}' is required.")
                 continue
+            if parameter.allow_empty and not any(raw):
+                continue  # sent with no value, as the spec allows: nothing to check, nothing to filter by
             values[parameter.name] = self._checked(parameter, validator, _coerce_parameter(parameter, raw))
         return values
 
@@ -324,6 +326,8 @@ def _coerce_parameter(parameter: Parameter, raw: list[str]) -> Any:
     schema = parameter.schema
     if "array" in schema_types(schema):
         items = schema.get("items") if isinstance(schema.get("items"), dict) else {}
+        if not parameter.explode and raw == [""]:
+            return []  # form style: ``ids=`` is the empty list (RFC 6570), not a list of one empty string
         parts = raw if parameter.explode else [p for chunk in raw for p in chunk.split(",")]
         return [coerce_scalar(part, items or {}) for part in parts]
     return coerce_scalar(raw[-1], schema)  # an object's text stays text; ``created=172`` of an anyOf is 172

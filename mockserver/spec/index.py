@@ -308,6 +308,7 @@ class _Builder:
                 required=bool(p.get("required", p["in"] == "path")),
                 schema=p.get("schema") or {},
                 explode=bool(p.get("explode", style_default)),
+                allow_empty=p.get("allowEmptyValue") is True and p["in"] == "query",
             )
         body = op.get("requestBody") or {}
         request_content = {

@@ -24,6 +24,7 @@ class Parameter:
     required: bool
     schema: JsonSchema
     explode: bool
+    allow_empty: bool = False  # ``allowEmptyValue``: ``?name=`` is the parameter sent with no value, not a value
 
 
 @dataclass(frozen=True)
