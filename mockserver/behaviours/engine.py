@@ -13,6 +13,7 @@ from mockserver.behaviours.completion import Completion
 from mockserver.behaviours.context import Call, Reply, TokenIssuer
 from mockserver.behaviours.crud import GENERIC
 from mockserver.behaviours.events import Emitter
+from mockserver.behaviours.hiding import Hidden, WriteOnlyFinder, forbidden_in, without_hidden
 from mockserver.behaviours.hooks import Hooks, Write
 from mockserver.behaviours.offload import Offload
 from mockserver.behaviours.registry import Behaviours
@@ -51,6 +52,10 @@ class Engine:
             op.operation_id: _hidden_fields(op) | _parent_key(index.resources.get(op.resource or ""))
             for op in index.operations
         }
+        finder = WriteOnlyFinder()
+        self.hidden_inside: dict[str, Hidden] = {
+            op.operation_id: inside for op in index.operations if (inside := finder.inside(_shown_record_schema(op)))
+        }
         self.only: dict[str, frozenset[str]] = {
             op.operation_id: only
             for op in index.operations
@@ -58,7 +63,8 @@ class Engine:
         }
         declared = declared_events(index.document, index.resources, {op.operation_id for op in index.operations})
         unshown = {name: r.write_only | _parent_key(r) for name, r in index.resources.items()}
-        self.events = Emitter(declared, unshown, clock)
+        unshown_inside = {name: inside for name, r in index.resources.items() if (inside := finder.inside(r.schema))}
+        self.events = Emitter(declared, unshown, clock, unshown_inside)
         self.on_events: Callable[[], None] | None = None  # told after a commit that queued webhook deliveries
 
     def watch(self, tenant: Tenant) -> None:
@@ -259,8 +265,11 @@ class Engine:
         hidden = self.hidden.get(operation.operation_id)
         only = self.only.get(operation.operation_id)
         if only is not None:
-            return {k: v for k, v in record.items() if k in only and not (hidden and k in hidden)}
-        return {k: v for k, v in record.items() if k not in hidden} if hidden else record
+            shown = {k: v for k, v in record.items() if k in only and not (hidden and k in hidden)}
+        else:
+            shown = {k: v for k, v in record.items() if k not in hidden} if hidden else record
+        inside = self.hidden_inside.get(operation.operation_id)
+        return without_hidden(shown, inside) if inside else shown
 
     def _projected(self, operation: Operation, record: Record) -> Any:
         """The operation's documented body with the fields it shares with ``record`` taken from the record."""
@@ -270,18 +279,25 @@ class Engine:
         if isinstance(body, dict):
             for name, sub in properties.items():
                 if name in record and isinstance(sub, dict) and _fits(record[name], sub):
-                    body[name] = record[name]
+                    body[name] = without_hidden(record[name], forbidden_in(sub))
         return body
 
     def shows_as_stored(self, call: Call) -> bool:
         """Whether the operation's response shows records as they are stored (no field to hide)."""
-        operation_id = call.operation.operation_id
-        return not self.hidden.get(operation_id) and operation_id not in self.only
+        return self._plain(call.operation.operation_id)
+
+    def _plain(self, operation_id: str) -> bool:
+        """Whether an operation shows records whole: no field to leave out at any depth, no closed schema."""
+        return (
+            not self.hidden.get(operation_id)
+            and operation_id not in self.only
+            and operation_id not in self.hidden_inside
+        )
 
     def render_list(self, call: Call, rows: Sequence[Any], page: PageFacts | None = None) -> tuple[Any, dict[str, str]]:
         """A page of records in the operation's list envelope, and the page headers it documents."""
         operation = call.operation
-        plain = not self.hidden.get(operation.operation_id) and operation.operation_id not in self.only
+        plain = self._plain(operation.operation_id)
         data = rows if plain else [self._shown(operation, r) for r in rows]
         envelope = call.operation.list_envelope
         if envelope is None:

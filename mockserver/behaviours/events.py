@@ -13,6 +13,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from mockserver.behaviours.hiding import Hidden, without_hidden
 from mockserver.spec.events import EventSpec, Trigger
 from mockserver.state.clock import Clock
 from mockserver.store import Change, Condition, Query, Record, Tenant
@@ -34,9 +35,16 @@ class Fired:
 class Emitter:
     """Matches changes to declared events and writes the deliveries they cause."""
 
-    def __init__(self, events: Sequence[EventSpec], hidden: Mapping[str, frozenset[str]], clock: Clock) -> None:
+    def __init__(
+        self,
+        events: Sequence[EventSpec],
+        hidden: Mapping[str, frozenset[str]],
+        clock: Clock,
+        hidden_inside: Mapping[str, Hidden] | None = None,
+    ) -> None:
         self._events = list(events)
         self._hidden = hidden  # writeOnly fields per resource: never in a payload
+        self._hidden_inside = hidden_inside or {}  # and the writeOnly fields nested in them
         self._clock = clock
         self.max_pending = MAX_PENDING
         self.watched = frozenset(t.resource for e in self._events for t in e.triggers)
@@ -119,7 +127,9 @@ class Emitter:
 
     def _shown(self, resource: str, record: Record | None) -> Record:
         hidden = self._hidden.get(resource, frozenset())
-        return {k: v for k, v in (record or {}).items() if k not in hidden}
+        shown = {k: v for k, v in (record or {}).items() if k not in hidden}
+        inside = self._hidden_inside.get(resource)
+        return without_hidden(shown, inside) if inside else shown
 
 
 def _specific(
