@@ -13,6 +13,7 @@ from mockserver.behaviours.completion import Completion
 from mockserver.behaviours.context import Call, Reply, TokenIssuer
 from mockserver.behaviours.crud import GENERIC
 from mockserver.behaviours.events import Emitter
+from mockserver.behaviours.fitting import ExampleFitter
 from mockserver.behaviours.hiding import Hidden, WriteOnlyFinder, forbidden_in, without_hidden
 from mockserver.behaviours.hooks import Hooks, Write
 from mockserver.behaviours.offload import Offload
@@ -44,6 +45,8 @@ class Engine:
         self.domain: str | None = None
         self.tenant_field: str | None = None  # the field a domain stamps with the owning company's id
         self.fake = FakeRecordFactory(0, clock.today())
+        self._fitter = ExampleFitter(lambda name, schema: self.fake.value(name, schema, lambda _resource: None))
+        self._examples: dict[str, Any] = {}  # operation id -> its success example, fitted to its schema
         self.completion = Completion()  # what each schema needs filled and numbered, worked out once
         self.company_profiles: dict[int, dict[str, Any]] = {}  # each company's fixture profile (name, currency...)
         self.reseed: Callable[[], None] | None = None
@@ -310,7 +313,7 @@ class Engine:
         if not success.content:
             return Reply(operation.success_status)
         schema = success.json_schema
-        example = conform(copy.deepcopy(success.example), schema)
+        example = self._fitted_example(operation)
         if example is None and schema is not None:
             example = self.fake.value("response", schema, lambda _resource: None)
         if schema is not None:
@@ -319,6 +322,17 @@ class Engine:
         media = next(iter(success.content))
         raw = example if isinstance(example, bytes) else str(example or "").encode()
         return Reply(operation.success_status, raw=raw, content_type=media)
+
+    def _fitted_example(self, operation: Operation) -> Any:
+        """The success example in its schema's types, the parts its schema refuses made anew (fitted once)."""
+        key = operation.operation_id
+        if key not in self._examples:
+            schema = operation.success.json_schema
+            example = conform(copy.deepcopy(operation.success.example), schema)
+            if example is not None and schema is not None:
+                example = self._fitter.fitted(example, schema)
+            self._examples[key] = example
+        return copy.deepcopy(self._examples[key])
 
 
 def _shown_record_schema(operation: Operation) -> Any:

@@ -1,0 +1,61 @@
+"""Documented examples fitted to their schema: each part the schema refuses is replaced by a fake value of its own.
+
+Specs publish examples that break their own schemas (Twilio's relative ``first_page_uri`` under
+``format: uri``, ``""`` for a nullable URL); served as they are, the sandbox would answer bodies its own
+contract refuses. The parts that fit are kept word for word.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import jsonschema_rs
+
+from mockserver.spec.bundle import bundle
+
+MakeValue = Callable[[str, Mapping[str, Any]], Any]  # (property name, schema) -> a fake value of that schema
+
+
+class ExampleFitter:
+    """Fits values to schemas, compiling each schema it checks once."""
+
+    def __init__(self, make: MakeValue) -> None:
+        self._make = make
+        self._validators: dict[int, tuple[Any, Any]] = {}  # id(schema) -> (schema, validator or None)
+
+    def fitted(self, value: Any, schema: Any, name: str = "response") -> Any:
+        """``value`` if ``schema`` accepts it; else its properties or items fitted one by one; else a fake value."""
+        if not isinstance(schema, Mapping) or self._accepts(schema, value):
+            return value
+        properties = schema.get("properties")
+        if isinstance(value, dict) and isinstance(properties, Mapping):
+            fitted = {
+                key: self.fitted(item, properties[key], key) if isinstance(properties.get(key), Mapping) else item
+                for key, item in value.items()
+            }
+            for key in schema.get("required") or ():
+                if key not in fitted and isinstance(properties.get(key), Mapping):
+                    fitted[key] = self._make(key, properties[key])
+            if self._accepts(schema, fitted):
+                return fitted
+        elif isinstance(value, list) and isinstance(schema.get("items"), Mapping):
+            items = [self.fitted(item, schema["items"], name) for item in value]
+            if self._accepts(schema, items):
+                return items
+        return self._make(name, schema)
+
+    def _accepts(self, schema: Mapping[str, Any], value: Any) -> bool:
+        hit = self._validators.get(id(schema))
+        if hit is None or hit[0] is not schema:
+            try:
+                validator: Any = jsonschema_rs.validator_for(bundle(dict(schema)), validate_formats=True)
+            except (jsonschema_rs.ValidationError, ValueError):  # a schema jsonschema-rs refuses: nothing to fit to
+                validator = None
+            hit = self._validators[id(schema)] = (schema, validator)
+        if hit[1] is None:
+            return True
+        try:
+            return bool(hit[1].is_valid(value))
+        except (ValueError, OverflowError):
+            return False
