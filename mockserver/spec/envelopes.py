@@ -261,9 +261,11 @@ def request_envelope(schema: JsonSchema | None, record: JsonSchema | None, names
             return ItemEnvelope(name)
     if envelope.wrapper is None or schema is None:
         return ItemEnvelope()
-    if len(properties) == 1 or normalized(envelope.wrapper) in {normalized(n) for n in names}:
+    if normalized(envelope.wrapper) in {normalized(n) for n in names}:
         return ItemEnvelope(envelope.wrapper, envelope.as_list)
-    return ItemEnvelope()
+    if len(properties) == 1 and envelope.wrapper not in ((record or {}).get("properties") or {}):
+        return ItemEnvelope(envelope.wrapper, envelope.as_list)  # a field of the record is sent as itself (Box's
+    return ItemEnvelope()  # ``{"enterprise": {...}}`` makes a barrier *for* that enterprise, not the enterprise)
 
 
 def nested_in(name: str, record: JsonSchema | None, depth: int = 3) -> bool:
