@@ -131,7 +131,8 @@ class Completion:
         if hit is None or hit[0] is not schema:
             fields: list[_Field] = []
             required = schema.get("required", ())
-            for name, sub in (schema.get("properties") or {}).items():
+            properties = schema.get("properties") or {}
+            for name, sub in properties.items():
                 if not isinstance(sub, dict):
                     continue
                 filled = _filled(sub, name in required)
@@ -139,6 +140,11 @@ class Completion:
                 inner, is_array = _inner_object(sub)
                 if filled or inner is not None:
                     fields.append(_Field(name, sub, filled, null, inner, is_array))
+            extra = schema.get("additionalProperties")
+            anything = extra if isinstance(extra, dict) else {}
+            for name in required if isinstance(required, list) else ():
+                if isinstance(name, str) and name not in properties and extra is not False:
+                    fields.append(_Field(name, anything, True, _nullable(anything), None, False))  # required, untyped
             hit = self._fields[id(schema)] = (schema, fields)
         return hit[1]
 

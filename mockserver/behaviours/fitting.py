@@ -28,15 +28,13 @@ class ExampleFitter:
         """``value`` if ``schema`` accepts it; else its properties or items fitted one by one; else a fake value."""
         if not isinstance(schema, Mapping) or self._accepts(schema, value):
             return value
-        properties = schema.get("properties")
+        properties = schema.get("properties") or ({} if schema.get("required") else None)
         if isinstance(value, dict) and isinstance(properties, Mapping):
             fitted = {
                 key: self.fitted(item, properties[key], key) if isinstance(properties.get(key), Mapping) else item
                 for key, item in value.items()
             }
-            for key in schema.get("required") or ():
-                if key not in fitted and isinstance(properties.get(key), Mapping):
-                    fitted[key] = self._make(key, properties[key])
+            fitted.update(self.missing(fitted, schema))
             if self._accepts(schema, fitted):
                 return fitted
         elif isinstance(value, list) and isinstance(schema.get("items"), Mapping):
@@ -44,6 +42,18 @@ class ExampleFitter:
             if self._accepts(schema, items):
                 return items
         return self._make(name, schema)
+
+    def missing(self, value: Mapping[str, Any], schema: Mapping[str, Any]) -> dict[str, Any]:
+        """A value for each property ``schema`` requires and ``value`` lacks (described or not: any value will do)."""
+        properties = schema.get("properties") or {}
+        extra = schema.get("additionalProperties")
+        made: dict[str, Any] = {}
+        for key in schema.get("required") or ():
+            if isinstance(key, str) and key not in value:
+                sub = properties.get(key, extra if isinstance(extra, Mapping) else {})
+                if isinstance(sub, Mapping):
+                    made[key] = self._make(key, sub)
+        return made
 
     def _accepts(self, schema: Mapping[str, Any], value: Any) -> bool:
         hit = self._validators.get(id(schema))
