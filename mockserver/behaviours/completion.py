@@ -23,7 +23,7 @@ from typing import Any
 from mockserver.spec import Resource
 from mockserver.spec.conform import conform
 from mockserver.spec.identity import Identity, identity_of
-from mockserver.spec.resolve import admitted_types
+from mockserver.spec.resolve import admitted_types, branches, schema_types
 from mockserver.state.clock import Clock
 from mockserver.store import Record, Tenant
 
@@ -264,6 +264,9 @@ def plainest(schema: Mapping[str, Any], clock: Clock) -> Any:
     types = admitted_types(schema)  # OpenAPI 3.1's ``anyOf: [..., {type: "null"}]`` admits null too
     if "null" in types:
         return None
+    alternatives = branches(schema)
+    if alternatives and not schema_types(schema):
+        return plainest(alternatives[0], clock)  # Stripe's ``anyOf: [id string, customer]``: an id, never ``{}``
     if schema.get("enum"):
         return schema["enum"][0]
     if "const" in schema:

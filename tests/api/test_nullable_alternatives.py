@@ -36,6 +36,18 @@ paths:
                   first_id: {anyOf: [{type: string}, {type: "null"}]}
                   last_id: {anyOf: [{type: string}, {type: "null"}]}
                   has_more: {type: boolean}
+    post:
+      operationId: createSkill
+      requestBody:
+        content:
+          application/json:
+            schema: {type: object, properties: {name: {type: string}}}
+      responses:
+        "200":
+          description: The skill made.
+          content:
+            application/json:
+              schema: {$ref: "#/components/schemas/Skill"}
   /skills/{skill_id}:
     get:
       operationId: getSkill
@@ -55,10 +67,14 @@ components:
   schemas:
     Skill:
       type: object
-      required: [id, name]
+      required: [id, name, product]
       properties:
         id: {type: string, readOnly: true}
         name: {type: string}
+        product:
+          anyOf:
+            - {type: string}
+            - {type: object, required: [id, object], properties: {id: {type: string}, object: {const: product}}}
     ErrorResponse:
       type: object
       required: [error]
@@ -87,3 +103,9 @@ def test_an_error_bodys_nullable_alternatives_are_null(tmp_path: Path) -> None:
     assert missing["error"]["param"] is None
     assert missing["error"]["code"] is None or isinstance(missing["error"]["code"], str)
     assert "nope" in missing["error"]["message"]
+
+
+def test_a_required_field_of_alternatives_without_null_gets_a_value_of_the_first(tmp_path: Path) -> None:
+    client = spec_app(tmp_path, SPEC, strict=True).test_client()
+    made = json_of(client.post("/skills", json={"name": "Search"}, headers=auth(ACME_FULL)))
+    assert isinstance(made["product"], str)  # Stripe's ``product``: an id or the expanded object, never ``{}``
