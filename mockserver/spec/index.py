@@ -106,6 +106,27 @@ def singular(plural: str) -> str:
     return plural
 
 
+_FORMAT_SUFFIX = re.compile(r"(?<=[^/])\.(?:json|xml)$", re.IGNORECASE)
+
+
+def shaped_paths(paths: Mapping[str, Any]) -> tuple[dict[str, str], dict[str, Any]]:
+    """Each path as it is classified -> the spec's own, and the path items by the classified paths.
+
+    A format suffix on a path's last segment is no part of its shape: Twilio's ``/Accounts.json`` and
+    ``/Accounts/{Sid}.json`` (Shopify, Zendesk and Redmine write theirs so) are a collection and its
+    item. A suffix is kept where dropping it would make two paths one.
+    """
+    real: dict[str, str] = {}
+    shaped: dict[str, Any] = {}
+    for path, item in paths.items():
+        shape = _FORMAT_SUFFIX.sub("", path)
+        if shape != path and (shape in paths or shape in shaped):
+            shape = path
+        real[shape] = path
+        shaped[shape] = item
+    return real, shaped
+
+
 class _Builder:
     """One-shot classifier; kept separate so SpecIndex stays a plain value."""
 
@@ -114,7 +135,7 @@ class _Builder:
         self.resolver = SchemaResolver(document)
         self.request_view = SchemaView.request()  # one of each for the whole spec, so shared schemas stay shared
         self.response_view = SchemaView.response()
-        self.paths: dict[str, Any] = document.get("paths") or {}
+        self.real_path, self.paths = shaped_paths(document.get("paths") or {})
         item_prefixes = {p.rsplit("/", 1)[0] for p in self.paths if is_param(p.rsplit("/", 1)[-1])}
         self.collections = {p for p in item_prefixes if p and not is_param(p.rsplit("/", 1)[-1])}
         self.resources: dict[str, Resource] = {}
@@ -298,6 +319,7 @@ class _Builder:
 
     def _operation(self, path: str, method: str, op: dict[str, Any]) -> Operation:
         kind, resource, parent = self._classify(path, method, op)
+        real = self.real_path.get(path, path)  # what the route matches: the spec's path, suffix and all
         params: dict[tuple[str, str], Parameter] = {}
         for raw in [*((self.paths[path] or {}).get("parameters") or []), *(op.get("parameters") or [])]:
             p = self.resolver.resolve(raw)
@@ -354,9 +376,9 @@ class _Builder:
                 )
                 parent_field = found or parent_field
         return Operation(
-            operation_id=op.get("operationId") or f"{method}_{re.sub(r'[^0-9A-Za-z]+', '_', path).strip('_')}",
+            operation_id=op.get("operationId") or f"{method}_{re.sub(r'[^0-9A-Za-z]+', '_', real).strip('_')}",
             method=method.upper(),
-            path=path,
+            path=real,
             kind=kind,
             resource=resource,
             parameters=tuple(params.values()),
