@@ -15,6 +15,7 @@ from typing import Any
 from mockserver.behaviours.completion import Completion
 from mockserver.errors import ValidationFailed
 from mockserver.spec import Resource
+from mockserver.spec.identity import normalized
 from mockserver.spec.index import singular
 from mockserver.spec.resolve import JsonSchema, admitted_types, has_type_in
 from mockserver.state.clock import Clock
@@ -195,9 +196,25 @@ def finish(
 
 
 def writable(body: Any, schema: JsonSchema) -> dict[str, Any]:
-    """The client-writable part of a request body."""
-    value = strip_read_only(body, schema)
+    """The client-writable part of a request body (its fields spelt as the record spells them)."""
+    value = strip_read_only(as_record_names(body, schema), schema)
     return value if isinstance(value, dict) else {}
+
+
+def as_record_names(body: Any, schema: Mapping[str, Any]) -> Any:
+    """A body whose fields name the record's in another case (Twilio sends ``FriendlyName`` for ``friendly_name``)."""
+    properties = schema.get("properties") if isinstance(schema, Mapping) else None
+    if not isinstance(body, dict) or not isinstance(properties, Mapping) or body.keys() <= properties.keys():
+        return body
+    spelt: dict[str, list[str]] = {}
+    for name in properties:
+        spelt.setdefault(normalized(name), []).append(name)
+    renamed: dict[str, Any] = {}
+    for key, value in body.items():
+        matches = spelt.get(normalized(key), []) if key not in properties else []
+        target = matches[0] if len(matches) == 1 and matches[0] not in body else key
+        renamed[target] = value
+    return renamed
 
 
 def creatable(body: dict[str, Any], resource: Resource) -> dict[str, Any]:

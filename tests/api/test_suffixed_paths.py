@@ -34,7 +34,7 @@ paths:
       requestBody:
         content:
           application/x-www-form-urlencoded:
-            schema: {type: object, properties: {body: {type: string}}}
+            schema: {type: object, properties: {body: {type: string}, FriendlyName: {type: string}}}
       responses:
         "201":
           description: The note made.
@@ -65,6 +65,7 @@ components:
       properties:
         sid: {type: string, readOnly: true}
         body: {type: string}
+        friendly_name: {type: string}
 """
 
 
@@ -77,6 +78,13 @@ def test_a_suffixed_collection_and_item_keep_what_a_client_made(tmp_path: Path) 
     assert made["sid"] in [note["sid"] for note in listed]
     assert client.delete(f"/Notes/{made['sid']}.json", headers=auth(ACME_FULL)).status_code == 204
     assert client.get(f"/Notes/{made['sid']}.json", headers=auth(ACME_FULL)).status_code == 404
+
+
+def test_a_body_field_naming_a_record_field_in_another_case_sets_it(tmp_path: Path) -> None:
+    client = spec_app(tmp_path, SPEC, strict=True).test_client()  # Twilio: FriendlyName in, friendly_name out
+    made = json_of(client.post("/Notes.json", data={"FriendlyName": "Desk"}, headers=auth(ACME_FULL)), 201)
+    assert made["friendly_name"] == "Desk"
+    assert "FriendlyName" not in made
 
 
 def test_a_suffix_stays_where_dropping_it_would_make_two_paths_one() -> None:
