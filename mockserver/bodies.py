@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
+import orjson
 from werkzeug.datastructures import FileStorage, MultiDict
 from werkzeug.exceptions import HTTPException
 from werkzeug.formparser import FormDataParser
@@ -73,7 +74,7 @@ def parse_form(raw: bytes, content_type: str, schema: Mapping[str, Any]) -> dict
     fields: MultiDict[str, Any] = MultiDict(form)
     for name, upload in files.items(multi=True):
         fields.add(name, _file_value(upload))
-    return _typed_fields(fields, schema)
+    return _typed_fields(fields, schema, json_parts=mimetype == "multipart/form-data")
 
 
 def _file_value(upload: FileStorage) -> str:
@@ -90,8 +91,14 @@ def nested_query(query: Mapping[str, list[str]], name: str, schema: Mapping[str,
     return _typed_fields(fields, {"properties": {}, "additionalProperties": schema}).get(name) if fields else None
 
 
-def _typed_fields(fields: MultiDict[str, Any], schema: Mapping[str, Any]) -> dict[str, Any]:
-    """Fields by name; repeated names give arrays where the schema says so, ``a[b]`` keys nest."""
+def _typed_fields(
+    fields: MultiDict[str, Any], schema: Mapping[str, Any], *, json_parts: bool = False
+) -> dict[str, Any]:
+    """Fields by name; repeated names give arrays where the schema says so, ``a[b]`` keys nest.
+
+    ``json_parts``: a multipart body, whose part for an object is JSON unless its encoding says otherwise
+    (OpenAPI's default ``contentType`` for an object property): Box's ``attributes={"name": ...}``.
+    """
     properties = schema.get("properties") or {}
     out: dict[str, Any] = {}
     for name in fields:
@@ -104,10 +111,21 @@ def _typed_fields(fields: MultiDict[str, Any], schema: Mapping[str, Any]) -> dic
         sub = properties.get(name) or {}
         if "array" in schema_types(sub):
             items = sub.get("items") if isinstance(sub.get("items"), dict) else {}
-            out[name] = [_scalar(value, items or {}) for value in values]
+            out[name] = [_part(value, items or {}, json_parts) for value in values]
         else:
-            out[name] = _scalar(values[-1], sub)
+            out[name] = _part(values[-1], sub, json_parts)
     return out
+
+
+def _part(value: Any, schema: Mapping[str, Any], json_parts: bool) -> Any:
+    """One field's value typed by its schema: a multipart part for an object is read as the JSON it holds."""
+    if json_parts and isinstance(value, str) and admitted_types(schema) & {"object", "array"} == {"object"}:
+        try:
+            parsed = orjson.loads(value)
+        except orjson.JSONDecodeError:
+            return value  # left as text: the validator says it is no object
+        return parsed if isinstance(parsed, dict) else value
+    return _scalar(value, schema)
 
 
 def _put(target: dict[str, Any], path: list[str], value: str, schema: Mapping[str, Any]) -> None:
