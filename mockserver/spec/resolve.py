@@ -103,10 +103,15 @@ class RefError(KeyError):
 
 
 def merge_all_of(schema: JsonSchema) -> JsonSchema:
-    """Fold an allOf of object schemas into one object schema (union of properties and required)."""
+    """Fold an allOf into one schema: object branches' properties and required united, other keywords first-wins.
+
+    Branches of one other type fold too (Box's ``{allOf: [{type: string, enum: [...]}, {description}]}``);
+    branches of different types stay an allOf. Branches that name no type give none (an untyped
+    ``additionalProperties: {allOf: [{}, {example}]}`` takes any value, not only objects).
+    """
     branches = [b for b in schema["allOf"] if isinstance(b, dict)]
     if not all(_is_objectish(branch) for branch in branches):
-        return schema
+        return _merge_one_type(schema, branches)
     merged: JsonSchema = {k: v for k, v in schema.items() if k != "allOf"}
     properties: dict[str, Any] = {}
     required: list[str] = []
@@ -118,7 +123,8 @@ def merge_all_of(schema: JsonSchema) -> JsonSchema:
                 merged.setdefault(key, value)
         if branch.get("additionalProperties") is False:
             merged["additionalProperties"] = False
-    merged["type"] = "object"
+    if any(_declares_object(branch) for branch in [*branches, schema]):
+        merged["type"] = "object"
     if properties:
         merged["properties"] = properties
     if required:
@@ -129,6 +135,27 @@ def merge_all_of(schema: JsonSchema) -> JsonSchema:
 def _is_objectish(schema: Mapping[str, Any]) -> bool:
     kind = schema.get("type", "object")
     return kind == "object" or (isinstance(kind, list) and "object" in kind)
+
+
+def _declares_object(schema: Mapping[str, Any]) -> bool:
+    """Whether a schema says its value is an object (its type, or object keywords)."""
+    kind = schema.get("type")
+    if kind == "object" or (isinstance(kind, list) and "object" in kind):
+        return True
+    return any(key in schema for key in ("properties", "required", "additionalProperties"))
+
+
+def _merge_one_type(schema: JsonSchema, branches: list[JsonSchema]) -> JsonSchema:
+    """An allOf whose branches name one type other than object, folded (each keyword's first value); else as is."""
+    parts = [*branches, schema]
+    kinds = {repr(part["type"]) for part in parts if "type" in part}
+    if len(kinds) != 1 or any(_declares_object(part) for part in parts):
+        return schema
+    merged: JsonSchema = {k: v for k, v in schema.items() if k != "allOf"}
+    for branch in branches:
+        for key, value in branch.items():
+            merged.setdefault(key, value)
+    return merged
 
 
 def request_view(schema: Any) -> Any:

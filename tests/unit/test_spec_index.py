@@ -583,9 +583,21 @@ def test_merge_all_of_unions_properties_and_required() -> None:
     assert "allOf" not in merged
 
 
-def test_merge_all_of_leaves_non_object_branches_alone() -> None:
-    schema = {"allOf": [{"type": "string"}, {"maxLength": 3}]}
-    assert merge_all_of(copy.deepcopy(schema)) == schema
+def test_merge_all_of_folds_branches_of_one_other_type_and_leaves_mixed_types_alone() -> None:
+    folded = {"allOf": [{"type": "string", "enum": ["a", "b"]}, {"maxLength": 3}, {"description": "Box's idiom"}]}
+    assert merge_all_of(copy.deepcopy(folded)) == {
+        "type": "string",
+        "enum": ["a", "b"],
+        "maxLength": 3,
+        "description": "Box's idiom",
+    }
+    mixed = {"allOf": [{"type": "string"}, {"type": "integer"}]}
+    assert merge_all_of(copy.deepcopy(mixed)) == mixed
+
+
+def test_merge_all_of_of_untyped_branches_names_no_type() -> None:
+    untyped = {"allOf": [{}, {"example": "Aaron Levie"}, {"description": "any value"}]}
+    assert merge_all_of(copy.deepcopy(untyped)) == {"example": "Aaron Levie", "description": "any value"}
 
 
 def test_resolver_inlines_refs_and_merges_the_spec_fields_idiom(invoicing: SpecIndex) -> None:
