@@ -22,6 +22,7 @@ from typing import Any
 
 from mockserver.behaviours import records
 from mockserver.behaviours.engine import Engine
+from mockserver.behaviours.fitting import ExampleFitter
 from mockserver.behaviours.hooks import Write
 from mockserver.settings import Settings
 from mockserver.spec import Resource, SpecIndex
@@ -308,10 +309,12 @@ def _seed_company(engine: Engine, tenant: Tenant, fixtures: Fixtures, company_id
     factory = FakeRecordFactory(seed * 1000 + company_id, engine.clock.today())
     rng = random.Random(seed * 7919 + company_id)
     documented: dict[str, set[object]] = {}
+    # the company's own faker: what it makes anew is the same in place as in a scratch process
+    fitter = ExampleFitter(lambda name, schema: factory.value(name, schema, lambda _resource: None))
     order = seeding_order(index.resources)
     _load_reference(tenant, index.resources, fixtures)
     for resource in order:
-        example = documented_record(index, resource)
+        example = documented_record(index, resource, fitter.fitted)
         parents = _parent_ids(resource, tenant) if example is not None else None
         if parents == []:
             continue  # a child the spec shows, with no parent to be under
@@ -344,15 +347,25 @@ def _document_write_only(record: Record, resource: Resource) -> None:
             record[name] = examples[0]
 
 
-def documented_record(index: SpecIndex, resource: Resource) -> Record | None:
-    """The record the spec's get-item example shows, so documented ids and numbers exist in the seed."""
+def documented_record(
+    index: SpecIndex, resource: Resource, fitted: Callable[[Any, Any], Any] | None = None
+) -> Record | None:
+    """The record the spec's get-item example shows, so documented ids and numbers exist in the seed.
+
+    ``fitted`` makes anew the parts of it the record's schema refuses (Twilio's channel example says
+    ``type: channel`` where the enum is public or private); the documented id is kept whatever it is.
+    """
     read = next((op for op in index.operations if op.kind == "read" and op.resource == resource.name), None)
     example = copy.deepcopy(read.success.example) if read is not None else None
     if example is not None and read is not None:
         example = read.item_envelope.unwrap(example)
     if not isinstance(example, dict) or example.get(resource.id_field) is None:
         return None
-    return conform(example, resource.schema)  # type: ignore[no-any-return]
+    record: Record = conform(example, resource.schema)
+    if fitted is not None:
+        documented_id = record[resource.id_field]
+        record = {**fitted(record, resource.schema), resource.id_field: documented_id}
+    return record
 
 
 def _store_seeded(engine: Engine, tenant: Tenant, resource: Resource, record: Record) -> None:

@@ -72,3 +72,60 @@ def test_the_fitted_example_is_the_same_every_time(tmp_path: Path) -> None:
     client = spec_app(tmp_path, SPEC).test_client()
     path = "/Accounts/AC1/IncomingPhoneNumbers/PN1/Summary"
     assert json_of(client.get(path, headers=auth(ACME_FULL))) == json_of(client.get(path, headers=auth(ACME_FULL)))
+
+
+CHANNELS = """\
+openapi: 3.1.0
+info: {title: Chat, version: "1"}
+paths:
+  /Channels:
+    get:
+      operationId: listChannels
+      responses:
+        "200":
+          description: Every channel.
+          content:
+            application/json:
+              schema:
+                type: object
+                properties:
+                  channels: {type: array, items: {$ref: "#/components/schemas/Channel"}}
+    post:
+      operationId: createChannel
+      requestBody:
+        content:
+          application/json:
+            schema: {type: object, properties: {friendly_name: {type: string}}}
+      responses:
+        "201":
+          description: The channel made.
+          content:
+            application/json:
+              schema: {$ref: "#/components/schemas/Channel"}
+  /Channels/{Sid}:
+    get:
+      operationId: fetchChannel
+      parameters: [{name: Sid, in: path, required: true, schema: {type: string}}]
+      responses:
+        "200":
+          description: One channel.
+          content:
+            application/json:
+              schema: {$ref: "#/components/schemas/Channel"}
+              example: {sid: CHaaaa, friendly_name: friendly_name, type: channel}
+components:
+  schemas:
+    Channel:
+      type: object
+      properties:
+        sid: {type: string, readOnly: true}
+        friendly_name: {type: string}
+        type: {type: string, enum: [public, private]}
+"""
+
+
+def test_the_record_a_broken_example_documents_is_seeded_fitted_under_its_documented_id(tmp_path: Path) -> None:
+    client = spec_app(tmp_path, CHANNELS, strict=True).test_client()
+    channel = json_of(client.get("/Channels/CHaaaa", headers=auth(ACME_FULL)))
+    assert channel["friendly_name"] == "friendly_name"
+    assert channel["type"] in {"public", "private"}
