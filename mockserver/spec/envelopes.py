@@ -263,9 +263,11 @@ def request_envelope(schema: JsonSchema | None, record: JsonSchema | None, names
         return ItemEnvelope()
     if normalized(envelope.wrapper) in {normalized(n) for n in names}:
         return ItemEnvelope(envelope.wrapper, envelope.as_list)
+    # A body's one property wraps the record unless it is a field of the record, sent as itself: Box's
+    # ``{"enterprise": {...}}`` makes a barrier *for* that enterprise, not the enterprise.
     if len(properties) == 1 and envelope.wrapper not in ((record or {}).get("properties") or {}):
-        return ItemEnvelope(envelope.wrapper, envelope.as_list)  # a field of the record is sent as itself (Box's
-    return ItemEnvelope()  # ``{"enterprise": {...}}`` makes a barrier *for* that enterprise, not the enterprise)
+        return ItemEnvelope(envelope.wrapper, envelope.as_list)
+    return ItemEnvelope()
 
 
 def nested_in(name: str, record: JsonSchema | None, depth: int = 3) -> bool:
