@@ -14,6 +14,7 @@ serves the sandbox from another tree (say ``git archive HEAD`` unpacked) than th
 ``--keep`` keeps every report (JSON and JUnit) and server log for reading the failures one by one.
 
     python bench/real_specs.py --prism /tmp/prism/node_modules/.bin/prism [--specs stripe,recurly] [--max-examples 5]
+    python bench/real_specs.py --sandbox-only --specs none --spec-file openai=/tmp/openai.yaml  # a spec not vendored
 """
 
 from __future__ import annotations
@@ -319,6 +320,13 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--prism", default=os.environ.get("PRISM", "prism"), help="the prism executable")
     parser.add_argument("--specs", default=",".join(t.name for t in TARGETS), help="comma-separated spec names")
+    parser.add_argument(
+        "--spec-file",
+        action="append",
+        default=[],
+        metavar="NAME=PATH",
+        help="also run a spec from outside tests/specs, served with --lenient (real specs are often invalid)",
+    )
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--max-examples", type=int, default=5)
     parser.add_argument("--phases", default="examples,fuzzing")
@@ -332,7 +340,10 @@ def main() -> int:
     args = parser.parse_args()
     if args.sandbox_source is not None:
         args.sandbox_source = args.sandbox_source.resolve()
-    chosen = [t for t in TARGETS if t.name in args.specs.split(",")]
+    chosen = [t for t in TARGETS if t.name in args.specs.split(",")] + [
+        Target(name, Path(path).resolve(), ("--lenient",))
+        for name, _, path in (item.partition("=") for item in args.spec_file)
+    ]
     results = []
     with tempfile.TemporaryDirectory(prefix="real-specs-") as scratch:
         for target in chosen:
