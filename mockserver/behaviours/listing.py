@@ -9,9 +9,9 @@ from typing import Any
 from urllib.parse import urlencode
 
 from mockserver.errors import BadRequest
-from mockserver.spec import Operation, Resource
+from mockserver.spec import Operation, Parameter, Resource
 from mockserver.spec.pages import Style, decode_cursor, param_role
-from mockserver.spec.resolve import schema_types
+from mockserver.spec.resolve import admitted_types, schema_types
 from mockserver.store import Condition, Operator, Order, Query
 
 CONTROL_PARAMS = frozenset({"page", "limit", "sort", "search", "q", "date_from", "date_to", "offset"})
@@ -96,7 +96,7 @@ def page_request(operation: Operation, params: dict[str, Any]) -> PageRequest:
     """The page a list call asks for, from the pagination parameters its operation declares (400 if unusable)."""
     roles: dict[str, Any] = {}
     for parameter in operation.parameters:
-        role = param_role(parameter.name) if parameter.location == "query" else None
+        role = _typed_role(parameter) if parameter.location == "query" else None
         if role is not None:
             roles.setdefault(role, parameter)
     if not roles:
@@ -130,6 +130,19 @@ def page_request(operation: Operation, params: dict[str, Any]) -> PageRequest:
             return PageRequest(role, 0, limit, roles[role].name, after=params[roles[role].name])  # type: ignore[arg-type]
     after = roles.get("after")
     return PageRequest("after" if after else "page", 0, limit, after.name if after else None)
+
+
+def _typed_role(parameter: Parameter) -> str | None:
+    """A query parameter's pagination role by its name, as its type allows: a text ``offset`` is a cursor.
+
+    Asana's ``offset`` is an opaque token (``type: string``): read as a number, every value was refused.
+    """
+    role = param_role(parameter.name)
+    if role in ("offset", "page", "limit"):
+        types = admitted_types(parameter.schema) - {"null"}
+        if types and not types & {"integer", "number"}:
+            return "cursor" if role != "limit" else None
+    return role
 
 
 def _number(name: str | None, params: dict[str, Any], default: Any) -> int:
