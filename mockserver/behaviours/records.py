@@ -212,9 +212,24 @@ def as_record_names(body: Any, schema: Mapping[str, Any]) -> Any:
     renamed: dict[str, Any] = {}
     for key, value in body.items():
         matches = spelt.get(normalized(key), []) if key not in properties else []
-        target = matches[0] if len(matches) == 1 and matches[0] not in body else key
-        renamed[target] = value
+        fits = len(matches) == 1 and matches[0] not in body and _admits(properties[matches[0]], value)
+        renamed[matches[0] if fits else key] = value
     return renamed
+
+
+def _admits(schema: Any, value: Any) -> bool:
+    """Whether a field could hold a value: its type, enum and const.
+
+    Twilio's example sends ``Type: channel`` to an update that declares no ``Type``; the record's ``type``
+    is public or private.
+    """
+    if not isinstance(schema, Mapping):
+        return False
+    if isinstance(schema.get("enum"), list) and value not in schema["enum"]:
+        return False
+    if "const" in schema and value != schema["const"]:
+        return False
+    return _as_shown(value, schema) is not _UNSHOWABLE
 
 
 def creatable(body: dict[str, Any], resource: Resource) -> dict[str, Any]:

@@ -66,6 +66,7 @@ components:
         sid: {type: string, readOnly: true}
         body: {type: string}
         friendly_name: {type: string}
+        type: {type: string, enum: [public, private]}
 """
 
 
@@ -85,6 +86,12 @@ def test_a_body_field_naming_a_record_field_in_another_case_sets_it(tmp_path: Pa
     made = json_of(client.post("/Notes.json", data={"FriendlyName": "Desk"}, headers=auth(ACME_FULL)), 201)
     assert made["friendly_name"] == "Desk"
     assert "FriendlyName" not in made
+
+
+def test_a_value_the_record_field_would_refuse_is_not_put_there(tmp_path: Path) -> None:
+    client = spec_app(tmp_path, SPEC, strict=True).test_client()  # Twilio's update example sends Type: channel
+    made = json_of(client.post("/Notes.json", data={"Type": "channel"}, headers=auth(ACME_FULL)), 201)
+    assert made.get("type") in {None, "public", "private"}
 
 
 def test_a_suffix_stays_where_dropping_it_would_make_two_paths_one() -> None:
