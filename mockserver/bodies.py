@@ -96,8 +96,8 @@ def _typed_fields(
 ) -> dict[str, Any]:
     """Fields by name; repeated names give arrays where the schema says so, ``a[b]`` keys nest.
 
-    ``json_parts``: a multipart body, whose part for an object is JSON unless its encoding says otherwise
-    (OpenAPI's default ``contentType`` for an object property): Box's ``attributes={"name": ...}``.
+    ``json_parts``: a multipart body, whose part for an object property is read as JSON (OpenAPI's default
+    ``contentType`` for one; a spec's own ``encoding`` is not read): Box's ``attributes={"name": ...}``.
     """
     properties = schema.get("properties") or {}
     out: dict[str, Any] = {}

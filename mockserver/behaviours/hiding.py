@@ -34,11 +34,6 @@ class WriteOnlyFinder:
         return _pruned(found)
 
 
-def hidden_inside(schema: Any) -> Hidden:
-    """``WriteOnlyFinder.inside`` for one schema."""
-    return WriteOnlyFinder().inside(schema)
-
-
 def forbidden_in(schema: Any) -> Hidden:
     """Everything a response schema forbids inside a value of it, at any depth."""
     return _pruned(_forbidden(schema, {}, set()))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from mockserver.behaviours.hiding import hidden_inside, without_hidden
+from mockserver.behaviours.hiding import WriteOnlyFinder, without_hidden
 from mockserver.spec.resolve import response_view
 
 SIGNER = {"type": "object", "properties": {"email": {"type": "string"}, "password": {"writeOnly": True}}}
@@ -25,12 +25,12 @@ RECORD = {
 
 def test_the_spec_schema_and_its_response_view_name_the_same_nested_fields() -> None:
     expected = {"signers": {"password": None}, "owner": {"password": None}}
-    assert hidden_inside(SIGN_REQUEST) == expected
-    assert hidden_inside(response_view(SIGN_REQUEST)) == expected
+    assert WriteOnlyFinder().inside(SIGN_REQUEST) == expected
+    assert WriteOnlyFinder().inside(response_view(SIGN_REQUEST)) == expected
 
 
 def test_nested_fields_are_left_out_of_a_copy_and_the_top_level_is_left_to_the_caller() -> None:
-    shown = without_hidden(RECORD, hidden_inside(SIGN_REQUEST))
+    shown = without_hidden(RECORD, WriteOnlyFinder().inside(SIGN_REQUEST))
     assert shown == {
         "token": "t",
         "name": "Lease",
@@ -43,7 +43,7 @@ def test_nested_fields_are_left_out_of_a_copy_and_the_top_level_is_left_to_the_c
 def test_a_schema_that_contains_itself_hides_its_field_at_every_depth() -> None:
     node: dict[str, object] = {"type": "object", "properties": {"child": None, "secret": {"writeOnly": True}}}
     node["properties"]["child"] = node  # type: ignore[index]
-    hidden = hidden_inside({"properties": {"tree": node}})
+    hidden = WriteOnlyFinder().inside({"properties": {"tree": node}})
     tree = {"name": "a", "secret": "s", "child": {"name": "b", "secret": "s", "child": {"name": "c", "secret": "s"}}}
     assert without_hidden({"tree": tree}, hidden) == {
         "tree": {"name": "a", "child": {"name": "b", "child": {"name": "c"}}}
@@ -53,4 +53,4 @@ def test_a_schema_that_contains_itself_hides_its_field_at_every_depth() -> None:
 def test_a_schema_that_contains_itself_and_forbids_nothing_hides_nothing() -> None:
     node: dict[str, object] = {"type": "object", "properties": {"child": None, "name": {"type": "string"}}}
     node["properties"]["child"] = node  # type: ignore[index]
-    assert hidden_inside({"properties": {"tree": node, "list": {"type": "array", "items": node}}}) == {}
+    assert WriteOnlyFinder().inside({"properties": {"tree": node, "list": {"type": "array", "items": node}}}) == {}
