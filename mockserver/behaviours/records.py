@@ -146,11 +146,17 @@ def assign_sequences(record: Record, resource: Resource, tenant: Tenant) -> None
             record[field] = candidate
 
 
-def check_references(record: Record, resource: Resource, tenant: Tenant) -> dict[str, list[str]]:
-    """Fields that reference a record this company does not have."""
+def check_references(record: Record, resource: Resource, tenant: Tenant, sent: Any = None) -> dict[str, list[str]]:
+    """Fields that reference a record this company does not have.
+
+    A reference the client did not send and the sandbox filled with ``""`` (a required field's plainest
+    value) names nothing and is not checked: OpenAI's permission's ``project_id`` refused every create.
+    """
     errors: dict[str, list[str]] = {}
     for field, target in resource.refs.items():
         value = record.get(field)
+        if value == "" and not (isinstance(sent, dict) and field in sent):
+            continue
         if value is not None and not isinstance(value, (list, dict)) and tenant.get(target, value) is None:
             errors[field] = [f"No {singular(target).replace('_', ' ')} with id {value} exists."]
     return errors
@@ -188,7 +194,7 @@ def finish(
         function(record, tenant, clock)
     in_schema_order(record, resource.schema)
     errors = read_only_mismatches(sent, record, resource.schema)
-    errors.update(check_references(record, resource, tenant))
+    errors.update(check_references(record, resource, tenant, sent))
     errors.update(check_unique(record, resource, tenant))
     if errors:
         raise ValidationFailed(errors)
