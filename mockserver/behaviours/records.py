@@ -45,7 +45,9 @@ def strip_read_only(value: Any, schema: Mapping[str, Any]) -> Any:
         return kept
     if isinstance(value, list):
         items = schema.get("items")
-        return [strip_read_only(item, items if isinstance(items, dict) else {}) for item in value]
+        item_schema = items if isinstance(items, dict) else {}
+        shown_items = [_as_shown(item, item_schema) for item in value]
+        return [strip_read_only(item, item_schema) for item in shown_items if item is not _UNSHOWABLE]
     return value
 
 
@@ -56,7 +58,7 @@ def _as_shown(value: Any, schema: Mapping[str, Any]) -> Any:
     """A request value as the record can show it: ``""`` for a nullable object is null (Stripe's "unset").
 
     A value of a type the record's property does not admit (an id sent where the record embeds the
-    object) is not kept: served, it would break the response schema.
+    object) is not kept: served, it would break the response schema. An array keeps the items it can show.
     """
     types = admitted_types(schema)
     if not types:

@@ -26,6 +26,7 @@ paths:
                 settings: {type: object, properties: {theme: {type: string}, debug: {type: boolean}}}
                 metadata: {anyOf: [{type: object}, {type: string, enum: [""]}]}
                 owner: {type: string}
+                reviewers: {type: array, items: {anyOf: [{type: string}, {type: object}]}}
       responses:
         "200": {description: Made., content: {application/json: {schema: {$ref: "#/components/schemas/App"}}}}
   /apps/{id}:
@@ -48,6 +49,7 @@ components:
           properties: {theme: {type: string}}
         metadata: {type: object, nullable: true}
         owner: {type: object, properties: {id: {type: string}}}
+        reviewers: {type: array, items: {type: object, properties: {id: {type: string}}}}
 """
 
 
@@ -69,6 +71,14 @@ def test_a_value_of_a_type_the_record_has_no_room_for_is_not_kept(tmp_path: Path
         client.post("/apps", json={"name": "Till", "metadata": "", "owner": "usr_1"}, headers=auth(ACME_FULL))
     )
     assert made == {"id": made["id"], "name": "Till", "metadata": None}
+
+
+def test_an_array_keeps_only_the_items_the_record_can_show(tmp_path: Path) -> None:
+    """Asana: ids sent in an array where the record embeds objects were kept, and every answer broke its schema."""
+    client = spec_app(tmp_path, SPEC, strict=True).test_client()
+    sent = {"name": "Till", "reviewers": ["usr_1", {"id": "usr_2"}]}
+    made = json_of(client.post("/apps", json=sent, headers=auth(ACME_FULL)))
+    assert made["reviewers"] == [{"id": "usr_2"}]
 
 
 ACTION = """\
