@@ -10,11 +10,10 @@ must never lie about its own contract.
 
 from __future__ import annotations
 
-import copy
 import json
 import re
 from collections.abc import Mapping
-from typing import Any, NamedTuple
+from typing import Any
 
 import jsonschema_rs
 import orjson
@@ -23,7 +22,7 @@ from mockserver.bodies import FORM_TYPES, coerce_scalar, is_xml, nested_query, p
 from mockserver.errors import ApiError, BadRequest, ContractViolation, UnsupportedMediaType, ValidationFailed
 from mockserver.jsonio import dumps
 from mockserver.spec import Operation, Parameter
-from mockserver.spec.bundle import bundle
+from mockserver.spec.compiled import Compiled, compiled
 from mockserver.spec.resolve import JsonSchema, Lookup, admitted_types, schema_types
 
 __all__ = [
@@ -38,61 +37,12 @@ _READS_A_COLLECTION = frozenset({"list", "sublist", "query"})
 _SECRET_NAME = re.compile(r"password|passphrase|secret|token|api_?key|private_?key|credential", re.IGNORECASE)
 _MAX_MESSAGE = 300
 _LONG_DIGITS = re.compile(rb"\d{19,}")
-_MOST_REFUSED = 64  # keywords one schema may lose to the meta-schema before it is served unchecked
 _ALTERNATIVES = (jsonschema_rs.ValidationErrorKind.AnyOf, jsonschema_rs.ValidationErrorKind.OneOfNotValid)
-
-
-class Compiled(NamedTuple):
-    """A jsonschema-rs validator and the bundled schema it was compiled from (error paths point into it)."""
-
-    validator: Any
-    schema: JsonSchema | bool
 
 
 def compile_schema(schema: JsonSchema | bool) -> Any:
     """A reusable jsonschema-rs validator with format checking on."""
-    return _compile(schema, {}).validator
-
-
-def _compile(schema: JsonSchema | bool, refused: dict[str, str]) -> Compiled:
-    """Compile a schema; a keyword jsonschema-rs refuses is left out, and noted in ``refused`` (pointer -> why).
-
-    A spec served with --lenient may break its dialect's meta-schema (the OpenAI spec's ``$recursiveAnchor:
-    true``, a ``pattern`` that is no regex): jsonschema-rs then compiles nothing, and the sandbox would not
-    start. Each refused keyword is dropped from a copy, and the rest of the schema is still checked.
-    """
-    bundled = bundle(schema)
-    copied = False
-    for _ in range(_MOST_REFUSED):
-        try:
-            return Compiled(jsonschema_rs.validator_for(bundled, validate_formats=True), bundled)
-        except jsonschema_rs.ValidationError as refusal:  # the schema itself breaks the meta-schema
-            if not copied:
-                bundled, copied = copy.deepcopy(bundled), True
-            pointer = _drop_keyword(bundled, list(refusal.instance_path))
-            if pointer is None:
-                refused["/"] = refusal.message
-                break
-            refused[pointer] = refusal.message
-    return Compiled(jsonschema_rs.validator_for(True), True)  # nothing left to trust: no check at all
-
-
-def _drop_keyword(schema: Any, path: list[str | int]) -> str | None:
-    """Remove the member of an object nearest the end of ``path`` (a refused keyword); its pointer, else None."""
-    steps: list[tuple[Any, str | int]] = []
-    node = schema
-    for step in path:
-        steps.append((node, step))
-        try:
-            node = node[step]
-        except (KeyError, IndexError, TypeError):
-            return None
-    for depth in range(len(steps) - 1, -1, -1):
-        container, step = steps[depth]
-        if isinstance(container, dict) and isinstance(step, str):
-            del container[step]
-            return "".join(f"/{str(s).replace('~', '~0').replace('/', '~1')}" for s in path[: depth + 1])
-    return None
+    return compiled(schema, {}).validator
 
 
 def refused_summary(refused: Mapping[str, str], most: int = 5) -> str | None:
@@ -118,7 +68,7 @@ class SchemaCompiler:
         """The compiled validator of ``schema``, made on first request."""
         hit = self._done.get(id(schema))
         if hit is None or hit[0] is not schema:
-            hit = self._done[id(schema)] = (schema, _compile(schema, self.refused))
+            hit = self._done[id(schema)] = (schema, compiled(schema, self.refused))
         return hit[1]
 
 

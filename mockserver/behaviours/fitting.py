@@ -10,9 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-import jsonschema_rs
-
-from mockserver.spec.bundle import bundle
+from mockserver.spec.compiled import compiled
 
 MakeValue = Callable[[str, Mapping[str, Any]], Any]  # (property name, schema) -> a fake value of that schema
 
@@ -57,10 +55,10 @@ class ExampleFitter:
 
     def _accepts(self, schema: Mapping[str, Any], value: Any) -> bool:
         hit = self._validators.get(id(schema))
-        if hit is None or hit[0] is not schema:
+        if hit is None or hit[0] is not schema:  # keywords jsonschema-rs refuses are left out, as requests' checks do
             try:
-                validator: Any = jsonschema_rs.validator_for(bundle(dict(schema)), validate_formats=True)
-            except (jsonschema_rs.ValidationError, ValueError):  # a schema jsonschema-rs refuses: nothing to fit to
+                validator: Any = compiled(dict(schema), {}).validator
+            except ValueError:  # no validator at all (a reference jsonschema-rs cannot follow): nothing to fit to
                 validator = None
             hit = self._validators[id(schema)] = (schema, validator)
         if hit[1] is None:
