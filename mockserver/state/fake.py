@@ -69,10 +69,17 @@ class FakeRecordFactory(ValueGenerators):
     def _object_plan(self, schema: Mapping[str, Any]) -> Plan:
         """Compiles one generator per property of an object schema."""
         props = schema.get("properties")
-        if not isinstance(props, Mapping):
-            return []
         req = schema.get("required")
-        required = set(req) if isinstance(req, list) else set()
+        named = [n for n in req if isinstance(n, str)] if isinstance(req, list) else []
+        required = set(named)
+        if not isinstance(props, Mapping):
+            if not required:
+                return []
+            props = {}
+        extra = schema.get("additionalProperties")
+        if extra is not False:  # a name ``required`` lists without describing it: any value (Box's shared_link)
+            undescribed = extra if isinstance(extra, Mapping) else {}
+            props = {**props, **{n: undescribed for n in named if n not in props}}
         sibs = frozenset(ff.snake(str(n)) for n in props)
         plan: Plan = []
         for name, sub in props.items():
