@@ -379,9 +379,7 @@ def _parent_key(resource: Resource | None) -> frozenset[str]:
 
 def _fits(value: Any, schema: dict[str, Any]) -> bool:
     """Whether a value has a JSON type a schema admits (or it names none) and is its const or one of its enum."""
-    if "const" in schema and value != schema["const"]:
+    if not records.in_enum_and_const(schema, value):
         return False  # a deletion notice's ``object: "assistant.deleted"`` is not the record's ``"assistant"``
-    if isinstance(schema.get("enum"), list) and value not in schema["enum"]:
-        return False
     types = schema_types(schema)
     return not types or has_type_in(value, types)

@@ -233,11 +233,14 @@ def _admits(schema: Any, value: Any) -> bool:
     """
     if not isinstance(schema, Mapping):
         return False
+    return in_enum_and_const(schema, value) and _as_shown(value, schema) is not _UNSHOWABLE
+
+
+def in_enum_and_const(schema: Mapping[str, Any], value: Any) -> bool:
+    """Whether a value is one of the schema's ``enum`` and equals its ``const``, where it has either."""
     if isinstance(schema.get("enum"), list) and value not in schema["enum"]:
         return False
-    if "const" in schema and value != schema["const"]:
-        return False
-    return _as_shown(value, schema) is not _UNSHOWABLE
+    return "const" not in schema or value == schema["const"]
 
 
 def creatable(body: dict[str, Any], resource: Resource) -> dict[str, Any]:
