@@ -44,6 +44,15 @@ class FieldPlan:
     tallied: bool = False
     looked_up: bool = False
     present: bool = False
+    filtered: bool = False
+
+    @property
+    def compared(self) -> bool:
+        """Whether a query compares the field's own value: a filter, a lookup, or a sort by it as it is (not text).
+
+        A text field only sorted by is read through ``lower`` alone, so its plain value needs no index.
+        """
+        return self.filtered or self.looked_up or not (self.sortable and self.kind == "text")
 
     @cached_property
     def column(self) -> str | None:
@@ -172,6 +181,7 @@ def plan_table(resource: Resource, operations: Iterable[Operation], parent_kind:
             tallied=tallied,
             looked_up=name in looked_up,
             present=_present(properties[name], required, name),
+            filtered=name in filters,
         )
     if resource.parent_key == HIDDEN_PARENT:  # a child with no field for its parent keeps it here, looked up by it
         fields[HIDDEN_PARENT] = FieldPlan(HIDDEN_PARENT, parent_kind, looked_up=True)

@@ -322,7 +322,8 @@ def planned_indexes(plan: TablePlan) -> list[tuple[str, str]]:
 
     for field in plan.columns:
         value = str(field.column)
-        index(identifier("ix", table, field.name), f"company, {value}, id")
+        if field.compared:
+            index(identifier("ix", table, field.name), f"company, {value}, id")
         if field.sortable:
             key = sorted_by(value, field.kind)
             if key != value:

@@ -571,7 +571,7 @@ class SqliteStore(SqlState):
                 connection.execute(f'DROP INDEX "{name}"')
 
     def _index_statements(self, plan: TablePlan) -> list[tuple[str, str]]:
-        """The indexes of a table (name, statement): each field's equality index, and its sort orders when it sorts.
+        """The indexes of a table (name, statement): each compared field's equality index, and its sort orders.
 
         SQLite reads an index backwards as readily as forwards, so a sort needs an index of its own
         only for a key the equality index does not hold (text sorts by ``lower``) and for NULL last
@@ -585,7 +585,8 @@ class SqliteStore(SqlState):
 
         for name, field in plan.fields.items():
             value = f"{field.column}" if field.column else f"json_extract(doc, {json_path(name)})"
-            index(identifier("ix", table, name), value)
+            if field.compared:
+                index(identifier("ix", table, name), value)
             if field.sortable:
                 key = f"lower({value})" if field.kind == "text" else value
                 if not field.present:

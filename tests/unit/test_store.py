@@ -332,6 +332,32 @@ def test_a_field_every_record_holds_sorts_both_ways_on_one_index_and_a_nullable_
     assert {"ix_r_invoices_due_date", "ix_r_invoices_due_date_asc"} <= names
 
 
+def test_a_text_field_only_sorted_by_has_no_index_of_its_plain_value(make_store: StoreFactory) -> None:
+    """Customers sort by name (case-insensitively) but filter on nothing: every index is one more a create writes."""
+    names = index_names(make_store())
+    assert "ix_r_customers_name" not in names
+    assert any(name.startswith("ix_r_customers_name_") for name in names)  # its sort's own (``lower``)
+    assert {"ix_r_customers_currency_id", "ix_r_customers_created_at"} <= names
+    assert "ix_r_invoices_invoice_number" in names  # filtered and sorted: both
+    assert any(name.startswith("ix_r_invoices_invoice_number_") for name in names)
+
+
+def test_every_equality_a_query_makes_reads_an_index(tmp_path: Path, index: SpecIndex) -> None:
+    """A filter or lookup no index serves reads every row of the company."""
+    store = SqliteStore(plan_tables(index), tmp_path / "plans.db", api="Invoicing API")
+    unserved = []
+    with closing(sqlite3.connect(tmp_path / "plans.db")) as connection:
+        for plan in store.plans.values():
+            for name in (name for name, field in plan.fields.items() if field.filtered or field.looked_up):
+                value, params = store.dialect.value(plan, name)
+                sql = f"SELECT t.id FROM {plan.table} t WHERE t.company = 1 AND {value} = ? LIMIT 20"
+                steps = " ".join(row[3] for row in connection.execute(f"EXPLAIN QUERY PLAN {sql}", [*params, 1]))
+                if f"ix_{plan.table}_" not in steps:
+                    unserved.append(f"{plan.resource}.{name}: {steps}")
+    store.close()
+    assert unserved == []
+
+
 def test_every_sort_the_spec_allows_reads_an_index_in_both_directions(tmp_path: Path, index: SpecIndex) -> None:
     """A sort no index serves makes SQLite sort every matching row: a list of 20 at a million records costs seconds."""
     store = SqliteStore(plan_tables(index), tmp_path / "plans.db", api="Invoicing API")
