@@ -19,7 +19,7 @@ from mockserver.behaviours.hooks import Hooks, Write
 from mockserver.behaviours.offload import Offload
 from mockserver.behaviours.registry import Behaviours
 from mockserver.behaviours.scoping import label
-from mockserver.errors import Conflict, NotFound
+from mockserver.errors import Conflict, NotFound, ValidationFailed
 from mockserver.spec import Operation, Resource, SpecIndex
 from mockserver.spec.conform import conform
 from mockserver.spec.events import declared_events
@@ -186,6 +186,8 @@ class Engine:
                 tenant.delete(name, before[resource.id_field] if record_id is None else record_id)
         else:
             self._derive(tenant, resource, kind, after, sent, before)
+            if records.is_pending(after.get(resource.id_field)):
+                self._take_id(tenant, resource, after, sent)
             tenant.put(name, after[resource.id_field] if record_id is None else record_id, after)
         self.written(resource, before, after, tenant)
         return after
@@ -221,6 +223,15 @@ class Engine:
             if identity.is_integer or tenant.get(resource.name, candidate) is None:
                 return candidate
 
+    def _take_id(self, tenant: Tenant, resource: Resource, record: Record, sent: Any) -> None:
+        """Give a checked new record its id from the counter; a readOnly id the client sent must be that one."""
+        field = resource.id_field
+        record[field] = self.new_id(tenant, resource)
+        if isinstance(sent, dict) and field in sent:
+            errors = records.read_only_mismatches({field: sent[field]}, record, resource.schema)
+            if errors:
+                raise ValidationFailed(errors)
+
     def _build(
         self, tenant: Tenant, resource: Resource, body: dict[str, Any], parent: tuple[str, Any] | None
     ) -> Record:
@@ -229,7 +240,8 @@ class Engine:
             record[parent[0]] = parent[1]
         field = resource.id_field
         if resource.identity.generated or record.get(field) is None:
-            record[field] = self.new_id(tenant, resource)
+            # An integer id comes from its counter only once the record is checked (``_take_id``).
+            record[field] = records.PENDING_ID if resource.identity.is_integer else self.new_id(tenant, resource)
         elif tenant.get(resource.name, record[field]) is not None:
             raise Conflict(f"A record with {field} {record[field]!r} already exists.")
         records.assign_sequences(record, resource, tenant)

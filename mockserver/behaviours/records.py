@@ -24,6 +24,23 @@ from mockserver.store import Record, Tenant
 Derive = Callable[[Record, Tenant, Clock], None]
 
 
+class PendingId(int):
+    """Holds a new record's integer id's place until the write takes it from the counter (0: no counter gives it).
+
+    The counter's statement would open a create's write transaction, and on a shared file that
+    transaction holds the write lock every other worker waits for: the record is completed, derived
+    and checked first, so that work runs beside the other workers' writes instead of inside the lock.
+    """
+
+
+PENDING_ID = PendingId(0)
+
+
+def is_pending(value: Any) -> bool:
+    """Whether a value holds the place of an id the write has not taken yet."""
+    return type(value) is PendingId
+
+
 def strip_read_only(value: Any, schema: Mapping[str, Any]) -> Any:
     """A copy of a client value as the record may keep it, at any depth: no readOnly field, none its schema forbids.
 
@@ -82,7 +99,7 @@ def read_only_mismatches(sent: Any, built: Any, schema: Mapping[str, Any], path:
                 continue
             where = f"{path}.{key}" if path else key
             if sub.get("readOnly") is True:
-                if built.get(key) != value:
+                if built.get(key) != value and not is_pending(built.get(key)):  # a pending id: checked once taken
                     errors[where] = [
                         f"{key} is read-only and computed by the server (expected {built.get(key)!r}, got {value!r})."
                     ]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sqlite3
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +15,7 @@ from mockserver.behaviours.engine import Engine
 from mockserver.errors import Conflict
 from mockserver.state.clock import Clock
 from mockserver.store import Record, Tenant
+from mockserver.store.sqlite import SqliteStore
 
 NOTE = {
     "type": "object",
@@ -154,3 +157,33 @@ def test_a_guard_refuses_before_the_body_is_looked_at(tmp_path: Path) -> None:
     assert refused.status_code == 409, refused.get_json()
     assert client.delete(f"/notes/{note}", headers=headers).status_code == 409
     assert client.get(f"/notes/{note}", headers=headers).get_json()["text"] == "keep"
+
+
+def test_a_create_is_completed_and_derived_before_it_takes_the_write_lock(tmp_path: Path) -> None:
+    """The id's counter opens the write transaction, after the record's own work: other writers run meanwhile.
+
+    On a shared file that transaction holds the lock every other worker waits for; a derive hook here
+    writes to the file the way another worker would, and finds the lock free.
+    """
+    app, _ = notes_app(tmp_path)
+    store = app.extensions["sandbox"]["engine"].store
+    assert isinstance(store, SqliteStore)
+    others: list[str] = []
+
+    def write_as_another_worker(record: Record, tenant: Tenant, clock: Clock) -> None:
+        with closing(sqlite3.connect(store.path, timeout=0, isolation_level=None)) as other:
+            try:
+                other.execute("BEGIN IMMEDIATE")
+                other.execute("ROLLBACK")
+                others.append("wrote")
+            except sqlite3.OperationalError as exc:
+                others.append(str(exc))
+
+    app.extensions["sandbox"]["engine"].hooks.add_derive("notes", write_as_another_worker)
+    client, headers = app.test_client(), auth(ACME_FULL)
+    created = client.post("/notes", json={"text": "buy some milk"}, headers=headers)
+    assert created.status_code == 201, created.get_json()
+    assert others == ["wrote"]
+    listed = [note["id"] for note in client.get("/notes", headers=headers).get_json()]
+    assert created.get_json()["id"] == max(listed) == len(listed)  # the next of the counter, after the seeded ones
+    assert list(created.get_json()) == ["id", "text", "state", "words"]  # the id keeps its place in the record
