@@ -15,6 +15,7 @@ from typing import Any
 from mockserver.behaviours.completion import Completion
 from mockserver.errors import ValidationFailed
 from mockserver.spec import Resource
+from mockserver.spec.compiled import in_format
 from mockserver.spec.identity import normalized
 from mockserver.spec.index import singular
 from mockserver.spec.resolve import JsonSchema, admitted_types, has_type_in
@@ -75,17 +76,26 @@ def _as_shown(value: Any, schema: Mapping[str, Any]) -> Any:
     """A request value as the record can show it: ``""`` for a nullable object is null (Stripe's "unset").
 
     A value of a type the record's property does not admit (an id sent where the record embeds the
-    object) is not kept: served, it would break the response schema. An array keeps the items it can show.
+    object), or a text or number outside its enum, const or format, is not kept: served, it would break
+    the response schema (Box's request admits ``retention_type: non-modifiable``, its answer only
+    ``non_modifiable``). An array keeps the items it can show.
     """
     types = admitted_types(schema)
-    if not types:
-        return value
-    nullable = "null" in types or schema.get("nullable") is True
-    if has_type_in(value, types | {"null"} if nullable else types):
-        return value
-    if value == "" and nullable:
-        return None
-    return _UNSHOWABLE
+    if types:
+        nullable = "null" in types or schema.get("nullable") is True
+        if not has_type_in(value, types | {"null"} if nullable else types):
+            return None if value == "" and nullable else _UNSHOWABLE
+    if isinstance(value, (str, int, float)) and not _scalar_fits(value, schema):
+        return _UNSHOWABLE
+    return value
+
+
+def _scalar_fits(value: str | float, schema: Mapping[str, Any]) -> bool:
+    """Whether a text or number meets its schema's enum, const and (text) format."""
+    if not in_enum_and_const(schema, value):
+        return False
+    form = schema.get("format")
+    return not (isinstance(value, str) and isinstance(form, str)) or in_format(value, form)
 
 
 def read_only_mismatches(sent: Any, built: Any, schema: Mapping[str, Any], path: str = "") -> dict[str, list[str]]:
@@ -243,14 +253,14 @@ def as_record_names(body: Any, schema: Mapping[str, Any]) -> Any:
 
 
 def _admits(schema: Any, value: Any) -> bool:
-    """Whether a field could hold a value: its type, enum and const.
+    """Whether a field could hold a value: its type, enum, const and format.
 
     Twilio's example sends ``Type: channel`` to an update that declares no ``Type``; the record's ``type``
     is public or private.
     """
     if not isinstance(schema, Mapping):
         return False
-    return in_enum_and_const(schema, value) and _as_shown(value, schema) is not _UNSHOWABLE
+    return _as_shown(value, schema) is not _UNSHOWABLE
 
 
 def in_enum_and_const(schema: Mapping[str, Any], value: Any) -> bool:

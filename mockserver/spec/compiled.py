@@ -7,6 +7,7 @@ otherwise check nothing (or stop the sandbox), so each refused keyword is droppe
 from __future__ import annotations
 
 import copy
+import functools
 from typing import Any, NamedTuple
 
 import jsonschema_rs
@@ -63,3 +64,13 @@ def _drop_keyword(schema: Any, path: list[str | int]) -> str | None:
             del container[step]
             return "".join(f"/{str(s).replace('~', '~0').replace('/', '~1')}" for s in path[: depth + 1])
     return None
+
+
+def in_format(value: str, name: str) -> bool:
+    """Whether a string is of a named ``format`` as validation checks it (a format it does not know admits all)."""
+    return bool(_format_checker(name).is_valid(value))
+
+
+@functools.lru_cache(maxsize=128)
+def _format_checker(name: str) -> Any:
+    return jsonschema_rs.validator_for({"format": name}, validate_formats=True)

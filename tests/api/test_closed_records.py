@@ -27,6 +27,8 @@ paths:
                 metadata: {anyOf: [{type: object}, {type: string, enum: [""]}]}
                 owner: {type: string}
                 reviewers: {type: array, items: {anyOf: [{type: string}, {type: object}]}}
+                retention: {type: string, enum: [modifiable, non-modifiable]}
+                contact: {type: object, properties: {login: {type: string}}}
       responses:
         "200": {description: Made., content: {application/json: {schema: {$ref: "#/components/schemas/App"}}}}
   /apps/{id}:
@@ -50,6 +52,8 @@ components:
         metadata: {type: object, nullable: true}
         owner: {type: object, properties: {id: {type: string}}}
         reviewers: {type: array, items: {type: object, properties: {id: {type: string}}}}
+        retention: {type: string, enum: [modifiable, non_modifiable]}
+        contact: {type: object, properties: {login: {type: string, format: email}}}
 """
 
 
@@ -79,6 +83,17 @@ def test_an_array_keeps_only_the_items_the_record_can_show(tmp_path: Path) -> No
     sent = {"name": "Till", "reviewers": ["usr_1", {"id": "usr_2"}]}
     made = json_of(client.post("/apps", json=sent, headers=auth(ACME_FULL)))
     assert made["reviewers"] == [{"id": "usr_2"}]
+
+
+def test_a_text_outside_the_records_enum_or_format_is_not_kept(tmp_path: Path) -> None:
+    """Box's request takes ``retention_type: non-modifiable`` and ``login: ""``; its answers admit neither."""
+    client = spec_app(tmp_path, SPEC, strict=True).test_client()
+    sent = {"name": "Till", "retention": "non-modifiable", "contact": {"login": ""}}
+    made = json_of(client.post("/apps", json=sent, headers=auth(ACME_FULL)))
+    assert made == {"id": made["id"], "name": "Till", "metadata": None, "contact": {}}
+    kept = {"name": "Till", "retention": "modifiable", "contact": {"login": "till@example.com"}}
+    made = json_of(client.post("/apps", json=kept, headers=auth(ACME_FULL)))
+    assert made == {"id": made["id"], **kept, "metadata": None}
 
 
 ACTION = """\
