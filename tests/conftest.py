@@ -120,6 +120,13 @@ class LiveServer:
             text=True,
             start_new_session=True,  # its own process group: stop() reaches every worker it forks
         )
+        try:
+            self._wait_until_answering()
+        except BaseException:
+            self.stop()  # never left running behind a test that could not use it
+            raise
+
+    def _wait_until_answering(self) -> None:
         deadline = time.monotonic() + START_SECONDS
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
@@ -131,10 +138,9 @@ class LiveServer:
                 try:
                     requests.get(f"{self.base}/openapi.json", timeout=1)
                     return
-                except requests.ConnectionError:
+                except (requests.ConnectionError, requests.Timeout):  # not listening yet; a busy machine's slow answer
                     pass
             time.sleep(0.1)
-        self.stop()
         raise RuntimeError(f"mockserver did not start within {START_SECONDS} s")
 
     def output(self) -> str:
