@@ -222,7 +222,10 @@ def finish(
     for function in derive:
         function(record, tenant, clock)
     in_schema_order(record, resource.schema)
-    errors = read_only_mismatches(sent, record, resource.schema)
+    checked = sent
+    if before is None and isinstance(sent, dict) and resource.create_only:  # a create sets these, shown or not
+        checked = {key: value for key, value in sent.items() if key not in resource.create_only}
+    errors = read_only_mismatches(checked, record, resource.schema)
     errors.update(check_references(record, resource, tenant, sent))
     errors.update(check_unique(record, resource, tenant))
     if errors:
@@ -271,9 +274,18 @@ def in_enum_and_const(schema: Mapping[str, Any], value: Any) -> bool:
 
 
 def creatable(body: dict[str, Any], resource: Resource) -> dict[str, Any]:
-    """The part of a create body a new record keeps: the writable fields and the ones set only at creation."""
+    """The part of a create body a new record keeps: the writable fields and the ones set only at creation.
+
+    A create-only value the record cannot show is not kept either (Asana's ``workspace: "12345"`` where
+    the project embeds the workspace object).
+    """
     record = writable(body, resource.schema)
-    record.update((name, copy.deepcopy(body[name])) for name in resource.create_only if name in body)
+    properties = resource.schema.get("properties") or {}
+    for name in resource.create_only:
+        sub = properties.get(name)
+        shown = _as_shown(body[name], sub if isinstance(sub, dict) else {}) if name in body else _UNSHOWABLE
+        if shown is not _UNSHOWABLE:
+            record[name] = copy.deepcopy(shown)
     return record
 
 

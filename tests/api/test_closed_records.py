@@ -96,6 +96,48 @@ def test_a_text_outside_the_records_enum_or_format_is_not_kept(tmp_path: Path) -
     assert made == {"id": made["id"], **kept, "metadata": None}
 
 
+PROJECTS = """\
+openapi: 3.0.3
+info: {title: Projects, version: "1"}
+paths:
+  /projects:
+    post:
+      operationId: createProject
+      requestBody:
+        content:
+          application/json:
+            schema:
+              type: object
+              properties: {name: {type: string}, workspace: {type: string}, region: {type: string}}
+      responses:
+        "201": {description: Made., content: {application/json: {schema: {$ref: "#/components/schemas/Project"}}}}
+  /projects/{id}:
+    get:
+      operationId: getProject
+      parameters: [{name: id, in: path, required: true, schema: {type: string}}]
+      responses:
+        "200": {description: One., content: {application/json: {schema: {$ref: "#/components/schemas/Project"}}}}
+components:
+  schemas:
+    Project:
+      type: object
+      properties:
+        id: {type: string, readOnly: true}
+        name: {type: string}
+        workspace: {type: object, nullable: true, readOnly: true, properties: {gid: {type: string}}}
+        region: {type: string, nullable: true, readOnly: true}
+"""
+
+
+def test_a_create_only_value_the_record_cannot_show_is_not_kept(tmp_path: Path) -> None:
+    """Asana's create takes ``workspace: "12345"``; the project shows the workspace object (readOnly, set at create)."""
+    client = spec_app(tmp_path, PROJECTS, strict=True).test_client()
+    made = json_of(client.post("/projects", json={"name": "Q4", "workspace": "12345"}, headers=auth(ACME_FULL)), 201)
+    assert made["workspace"] is None
+    made = json_of(client.post("/projects", json={"name": "Q4", "region": "eu"}, headers=auth(ACME_FULL)), 201)
+    assert made["region"] == "eu"  # one it can show is set once, at the create
+
+
 ACTION = """\
   /apps/{id}/generateClientKey:
     post:
