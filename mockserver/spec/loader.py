@@ -163,8 +163,7 @@ def _load(path: Path, *, check: bool, checked: str | None) -> _Loaded:
         raise SpecError(f"spec {path} is not an OpenAPI 3 document")
     digest = spec_digest(content)
     problems = _problems(document, version) if check and digest != checked else ()
-    if version.startswith("3.0"):
-        _normalise_30_schemas(document)
+    _normalise_schemas(document, legacy_bounds=version.startswith("3.0"))
     return _Loaded(document, problems, digest)
 
 
@@ -222,11 +221,15 @@ def _short(message: str) -> str:
 _SCHEMA_KEYS = ("schema", "schemas", "properties", "items", "additionalProperties", "allOf", "anyOf", "oneOf")
 
 
-def _normalise_30_schemas(node: Any, in_schema: bool = False) -> None:
-    """Rewrite OpenAPI 3.0 schema idioms (nullable, boolean exclusive bounds) as JSON Schema 2020-12."""
+def _normalise_schemas(node: Any, *, legacy_bounds: bool, in_schema: bool = False) -> None:
+    """Rewrite OpenAPI 3.0 schema idioms as JSON Schema 2020-12: ``nullable``, and (3.0) boolean exclusive bounds.
+
+    ``nullable: true`` is no keyword of 3.1, yet 3.1 documents still write it (OpenAI's spec, 111 times,
+    beside ``default: null``), and Schemathesis reads it in either version: null is admitted there too.
+    """
     if isinstance(node, list):
         for item in node:
-            _normalise_30_schemas(item, in_schema)
+            _normalise_schemas(item, legacy_bounds=legacy_bounds, in_schema=in_schema)
         return
     if not isinstance(node, dict):
         return
@@ -235,14 +238,23 @@ def _normalise_30_schemas(node: Any, in_schema: bool = False) -> None:
             kind = node.get("type")
             if isinstance(kind, str):
                 node["type"] = [kind, "null"]
-            elif "enum" in node and None not in node["enum"]:
+            elif isinstance(kind, list) and "null" not in kind:
+                node["type"] = [*kind, "null"]
+            elif kind is None and "enum" in node and None not in node["enum"]:
                 node["enum"] = [*node["enum"], None]
-        for bound, flag in (("minimum", "exclusiveMinimum"), ("maximum", "exclusiveMaximum")):
-            if node.get(flag) is True and bound in node:
-                node[flag] = node.pop(bound)
-            elif node.get(flag) is False:
-                node.pop(flag)
+        if legacy_bounds:
+            _upgrade_exclusive_bounds(node)
     for key, value in node.items():
         if key in ("example", "examples", "default", "enum", "const"):
             continue
-        _normalise_30_schemas(value, in_schema or key in _SCHEMA_KEYS or key == "not")
+        inside = in_schema or key in _SCHEMA_KEYS or key == "not"
+        _normalise_schemas(value, legacy_bounds=legacy_bounds, in_schema=inside)
+
+
+def _upgrade_exclusive_bounds(node: dict[str, Any]) -> None:
+    """3.0's ``exclusiveMinimum: true`` beside ``minimum`` is 2020-12's ``exclusiveMinimum: <the bound>``."""
+    for bound, flag in (("minimum", "exclusiveMinimum"), ("maximum", "exclusiveMaximum")):
+        if node.get(flag) is True and bound in node:
+            node[flag] = node.pop(bound)
+        elif node.get(flag) is False:
+            node.pop(flag)

@@ -41,7 +41,11 @@ paths:
       requestBody:
         content:
           application/json:
-            schema: {type: object, properties: {name: {type: string}}}
+            schema:
+              type: object
+              properties:
+                name: {type: string}
+                bias: {type: object, nullable: true, default: null, additionalProperties: {type: integer}}
       responses:
         "200":
           description: The skill made.
@@ -71,6 +75,7 @@ components:
       properties:
         id: {type: string, readOnly: true}
         name: {type: string}
+        bias: {type: object, nullable: true, additionalProperties: {type: integer}}
         product:
           anyOf:
             - {type: string}
@@ -109,3 +114,12 @@ def test_a_required_field_of_alternatives_without_null_gets_a_value_of_the_first
     client = spec_app(tmp_path, SPEC, strict=True).test_client()
     made = json_of(client.post("/skills", json={"name": "Search"}, headers=auth(ACME_FULL)))
     assert isinstance(made["product"], str)  # Stripe's ``product``: an id or the expanded object, never ``{}``
+
+
+def test_a_31_documents_nullable_keyword_admits_null(tmp_path: Path) -> None:
+    """OpenAI's 3.1 spec: ``logit_bias: {type: object, nullable: true, default: null}``; a null sent was refused."""
+    client = spec_app(tmp_path, SPEC, strict=True).test_client()
+    made = json_of(client.post("/skills", json={"name": "Search", "bias": None}, headers=auth(ACME_FULL)))
+    assert made["bias"] is None
+    made = json_of(client.post("/skills", json={"name": "Search", "bias": {"50256": -100}}, headers=auth(ACME_FULL)))
+    assert made["bias"] == {"50256": -100}

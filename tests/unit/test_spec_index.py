@@ -535,6 +535,18 @@ def test_openapi_30_boolean_exclusive_bounds_become_numbers(spec_30: dict[str, A
     assert thing["weight"] == {"type": "number", "minimum": 1}
 
 
+def test_openapi_31_nullable_admits_null_too_and_its_bounds_stay_as_written(tmp_path: Path) -> None:
+    """OpenAI's 3.1 spec writes ``type: object, nullable: true, default: null`` (Schemathesis reads it as nullable)."""
+    path = tmp_path / "new.yaml"
+    text = SPEC_30.replace("openapi: 3.0.3", "openapi: 3.1.0")
+    assert text != SPEC_30
+    path.write_text(text.replace("minimum: 0, exclusiveMinimum: true", "exclusiveMinimum: 0"), encoding="utf-8")
+    thing = load_spec(path, check=False)["components"]["schemas"]["Thing"]["properties"]
+    assert thing["nickname"] == {"type": ["string", "null"]}
+    assert thing["colour"] == {"enum": ["red", "green", None]}
+    assert thing["id"] == {"type": "integer", "exclusiveMinimum": 0}
+
+
 def test_openapi_30_examples_are_left_alone(spec_30: dict[str, Any]) -> None:
     content = spec_30["paths"]["/things"]["get"]["responses"]["200"]["content"]["application/json"]
     assert content["example"] == [{"id": 1, "nickname": None, "nullable": True}]
