@@ -37,7 +37,7 @@ from mockserver.platform.journal import Journal
 from mockserver.platform.oauth import served_token_paths, server_url
 from mockserver.platform.ratelimit import LEASE_MAX, Budget, RateLimiter
 from mockserver.platform.webhooks import webhook_dispatcher
-from mockserver.routing import CONVERTERS, operation_routes
+from mockserver.routing import CONVERTERS, operation_routes, query_variants
 from mockserver.settings import Settings
 from mockserver.spec import SpecIndex, load_spec
 from mockserver.spec.loader import clean_digest
@@ -151,6 +151,7 @@ def _app_on(
         strict=settings.strict,
         base_url=settings.base_url,
         base_urls_by_host=settings.base_urls_by_host,
+        variants=query_variants(index.base_path, index.operations),
     )
 
     app = Flask(__name__)

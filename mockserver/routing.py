@@ -10,12 +10,13 @@ collide keep plain segments: a malformed id there still reaches its operation, w
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from werkzeug.routing import BaseConverter, Rule
 
 from mockserver.spec import Operation
+from mockserver.spec.variants import QueryVariants
 
 _PARAMETER = re.compile(r"{([^}]+)}")
 
@@ -50,21 +51,42 @@ class MatchingRule(Rule):
 
 
 def operation_routes(base_path: str, operations: Iterable[Operation]) -> dict[str, dict[str, Operation]]:
-    """Each rule (``/api/v1/customers/<id>``) with its operations by method."""
-    operations = list(operations)
-    shapes: dict[str, set[str]] = {}
-    for operation in operations:
-        shapes.setdefault(_PARAMETER.sub("{}", operation.path), set()).add(operation.path)
+    """Each rule (``/api/v1/customers/<id>``) with its operations by method.
+
+    A path key some specs write a query or a ``#fragment`` into (OpenAI's ``/responses?beta=true``, Box's
+    ``/files/{file_id}#get_shared_link``) is routed by its path; where another operation already has that
+    path and method, the one with nothing after its path keeps it (``query_variants`` finds the others).
+    """
+    operations = sorted(operations, key=lambda op: op.route_path != op.path)  # plain path keys first
+    rule_of = _rules(base_path, operations)
     routes: dict[str, dict[str, Operation]] = {}
     for operation in operations:
-        typed = len(shapes[_PARAMETER.sub("{}", operation.path)]) > 1
-        routes.setdefault(base_path + _rule(operation, typed), {})[operation.method] = operation
+        routes.setdefault(rule_of(operation), {}).setdefault(operation.method, operation)
     return routes
+
+
+def query_variants(base_path: str, operations: Iterable[Operation]) -> QueryVariants:
+    """Per rule and method, the operations whose path key carries a query: a request sending it reaches them."""
+    operations = list(operations)
+    rule_of = _rules(base_path, operations)
+    variants: QueryVariants = {}
+    for operation in (op for op in operations if op.path_query):
+        by_method = variants.setdefault(rule_of(operation), {})
+        by_method[operation.method] = (*by_method.get(operation.method, ()), (operation.path_query, operation))
+    return variants
+
+
+def _rules(base_path: str, operations: list[Operation]) -> Callable[[Operation], str]:
+    """Each operation's rule, its placeholders typed where its template collides with another's."""
+    shapes: dict[str, set[str]] = {}
+    for operation in operations:
+        shapes.setdefault(_PARAMETER.sub("{}", operation.route_path), set()).add(operation.route_path)
+    return lambda op: base_path + _rule(op, len(shapes[_PARAMETER.sub("{}", op.route_path)]) > 1)
 
 
 def _rule(operation: Operation, typed: bool) -> str:
     """``/customers/{id}`` -> ``/customers/<id>`` (typed placeholders where templates collide)."""
-    return _PARAMETER.sub(lambda match: _placeholder(match.group(1), operation, typed), operation.path)
+    return _PARAMETER.sub(lambda match: _placeholder(match.group(1), operation, typed), operation.route_path)
 
 
 def _placeholder(name: str, operation: Operation, typed: bool) -> str:

@@ -87,8 +87,9 @@ class OperationValidator:
         compiler = compiler or SchemaCompiler()
         self._parameters = [(p, compiler.compile(p.schema).validator) for p in operation.parameters]
         query = [p for p in operation.parameters if p.location == "query"]
+        named = frozenset(p.name for p in query) | {name for name, _ in operation.path_query}
         self._known_query = (
-            frozenset(p.name for p in query) | credential_query if operation.kind in _READS_A_COLLECTION else None
+            named | credential_query if operation.kind in _READS_A_COLLECTION else None
         )  # a misspelt filter on a list must not quietly return everything
         objects = [p.name for p in query if "object" in admitted_types(p.schema)]
         self._object_query = tuple(f"{name}[" for name in objects)

@@ -42,6 +42,7 @@ from mockserver.rsgi import BODY_TIMED_OUT
 from mockserver.spec import Operation
 from mockserver.spec.error_shape import ErrorFacts, shape_error
 from mockserver.spec.resolve import JsonSchema
+from mockserver.spec.variants import QueryVariants, variant_for
 from mockserver.store import StoreError, StoreUnavailable
 from mockserver.validation import OperationValidator
 
@@ -258,6 +259,7 @@ class OperationView:
         strict: bool,
         base_url: str,
         base_urls_by_host: Mapping[str, str] | None = None,
+        variants: QueryVariants | None = None,
     ) -> None:
         self.engine = engine
         self.keyring = keyring
@@ -265,6 +267,7 @@ class OperationView:
         self.idempotency = idempotency
         self.validators = validators
         self.routes = routes
+        self.variants = variants or {}  # operations a path key's query selects (``/responses?beta=true``)
         self.control = control
         self.faults = faults
         self.preferred = preferred
@@ -288,7 +291,10 @@ class OperationView:
             methods = self.routes[rule]
             if request.method == "OPTIONS" and ("OPTIONS" not in methods or _is_preflight(request)):
                 return self.preflight(exchange, methods)  # a documented OPTIONS answers what it documents
-            operation = methods[request.method if request.method != "HEAD" else "GET"]
+            method = request.method if request.method != "HEAD" else "GET"
+            operation = methods[method]
+            if self.variants:
+                operation = variant_for(self.variants, rule, method, request.args) or operation
             validator = self.validators[operation.operation_id]
             try:
                 reply = self._answer(exchange, operation, validator, path_args)

@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import parse_qsl
 
 from mockserver.spec.envelopes import ItemEnvelope, ListEnvelope
 from mockserver.spec.identity import Identity
@@ -76,6 +77,17 @@ class Operation:
     body_path: tuple[str, ...] = ()  # where in the record an update's body applies (``("HostConfig",)``)
     scope: tuple[ParentLevel, ...] = ()  # the parents its path names, outermost first (a child collection's)
     names_records: tuple[ParentLevel, ...] = ()  # every stored record its path names by id, outermost first
+
+    @property
+    def route_path(self) -> str:
+        """The path a request names: the path key without the query or ``#fragment`` some specs write into it."""
+        return self.path.split("#", 1)[0].split("?", 1)[0]
+
+    @property
+    def path_query(self) -> tuple[tuple[str, str], ...]:
+        """The query a path key carries (OpenAI's ``/responses?beta=true``): what a request sends to reach this one."""
+        query = self.path.split("#", 1)[0].partition("?")[2]
+        return tuple(parse_qsl(query, keep_blank_values=True))
 
     @property
     def success_status(self) -> int:
