@@ -49,23 +49,33 @@ def strip_read_only(value: Any, schema: Mapping[str, Any]) -> Any:
     type the record has no room for (an id where it embeds the object): they are not kept, so the record is
     never served with them.
     """
+    return _showable(value, schema, keep_read_only=False)
+
+
+def _showable(value: Any, schema: Mapping[str, Any], *, keep_read_only: bool) -> Any:
+    """A copy of a value with only what its schema can show, at any depth; readOnly fields too if ``keep_read_only``."""
     if isinstance(value, dict):
         properties = schema.get("properties") or {}
         closed = schema.get("additionalProperties") is False
         kept: dict[str, Any] = {}
         for key, item in value.items():
             sub = properties.get(key)
-            if (isinstance(sub, dict) and sub.get("readOnly") is True) or (closed and key not in properties):
+            hidden = not keep_read_only and isinstance(sub, dict) and sub.get("readOnly") is True
+            if hidden or (closed and key not in properties):
                 continue
             shown = _as_shown(item, sub if isinstance(sub, dict) else {})
             if shown is not _UNSHOWABLE:
-                kept[key] = strip_read_only(shown, sub if isinstance(sub, dict) else {})
+                kept[key] = _showable(shown, sub if isinstance(sub, dict) else {}, keep_read_only=keep_read_only)
         return kept
     if isinstance(value, list):
         items = schema.get("items")
         item_schema = items if isinstance(items, dict) else {}
-        shown_items = [_as_shown(item, item_schema) for item in value]
-        return [strip_read_only(item, item_schema) for item in shown_items if item is not _UNSHOWABLE]
+        shown_items = (_as_shown(item, item_schema) for item in value)
+        return [
+            _showable(item, item_schema, keep_read_only=keep_read_only)
+            for item in shown_items
+            if item is not _UNSHOWABLE
+        ]
     return value
 
 
@@ -276,16 +286,17 @@ def in_enum_and_const(schema: Mapping[str, Any], value: Any) -> bool:
 def creatable(body: dict[str, Any], resource: Resource) -> dict[str, Any]:
     """The part of a create body a new record keeps: the writable fields and the ones set only at creation.
 
-    A create-only value the record cannot show is not kept either (Asana's ``workspace: "12345"`` where
-    the project embeds the workspace object).
+    A create-only value is kept as far as the record can show it, as a writable one is (Asana's
+    ``workspace: "12345"`` and ``followers: ["12345"]`` where the project embeds the objects).
     """
     record = writable(body, resource.schema)
     properties = resource.schema.get("properties") or {}
     for name in resource.create_only:
         sub = properties.get(name)
-        shown = _as_shown(body[name], sub if isinstance(sub, dict) else {}) if name in body else _UNSHOWABLE
+        sub = sub if isinstance(sub, dict) else {}
+        shown = _as_shown(body[name], sub) if name in body else _UNSHOWABLE
         if shown is not _UNSHOWABLE:
-            record[name] = copy.deepcopy(shown)
+            record[name] = _showable(shown, sub, keep_read_only=True)
     return record
 
 

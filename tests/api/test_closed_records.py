@@ -108,7 +108,11 @@ paths:
           application/json:
             schema:
               type: object
-              properties: {name: {type: string}, workspace: {type: string}, region: {type: string}}
+              properties:
+                name: {type: string}
+                workspace: {type: string}
+                region: {type: string}
+                followers: {type: array, items: {anyOf: [{type: string}, {type: object}]}}
       responses:
         "201": {description: Made., content: {application/json: {schema: {$ref: "#/components/schemas/Project"}}}}
   /projects/{id}:
@@ -126,6 +130,10 @@ components:
         name: {type: string}
         workspace: {type: object, nullable: true, readOnly: true, properties: {gid: {type: string}}}
         region: {type: string, nullable: true, readOnly: true}
+        followers:
+          type: array
+          readOnly: true
+          items: {type: object, properties: {gid: {type: string, readOnly: true}}}
 """
 
 
@@ -136,6 +144,9 @@ def test_a_create_only_value_the_record_cannot_show_is_not_kept(tmp_path: Path) 
     assert made["workspace"] is None
     made = json_of(client.post("/projects", json={"name": "Q4", "region": "eu"}, headers=auth(ACME_FULL)), 201)
     assert made["region"] == "eu"  # one it can show is set once, at the create
+    sent = {"name": "Q4", "followers": ["12345", {"gid": "23456"}]}
+    made = json_of(client.post("/projects", json=sent, headers=auth(ACME_FULL)), 201)
+    assert made["followers"] == [{"gid": "23456"}]  # the ids sent where it embeds users are left out
 
 
 ACTION = """\
