@@ -40,6 +40,19 @@ def request_schema(op: Mapping[str, Any]) -> JsonSchema | None:
     return None
 
 
+def sent_fields_schema(op: Mapping[str, Any]) -> JsonSchema | None:
+    """The schema of the fields a request body sends: its JSON one, else a form's (multipart or urlencoded)."""
+    json_schema = request_schema(op)
+    if json_schema is not None:
+        return json_schema
+    for media, content in ((op.get("requestBody") or {}).get("content") or {}).items():
+        if media.startswith(("multipart/", "application/x-www-form-urlencoded")) and isinstance(content, dict):
+            schema = content.get("schema")
+            if isinstance(schema, dict):
+                return schema
+    return None
+
+
 def unwrapped(schema: JsonSchema | None, names: tuple[str, ...]) -> JsonSchema | None:
     """The record schema inside a single-record response schema, whatever its wrapper."""
     return item_envelope(schema, None, names).record_schema(schema)

@@ -27,6 +27,7 @@ from mockserver.spec.fragments import (
     is_param,
     request_schema,
     resource_name,
+    sent_fields_schema,
     success_schema,
     unwrapped,
     unwrapped_request,
@@ -209,6 +210,7 @@ class _Builder:
             (op for (p, m), op in ops.items() if m == "get" and under(p, path) and self._list_schema(op, p)), None
         )
         create = unwrapped_request(request_schema(post), names) if post else None
+        sent = create or (unwrapped_request(sent_fields_schema(post), names) if post else None)  # a form's too
         rows = self._list_schema(list_get, path) if list_get else None
         item_get = ops.get((item_path, "get")) if item_path else None
         if item_path and item_get is None:
@@ -256,7 +258,7 @@ class _Builder:
             seed_count=int(seed),
             creatable=creatable,
             identity=identity,
-            create_only=create_only(schema, create),
+            create_only=create_only(schema, sent),
             parent=positions[-1][0] if positions else None,
             parent_field=link,
             parent_key=(link or HIDDEN_PARENT) if positions else None,

@@ -149,6 +149,46 @@ def test_a_create_only_value_the_record_cannot_show_is_not_kept(tmp_path: Path) 
     assert made["followers"] == [{"gid": "23456"}]  # the ids sent where it embeds users are left out
 
 
+ATTACHMENTS = """\
+openapi: 3.0.3
+info: {title: Attachments, version: "1"}
+paths:
+  /attachments:
+    post:
+      operationId: createAttachment
+      requestBody:
+        content:
+          multipart/form-data:
+            schema: {type: object, properties: {name: {type: string}, parent: {type: string}}}
+      responses:
+        "201": {description: Made., content: {application/json: {schema: {$ref: "#/components/schemas/Attachment"}}}}
+  /attachments/{id}:
+    get:
+      operationId: getAttachment
+      parameters: [{name: id, in: path, required: true, schema: {type: string}}]
+      responses:
+        "200": {description: One., content: {application/json: {schema: {$ref: "#/components/schemas/Attachment"}}}}
+components:
+  schemas:
+    Attachment:
+      type: object
+      properties:
+        id: {type: string, readOnly: true}
+        name: {type: string}
+        parent: {type: object, nullable: true, readOnly: true, properties: {gid: {type: string}}}
+"""
+
+
+def test_a_form_creates_create_only_field_is_not_refused_as_read_only(tmp_path: Path) -> None:
+    """Asana's attachment upload sends ``parent`` (a task's id) in a form; the attachment shows the task object."""
+    client = spec_app(tmp_path, ATTACHMENTS, strict=True).test_client()
+    sent = {"name": "notes.txt", "parent": "12345"}
+    response = client.post("/attachments", data=sent, headers=auth(ACME_FULL), content_type="multipart/form-data")
+    made = json_of(response, 201)
+    assert made["name"] == "notes.txt"
+    assert made["parent"] is None
+
+
 ACTION = """\
   /apps/{id}/generateClientKey:
     post:
