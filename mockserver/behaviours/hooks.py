@@ -75,7 +75,10 @@ class Hooks:
     clock_rules: dict[str, ClockRule] = field(default_factory=dict)
 
     def add_derive(self, resource: str, *functions: Derive) -> None:
-        """Compute fields or check what must hold, on every write that builds a record (seeds included)."""
+        """Compute fields or check what must hold, on every write that builds a record (seeds included).
+
+        On a create an integer id is taken after these run: its place holds ``records.PENDING_ID`` (0).
+        """
         self.derive.setdefault(resource, []).extend(functions)
 
     def add_client_check(self, resource: str, *functions: Derive) -> None:
