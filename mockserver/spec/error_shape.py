@@ -9,6 +9,7 @@ problem fields are understood, and required fields with no role get their plaine
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any
@@ -145,19 +146,42 @@ def _claim(role: str, used: set[str]) -> bool:
 
 
 def _fit(value: str, schema: JsonSchema, facts: ErrorFacts) -> Any:
-    """A text value made to fit an enum (the value itself, one naming the code, else the first)."""
+    """A text value made to fit an enum: itself, else the status's name, a word of the code, the class's name.
+
+    In that order: the option naming the status (``not_found``), the one sharing most words with the code,
+    the status class's generic name (``bad_request``, ``internal_server_error``), else the first option.
+    Box's codes are HTTP's names (``not_modified`` before ``not_found``): a 404 took the first sharing ``not``,
+    and a 415, sharing no word with any, ``created``.
+    """
     options = schema.get("enum")
     if "const" in schema:
         return schema["const"]
     if not options or value in options:
         return value
+    spelt = {_words(option): option for option in reversed(options)}  # the first of equal spellings wins
+    own = spelt.get(_status_words(facts.status))
+    if own is not None:
+        return own
     words = set(facts.code.split("_"))
     hint = "invalid_request" if facts.status < 500 else "api"
-    for option in options:
-        text = str(option).lower()
-        if words & set(text.replace("-", "_").split("_")) or hint in text:
-            return option
-    return options[0]
+    shared = max(options, key=lambda option: len(words & set(_words(option))) + (hint in str(option).lower()))
+    if words & set(_words(shared)) or hint in str(shared).lower():
+        return shared
+    generic = spelt.get(_status_words(400 if facts.status < 500 else 500))
+    return generic if generic is not None else options[0]
+
+
+def _words(option: Any) -> tuple[str, ...]:
+    """An enum value's words: ``Not-Found`` and ``not_found`` are (``not``, ``found``)."""
+    return tuple(re.split(r"[\s_\-]+", str(option).lower().strip()))
+
+
+def _status_words(status: int) -> tuple[str, ...]:
+    """HTTP's name of a status as words: 415 is (``unsupported``, ``media``, ``type``)."""
+    try:
+        return _words(HTTPStatus(status).phrase)
+    except ValueError:
+        return ()
 
 
 def _details(schema: JsonSchema, facts: ErrorFacts) -> Any:

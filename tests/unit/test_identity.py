@@ -183,6 +183,25 @@ def test_the_native_error_shape_passes_through_and_a_foreign_one_is_filled() -> 
     }
 
 
+BOX_CODES = ["created", "not_modified", "bad_request", "not_found", "conflict", "internal_server_error"]
+
+
+@pytest.mark.parametrize(
+    ("code", "status", "expected"),
+    [
+        ("not_found", 404, "not_found"),
+        ("unsupported_media_type", 415, "bad_request"),  # no code of its own: the 4xx class's
+        ("record_missing", 404, "not_found"),  # not the first sharing a word (``not_modified``)
+        ("internal_error", 500, "internal_server_error"),
+        ("conflict", 409, "conflict"),
+    ],
+)
+def test_an_error_code_takes_the_enum_value_naming_its_status(code: str, status: int, expected: str) -> None:
+    """Box's error ``code`` enum is HTTP's names: a 415 answered ``created``, a 404 ``not_modified``."""
+    schema = {"type": "object", "properties": {"code": {"type": "string", "enum": BOX_CODES}, "message": {}}}
+    assert shape_error(schema, ErrorFacts(code, "Nope.", status, "rid"))["code"] == expected
+
+
 def test_collections_ending_in_the_same_word_get_distinct_names() -> None:
     names = collection_names({"/accounts", "/admin/cache/accounts", "/v1/customers", "/plans/{code}/charges"})
     assert names == {
