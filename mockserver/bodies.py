@@ -25,7 +25,6 @@ from werkzeug.http import parse_options_header
 from mockserver.errors import BadRequest, UnsupportedMediaType
 from mockserver.spec.resolve import admitted_types, branches, schema_types
 
-FORM_TYPES = frozenset({"application/x-www-form-urlencoded", "multipart/form-data"})
 _MAX_DIGITS = 4000  # below Python's limit on converting long integers to text
 _INTEGER = re.compile(rf"[+-]?[0-9]{{1,{_MAX_DIGITS}}}")  # ASCII only: int() also reads fullwidth and other digits
 _NUMBER = re.compile(r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]{1,3})?")

@@ -18,11 +18,12 @@ from typing import Any
 import jsonschema_rs
 import orjson
 
-from mockserver.bodies import FORM_TYPES, coerce_scalar, is_xml, nested_query, parse_form, parse_xml
+from mockserver.bodies import coerce_scalar, is_xml, nested_query, parse_form, parse_xml
 from mockserver.errors import ApiError, BadRequest, ContractViolation, UnsupportedMediaType, ValidationFailed
 from mockserver.jsonio import dumps
 from mockserver.spec import Operation, Parameter
 from mockserver.spec.compiled import Compiled, compiled
+from mockserver.spec.fragments import FORM_TYPES
 from mockserver.spec.resolve import JsonSchema, Lookup, admitted_types, schema_types
 
 __all__ = [

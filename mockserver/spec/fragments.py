@@ -9,6 +9,8 @@ from typing import Any
 from mockserver.spec.envelopes import item_envelope, request_envelope
 from mockserver.spec.resolve import JsonSchema
 
+FORM_TYPES = frozenset({"application/x-www-form-urlencoded", "multipart/form-data"})  # bodies read as forms
+
 
 def is_param(segment: str) -> bool:
     """Whether a path segment is a parameter (``{id}``)."""
@@ -46,7 +48,7 @@ def sent_fields_schema(op: Mapping[str, Any]) -> JsonSchema | None:
     if json_schema is not None:
         return json_schema
     for media, content in ((op.get("requestBody") or {}).get("content") or {}).items():
-        if media.startswith(("multipart/", "application/x-www-form-urlencoded")) and isinstance(content, dict):
+        if media in FORM_TYPES and isinstance(content, dict):
             schema = content.get("schema")
             if isinstance(schema, dict):
                 return schema
