@@ -1,9 +1,11 @@
 """What a SQLite database owes after a commit: indexes a bulk load left out, rows its text index has not caught up with.
 
-A write notes its row in ``text_pending`` instead of indexing the row's text itself (FTS5 would write a
-segment of its index in every transaction), and a bulk load that fills a table with many rows (a seed
-at scale) commits them without the table's B-tree indexes and text index: the sandbox serves as soon
-as the rows are committed, since every read is right without them, only slower. The upkeep thread then
+A write does not index its row's text itself (FTS5 would write a segment of its index in every
+transaction): a new row takes a row id past the table's text mark (the highest row id the text index
+has taken in, kept in ``meta``), and an update or a delete notes its row in ``text_pending``. A bulk
+load that fills a table with many rows (a seed at scale) commits them without the table's B-tree
+indexes and text index: the sandbox serves as soon as the rows are committed, since every read is
+right without them, only slower. The upkeep thread then
 pays the backlog off one bounded step at a time (an index, or the text of a few thousand rows), each in
 a write transaction of its own, so a request's write never waits long behind it. ``pay_all`` pays
 everything at once (``Store.catch_up``, ``mockserver seed``).
@@ -22,6 +24,8 @@ TEXT_CHUNK = 10_000  # pending rows one step indexes (about a tenth of a second 
 FTS_HASH = 1 << 20  # FTS5's own default: pending terms it holds before writing a segment
 FTS_BULK_HASH = 64 << 20  # the same while many rows are indexed in one statement
 ANALYSIS_LIMIT = 2_000  # rows ANALYZE samples per index: statistics good enough for the planner, fast
+
+TEXT_MARK = "(SELECT CAST(value AS INTEGER) FROM meta WHERE key = ?)"  # a table's text mark (bind ``text_mark_key``)
 
 IndexSql = Callable[[TablePlan], list[tuple[str, str]]]  # a table's indexes: (name, CREATE INDEX IF NOT EXISTS ...)
 Run = Callable[..., Any]  # a connection's execute
@@ -50,6 +54,18 @@ def json_path(name: str) -> str:
     if not safe_field(name):
         raise ValueError(f"{name!r} cannot be part of an SQL literal")
     return "'$." + '"' + name + '"' + "'"
+
+
+def text_mark_key(table: str) -> str:
+    """The ``meta`` key of a table's text mark: rows past it are not in its text index yet (searches scan them)."""
+    return f"text-mark:{table}"
+
+
+def set_text_mark(run: Run, table: str, mark: int | None = None) -> None:
+    """Set a table's text mark (default: its highest row id, when the text index holds every row)."""
+    if mark is None:
+        mark = int(run(f"SELECT coalesce(max(rid), 0) FROM {table}", ()).fetchone()[0])
+    run("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (text_mark_key(table), str(mark)))
 
 
 def text_rows_sql(plan: TablePlan, where: str) -> str:
@@ -126,7 +142,17 @@ class Backlog:
 
     def owed(self, run: Run) -> bool:
         """Whether anything is left to do."""
-        return bool(self.missing_indexes(run)) or run("SELECT 1 FROM text_pending LIMIT 1", ()).fetchone() is not None
+        return bool(self.missing_indexes(run)) or bool(self.tables_owing_text(run))
+
+    def tables_owing_text(self, run: Run) -> list[str]:
+        """The tables with rows noted in ``text_pending`` or past their text mark."""
+        owing = {str(table) for (table,) in run("SELECT DISTINCT tbl FROM text_pending", ()).fetchall()}
+        for plan in list(self._plans.values()):
+            if plan.search_fields and plan.table not in owing:
+                beyond = f"SELECT 1 FROM {plan.table} WHERE rid > coalesce({TEXT_MARK}, 0) LIMIT 1"
+                if run(beyond, (text_mark_key(plan.table),)).fetchone() is not None:
+                    owing.add(plan.table)
+        return sorted(owing)
 
     def step(self, connection: sqlite3.Connection, writing: Writing | None = None) -> bool:
         """Pay one piece off in a write transaction of its own (an index, or some rows' text); True: more is left.
@@ -146,12 +172,12 @@ class Backlog:
                 if len(missing) == 1:
                     analyze(connection.execute)
             return True
-        row = connection.execute("SELECT tbl FROM text_pending LIMIT 1").fetchone()
-        if row is None:
+        owing = self.tables_owing_text(connection.execute)
+        if not owing:
             return False
         with write(connection):
-            self._index_text(connection.execute, str(row[0]), TEXT_CHUNK)
-            return connection.execute("SELECT 1 FROM text_pending LIMIT 1").fetchone() is not None
+            self._index_text(connection.execute, owing[0], TEXT_CHUNK)
+            return bool(self.tables_owing_text(connection.execute))
 
     def _missing_since_schema_changed(self, connection: sqlite3.Connection) -> list[str]:
         """``missing_indexes``, skipped while the schema has not changed since none was missing.
@@ -173,23 +199,45 @@ class Backlog:
             run(sql, ())
         if missing:
             analyze(run)
-        for (table,) in run("SELECT DISTINCT tbl FROM text_pending", ()).fetchall():
-            self._index_text(run, str(table), None)
+        for table in self.tables_owing_text(run):
+            self._index_text(run, table, None)
 
     def _index_text(self, run: Run, table: str, limit: int | None) -> None:
-        """Give the text index a table's pending rows as they are now (none if deleted): ``limit`` of them at most."""
-        upto = ""
+        """Catch a table's text index up: ``limit`` noted rows at most, then as many rows past its mark.
+
+        Noted rows at or below the mark are indexed again as they are now (not at all if deleted).
+        Rows past the mark are added and the mark moved past them; a note of a row past the mark
+        is dropped once the mark passes it (the index never held that row, and now holds it as it is).
+        """
+        plan = next((plan for plan in list(self._plans.values()) if plan.table == table), None)
+        if plan is None or not plan.search_fields:
+            run("DELETE FROM text_pending WHERE tbl = ?", (table,))
+            return
+        fts = identifier(table, "fts")
+        mark = int(run(f"SELECT coalesce({TEXT_MARK}, 0)", (text_mark_key(table),)).fetchone()[0])
+        upto = f" AND rid <= {mark}"
         if limit is not None:
             last = run(
-                "SELECT rid FROM text_pending WHERE tbl = ? ORDER BY rid LIMIT 1 OFFSET ?", (table, limit - 1)
+                f"SELECT rid FROM text_pending WHERE tbl = ?{upto} ORDER BY rid LIMIT 1 OFFSET ?", (table, limit - 1)
             ).fetchone()
-            upto = "" if last is None else f" AND rid <= {int(last[0])}"
-        plan = next((plan for plan in list(self._plans.values()) if plan.table == table), None)
-        if plan is not None and plan.search_fields:
-            pending = f"IN (SELECT rid FROM text_pending WHERE tbl = ?{upto})"
-            run(f"DELETE FROM {identifier(table, 'fts')} WHERE rowid {pending}", (table,))
-            if limit is None:
-                index_text_in_bulk(run, plan, f"WHERE rid {pending}", (table,))
-            else:
-                run(text_rows_sql(plan, f"WHERE rid {pending}"), (table,))
+            upto = upto if last is None else f" AND rid <= {int(last[0])}"
+        pending = f"IN (SELECT rid FROM text_pending WHERE tbl = ?{upto})"
+        run(f"DELETE FROM {fts} WHERE rowid {pending}", (table,))
+        run(text_rows_sql(plan, f"WHERE rid {pending}"), (table,))
         run(f"DELETE FROM text_pending WHERE tbl = ?{upto}", (table,))
+        taken, last_taken = run(
+            f"SELECT count(*), max(rid) FROM (SELECT rid FROM {table} WHERE rid > ? ORDER BY rid LIMIT ?)",
+            (mark, -1 if limit is None else limit),
+        ).fetchone()
+        if taken:
+            beyond = f"rowid > {mark} AND rowid <= {int(last_taken)}"
+            run(f"DELETE FROM {fts} WHERE {beyond}", ())  # nothing, unless a mark was lost: never a row twice
+            added = f"WHERE rid > {mark} AND rid <= {int(last_taken)}"
+            if limit is None:  # everything at once (a big seed's table): a large term buffer, then merged
+                index_text_in_bulk(run, plan, added)
+            else:
+                run(text_rows_sql(plan, added), ())
+            set_text_mark(run, table, int(last_taken))
+        caught_up = limit is None or taken < limit
+        passed = "" if caught_up else f" AND rid <= {int(last_taken)}"  # caught up: notes past the mark name no row
+        run(f"DELETE FROM text_pending WHERE tbl = ? AND rid > ?{passed}", (table, mark))

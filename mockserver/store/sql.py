@@ -241,7 +241,8 @@ class SqlTenant:
         if plan.resource in self.watched:  # a copy from the JSON just written: a tenth of a deep copy's cost
             self.changes.append(Change(plan.resource, key, before, decode(values[0])))
         self._tally(plan, before, record)
-        self._text_changed(plan, row_key)
+        if previous is not None:  # a new row is beyond what the text index holds (see ``SqliteTenant._insert``)
+            self._text_changed(plan, row_key)
 
     def _insert(self, plan: TablePlan, key: Any, values: list[Any]) -> Any | None:
         """Insert a row unless one holds its key; the row's key for the text index, or None when none was inserted."""
@@ -249,7 +250,7 @@ class SqlTenant:
         return key if inserted else None
 
     def _text_changed(self, plan: TablePlan, row_key: Any) -> None:
-        """A row's search text was added, changed or removed (engines that index an expression need nothing)."""
+        """A row's search text was changed or removed (engines that index an expression need nothing)."""
 
     def delete(self, resource: str, record_id: RecordId) -> Record | None:
         """Remove a record and return it."""

@@ -21,17 +21,21 @@ import threading
 import weakref
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, ExitStack, contextmanager, suppress
+from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mockserver.jsonio import dumps
 from mockserver.store.backlog import (
+    TEXT_MARK,
     Backlog,
     analyze,
     begun,
     forget_text_index_statistics,
     index_text_in_bulk,
     json_path,
+    set_text_mark,
+    text_mark_key,
 )
 from mockserver.store.base import StoreError, Tenant
 from mockserver.store.ephemera import SqlEphemera
@@ -64,7 +68,8 @@ _SHARED_DDL = (
     "CREATE TABLE IF NOT EXISTS ephemera (namespace TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL, "
     "expires REAL NOT NULL, PRIMARY KEY (namespace, key))",
     "CREATE INDEX IF NOT EXISTS ephemera_expiry ON ephemera (expires)",
-    # Rows written since the text index last caught up (see ``SqliteStore.catch_up``): searched by a scan.
+    # Rows changed or deleted since the text index last caught up (``backlog``): searched by a scan, as are
+    # the rows past the table's text mark (new ones).
     "CREATE TABLE IF NOT EXISTS text_pending (tbl TEXT NOT NULL, rid INTEGER NOT NULL, PRIMARY KEY (tbl, rid)) "
     "WITHOUT ROWID",
 )
@@ -140,8 +145,9 @@ class SqliteDialect:
         The index: a trigram match for three characters or more, a scan of its text for shorter needles
         (LIKE, which folds ASCII letters, for an ASCII needle; else the text folded by Python, which folds
         every script as the tokenizer does, where SQLite's own LIKE and lower() fold only ASCII). Rows
-        written since it caught up (``text_pending``, a handful) are tested on their documents. Walked
-        (``+``: the row id is no index to look matches up by), the rows come from the company's index.
+        written since it caught up (noted in ``text_pending``, or new: past the table's text mark, a
+        handful) are tested on their documents. Walked (``+``: the row id is no index to look matches up
+        by), the rows come from the company's index.
         """
         fts = identifier(plan.table, "fts")
         if not plan.search_fields:
@@ -161,9 +167,11 @@ class SqliteDialect:
         row = "+t.rid" if walk else "t.rid"
         predicate = (
             f"{row} IN ({indexed} EXCEPT SELECT rid FROM text_pending WHERE tbl = ? UNION SELECT p.rid "
-            f"FROM text_pending p JOIN {plan.table} u ON u.rid = p.rid WHERE p.tbl = ? AND ({fresh}))"
+            f"FROM text_pending p JOIN {plan.table} u ON u.rid = p.rid WHERE p.tbl = ? AND ({fresh}) "
+            f"UNION SELECT u.rid FROM {plan.table} u WHERE u.rid > coalesce({TEXT_MARK}, 0) AND ({fresh}))"
         )
-        return predicate, [*params, plan.table, plan.table, *[folded] * len(plan.search_fields)]
+        folds = [folded] * len(plan.search_fields)
+        return predicate, [*params, plan.table, plan.table, *folds, text_mark_key(plan.table), *folds]
 
     def search_walks(self, plan: TablePlan, needle: str, run: Run, rows: Callable[[], int]) -> bool:
         """Whether the matches are many enough that walking the company's rows beats looking each match up.
@@ -243,16 +251,37 @@ class SqliteTenant(SqlTenant):
         return "rid"
 
     def _insert(self, plan: TablePlan, key: Any, values: list[Any]) -> Any | None:
-        cursor = self._run(insert_sql(plan), (self.company_id, key, *values))
+        """A searchable table's new row takes a row id past its text mark: the next catch-up finds it there.
+
+        So a create writes no note in ``text_pending`` (a B-tree fewer in its transaction), and a row
+        id freed by a delete is never given again below the mark (the text index may hold it).
+        """
+        if plan.search_fields:
+            cursor = self._run(_insert_past_mark_sql(plan), (text_mark_key(plan.table), self.company_id, key, *values))
+        else:
+            cursor = self._run(insert_sql(plan), (self.company_id, key, *values))
         return cursor.lastrowid if cursor.rowcount else None  # type: ignore[attr-defined]
 
     def _text_changed(self, plan: TablePlan, row_key: Any) -> None:
-        """Note the row for the text index's next catch-up, which drops what it held and indexes what it holds now.
+        """Note a changed or deleted row for the text index's next catch-up, which indexes what it holds now.
 
         FTS5 itself would write a segment of its index in every transaction.
         """
         if plan.search_fields:
             self._run("INSERT OR IGNORE INTO text_pending (tbl, rid) VALUES (?, ?)", (plan.table, row_key))
+
+
+def _insert_past_mark_sql(plan: TablePlan) -> str:
+    """``insert_sql`` with the row id past both the table's highest and its text mark (bind the mark's key first)."""
+    return _insert_past_mark(plan.table, plan.column_names)
+
+
+@lru_cache(maxsize=1024)
+def _insert_past_mark(table: str, columns: tuple[str, ...]) -> str:
+    names = ", ".join(["rid", "company", "id", "doc", *columns])
+    marks = ", ".join("?" * (3 + len(columns)))
+    rid = f"1 + max(coalesce((SELECT max(rid) FROM {table}), 0), coalesce({TEXT_MARK}, 0))"
+    return f"INSERT INTO {table} ({names}) VALUES ({rid}, {marks}) ON CONFLICT (company, id) DO NOTHING"
 
 
 def _copy_sql(plan: TablePlan, schema: str) -> str:
@@ -600,12 +629,15 @@ class SqliteStore(SqlState):
         wanted = dumps(list(plan.search_fields)).decode()
         row = connection.execute("SELECT value FROM meta WHERE key = ?", (f"fts:{table}",)).fetchone()
         if row is not None and row[0] == wanted:
+            mark = connection.execute("SELECT 1 FROM meta WHERE key = ?", (text_mark_key(table),)).fetchone()
+            if mark is None and plan.search_fields:  # a file from before text marks: every row indexed or noted
+                set_text_mark(connection.execute, table)
             return
         self._rebuild_text_index(connection.execute, plan)
         connection.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (f"fts:{table}", wanted))
 
     def _rebuild_text_index(self, run: Any, plan: TablePlan) -> None:
-        """A table's text index made anew: every row's text in one statement, or (a bulk load's big table) rows noted.
+        """A table's text index made anew: every row's text in one statement, or (a bulk load's big table) none yet.
 
         The old index is dropped, not emptied: DELETE from an FTS5 table costs as much as indexing the text.
         """
@@ -618,9 +650,10 @@ class SqliteStore(SqlState):
         run(f"CREATE VIRTUAL TABLE {fts} USING fts5({columns}, tokenize = 'trigram')", ())
         bulk = self._bulk_load()
         if bulk is not None and plan.table in bulk.deferred:
-            run(f"INSERT INTO text_pending (tbl, rid) SELECT ?, rid FROM {plan.table}", (plan.table,))
+            set_text_mark(run, plan.table, 0)  # every row past the mark: the upkeep thread indexes them
         else:
             index_text_in_bulk(run, plan, "")
+            set_text_mark(run, plan.table)
 
     def catch_up(self) -> None:
         """Pay the whole backlog now: every index a bulk load left out, the text of every row written since."""

@@ -1170,9 +1170,15 @@ def test_absorb_into_a_table_with_records_replaces_them_by_key_and_counts_again(
 
 
 def _pending_text(store: SqliteStore) -> int:
-    """Rows the text index has not caught up with."""
+    """Rows the text index has not caught up with: noted as changed, or past their table's text mark."""
     with closing(sqlite3.connect(store.path)) as connection:
-        return int(connection.execute("SELECT count(*) FROM text_pending").fetchone()[0])
+        count = int(connection.execute("SELECT count(*) FROM text_pending").fetchone()[0])
+        for plan in store.plans.values():
+            if plan.search_fields:
+                mark = connection.execute("SELECT value FROM meta WHERE key = ?", (backlog.text_mark_key(plan.table),))
+                beyond = f"SELECT count(*) FROM {plan.table} WHERE rid > ?"
+                count += int(connection.execute(beyond, (int(mark.fetchone()[0]),)).fetchone()[0])
+        return count
 
 
 def _absorbed_answers(store: Store) -> list[object]:
@@ -1362,6 +1368,71 @@ def test_an_upkeep_step_indexes_the_text_written_since_the_last_and_says_whether
             assert store._backlog.step(connection) is False
         with store.tenant(1, write=False) as tenant:
             assert len(tenant.find("customers", Query(search="stream"))) == 14
+    store.close()
+
+
+def _text_index_rows(store: SqliteStore, table: str) -> list[int]:
+    with closing(sqlite3.connect(store.path)) as connection:
+        return [int(row[0]) for row in connection.execute(f"SELECT rowid FROM {table}_fts ORDER BY rowid")]
+
+
+def test_a_create_notes_nothing_and_never_takes_a_row_id_the_text_index_may_hold(
+    tmp_path: Path, index: SpecIndex
+) -> None:
+    """A new row goes past the text mark: no note in text_pending, and a freed row id is not given again under it."""
+    store = SqliteStore(plan_tables(index), tmp_path / "mark.db", api="Invoicing API")
+    with upkeep.paused():
+        with store.tenant(1) as tenant:
+            for number, name in enumerate(["Alpha One", "Beta Two", "Gamma Three"], start=1):
+                tenant.put("customers", number, {"id": number, "name": name})
+        store.catch_up()
+        with store.tenant(1) as tenant:
+            tenant.delete("customers", 3)  # the highest row id, indexed: SQLite alone would give it again
+        store.catch_up()
+        with store.tenant(1) as tenant:
+            tenant.put("customers", 4, {"id": 4, "name": "Delta Four"})
+        with closing(sqlite3.connect(store.path)) as connection:
+            assert connection.execute("SELECT count(*) FROM text_pending").fetchone()[0] == 0
+            assert connection.execute("SELECT rid FROM r_customers WHERE id = 4").fetchone()[0] == 4
+        for caught_up in (False, True):
+            with store.tenant(1, write=False) as tenant:
+                assert [r["id"] for r in tenant.find("customers", Query(search="delta"))] == [4], caught_up
+                assert tenant.find("customers", Query(search="gamma")) == [], caught_up
+                assert tenant.count("customers", search="o") == 3, caught_up
+            store.catch_up()
+        assert _text_index_rows(store, "r_customers") == [1, 2, 4]
+        with closing(sqlite3.connect(store.path)) as connection:
+            assert not store._backlog.owed(connection.execute)
+    store.close()
+
+
+def test_a_file_from_before_text_marks_is_caught_up_without_indexing_a_row_twice(
+    tmp_path: Path, index: SpecIndex
+) -> None:
+    """Its text index holds every row up to the highest, or has them noted: that is where its mark starts."""
+    path = tmp_path / "old.db"
+    store = SqliteStore(plan_tables(index), path, api="Invoicing API")
+    with store.tenant(1) as tenant:
+        for number in (1, 2):
+            tenant.put("customers", number, {"id": number, "name": f"Early {number}"})
+    store.catch_up()
+    store.close()
+    with closing(sqlite3.connect(path, isolation_level=None)) as connection:
+        connection.execute("DELETE FROM meta WHERE key LIKE 'text-mark:%'")
+        connection.execute("UPDATE r_customers SET doc = json_set(doc, '$.name', 'Renamed 2') WHERE id = 2")
+        connection.execute("INSERT INTO text_pending (tbl, rid) VALUES ('r_customers', 2)")  # as writes noted rows then
+    store = SqliteStore(plan_tables(index), path, api="Invoicing API")
+    with closing(sqlite3.connect(path)) as connection:  # not 0: that would index every row again
+        assert connection.execute("SELECT value FROM meta WHERE key = 'text-mark:r_customers'").fetchone() == ("2",)
+    with store.tenant(1) as tenant:
+        tenant.put("customers", 3, {"id": 3, "name": "Later 3"})
+    with store.tenant(1, write=False) as tenant:
+        assert [r["id"] for r in tenant.find("customers", Query(search="renamed"))] == [2]
+    store.catch_up()
+    assert _text_index_rows(store, "r_customers") == [1, 2, 3]
+    with store.tenant(1, write=False) as tenant:
+        assert [r["id"] for r in tenant.find("customers", Query(search="e"))] == [1, 2, 3]
+        assert [r["id"] for r in tenant.find("customers", Query(search="early"))] == [1]
     store.close()
 
 
