@@ -443,6 +443,8 @@ class OperationView:
                 header=request.headers.get,
             )
             reply = self.engine.dispatch(call)
+            if 300 <= reply.status < 400 and reply.status == operation.success_status:  # it documents only a redirect
+                reply.headers = {**self.preferred.redirect_headers(operation.success), **reply.headers}
             if write and 200 <= reply.status < 300:
                 queued = self.engine.emit(tenant, operation.operation_id)
         self.engine.notify(queued)

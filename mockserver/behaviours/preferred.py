@@ -104,6 +104,14 @@ class PreferredAnswers:
         known = self.index.resources.get(resource)
         return number if known is None else known.identity.make(resource, 0, number)
 
+    def redirect_headers(self, response: ResponseSpec) -> dict[str, str]:
+        """A redirect's ``Location`` where its response documents one: its example, else faked from its schema."""
+        for name, (_, schema) in response.headers.items():
+            if name.lower() == "location":
+                value = response.header_examples.get(name)
+                return {name: str(value if value is not None else self._faked(schema))}
+        return {}
+
     def _headers(self, response: ResponseSpec, set_elsewhere: frozenset[str]) -> dict[str, str]:
         """The headers the response requires and the server does not set itself: examples, else faked."""
         headers: dict[str, str] = {}

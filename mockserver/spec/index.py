@@ -343,8 +343,8 @@ class _Builder:
             str(status): response_spec(str(status), r, self.response_view)
             for status, r in (op.get("responses") or {}).items()
         }
-        success = next(
-            (responses[s] for s in sorted(responses) if s.startswith("2")),
+        success = next(  # a 2xx, else a documented redirect (Twilio's payload data: only a 307), else default
+            (responses[s] for prefix in "23" for s in sorted(responses) if s.startswith(prefix)),
             responses.get("default") or ResponseSpec("200", {}, {}),
         )
         security = op.get("security", self.document.get("security", []))

@@ -91,7 +91,7 @@ class Operation:
 
     @property
     def success_status(self) -> int:
-        """The status a successful call returns (first documented 2xx)."""
+        """The status a successful call returns (first documented 2xx, else 3xx)."""
         return int(self.success.status) if self.success.status.isascii() and self.success.status.isdigit() else 200
 
 
