@@ -232,7 +232,7 @@ def item_envelope(schema: JsonSchema | None, record: JsonSchema | None, names: S
             found = (name, items is not None)
     if found is None and len(properties) == 1:
         name, sub = next(iter(properties.items()))
-        if _is_record_like(sub) and (record is None or _overlaps(sub, record)):
+        if _is_record_like(sub) and (record is None or (_overlaps(sub, record) and _identifies(sub, record))):
             found = (name, False)
     if found is None:
         holds = record is None or _matches(schema, record) or _overlaps(schema, record)
@@ -276,6 +276,15 @@ def nested_in(name: str, record: JsonSchema | None, depth: int = 3) -> bool:
     return any(
         name in (sub.get("properties") or {}) or (depth > 1 and nested_in(name, sub, depth - 1)) for sub in inner
     )
+
+
+def _identifies(schema: JsonSchema, record: JsonSchema) -> bool:
+    """Whether a view of the record shows its ``id`` where the record has one.
+
+    Box's ``{"watermark": {"created_at", "modified_at"}}`` shares two fields with the folder it is set on,
+    and is no view of the folder.
+    """
+    return "id" not in (record.get("properties") or {}) or "id" in (schema.get("properties") or {})
 
 
 def _overlaps(schema: JsonSchema, record: JsonSchema) -> bool:

@@ -82,6 +82,16 @@ def test_envelopes_are_found_by_shared_schema_then_by_name() -> None:
     assert pick_record([either]) is RECORD
 
 
+def test_a_lone_object_property_wraps_the_record_only_when_it_shows_the_records_id() -> None:
+    folder = {"type": "object", "properties": {"id": {}, "name": {}, "created_at": {}, "modified_at": {}}}
+    view = {"type": "object", "properties": {"item": {"type": "object", "properties": {"id": {}, "name": {}}}}}
+    assert item_envelope(view, folder).wrapper == "item"
+    box = {"type": "object", "properties": {"watermark": {"properties": {"created_at": {}, "modified_at": {}}}}}
+    envelope = item_envelope(box, folder)  # Box's watermark of a folder: no view of the folder
+    assert envelope.wrapper is None
+    assert not envelope.holds_record
+
+
 def test_list_rows_are_found_only_where_a_list_is_plain() -> None:
     chargebee = {
         "type": "object",
