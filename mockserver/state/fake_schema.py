@@ -15,6 +15,9 @@ from typing import Any
 _SRE: Any = importlib.import_module("re._parser")  # sre_parse without its deprecation warning
 
 
+_FLATTEN_DEPTH = 8  # alternatives nested in alternatives, followed this deep
+
+
 def types(schema: Mapping[str, Any]) -> tuple[str, bool]:
     """Returns the primary JSON type of a schema and whether null is allowed."""
     t = schema.get("type")
@@ -39,14 +42,22 @@ def types(schema: Mapping[str, Any]) -> tuple[str, bool]:
 
 
 def flatten(schema: Mapping[str, Any]) -> tuple[Mapping[str, Any], bool]:
-    """Merges the first non-null anyOf/oneOf branch into the schema; reports a null branch."""
-    branches = schema.get("anyOf") or schema.get("oneOf")
-    if not isinstance(branches, list):
-        return schema, False
-    real = [b for b in branches if isinstance(b, Mapping) and b.get("type") != "null"]
-    merged = {k: v for k, v in schema.items() if k not in ("anyOf", "oneOf")}
-    merged.update(real[0] if real else {"type": "null"})
-    return merged, len(real) < len(branches)
+    """Merges the first non-null anyOf/oneOf branch into the schema, and its own first branch; reports a null branch.
+
+    A nullable alternative written as ``anyOf: [{oneOf: [...]}, {type: null}]`` (OpenAI's ``batch_size``) has
+    its values in the inner branches: merging one level only left a schema with no type, faked as a word.
+    """
+    null_branch = False
+    for _ in range(_FLATTEN_DEPTH):
+        branches = schema.get("anyOf") or schema.get("oneOf")
+        if not isinstance(branches, list):
+            break
+        real = [b for b in branches if isinstance(b, Mapping) and b.get("type") != "null"]
+        merged = {k: v for k, v in schema.items() if k not in ("anyOf", "oneOf")}
+        merged.update(real[0] if real else {"type": "null"})
+        null_branch = null_branch or len(real) < len(branches)
+        schema = merged
+    return schema, null_branch
 
 
 def _num(v: Any) -> float | None:

@@ -441,6 +441,25 @@ def test_faker_extension() -> None:
     assert make(3).record(schema, pick_seven) == make(3).record(schema, pick_seven)
 
 
+def test_alternatives_nested_in_alternatives_are_drawn_from_the_branch_taken() -> None:
+    """OpenAI's ``batch_size``: nullable (anyOf with null) around ``"auto"`` or an integer (oneOf), seeded as a word."""
+    batch_size = {
+        "anyOf": [
+            {"oneOf": [{"type": "string", "enum": ["auto"]}, {"type": "integer", "minimum": 1}], "default": "auto"},
+            {"type": "null"},
+        ]
+    }
+    response_format = {
+        "anyOf": [{"oneOf": [{"type": "string", "enum": ["auto"]}, {"type": "object"}]}, {"type": "null"}]
+    }
+    schema = {"type": "object", "properties": {"batch_size": batch_size, "response_format": response_format}}
+    factory = make()
+    check = validator(schema)
+    for _ in range(30):
+        record = factory.record(schema, pick_seven)
+        assert not list(check.iter_errors(record)), record
+
+
 @pytest.mark.parametrize(
     "schema",
     [
