@@ -40,6 +40,7 @@ class _Field:
     null: bool  # filled with null: it admits null and declares no default
     inner: Mapping[str, Any] | None  # the object schema of its value (or of its array's items), to descend into
     is_array: bool
+    alternatives: tuple[Mapping[str, Any], ...] = ()  # object branches (anyOf/oneOf) its value may take instead
 
 
 @dataclass(frozen=True)
@@ -92,6 +93,12 @@ class Completion:
                 inner = value.get(field.name)
                 if isinstance(inner, list) if field.is_array else isinstance(inner, dict):
                     self.fill(inner, field.inner, clock)
+            elif field.alternatives:
+                inner = value.get(field.name)
+                for item in inner if field.is_array and isinstance(inner, list) else [inner]:
+                    branch = _branch_named(item, field.alternatives)
+                    if branch is not None:
+                        self.fill(item, branch, clock)
 
     def number(
         self,
@@ -138,8 +145,11 @@ class Completion:
                 filled = _filled(sub, name in required)
                 null = "default" not in sub and _nullable(sub)
                 inner, is_array = _inner_object(sub)
-                if filled or inner is not None:
-                    fields.append(_Field(name, sub, filled, null, inner, is_array))
+                alternatives: tuple[Mapping[str, Any], ...] = ()
+                if inner is None:
+                    alternatives, is_array = _object_branches(sub)
+                if filled or inner is not None or alternatives:
+                    fields.append(_Field(name, sub, filled, null, inner, is_array, alternatives))
             extra = schema.get("additionalProperties")
             anything = extra if isinstance(extra, dict) else {}
             for name in required if isinstance(required, list) else ():
@@ -172,6 +182,43 @@ def _inner_object(schema: Mapping[str, Any]) -> tuple[Mapping[str, Any] | None, 
     if isinstance(items, dict) and items.get("properties"):
         return items, True
     return None, False
+
+
+def _object_branches(schema: Mapping[str, Any]) -> tuple[tuple[Mapping[str, Any], ...], bool]:
+    """The object branches of a property's anyOf/oneOf (or of its array's items'), and whether it is an array."""
+    items = schema.get("items")
+    is_array = isinstance(items, dict) and "array" in schema_types(schema)
+    holder = items if is_array and isinstance(items, dict) else schema
+    found = tuple(branch for branch in branches(holder) if branch.get("properties"))
+    return found, is_array and bool(found)
+
+
+def _branch_named(value: Any, alternatives: Sequence[Mapping[str, Any]]) -> Mapping[str, Any] | None:
+    """The one branch a value names by a constant it holds (OpenAI's ``type: stored_completions``), else None.
+
+    A value echoed from a request (``{"type": "stored_completions"}``) lacks what the record's branch
+    requires (its ``schema``); naming a branch this way is the only sign of which one it takes.
+    """
+    if not isinstance(value, dict):
+        return None
+    named = [branch for branch in alternatives if _names(value, branch)]
+    return named[0] if len(named) == 1 else None
+
+
+def _names(value: Mapping[str, Any], branch: Mapping[str, Any]) -> bool:
+    """Whether a value holds each constant (``const`` or a one-value ``enum``) of the branch, and at least one."""
+    matched = False
+    for name, sub in (branch.get("properties") or {}).items():
+        if not isinstance(sub, Mapping):
+            continue
+        enum = sub.get("enum")
+        constant = [sub["const"]] if "const" in sub else enum if isinstance(enum, list) and len(enum) == 1 else None
+        if constant is None:
+            continue
+        if name in value and value[name] != constant[0]:
+            return False
+        matched = matched or name in value
+    return matched
 
 
 def _find_id_arrays(

@@ -129,3 +129,35 @@ def test_a_rewrite_keeps_only_the_current_ids_sent_back(boxes: tuple[Store, Reso
         completion.complete(after, resource, tenant, CLOCK, before=before, sent=sent)
     assert after["parts"][1]["id"] == own
     assert after["parts"][0]["id"] not in {own, "not-one-of-its-own"}
+
+
+def _config(kind: str, **extra: Any) -> dict[str, Any]:
+    properties = {"type": {"type": "string", "enum": [kind]}, "schema": {"type": "object"}, **extra}
+    return {"type": "object", "properties": properties, "required": ["type", "schema"]}
+
+
+EVAL = {
+    "type": "object",
+    "properties": {
+        "data_source_config": {"type": "object", "oneOf": [_config("custom"), _config("stored_completions")]},
+        "graders": {
+            "type": "array",
+            "items": {"anyOf": [_config("label"), _config("score", pass_threshold={"type": "number"})]},
+        },
+    },
+}
+
+
+def test_a_value_that_names_its_branch_gets_what_that_branch_requires() -> None:
+    """OpenAI's evals: a create's ``{"type": "stored_completions"}`` lacked the ``schema`` its branch requires."""
+    record: dict[str, Any] = {
+        "data_source_config": {"type": "stored_completions", "metadata": {}},
+        "graders": [{"type": "score"}, {"type": "label", "schema": {"kept": True}}, {"name": "names no branch"}],
+    }
+    Completion().fill(record, EVAL, CLOCK)
+    assert record["data_source_config"] == {"type": "stored_completions", "metadata": {}, "schema": {}}
+    assert record["graders"] == [
+        {"type": "score", "schema": {}},
+        {"type": "label", "schema": {"kept": True}},
+        {"name": "names no branch"},  # no constant names a branch: nothing is guessed
+    ]
