@@ -288,10 +288,34 @@ def _identifies(schema: JsonSchema, record: JsonSchema) -> bool:
 
 
 def _overlaps(schema: JsonSchema, record: JsonSchema) -> bool:
-    """Whether a schema shows the record (an inline copy or a view): it needs nothing the record lacks."""
+    """Whether a schema shows the record (an inline copy or a view): it needs nothing the record lacks.
+
+    Nor does it fix a field to values the record's never take: OpenAI's deletion notice ``{object:
+    certificate.deleted, id}`` has only fields of the certificate, and is no view of it.
+    """
     mine, theirs = set(schema.get("properties") or ()), set(record.get("properties") or ())
     required = set(schema.get("required") or ())
-    return bool(mine & theirs) and required <= theirs and len(mine - theirs) * 2 <= len(mine)
+    if not (mine & theirs) or not required <= theirs or len(mine - theirs) * 2 > len(mine):
+        return False
+    return not any(_fixed_apart(schema["properties"][name], record["properties"][name]) for name in mine & theirs)
+
+
+def _fixed_apart(mine: Any, theirs: Any) -> bool:
+    """Whether two schemas of one field each fix its values (``enum`` or ``const``) and share none of them."""
+    fixed = [_fixed(mine), _fixed(theirs)]
+    if fixed[0] is None or fixed[1] is None:
+        return False
+    return not any(value in fixed[1] for value in fixed[0])
+
+
+def _fixed(schema: Any) -> list[Any] | None:
+    """The values a schema fixes a field to (its ``const``, or its ``enum``), or None."""
+    if not isinstance(schema, dict):
+        return None
+    if "const" in schema:
+        return [schema["const"]]
+    enum = schema.get("enum")
+    return list(enum) if isinstance(enum, list) else None
 
 
 def list_envelope(
