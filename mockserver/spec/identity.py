@@ -18,7 +18,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from mockserver.spec.resolve import JsonSchema, schema_types
+from mockserver.spec.resolve import JsonSchema, branches, schema_types
 
 IdKind = Literal["integer", "uuid", "string"]
 _PREFIXED = re.compile(r"^([A-Za-z][A-Za-z0-9]*[_-])([A-Za-z0-9]{6,})$")
@@ -133,6 +133,14 @@ def _identifying(name: str, schema: Any) -> bool:
     return schema.get("format") not in ("date", "date-time") and "enum" not in schema
 
 
+def _lone_branch(schema: JsonSchema) -> JsonSchema:
+    """An id written as one type or null (``anyOf: [{type: string}, {type: null}]``): that one type's schema."""
+    if schema_types(schema):
+        return schema
+    real = [branch for branch in branches(schema) if schema_types(branch) - {"null"}]
+    return dict(real[0]) if len(real) == 1 else schema
+
+
 def identity_of(
     field: str,
     record: JsonSchema,
@@ -142,7 +150,7 @@ def identity_of(
 ) -> Identity:
     """The identity of records whose id is ``field``, from its schema, the create request and examples."""
     own = (record.get("properties") or {}).get(field)
-    schema: JsonSchema = own if isinstance(own, dict) else (param_schema or {})
+    schema: JsonSchema = _lone_branch(own if isinstance(own, dict) else (param_schema or {}))
     samples = [value for value in _samples(schema, field, examples) if isinstance(value, str | int)]
     types = schema_types(schema) - {"null"}
     if types & {"integer", "number"} and "string" not in types:

@@ -239,3 +239,13 @@ def test_an_id_pattern_too_rich_to_follow_leaves_ids_as_before() -> None:
     plain = identity_of("Id", {"properties": {"Id": {"type": "string", "readOnly": True}}}, None, None)
     rich = {"properties": {"Id": {"type": "string", "readOnly": True, "pattern": "^[A-Z]{2}[0-9]+$"}}}
     assert identity_of("Id", rich, None, None) == plain
+
+
+def test_an_id_written_as_one_type_or_null_takes_that_type() -> None:
+    """OpenAI's video characters: ``id: {anyOf: [{type: string}, {type: null}]}`` was given integer ids."""
+    text = {"properties": {"id": {"anyOf": [{"type": "string"}, {"type": "null"}]}}}
+    assert identity_of("id", text, None, None).kind == "string"
+    uuid = {"properties": {"id": {"oneOf": [{"type": "null"}, {"type": "string", "format": "uuid"}]}}}
+    assert identity_of("id", uuid, None, None).kind == "uuid"
+    number = {"properties": {"id": {"anyOf": [{"type": "integer"}, {"type": "null"}]}}}
+    assert identity_of("id", number, None, None).kind == "integer"
