@@ -77,6 +77,11 @@ class Completion:
         """
         self.number(record, resource, tenant, before=before, sent=sent, seeded=seeded)
         self.fill(record, resource.schema, clock)
+        properties = resource.schema.get("properties") or {}
+        for name in resource.also_required - record.keys():  # a list's rows or a get's body require them
+            sub = properties[name]
+            if isinstance(sub, dict) and sub.get("writeOnly") is not True:
+                record[name] = None if "default" not in sub and _nullable(sub) else plainest(sub, clock)
 
     def fill(self, value: Any, schema: Mapping[str, Any], clock: Clock) -> None:
         """Fill a value's missing properties (default, null, or the plainest value when required), at any depth."""

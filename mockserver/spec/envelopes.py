@@ -278,6 +278,20 @@ def nested_in(name: str, record: JsonSchema | None, depth: int = 3) -> bool:
     )
 
 
+def also_required(record: JsonSchema, views: Sequence[JsonSchema | None]) -> frozenset[str]:
+    """The record's optional fields that a view of it requires (OpenAI's certificate rows need ``active``).
+
+    Lists go out as stored, so every record must hold what its list's rows and its get's body require.
+    """
+    properties = record.get("properties") or {}
+    optional = set(properties) - set(record.get("required") or ())
+    needed: set[str] = set()
+    for view in views:
+        if isinstance(view, dict) and view is not record and _overlaps(view, record):
+            needed |= optional & set(view.get("required") or ())
+    return frozenset(needed)
+
+
 def _identifies(schema: JsonSchema, record: JsonSchema) -> bool:
     """Whether a view of the record shows its ``id`` where the record has one.
 

@@ -14,6 +14,7 @@ from urllib.parse import urlparse
 
 from mockserver.spec.envelopes import (
     ItemEnvelope,
+    also_required,
     item_envelope,
     list_envelope,
     list_rows,
@@ -255,6 +256,7 @@ class _Builder:
             schema=schema,
             id_field=identity.field,
             id_is_integer=identity.is_integer,
+            also_required=also_required(schema, (candidates[0], rows, candidates[3])),  # the responses' views
             seed_count=int(seed),
             creatable=creatable,
             identity=identity,

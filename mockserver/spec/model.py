@@ -105,6 +105,7 @@ class Resource:
     id_is_integer: bool = True
     read_only: frozenset[str] = frozenset()
     create_only: frozenset[str] = frozenset()  # readOnly in the record, yet the create body sets them (a code)
+    also_required: frozenset[str] = frozenset()  # optional in the record, required where a list or get shows it
     write_only: frozenset[str] = frozenset()
     refs: dict[str, str] = field(default_factory=dict)
     unique: tuple[str, ...] = ()
