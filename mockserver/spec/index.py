@@ -224,12 +224,9 @@ class _Builder:
             if read_path is not None:
                 self.item_reads.add(read_path)
                 item_get = ops[(read_path, "get")]
-        candidates = [
-            unwrapped(success_schema(item_get), names) if item_get else None,
-            create,
-            rows,
-            unwrapped(success_schema(post), names) if post else None,
-        ]
+        got = unwrapped(success_schema(item_get), names) if item_get else None
+        made = unwrapped(success_schema(post), names) if post else None
+        candidates = [got, create, rows, made]
         # the representation that shows the item's id wins over an input schema without it (Solidus' taxonomy-input)
         schema = pick_record([*(c for c in candidates if has_id(c, param)), *candidates]) or {"type": "object"}
         param_spec = self._path_parameter(item_path, param, ops) if item_path and param else {}
@@ -256,7 +253,7 @@ class _Builder:
             schema=schema,
             id_field=identity.field,
             id_is_integer=identity.is_integer,
-            also_required=also_required(schema, (candidates[0], rows, candidates[3])),  # the responses' views
+            also_required=also_required(schema, (got, rows, made)),  # what the responses that show it require
             seed_count=int(seed),
             creatable=creatable,
             identity=identity,
