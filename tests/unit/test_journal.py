@@ -14,9 +14,19 @@ import orjson
 import pytest
 
 from mockserver.errors import ValidationFailed
-from mockserver.platform.journal import BODY_LIMIT, NAMESPACE, Journal, JournalEntry, body_text, redact, rfc3339
+from mockserver.platform.journal import (
+    BODY_LIMIT,
+    HEARTBEAT_SECONDS,
+    NAMESPACE,
+    Journal,
+    JournalEntry,
+    body_text,
+    redact,
+    rfc3339,
+)
 from mockserver.store import Ephemera, StoreUnavailable
 from mockserver.store.ephemera import MemoryEphemera
+from mockserver.store.sqlite import SqliteStore
 from unit.engines import ephemera_on
 
 PINNED = datetime(2026, 11, 30, 10, 0, tzinfo=UTC).timestamp()
@@ -406,3 +416,33 @@ def test_a_database_that_cannot_serve_never_fails_the_request_being_journaled() 
     shared.down = False
     worker.served(**_request(2))
     assert ids(reader.entries()) == ["req-2", "req-1"]
+
+
+def test_a_busy_worker_on_a_shared_file_asks_the_store_only_when_a_reader_signalled(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Its thread looks every 20 ms whether a reader asked: a memory read of the file's signals, not a query."""
+    monkeypatch.setattr("mockserver.platform.journal.IDLE_SECONDS", 60.0)
+    store = SqliteStore({}, tmp_path / "journal.db")
+    shared = store.ephemera
+    assert shared.signals is not None
+    reads: list[str] = []
+    original = shared.get
+
+    def counted(namespace: str, key: str, now: float) -> Any:
+        if namespace == "journal-sync":
+            reads.append(key)
+        return original(namespace, key, now)
+
+    monkeypatch.setattr(shared, "get", counted)
+    try:
+        worker, reader = Journal(shared, lambda: PINNED, size=5), Journal(shared, lambda: PINNED, size=5)
+        began = time.monotonic()
+        worker.served(**_request(1))
+        time.sleep(0.5)  # 25 looks: the first reads the generation, the rest find the signal where it was
+        before = len(reads)
+        assert before <= 2 + int((time.monotonic() - began) / HEARTBEAT_SECONDS)  # the start, a look, heartbeats
+        assert ids(reader.entries()) == ["req-1"]  # the reader's signal: the worker read, flushed and answered
+        assert len(reads) > before
+    finally:
+        store.close()
