@@ -558,16 +558,21 @@ def _upsert_sql(table: str, columns: tuple[str, ...]) -> str:
     )
 
 
-def insert_sql(plan: TablePlan) -> str:
-    """The INSERT of one row (company, id, document and the indexed columns) unless a row holds its key."""
-    return _insert_sql(plan.table, plan.column_names)
+def insert_sql(plan: TablePlan, row_id: str | None = None) -> str:
+    """The INSERT of one row (company, id, document and the indexed columns) unless a row holds its key.
+
+    ``row_id``: an SQL expression its ``rid`` takes (SQLite's row id), else the engine picks it.
+    """
+    return _insert_sql(plan.table, plan.column_names, row_id)
 
 
 @lru_cache(maxsize=1024)
-def _insert_sql(table: str, columns: tuple[str, ...]) -> str:
-    names = ", ".join(["company", "id", "doc", *columns])
-    marks = ", ".join("?" * (3 + len(columns)))
-    return f"INSERT INTO {table} ({names}) VALUES ({marks}) ON CONFLICT (company, id) DO NOTHING"
+def _insert_sql(table: str, columns: tuple[str, ...], row_id: str | None) -> str:
+    names = ["company", "id", "doc", *columns]
+    marks = ["?"] * len(names)
+    if row_id is not None:
+        names, marks = ["rid", *names], [row_id, *marks]
+    return f"INSERT INTO {table} ({', '.join(names)}) VALUES ({', '.join(marks)}) ON CONFLICT (company, id) DO NOTHING"
 
 
 def _tally_value(value: Any) -> str | None:

@@ -21,7 +21,6 @@ import threading
 import weakref
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, ExitStack, contextmanager, suppress
-from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -257,7 +256,8 @@ class SqliteTenant(SqlTenant):
         id freed by a delete is never given again below the mark (the text index may hold it).
         """
         if plan.search_fields:
-            cursor = self._run(_insert_past_mark_sql(plan), (text_mark_key(plan.table), self.company_id, key, *values))
+            past_mark = f"1 + max(coalesce((SELECT max(rid) FROM {plan.table}), 0), coalesce({TEXT_MARK}, 0))"
+            cursor = self._run(insert_sql(plan, past_mark), (text_mark_key(plan.table), self.company_id, key, *values))
         else:
             cursor = self._run(insert_sql(plan), (self.company_id, key, *values))
         return cursor.lastrowid if cursor.rowcount else None  # type: ignore[attr-defined]
@@ -269,19 +269,6 @@ class SqliteTenant(SqlTenant):
         """
         if plan.search_fields:
             self._run("INSERT OR IGNORE INTO text_pending (tbl, rid) VALUES (?, ?)", (plan.table, row_key))
-
-
-def _insert_past_mark_sql(plan: TablePlan) -> str:
-    """``insert_sql`` with the row id past both the table's highest and its text mark (bind the mark's key first)."""
-    return _insert_past_mark(plan.table, plan.column_names)
-
-
-@lru_cache(maxsize=1024)
-def _insert_past_mark(table: str, columns: tuple[str, ...]) -> str:
-    names = ", ".join(["rid", "company", "id", "doc", *columns])
-    marks = ", ".join("?" * (3 + len(columns)))
-    rid = f"1 + max(coalesce((SELECT max(rid) FROM {table}), 0), coalesce({TEXT_MARK}, 0))"
-    return f"INSERT INTO {table} ({names}) VALUES ({rid}, {marks}) ON CONFLICT (company, id) DO NOTHING"
 
 
 def _copy_sql(plan: TablePlan, schema: str) -> str:
