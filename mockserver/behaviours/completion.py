@@ -23,7 +23,7 @@ from typing import Any
 from mockserver.spec import Resource
 from mockserver.spec.conform import conform
 from mockserver.spec.identity import Identity, identity_of
-from mockserver.spec.resolve import admitted_types, branches, schema_types
+from mockserver.spec.resolve import admitted_types, branches, fixed_values, schema_types
 from mockserver.state.clock import Clock
 from mockserver.store import Record, Tenant
 
@@ -214,11 +214,8 @@ def _names(value: Mapping[str, Any], branch: Mapping[str, Any]) -> bool:
     """Whether a value holds each constant (``const`` or a one-value ``enum``) of the branch, and at least one."""
     matched = False
     for name, sub in (branch.get("properties") or {}).items():
-        if not isinstance(sub, Mapping):
-            continue
-        enum = sub.get("enum")
-        constant = [sub["const"]] if "const" in sub else enum if isinstance(enum, list) and len(enum) == 1 else None
-        if constant is None:
+        constant = fixed_values(sub)
+        if constant is None or len(constant) != 1:
             continue
         if name in value and value[name] != constant[0]:
             return False

@@ -19,7 +19,7 @@ from typing import Any
 from mockserver.spec.conform import conform, conform_scalar
 from mockserver.spec.identity import normalized
 from mockserver.spec.pages import PageFacts, field_role, header_role, value_reader
-from mockserver.spec.resolve import JsonSchema, admitted_types, branches, schema_types
+from mockserver.spec.resolve import JsonSchema, admitted_types, branches, fixed_values, schema_types
 
 _ITEM_WRAPPERS = frozenset({"data", "item", "result", "record", "object", "resource", "entity"})
 _LIST_WRAPPERS = frozenset({"data", "items", "results", "records", "list", "entries", "values", "elements"})
@@ -316,20 +316,10 @@ def _overlaps(schema: JsonSchema, record: JsonSchema) -> bool:
 
 def _fixed_apart(mine: Any, theirs: Any) -> bool:
     """Whether two schemas of one field each fix its values (``enum`` or ``const``) and share none of them."""
-    fixed = [_fixed(mine), _fixed(theirs)]
+    fixed = [fixed_values(mine), fixed_values(theirs)]
     if fixed[0] is None or fixed[1] is None:
         return False
     return not any(value in fixed[1] for value in fixed[0])
-
-
-def _fixed(schema: Any) -> list[Any] | None:
-    """The values a schema fixes a field to (its ``const``, or its ``enum``), or None."""
-    if not isinstance(schema, dict):
-        return None
-    if "const" in schema:
-        return [schema["const"]]
-    enum = schema.get("enum")
-    return list(enum) if isinstance(enum, list) else None
 
 
 def list_envelope(

@@ -252,6 +252,16 @@ def admitted_types(schema: Mapping[str, Any]) -> frozenset[str]:
     return frozenset(kind for branch in branches(schema) for kind in schema_types(branch))
 
 
+def fixed_values(schema: Any) -> list[Any] | None:
+    """The values a schema fixes a field to (its ``const``, or its ``enum``), or None when it fixes none."""
+    if not isinstance(schema, Mapping):
+        return None
+    if "const" in schema:
+        return [schema["const"]]
+    enum = schema.get("enum")
+    return list(enum) if isinstance(enum, list) else None
+
+
 def branches(schema: Mapping[str, Any]) -> list[Mapping[str, Any]]:
     """The alternatives of a schema's anyOf and oneOf (none when it has neither)."""
     return [b for key in ("anyOf", "oneOf") for b in schema.get(key) or () if isinstance(b, Mapping)]
