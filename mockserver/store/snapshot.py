@@ -98,6 +98,7 @@ class SqlState(ABC):
         """Every company's records (by resource, in id order) and counters, as JSON-ready data."""
         companies: dict[str, Any] = {}
         with self._autocommit() as run:
+            self._settle_counters(run)
             for resource, plan in sorted(self.plans.items()):
                 for company, doc in run(f"SELECT company, doc FROM {plan.table} ORDER BY company, id", ()).fetchall():
                     entry = companies.setdefault(str(company), {"records": {}, "counters": {}})
@@ -136,6 +137,13 @@ class SqlState(ABC):
         for plan in self.plans.values():
             run(f"DELETE FROM {plan.table}", ())
         run("DELETE FROM counters", ())
+        self._counters_replaced()
+
+    def _counters_replaced(self) -> None:  # noqa: B027 (a hook most engines need not use)
+        """Told inside a transaction that rewrote the counters wholesale (engines caching them forget)."""
+
+    def _settle_counters(self, run: Execute) -> None:  # noqa: B027 (a hook most engines need not use)
+        """Inside a write transaction, before the counters are read as state: engines running ahead catch up."""
 
     def save_baseline(self) -> bool:
         """Engines that can copy their state cheaply override this."""
@@ -161,6 +169,7 @@ class SqlState(ABC):
             try:
                 yield
                 flush_bulk(run, self.dialect, list(self.plans.values()), self._bulk_state.load)
+                self._counters_replaced()
                 for plan in self.plans.values():
                     self._rebuild_text_index(run, plan)
             finally:

@@ -21,6 +21,7 @@ from mockserver.store.layout import FieldKind, TablePlan
 
 INT64 = 2**63
 TOTAL = ""  # the tally field that counts every record of a resource
+ID_COUNTER_SUFFIX = "#id"  # a resource's id counter is named by the resource and this
 # The longest id a record may have, in UTF-8 bytes, on every engine alike: PostgreSQL's (company, id) btree
 # index holds entries of at most 2,704 bytes, and a sandbox should not answer differently on its two engines.
 MAX_ID_BYTES = 2000
@@ -212,7 +213,7 @@ class SqlTenant:
             fresh = type(record_id) is int and self._issued.get(resource) == record_id
             self._write(plan, key, values, record, fresh=fresh)
         if isinstance(record_id, int) and not isinstance(record_id, bool) and record_id > self._issued.get(resource, 0):
-            self._raise_counter(f"{resource}#id", record_id)
+            self._raise_counter(resource + ID_COUNTER_SUFFIX, record_id)
         return record
 
     def _upsert(self, plan: TablePlan, key: Any, values: list[Any]) -> None:
@@ -485,7 +486,7 @@ class SqlTenant:
 
     def set_counter(self, name: str, value: int) -> None:
         """Set a named counter."""
-        self._issued.pop(name.removesuffix("#id"), None)
+        self._issued.pop(name.removesuffix(ID_COUNTER_SUFFIX), None)
         if self._bulk is not None:
             self._bulk.counters[(self.company_id, name)] = value
             return
@@ -498,19 +499,23 @@ class SqlTenant:
     def next_id(self, resource: str) -> int:
         """The next integer id: past every id ever used and past the number of records (one statement)."""
         plan = self._plans(resource)
-        name = f"{resource}#id"
+        name = resource + ID_COUNTER_SUFFIX
         if self._bulk is not None:
             value = max(self.counter(name), self._record_count(plan)) + 1
             self.set_counter(name, value)
             return value
+        self._issued[resource] = self._counted_id(plan, name)
+        return self._issued[resource]
+
+    def _counted_id(self, plan: TablePlan, name: str) -> int:
+        """Move the id counter on by one in the write transaction and return it (engines may hand out blocks)."""
         row = self._run(
             "INSERT INTO counters (company, name, value) VALUES (?, ?, 1 + coalesce((SELECT n FROM tally "
             "WHERE company = ? AND resource = ? AND field = ? AND value = ?), 0)) ON CONFLICT (company, name) "
             f"DO UPDATE SET value = {self._dialect.greatest()}(counters.value + 1, excluded.value) RETURNING value",
             (self.company_id, name, self.company_id, plan.resource, TOTAL, TOTAL),
         ).fetchone()
-        self._issued[resource] = int(row[0])
-        return self._issued[resource]
+        return int(row[0])
 
     def _record_count(self, plan: TablePlan) -> int:
         """How many records a resource has (read once per bulk load: put keeps the id counter ahead)."""

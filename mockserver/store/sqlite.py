@@ -11,6 +11,7 @@ Indexed fields are copied into columns of their own; search uses FTS5's trigram 
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
 import os
@@ -40,10 +41,22 @@ from mockserver.store.base import StoreError, Tenant
 from mockserver.store.ephemera import SqlEphemera
 from mockserver.store.forking import enter_sqlite, inside_sqlite, leave_sqlite
 from mockserver.store.groupcommit import GroupCommit
+from mockserver.store.idblocks import BLOCK, IdBlocks
 from mockserver.store.layout import FieldKind, TablePlan, identifier
 from mockserver.store.signals import open_signals
 from mockserver.store.snapshot import SqlState
-from mockserver.store.sql import INT64, BulkLoad, Run, SqlTenant, insert_sql, like_pattern, plain_id, upsert_sql
+from mockserver.store.sql import (
+    ID_COUNTER_SUFFIX,
+    INT64,
+    TOTAL,
+    BulkLoad,
+    Run,
+    SqlTenant,
+    insert_sql,
+    like_pattern,
+    plain_id,
+    upsert_sql,
+)
 from mockserver.store.upkeep import SAFETY_NET_PAGES, Upkeep
 
 if TYPE_CHECKING:
@@ -244,7 +257,66 @@ class SqliteDialect:
 
 
 class SqliteTenant(SqlTenant):
-    """The shared SQL tenant plus the FTS5 table that mirrors each resource's search fields."""
+    """The shared SQL tenant plus the FTS5 table that mirrors each resource's search fields.
+
+    ``blocks``: where a write transaction hands out integer ids (``idblocks``); ``begin`` makes sure its
+    transaction holds the write lock before a slot is read (a lazy one begins at its first statement).
+    """
+
+    def __init__(
+        self,
+        company_id: int,
+        run: Run,
+        dialect: SqliteDialect,
+        plans: Callable[[str], TablePlan],
+        bulk: BulkLoad | None = None,
+        *,
+        blocks: IdBlocks | None = None,
+        begin: Callable[[], object] | None = None,
+    ) -> None:
+        super().__init__(company_id, run, dialect, plans, bulk)
+        self._blocks = blocks
+        self._begin = begin
+
+    def _counted_id(self, plan: TablePlan, name: str) -> int:
+        """The next id of the counter's block, reserving a new block in the database when it has none left."""
+        blocks, begin = self._blocks, self._begin
+        offset = None if blocks is None or begin is None else blocks.slot(self.company_id, name)
+        if blocks is None or begin is None or offset is None:
+            return super()._counted_id(plan, name)
+        begin()  # the write lock keeps every other writer off the slot
+        end = blocks.untrusted_end(offset)
+        if end is not None:  # left by another worker, or by an earlier run: the database must agree with it
+            found = self._run(_block_check_sql(plan.table), (self.company_id, self.company_id, name)).fetchone()
+            if found is not None and found[0] == end and found[1] <= blocks.floor(offset):
+                blocks.trust(offset)
+        given = blocks.next(offset)
+        if given is not None:
+            return given
+        company, floor = self.company_id, blocks.floor(offset)
+        end = self._run(
+            _block_reserve_sql(plan.table),
+            (company, name, BLOCK, floor, company, plan.resource, TOTAL, TOTAL, company, BLOCK),
+        ).fetchone()[0]
+        first = int(end) - BLOCK + 1
+        blocks.reserved(offset, first, int(end))
+        return first
+
+    def _raise_counter(self, name: str, value: int) -> None:
+        """An id stored as given moves its block's slot past it too, so no worker gives it again."""
+        super()._raise_counter(name, value)
+        if self._blocks is not None and self._bulk is None:
+            offset = self._blocks.slot(self.company_id, name)
+            if offset is not None:
+                self._blocks.raised(offset, value)
+
+    def set_counter(self, name: str, value: int) -> None:
+        """An id counter set by hand leaves its block: the next id reserves one from the value set."""
+        super().set_counter(name, value)
+        if self._blocks is not None and self._bulk is None and name.endswith(ID_COUNTER_SUFFIX):
+            offset = self._blocks.slot(self.company_id, name)
+            if offset is not None:
+                self._blocks.forget(offset)
 
     def _row_key(self) -> str:
         return "rid"
@@ -350,6 +422,35 @@ class _BeginsAtFirstStatement:
             self._execute = self._begin().execute
         return self._execute(sql, parameters)
 
+    def begin(self) -> None:
+        """Open the transaction now (the write lock held) if no statement has yet."""
+        if self._execute is None:
+            self._execute = self._begin().execute
+
+
+# The company's highest numeric id (numbers sort before text, so an index seek finds it), 0 when it has none.
+_HIGHEST_ID = "coalesce((SELECT CAST(max(id) AS INTEGER) FROM {table} WHERE company = ? AND id < ''), 0)"
+
+
+@functools.lru_cache(maxsize=1024)
+def _block_check_sql(table: str) -> str:
+    """An id counter's value and the company's highest id: what a slot left by another process must agree with."""
+    return f"SELECT value, {_HIGHEST_ID.format(table=table)} FROM counters WHERE company = ? AND name = ?"
+
+
+@functools.lru_cache(maxsize=1024)
+def _block_reserve_sql(table: str) -> str:
+    """Move an id counter a block past itself, the slot's last id, the record count and the highest id."""
+    return (
+        "INSERT INTO counters (company, name, value) VALUES (?, ?, ? + max(?, coalesce((SELECT n FROM tally "
+        f"WHERE company = ? AND resource = ? AND field = ? AND value = ?), 0), {_HIGHEST_ID.format(table=table)})) "
+        "ON CONFLICT (company, name) DO UPDATE SET value = max(counters.value + ?, excluded.value) RETURNING value"
+    )
+
+
+def _open() -> None:
+    """A transaction that began on entry holds the write lock already."""
+
 
 class _CheckedOut:
     """``SqliteStore._checked_out``: a class, not a generator, as every read of every request passes through it."""
@@ -423,8 +524,12 @@ class SqliteStore(SqlState):
         self._baseline: sqlite3.Connection | None = None
         self._baseline_owes = False  # saved before the backlog was paid: the upkeep thread pays its copy too
         self._baseline_lock = threading.Lock()
+        self._blocks: IdBlocks | None = None
         self._open_schema()
         self._signals = open_signals(Path(f"{path}-signals")) if shared else None
+        # Where creates take integer ids: shared by the file's processes (None where it cannot be mapped:
+        # each id then moves its counter's row), this process's own for a database no other opens.
+        self._blocks = IdBlocks.shared(Path(f"{path}-ids")) if shared else IdBlocks.private()
         # Its writes queue with the others for the file's write lock (in autocommit: SQLite's busy handler).
         self.ephemera = SqlEphemera(self._autocommit, self._statements, self._signals, writes=self._autocommit)
 
@@ -499,8 +604,15 @@ class SqliteStore(SqlState):
             return
         with self._writes.transaction(held) as connection:
             self._local.connection = connection  # what this thread's nested uses join
+            blocks = self._blocks
+            if blocks is not None:
+                blocks.begin()
             try:
                 yield connection
+            except BaseException:
+                if blocks is not None:  # its writes are rolled back (the write lock still held): so are its ids
+                    blocks.undo()
+                raise
             finally:
                 self._local.connection = held
 
@@ -529,13 +641,32 @@ class SqliteStore(SqlState):
             with self._checked_out() as connection:
                 yield SqliteTenant(company_id, connection.execute, self.dialect, self.plan, self._bulk_load())
             return
+        bulk, blocks = self._bulk_load(), self._blocks
         if lazy:
             with ExitStack() as stack:
                 first = _BeginsAtFirstStatement(lambda: stack.enter_context(self._transaction(write=True)))
-                yield SqliteTenant(company_id, first, self.dialect, self.plan, self._bulk_load())
+                yield SqliteTenant(company_id, first, self.dialect, self.plan, bulk, blocks=blocks, begin=first.begin)
             return
         with self._transaction(write=True) as connection:
-            yield SqliteTenant(company_id, connection.execute, self.dialect, self.plan, self._bulk_load())
+            run = connection.execute
+            yield SqliteTenant(company_id, run, self.dialect, self.plan, bulk, blocks=blocks, begin=_open)
+
+    def _settle_counters(self, run: Run) -> None:
+        """Id counters say the last id given, not the end of the block a slot hands out (see ``idblocks.settle``)."""
+        blocks = self._blocks
+        if blocks is None:
+            return
+        rows = run("SELECT company, name, value FROM counters WHERE name LIKE ?", (f"%{ID_COUNTER_SUFFIX}",))
+        for company, name, value in rows.fetchall():
+            offset = blocks.find(company, name)
+            last = None if offset is None else blocks.settle(offset, value)
+            if last is not None:
+                run("UPDATE counters SET value = ? WHERE company = ? AND name = ?", (last, company, name))
+
+    def _counters_replaced(self) -> None:
+        """No block a slot holds is the counters' any more: every next id reserves one again."""
+        if self._blocks is not None:
+            self._blocks.forget_all()
 
     # -- schema ----------------------------------------------------------------------------------
     def _open_schema(self) -> None:
@@ -788,6 +919,8 @@ class SqliteStore(SqlState):
         """Copy the temporary database into memory with SQLite's backup API (files re-seed instead)."""
         if self._temporary is None:
             return False
+        with self._autocommit() as run:  # the baseline's counters say the last id given: a reset goes on from it
+            self._settle_counters(run)
         with self._checked_out() as connection, self._baseline_lock:
             baseline = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
             connection.backup(baseline)
@@ -803,6 +936,7 @@ class SqliteStore(SqlState):
             return False
         with self._checked_out() as connection, self._baseline_lock:
             self._baseline.backup(connection)
+            self._counters_replaced()
         if self._upkeep is not None:  # what the baseline still owed, the live database now owes
             self._upkeep.wake()
         return True
@@ -828,6 +962,8 @@ class SqliteStore(SqlState):
         if self._signals is not None:
             self._signals.close()
             self._signals = None
+        if self._blocks is not None:
+            self._blocks.close()
         with inside_sqlite(), self._baseline_lock:
             if self._baseline is not None:
                 self._baseline.close()
