@@ -9,7 +9,7 @@ event is never lost to a restart and never sent for a change that rolled back.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,6 +22,7 @@ WEBHOOKS = "webhooks"
 DELIVERIES = "deliveries"
 _EVENT_COUNTER = "events#id"
 MAX_PENDING = 10_000  # deliveries waiting per company; past it new ones are recorded as failed, not queued
+LISTENERS_KEPT = 1_024  # companies whose webhooks an emitter keeps between transactions (then it starts over)
 
 
 @dataclass(frozen=True)
@@ -47,6 +48,7 @@ class Emitter:
         self._hidden_inside = hidden_inside or {}  # and the writeOnly fields nested in them
         self._clock = clock
         self.max_pending = MAX_PENDING
+        self._listeners: dict[int, tuple[Hashable, list[Record]]] = {}  # company -> (rows' version, its webhooks)
         self.watched = frozenset(t.resource for e in self._events for t in e.triggers)
         # Per resource, the events with a trigger on it (in declared order): a write looks at a few, not all.
         self._on: dict[str, list[EventSpec]] = {
@@ -80,7 +82,7 @@ class Emitter:
         changes, tenant.changes = tenant.changes, []
         if not changes:
             return 0
-        webhooks = [w for w in tenant.find(WEBHOOKS, Query()) if w.get("active", True) is not False]
+        webhooks = self._listening(tenant)
         subscribed = {e for webhook in webhooks for e in webhook.get("events") or () if isinstance(e, str)}
         if not any(e.name in subscribed for change in changes for e in self._on.get(change.resource, ())):
             return 0  # nobody listens to what these writes may fire: no event to work out (inside the write lock)
@@ -94,6 +96,19 @@ class Emitter:
                     self.queue(tenant, webhook, payload)
                     queued += 1
         return queued
+
+    def _listening(self, tenant: Tenant) -> list[Record]:
+        """The company's active webhooks: kept from the last transaction that read them while none was written."""
+        token = tenant.change_token(WEBHOOKS)
+        kept = self._listeners.get(tenant.company_id)
+        if token is not None and kept is not None and kept[0] == token:
+            return kept[1]
+        webhooks = [w for w in tenant.find(WEBHOOKS, Query()) if w.get("active", True) is not False]
+        if token is not None:
+            if len(self._listeners) >= LISTENERS_KEPT:
+                self._listeners.clear()
+            self._listeners[tenant.company_id] = (token, webhooks)
+        return webhooks
 
     def payload(self, tenant: Tenant, event: Fired) -> dict[str, Any]:
         """The body every delivery of one event carries: ``{"id", "event", "timestamp", "data"}``."""

@@ -8,7 +8,7 @@ them into its own SQL with indexes instead of scanning records in Python.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Hashable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -142,6 +142,14 @@ class Tenant(Protocol):
 
     def set_counter(self, name: str, value: int) -> None:
         """Set a named counter (a marker such as the last day the clock rules ran)."""
+
+    def change_token(self, resource: str) -> Hashable | None:
+        """A value equal to one read before only if none of this company's records of ``resource`` changed since.
+
+        For a write transaction to skip a read whose answer it kept: read under its write lock, after
+        every committed write. None when the engine cannot tell, in a read transaction, or when this
+        transaction wrote those records itself (what it reads may yet be rolled back).
+        """
 
 
 class Signals(Protocol):

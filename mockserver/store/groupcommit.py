@@ -52,6 +52,7 @@ class _Group:
     announce: bool  # tell the store a commit changed something (the upkeep thread's own writes do not)
     members: int = 0
     failure: str | None = None  # why the group could not commit (then every member fails)
+    lost: bool = False  # members' work that had succeeded was rolled back with the rest (not just a leader's own)
     done: threading.Event | None = None  # made when a member waits for another's commit (most groups have one)
 
 
@@ -64,10 +65,13 @@ class GroupCommit:
         give_back: Callable[[sqlite3.Connection], None],
         committed: Callable[[], None],
         lock_path: Path | None,
+        *,
+        failed: Callable[[], None] | None = None,
     ) -> None:
         self._take = take  # a connection for a new group (from the store's pool)
         self._give_back = give_back
         self._committed = committed  # told after a commit that changed something
+        self._failed = failed  # told when succeeded writes were rolled back after all, before the next process writes
         self._lock_path = lock_path  # None: one process only (a temporary database)
         self._lock_file: tuple[int, int] | None = None  # (pid, descriptor): a forked child opens its own
         self._spin_seconds = 0.0  # set with the lock file: SPIN_SECONDS where this process may use several CPUs
@@ -153,7 +157,7 @@ class GroupCommit:
                     connection.execute("ROLLBACK TO member")
                     connection.execute("RELEASE member")
             except sqlite3.Error as exc:  # SQLite already rolled the whole transaction back
-                group.failure = str(exc)
+                group.failure, group.lost = str(exc), True
             raise
         if not leading:
             connection.execute("RELEASE member")
@@ -177,11 +181,13 @@ class GroupCommit:
                 try:
                     connection.execute("COMMIT")
                 except sqlite3.Error as exc:
-                    group.failure = str(exc)
+                    group.failure, group.lost = str(exc), True
             if group.failure is not None and connection.in_transaction:
                 connection.execute("ROLLBACK")
         finally:
             self._group = None
+            if group.lost and self._failed is not None:
+                self._failed()
             self._unlock_across_processes()
             changed = connection.total_changes != group.changes
             if group.pooled:

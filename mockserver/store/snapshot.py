@@ -137,10 +137,10 @@ class SqlState(ABC):
         for plan in self.plans.values():
             run(f"DELETE FROM {plan.table}", ())
         run("DELETE FROM counters", ())
-        self._counters_replaced()
+        self._state_replaced()
 
-    def _counters_replaced(self) -> None:  # noqa: B027 (a hook most engines need not use)
-        """Told inside a transaction that rewrote the counters wholesale (engines caching them forget)."""
+    def _state_replaced(self) -> None:  # noqa: B027 (a hook most engines need not use)
+        """Told inside a transaction that rewrote records and counters wholesale (engines caching them forget)."""
 
     def _settle_counters(self, run: Execute) -> None:  # noqa: B027 (a hook most engines need not use)
         """Inside a write transaction, before the counters are read as state: engines running ahead catch up."""
@@ -169,7 +169,7 @@ class SqlState(ABC):
             try:
                 yield
                 flush_bulk(run, self.dialect, list(self.plans.values()), self._bulk_state.load)
-                self._counters_replaced()
+                self._state_replaced()
                 for plan in self.plans.values():
                     self._rebuild_text_index(run, plan)
             finally:

@@ -9,7 +9,7 @@ tallied field (enums, booleans) is kept beside the records in the same transacti
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, Protocol
@@ -242,6 +242,7 @@ class SqlTenant:
         if plan.resource in self.watched:  # a copy from the JSON just written: a tenth of a deep copy's cost
             self.changes.append(Change(plan.resource, key, before, decode(values[0])))
         self._tally(plan, before, record)
+        self._rows_changed(plan)
         if previous is not None:  # a new row is beyond what the text index holds (see ``SqliteTenant._insert``)
             self._text_changed(plan, row_key)
 
@@ -252,6 +253,13 @@ class SqlTenant:
 
     def _text_changed(self, plan: TablePlan, row_key: Any) -> None:
         """A row's search text was changed or removed (engines that index an expression need nothing)."""
+
+    def _rows_changed(self, plan: TablePlan) -> None:
+        """A row of the table was written or deleted (engines that keep ``change_token`` move it)."""
+
+    def change_token(self, resource: str) -> Hashable | None:
+        """None: this engine cannot tell a write transaction that a resource's records are unchanged."""
+        return None
 
     def delete(self, resource: str, record_id: RecordId) -> Record | None:
         """Remove a record and return it."""
@@ -268,6 +276,7 @@ class SqlTenant:
             return previous[1]
         self._text_changed(plan, previous[0])
         self._tally(plan, previous[1], None)
+        self._rows_changed(plan)
         if resource in self.watched:
             self.changes.append(Change(resource, key, previous[1], None))
         return previous[1]

@@ -20,7 +20,7 @@ import sqlite3
 import tempfile
 import threading
 import weakref
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Hashable, Iterator, Sequence
 from contextlib import AbstractContextManager, ExitStack, contextmanager, suppress
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -43,6 +43,7 @@ from mockserver.store.forking import enter_sqlite, inside_sqlite, leave_sqlite
 from mockserver.store.groupcommit import GroupCommit
 from mockserver.store.idblocks import BLOCK, IdBlocks
 from mockserver.store.layout import FieldKind, TablePlan, identifier
+from mockserver.store.rowversions import RowVersions
 from mockserver.store.signals import open_signals
 from mockserver.store.snapshot import SqlState
 from mockserver.store.sql import (
@@ -259,8 +260,9 @@ class SqliteDialect:
 class SqliteTenant(SqlTenant):
     """The shared SQL tenant plus the FTS5 table that mirrors each resource's search fields.
 
-    ``blocks``: where a write transaction hands out integer ids (``idblocks``); ``begin`` makes sure its
-    transaction holds the write lock before a slot is read (a lazy one begins at its first statement).
+    ``blocks``: where a write transaction hands out integer ids (``idblocks``); ``versions``: the rows'
+    versions it moves and reads (``rowversions``); ``begin`` makes sure its transaction holds the write
+    lock before either is read (a lazy one begins at its first statement).
     """
 
     def __init__(
@@ -272,11 +274,31 @@ class SqliteTenant(SqlTenant):
         bulk: BulkLoad | None = None,
         *,
         blocks: IdBlocks | None = None,
+        versions: RowVersions | None = None,
         begin: Callable[[], object] | None = None,
     ) -> None:
         super().__init__(company_id, run, dialect, plans, bulk)
         self._blocks = blocks
+        self._versions = versions
         self._begin = begin
+        self._wrote: set[str] = set()  # tables this transaction wrote: their versions say nothing of its reads
+
+    def _rows_changed(self, plan: TablePlan) -> None:
+        """Move the rows' version before the commit (the write lock held): a later transaction reads again."""
+        self._wrote.add(plan.table)
+        if self._versions is not None:
+            self._versions.moved(plan.table, self.company_id)
+
+    def change_token(self, resource: str) -> Hashable | None:
+        """The company's rows' version, read under the write lock (see ``rowversions``)."""
+        versions, begin = self._versions, self._begin
+        if versions is None or begin is None:
+            return None
+        table = self._plans(resource).table
+        if table in self._wrote:
+            return None
+        begin()
+        return versions.version(table, self.company_id)
 
     def _counted_id(self, plan: TablePlan, name: str) -> int:
         """The next id of the counter's block, reserving a new block in the database when it has none left."""
@@ -517,7 +539,7 @@ class SqliteStore(SqlState):
         self._upkeep = Upkeep(self._connect, self._pay_backlog) if self.upkeep_in_thread else None
         shared = self._temporary is None and self.shared_by_processes
         lock_path = Path(f"{path}-lock") if shared else None  # processes queue for the write lock on it
-        self._writes = GroupCommit(self._take, self._give_back, self._committed, lock_path)
+        self._writes = GroupCommit(self._take, self._give_back, self._committed, lock_path, failed=self._state_replaced)
         super().__init__(plans, api)
         self._backlog = Backlog(self.plans, self._index_statements)
         self._baseline_backlog = Backlog(self.plans, self._index_statements)  # the saved baseline's (another database)
@@ -525,8 +547,11 @@ class SqliteStore(SqlState):
         self._baseline_owes = False  # saved before the backlog was paid: the upkeep thread pays its copy too
         self._baseline_lock = threading.Lock()
         self._blocks: IdBlocks | None = None
+        self._versions: RowVersions | None = None
         self._open_schema()
         self._signals = open_signals(Path(f"{path}-signals")) if shared else None
+        # Shared through the signals file; none where workers could share the file but it cannot be mapped.
+        self._versions = None if shared and self._signals is None else RowVersions(self._signals)
         # Where creates take integer ids: shared by the file's processes (None where it cannot be mapped:
         # each id then moves its counter's row), this process's own for a database no other opens.
         self._blocks = IdBlocks.shared(Path(f"{path}-ids")) if shared else IdBlocks.private()
@@ -641,15 +666,26 @@ class SqliteStore(SqlState):
             with self._checked_out() as connection:
                 yield SqliteTenant(company_id, connection.execute, self.dialect, self.plan, self._bulk_load())
             return
-        bulk, blocks = self._bulk_load(), self._blocks
         if lazy:
             with ExitStack() as stack:
                 first = _BeginsAtFirstStatement(lambda: stack.enter_context(self._transaction(write=True)))
-                yield SqliteTenant(company_id, first, self.dialect, self.plan, bulk, blocks=blocks, begin=first.begin)
+                yield self._writing(company_id, first, first.begin)
             return
         with self._transaction(write=True) as connection:
-            run = connection.execute
-            yield SqliteTenant(company_id, run, self.dialect, self.plan, bulk, blocks=blocks, begin=_open)
+            yield self._writing(company_id, connection.execute, _open)
+
+    def _writing(self, company_id: int, run: Run, begin: Callable[[], object]) -> SqliteTenant:
+        """A write transaction's tenant: it hands out ids from blocks and keeps the rows' versions."""
+        return SqliteTenant(
+            company_id,
+            run,
+            self.dialect,
+            self.plan,
+            self._bulk_load(),
+            blocks=self._blocks,
+            versions=self._versions,
+            begin=begin,
+        )
 
     def _settle_counters(self, run: Run) -> None:
         """Id counters say the last id given, not the end of the block a slot hands out (see ``idblocks.settle``)."""
@@ -663,10 +699,15 @@ class SqliteStore(SqlState):
             if last is not None:
                 run("UPDATE counters SET value = ? WHERE company = ? AND name = ?", (last, company, name))
 
-    def _counters_replaced(self) -> None:
-        """No block a slot holds is the counters' any more: every next id reserves one again."""
+    def _state_replaced(self) -> None:
+        """No block a slot holds is the counters' any more, and every table's rows changed.
+
+        Also told when a commit failed: what its writers read of their own rows was never committed.
+        """
         if self._blocks is not None:
             self._blocks.forget_all()
+        if self._versions is not None:
+            self._versions.all_moved()
 
     # -- schema ----------------------------------------------------------------------------------
     def _open_schema(self) -> None:
@@ -936,7 +977,7 @@ class SqliteStore(SqlState):
             return False
         with self._checked_out() as connection, self._baseline_lock:
             self._baseline.backup(connection)
-            self._counters_replaced()
+            self._state_replaced()
         if self._upkeep is not None:  # what the baseline still owed, the live database now owes
             self._upkeep.wake()
         return True

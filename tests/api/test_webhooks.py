@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -440,3 +441,30 @@ def test_a_dispatcher_that_finds_nothing_due_looks_less_and_less_often_until_wok
         assert len(passes) == looked + 1
     finally:
         dispatcher.stop()
+
+
+def test_a_webhook_one_worker_changes_is_heard_by_the_next_create_on_another(tmp_path: Path) -> None:
+    """Who listens is kept between a worker's creates, never past another worker's change to the webhooks.
+
+    Two apps on one file stand for two workers; each one's dispatcher is held (nothing is sent).
+    """
+    db = str(tmp_path / "state.db")
+    apps = [
+        create_app(Settings(seed=1, today=dt.date.fromisoformat(TODAY), db=db, quiet=True, webhook_retry_scale=0.01))
+        for _ in range(2)
+    ]
+    for app in apps:
+        app.extensions["sandbox"]["webhooks"].start = lambda: None
+    first, second = (app.test_client() for app in apps)
+    try:
+        create(second, "/customers", {"name": "Before"})  # the second worker reads who listens: nobody
+        hook = subscribe(first, "http://127.0.0.1:9/nobody-listens", "customer.created")
+        heard = create(second, "/customers", {"name": "Heard"})
+        assert [row["payload"]["data"]["id"] for row in deliveries(first, hook["id"])] == [heard["id"]]
+        switched = first.patch(f"{API}/webhooks/{hook['id']}", json={"active": False}, headers=auth())
+        assert switched.status_code == 200, switched.get_json()
+        create(second, "/customers", {"name": "Unheard"})
+        assert len(deliveries(second, hook["id"])) == 1
+    finally:
+        for app in apps:
+            app.extensions["sandbox"]["engine"].store.close()
