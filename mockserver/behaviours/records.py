@@ -196,7 +196,7 @@ def check_references(record: Record, resource: Resource, tenant: Tenant, sent: A
         value = record.get(field)
         if value == "" and not (isinstance(sent, dict) and field in sent):
             continue
-        if value is not None and not isinstance(value, (list, dict)) and tenant.get(target, value) is None:
+        if value is not None and not isinstance(value, (list, dict)) and not tenant.exists(target, value):
             errors[field] = [f"No {singular(target).replace('_', ' ')} with id {value} exists."]
     return errors
 

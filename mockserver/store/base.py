@@ -101,6 +101,9 @@ class Tenant(Protocol):
     def get(self, resource: str, record_id: object) -> Record | None:
         """One record, or None when this company has none under that id (any value is safe to ask for)."""
 
+    def exists(self, resource: str, record_id: object) -> bool:
+        """Whether this company has a record under that id (what a reference needs: no document read)."""
+
     def put(self, resource: str, record_id: RecordId, record: Record) -> Record:
         """Insert or replace a record (an integer id also moves the resource's id counter past it)."""
 

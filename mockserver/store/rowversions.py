@@ -17,6 +17,8 @@ from __future__ import annotations
 from mockserver.store.base import Signals
 
 _EVERY_TABLE = "rows:*"  # moved when whole tables were replaced
+SEEN_KEPT = 1_024  # (table, company) pairs whose seen ids a process keeps (then it starts over)
+SEEN_IDS = 4_096  # ids kept per pair (then that pair starts over)
 
 
 class RowVersions:
@@ -25,6 +27,19 @@ class RowVersions:
     def __init__(self, signals: Signals | None) -> None:
         self._signals = signals
         self._local: dict[str, int] = {}
+        self._seen: dict[tuple[str, int], tuple[tuple[int, int], set[object]]] = {}
+
+    def seen(self, table: str, company: int, version: tuple[int, int]) -> set[object]:
+        """Ids this process saw the rows hold at ``version`` (none once it moved): a reference needs no query.
+
+        Only a write transaction may add to it, with ``version`` read under its write lock.
+        """
+        kept = self._seen.get((table, company))
+        if kept is None or kept[0] != version or len(kept[1]) >= SEEN_IDS:
+            if len(self._seen) >= SEEN_KEPT:
+                self._seen.clear()
+            kept = self._seen[(table, company)] = (version, set())
+        return kept[1]
 
     def version(self, table: str, company: int) -> tuple[int, int]:
         """The rows' version now: equal to one read before only if no write to them happened between."""

@@ -187,6 +187,15 @@ class SqlTenant:
         row = self._run(f"SELECT doc FROM {plan.table} WHERE company = ? AND id = ?", (self.company_id, key)).fetchone()
         return None if row is None else decode(row[0])
 
+    def exists(self, resource: str, record_id: object) -> bool:
+        """Whether the company has the record: its key looked up, no document read."""
+        plan = self._plans(resource)
+        key = self._key(plan, record_id)
+        if key is None:
+            return False
+        sql = f"SELECT 1 FROM {plan.table} WHERE company = ? AND id = ?"
+        return self._run(sql, (self.company_id, key)).fetchone() is not None
+
     def put(self, resource: str, record_id: RecordId, record: Record) -> Record:
         """Insert or replace a record; keep the tallies, the id counter and the text index current."""
         plan = self._plans(resource)

@@ -289,13 +289,28 @@ class SqliteTenant(SqlTenant):
         if self._versions is not None:
             self._versions.moved(plan.table, self.company_id)
 
+    def exists(self, resource: str, record_id: object) -> bool:
+        """Whether the company has the record: known without a query while its rows' version has not moved."""
+        table = self._plans(resource).table
+        version = self._version(table)
+        if version is None or self._versions is None:
+            return super().exists(resource, record_id)
+        key = plain_id(record_id)
+        seen = self._versions.seen(table, self.company_id, version)
+        if key in seen:
+            return True
+        if not super().exists(resource, record_id):
+            return False
+        seen.add(key)
+        return True
+
     def change_token(self, resource: str) -> Hashable | None:
         """The company's rows' version, read under the write lock (see ``rowversions``)."""
+        return self._version(self._plans(resource).table)
+
+    def _version(self, table: str) -> tuple[int, int] | None:
         versions, begin = self._versions, self._begin
-        if versions is None or begin is None:
-            return None
-        table = self._plans(resource).table
-        if table in self._wrote:
+        if versions is None or begin is None or table in self._wrote:
             return None
         begin()
         return versions.version(table, self.company_id)

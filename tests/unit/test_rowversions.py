@@ -85,3 +85,25 @@ def test_the_temporary_database_keeps_tokens_of_its_own(index: SpecIndex) -> Non
         assert token(store) != saved
     finally:
         store.close()
+
+
+def test_a_record_another_worker_deletes_stops_existing_at_once(stores: tuple[SqliteStore, ...]) -> None:
+    """What a reference's check remembers lasts only while nobody writes those records."""
+    first, second = stores
+    with second.tenant(1) as tenant:
+        tenant.put("currencies", 5, {"id": 5, "code": "EUR"})
+    for _ in range(2):  # the second look is answered from what the first saw
+        with first.tenant(1) as tenant:
+            assert tenant.exists("currencies", 5)
+            assert not tenant.exists("currencies", 6)
+    with first.tenant(2) as tenant:
+        assert not tenant.exists("currencies", 5)  # another company's
+    with second.tenant(1) as tenant:
+        tenant.delete("currencies", 5)
+    with first.tenant(1) as tenant:
+        assert not tenant.exists("currencies", 5)
+    with first.tenant(1, lazy=True) as tenant:
+        tenant.put("currencies", 6, {"id": 6, "code": "USD"})
+        assert tenant.exists("currencies", 6)  # its own write, read from the table
+        tenant.delete("currencies", 6)
+        assert not tenant.exists("currencies", 6)
