@@ -318,10 +318,12 @@ class SqliteTenant(SqlTenant):
     def _counted_id(self, plan: TablePlan, name: str) -> int:
         """The next id of the counter's block, reserving a new block in the database when it has none left."""
         blocks, begin = self._blocks, self._begin
-        offset = None if blocks is None or begin is None else blocks.slot(self.company_id, name)
-        if blocks is None or begin is None or offset is None:
+        if blocks is None or begin is None:
             return super()._counted_id(plan, name)
-        begin()  # the write lock keeps every other writer off the slot
+        begin()  # the write lock keeps every other writer off the slots (a free one is claimed here too)
+        offset = blocks.slot(self.company_id, name)
+        if offset is None:
+            return super()._counted_id(plan, name)
         end = blocks.untrusted_end(offset)
         if end is not None:  # left by another worker, or by an earlier run: the database must agree with it
             found = self._run(_block_check_sql(plan.table), (self.company_id, self.company_id, name)).fetchone()

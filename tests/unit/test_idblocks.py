@@ -6,8 +6,10 @@ file's write lock on its own.
 
 from __future__ import annotations
 
+import fcntl
 import shutil
 import sqlite3
+import threading
 from collections.abc import Iterator
 from contextlib import closing
 from pathlib import Path
@@ -47,7 +49,7 @@ def open_on(opened: list[SqliteStore], index: SpecIndex, path: Path) -> SqliteSt
 
 
 def create(store: Store, company: int = 1) -> int:
-    with store.tenant(company) as tenant:
+    with store.tenant(company, lazy=True) as tenant:  # as a served create: the write lock taken at first need
         new_id = tenant.next_id("customers")
         tenant.put("customers", new_id, {"id": new_id, "name": f"c{new_id}"})
     return int(new_id)
@@ -174,3 +176,24 @@ def test_the_temporary_database_hands_out_blocks_and_a_reset_starts_them_again(i
         assert [create(store) for _ in range(2)] == [3, 4]
     finally:
         store.close()
+
+
+def test_a_create_touches_the_slots_only_once_it_holds_the_write_lock(
+    opened: list[SqliteStore], index: SpecIndex, db: Path
+) -> None:
+    """Another worker holding the lock (its own create in flight) sees no slot claimed or moved meanwhile."""
+    store = open_on(opened, index, db)
+    slots = Path(f"{db}-ids")
+    before = slots.read_bytes()
+    given: list[int] = []
+    with open(f"{db}-lock", "rb") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        worker = threading.Thread(target=lambda: given.append(create(store)))
+        worker.start()
+        worker.join(0.3)
+        assert worker.is_alive()  # waiting for the lock
+        assert slots.read_bytes() == before
+        fcntl.flock(lock, fcntl.LOCK_UN)
+        worker.join(10)
+    assert given == [1]
+    assert slots.read_bytes() != before
