@@ -10,11 +10,13 @@ the slots need no lock of their own.
 
 What the database holds stays the truth: its counter is never behind an id a committed slot gave,
 and a reservation starts past the counter, the company's record count and its highest id. A slot
-is trusted by a process only once it saw the database's counter equal to the slot's block end (or
-wrote the block itself): a slot file left by an earlier run, or beside a database copied back from
-a backup, is checked before its first id. An id taken by a create that rolls back is not given
-again (as a PostgreSQL sequence). Replacing the counters (an import, a reset, a bulk load)
-invalidates every slot.
+is trusted by a process only once it saw the database's counter equal to the slot's block end and
+no id above the slot's last (or wrote the block itself): a slot file left by an earlier run, or
+beside a database copied back from a backup, is checked before its first id. A write that rolls
+back puts its slots back as they were (``undo``, still under the lock), so its ids are given again;
+replacing the counters (an import, a reset, a bulk load) or a failed commit invalidates every slot.
+An export says the last id given (``settle``), not the end of a block. Losing the file loses only
+the rest of each block: ids go on past the database's counter.
 """
 
 from __future__ import annotations
