@@ -16,6 +16,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager
+from functools import lru_cache
 from typing import Any
 
 from mockserver.store.layout import TablePlan, identifier, safe_field
@@ -122,6 +123,17 @@ def forget_text_index_statistics(run: Run) -> None:
         run("ANALYZE sqlite_master", ())  # this connection plans with the statistics as they are now
 
 
+_TABLES_A_STATEMENT = 100  # SQLite allows 500 terms in a compound SELECT
+
+
+@lru_cache(maxsize=64)
+def _past_mark_sql(tables: tuple[str, ...]) -> str:
+    """The names of those tables holding a row past their text mark (bind each name, then its mark's key)."""
+    return " UNION ALL ".join(
+        f"SELECT ? WHERE EXISTS (SELECT 1 FROM {table} WHERE rid > coalesce({TEXT_MARK}, 0))" for table in tables
+    )
+
+
 class Backlog:
     """The indexes one database lacks and the text it has not indexed, for the tables of a store's plans."""
 
@@ -145,13 +157,13 @@ class Backlog:
         return bool(self.missing_indexes(run)) or bool(self.tables_owing_text(run))
 
     def tables_owing_text(self, run: Run) -> list[str]:
-        """The tables with rows noted in ``text_pending`` or past their text mark."""
+        """The tables with rows noted in ``text_pending`` or past their text mark (one statement per 100 tables)."""
+        searchable = tuple(plan.table for plan in list(self._plans.values()) if plan.search_fields)
         owing = {str(table) for (table,) in run("SELECT DISTINCT tbl FROM text_pending", ()).fetchall()}
-        for plan in list(self._plans.values()):
-            if plan.search_fields and plan.table not in owing:
-                beyond = f"SELECT 1 FROM {plan.table} WHERE rid > coalesce({TEXT_MARK}, 0) LIMIT 1"
-                if run(beyond, (text_mark_key(plan.table),)).fetchone() is not None:
-                    owing.add(plan.table)
+        for start in range(0, len(searchable), _TABLES_A_STATEMENT):
+            tables = searchable[start : start + _TABLES_A_STATEMENT]
+            parameters = [value for table in tables for value in (table, text_mark_key(table))]
+            owing.update(str(table) for (table,) in run(_past_mark_sql(tables), parameters).fetchall())
         return sorted(owing)
 
     def step(self, connection: sqlite3.Connection, writing: Writing | None = None) -> bool:
@@ -177,7 +189,7 @@ class Backlog:
             return False
         with write(connection):
             self._index_text(connection.execute, owing[0], TEXT_CHUNK)
-            return bool(self.tables_owing_text(connection.execute))
+        return bool(self.tables_owing_text(connection.execute))  # asked after the commit: the lock is the writers'
 
     def _missing_since_schema_changed(self, connection: sqlite3.Connection) -> list[str]:
         """``missing_indexes``, skipped while the schema has not changed since none was missing.

@@ -1814,3 +1814,32 @@ def test_a_new_user_waits_while_a_fork_is_under_way_and_enters_once_it_is_done()
     assert entered.wait(10), "the fork ended but the waiting thread was never let in"
     thread.join(10)
     assert gate._inside == 0
+
+
+def test_the_upkeep_finds_rows_past_the_mark_among_hundreds_of_searchable_tables(tmp_path: Path) -> None:
+    """Asked in statements of many tables at once (a compound SELECT holds at most 500): none is missed."""
+    plans = {
+        f"things{n}": TablePlan(
+            resource=f"things{n}",
+            table=f"r_things{n}",
+            id_field="id",
+            id_kind="integer",
+            fields={"name": FieldPlan("name", "text")},
+            search_fields=("name",),
+        )
+        for n in range(250)
+    }
+    store = SqliteStore(plans, tmp_path / "many.db", api="Many")
+    try:
+        with store._checked_out() as connection:
+            assert store._backlog.tables_owing_text(connection.execute) == []
+        for n in (5, 180, 249):
+            with store.tenant(1) as tenant:
+                tenant.put(f"things{n}", 1, {"id": 1, "name": f"thing {n}"})
+        with store._checked_out() as connection:
+            assert store._backlog.tables_owing_text(connection.execute) == ["r_things180", "r_things249", "r_things5"]
+        store.catch_up()
+        with store._checked_out() as connection:
+            assert store._backlog.tables_owing_text(connection.execute) == []
+    finally:
+        store.close()
