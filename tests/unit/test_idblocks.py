@@ -35,7 +35,8 @@ def db(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def opened(index: SpecIndex, db: Path) -> Iterator[list[SqliteStore]]:
+def opened() -> Iterator[list[SqliteStore]]:
+    """The stores a test opened, closed after it."""
     stores: list[SqliteStore] = []
     yield stores
     for store in stores:
