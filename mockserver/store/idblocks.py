@@ -31,10 +31,11 @@ BLOCK = 64  # ids the database's counter moves ahead at once: one counter write 
 SLOTS = 4096
 _WORD = struct.Struct("<Q")
 _SLOT = struct.Struct("<QQQQ")  # key (hash of company and name; 0: free), epoch (0: invalid), last given, block end
-_HEADER = _SLOT.size  # the epoch every valid slot carries, then padding
+_HEADER = _SLOT.size  # the epoch every valid slot carries, the database the slots belong to, then padding
 _SIZE = _HEADER + SLOTS * _SLOT.size
 _PROBES = 32  # slots looked at from a key's home slot before the key goes without one (its counter row then)
 _KEY, _EPOCH, _LAST, _END = (0, 8, 16, 24)
+_OWNER = 8  # in the header: the identity of the database whose counters the slots hand out
 
 
 class IdBlocks:
@@ -168,6 +169,15 @@ class IdBlocks:
     def forget(self, offset: int) -> None:
         """The counter was set by hand: its next id reserves a block from the database again."""
         self._write(offset + _EPOCH, 0)
+
+    def belongs_to(self, database: int) -> None:
+        """Tie the slots to a database, under its write lock: another database's slots are forgotten.
+
+        A database deleted and made again beside its old slot file then starts its ids from its own counters.
+        """
+        if self._word(_OWNER) != database:
+            self.forget_all()
+            self._write(_OWNER, database)
 
     def forget_all(self) -> None:
         """Every counter was replaced (an import, a reset, a bulk load): every slot is invalid from now on."""

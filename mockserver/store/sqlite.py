@@ -487,6 +487,19 @@ def _block_reserve_sql(table: str) -> str:
     )
 
 
+def _identity(run: Run) -> int:
+    """The database's own random number (made on first use, kept in ``meta``): copies of it share it."""
+    row = run("SELECT value FROM meta WHERE key = ?", (_IDENTITY,)).fetchone()
+    if row is not None:
+        return int(row[0])
+    made = int.from_bytes(os.urandom(8), "little") or 1  # (0 is what a new slot file holds)
+    run("INSERT INTO meta (key, value) VALUES (?, ?)", (_IDENTITY, str(made)))
+    return made
+
+
+_IDENTITY = "identity"
+
+
 def _open() -> None:
     """A transaction that began on entry holds the write lock already."""
 
@@ -572,6 +585,9 @@ class SqliteStore(SqlState):
         # Where creates take integer ids: shared by the file's processes (None where it cannot be mapped:
         # each id then moves its counter's row), this process's own for a database no other opens.
         self._blocks = IdBlocks.shared(Path(f"{path}-ids")) if shared else IdBlocks.private()
+        if shared and self._blocks is not None:
+            with self._autocommit() as run:
+                self._blocks.belongs_to(_identity(run))
         # Its writes queue with the others for the file's write lock (in autocommit: SQLite's busy handler).
         self.ephemera = SqlEphemera(self._autocommit, self._statements, self._signals, writes=self._autocommit)
 

@@ -198,3 +198,16 @@ def test_a_create_touches_the_slots_only_once_it_holds_the_write_lock(
         worker.join(10)
     assert given == [1]
     assert slots.read_bytes() != before
+
+
+def test_a_new_database_beside_an_old_slot_file_starts_its_ids_at_one(
+    opened: list[SqliteStore], index: SpecIndex, db: Path
+) -> None:
+    """Starting over by deleting the database (its -ids file left behind) gives the first record id 1 again."""
+    store = open_on(opened, index, db)
+    assert [create(store) for _ in range(3)] == [1, 2, 3]
+    store.close()
+    opened.remove(store)
+    for leftover in (db, Path(f"{db}-wal"), Path(f"{db}-shm")):
+        leftover.unlink(missing_ok=True)
+    assert create(open_on(opened, index, db)) == 1
