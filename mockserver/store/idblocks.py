@@ -78,32 +78,25 @@ class IdBlocks:
         if found != -1:
             return found
         key = _key(company, name)
-        home = key % SLOTS
-        offset: int | None = None
-        for probe in range(_PROBES):
-            candidate = _HEADER + ((home + probe) % SLOTS) * _SLOT.size
-            held = self._word(candidate + _KEY)
-            if held == key:
-                offset = candidate
-                break
-            if held == 0:  # free: claimed (for good, never undone) invalid, so its first use reserves a block
-                _WORD.pack_into(self._memory, candidate + _KEY, key)
-                offset = candidate
-                break
+        offset = self._probe(key)
+        if offset is not None and self._word(offset + _KEY) == 0:  # free: claimed for good (never undone), invalid
+            _WORD.pack_into(self._memory, offset + _KEY, key)
         self._slots[(company, name)] = offset
         return offset
 
     def find(self, company: int, name: str) -> int | None:
         """The offset of the counter's slot if it has one (none is claimed)."""
         key = _key(company, name)
+        offset = self._probe(key)
+        return offset if offset is not None and self._word(offset + _KEY) == key else None
+
+    def _probe(self, key: int) -> int | None:
+        """The slot holding the key, else the first free one from its home slot; None when every probe is taken."""
         home = key % SLOTS
         for probe in range(_PROBES):
             candidate = _HEADER + ((home + probe) % SLOTS) * _SLOT.size
-            held = self._word(candidate + _KEY)
-            if held == key:
+            if self._word(candidate + _KEY) in (key, 0):
                 return candidate
-            if held == 0:
-                return None
         return None
 
     def settle(self, offset: int, counter: int) -> int | None:

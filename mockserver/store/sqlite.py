@@ -291,12 +291,12 @@ class SqliteTenant(SqlTenant):
 
     def exists(self, resource: str, record_id: object) -> bool:
         """Whether the company has the record: known without a query while its rows' version has not moved."""
-        table = self._plans(resource).table
-        version = self._version(table)
+        plan = self._plans(resource)
+        version = self._version(plan.table)
         if version is None or self._versions is None:
             return super().exists(resource, record_id)
-        key = plain_id(record_id)
-        seen = self._versions.seen(table, self.company_id, version)
+        key = self._key(plan, record_id)
+        seen = self._versions.seen(plan.table, self.company_id, version)
         if key in seen:
             return True
         if not super().exists(resource, record_id):
